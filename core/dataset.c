@@ -1,0 +1,118 @@
+/* Data sets: named sources, splitting, freeing. */
+#include "internal.h"
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void nnk_dataset_free(nnk_dataset *d)
+{
+    if (!d)
+        return;
+    free(d->x_u8);
+    free(d->x_f32);
+    free(d->y);
+    free(d->source);
+    free(d);
+}
+
+static const char *fashion_dir(void)
+{
+    const char *env = getenv("NNKIT_FASHION_MNIST_DIR");
+    return env && *env ? env : "/usr/share/datasets/fashion-mnist";
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+nnk_dataset *nnk_dataset_load(const char *spec, const char *label_columns,
+                              const char *feature_columns, nnk_err *err)
+{
+    if (!strncmp(spec, "fashion-mnist:", 14)) {
+        const char *part = spec + 14;
+        const char *prefix = !strcmp(part, "train") ? "train"
+                             : !strcmp(part, "test") ? "t10k" : NULL;
+        if (!prefix) {
+            nnk_err_set(err, NNK_ECONFIG,
+                        "data '%s': unknown part '%s' (use fashion-mnist:train or fashion-mnist:test)",
+                        spec, part);
+            return NULL;
+        }
+        char images[1024], labels[1024];
+        snprintf(images, sizeof images, "%s/%s-images-idx3-ubyte.gz", fashion_dir(), prefix);
+        snprintf(labels, sizeof labels, "%s/%s-labels-idx1-ubyte.gz", fashion_dir(), prefix);
+        if (access(images, R_OK)) {
+            nnk_err_set(err, NNK_EDATA,
+                        "data '%s': '%s' not found (install Debian's dataset-fashion-mnist: tools/setup.sh)",
+                        spec, images);
+            return NULL;
+        }
+        return nnk_dataset_load_idx(images, labels, err);
+    }
+    if (ends_with(spec, ".csv"))
+        return nnk_dataset_load_csv(spec, label_columns, feature_columns, err);
+    const char *tag = strstr(spec, "images-idx");
+    if (tag) {
+        /* the labels file sits beside: ...-labels-idx1-ubyte[.gz] */
+        char labels[1024];
+        size_t pre = (size_t)(tag - spec);
+        const char *after = strchr(tag + 10, '-');
+        if (pre < 900 && after) {
+            snprintf(labels, sizeof labels, "%.*slabels-idx1%s", (int)pre, spec, after);
+            if (!access(labels, R_OK))
+                return nnk_dataset_load_idx(spec, labels, err);
+        }
+    }
+    if (access(spec, R_OK)) {
+        nnk_err_set(err, NNK_EDATA, "data '%s': file not found", spec);
+        return NULL;
+    }
+    return nnk_dataset_load_idx(spec, NULL, err);
+}
+
+int nnk_dataset_split(nnk_dataset *d, double fraction, nnk_dataset **tail,
+                      nnk_err *err)
+{
+    *tail = NULL;
+    if (!(fraction > 0 && fraction < 1))
+        return nnk_err_set(err, NNK_ECONFIG, "split fraction must be in (0, 1), got %g", fraction);
+    int64_t keep = (int64_t)((double)d->rows * (1.0 - fraction));
+    int64_t n = d->rows - keep;
+    if (keep < 1 || n < 1)
+        return nnk_err_set(err, NNK_EDATA, "data '%s': %lld rows cannot be split by %g",
+                           d->source, (long long)d->rows, fraction);
+    nnk_dataset *t = calloc(1, sizeof *t);
+    if (!t)
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    *t = *d;
+    t->rows = n;
+    t->x_u8 = NULL;
+    t->x_f32 = NULL;
+    t->y = NULL;
+    t->source = strdup(d->source);
+    size_t esz = d->x_u8 ? 1 : sizeof(float);
+    void *x = malloc((size_t)(n * d->x_cols) * esz);
+    float *y = d->y_cols ? malloc((size_t)(n * d->y_cols) * sizeof(float)) : NULL;
+    if (!x || (d->y_cols && !y) || !t->source) {
+        free(x);
+        free(y);
+        nnk_dataset_free(t);
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    }
+    if (d->x_u8) {
+        memcpy(x, d->x_u8 + keep * d->x_cols, (size_t)(n * d->x_cols));
+        t->x_u8 = x;
+    } else {
+        memcpy(x, d->x_f32 + keep * d->x_cols, (size_t)(n * d->x_cols) * sizeof(float));
+        t->x_f32 = x;
+    }
+    if (y) {
+        memcpy(y, d->y + keep * d->y_cols, (size_t)(n * d->y_cols) * sizeof(float));
+        t->y = y;
+    }
+    d->rows = keep;
+    *tail = t;
+    return NNK_OK;
+}

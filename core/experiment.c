@@ -1,0 +1,586 @@
+/* Experiment files: INI parsed by libinih into sections, typed by the
+ * components' parameter specs. Every error carries file:line. */
+#include "internal.h"
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const section_kinds[] = {"data", "input", "layer", "compile",
+                                            "fit", "callback", "run", NULL};
+
+typedef struct parse_ctx {
+    nnk_experiment *e;
+    FILE *f;
+    int line;
+    nnk_err *err;
+    int failed;
+} parse_ctx;
+
+/* libinih's reader is called once per line, so counting here gives the
+ * line of every key the handler sees (the packaged libinih is built
+ * without INI_HANDLER_LINENO). */
+static char *count_lines(char *str, int num, void *stream)
+{
+    parse_ctx *c = stream;
+    char *r = fgets(str, num, c->f);
+    if (r)
+        c->line++;
+    return r;
+}
+
+static nnk_ini_section *find_section(nnk_experiment *e, const char *kind,
+                                     const char *name)
+{
+    for (int i = 0; i < e->n; i++) {
+        nnk_ini_section *s = &e->sections[i];
+        if (!strcmp(s->kind, kind) && ((!name && !s->name) ||
+                                       (name && s->name && !strcmp(name, s->name))))
+            return s;
+    }
+    return NULL;
+}
+
+static nnk_ini_section *add_section(nnk_experiment *e, const char *header, int line,
+                                    nnk_err *err)
+{
+    char kind[128] = "", name[128] = "";
+    if (sscanf(header, "%127s %127s", kind, name) < 1) {
+        nnk_err_set(err, NNK_ECONFIG, "%s:%d: empty section name", e->path, line);
+        return NULL;
+    }
+    int ok = 0;
+    for (int i = 0; section_kinds[i]; i++)
+        ok |= !strcmp(kind, section_kinds[i]);
+    if (!ok) {
+        const char *hint = nnk_suggest(kind, section_kinds, 7);
+        nnk_err_set(err, NNK_ECONFIG, "%s:%d: unknown section '%s'%s%s%s; sections are data, input, layer NAME, compile, fit, callback NAME, run",
+                    e->path, line, kind, hint ? " (did you mean '" : "", hint ? hint : "",
+                    hint ? "'?)" : "");
+        return NULL;
+    }
+    int named = !strcmp(kind, "layer") || !strcmp(kind, "callback");
+    if (named && !name[0]) {
+        nnk_err_set(err, NNK_ECONFIG, "%s:%d: section [%s] needs a name, like [%s NAME]",
+                    e->path, line, kind, kind);
+        return NULL;
+    }
+    if (!named && name[0] && strcmp(kind, "input")) {
+        nnk_err_set(err, NNK_ECONFIG, "%s:%d: section [%s] takes no name", e->path, line, kind);
+        return NULL;
+    }
+    nnk_ini_section *s = find_section(e, kind, name[0] ? name : NULL);
+    if (s)
+        return s;
+    if (e->n == e->cap) {
+        int cap = e->cap ? e->cap * 2 : 16;
+        nnk_ini_section *ns = realloc(e->sections, (size_t)cap * sizeof *ns);
+        if (!ns)
+            return NULL;
+        e->sections = ns;
+        e->cap = cap;
+    }
+    s = &e->sections[e->n++];
+    memset(s, 0, sizeof *s);
+    s->kind = strdup(kind);
+    s->name = name[0] ? strdup(name) : NULL;
+    s->line = line;
+    return s;
+}
+
+static int set_entry(nnk_ini_section *s, const char *key, const char *value, int line)
+{
+    for (int i = 0; i < s->n; i++)
+        if (!strcmp(s->entries[i].key, key)) {
+            char *v = strdup(value);
+            if (!v)
+                return -1;
+            free(s->entries[i].value);
+            s->entries[i].value = v;
+            s->entries[i].line = line;
+            return 0;
+        }
+    if (s->n == s->cap) {
+        int cap = s->cap ? s->cap * 2 : 8;
+        nnk_ini_entry *ne = realloc(s->entries, (size_t)cap * sizeof *ne);
+        if (!ne)
+            return -1;
+        s->entries = ne;
+        s->cap = cap;
+    }
+    nnk_ini_entry *en = &s->entries[s->n++];
+    en->key = strdup(key);
+    en->value = strdup(value);
+    en->line = line;
+    return en->key && en->value ? 0 : -1;
+}
+
+static int handler(void *user, const char *section, const char *key, const char *value)
+{
+    parse_ctx *c = user;
+    if (c->failed)
+        return 0;
+    if (!section[0]) {
+        nnk_err_set(c->err, NNK_ECONFIG, "%s:%d: key '%s' outside any section", c->e->path,
+                    c->line, key);
+        c->failed = 1;
+        return 0;
+    }
+    nnk_ini_section *s = add_section(c->e, section, c->line, c->err);
+    if (!s || set_entry(s, key, value, c->line)) {
+        c->failed = 1;
+        return 0;
+    }
+    return 1;
+}
+
+void nnk_experiment_free(nnk_experiment *e)
+{
+    if (!e)
+        return;
+    for (int i = 0; i < e->n; i++) {
+        nnk_ini_section *s = &e->sections[i];
+        for (int k = 0; k < s->n; k++) {
+            free(s->entries[k].key);
+            free(s->entries[k].value);
+        }
+        free(s->entries);
+        free(s->kind);
+        free(s->name);
+    }
+    free(e->sections);
+    free(e->path);
+    free(e);
+}
+
+nnk_experiment *nnk_experiment_load(const char *path, nnk_err *err)
+{
+    nnk_experiment *e = calloc(1, sizeof *e);
+    parse_ctx c = {e, NULL, 0, err, 0};
+    if (!e || !(e->path = strdup(path))) {
+        free(e);
+        nnk_err_set(err, NNK_ENOMEM, "out of memory");
+        return NULL;
+    }
+    c.f = fopen(path, "r");
+    if (!c.f) {
+        nnk_err_set(err, NNK_EUSAGE, "experiment '%s': cannot open", path);
+        nnk_experiment_free(e);
+        return NULL;
+    }
+    int rc = ini_parse_stream(count_lines, &c, handler, &c);
+    fclose(c.f);
+    if (c.failed || rc) {
+        if (!c.failed)
+            nnk_err_set(err, NNK_ECONFIG, "%s:%d: syntax error (expected [section] or key = value)",
+                        path, rc > 0 ? rc : c.line);
+        nnk_experiment_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+int nnk_experiment_override(nnk_experiment *e, const char *assignment, nnk_err *err)
+{
+    const char *eq = strchr(assignment, '='), *dot = strchr(assignment, '.');
+    if (!eq || !dot || dot > eq || dot == assignment || dot + 1 == eq)
+        return nnk_err_set(err, NNK_EUSAGE, "--set '%s': expected section.key=value", assignment);
+    char sec[128], key[128];
+    snprintf(sec, sizeof sec, "%.*s", (int)(dot - assignment), assignment);
+    snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
+    nnk_ini_section *s = NULL;
+    for (int i = 0; i < e->n && !s; i++)
+        if (e->sections[i].name && !strcmp(e->sections[i].name, sec))
+            s = &e->sections[i];
+    if (!s) {
+        for (int i = 0; section_kinds[i] && !s; i++)
+            if (!strcmp(sec, section_kinds[i]) && strcmp(sec, "layer") && strcmp(sec, "callback")) {
+                s = find_section(e, sec, NULL);
+                if (!s) {
+                    nnk_err tmp;
+                    s = add_section(e, sec, 0, &tmp);
+                }
+            }
+    }
+    if (!s) {
+        const char *names[128];
+        int n = 0;
+        for (int i = 0; i < e->n && n < 120; i++)
+            names[n++] = e->sections[i].name ? e->sections[i].name : e->sections[i].kind;
+        const char *hint = nnk_suggest(sec, names, n);
+        return nnk_err_set(err, NNK_EUSAGE, "--set '%s': no section '%s' in '%s'%s%s%s", assignment,
+                           sec, e->path, hint ? " (did you mean '" : "", hint ? hint : "",
+                           hint ? "'?)" : "");
+    }
+    if (set_entry(s, key, eq + 1, 0))
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    return NNK_OK;
+}
+
+const char *nnk_experiment_get(const nnk_experiment *e, const char *kind, const char *key)
+{
+    for (int i = 0; i < e->n; i++)
+        if (!strcmp(e->sections[i].kind, kind))
+            for (int k = 0; k < e->sections[i].n; k++)
+                if (!strcmp(e->sections[i].entries[k].key, key))
+                    return e->sections[i].entries[k].value;
+    return NULL;
+}
+
+static void where_text(const nnk_experiment *e, const nnk_ini_entry *en, char *buf, size_t n)
+{
+    if (en->line > 0)
+        snprintf(buf, n, "%s:%d", e->path, en->line);
+    else
+        snprintf(buf, n, "--set");
+}
+
+/* ---- [data], [fit], [run] ------------------------------------------------ */
+
+#define RC(f) offsetof(nnk_run_config, f)
+static const nnk_param_spec data_specs[] = {
+    {"train", NNK_PARAM_STRING, NULL, 0, 0, NULL, "training data: fashion-mnist:train, a .csv or an IDX file", RC(train)},
+    {"test", NNK_PARAM_STRING, "", 0, 0, NULL, "test data, evaluated after training", RC(test)},
+    {"validation", NNK_PARAM_STRING, "", 0, 0, NULL, "separate validation data", RC(validation)},
+    {"label", NNK_PARAM_STRING, "", 0, 0, NULL, "CSV label column(s), comma separated", RC(label)},
+    {"features", NNK_PARAM_STRING, "", 0, 0, NULL, "CSV feature columns (default: all but the labels)", RC(features)},
+    {"validation_split", NNK_PARAM_FLOAT, "0", 0, 0.99, NULL, "last fraction of the training data kept for validation (before shuffling)", RC(validation_split)},
+    {"test_split", NNK_PARAM_FLOAT, "0", 0, 0.99, NULL, "last fraction of the training file held out as test data (when no test file)", RC(test_split)},
+    {"scale", NNK_PARAM_FLOAT, "1", 1e-30, 1e30, NULL, "inputs are multiplied by this (1/255 for pixels)", RC(scale)},
+    {"standardize", NNK_PARAM_BOOL, "false", 0, 0, NULL, "standardise each feature with mean/std of the training split (saved with the model)", RC(standardize)},
+    {NULL, 0, NULL, 0, 0, NULL, NULL, 0}};
+static const nnk_param_spec fit_specs[] = {
+    {"epochs", NNK_PARAM_INT, "1", 0, 1000000, NULL, "passes over the training data", RC(epochs)},
+    {"batch_size", NNK_PARAM_INT, "32", 1, 1000000, NULL, "samples per gradient step", RC(batch_size)},
+    {"shuffle", NNK_PARAM_BOOL, "true", 0, 0, NULL, "reshuffle the training data every epoch", RC(shuffle)},
+    {"seed", NNK_PARAM_INT, "42", 0, 9007199254740991.0, NULL, "seed of every random stream (weights, shuffling)", RC(seed)},
+    {"verbose", NNK_PARAM_INT, "1", 0, 2, NULL, "0 silent, 1 progress (bar on a terminal), 2 one line per epoch", RC(verbose)},
+    {NULL, 0, NULL, 0, 0, NULL, NULL, 0}};
+static const nnk_param_spec run_specs[] = {
+    {"dir", NNK_PARAM_STRING, "runs", 0, 0, NULL, "directory holding the runs", RC(run_dir)},
+    {"name", NNK_PARAM_STRING, "", 0, 0, NULL, "run name (default: experiment name and time)", RC(run_name)},
+    {NULL, 0, NULL, 0, 0, NULL, NULL, 0}};
+
+static nnk_params *section_params(const nnk_experiment *e, const char *kind,
+                                  const nnk_param_spec *specs, nnk_err *err)
+{
+    char owner[64];
+    snprintf(owner, sizeof owner, "section [%s]", kind);
+    nnk_params *p = nnk_params_new(specs, sizeof(nnk_run_config), owner, err);
+    if (!p)
+        return NULL;
+    for (int i = 0; i < e->n; i++) {
+        const nnk_ini_section *s = &e->sections[i];
+        if (strcmp(s->kind, kind))
+            continue;
+        for (int k = 0; k < s->n; k++) {
+            char where[600];
+            where_text(e, &s->entries[k], where, sizeof where);
+            if (nnk_params_set(p, s->entries[k].key, s->entries[k].value, where, err)) {
+                nnk_params_free(p);
+                return NULL;
+            }
+        }
+    }
+    if (nnk_params_check_required(p, err)) {
+        nnk_params_free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void nnk_experiment_parts_clear(nnk_experiment_parts *parts)
+{
+    nnk_params_free(parts->data);
+    nnk_params_free(parts->fit);
+    nnk_params_free(parts->run);
+    memset(parts, 0, sizeof *parts);
+}
+
+int nnk_experiment_settings(const nnk_experiment *e, nnk_experiment_parts *parts,
+                            nnk_err *err)
+{
+    memset(parts, 0, sizeof *parts);
+    parts->data = section_params(e, "data", data_specs, err);
+    if (parts->data)
+        parts->fit = section_params(e, "fit", fit_specs, err);
+    if (parts->fit)
+        parts->run = section_params(e, "run", run_specs, err);
+    if (!parts->run) {
+        nnk_experiment_parts_clear(parts);
+        return err ? err->status : NNK_ECONFIG;
+    }
+    const nnk_run_config *d = nnk_params_config(parts->data);
+    const nnk_run_config *f = nnk_params_config(parts->fit);
+    const nnk_run_config *r = nnk_params_config(parts->run);
+    nnk_run_config *c = &parts->cfg;
+    c->train = d->train; c->test = d->test; c->validation = d->validation;
+    c->label = d->label; c->features = d->features;
+    c->validation_split = d->validation_split; c->test_split = d->test_split;
+    c->scale = d->scale; c->standardize = d->standardize;
+    c->epochs = f->epochs; c->batch_size = f->batch_size; c->shuffle = f->shuffle;
+    c->seed = f->seed; c->verbose = f->verbose;
+    c->run_dir = r->run_dir; c->run_name = r->run_name;
+    return NNK_OK;
+}
+
+/* ---- model and callbacks ------------------------------------------------ */
+
+static int parse_shape(const char *text, nnk_shape *s)
+{
+    memset(s, 0, sizeof *s);
+    const char *p = text;
+    while (*p) {
+        char *end;
+        long long v = strtoll(p, &end, 10);
+        if (end == p || v < 1 || s->ndim == NNK_MAX_DIMS)
+            return -1;
+        s->dim[s->ndim++] = v;
+        p = end;
+        while (*p == ' ' || *p == ',')
+            p++;
+    }
+    return s->ndim ? 0 : -1;
+}
+
+static int add_inputs(const nnk_experiment *e, nnk_model *m, nnk_err *err)
+{
+    for (int i = 0; i < e->n; i++) {
+        const nnk_ini_section *s = &e->sections[i];
+        if (strcmp(s->kind, "input"))
+            continue;
+        nnk_shape shape;
+        const char *text = NULL;
+        for (int k = 0; k < s->n; k++) {
+            char where[600];
+            where_text(e, &s->entries[k], where, sizeof where);
+            if (!strcmp(s->entries[k].key, "shape"))
+                text = s->entries[k].value;
+            else
+                return nnk_err_set(err, NNK_ECONFIG, "%s: unknown key '%s' for section [input]%s",
+                                   where, s->entries[k].key,
+                                   nnk_suggest(s->entries[k].key, (const char *[]){"shape"}, 1)
+                                       ? " (did you mean 'shape'?)" : "");
+        }
+        if (!text || parse_shape(text, &shape))
+            return nnk_err_set(err, NNK_ECONFIG,
+                               "%s:%d: section [input%s%s] needs shape = D1[, D2...] with positive sizes, got '%s'",
+                               e->path, s->line, s->name ? " " : "", s->name ? s->name : "",
+                               text ? text : "");
+        int rc = nnk_model_add_input(m, s->name ? s->name : "input", &shape, err);
+        if (rc)
+            return rc;
+    }
+    if (m->n_inputs == 0)
+        return nnk_err_set(err, NNK_ECONFIG, "%s: no [input] section (give the shape of one sample)",
+                           e->path);
+    return NNK_OK;
+}
+
+static int add_layers(const nnk_experiment *e, nnk_model *m, nnk_err *err)
+{
+    for (int i = 0; i < e->n; i++) {
+        const nnk_ini_section *s = &e->sections[i];
+        if (strcmp(s->kind, "layer"))
+            continue;
+        const char *type = NULL, *keys[64], *values[64];
+        const char *inputs[NNK_MAX_INPUTS];
+        char *inputs_copy = NULL;
+        char wbuf[64][600];
+        const char *where[64];
+        int n = 0, n_in = 0;
+        for (int k = 0; k < s->n && n < 64; k++) {
+            if (!strcmp(s->entries[k].key, "type")) {
+                type = s->entries[k].value;
+            } else if (!strcmp(s->entries[k].key, "inputs")) {
+                free(inputs_copy);
+                inputs_copy = strdup(s->entries[k].value);
+                char *save = NULL;
+                n_in = 0;
+                for (char *t = strtok_r(inputs_copy, ", ", &save); t && n_in < NNK_MAX_INPUTS;
+                     t = strtok_r(NULL, ", ", &save))
+                    inputs[n_in++] = t;
+            } else {
+                where_text(e, &s->entries[k], wbuf[n], sizeof wbuf[n]);
+                where[n] = wbuf[n];
+                keys[n] = s->entries[k].key;
+                values[n++] = s->entries[k].value;
+            }
+        }
+        if (!type) /* [layer flatten] with no type: the name is the type */
+            type = nnk_registry_find(m->reg, NNK_KIND_LAYER, s->name) ? s->name : NULL;
+        if (!type) {
+            free(inputs_copy);
+            return nnk_err_set(err, NNK_ECONFIG, "%s:%d: layer '%s' has no 'type'", e->path,
+                               s->line, s->name);
+        }
+        int rc = nnk_model_add_layer(m, s->name, type, inputs, n_in, keys, values, where, n, err);
+        free(inputs_copy);
+        if (rc)
+            return rc;
+    }
+    return NNK_OK;
+}
+
+static int compile_model(const nnk_experiment *e, nnk_model *m, nnk_err *err)
+{
+    const char *loss = NULL, *opt = "sgd", *metrics = NULL, *keys[64], *values[64];
+    double lr = 0.01;
+    char wbuf[64][600];
+    const char *where[64];
+    int n = 0, found = 0;
+    for (int i = 0; i < e->n; i++) {
+        const nnk_ini_section *s = &e->sections[i];
+        if (strcmp(s->kind, "compile"))
+            continue;
+        found = 1;
+        for (int k = 0; k < s->n && n < 64; k++) {
+            const nnk_ini_entry *en = &s->entries[k];
+            char w[600];
+            where_text(e, en, w, sizeof w);
+            if (!strcmp(en->key, "loss"))
+                loss = en->value;
+            else if (!strcmp(en->key, "optimizer"))
+                opt = en->value;
+            else if (!strcmp(en->key, "metrics"))
+                metrics = en->value;
+            else if (!strcmp(en->key, "learning_rate")) {
+                char *end;
+                lr = strtod(en->value, &end);
+                if (!*en->value || *end || !(lr > 0))
+                    return nnk_err_set(err, NNK_ECONFIG,
+                                       "%s: compile: parameter 'learning_rate' must be a number > 0, got '%s'",
+                                       w, en->value);
+            } else {
+                snprintf(wbuf[n], sizeof wbuf[n], "%s", w);
+                where[n] = wbuf[n];
+                keys[n] = en->key;
+                values[n++] = en->value;
+            }
+        }
+    }
+    if (!found || !loss)
+        return nnk_err_set(err, NNK_ECONFIG, "%s: section [compile] needs a 'loss'", e->path);
+    return nnk_model_compile(m, loss, metrics, opt, lr, keys, values, where, n, err);
+}
+
+nnk_model *nnk_experiment_model(const nnk_experiment *e, nnk_registry *reg, nnk_err *err)
+{
+    nnk_model *m = nnk_model_new(reg);
+    if (!m) {
+        nnk_err_set(err, NNK_ENOMEM, "out of memory");
+        return NULL;
+    }
+    int rc = add_inputs(e, m, err);
+    if (!rc)
+        rc = add_layers(e, m, err);
+    if (!rc && m->n_nodes == 0)
+        rc = nnk_err_set(err, NNK_ECONFIG, "%s: no [layer NAME] sections", e->path);
+    if (!rc)
+        rc = compile_model(e, m, err);
+    if (rc) {
+        nnk_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+nnk_callback **nnk_experiment_callbacks(const nnk_experiment *e, nnk_registry *reg, int *n_out,
+                                        nnk_err *err)
+{
+    nnk_callback **cbs = calloc((size_t)e->n + 2, sizeof *cbs);
+    int n = 0;
+    if (!cbs) {
+        nnk_err_set(err, NNK_ENOMEM, "out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < e->n; i++) {
+        const nnk_ini_section *s = &e->sections[i];
+        if (strcmp(s->kind, "callback"))
+            continue;
+        const char *type = s->name, *keys[64], *values[64];
+        char wbuf[64][600];
+        const char *where[64];
+        int np = 0;
+        for (int k = 0; k < s->n && np < 64; k++) {
+            if (!strcmp(s->entries[k].key, "type")) {
+                type = s->entries[k].value;
+                continue;
+            }
+            where_text(e, &s->entries[k], wbuf[np], sizeof wbuf[np]);
+            where[np] = wbuf[np];
+            keys[np] = s->entries[k].key;
+            values[np++] = s->entries[k].value;
+        }
+        nnk_callback *cb = nnk_callback_new(reg, type, s->name, keys, values, where, np, err);
+        if (!cb) {
+            for (int k = 0; k < n; k++)
+                nnk_callback_free(cbs[k]);
+            free(cbs);
+            return NULL;
+        }
+        cbs[n++] = cb;
+    }
+    *n_out = n;
+    return cbs;
+}
+
+static void write_params(FILE *f, const nnk_params *p)
+{
+    for (int i = 0; p && i < nnk_params_count(p); i++) {
+        char buf[1024];
+        nnk_params_format(p, i, buf, sizeof buf);
+        fprintf(f, "%s = %s\n", nnk_params_spec(p, i)->name, buf);
+    }
+}
+
+int nnk_experiment_write_resolved(const nnk_experiment *e, const nnk_model *m,
+                                  const nnk_experiment_parts *parts, const char *path,
+                                  nnk_err *err)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    fprintf(f, "; %s, fully resolved (defaults and --set included)\n\n[data]\n", e->path);
+    write_params(f, parts->data);
+    for (int i = 0; i < m->n_inputs; i++) {
+        fprintf(f, "\n[input%s%s]\nshape = ", strcmp(m->inputs[i].name, "input") ? " " : "",
+                strcmp(m->inputs[i].name, "input") ? m->inputs[i].name : "");
+        for (int d = 0; d < m->inputs[i].shape.ndim; d++)
+            fprintf(f, "%s%lld", d ? "," : "", (long long)m->inputs[i].shape.dim[d]);
+        fprintf(f, "\n");
+    }
+    for (int i = 0; i < m->n_nodes; i++) {
+        const nnk_node *n = &m->nodes[i];
+        fprintf(f, "\n[layer %s]\ntype = %s\ninputs = ", n->name, n->comp->name);
+        for (int k = 0; k < n->n_in; k++)
+            fprintf(f, "%s%s", k ? ", " : "", n->in_names[k]);
+        fprintf(f, "\n");
+        write_params(f, n->params);
+    }
+    fprintf(f, "\n[compile]\nloss = %s\noptimizer = %s\nlearning_rate = %.17g\nmetrics = ",
+            m->loss->name, m->opt->name, m->learning_rate);
+    for (int i = 0; i < m->n_metrics; i++)
+        fprintf(f, "%s%s", i ? ", " : "", m->metrics[i].name);
+    fprintf(f, "\n");
+    write_params(f, m->opt_params);
+    write_params(f, m->loss_params);
+    fprintf(f, "\n[fit]\n");
+    write_params(f, parts->fit);
+    for (int i = 0; i < e->n; i++) {
+        const nnk_ini_section *s = &e->sections[i];
+        if (strcmp(s->kind, "callback"))
+            continue;
+        fprintf(f, "\n[callback %s]\n", s->name);
+        for (int k = 0; k < s->n; k++)
+            fprintf(f, "%s = %s\n", s->entries[k].key, s->entries[k].value);
+    }
+    fprintf(f, "\n[run]\n");
+    write_params(f, parts->run);
+    fclose(f);
+    int rc = nnk_write_file_atomic(path, buf, len, err);
+    free(buf);
+    return rc;
+}

@@ -1,0 +1,254 @@
+/* Forward and backward passes over the model graph, batch buffers and the
+ * gathering of preprocessed input rows. */
+#include "internal.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int has_activation(const nnk_node *n)
+{
+    return n->act && strcmp(n->act->name, "linear") != 0;
+}
+
+static int grow(nnk_tensor *t, const nnk_shape *s, int64_t rows, int64_t cols)
+{
+    float *p = realloc(t->data, (size_t)(rows * cols) * sizeof(float));
+    if (!p)
+        return -1;
+    t->data = p;
+    t->ndim = s->ndim + 1;
+    t->shape[0] = rows;
+    for (int d = 0; d < s->ndim && d + 1 < NNK_MAX_DIMS; d++)
+        t->shape[d + 1] = s->dim[d];
+    return 0;
+}
+
+static void set_rows(nnk_tensor *t, int64_t rows) { t->shape[0] = rows; }
+
+int nnk_model_ensure_rows(nnk_model *m, int64_t rows, nnk_err *err)
+{
+    for (int i = 0; i < m->n_inputs; i++) {
+        nnk_input_node *in = &m->inputs[i];
+        if (in->x.shape[0] < rows || !in->x.data) {
+            if (grow(&in->x, &in->shape, rows, in->cols))
+                return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+        }
+        set_rows(&in->x, rows);
+    }
+    for (int i = 0; i < m->n_nodes; i++) {
+        nnk_node *n = &m->nodes[i];
+        if (n->cap_rows < rows) {
+            int act = has_activation(n);
+            if (grow(&n->z, &n->out_shape, rows, n->out_cols) ||
+                grow(&n->dz, &n->out_shape, rows, n->out_cols))
+                return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+            if (act) {
+                if (grow(&n->a, &n->out_shape, rows, n->out_cols) ||
+                    grow(&n->da, &n->out_shape, rows, n->out_cols))
+                    return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+            }
+            n->cap_rows = rows;
+        }
+        if (!has_activation(n)) {
+            n->a = n->z;
+            n->da = n->dz;
+        }
+        set_rows(&n->z, rows);
+        set_rows(&n->a, rows);
+        set_rows(&n->dz, rows);
+        set_rows(&n->da, rows);
+    }
+    return NNK_OK;
+}
+
+static const nnk_tensor *source_output(nnk_model *m, int src)
+{
+    return src >= 0 ? &m->nodes[src].a : &m->inputs[-1 - src].x;
+}
+
+int nnk_model_forward(nnk_model *m, int64_t rows, int training, nnk_err *err)
+{
+    for (int i = 0; i < m->n_nodes; i++) {
+        nnk_node *n = &m->nodes[i];
+        const nnk_tensor *in[NNK_MAX_INPUTS];
+        for (int k = 0; k < n->n_in; k++)
+            in[k] = source_output(m, n->in[k]);
+        int rc = n->vt->forward(&n->layer, n->n_in, in, &n->z, training, err);
+        if (rc)
+            return rc;
+        if (has_activation(n))
+            n->act->forward(nnk_params_config(n->act_params), n->z.data,
+                            n->a.data, rows, n->out_cols);
+    }
+    return NNK_OK;
+}
+
+int nnk_model_backward(nnk_model *m, int64_t rows, const float *grad_output,
+                       int into_logits, nnk_err *err)
+{
+    for (int i = 0; i < m->n_nodes; i++)
+        if (m->nodes[i].n_consumers > 1)
+            memset(m->nodes[i].da.data, 0,
+                   (size_t)(rows * m->nodes[i].out_cols) * sizeof(float));
+    nnk_node *out = &m->nodes[m->output];
+    memcpy(into_logits ? out->dz.data : out->da.data, grad_output,
+           (size_t)(rows * out->out_cols) * sizeof(float));
+    for (int i = m->n_nodes - 1; i >= 0; i--) {
+        nnk_node *n = &m->nodes[i];
+        int logits_given = into_logits && i == m->output;
+        if (has_activation(n) && !logits_given)
+            n->act->backward(nnk_params_config(n->act_params), n->z.data,
+                             n->a.data, n->da.data, n->dz.data, rows,
+                             n->out_cols);
+        const nnk_tensor *in[NNK_MAX_INPUTS];
+        nnk_tensor *din[NNK_MAX_INPUTS];
+        nnk_tensor tmp[NNK_MAX_INPUTS];
+        for (int k = 0; k < n->n_in; k++) {
+            int s = n->in[k];
+            in[k] = source_output(m, s);
+            din[k] = NULL;
+            if (s < 0)
+                continue;
+            nnk_node *src = &m->nodes[s];
+            if (src->n_consumers == 1) {
+                din[k] = &src->da;
+            } else {
+                /* several consumers: each writes a private buffer that is
+                 * then summed into the source's gradient */
+                tmp[k] = src->da;
+                tmp[k].data = NULL;
+                int64_t need = rows * src->out_cols;
+                if (n->tmp_grad_n[k] < need) {
+                    float *buf = realloc(n->tmp_grad[k], (size_t)need * sizeof(float));
+                    if (!buf)
+                        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+                    n->tmp_grad[k] = buf;
+                    n->tmp_grad_n[k] = need;
+                }
+                tmp[k].data = n->tmp_grad[k];
+                din[k] = &tmp[k];
+            }
+        }
+        int rc = n->vt->backward(&n->layer, n->n_in, in, &n->z, &n->dz, din, err);
+        if (rc)
+            return rc;
+        for (int k = 0; k < n->n_in; k++) {
+            int s = n->in[k];
+            if (s >= 0 && m->nodes[s].n_consumers > 1) {
+                float *dst = m->nodes[s].da.data;
+                int64_t cnt = rows * m->nodes[s].out_cols;
+                for (int64_t j = 0; j < cnt; j++)
+                    dst[j] += tmp[k].data[j];
+            }
+        }
+    }
+    return NNK_OK;
+}
+
+void nnk_model_gather(nnk_model *m, const nnk_dataset *d, const int64_t *idx,
+                      int64_t n, float *x)
+{
+    int64_t cols = d->x_cols;
+    float scale = (float)m->scale;
+    if (d->x_u8) {
+        float lut[256];
+        for (int v = 0; v < 256; v++)
+            lut[v] = (float)v * scale;
+        for (int64_t r = 0; r < n; r++) {
+            const uint8_t *src = d->x_u8 + idx[r] * cols;
+            float *dst = x + r * cols;
+            for (int64_t c = 0; c < cols; c++)
+                dst[c] = lut[src[c]];
+        }
+    } else {
+        for (int64_t r = 0; r < n; r++) {
+            const float *src = d->x_f32 + idx[r] * cols;
+            float *dst = x + r * cols;
+            for (int64_t c = 0; c < cols; c++)
+                dst[c] = src[c] * scale;
+        }
+    }
+    if (m->mean && m->n_std == cols)
+        for (int64_t r = 0; r < n; r++) {
+            float *row = x + r * cols;
+            for (int64_t c = 0; c < cols; c++)
+                row[c] = (row[c] - m->mean[c]) * m->inv_std[c];
+        }
+}
+
+int nnk_model_check_data(const nnk_model *m, const nnk_dataset *d, nnk_err *err)
+{
+    const nnk_input_node *in = &m->inputs[0];
+    if (d->x_cols != in->cols)
+        return nnk_err_set(err, NNK_EDATA,
+                           "data '%s': %lld features per sample, but input '%s' takes %lld",
+                           d->source, (long long)d->x_cols, in->name,
+                           (long long)in->cols);
+    if (d->y_cols == 0)
+        return NNK_OK;
+    const nnk_node *out = &m->nodes[m->output];
+    if (m->loss->labels == NNK_LABELS_SPARSE) {
+        if (d->y_cols != 1)
+            return nnk_err_set(err, NNK_EDATA,
+                               "data '%s': loss '%s' needs one label column (a class index), got %lld",
+                               d->source, m->loss->name, (long long)d->y_cols);
+        for (int64_t r = 0; r < d->rows; r++) {
+            float y = d->y[r];
+            if (!(y >= 0) || y >= (float)out->out_cols || y != floorf(y))
+                return nnk_err_set(err, NNK_EDATA,
+                                   "data '%s': label %g in row %lld is out of range: output layer '%s' has %lld classes",
+                                   d->source, (double)y, (long long)r + 1,
+                                   out->name, (long long)out->out_cols);
+        }
+    } else if (d->y_cols != out->out_cols) {
+        return nnk_err_set(err, NNK_EDATA,
+                           "data '%s': %lld label columns, but output layer '%s' has %lld units",
+                           d->source, (long long)d->y_cols, out->name,
+                           (long long)out->out_cols);
+    }
+    return NNK_OK;
+}
+
+int nnk_model_set_scale(nnk_model *m, double scale, nnk_err *err)
+{
+    if (!(scale > 0) || !isfinite(scale))
+        return nnk_err_set(err, NNK_ECONFIG, "scale must be a number > 0, got %g", scale);
+    m->scale = scale;
+    return NNK_OK;
+}
+
+int nnk_model_fit_standardizer(nnk_model *m, const nnk_dataset *d, nnk_err *err)
+{
+    int64_t cols = d->x_cols;
+    double *sum = calloc((size_t)cols, sizeof(double));
+    double *sq = calloc((size_t)cols, sizeof(double));
+    float *mean = malloc((size_t)cols * sizeof(float));
+    float *sd = malloc((size_t)cols * sizeof(float));
+    float *inv = malloc((size_t)cols * sizeof(float));
+    float *row = malloc((size_t)cols * sizeof(float));
+    if (!sum || !sq || !mean || !sd || !inv || !row) {
+        free(sum); free(sq); free(mean); free(sd); free(inv); free(row);
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    }
+    free(m->mean); free(m->std); free(m->inv_std);
+    m->mean = NULL;
+    m->n_std = 0;
+    for (int64_t r = 0; r < d->rows; r++) {
+        nnk_model_gather(m, d, &r, 1, row);
+        for (int64_t c = 0; c < cols; c++) {
+            sum[c] += row[c];
+            sq[c] += (double)row[c] * row[c];
+        }
+    }
+    double n = d->rows > 0 ? (double)d->rows : 1.0;
+    for (int64_t c = 0; c < cols; c++) {
+        double mu = sum[c] / n, var = sq[c] / n - mu * mu;
+        double s = var > 1e-12 ? sqrt(var) : 1.0; /* constant column: leave it */
+        mean[c] = (float)mu;
+        sd[c] = (float)s;
+        inv[c] = (float)(1.0 / s);
+    }
+    free(sum); free(sq); free(row);
+    m->mean = mean; m->std = sd; m->inv_std = inv; m->n_std = cols;
+    return NNK_OK;
+}

@@ -1,0 +1,194 @@
+/* IDX reader (the MNIST format): gzip or plain, every element type. */
+#include "internal.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+typedef struct idx_file {
+    int type;             /* 0x08 u8, 0x09 i8, 0x0B i16, 0x0C i32, 0x0D f32, 0x0E f64 */
+    int ndim;
+    int64_t dim[8];
+    int64_t count;        /* elements */
+    void *data;           /* raw, host order */
+} idx_file;
+
+static int elem_size(int type)
+{
+    switch (type) {
+    case 0x08: case 0x09: return 1;
+    case 0x0B: return 2;
+    case 0x0C: case 0x0D: return 4;
+    case 0x0E: return 8;
+    }
+    return 0;
+}
+
+static int read_exact(gzFile f, void *buf, size_t n, const char *path,
+                      const char *what, nnk_err *err)
+{
+    unsigned char *p = buf;
+    while (n > 0) {
+        unsigned chunk = n > (1u << 30) ? (1u << 30) : (unsigned)n;
+        int got = gzread(f, p, chunk);
+        if (got < 0) {
+            int zerr;
+            const char *msg = gzerror(f, &zerr);
+            return nnk_err_set(err, NNK_EDATA, "data '%s': corrupt gzip stream while reading %s: %s",
+                               path, what, msg);
+        }
+        if (got == 0) {
+            int zerr;
+            const char *msg = gzerror(f, &zerr);
+            if (zerr != Z_OK && zerr != Z_BUF_ERROR)
+                return nnk_err_set(err, NNK_EDATA, "data '%s': corrupt gzip stream while reading %s: %s",
+                                   path, what, msg);
+            return nnk_err_set(err, NNK_EDATA, "data '%s': truncated file: it ends inside the %s",
+                               path, what);
+        }
+        p += got;
+        n -= (size_t)got;
+    }
+    return NNK_OK;
+}
+
+static void swap_bytes(unsigned char *p, int64_t count, int size)
+{
+    for (int64_t i = 0; i < count; i++, p += size)
+        for (int a = 0, b = size - 1; a < b; a++, b--) {
+            unsigned char t = p[a];
+            p[a] = p[b];
+            p[b] = t;
+        }
+}
+
+static int idx_read(const char *path, idx_file *out, nnk_err *err)
+{
+    memset(out, 0, sizeof *out);
+    gzFile f = gzopen(path, "rb");
+    if (!f)
+        return nnk_err_set(err, NNK_EDATA, "data '%s': cannot open", path);
+    gzbuffer(f, 1 << 17);
+    unsigned char magic[4];
+    int rc = read_exact(f, magic, 4, path, "header", err);
+    if (!rc && (magic[0] || magic[1] || !elem_size(magic[2]) || magic[3] < 1 || magic[3] > 8))
+        rc = nnk_err_set(err, NNK_EDATA,
+                         "data '%s': wrong IDX magic %02x %02x %02x %02x (expected 00 00 <type> <ndim>)",
+                         path, magic[0], magic[1], magic[2], magic[3]);
+    if (!rc) {
+        out->type = magic[2];
+        out->ndim = magic[3];
+        out->count = 1;
+        for (int d = 0; d < out->ndim && !rc; d++) {
+            unsigned char b[4];
+            rc = read_exact(f, b, 4, path, "header", err);
+            out->dim[d] = (int64_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3];
+            out->count *= out->dim[d];
+        }
+    }
+    if (!rc && out->count > ((int64_t)1 << 34))
+        rc = nnk_err_set(err, NNK_EDATA, "data '%s': implausible IDX dimensions", path);
+    int size = elem_size(out->type);
+    if (!rc) {
+        out->data = malloc((size_t)(out->count * size + 1));
+        if (!out->data)
+            rc = nnk_err_set(err, NNK_ENOMEM, "data '%s': out of memory", path);
+    }
+    if (!rc)
+        rc = read_exact(f, out->data, (size_t)(out->count * size), path, "data", err);
+    if (!rc) {
+        unsigned char extra;
+        if (gzread(f, &extra, 1) > 0)
+            rc = nnk_err_set(err, NNK_EDATA, "data '%s': trailing bytes after the IDX data", path);
+    }
+    gzclose(f);
+    if (rc) {
+        free(out->data);
+        out->data = NULL;
+        return rc;
+    }
+    if (size > 1)
+        swap_bytes(out->data, out->count, size); /* IDX is big-endian */
+    return NNK_OK;
+}
+
+static double idx_value(const idx_file *f, int64_t i)
+{
+    switch (f->type) {
+    case 0x08: return ((const uint8_t *)f->data)[i];
+    case 0x09: return ((const int8_t *)f->data)[i];
+    case 0x0B: return ((const int16_t *)f->data)[i];
+    case 0x0C: return ((const int32_t *)f->data)[i];
+    case 0x0D: return ((const float *)f->data)[i];
+    default: return ((const double *)f->data)[i];
+    }
+}
+
+nnk_dataset *nnk_dataset_load_idx(const char *images, const char *labels,
+                                  nnk_err *err)
+{
+    idx_file xi, yi;
+    memset(&yi, 0, sizeof yi);
+    if (idx_read(images, &xi, err))
+        return NULL;
+    if (labels && idx_read(labels, &yi, err)) {
+        free(xi.data);
+        return NULL;
+    }
+    nnk_dataset *d = calloc(1, sizeof *d);
+    int rc = d ? NNK_OK : nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    if (!rc && xi.ndim - 1 > NNK_MAX_DIMS)
+        rc = nnk_err_set(err, NNK_EDATA, "data '%s': %d dimensions per sample, at most %d",
+                         images, xi.ndim - 1, NNK_MAX_DIMS);
+    if (!rc && labels && yi.dim[0] != xi.dim[0])
+        rc = nnk_err_set(err, NNK_EDATA, "data '%s': %lld labels for %lld samples in '%s'",
+                         labels, (long long)yi.dim[0], (long long)xi.dim[0], images);
+    if (!rc) {
+        d->rows = xi.dim[0];
+        d->x_shape.ndim = xi.ndim > 1 ? xi.ndim - 1 : 1;
+        d->x_cols = 1;
+        for (int k = 1; k < xi.ndim; k++) {
+            d->x_shape.dim[k - 1] = xi.dim[k];
+            d->x_cols *= xi.dim[k];
+        }
+        if (xi.ndim == 1)
+            d->x_shape.dim[0] = 1;
+        d->source = strdup(images);
+        if (xi.type == 0x08) {
+            d->x_u8 = xi.data; /* kept as bytes: 4x smaller than floats */
+            xi.data = NULL;
+        } else {
+            d->x_f32 = malloc((size_t)(xi.count + 1) * sizeof(float));
+            if (!d->x_f32)
+                rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+            for (int64_t i = 0; !rc && i < xi.count; i++) {
+                double v = idx_value(&xi, i);
+                if (!isfinite(v))
+                    rc = nnk_err_set(err, NNK_EDATA, "data '%s': NaN or Inf in sample %lld",
+                                     images, (long long)(i / d->x_cols) + 1);
+                d->x_f32[i] = (float)v;
+            }
+        }
+    }
+    if (!rc && labels) {
+        int64_t per = yi.count / (yi.dim[0] ? yi.dim[0] : 1);
+        d->y_cols = per;
+        d->y = malloc((size_t)(yi.count + 1) * sizeof(float));
+        if (!d->y)
+            rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+        for (int64_t i = 0; !rc && i < yi.count; i++) {
+            double v = idx_value(&yi, i);
+            if (!isfinite(v))
+                rc = nnk_err_set(err, NNK_EDATA, "data '%s': NaN or Inf in label %lld",
+                                 labels, (long long)i + 1);
+            d->y[i] = (float)v;
+        }
+    }
+    free(xi.data);
+    free(yi.data);
+    if (rc) {
+        nnk_dataset_free(d);
+        return NULL;
+    }
+    return d;
+}

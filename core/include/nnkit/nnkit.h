@@ -1,0 +1,312 @@
+/* nnkit application API: registry, models, data, training, model files.
+ *
+ * Conventions: every call that can fail returns an nnk_status (NNK_OK is 0)
+ * or NULL, and fills the caller-owned nnk_err *err (which may be NULL).
+ * Objects come in nnk_x_new/nnk_x_free pairs; free(NULL) is a no-op.
+ * String and array parameters are borrowed for the duration of the call
+ * unless a comment says otherwise. Nothing here is thread-safe on the same
+ * object; different objects may be used from different threads.
+ */
+#ifndef NNKIT_NNKIT_H
+#define NNKIT_NNKIT_H
+
+#include "plugin.h"
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NNK_VERSION "0.1.0"
+
+/* Text for a status, and the runner's exit status for it (0, 1 or 2). */
+const char *nnk_status_text(nnk_status status);
+int nnk_status_exit_code(nnk_status status);
+int nnk_err_set(nnk_err *err, nnk_status status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- plugin registry ---------------------------------------------------- */
+
+typedef enum nnk_kind {
+    NNK_KIND_LAYER, NNK_KIND_ACTIVATION, NNK_KIND_LOSS, NNK_KIND_METRIC,
+    NNK_KIND_OPTIMIZER, NNK_KIND_CALLBACK, NNK_KIND_COUNT
+} nnk_kind;
+
+const char *nnk_kind_name(nnk_kind kind); /* "layer", "activation", ... */
+
+typedef struct nnk_registry nnk_registry;
+
+/* A component as the registry knows it. All pointers stay valid until the
+ * registry is freed. */
+typedef struct nnk_component_info {
+    nnk_kind kind;
+    const char *name;
+    const char *doc;
+    const nnk_param_spec *params;
+    const void *vtable;        /* the nnk_*_vtable for its kind */
+    const char *plugin_name;
+    const char *plugin_version;
+    const char *path;          /* the .so it came from */
+} nnk_component_info;
+
+nnk_registry *nnk_registry_new(void);
+void nnk_registry_free(nnk_registry *reg);
+/* Loads one plugin file. Errors (EPLUGIN) name the file and the stage:
+ * cannot open, not an nnkit plugin, ABI version, init failed, duplicate
+ * component (naming both files). */
+int nnk_registry_load_file(nnk_registry *reg, const char *path, nnk_err *err);
+/* Loads every *.so in dir, in name order. */
+int nnk_registry_load_dir(nnk_registry *reg, const char *dir, nnk_err *err);
+/* The standard search: plugin_dir (may be NULL), then each directory of
+ * $NNKIT_PLUGIN_PATH (colon separated), then the build tree's plugins
+ * (when running from it), then the install directory. The first directory
+ * that holds a plugin for a name wins; later duplicates are skipped only
+ * across directories, never within one. */
+int nnk_registry_load_default(nnk_registry *reg, const char *plugin_dir,
+                              nnk_err *err);
+/* The directories load_default searched, colon separated. */
+const char *nnk_registry_searched(const nnk_registry *reg);
+const nnk_component_info *nnk_registry_find(const nnk_registry *reg,
+                                            nnk_kind kind, const char *name);
+int nnk_registry_count(const nnk_registry *reg);
+const nnk_component_info *nnk_registry_at(const nnk_registry *reg, int i);
+/* "a, b, c": the names of every component of a kind (static buffer-free:
+ * written into buf of size n). */
+void nnk_registry_names(const nnk_registry *reg, nnk_kind kind, char *buf,
+                        size_t n);
+
+/* ---- typed parameter sets ------------------------------------------------ */
+
+typedef struct nnk_params nnk_params;
+/* specs is borrowed and must outlive the set. Defaults are applied. */
+nnk_params *nnk_params_new(const nnk_param_spec *specs, size_t config_size,
+                           const char *owner, nnk_err *err);
+void nnk_params_free(nnk_params *p);
+/* Sets one parameter from text. owner (e.g. "layer 'hidden1'") and where
+ * (e.g. "exp.ini:12", may be NULL) go into error messages. */
+int nnk_params_set(nnk_params *p, const char *key, const char *value,
+                   const char *where, nnk_err *err);
+int nnk_params_has(const nnk_params *p, const char *key);
+/* Fails (ECONFIG) naming the first parameter without a default that was
+ * never set. */
+int nnk_params_check_required(const nnk_params *p, nnk_err *err);
+const void *nnk_params_config(const nnk_params *p);
+/* The value of parameter i as text (into buf). */
+void nnk_params_format(const nnk_params *p, int i, char *buf, size_t n);
+int nnk_params_count(const nnk_params *p);
+const nnk_param_spec *nnk_params_spec(const nnk_params *p, int i);
+
+/* Did-you-mean: the candidate closest to word, or NULL if none is close. */
+const char *nnk_suggest(const char *word, const char *const *candidates,
+                        int n);
+
+/* ---- data ----------------------------------------------------------------- */
+
+/* A data set held compactly: inputs as uint8 when the source is bytes
+ * (images), float32 otherwise; labels as float32 (class indices are exact).
+ * Scaling and standardisation are applied per batch when rows are gathered,
+ * never stored, so Fashion-MNIST costs 47 MB instead of 188. */
+typedef struct nnk_dataset {
+    int64_t rows;
+    nnk_shape x_shape;       /* per sample */
+    int64_t x_cols;          /* product of x_shape */
+    uint8_t *x_u8;           /* exactly one of x_u8 / x_f32 is set */
+    float *x_f32;
+    int64_t y_cols;          /* 0 when unlabelled */
+    float *y;
+    char *source;            /* where it came from, for messages */
+} nnk_dataset;
+
+void nnk_dataset_free(nnk_dataset *d);
+/* IDX files (gzip or plain; every element type of the format). */
+nnk_dataset *nnk_dataset_load_idx(const char *images, const char *labels,
+                                  nnk_err *err);
+/* CSV with a header row. label_columns: comma-separated column names (may
+ * be NULL or "" for no labels); feature_columns: likewise, NULL or "" for
+ * every other column. */
+nnk_dataset *nnk_dataset_load_csv(const char *path, const char *label_columns,
+                                  const char *feature_columns, nnk_err *err);
+/* "fashion-mnist:train" / ":test" or a file path (.csv, or IDX images with
+ * the labels file found by name). */
+nnk_dataset *nnk_dataset_load(const char *spec, const char *label_columns,
+                              const char *feature_columns, nnk_err *err);
+/* Splits off the last `fraction` of rows into *tail (Keras's
+ * validation_split: taken before any shuffling). */
+int nnk_dataset_split(nnk_dataset *d, double fraction, nnk_dataset **tail,
+                      nnk_err *err);
+
+/* ---- models ------------------------------------------------------------- */
+
+typedef struct nnk_model nnk_model;
+
+/* A per-epoch record of the logs (loss, metrics, val_*). */
+typedef struct nnk_history {
+    int n_epochs;
+    int n_keys;
+    char **keys;
+    double *values; /* n_epochs x n_keys */
+} nnk_history;
+
+nnk_model *nnk_model_new(nnk_registry *reg);  /* reg is borrowed */
+void nnk_model_free(nnk_model *m);
+
+int nnk_model_add_input(nnk_model *m, const char *name, const nnk_shape *shape,
+                        nnk_err *err);
+/* Adds a layer of component `type`. inputs: names of earlier layers or
+ * inputs (n_inputs 0 means "the previous node", Sequential). keys/values:
+ * n_params hyper-parameters; where[i] (may be NULL) locates each for
+ * errors. */
+int nnk_model_add_layer(nnk_model *m, const char *name, const char *type,
+                        const char *const *inputs, int n_inputs,
+                        const char *const *keys, const char *const *values,
+                        const char *const *where, int n_params, nnk_err *err);
+/* Loss, metrics (comma separated, may be NULL), optimizer and its
+ * parameters. Keys not belonging to the optimizer are tried on the loss. */
+int nnk_model_compile(nnk_model *m, const char *loss, const char *metrics,
+                      const char *optimizer, double learning_rate,
+                      const char *const *keys, const char *const *values,
+                      const char *const *where, int n_params, nnk_err *err);
+/* Shape inference and weight initialisation from seed. Errors name the
+ * layers involved. */
+int nnk_model_build(nnk_model *m, uint64_t seed, nnk_err *err);
+
+/* Preprocessing stored with the model: x = (raw * scale - mean) / std. */
+int nnk_model_set_scale(nnk_model *m, double scale, nnk_err *err);
+/* The CSV label and feature columns the model was trained with (stored in
+ * the model file, so evaluate and predict pick the same columns). */
+int nnk_model_set_columns(nnk_model *m, const char *labels,
+                          const char *features, nnk_err *err);
+const char *nnk_model_label_columns(const nnk_model *m);
+const char *nnk_model_feature_columns(const nnk_model *m);
+/* Fits mean/std per feature on d (after scale). */
+int nnk_model_fit_standardizer(nnk_model *m, const nnk_dataset *d,
+                               nnk_err *err);
+
+typedef struct nnk_callback nnk_callback;
+/* A callback from a registered component with its parameters. */
+nnk_callback *nnk_callback_new(nnk_registry *reg, const char *type,
+                               const char *name, const char *const *keys,
+                               const char *const *values,
+                               const char *const *where, int n_params,
+                               nnk_err *err);
+/* A callback given as a C function (for the C API). */
+typedef int (*nnk_callback_fn)(void *user, nnk_event event,
+                               const nnk_train_info *info, nnk_err *err);
+nnk_callback *nnk_callback_from_fn(nnk_callback_fn fn, void *user);
+void nnk_callback_free(nnk_callback *cb);
+
+typedef struct nnk_fit_options {
+    int64_t epochs;
+    int64_t batch_size;
+    int shuffle;
+    uint64_t seed;
+    const nnk_dataset *validation; /* may be NULL */
+    nnk_callback *const *callbacks;
+    int n_callbacks;
+    const char *run_dir;           /* may be NULL */
+} nnk_fit_options;
+
+void nnk_fit_options_init(nnk_fit_options *o); /* Keras defaults */
+/* Trains; fills *history when not NULL (free with nnk_history_clear). */
+int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
+                  const nnk_fit_options *o, nnk_history *history,
+                  nnk_err *err);
+void nnk_history_clear(nnk_history *h);
+/* Loss and metrics on d: names[i]/values[i], n written to *n (<= cap). */
+int nnk_model_evaluate(nnk_model *m, const nnk_dataset *d, int64_t batch_size,
+                       char names[][64], double *values, int cap, int *n,
+                       nnk_err *err);
+/* Outputs for every row of d: a rows x output_cols array the caller frees. */
+float *nnk_model_predict(nnk_model *m, const nnk_dataset *d,
+                         int64_t batch_size, int64_t *out_cols, nnk_err *err);
+double nnk_model_learning_rate(const nnk_model *m);
+
+/* Keras-style summary table. */
+void nnk_model_summary(const nnk_model *m, FILE *out);
+int64_t nnk_model_param_count(const nnk_model *m);
+/* Copies every weight in model order into a new array (caller frees). */
+float *nnk_model_weights_copy(const nnk_model *m, int64_t *n);
+
+/* Model files: one protobuf message (proto/nnkit_model.proto) in a small
+ * checked envelope, written atomically (temporary file, fsync, rename). */
+int nnk_model_save(const nnk_model *m, const char *path, nnk_err *err);
+/* Loads and rebuilds a model; its plugins must be in reg. */
+nnk_model *nnk_model_load(nnk_registry *reg, const char *path, nnk_err *err);
+
+/* Write a whole file atomically: tmp file beside path, fsync, rename. */
+int nnk_write_file_atomic(const char *path, const void *data, size_t n,
+                          nnk_err *err);
+
+
+/* ---- experiment files ---------------------------------------------------- */
+
+/* An INI experiment (DESIGN.md section 4), parsed with libinih. Sections:
+ * [data] [input] [layer NAME] [compile] [fit] [callback NAME] [run]. */
+typedef struct nnk_ini_entry {
+    char *key, *value;
+    int line;
+} nnk_ini_entry;
+
+typedef struct nnk_ini_section {
+    char *kind;   /* "layer" */
+    char *name;   /* "hidden1", or NULL for unnamed sections */
+    int line;
+    int n, cap;
+    nnk_ini_entry *entries;
+} nnk_ini_section;
+
+typedef struct nnk_experiment {
+    char *path;
+    int n, cap;
+    nnk_ini_section *sections;
+} nnk_experiment;
+
+/* Parses and checks section names (unknown ones get file:line and a
+ * did-you-mean). */
+nnk_experiment *nnk_experiment_load(const char *path, nnk_err *err);
+void nnk_experiment_free(nnk_experiment *e);
+/* --set: "fit.epochs=5" or "hidden1.units=100" (a section kind without a
+ * name, or the name of a named section). */
+int nnk_experiment_override(nnk_experiment *e, const char *assignment,
+                            nnk_err *err);
+/* The value of kind[.name] key, or NULL. */
+const char *nnk_experiment_get(const nnk_experiment *e, const char *kind,
+                               const char *key);
+
+/* Run settings read from [data], [fit] and [run]. */
+typedef struct nnk_run_config {
+    const char *train, *test, *validation; /* data specs */
+    const char *label, *features;          /* CSV columns */
+    double validation_split, test_split, scale;
+    int standardize;
+    int64_t epochs, batch_size, verbose;
+    int shuffle;
+    int64_t seed;
+    const char *run_dir, *run_name;
+} nnk_run_config;
+
+typedef struct nnk_experiment_parts {
+    nnk_params *data, *fit, *run; /* typed [data], [fit], [run] */
+    nnk_run_config cfg;           /* views into the params above */
+} nnk_experiment_parts;
+
+/* Checks [data], [fit] and [run] against their specs and fills parts. */
+int nnk_experiment_settings(const nnk_experiment *e, nnk_experiment_parts *parts,
+                            nnk_err *err);
+void nnk_experiment_parts_clear(nnk_experiment_parts *parts);
+/* Builds (inputs, layers, compile; not nnk_model_build) a model. */
+nnk_model *nnk_experiment_model(const nnk_experiment *e, nnk_registry *reg,
+                                nnk_err *err);
+/* The experiment's [callback NAME] sections as callbacks. *n is set. */
+nnk_callback **nnk_experiment_callbacks(const nnk_experiment *e,
+                                        nnk_registry *reg, int *n,
+                                        nnk_err *err);
+/* Writes the experiment with every value resolved (defaults included). */
+int nnk_experiment_write_resolved(const nnk_experiment *e, const nnk_model *m,
+                                  const nnk_experiment_parts *parts,
+                                  const char *path, nnk_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

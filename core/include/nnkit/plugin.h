@@ -1,0 +1,334 @@
+/* nnkit plugin ABI: the only header a plugin author includes.
+ *
+ * A plugin is a shared object exporting exactly one symbol,
+ * NNK_PLUGIN_ENTRY (nnkit_plugin_init). The core calls it once, under the
+ * registry lock, with a table of host services, and gets back an immutable
+ * descriptor listing the plugin's components (layers, activations, losses,
+ * metrics, optimizers, callbacks).
+ *
+ * Versioning (GStreamer's rule): the core loads a plugin only when its
+ * abi_major equals NNK_ABI_MAJOR and its abi_minor is <= the core's. Every
+ * struct here carries struct_size and only ever grows at the end; the
+ * test suite pins sizeof/offsetof so a change forces a deliberate bump.
+ *
+ * Errors cross the boundary in a caller-owned nnk_err filled through
+ * host->err_set(). Plugins never exit, abort on user input, or print.
+ */
+#ifndef NNKIT_PLUGIN_H
+#define NNKIT_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define NNK_ABI_MAJOR 1
+#define NNK_ABI_MINOR 0
+#define NNK_MAX_DIMS 4
+#define NNK_MAX_WEIGHTS 8
+#define NNK_ERR_MAX 512
+
+#define NNK_PLUGIN_ENTRY nnkit_plugin_init
+#define NNK_PLUGIN_ENTRY_NAME "nnkit_plugin_init"
+#define NNK_EXPORT __attribute__((visibility("default")))
+
+/* One status table for the whole project (libuv style). The third column is
+ * the runner's exit status for an error of that kind: 2 for usage and
+ * configuration, 1 for data and runtime failures. */
+#define NNK_STATUS_MAP(X)                                   \
+    X(OK, 0, "ok")                                          \
+    X(EUSAGE, 2, "usage error")                             \
+    X(ECONFIG, 2, "configuration error")                    \
+    X(ESHAPE, 2, "shape mismatch")                          \
+    X(EPLUGIN, 2, "plugin error")                           \
+    X(EDATA, 1, "data error")                               \
+    X(EIO, 1, "i/o error")                                  \
+    X(ENOMEM, 1, "out of memory")                           \
+    X(EMODEL, 1, "model file error")                        \
+    X(ERUNTIME, 1, "runtime error")
+
+typedef enum nnk_status {
+#define NNK_STATUS_ENUM(name, exit_code, text) NNK_##name,
+    NNK_STATUS_MAP(NNK_STATUS_ENUM)
+#undef NNK_STATUS_ENUM
+    NNK_STATUS_COUNT
+} nnk_status;
+
+/* Caller-owned error buffer. msg is one line, lower case, no trailing
+ * newline; status says which kind of failure it was. */
+typedef struct nnk_err {
+    nnk_status status;
+    char msg[NNK_ERR_MAX];
+} nnk_err;
+
+/* Per-sample shape (the batch dimension is not included). */
+typedef struct nnk_shape {
+    int ndim;
+    int64_t dim[NNK_MAX_DIMS];
+} nnk_shape;
+
+/* A float32 tensor; shape[0] is the number of rows (samples). The data is
+ * contiguous, row-major. Who owns data is stated wherever a tensor is
+ * handed over; tensors given to plugin callbacks are always borrowed. */
+typedef struct nnk_tensor {
+    int ndim;
+    int64_t shape[NNK_MAX_DIMS];
+    float *data;
+} nnk_tensor;
+
+/* ---- hyper-parameters: data, not parsing code ------------------------- */
+
+typedef enum nnk_param_type {
+    NNK_PARAM_INT,        /* stored as int64_t */
+    NNK_PARAM_FLOAT,      /* stored as double */
+    NNK_PARAM_BOOL,       /* stored as int (0 or 1); accepts true/false/1/0 */
+    NNK_PARAM_STRING,     /* stored as const char *, owned by the core */
+    NNK_PARAM_CHOICE,     /* stored as const char *, one of choices[] */
+    NNK_PARAM_ACTIVATION, /* stored as const char *, an activation name; the
+                             core applies that activation after the layer's
+                             forward and before its backward */
+} nnk_param_type;
+
+/* One parameter of a component. The core parses the user's text, checks
+ * min/max (inclusive, for INT and FLOAT) and choices, and stores the typed
+ * value at `offset` inside the component's config struct (config_size
+ * bytes, zeroed first). default_value is text parsed by the same rules.
+ * Arrays of specs end with an entry whose name is NULL. */
+typedef struct nnk_param_spec {
+    const char *name;
+    nnk_param_type type;
+    const char *default_value;
+    double min, max;
+    const char *const *choices; /* NULL-terminated, for CHOICE */
+    const char *doc;
+    size_t offset;
+} nnk_param_spec;
+
+/* ---- host services ------------------------------------------------------ */
+
+typedef struct nnk_rng nnk_rng; /* a reproducible random stream */
+typedef struct nnk_layer nnk_layer;
+
+typedef struct nnk_host {
+    size_t struct_size;
+    int abi_major, abi_minor;
+    void *(*alloc)(size_t size);              /* NULL on failure */
+    void *(*alloc_zeroed)(size_t n, size_t size);
+    void (*free)(void *p);                    /* free(NULL) is a no-op */
+    /* Fills err (printf-style); returns status so callers can
+     * `return host->err_set(err, NNK_ECONFIG, ...)`. err may be NULL. */
+    int (*err_set)(nnk_err *err, nnk_status status, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+    /* C = alpha * op(A) * op(B) + beta * C, row-major, op = transpose when
+     * trans_* is non-zero. Runs on the host's BLAS. */
+    void (*sgemm)(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k,
+                  float alpha, const float *a, int64_t lda, const float *b,
+                  int64_t ldb, float beta, float *c, int64_t ldc);
+    uint64_t (*rng_next)(nnk_rng *rng);   /* 64 uniform random bits */
+    double (*rng_uniform)(nnk_rng *rng);  /* in [0, 1) */
+    double (*rng_normal)(nnk_rng *rng);   /* standard normal */
+    /* Declares a trainable tensor of `layer` during build(). initializer is
+     * one of glorot_uniform, glorot_normal, he_normal, he_uniform,
+     * lecun_normal, lecun_uniform, zeros, ones; fan_in/fan_out feed it.
+     * Returns the weight's index, or -1 with err set. */
+    int (*layer_add_weight)(nnk_layer *layer, const char *name,
+                            const nnk_shape *shape, const char *initializer,
+                            int64_t fan_in, int64_t fan_out, nnk_err *err);
+    /* Scratch memory that lives until the layer is destroyed, grown as
+     * needed; slot in [0, 8). Returns NULL when out of memory. */
+    float *(*layer_scratch)(nnk_layer *layer, int slot, int64_t n_floats);
+} nnk_host;
+
+/* ---- layers ---------------------------------------------------------- */
+
+/* A trainable tensor declared by a layer. value and grad share a shape. */
+typedef struct nnk_weight {
+    const char *name;
+    nnk_tensor value;
+    nnk_tensor grad;
+} nnk_weight;
+
+/* A layer instance, owned by the core. Plugins read config and weights and
+ * may keep private data in `state` (they own it, and free it in destroy). */
+struct nnk_layer {
+    size_t struct_size;
+    const char *name;   /* the node's name in the model */
+    const void *config; /* the filled config struct, read-only */
+    void *state;
+    nnk_rng *rng;       /* this layer's own random stream */
+    int n_weights;
+    nnk_weight weights[NNK_MAX_WEIGHTS];
+};
+
+typedef struct nnk_layer_vtable {
+    size_t struct_size;
+    const char *name;
+    const char *doc;
+    const nnk_param_spec *params;
+    size_t config_size;
+    int min_inputs, max_inputs;
+    /* Shape inference: in[0..n_in) are per-sample input shapes. Sets *out
+     * and declares weights via host->layer_add_weight. Errors name the
+     * layer (the core adds the neighbours' names for mismatches). */
+    int (*build)(nnk_layer *layer, int n_in, const nnk_shape *in,
+                 nnk_shape *out, nnk_err *err);
+    /* out has the batch rows and the built output shape, allocated by the
+     * core. `training` is non-zero during fit. */
+    int (*forward)(nnk_layer *layer, int n_in, const nnk_tensor *const *in,
+                   nnk_tensor *out, int training, nnk_err *err);
+    /* Given dout = dL/dout, writes dL/d(weight) into weights[i].grad
+     * (overwriting) and dL/din[i] into din[i] when din[i] is not NULL. */
+    int (*backward)(nnk_layer *layer, int n_in, const nnk_tensor *const *in,
+                    const nnk_tensor *out, const nnk_tensor *dout,
+                    nnk_tensor *const *din, nnk_err *err);
+    void (*destroy)(nnk_layer *layer); /* may be NULL */
+} nnk_layer_vtable;
+
+/* ---- activations (element-wise; softmax row-wise) ----------------------- */
+
+typedef struct nnk_activation_vtable {
+    size_t struct_size;
+    const char *name;
+    const char *doc;
+    const nnk_param_spec *params;
+    size_t config_size;
+    int differentiable; /* 0 for step functions: backward gives zeros */
+    void (*forward)(const void *config, const float *z, float *a,
+                    int64_t rows, int64_t cols);
+    /* dz = da * phi'(z), given z and a = phi(z). dz may alias da. */
+    void (*backward)(const void *config, const float *z, const float *a,
+                     const float *da, float *dz, int64_t rows, int64_t cols);
+} nnk_activation_vtable;
+
+/* ---- losses ------------------------------------------------------------ */
+
+typedef enum nnk_label_kind {
+    NNK_LABELS_DENSE,  /* y has the same columns as the prediction */
+    NNK_LABELS_SPARSE, /* y has one column: a class index */
+} nnk_label_kind;
+
+typedef struct nnk_loss_vtable {
+    size_t struct_size;
+    const char *name;
+    const char *doc;
+    const nnk_param_spec *params;
+    size_t config_size;
+    nnk_label_kind labels;
+    /* Mean loss over the rows into *loss; when grad is not NULL also
+     * dL/dpred of that mean. Fails (EDATA) on labels out of range. */
+    int (*compute)(const void *config, const float *pred, const float *y,
+                   int64_t rows, int64_t cols, double *loss, float *grad,
+                   nnk_err *err);
+    /* Optional fused form: when the output layer's activation is
+     * `fused_activation`, the core passes the logits instead, for a
+     * numerically stable loss and dL/dlogits. */
+    const char *fused_activation;
+    int (*compute_from_logits)(const void *config, const float *logits,
+                               const float *y, int64_t rows, int64_t cols,
+                               double *loss, float *grad, nnk_err *err);
+    /* The metric that "accuracy" means with this loss (Keras's rule), or
+     * NULL when accuracy makes no sense. */
+    const char *accuracy_metric;
+} nnk_loss_vtable;
+
+/* ---- metrics (streaming over batches) ----------------------------------- */
+
+typedef struct nnk_metric_vtable {
+    size_t struct_size;
+    const char *name;
+    const char *doc;
+    const nnk_param_spec *params;
+    size_t config_size;
+    size_t state_size; /* zeroed by the core at every reset */
+    void (*update)(const void *config, void *state, const float *pred,
+                   const float *y, int64_t rows, int64_t cols);
+    double (*result)(const void *config, const void *state);
+} nnk_metric_vtable;
+
+/* ---- optimizers ---------------------------------------------------------- */
+
+/* The perceptron rule: training goes sample by sample, and the error
+ * signal yhat - y is fed straight into the output layer's pre-activation
+ * (step functions have no gradient), so a plain step w -= lr * g gives
+ * w <- w + lr (y - yhat) x. */
+#define NNK_OPT_PERCEPTRON 1u
+
+typedef struct nnk_optimizer_vtable {
+    size_t struct_size;
+    const char *name;
+    const char *doc;
+    const nnk_param_spec *params;
+    size_t config_size;
+    int n_slots;    /* state tensors per weight, same size, zero-started */
+    unsigned flags; /* NNK_OPT_* */
+    /* One update of n floats. iteration counts from 1. */
+    void (*step)(const void *config, double learning_rate, int64_t iteration,
+                 float *w, const float *g, float *const *slots, int64_t n);
+} nnk_optimizer_vtable;
+
+/* ---- callbacks ------------------------------------------------------ */
+
+typedef enum nnk_event {
+    NNK_TRAIN_BEGIN, NNK_TRAIN_END,
+    NNK_EPOCH_BEGIN, NNK_EPOCH_END,
+    NNK_BATCH_BEGIN, NNK_BATCH_END,
+} nnk_event;
+
+/* What the training loop tells callbacks. logs holds loss, metrics and, at
+ * epoch end with validation data, val_loss and val_<metric>; during an
+ * epoch the running means so far. Setting *stop ends training after the
+ * current batch; *learning_rate may be read and set. */
+typedef struct nnk_train_info {
+    size_t struct_size;
+    int64_t epoch, epochs;      /* epoch counts from 0 */
+    int64_t batch, steps;       /* batch within the epoch, batches per epoch */
+    int64_t samples;            /* training samples per epoch */
+    int n_logs;
+    const char *const *log_names;
+    const double *log_values;
+    double *learning_rate;
+    int *stop;
+    const char *run_dir;        /* where the run writes its files, or NULL */
+    double epoch_seconds;       /* at EPOCH_END: the epoch's wall time */
+} nnk_train_info;
+
+typedef struct nnk_callback_vtable {
+    size_t struct_size;
+    const char *name;
+    const char *doc;
+    const nnk_param_spec *params;
+    size_t config_size;
+    int (*create)(const void *config, void **state, nnk_err *err);
+    int (*on_event)(void *state, nnk_event event, const nnk_train_info *info,
+                    nnk_err *err);
+    void (*destroy)(void *state); /* may be NULL */
+} nnk_callback_vtable;
+
+/* ---- the descriptor ------------------------------------------------------- */
+
+typedef struct nnk_plugin {
+    size_t struct_size;
+    int abi_major, abi_minor;
+    const char *name;
+    const char *version; /* "MAJOR.MINOR.PATCH" */
+    const char *doc;
+    /* NULL-terminated arrays; any may be NULL */
+    const nnk_layer_vtable *const *layers;
+    const nnk_activation_vtable *const *activations;
+    const nnk_loss_vtable *const *losses;
+    const nnk_metric_vtable *const *metrics;
+    const nnk_optimizer_vtable *const *optimizers;
+    const nnk_callback_vtable *const *callbacks;
+} nnk_plugin;
+
+/* The one exported symbol. Returns the descriptor, or NULL with err set
+ * when the plugin cannot initialise. host stays valid while it is loaded. */
+typedef const nnk_plugin *(*nnk_plugin_init_fn)(const nnk_host *host,
+                                                nnk_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

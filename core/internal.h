@@ -1,0 +1,128 @@
+/* Internal structures of libnnkit, shared between core modules only. */
+#ifndef NNKIT_INTERNAL_H
+#define NNKIT_INTERNAL_H
+
+#include "nnkit/nnkit.h"
+
+#define NNK_MAX_INPUTS 16
+#define NNK_SCRATCH_SLOTS 8
+
+/* xoshiro256** state; one stream per purpose, all derived from the seed. */
+struct nnk_rng {
+    uint64_t s[4];
+    int has_spare;
+    double spare;
+};
+
+void nnk_rng_seed(nnk_rng *r, uint64_t seed, uint64_t stream);
+uint64_t nnk_rng_next(nnk_rng *r);
+double nnk_rng_uniform(nnk_rng *r);
+double nnk_rng_normal(nnk_rng *r);
+
+extern const nnk_host nnk_host_table;
+
+void nnk_sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
+               const float *a, int64_t lda, const float *b, int64_t ldb,
+               float beta, float *c, int64_t ldc);
+
+/* A node of the model graph: one layer instance, plus the activation the
+ * core applies after it when the layer has an ACTIVATION parameter. */
+typedef struct nnk_node {
+    char *name;
+    const nnk_component_info *comp;
+    const nnk_layer_vtable *vt;
+    nnk_params *params;
+    nnk_layer layer;
+    nnk_rng rng;
+    int n_in;
+    int in[NNK_MAX_INPUTS];  /* >= 0: node index; < 0: model input -1-k */
+    char *in_names[NNK_MAX_INPUTS];
+    nnk_shape out_shape;
+    int64_t out_cols;
+    const nnk_component_info *act_comp; /* NULL: linear */
+    const nnk_activation_vtable *act;
+    nnk_params *act_params;
+    int64_t cap_rows;       /* rows the buffers below hold */
+    nnk_tensor z, a;        /* pre-activation, output (a.data == z.data if linear) */
+    nnk_tensor dz, da;      /* gradients (da.data == dz.data if linear) */
+    int n_consumers;
+    float *tmp_grad[NNK_MAX_INPUTS]; /* for sources with several consumers */
+    int64_t tmp_grad_n[NNK_MAX_INPUTS];
+    float *scratch[NNK_SCRATCH_SLOTS];
+    int64_t scratch_n[NNK_SCRATCH_SLOTS];
+    char *initializers[NNK_MAX_WEIGHTS];
+    int64_t fans[NNK_MAX_WEIGHTS][2];
+} nnk_node;
+
+typedef struct nnk_input_node {
+    char *name;
+    nnk_shape shape;
+    int64_t cols;
+    nnk_tensor x; /* the current batch */
+} nnk_input_node;
+
+typedef struct nnk_metric_inst {
+    char *name;     /* as logged: "accuracy", "mae", ... */
+    const nnk_component_info *comp;
+    const nnk_metric_vtable *vt;
+    nnk_params *params;
+    void *state;
+} nnk_metric_inst;
+
+struct nnk_callback {
+    const nnk_callback_vtable *vt; /* NULL for a C function */
+    nnk_params *params;
+    void *state;
+    nnk_callback_fn fn;
+    void *user;
+};
+
+struct nnk_model {
+    nnk_registry *reg;
+    int n_inputs;
+    nnk_input_node inputs[NNK_MAX_INPUTS];
+    int n_nodes, cap_nodes;
+    nnk_node *nodes;
+    int output;               /* node index of the output */
+    /* compile */
+    const nnk_component_info *loss_comp;
+    const nnk_loss_vtable *loss;
+    nnk_params *loss_params;
+    int fused;                /* loss computed from the output's logits */
+    int n_metrics;
+    nnk_metric_inst metrics[16];
+    const nnk_component_info *opt_comp;
+    const nnk_optimizer_vtable *opt;
+    nnk_params *opt_params;
+    double learning_rate;
+    int64_t iteration;
+    float **slots;            /* per weight: n_slots arrays */
+    int compiled, built;
+    uint64_t seed;
+    /* preprocessing */
+    double scale;
+    int64_t n_std;
+    float *mean, *inv_std, *std;
+    char *label_columns, *feature_columns;
+    /* loss gradient buffer */
+    float *grad_out;
+    int64_t grad_cap;
+};
+
+/* graph.c */
+int nnk_model_forward(nnk_model *m, int64_t rows, int training, nnk_err *err);
+int nnk_model_backward(nnk_model *m, int64_t rows, const float *grad_output,
+                       int into_logits, nnk_err *err);
+int nnk_model_ensure_rows(nnk_model *m, int64_t rows, nnk_err *err);
+/* Visit each weight: fn(weight, node, index-in-layer, user). */
+int nnk_model_weight_count(const nnk_model *m);
+nnk_weight *nnk_model_weight_at(nnk_model *m, int i, nnk_node **node);
+/* Gathers rows idx[0..n) of d into the model's input batch, applying the
+ * stored preprocessing. */
+void nnk_model_gather(nnk_model *m, const nnk_dataset *d, const int64_t *idx,
+                      int64_t n, float *x);
+int nnk_model_check_data(const nnk_model *m, const nnk_dataset *d,
+                         nnk_err *err);
+int nnk_model_init_weights(nnk_model *m, nnk_err *err);
+int nnk_model_alloc_slots(nnk_model *m, nnk_err *err);
+#endif

@@ -1,0 +1,485 @@
+/* Model files: the nnkit.Model protobuf inside a checked envelope,
+ *   "NNKM" | u32 format version | u64 payload length | u32 CRC-32 | payload
+ * (little-endian), written atomically so a crash never leaves half a file. */
+#include "internal.h"
+#include "nnkit_model.pb-c.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define MODEL_FORMAT_VERSION 1u
+#define ENVELOPE_SIZE 20
+
+int nnk_write_file_atomic(const char *path, const void *data, size_t n,
+                          nnk_err *err)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
+        return nnk_err_set(err, NNK_EIO, "file '%s': path too long", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return nnk_err_set(err, NNK_EIO, "file '%s': cannot create: %s", path, strerror(errno));
+    const char *p = data;
+    size_t left = n;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            int e = errno;
+            close(fd);
+            unlink(tmp);
+            return nnk_err_set(err, NNK_EIO, "file '%s': write failed: %s", path,
+                               w < 0 ? strerror(e) : "no space");
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) || close(fd)) {
+        int e = errno;
+        unlink(tmp);
+        return nnk_err_set(err, NNK_EIO, "file '%s': fsync failed: %s", path, strerror(e));
+    }
+    if (rename(tmp, path)) {
+        int e = errno;
+        unlink(tmp);
+        return nnk_err_set(err, NNK_EIO, "file '%s': rename failed: %s", path, strerror(e));
+    }
+    /* make the rename itself durable */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return NNK_OK;
+}
+
+/* ---- saving ------------------------------------------------------------- */
+
+/* Every allocation made while filling the message, freed together. */
+typedef struct arena {
+    void **p;
+    size_t n, cap;
+    int failed;
+} arena;
+
+static void *arena_alloc(arena *a, size_t size)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 256;
+        void **p = realloc(a->p, cap * sizeof *p);
+        if (!p) {
+            a->failed = 1;
+            return NULL;
+        }
+        a->p = p;
+        a->cap = cap;
+    }
+    void *q = calloc(1, size ? size : 1);
+    if (!q)
+        a->failed = 1;
+    else
+        a->p[a->n++] = q;
+    return q;
+}
+
+static char *arena_str(arena *a, const char *s)
+{
+    char *q = arena_alloc(a, strlen(s) + 1);
+    if (q)
+        strcpy(q, s);
+    return q;
+}
+
+static void arena_free(arena *a)
+{
+    for (size_t i = 0; i < a->n; i++)
+        free(a->p[i]);
+    free(a->p);
+}
+
+static Nnkit__Component *component_msg(arena *a, const char *name,
+                                       const nnk_component_info *c,
+                                       const nnk_params *p)
+{
+    Nnkit__Component *m = arena_alloc(a, sizeof *m);
+    if (!m)
+        return NULL;
+    nnkit__component__init(m);
+    m->name = arena_str(a, name);
+    m->type = arena_str(a, c->name);
+    m->plugin = arena_str(a, c->plugin_name);
+    m->plugin_version = arena_str(a, c->plugin_version);
+    int n = p ? nnk_params_count(p) : 0;
+    m->params = arena_alloc(a, (size_t)(n + 1) * sizeof *m->params);
+    for (int i = 0; m->params && i < n; i++) {
+        Nnkit__Param *pm = arena_alloc(a, sizeof *pm);
+        if (!pm)
+            return m;
+        nnkit__param__init(pm);
+        char buf[512];
+        nnk_params_format(p, i, buf, sizeof buf);
+        pm->key = arena_str(a, nnk_params_spec(p, i)->name);
+        pm->value = arena_str(a, buf);
+        m->params[m->n_params++] = pm;
+    }
+    return m;
+}
+
+static Nnkit__Tensor *tensor_msg(arena *a, const char *name, const nnk_tensor *t,
+                                 const float *data)
+{
+    Nnkit__Tensor *m = arena_alloc(a, sizeof *m);
+    if (!m)
+        return NULL;
+    nnkit__tensor__init(m);
+    m->name = arena_str(a, name);
+    m->shape = arena_alloc(a, sizeof(int64_t) * (size_t)t->ndim);
+    int64_t n = 1;
+    for (int d = 0; m->shape && d < t->ndim; d++) {
+        m->shape[d] = t->shape[d];
+        n *= t->shape[d];
+    }
+    m->n_shape = (size_t)t->ndim;
+    m->n_data = (size_t)n;
+    m->data = (float *)data; /* borrowed: packing only reads it */
+    return m;
+}
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+int nnk_model_save(const nnk_model *m, const char *path, nnk_err *err)
+{
+    if (!m->built)
+        return nnk_err_set(err, NNK_EUSAGE, "model: build it before saving");
+    arena a = {0};
+    Nnkit__Model msg = NNKIT__MODEL__INIT;
+    msg.format_version = MODEL_FORMAT_VERSION;
+    msg.seed = m->seed;
+    msg.inputs = arena_alloc(&a, sizeof(void *) * (size_t)m->n_inputs);
+    for (int i = 0; msg.inputs && i < m->n_inputs; i++) {
+        Nnkit__Input *in = arena_alloc(&a, sizeof *in);
+        if (!in)
+            break;
+        nnkit__input__init(in);
+        in->name = arena_str(&a, m->inputs[i].name);
+        in->n_shape = (size_t)m->inputs[i].shape.ndim;
+        in->shape = arena_alloc(&a, sizeof(int64_t) * in->n_shape);
+        for (size_t d = 0; in->shape && d < in->n_shape; d++)
+            in->shape[d] = m->inputs[i].shape.dim[d];
+        msg.inputs[msg.n_inputs++] = in;
+    }
+    int nw = nnk_model_weight_count(m), ns = m->opt->n_slots;
+    msg.layers = arena_alloc(&a, sizeof(void *) * (size_t)m->n_nodes);
+    msg.weights = arena_alloc(&a, sizeof(void *) * (size_t)(nw + 1));
+    for (int i = 0; msg.layers && msg.weights && i < m->n_nodes; i++) {
+        const nnk_node *n = &m->nodes[i];
+        Nnkit__Component *c = component_msg(&a, n->name, n->comp, n->params);
+        if (!c)
+            break;
+        c->inputs = arena_alloc(&a, sizeof(char *) * (size_t)n->n_in);
+        for (int k = 0; c->inputs && k < n->n_in; k++)
+            c->inputs[c->n_inputs++] = arena_str(&a, n->in_names[k]);
+        msg.layers[msg.n_layers++] = c;
+        for (int k = 0; k < n->layer.n_weights; k++) {
+            char name[300];
+            snprintf(name, sizeof name, "%s/%s", n->name, n->layer.weights[k].name);
+            msg.weights[msg.n_weights++] = tensor_msg(&a, name, &n->layer.weights[k].value,
+                                                      n->layer.weights[k].value.data);
+        }
+    }
+    msg.loss = component_msg(&a, m->loss->name, m->loss_comp, m->loss_params);
+    msg.metrics = arena_alloc(&a, sizeof(void *) * (size_t)(m->n_metrics + 1));
+    for (int i = 0; msg.metrics && i < m->n_metrics; i++)
+        msg.metrics[msg.n_metrics++] = component_msg(&a, m->metrics[i].name,
+                                                     m->metrics[i].comp,
+                                                     m->metrics[i].params);
+    Nnkit__Optimizer *opt = arena_alloc(&a, sizeof *opt);
+    if (opt) {
+        nnkit__optimizer__init(opt);
+        opt->component = component_msg(&a, m->opt->name, m->opt_comp, m->opt_params);
+        opt->learning_rate = m->learning_rate;
+        opt->iteration = m->iteration;
+        opt->slots = arena_alloc(&a, sizeof(void *) * (size_t)(nw * ns + 1));
+        for (int i = 0; opt->slots && i < nw; i++) {
+            nnk_node *node;
+            nnk_weight *w = nnk_model_weight_at((nnk_model *)m, i, &node);
+            for (int s = 0; s < ns; s++) {
+                char name[300];
+                snprintf(name, sizeof name, "%s/%s/slot%d", node->name, w->name, s);
+                opt->slots[opt->n_slots++] = tensor_msg(&a, name, &w->value,
+                                                        m->slots[i * ns + s]);
+            }
+        }
+        msg.optimizer = opt;
+    }
+    Nnkit__Preprocessing *pre = arena_alloc(&a, sizeof *pre);
+    if (pre) {
+        nnkit__preprocessing__init(pre);
+        pre->scale = m->scale;
+        pre->label_columns = (char *)nnk_model_label_columns(m);
+        pre->feature_columns = (char *)nnk_model_feature_columns(m);
+        if (m->mean) {
+            pre->n_mean = pre->n_std = (size_t)m->n_std;
+            pre->mean = m->mean;
+            pre->std = m->std;
+        }
+        msg.preprocessing = pre;
+    }
+    if (a.failed) {
+        arena_free(&a);
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    }
+    size_t len = nnkit__model__get_packed_size(&msg);
+    unsigned char *buf = malloc(len + ENVELOPE_SIZE);
+    if (!buf) {
+        arena_free(&a);
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    }
+    nnkit__model__pack(&msg, buf + ENVELOPE_SIZE);
+    arena_free(&a);
+    memcpy(buf, "NNKM", 4);
+    put_u32(buf + 4, MODEL_FORMAT_VERSION);
+    put_u64(buf + 8, len);
+    put_u32(buf + 16, (uint32_t)crc32(0, buf + ENVELOPE_SIZE, (uInt)len));
+    int rc = nnk_write_file_atomic(path, buf, len + ENVELOPE_SIZE, err);
+    free(buf);
+    return rc;
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+static uint64_t get_le(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static unsigned char *read_all(const char *path, size_t *n, nnk_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        nnk_err_set(err, NNK_EMODEL, "model '%s': cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, len = 0;
+    unsigned char *buf = malloc(cap);
+    while (buf) {
+        len += fread(buf + len, 1, cap - len, f);
+        if (len < cap)
+            break;
+        unsigned char *b = realloc(buf, cap * 2);
+        if (!b) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = b;
+        cap *= 2;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf || bad) {
+        free(buf);
+        nnk_err_set(err, NNK_EMODEL, "model '%s': read error", path);
+        return NULL;
+    }
+    *n = len;
+    return buf;
+}
+
+/* "1.2.3" >= "1.2"? Same major, and minor.patch not older. */
+static int version_ok(const char *have, const char *need)
+{
+    int h[3] = {0}, n[3] = {0};
+    sscanf(have, "%d.%d.%d", &h[0], &h[1], &h[2]);
+    sscanf(need, "%d.%d.%d", &n[0], &n[1], &n[2]);
+    if (h[0] != n[0])
+        return 0;
+    return h[1] > n[1] || (h[1] == n[1] && h[2] >= n[2]);
+}
+
+static int need_component(nnk_registry *reg, nnk_kind kind,
+                          const Nnkit__Component *c, const char *path,
+                          nnk_err *err)
+{
+    const nnk_component_info *info = nnk_registry_find(reg, kind, c->type);
+    if (!info || !version_ok(info->plugin_version, c->plugin_version)) {
+        char found[300] = "";
+        if (info)
+            snprintf(found, sizeof found, " (found version %s in '%s')",
+                     info->plugin_version, info->path);
+        return nnk_err_set(err, NNK_EMODEL,
+                           "model '%s' needs %s '%s' from plugin '%s' >= %s%s; searched: %s",
+                           path, nnk_kind_name(kind), c->type, c->plugin,
+                           c->plugin_version, found, nnk_registry_searched(reg));
+    }
+    return NNK_OK;
+}
+
+static int params_arrays(const Nnkit__Component *c, const char **keys,
+                         const char **values, int cap)
+{
+    int n = 0;
+    for (size_t i = 0; i < c->n_params && n < cap; i++, n++) {
+        keys[n] = c->params[i]->key;
+        values[n] = c->params[i]->value;
+    }
+    return n;
+}
+
+static int copy_tensor(const Nnkit__Tensor *t, float *dst, const nnk_tensor *like,
+                       const char *path, nnk_err *err)
+{
+    int64_t n = 1;
+    for (int d = 0; d < like->ndim; d++)
+        n *= like->shape[d];
+    if ((int64_t)t->n_data != n)
+        return nnk_err_set(err, NNK_EMODEL, "model '%s': tensor '%s' has %zu values, expected %lld",
+                           path, t->name, t->n_data, (long long)n);
+    memcpy(dst, t->data, (size_t)n * sizeof(float));
+    return NNK_OK;
+}
+
+static int rebuild(nnk_model *m, const Nnkit__Model *msg, const char *path,
+                   nnk_err *err)
+{
+    nnk_registry *reg = m->reg;
+    int rc = NNK_OK;
+    if (!msg->loss || !msg->optimizer || !msg->optimizer->component || !msg->preprocessing)
+        return nnk_err_set(err, NNK_EMODEL, "model '%s': incomplete model message", path);
+    for (size_t i = 0; !rc && i < msg->n_layers; i++)
+        rc = need_component(reg, NNK_KIND_LAYER, msg->layers[i], path, err);
+    for (size_t i = 0; !rc && i < msg->n_metrics; i++)
+        rc = need_component(reg, NNK_KIND_METRIC, msg->metrics[i], path, err);
+    if (!rc)
+        rc = need_component(reg, NNK_KIND_LOSS, msg->loss, path, err);
+    if (!rc)
+        rc = need_component(reg, NNK_KIND_OPTIMIZER, msg->optimizer->component, path, err);
+    for (size_t i = 0; !rc && i < msg->n_inputs; i++) {
+        nnk_shape s = {0};
+        s.ndim = (int)(msg->inputs[i]->n_shape <= NNK_MAX_DIMS ? msg->inputs[i]->n_shape : 0);
+        for (int d = 0; d < s.ndim; d++)
+            s.dim[d] = msg->inputs[i]->shape[d];
+        rc = nnk_model_add_input(m, msg->inputs[i]->name, &s, err);
+    }
+    const char *keys[128], *values[128];
+    for (size_t i = 0; !rc && i < msg->n_layers; i++) {
+        const Nnkit__Component *c = msg->layers[i];
+        int n = params_arrays(c, keys, values, 128);
+        rc = nnk_model_add_layer(m, c->name, c->type, (const char *const *)c->inputs,
+                                 (int)c->n_inputs, keys, values, NULL, n, err);
+    }
+    if (rc)
+        return rc;
+    char metrics[1024] = "";
+    for (size_t i = 0; i < msg->n_metrics; i++) {
+        if (i)
+            strncat(metrics, ",", sizeof metrics - strlen(metrics) - 1);
+        strncat(metrics, msg->metrics[i]->name, sizeof metrics - strlen(metrics) - 1);
+    }
+    int n = params_arrays(msg->optimizer->component, keys, values, 128);
+    n += params_arrays(msg->loss, keys + n, values + n, 128 - n);
+    rc = nnk_model_compile(m, msg->loss->type, metrics, msg->optimizer->component->type,
+                           msg->optimizer->learning_rate > 0 ? msg->optimizer->learning_rate : 0.01,
+                           keys, values, NULL, n, err);
+    if (!rc)
+        rc = nnk_model_build(m, msg->seed, err);
+    if (rc)
+        return rc;
+    int nw = nnk_model_weight_count(m), ns = m->opt->n_slots;
+    if ((int)msg->n_weights != nw || (int)msg->optimizer->n_slots != nw * ns)
+        return nnk_err_set(err, NNK_EMODEL, "model '%s': %zu weight tensors stored, the architecture has %d",
+                           path, msg->n_weights, nw);
+    for (int i = 0; !rc && i < nw; i++) {
+        nnk_weight *w = nnk_model_weight_at(m, i, NULL);
+        rc = copy_tensor(msg->weights[i], w->value.data, &w->value, path, err);
+        for (int s = 0; !rc && s < ns; s++)
+            rc = copy_tensor(msg->optimizer->slots[i * ns + s], m->slots[i * ns + s],
+                             &w->value, path, err);
+    }
+    m->iteration = msg->optimizer->iteration;
+    if (!rc)
+        rc = nnk_model_set_columns(m, msg->preprocessing->label_columns,
+                                   msg->preprocessing->feature_columns, err);
+    m->scale = msg->preprocessing->scale > 0 ? msg->preprocessing->scale : 1.0;
+    const Nnkit__Preprocessing *pre = msg->preprocessing;
+    if (!rc && pre->n_mean) {
+        if (pre->n_mean != pre->n_std || (int64_t)pre->n_mean != m->inputs[0].cols)
+            return nnk_err_set(err, NNK_EMODEL, "model '%s': standardisation has %zu values for %lld features",
+                               path, pre->n_mean, (long long)m->inputs[0].cols);
+        m->n_std = (int64_t)pre->n_mean;
+        m->mean = malloc(pre->n_mean * sizeof(float));
+        m->std = malloc(pre->n_mean * sizeof(float));
+        m->inv_std = malloc(pre->n_mean * sizeof(float));
+        if (!m->mean || !m->std || !m->inv_std)
+            return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+        for (size_t i = 0; i < pre->n_mean; i++) {
+            m->mean[i] = pre->mean[i];
+            m->std[i] = pre->std[i];
+            m->inv_std[i] = 1.0f / pre->std[i];
+        }
+    }
+    return rc;
+}
+
+nnk_model *nnk_model_load(nnk_registry *reg, const char *path, nnk_err *err)
+{
+    size_t len;
+    unsigned char *buf = read_all(path, &len, err);
+    if (!buf)
+        return NULL;
+    int rc = NNK_OK;
+    if (len < ENVELOPE_SIZE || memcmp(buf, "NNKM", 4))
+        rc = nnk_err_set(err, NNK_EMODEL, "model '%s': not an nnkit model file", path);
+    uint32_t version = rc ? 0 : (uint32_t)get_le(buf + 4, 4);
+    uint64_t plen = rc ? 0 : get_le(buf + 8, 8);
+    if (!rc && version > MODEL_FORMAT_VERSION)
+        rc = nnk_err_set(err, NNK_EMODEL,
+                         "model '%s': format version %u is newer than this nnkit reads (%u); upgrade nnkit",
+                         path, version, MODEL_FORMAT_VERSION);
+    if (!rc && plen != len - ENVELOPE_SIZE)
+        rc = nnk_err_set(err, NNK_EMODEL, "model '%s': truncated or padded: %llu payload bytes declared, %zu present",
+                         path, (unsigned long long)plen, len - ENVELOPE_SIZE);
+    if (!rc && (uint32_t)get_le(buf + 16, 4) != (uint32_t)crc32(0, buf + ENVELOPE_SIZE, (uInt)plen))
+        rc = nnk_err_set(err, NNK_EMODEL, "model '%s': corrupt (checksum mismatch)", path);
+    Nnkit__Model *msg = NULL;
+    if (!rc) {
+        msg = nnkit__model__unpack(NULL, plen, buf + ENVELOPE_SIZE);
+        if (!msg)
+            rc = nnk_err_set(err, NNK_EMODEL, "model '%s': corrupt (protobuf does not parse)", path);
+    }
+    free(buf);
+    nnk_model *m = NULL;
+    if (!rc) {
+        m = nnk_model_new(reg);
+        rc = m ? rebuild(m, msg, path, err) : nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    }
+    if (msg)
+        nnkit__model__free_unpacked(msg, NULL);
+    if (rc) {
+        nnk_model_free(m);
+        return NULL;
+    }
+    return m;
+}

@@ -1,0 +1,39 @@
+/* Status table and error formatting. */
+#include "nnkit/nnkit.h"
+#include <stdarg.h>
+#include <stdio.h>
+
+static const struct {
+    int exit_code;
+    const char *text;
+} status_table[] = {
+#define NNK_STATUS_ROW(name, exit_code, text) {exit_code, text},
+    NNK_STATUS_MAP(NNK_STATUS_ROW)
+#undef NNK_STATUS_ROW
+};
+
+const char *nnk_status_text(nnk_status s)
+{
+    if ((int)s < 0 || s >= NNK_STATUS_COUNT)
+        return "unknown status";
+    return status_table[s].text;
+}
+
+int nnk_status_exit_code(nnk_status s)
+{
+    if ((int)s < 0 || s >= NNK_STATUS_COUNT)
+        return 1;
+    return status_table[s].exit_code;
+}
+
+int nnk_err_set(nnk_err *err, nnk_status status, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->status = status;
+    }
+    return status;
+}

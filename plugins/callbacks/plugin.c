@@ -1,0 +1,24 @@
+/* Descriptor of the built-in callbacks plugin. */
+#include "callbacks.h"
+
+const nnk_host *callbacks_host;
+
+static const nnk_callback_vtable *const callbacks[] = {&console_callback, &csv_logger_callback,
+                                                       NULL};
+
+static const nnk_plugin callbacks_plugin = {
+    .struct_size = sizeof(nnk_plugin),
+    .abi_major = NNK_ABI_MAJOR,
+    .abi_minor = NNK_ABI_MINOR,
+    .name = "nnkit-callbacks",
+    .version = "0.1.0",
+    .doc = "Built-in callbacks: console, csv_logger.",
+    .callbacks = callbacks,
+};
+
+NNK_EXPORT const nnk_plugin *NNK_PLUGIN_ENTRY(const nnk_host *host, nnk_err *err)
+{
+    (void)err;
+    callbacks_host = host;
+    return &callbacks_plugin;
+}

@@ -1,0 +1,106 @@
+/* dense: out = phi(x W + b), on the host's BLAS gemm. */
+#include "layers.h"
+#include <string.h>
+
+typedef struct dense_config {
+    int64_t units;
+    const char *activation;
+    int use_bias;
+    const char *kernel_initializer;
+    const char *bias_initializer;
+} dense_config;
+
+static const char *const initializers[] = {
+    "glorot_uniform", "glorot_normal", "he_normal", "he_uniform",
+    "lecun_normal", "lecun_uniform", "zeros", "ones", NULL};
+
+static const nnk_param_spec dense_params[] = {
+    {"units", NNK_PARAM_INT, NULL, 1, 1048576, NULL,
+     "number of output units (neurons)", offsetof(dense_config, units)},
+    {"activation", NNK_PARAM_ACTIVATION, "linear", 0, 0, NULL,
+     "activation applied to x W + b", offsetof(dense_config, activation)},
+    {"use_bias", NNK_PARAM_BOOL, "true", 0, 0, NULL,
+     "whether the layer has a bias vector", offsetof(dense_config, use_bias)},
+    {"kernel_initializer", NNK_PARAM_CHOICE, "glorot_uniform", 0, 0, initializers,
+     "initializer of the kernel", offsetof(dense_config, kernel_initializer)},
+    {"bias_initializer", NNK_PARAM_CHOICE, "zeros", 0, 0, initializers,
+     "initializer of the bias", offsetof(dense_config, bias_initializer)},
+    {NULL, 0, NULL, 0, 0, NULL, NULL, 0},
+};
+
+static int dense_build(nnk_layer *layer, int n_in, const nnk_shape *in,
+                       nnk_shape *out, nnk_err *err)
+{
+    const dense_config *c = layer->config;
+    (void)n_in;
+    if (in[0].ndim != 1)
+        return layers_host->err_set(err, NNK_ESHAPE,
+                                    "layer '%s': dense needs a flat input (1 dimension), got %d dimensions; add a flatten layer before it",
+                                    layer->name, in[0].ndim);
+    int64_t fan_in = in[0].dim[0];
+    nnk_shape k = {2, {fan_in, c->units}}, b = {1, {c->units}};
+    if (layers_host->layer_add_weight(layer, "kernel", &k, c->kernel_initializer,
+                                      fan_in, c->units, err) < 0)
+        return err->status;
+    if (c->use_bias && layers_host->layer_add_weight(layer, "bias", &b, c->bias_initializer,
+                                                     fan_in, c->units, err) < 0)
+        return err->status;
+    out->ndim = 1;
+    out->dim[0] = c->units;
+    return NNK_OK;
+}
+
+static int dense_forward(nnk_layer *layer, int n_in, const nnk_tensor *const *in,
+                         nnk_tensor *out, int training, nnk_err *err)
+{
+    const dense_config *c = layer->config;
+    (void)n_in, (void)training, (void)err;
+    int64_t rows = in[0]->shape[0], k = layer->weights[0].value.shape[0], n = c->units;
+    const float *bias = c->use_bias ? layer->weights[1].value.data : NULL;
+    if (bias) /* C starts as the bias in every row, then gemm adds x W */
+        for (int64_t r = 0; r < rows; r++)
+            memcpy(out->data + r * n, bias, (size_t)n * sizeof(float));
+    layers_host->sgemm(0, 0, rows, n, k, 1.0f, in[0]->data, k,
+                       layer->weights[0].value.data, n, bias ? 1.0f : 0.0f,
+                       out->data, n);
+    return NNK_OK;
+}
+
+static int dense_backward(nnk_layer *layer, int n_in, const nnk_tensor *const *in,
+                          const nnk_tensor *out, const nnk_tensor *dout,
+                          nnk_tensor *const *din, nnk_err *err)
+{
+    const dense_config *c = layer->config;
+    (void)n_in, (void)out, (void)err;
+    int64_t rows = in[0]->shape[0], k = layer->weights[0].value.shape[0], n = c->units;
+    /* dW = x^T dout */
+    layers_host->sgemm(1, 0, k, n, rows, 1.0f, in[0]->data, k, dout->data, n, 0.0f,
+                       layer->weights[0].grad.data, n);
+    if (c->use_bias) {
+        float *db = layer->weights[1].grad.data;
+        memset(db, 0, (size_t)n * sizeof(float));
+        for (int64_t r = 0; r < rows; r++) {
+            const float *g = dout->data + r * n;
+            for (int64_t j = 0; j < n; j++)
+                db[j] += g[j];
+        }
+    }
+    /* dx = dout W^T */
+    if (din[0])
+        layers_host->sgemm(0, 1, rows, k, n, 1.0f, dout->data, n,
+                           layer->weights[0].value.data, n, 0.0f, din[0]->data, k);
+    return NNK_OK;
+}
+
+const nnk_layer_vtable dense_layer = {
+    .struct_size = sizeof(nnk_layer_vtable),
+    .name = "dense",
+    .doc = "Fully connected layer: activation(x W + b), like Keras's Dense.",
+    .params = dense_params,
+    .config_size = sizeof(dense_config),
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .build = dense_build,
+    .forward = dense_forward,
+    .backward = dense_backward,
+};

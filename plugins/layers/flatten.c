@@ -1,0 +1,56 @@
+/* flatten: (rows, d1, d2, ...) -> (rows, d1*d2*...). */
+#include "layers.h"
+#include <string.h>
+
+static const nnk_param_spec flatten_params[] = {{NULL, 0, NULL, 0, 0, NULL, NULL, 0}};
+
+static int flatten_build(nnk_layer *layer, int n_in, const nnk_shape *in,
+                         nnk_shape *out, nnk_err *err)
+{
+    (void)layer, (void)n_in, (void)err;
+    int64_t n = 1;
+    for (int d = 0; d < in[0].ndim; d++)
+        n *= in[0].dim[d];
+    out->ndim = 1;
+    out->dim[0] = n;
+    return NNK_OK;
+}
+
+static int64_t tensor_size(const nnk_tensor *t)
+{
+    int64_t n = 1;
+    for (int d = 0; d < t->ndim; d++)
+        n *= t->shape[d];
+    return n;
+}
+
+static int flatten_forward(nnk_layer *layer, int n_in, const nnk_tensor *const *in,
+                           nnk_tensor *out, int training, nnk_err *err)
+{
+    (void)layer, (void)n_in, (void)training, (void)err;
+    memcpy(out->data, in[0]->data, (size_t)tensor_size(in[0]) * sizeof(float));
+    return NNK_OK;
+}
+
+static int flatten_backward(nnk_layer *layer, int n_in, const nnk_tensor *const *in,
+                            const nnk_tensor *out, const nnk_tensor *dout,
+                            nnk_tensor *const *din, nnk_err *err)
+{
+    (void)layer, (void)n_in, (void)out, (void)err;
+    if (din[0])
+        memcpy(din[0]->data, dout->data, (size_t)tensor_size(in[0]) * sizeof(float));
+    return NNK_OK;
+}
+
+const nnk_layer_vtable flatten_layer = {
+    .struct_size = sizeof(nnk_layer_vtable),
+    .name = "flatten",
+    .doc = "Flattens each sample to one dimension, like Keras's Flatten.",
+    .params = flatten_params,
+    .config_size = 0,
+    .min_inputs = 1,
+    .max_inputs = 1,
+    .build = flatten_build,
+    .forward = flatten_forward,
+    .backward = flatten_backward,
+};

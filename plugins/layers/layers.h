@@ -1,0 +1,9 @@
+/* The built-in layers plugin: shared between its source files only. */
+#ifndef NNKIT_PLUGIN_LAYERS_H
+#define NNKIT_PLUGIN_LAYERS_H
+#include <nnkit/plugin.h>
+
+extern const nnk_host *layers_host;
+extern const nnk_layer_vtable dense_layer;
+extern const nnk_layer_vtable flatten_layer;
+#endif

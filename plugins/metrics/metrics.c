@@ -1,0 +1,120 @@
+/* Built-in metrics, streamed over batches: a running sum and a count. */
+#include <math.h>
+#include <nnkit/plugin.h>
+
+typedef struct mean_state {
+    double sum, count;
+} mean_state;
+
+typedef struct threshold_config {
+    double threshold;
+} threshold_config;
+
+static const nnk_param_spec no_params[] = {{NULL, 0, NULL, 0, 0, NULL, NULL, 0}};
+static const nnk_param_spec binary_params[] = {
+    {"threshold", NNK_PARAM_FLOAT, "0.5", -1e30, 1e30, NULL,
+     "a prediction above it counts as 1", offsetof(threshold_config, threshold)},
+    {NULL, 0, NULL, 0, 0, NULL, NULL, 0}};
+
+static int64_t argmax(const float *v, int64_t n)
+{
+    int64_t k = 0;
+    for (int64_t j = 1; j < n; j++)
+        if (v[j] > v[k])
+            k = j;
+    return k;
+}
+
+static void binary_update(const void *cfg, void *state, const float *p, const float *y,
+                          int64_t rows, int64_t cols)
+{
+    mean_state *s = state;
+    double t = ((const threshold_config *)cfg)->threshold;
+    for (int64_t i = 0; i < rows * cols; i++)
+        s->sum += ((p[i] > t) == (y[i] > t));
+    s->count += (double)(rows * cols);
+}
+
+static void categorical_update(const void *cfg, void *state, const float *p, const float *y,
+                               int64_t rows, int64_t cols)
+{
+    (void)cfg;
+    mean_state *s = state;
+    for (int64_t r = 0; r < rows; r++)
+        s->sum += argmax(p + r * cols, cols) == argmax(y + r * cols, cols);
+    s->count += (double)rows;
+}
+
+static void sparse_update(const void *cfg, void *state, const float *p, const float *y,
+                          int64_t rows, int64_t cols)
+{
+    (void)cfg;
+    mean_state *s = state;
+    for (int64_t r = 0; r < rows; r++)
+        s->sum += (float)argmax(p + r * cols, cols) == y[r];
+    s->count += (double)rows;
+}
+
+static void mse_update(const void *cfg, void *state, const float *p, const float *y,
+                       int64_t rows, int64_t cols)
+{
+    (void)cfg;
+    mean_state *s = state;
+    for (int64_t i = 0; i < rows * cols; i++)
+        s->sum += ((double)p[i] - y[i]) * ((double)p[i] - y[i]);
+    s->count += (double)(rows * cols);
+}
+
+static void mae_update(const void *cfg, void *state, const float *p, const float *y,
+                       int64_t rows, int64_t cols)
+{
+    (void)cfg;
+    mean_state *s = state;
+    for (int64_t i = 0; i < rows * cols; i++)
+        s->sum += fabs((double)p[i] - y[i]);
+    s->count += (double)(rows * cols);
+}
+
+static double mean_result(const void *cfg, const void *state)
+{
+    (void)cfg;
+    const mean_state *s = state;
+    return s->count > 0 ? s->sum / s->count : 0.0;
+}
+
+#define METRIC(var, nm, doc_text, prm, fn)            \
+    static const nnk_metric_vtable var = {           \
+        .struct_size = sizeof(nnk_metric_vtable),    \
+        .name = nm,                                  \
+        .doc = doc_text,                             \
+        .params = prm,                               \
+        .config_size = sizeof(threshold_config),     \
+        .state_size = sizeof(mean_state),            \
+        .update = fn,                                \
+        .result = mean_result,                       \
+    };
+
+METRIC(binary_acc, "binary_accuracy", "share of outputs on the right side of the threshold", binary_params, binary_update)
+METRIC(categorical_acc, "categorical_accuracy", "share of rows whose argmax matches the one-hot label", no_params, categorical_update)
+METRIC(sparse_acc, "sparse_categorical_accuracy", "share of rows whose argmax equals the class index", no_params, sparse_update)
+METRIC(mse_metric, "mse", "mean squared error", no_params, mse_update)
+METRIC(mae_metric, "mae", "mean absolute error", no_params, mae_update)
+
+static const nnk_metric_vtable *const metrics[] = {&binary_acc, &categorical_acc, &sparse_acc,
+                                                   &mse_metric, &mae_metric, NULL};
+
+static const nnk_plugin metrics_plugin = {
+    .struct_size = sizeof(nnk_plugin),
+    .abi_major = NNK_ABI_MAJOR,
+    .abi_minor = NNK_ABI_MINOR,
+    .name = "nnkit-metrics",
+    .version = "0.1.0",
+    .doc = "Built-in metrics. 'accuracy' picks binary, categorical or sparse from the loss.",
+    .metrics = metrics,
+};
+
+NNK_EXPORT const nnk_plugin *NNK_PLUGIN_ENTRY(const nnk_host *host, nnk_err *err)
+{
+    (void)host, (void)err;
+    return &metrics_plugin;
+}

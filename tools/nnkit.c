@@ -1,0 +1,498 @@
+/* nnkit: the experiment runner.
+ * Exit status: 0 success, 1 runtime or data failure, 2 usage or
+ * configuration error. */
+#include <errno.h>
+#include <nnkit/nnkit.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_SETS 256
+
+typedef struct options {
+    const char *positional;
+    const char *sets[MAX_SETS];
+    int n_sets;
+    const char *plugin_dir, *run_name, *data, *input, *output, *label, *features;
+    int64_t batch_size;
+    int help;
+} options;
+
+static int fail(const nnk_err *err)
+{
+    fprintf(stderr, "nnkit: error: %s\n", err->msg);
+    return nnk_status_exit_code(err->status);
+}
+
+static int usage_error(const char *cmd, const char *fmt, const char *arg)
+{
+    fprintf(stderr, "nnkit %s: ", cmd);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (see 'nnkit %s --help')\n", cmd);
+    return 2;
+}
+
+static const char *const help_texts[][2] = {
+    {"train", "usage: nnkit train EXPERIMENT.ini [--set section.key=value ...] [--plugin-dir DIR] [--run-name NAME]\n\n"
+              "Builds the model an experiment file describes, trains it, and writes\n"
+              "<run.dir>/<name>/model.nnk and config.ini (the resolved experiment). With\n"
+              "[data] test set, evaluates on it at the end.\n\n"
+              "  --set S.K=V      override key K of section S (a kind like fit, or a layer's name)\n"
+              "  --plugin-dir DIR search DIR for plugins first\n"
+              "  --run-name NAME  name of the run directory (default: experiment name and time)\n"},
+    {"evaluate", "usage: nnkit evaluate MODEL.nnk --data SPEC [--label COLS] [--features COLS] [--batch-size N] [--plugin-dir DIR]\n\n"
+                 "Prints the loss and metrics of a saved model on labelled data (fashion-mnist:test,\n"
+                 "a .csv file, or IDX files). CSV columns default to those the model was trained on.\n"},
+    {"predict", "usage: nnkit predict MODEL.nnk --input FILE [-o OUT.csv] [--features COLS] [--batch-size N] [--plugin-dir DIR]\n\n"
+                "Writes the model's outputs for every row of FILE as CSV (class probabilities\n"
+                "or regression outputs) to stdout or, atomically, to OUT.csv.\n"},
+    {"summary", "usage: nnkit summary EXPERIMENT.ini|MODEL.nnk [--set section.key=value ...] [--plugin-dir DIR]\n\n"
+                "Prints a Keras-style table: layer, type, output shape, parameter count.\n"},
+    {"plugins", "usage: nnkit plugins [--plugin-dir DIR]\n\n"
+                "Lists every component the loaded plugins provide, with its kind, plugin,\n"
+                "parameters (type, default, range) and documentation.\n"},
+};
+
+static void print_help(const char *cmd)
+{
+    for (size_t i = 0; i < sizeof help_texts / sizeof help_texts[0]; i++)
+        if (cmd && !strcmp(cmd, help_texts[i][0])) {
+            fputs(help_texts[i][1], stdout);
+            return;
+        }
+    printf("usage: nnkit COMMAND [ARGS]\n\n"
+           "commands:\n"
+           "  train EXPERIMENT.ini     train a model from an experiment file\n"
+           "  evaluate MODEL.nnk       loss and metrics of a saved model on data\n"
+           "  predict MODEL.nnk        outputs of a saved model as CSV\n"
+           "  summary FILE             the model's layers, shapes and parameter counts\n"
+           "  plugins                  every component and its parameters\n\n"
+           "'nnkit COMMAND --help' tells more. Exit status: 0 success, 1 runtime or data\n"
+           "failure, 2 usage or configuration error.\n");
+}
+
+static int parse_options(const char *cmd, int argc, char **argv, options *o)
+{
+    memset(o, 0, sizeof *o);
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+#define TAKE(flag, field)                                                   \
+    if (!strcmp(a, flag)) {                                                 \
+        if (!next)                                                          \
+            return usage_error(cmd, "option '%s' needs a value", flag);     \
+        o->field = next;                                                    \
+        i++;                                                                \
+        continue;                                                           \
+    }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            o->help = 1;
+            continue;
+        }
+        if (!strcmp(a, "--set")) {
+            if (!next)
+                return usage_error(cmd, "option '%s' needs a value", a);
+            if (o->n_sets == MAX_SETS)
+                return usage_error(cmd, "%s", "too many --set options");
+            o->sets[o->n_sets++] = next;
+            i++;
+            continue;
+        }
+        TAKE("--plugin-dir", plugin_dir)
+        TAKE("--run-name", run_name)
+        TAKE("--data", data)
+        TAKE("--input", input)
+        TAKE("-o", output)
+        TAKE("--output", output)
+        TAKE("--label", label)
+        TAKE("--features", features)
+        if (!strcmp(a, "--batch-size")) {
+            char *end;
+            if (!next || (o->batch_size = strtoll(next, &end, 10)) < 1 || *end)
+                return usage_error(cmd, "option '--batch-size' needs a positive integer, got '%s'",
+                                   next ? next : "");
+            i++;
+            continue;
+        }
+#undef TAKE
+        if (a[0] == '-' && a[1])
+            return usage_error(cmd, "unknown option '%s'", a);
+        if (o->positional)
+            return usage_error(cmd, "unexpected argument '%s'", a);
+        o->positional = a;
+    }
+    return 0;
+}
+
+static nnk_registry *load_registry(const options *o, nnk_err *err)
+{
+    nnk_registry *reg = nnk_registry_new();
+    if (!reg) {
+        nnk_err_set(err, NNK_ENOMEM, "out of memory");
+        return NULL;
+    }
+    if (nnk_registry_load_default(reg, o->plugin_dir, err)) {
+        nnk_registry_free(reg);
+        return NULL;
+    }
+    return reg;
+}
+
+static int mkdir_p(const char *path, nnk_err *err)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buf, 0755) && errno != EEXIST)
+                return nnk_err_set(err, NNK_EIO, "directory '%s': cannot create: %s", buf, strerror(errno));
+            *p = '/';
+        }
+    if (mkdir(buf, 0755) && errno != EEXIST)
+        return nnk_err_set(err, NNK_EIO, "directory '%s': cannot create: %s", buf, strerror(errno));
+    return NNK_OK;
+}
+
+static void experiment_stem(const char *path, char *out, size_t n)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    snprintf(out, n, "%s", base);
+    char *dot = strrchr(out, '.');
+    if (dot && dot != out)
+        *dot = 0;
+}
+
+static void print_logs(const char *title, char names[][64], const double *values, int n)
+{
+    printf("%s:", title);
+    for (int i = 0; i < n; i++)
+        printf(" %s %.4f%s", names[i], values[i], i + 1 < n ? " -" : "");
+    printf("\n");
+}
+
+typedef struct train_data {
+    nnk_dataset *train, *validation, *test;
+} train_data;
+
+static void train_data_free(train_data *d)
+{
+    nnk_dataset_free(d->train);
+    nnk_dataset_free(d->validation);
+    nnk_dataset_free(d->test);
+}
+
+static int load_train_data(const nnk_run_config *c, train_data *d, nnk_err *err)
+{
+    memset(d, 0, sizeof *d);
+    if (!(d->train = nnk_dataset_load(c->train, c->label, c->features, err)))
+        return err->status;
+    if (c->test[0]) {
+        if (!(d->test = nnk_dataset_load(c->test, c->label, c->features, err)))
+            return err->status;
+    } else if (c->test_split > 0 && nnk_dataset_split(d->train, c->test_split, &d->test, err)) {
+        return err->status;
+    }
+    if (c->validation[0]) {
+        if (!(d->validation = nnk_dataset_load(c->validation, c->label, c->features, err)))
+            return err->status;
+    } else if (c->validation_split > 0 &&
+               nnk_dataset_split(d->train, c->validation_split, &d->validation, err)) {
+        return err->status;
+    }
+    return NNK_OK;
+}
+
+static int cmd_train(const options *o)
+{
+    nnk_err err = {NNK_OK, ""};
+    if (!o->positional)
+        return usage_error("train", "%s", "missing EXPERIMENT.ini");
+    nnk_registry *reg = NULL;
+    nnk_experiment *e = NULL;
+    nnk_model *m = NULL;
+    nnk_callback **cbs = NULL, *console = NULL;
+    int n_cbs = 0, rc = NNK_OK;
+    nnk_experiment_parts parts = {0};
+    train_data data = {0};
+    nnk_history hist = {0};
+    char run_dir[4096] = "", path[4200];
+
+    if (!(reg = load_registry(o, &err)) || !(e = nnk_experiment_load(o->positional, &err)))
+        goto out;
+    for (int i = 0; i < o->n_sets; i++)
+        if (nnk_experiment_override(e, o->sets[i], &err))
+            goto out;
+    if (nnk_experiment_settings(e, &parts, &err) || !(m = nnk_experiment_model(e, reg, &err)) ||
+        !(cbs = nnk_experiment_callbacks(e, reg, &n_cbs, &err)))
+        goto out;
+    const nnk_run_config *c = &parts.cfg;
+    int has_console = 0;
+    for (int i = 0; i < e->n; i++)
+        has_console |= !strcmp(e->sections[i].kind, "callback") &&
+                       (!strcmp(e->sections[i].name, "console") ||
+                        (nnk_experiment_get(e, "callback", "type") &&
+                         !strcmp(nnk_experiment_get(e, "callback", "type"), "console")));
+    if (c->verbose > 0 && !has_console) {
+        const char *k[] = {"mode"}, *v[] = {c->verbose == 2 ? "lines" : "auto"};
+        if (!(console = nnk_callback_new(reg, "console", "console", k, v, NULL, 1, &err)))
+            goto out;
+        cbs[n_cbs++] = console;
+    }
+    if (load_train_data(c, &data, &err) || nnk_model_set_scale(m, c->scale, &err) ||
+        nnk_model_set_columns(m, c->label, c->features, &err))
+        goto out;
+    if (c->standardize && nnk_model_fit_standardizer(m, data.train, &err))
+        goto out;
+    if (nnk_model_build(m, (uint64_t)c->seed, &err))
+        goto out;
+    /* everything is checked; only now does the run directory appear */
+    char stem[256];
+    experiment_stem(o->positional, stem, sizeof stem);
+    const char *name = o->run_name ? o->run_name : c->run_name;
+    if (name && *name) {
+        snprintf(run_dir, sizeof run_dir, "%s/%s", c->run_dir, name);
+    } else {
+        char stamp[64];
+        time_t t = time(NULL);
+        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&t));
+        snprintf(run_dir, sizeof run_dir, "%s/%s-%s", c->run_dir, stem, stamp);
+        for (int k = 2; access(run_dir, F_OK) == 0 && k < 1000; k++)
+            snprintf(run_dir, sizeof run_dir, "%s/%s-%s-%d", c->run_dir, stem, stamp, k);
+    }
+    if (mkdir_p(run_dir, &err))
+        goto out;
+    snprintf(path, sizeof path, "%s/config.ini", run_dir);
+    if (nnk_experiment_write_resolved(e, m, &parts, path, &err))
+        goto out;
+    nnk_fit_options fo;
+    nnk_fit_options_init(&fo);
+    fo.epochs = c->epochs;
+    fo.batch_size = c->batch_size;
+    fo.shuffle = c->shuffle;
+    fo.seed = (uint64_t)c->seed;
+    fo.validation = data.validation;
+    fo.callbacks = cbs;
+    fo.n_callbacks = n_cbs;
+    fo.run_dir = run_dir;
+    if (nnk_model_fit(m, data.train, &fo, &hist, &err))
+        goto out;
+    snprintf(path, sizeof path, "%s/model.nnk", run_dir);
+    if (nnk_model_save(m, path, &err))
+        goto out;
+    if (data.test) {
+        char names[40][64];
+        double values[40];
+        int n;
+        if (nnk_model_evaluate(m, data.test, c->batch_size, names, values, 40, &n, &err))
+            goto out;
+        print_logs("test", names, values, n);
+    }
+    printf("run saved in %s (model.nnk, config.ini)\n", run_dir);
+out:
+    rc = err.status;
+    for (int i = 0; cbs && i < n_cbs; i++)
+        nnk_callback_free(cbs[i]);
+    free(cbs);
+    nnk_history_clear(&hist);
+    train_data_free(&data);
+    nnk_model_free(m);
+    nnk_experiment_parts_clear(&parts);
+    nnk_experiment_free(e);
+    nnk_registry_free(reg);
+    return rc ? fail(&err) : 0;
+}
+
+static nnk_dataset *load_for_model(const nnk_model *m, const char *spec, const options *o,
+                                   int labels, nnk_err *err)
+{
+    const char *label = o->label ? o->label : labels ? nnk_model_label_columns(m) : "";
+    const char *feats = o->features ? o->features : nnk_model_feature_columns(m);
+    return nnk_dataset_load(spec, label, feats, err);
+}
+
+static int cmd_evaluate(const options *o)
+{
+    nnk_err err = {NNK_OK, ""};
+    if (!o->positional)
+        return usage_error("evaluate", "%s", "missing MODEL.nnk");
+    if (!o->data)
+        return usage_error("evaluate", "%s", "missing --data SPEC");
+    nnk_registry *reg = load_registry(o, &err);
+    nnk_model *m = reg ? nnk_model_load(reg, o->positional, &err) : NULL;
+    nnk_dataset *d = m ? load_for_model(m, o->data, o, 1, &err) : NULL;
+    if (d) {
+        char names[40][64];
+        double values[40];
+        int n;
+        if (!nnk_model_evaluate(m, d, o->batch_size ? o->batch_size : 32, names, values, 40, &n, &err))
+            print_logs("evaluate", names, values, n);
+    }
+    nnk_dataset_free(d);
+    nnk_model_free(m);
+    nnk_registry_free(reg);
+    return err.status ? fail(&err) : 0;
+}
+
+static int cmd_predict(const options *o)
+{
+    nnk_err err = {NNK_OK, ""};
+    if (!o->positional)
+        return usage_error("predict", "%s", "missing MODEL.nnk");
+    if (!o->input)
+        return usage_error("predict", "%s", "missing --input FILE");
+    nnk_registry *reg = load_registry(o, &err);
+    nnk_model *m = reg ? nnk_model_load(reg, o->positional, &err) : NULL;
+    nnk_dataset *d = m ? load_for_model(m, o->input, o, 0, &err) : NULL;
+    int64_t cols = 0;
+    float *out = d ? nnk_model_predict(m, d, o->batch_size ? o->batch_size : 256, &cols, &err) : NULL;
+    if (out) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        for (int64_t j = 0; f && j < cols; j++)
+            fprintf(f, "%s%s_%lld", j ? "," : "", cols > 1 ? "prob" : "output", (long long)j);
+        for (int64_t r = 0; f && r < d->rows; r++) {
+            fputc('\n', f);
+            for (int64_t j = 0; j < cols; j++)
+                fprintf(f, "%s%.6g", j ? "," : "", (double)out[r * cols + j]);
+        }
+        if (f) {
+            fputc('\n', f);
+            fclose(f);
+        }
+        if (!buf)
+            nnk_err_set(&err, NNK_ENOMEM, "out of memory");
+        else if (o->output)
+            nnk_write_file_atomic(o->output, buf, len, &err);
+        else if (fwrite(buf, 1, len, stdout) != len || fflush(stdout))
+            nnk_err_set(&err, NNK_EIO, "stdout: write failed");
+        free(buf);
+    }
+    free(out);
+    nnk_dataset_free(d);
+    nnk_model_free(m);
+    nnk_registry_free(reg);
+    return err.status ? fail(&err) : 0;
+}
+
+static int is_model_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char magic[4] = {0};
+    if (f) {
+        if (fread(magic, 1, 4, f) != 4)
+            magic[0] = 0;
+        fclose(f);
+    }
+    return !memcmp(magic, "NNKM", 4);
+}
+
+static int cmd_summary(const options *o)
+{
+    nnk_err err = {NNK_OK, ""};
+    if (!o->positional)
+        return usage_error("summary", "%s", "missing EXPERIMENT.ini or MODEL.nnk");
+    nnk_registry *reg = load_registry(o, &err);
+    nnk_model *m = NULL;
+    nnk_experiment *e = NULL;
+    if (reg && is_model_file(o->positional)) {
+        m = nnk_model_load(reg, o->positional, &err);
+    } else if (reg && (e = nnk_experiment_load(o->positional, &err))) {
+        int rc = 0;
+        for (int i = 0; i < o->n_sets && !rc; i++)
+            rc = nnk_experiment_override(e, o->sets[i], &err);
+        nnk_experiment_parts parts;
+        if (!rc && !nnk_experiment_settings(e, &parts, &err)) {
+            m = nnk_experiment_model(e, reg, &err);
+            if (m && nnk_model_build(m, (uint64_t)parts.cfg.seed, &err)) {
+                nnk_model_free(m);
+                m = NULL;
+            }
+            nnk_experiment_parts_clear(&parts);
+        }
+    }
+    if (m)
+        nnk_model_summary(m, stdout);
+    nnk_model_free(m);
+    nnk_experiment_free(e);
+    nnk_registry_free(reg);
+    return err.status ? fail(&err) : 0;
+}
+
+static const char *type_name(nnk_param_type t)
+{
+    static const char *const names[] = {"int", "float", "bool", "string", "choice", "activation"};
+    return (unsigned)t < 6 ? names[t] : "?";
+}
+
+static int cmd_plugins(const options *o)
+{
+    nnk_err err = {NNK_OK, ""};
+    nnk_registry *reg = load_registry(o, &err);
+    if (!reg)
+        return fail(&err);
+    printf("searched: %s\n", nnk_registry_searched(reg));
+    for (int k = 0; k < NNK_KIND_COUNT; k++) {
+        printf("\n%s%s:\n", nnk_kind_name((nnk_kind)k), k == NNK_KIND_LOSS ? "es" : "s");
+        for (int i = 0; i < nnk_registry_count(reg); i++) {
+            const nnk_component_info *c = nnk_registry_at(reg, i);
+            if (c->kind != (nnk_kind)k)
+                continue;
+            printf("  %-34s %s (%s %s)\n", c->name, c->doc, c->plugin_name, c->plugin_version);
+            for (const nnk_param_spec *p = c->params; p && p->name; p++) {
+                char range[128] = "";
+                if (p->min != 0 || p->max != 0)
+                    snprintf(range, sizeof range, " in [%.15g, %.15g]", p->min, p->max);
+                if (p->choices) {
+                    strcpy(range, " one of");
+                    for (int j = 0; p->choices[j]; j++)
+                        snprintf(range + strlen(range), sizeof range - strlen(range), "%s %s",
+                                 j ? "," : "", p->choices[j]);
+                }
+                printf("      %-20s %s%s, default %s: %s\n", p->name, type_name(p->type), range,
+                       p->default_value ? p->default_value : "(required)", p->doc ? p->doc : "");
+            }
+        }
+    }
+    nnk_registry_free(reg);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        print_help(argc > 2 ? argv[2] : NULL);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("nnkit %s (plugin ABI %d.%d)\n", NNK_VERSION, NNK_ABI_MAJOR, NNK_ABI_MINOR);
+        return 0;
+    }
+    static const struct {
+        const char *name;
+        int (*fn)(const options *);
+    } cmds[] = {{"train", cmd_train}, {"evaluate", cmd_evaluate}, {"predict", cmd_predict},
+                {"summary", cmd_summary}, {"plugins", cmd_plugins}};
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        if (strcmp(argv[1], cmds[i].name))
+            continue;
+        options o;
+        int rc = parse_options(cmds[i].name, argc - 2, argv + 2, &o);
+        if (rc)
+            return rc;
+        if (o.help) {
+            print_help(cmds[i].name);
+            return 0;
+        }
+        return cmds[i].fn(&o);
+    }
+    fprintf(stderr, "nnkit: unknown command '%s' (commands: train, evaluate, predict, summary, plugins)\n",
+            argv[1]);
+    return 2;
+}
