@@ -13,6 +13,7 @@ typedef struct parse_ctx {
     nnk_experiment *e;
     FILE *f;
     int line;
+    int section_line; /* line of the last [section] header */
     nnk_err *err;
     int failed;
 } parse_ctx;
@@ -24,8 +25,14 @@ static char *count_lines(char *str, int num, void *stream)
 {
     parse_ctx *c = stream;
     char *r = fgets(str, num, c->f);
-    if (r)
+    if (r) {
         c->line++;
+        const char *p = r;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '[')
+            c->section_line = c->line;
+    }
     return r;
 }
 
@@ -126,7 +133,7 @@ static int handler(void *user, const char *section, const char *key, const char 
         c->failed = 1;
         return 0;
     }
-    nnk_ini_section *s = add_section(c->e, section, c->line, c->err);
+    nnk_ini_section *s = add_section(c->e, section, c->section_line, c->err);
     if (!s || set_entry(s, key, value, c->line)) {
         c->failed = 1;
         return 0;
@@ -156,7 +163,7 @@ void nnk_experiment_free(nnk_experiment *e)
 nnk_experiment *nnk_experiment_load(const char *path, nnk_err *err)
 {
     nnk_experiment *e = calloc(1, sizeof *e);
-    parse_ctx c = {e, NULL, 0, err, 0};
+    parse_ctx c = {e, NULL, 0, 0, err, 0};
     if (!e || !(e->path = strdup(path))) {
         free(e);
         nnk_err_set(err, NNK_ENOMEM, "out of memory");

@@ -42,7 +42,7 @@ static void range_text(const nnk_param_spec *s, char *buf, size_t n)
     if (s->min == 0 && s->max == 0)
         snprintf(buf, n, "%s", type_text(s));
     else
-        snprintf(buf, n, "%s in [%g, %g]", type_text(s), s->min, s->max);
+        snprintf(buf, n, "%s in [%.15g, %.15g]", type_text(s), s->min, s->max);
 }
 
 static int where_prefix(char *buf, size_t n, const char *where)
@@ -249,6 +249,9 @@ static int edit_distance(const char *a, const char *b)
             int c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
             if (d[i - 1][j] + 1 < c) c = d[i - 1][j] + 1;
             if (d[i][j - 1] + 1 < c) c = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < c)
+                c = d[i - 2][j - 2] + 1; /* a swap of neighbours is one edit */
             d[i][j] = c;
         }
     return d[la][lb];

@@ -1,0 +1,211 @@
+/* Data readers: IDX in every element type, gzip or plain; CSV; and every
+ * kind of bad file with its exact message. */
+#include "helpers.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+static char path_buf[8][512];
+
+static const char *tmp(int slot, const char *name)
+{
+    snprintf(path_buf[slot], sizeof path_buf[slot], "%s/%s", test_tmpdir(), name);
+    return path_buf[slot];
+}
+
+static void write_file(const char *path, const void *data, size_t n, int gz)
+{
+    if (gz) {
+        gzFile f = gzopen(path, "wb");
+        gzwrite(f, data, (unsigned)n);
+        gzclose(f);
+    } else {
+        FILE *f = fopen(path, "wb");
+        fwrite(data, 1, n, f);
+        fclose(f);
+    }
+}
+
+/* An IDX file of 2 samples x 3 values of the given type, big-endian. */
+static size_t make_idx(unsigned char *buf, int type, int size)
+{
+    unsigned char h[] = {0, 0, (unsigned char)type, 2, 0, 0, 0, 2, 0, 0, 0, 3};
+    memcpy(buf, h, sizeof h);
+    size_t o = sizeof h;
+    for (int i = 0; i < 6; i++) {
+        unsigned char v[8] = {0};
+        double val = i - 2; /* -2 .. 3 */
+        if (type == 0x08) { v[0] = (unsigned char)(i * 40); }
+        else if (type == 0x09) { v[0] = (unsigned char)(signed char)(i - 2); }
+        else if (type == 0x0B) { int16_t x = (int16_t)((i - 2) * 1000); v[0] = (unsigned char)(x >> 8); v[1] = (unsigned char)x; }
+        else if (type == 0x0C) { int32_t x = (i - 2) * 100000; for (int b = 0; b < 4; b++) v[b] = (unsigned char)(x >> (24 - 8 * b)); }
+        else if (type == 0x0D) { float f = (float)val * 0.5f; uint32_t x; memcpy(&x, &f, 4); for (int b = 0; b < 4; b++) v[b] = (unsigned char)(x >> (24 - 8 * b)); }
+        else { double d = val * 0.25; uint64_t x; memcpy(&x, &d, 8); for (int b = 0; b < 8; b++) v[b] = (unsigned char)(x >> (56 - 8 * b)); }
+        memcpy(buf + o, v, (size_t)size);
+        o += (size_t)size;
+    }
+    return o;
+}
+
+START_TEST(idx_every_type)
+{
+    const struct { int type, size; float want[6]; } cases[] = {
+        {0x08, 1, {0, 40, 80, 120, 160, 200}},
+        {0x09, 1, {-2, -1, 0, 1, 2, 3}},
+        {0x0B, 2, {-2000, -1000, 0, 1000, 2000, 3000}},
+        {0x0C, 4, {-200000, -100000, 0, 100000, 200000, 300000}},
+        {0x0D, 4, {-1, -0.5f, 0, 0.5f, 1, 1.5f}},
+        {0x0E, 8, {-0.5f, -0.25f, 0, 0.25f, 0.5f, 0.75f}},
+    };
+    unsigned char labels[] = {0, 0, 8, 1, 0, 0, 0, 2, 7, 3};
+    write_file(tmp(1, "l.idx"), labels, sizeof labels, 0);
+    for (int c = 0; c < 6; c++)
+        for (int gz = 0; gz < 2; gz++) {
+            unsigned char buf[128];
+            size_t n = make_idx(buf, cases[c].type, cases[c].size);
+            write_file(tmp(0, "x.idx"), buf, n, gz);
+            nnk_err err = {0, ""};
+            nnk_dataset *d = nnk_dataset_load_idx(path_buf[0], path_buf[1], &err);
+            ck_assert_msg(d != NULL, "type %x: %s", cases[c].type, err.msg);
+            ck_assert_int_eq(d->rows, 2);
+            ck_assert_int_eq(d->x_cols, 3);
+            ck_assert_int_eq(cases[c].type == 0x08, d->x_u8 != NULL);
+            for (int i = 0; i < 6; i++) {
+                float v = d->x_u8 ? d->x_u8[i] : d->x_f32[i];
+                ck_assert_msg(v == cases[c].want[i], "type %x gz %d [%d]: %g", cases[c].type, gz, i, (double)v);
+            }
+            ck_assert(d->y[0] == 7 && d->y[1] == 3);
+            nnk_dataset_free(d);
+        }
+}
+END_TEST
+
+static void expect_idx_error(const char *images, const char *want_fmt)
+{
+    nnk_err err = {0, ""};
+    ck_assert_ptr_null(nnk_dataset_load_idx(images, NULL, &err));
+    ck_assert_int_eq(err.status, NNK_EDATA);
+    char want[1024];
+    snprintf(want, sizeof want, want_fmt, images);
+    ck_assert_str_eq(err.msg, want);
+}
+
+START_TEST(idx_bad_files)
+{
+    unsigned char buf[128];
+    size_t n = make_idx(buf, 0x08, 1);
+    write_file(tmp(0, "trunc.idx"), buf, n - 2, 0);
+    expect_idx_error(path_buf[0], "data '%s': truncated file: it ends inside the data");
+    write_file(tmp(0, "trunc.idx.gz"), buf, 6, 1);
+    expect_idx_error(path_buf[0], "data '%s': truncated file: it ends inside the header");
+    buf[2] = 0x07;
+    write_file(tmp(0, "magic.idx"), buf, n, 0);
+    expect_idx_error(path_buf[0], "data '%s': wrong IDX magic 00 00 07 02 (expected 00 00 <type> <ndim>)");
+    /* a gzip stream with its body damaged */
+    make_idx(buf, 0x08, 1);
+    write_file(tmp(0, "bad.gz"), buf, n, 1);
+    FILE *f = fopen(path_buf[0], "r+b");
+    unsigned char gz[256];
+    size_t gn = fread(gz, 1, sizeof gz, f);
+    for (size_t i = 10; i < gn - 8; i++)
+        gz[i] ^= 0x5a;
+    fseek(f, 0, SEEK_SET);
+    fwrite(gz, 1, gn, f);
+    fclose(f);
+    nnk_err err = {0, ""};
+    ck_assert_ptr_null(nnk_dataset_load_idx(path_buf[0], NULL, &err));
+    ck_assert_msg(strstr(err.msg, "corrupt gzip stream") != NULL, "%s", err.msg);
+    expect_idx_error("/nonexistent.idx", "data '%s': cannot open");
+}
+END_TEST
+
+static nnk_dataset *csv(const char *text, const char *labels, const char *features, nnk_err *err)
+{
+    write_file(tmp(2, "d.csv"), text, strlen(text), 0);
+    return nnk_dataset_load_csv(path_buf[2], labels, features, err);
+}
+
+START_TEST(csv_reads_columns)
+{
+    nnk_err err = {0, ""};
+    nnk_dataset *d = csv("a,b,label,c\n1,2,0,3\n4.5, 5 ,1,-6e1\n\n", "label", NULL, &err);
+    ck_assert_msg(d != NULL, "%s", err.msg);
+    ck_assert_int_eq(d->rows, 2);
+    ck_assert_int_eq(d->x_cols, 3);
+    ck_assert(d->x_f32[3] == 4.5f && d->x_f32[4] == 5 && d->x_f32[5] == -60);
+    ck_assert(d->y[0] == 0 && d->y[1] == 1);
+    nnk_dataset_free(d);
+    d = csv("a,b,label,c\n1,2,0,3\n", "label", "c, a", &err);
+    ck_assert(d->x_cols == 2 && d->x_f32[0] == 3 && d->x_f32[1] == 1);
+    nnk_dataset_free(d);
+}
+END_TEST
+
+static void expect_csv_error(const char *text, const char *labels, const char *want_fmt)
+{
+    nnk_err err = {0, ""};
+    ck_assert_ptr_null(csv(text, labels, NULL, &err));
+    char want[1024];
+    snprintf(want, sizeof want, want_fmt, path_buf[2]);
+    ck_assert_str_eq(err.msg, want);
+}
+
+START_TEST(csv_bad_files)
+{
+    expect_csv_error("a,b,y\n1,2,0\n3,4\n", "y", "data '%s': line 3 has 2 fields, the header has 3");
+    expect_csv_error("a,b,y\n1,x,0\n", "y", "data '%s': line 2, column 'b': 'x' is not a number");
+    expect_csv_error("a,b,y\n1,nan,0\n", "y", "data '%s': line 2, column 'b': NaN or Inf ('nan')");
+    expect_csv_error("a,b,y\n1,1e999,0\n", "y", "data '%s': line 2, column 'b': NaN or Inf ('1e999')");
+    expect_csv_error("a,b,y\n1,2,0\n", "lable", "data '%s': no label column 'lable'");
+    expect_csv_error("a,b,label\n1,2,0\n", "lable", "data '%s': no label column 'lable' (did you mean 'label'?)");
+    expect_csv_error("", "y", "data '%s': empty file (a header row is needed)");
+    expect_csv_error("a,b,y\n", "y", "data '%s': no data rows");
+}
+END_TEST
+
+START_TEST(split_keeps_order)
+{
+    float x[10], y[10];
+    for (int i = 0; i < 10; i++)
+        x[i] = y[i] = (float)i;
+    nnk_dataset *d = test_dataset(x, 10, 1, y, 1), *t = NULL;
+    nnk_err err = {0, ""};
+    ck_assert_int_eq(nnk_dataset_split(d, 0.3, &t, &err), 0);
+    ck_assert(d->rows == 7 && t->rows == 3 && t->x_f32[0] == 7 && t->y[2] == 9);
+    nnk_dataset_free(t);
+    ck_assert_int_eq(nnk_dataset_split(d, 1.5, &t, &err), NNK_ECONFIG);
+    nnk_dataset_free(d);
+}
+END_TEST
+
+START_TEST(fashion_mnist_resolves)
+{
+    nnk_err err = {0, ""};
+    nnk_dataset *d = nnk_dataset_load("fashion-mnist:test", NULL, NULL, &err);
+    ck_assert_msg(d != NULL, "%s", err.msg);
+    ck_assert_int_eq(d->rows, 10000);
+    ck_assert_int_eq(d->x_shape.ndim, 2);
+    ck_assert_int_eq(d->x_shape.dim[0], 28);
+    ck_assert_ptr_nonnull(d->x_u8); /* held as bytes */
+    ck_assert(d->y[0] == 9);        /* the first test image is an ankle boot */
+    nnk_dataset_free(d);
+    ck_assert_ptr_null(nnk_dataset_load("fashion-mnist:validate", NULL, NULL, &err));
+    ck_assert_str_eq(err.msg, "data 'fashion-mnist:validate': unknown part 'validate' (use fashion-mnist:train or fashion-mnist:test)");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("data");
+    TCase *tc = tcase_create("all");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, idx_every_type);
+    tcase_add_test(tc, idx_bad_files);
+    tcase_add_test(tc, csv_reads_columns);
+    tcase_add_test(tc, csv_bad_files);
+    tcase_add_test(tc, split_keeps_order);
+    tcase_add_test(tc, fashion_mnist_resolves);
+    suite_add_tcase(s, tc);
+    return test_run_suite(s);
+}

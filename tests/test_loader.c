@@ -1,0 +1,148 @@
+/* The plugin loader: every failure stage with its exact message, the ABI
+ * layout pinned, parameter parsing. */
+#include "helpers.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FIX(name) TEST_FIXTURE_DIR "/" name
+
+static void expect_load_error(const char *path, const char *want_fmt)
+{
+    nnk_registry *reg = test_registry();
+    nnk_err err = {0, ""};
+    int before = nnk_registry_count(reg);
+    ck_assert_int_eq(nnk_registry_load_file(reg, path, &err), NNK_EPLUGIN);
+    char want[1024];
+    snprintf(want, sizeof want, want_fmt, path);
+    ck_assert_str_eq(err.msg, want);
+    ck_assert_int_eq(nnk_registry_count(reg), before); /* nothing half-registered */
+    nnk_registry_free(reg);
+}
+
+START_TEST(loader_failures)
+{
+    expect_load_error(FIX("fixture_noentry.so"), "plugin '%s': not an nnkit plugin (no nnkit_plugin_init symbol)");
+    expect_load_error(FIX("fixture_abi.so"), "plugin '%s': built for ABI 2.0, this nnkit has ABI 1.0");
+    expect_load_error(FIX("fixture_initfail.so"), "plugin '%s': init failed: license file '/nowhere' not found");
+    expect_load_error(FIX("fixture_dup.so"), "plugin '%s': duplicate layer 'dense', already provided by '" TEST_PLUGIN_DIR "/nnkit-layers.so'");
+    nnk_registry *reg = test_registry();
+    nnk_err err = {0, ""};
+    ck_assert_int_eq(nnk_registry_load_file(reg, "/nonexistent/x.so", &err), NNK_EPLUGIN);
+    ck_assert_str_eq(err.msg, "plugin '/nonexistent/x.so': cannot open: /nonexistent/x.so: cannot open shared object file: No such file or directory");
+    /* a text file is no shared object */
+    ck_assert_int_eq(nnk_registry_load_file(reg, TEST_SOURCE_DIR "/README.md", &err), NNK_EPLUGIN);
+    ck_assert(strstr(err.msg, "plugin '" TEST_SOURCE_DIR "/README.md': cannot open: ") == err.msg);
+    nnk_registry_free(reg);
+}
+END_TEST
+
+START_TEST(builtins_all_present)
+{
+    nnk_registry *reg = test_registry();
+    const char *acts[] = {"heaviside", "sign", "sigmoid", "tanh", "relu", "leaky_relu", "elu",
+                          "selu", "softplus", "softmax", "linear"};
+    for (int i = 0; i < 11; i++)
+        ck_assert_ptr_nonnull(nnk_registry_find(reg, NNK_KIND_ACTIVATION, acts[i]));
+    const char *losses[] = {"mse", "mae", "huber", "binary_crossentropy", "categorical_crossentropy",
+                            "sparse_categorical_crossentropy"};
+    for (int i = 0; i < 6; i++)
+        ck_assert_ptr_nonnull(nnk_registry_find(reg, NNK_KIND_LOSS, losses[i]));
+    ck_assert_ptr_nonnull(nnk_registry_find(reg, NNK_KIND_LAYER, "dense"));
+    ck_assert_ptr_nonnull(nnk_registry_find(reg, NNK_KIND_OPTIMIZER, "perceptron"));
+    ck_assert_ptr_nonnull(nnk_registry_find(reg, NNK_KIND_CALLBACK, "csv_logger"));
+    const nnk_component_info *c = nnk_registry_find(reg, NNK_KIND_LAYER, "dense");
+    ck_assert_str_eq(c->plugin_name, "nnkit-layers");
+    nnk_registry_free(reg);
+}
+END_TEST
+
+/* A change to any of these is an ABI change: bump NNK_ABI_* deliberately
+ * and update the numbers. (x86-64 / LP64 layout.) */
+START_TEST(abi_layout_pinned)
+{
+    ck_assert_int_eq(NNK_ABI_MAJOR, 1);
+    ck_assert_int_eq(NNK_ABI_MINOR, 0);
+    ck_assert_uint_eq(sizeof(nnk_err), 516);
+    ck_assert_uint_eq(sizeof(nnk_shape), 40);
+    ck_assert_uint_eq(sizeof(nnk_tensor), 48);
+    ck_assert_uint_eq(sizeof(nnk_param_spec), 64);
+    ck_assert_uint_eq(offsetof(nnk_param_spec, offset), 56);
+    ck_assert_uint_eq(sizeof(nnk_host), 96);
+    ck_assert_uint_eq(offsetof(nnk_host, layer_scratch), 88);
+    ck_assert_uint_eq(sizeof(nnk_weight), 104);
+    ck_assert_uint_eq(sizeof(nnk_layer), 880);
+    ck_assert_uint_eq(offsetof(nnk_layer, weights), 48);
+    ck_assert_uint_eq(sizeof(nnk_layer_vtable), 80);
+    ck_assert_uint_eq(sizeof(nnk_activation_vtable), 64);
+    ck_assert_uint_eq(sizeof(nnk_loss_vtable), 80);
+    ck_assert_uint_eq(sizeof(nnk_metric_vtable), 64);
+    ck_assert_uint_eq(sizeof(nnk_optimizer_vtable), 56);
+    ck_assert_uint_eq(sizeof(nnk_callback_vtable), 64);
+    ck_assert_uint_eq(sizeof(nnk_train_info), 104);
+    ck_assert_uint_eq(sizeof(nnk_plugin), 88);
+    ck_assert_uint_eq(offsetof(nnk_plugin, callbacks), 80);
+    /* every vtable starts with the same header the loader reads */
+    ck_assert_uint_eq(offsetof(nnk_layer_vtable, params), 24);
+    ck_assert_uint_eq(offsetof(nnk_activation_vtable, params), 24);
+    ck_assert_uint_eq(offsetof(nnk_loss_vtable, params), 24);
+    ck_assert_uint_eq(offsetof(nnk_metric_vtable, params), 24);
+    ck_assert_uint_eq(offsetof(nnk_optimizer_vtable, params), 24);
+    ck_assert_uint_eq(offsetof(nnk_callback_vtable, params), 24);
+}
+END_TEST
+
+typedef struct cfg {
+    int64_t n;
+    double x;
+    int flag;
+    const char *mode;
+} cfg;
+
+static const char *const modes[] = {"fast", "slow", NULL};
+static const nnk_param_spec specs[] = {
+    {"units", NNK_PARAM_INT, "3", 1, 100, NULL, "", offsetof(cfg, n)},
+    {"rate", NNK_PARAM_FLOAT, "0.5", 0, 1, NULL, "", offsetof(cfg, x)},
+    {"flag", NNK_PARAM_BOOL, "false", 0, 0, NULL, "", offsetof(cfg, flag)},
+    {"mode", NNK_PARAM_CHOICE, "fast", 0, 0, modes, "", offsetof(cfg, mode)},
+    {NULL, 0, NULL, 0, 0, NULL, NULL, 0}};
+
+START_TEST(params_parse_and_reject)
+{
+    nnk_err err = {0, ""};
+    nnk_params *p = nnk_params_new(specs, sizeof(cfg), "layer 'h1'", &err);
+    const cfg *c = nnk_params_config(p);
+    ck_assert(c->n == 3 && c->x == 0.5 && c->flag == 0 && !strcmp(c->mode, "fast"));
+    ck_assert_int_eq(nnk_params_set(p, "units", "42", NULL, &err), 0);
+    ck_assert_int_eq(nnk_params_set(p, "flag", "true", NULL, &err), 0);
+    ck_assert_int_eq(nnk_params_set(p, "mode", "slow", NULL, &err), 0);
+    ck_assert(c->n == 42 && c->flag == 1 && !strcmp(c->mode, "slow"));
+    ck_assert_int_eq(nnk_params_set(p, "units", "101", "a.ini:3", &err), NNK_ECONFIG);
+    ck_assert_str_eq(err.msg, "a.ini:3: layer 'h1': parameter 'units' must be an integer in [1, 100], got '101'");
+    ck_assert_int_eq(nnk_params_set(p, "rate", "nan", NULL, &err), NNK_ECONFIG);
+    ck_assert_str_eq(err.msg, "layer 'h1': parameter 'rate' must be a number in [0, 1], got 'nan'");
+    ck_assert_int_eq(nnk_params_set(p, "flag", "maybe", NULL, &err), NNK_ECONFIG);
+    ck_assert_str_eq(err.msg, "layer 'h1': parameter 'flag' must be true or false, got 'maybe'");
+    ck_assert_int_eq(nnk_params_set(p, "mode", "medium", NULL, &err), NNK_ECONFIG);
+    ck_assert_str_eq(err.msg, "layer 'h1': parameter 'mode' must be one of fast, slow, got 'medium'");
+    ck_assert_int_eq(nnk_params_set(p, "unit", "4", "a.ini:9", &err), NNK_ECONFIG);
+    ck_assert_str_eq(err.msg, "a.ini:9: unknown key 'unit' for layer 'h1' (did you mean 'units'?)");
+    ck_assert(c->n == 42); /* failed sets change nothing */
+    char buf[64];
+    nnk_params_format(p, 1, buf, sizeof buf);
+    ck_assert_str_eq(buf, "0.5");
+    nnk_params_free(p);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("loader");
+    TCase *tc = tcase_create("all");
+    tcase_add_test(tc, loader_failures);
+    tcase_add_test(tc, builtins_all_present);
+    tcase_add_test(tc, abi_layout_pinned);
+    tcase_add_test(tc, params_parse_and_reject);
+    suite_add_tcase(s, tc);
+    return test_run_suite(s);
+}

@@ -1,0 +1,437 @@
+/* Models: dense gradients by finite differences, the perceptron rule by
+ * hand, convergence (XOR, Iris, Fashion-MNIST subset), save/load,
+ * determinism, shape errors. */
+#include "helpers.h"
+#include "../core/internal.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static nnk_registry *reg;
+
+typedef struct layer_def {
+    const char *name, *type;
+    const char *keys[4], *values[4];
+    int n;
+} layer_def;
+
+static nnk_model *make_model(int in_cols, const layer_def *layers, int n_layers, const char *loss,
+                             const char *metrics, const char *opt, double lr, uint64_t seed)
+{
+    nnk_model *m = nnk_model_new(reg);
+    nnk_err err = {0, ""};
+    nnk_shape s = {1, {in_cols}};
+    ck_assert_int_eq(nnk_model_add_input(m, "input", &s, &err), 0);
+    for (int i = 0; i < n_layers; i++)
+        ck_assert_msg(nnk_model_add_layer(m, layers[i].name, layers[i].type, NULL, 0, layers[i].keys,
+                                          layers[i].values, NULL, layers[i].n, &err) == 0,
+                      "%s", err.msg);
+    ck_assert_msg(nnk_model_compile(m, loss, metrics, opt, lr, NULL, NULL, NULL, 0, &err) == 0, "%s",
+                  err.msg);
+    ck_assert_msg(nnk_model_build(m, seed, &err) == 0, "%s", err.msg);
+    return m;
+}
+
+static double model_loss(nnk_model *m, const float *x, const float *y, int rows, int with_grad)
+{
+    nnk_err err = {0, ""};
+    nnk_model_ensure_rows(m, rows, &err);
+    memcpy(m->inputs[0].x.data, x, sizeof(float) * (size_t)(rows * m->inputs[0].cols));
+    ck_assert_int_eq(nnk_model_forward(m, rows, 1, &err), 0);
+    nnk_node *out = &m->nodes[m->output];
+    float grad[64];
+    double loss;
+    const void *cfg = nnk_params_config(m->loss_params);
+    if (m->fused)
+        m->loss->compute_from_logits(cfg, out->z.data, y, rows, out->out_cols, &loss, grad, &err);
+    else
+        m->loss->compute(cfg, out->a.data, y, rows, out->out_cols, &loss, grad, &err);
+    if (with_grad)
+        ck_assert_int_eq(nnk_model_backward(m, rows, grad, m->fused, &err), 0);
+    return loss;
+}
+
+/* Every weight of a dense stack (tanh, elu, softmax + fused cross-entropy)
+ * against central differences. */
+START_TEST(dense_gradients)
+{
+    layer_def layers[] = {
+        {"h1", "dense", {"units", "activation"}, {"5", "tanh"}, 2},
+        {"h2", "dense", {"units", "activation"}, {"4", "elu"}, 2},
+        {"out", "dense", {"units", "activation"}, {"3", "softmax"}, 2},
+    };
+    nnk_model *m = make_model(3, layers, 3, "sparse_categorical_crossentropy", NULL, "sgd", 0.1, 7);
+    ck_assert(m->fused);
+    const float x[12] = {0.5f, -1.0f, 2.0f, 0.1f, 0.3f, -0.7f, -1.2f, 0.8f, 0.0f, 1.5f, -0.4f, 0.9f};
+    const float y[4] = {0, 2, 1, 2};
+    model_loss(m, x, y, 4, 1);
+    int checked = 0;
+    for (int i = 0; i < nnk_model_weight_count(m); i++) {
+        nnk_weight *w = nnk_model_weight_at(m, i, NULL);
+        int64_t n = w->value.shape[0] * (w->value.ndim > 1 ? w->value.shape[1] : 1);
+        float *analytic = malloc(sizeof(float) * (size_t)n);
+        memcpy(analytic, w->grad.data, sizeof(float) * (size_t)n);
+        for (int64_t j = 0; j < n; j++) {
+            float keep = w->value.data[j];
+            double h = 1e-2;
+            w->value.data[j] = keep + (float)h;
+            double lp = model_loss(m, x, y, 4, 0);
+            w->value.data[j] = keep - (float)h;
+            double lm = model_loss(m, x, y, 4, 0);
+            w->value.data[j] = keep;
+            double fd = (lp - lm) / (2 * h);
+            ck_assert_msg(fabs(fd - analytic[j]) < 1e-3 + 1e-2 * fabs(fd),
+                          "weight %d[%lld]: analytic %g, finite difference %g", i, (long long)j,
+                          (double)analytic[j], fd);
+            checked++;
+        }
+        free(analytic);
+    }
+    ck_assert_int_eq(checked, 3 * 5 + 5 + 5 * 4 + 4 + 4 * 3 + 3);
+    nnk_model_free(m);
+}
+END_TEST
+
+/* The book's rule worked through by hand: eta = 0.5, weights from zero,
+ * heaviside(0) = 1.
+ *   x1 = (1, 2), y = 0: yhat = 1 -> w = -0.5 (1, 2) = (-0.5, -1), b = -0.5
+ *   x2 = (3, 1), y = 1: z = -1.5 - 1 - 0.5 = -3 -> yhat = 0
+ *                       -> w = (-0.5 + 1.5, -1 + 0.5) = (1, -0.5), b = 0 */
+START_TEST(perceptron_rule_by_hand)
+{
+    layer_def layers[] = {{"tlu", "dense", {"units", "activation", "kernel_initializer"},
+                           {"1", "heaviside", "zeros"}, 3}};
+    nnk_model *m = make_model(2, layers, 1, "mse", "accuracy", "perceptron", 0.5, 1);
+    const float x[4] = {1, 2, 3, 1}, y[2] = {0, 1};
+    nnk_dataset *d = test_dataset(x, 2, 2, y, 1);
+    nnk_fit_options o;
+    nnk_fit_options_init(&o);
+    o.epochs = 1;
+    o.shuffle = 0;
+    nnk_err err = {0, ""};
+    ck_assert_msg(nnk_model_fit(m, d, &o, NULL, &err) == 0, "%s", err.msg);
+    const float *k = m->nodes[0].layer.weights[0].value.data;
+    const float *b = m->nodes[0].layer.weights[1].value.data;
+    ck_assert(k[0] == 1.0f && k[1] == -0.5f && b[0] == 0.0f);
+    nnk_dataset_free(d);
+    nnk_model_free(m);
+}
+END_TEST
+
+START_TEST(perceptron_needs_a_step_activation)
+{
+    nnk_model *m = nnk_model_new(reg);
+    nnk_err err = {0, ""};
+    nnk_shape s = {1, {2}};
+    nnk_model_add_input(m, "input", &s, &err);
+    const char *k[] = {"units", "activation"}, *v[] = {"1", "sigmoid"};
+    nnk_model_add_layer(m, "tlu", "dense", NULL, 0, k, v, NULL, 2, &err);
+    nnk_model_compile(m, "mse", NULL, "perceptron", 1.0, NULL, NULL, NULL, 0, &err);
+    ck_assert_int_eq(nnk_model_build(m, 1, &err), NNK_ECONFIG);
+    ck_assert_str_eq(err.msg, "optimizer 'perceptron' needs a single trainable layer with a step activation (heaviside or sign)");
+    nnk_model_free(m);
+}
+END_TEST
+
+static nnk_dataset *iris_setosa(void)
+{
+    nnk_err err = {0, ""};
+    nnk_dataset *d = nnk_dataset_load_csv(TEST_SOURCE_DIR "/examples/data/iris_setosa.csv",
+                                          "is_setosa", "petal_length, petal_width", &err);
+    ck_assert_msg(d != NULL, "%s", err.msg);
+    return d;
+}
+
+START_TEST(iris_perceptron_separates)
+{
+    layer_def layers[] = {{"tlu", "dense", {"units", "activation", "kernel_initializer"},
+                           {"1", "heaviside", "zeros"}, 3}};
+    nnk_model *m = make_model(2, layers, 1, "mse", "accuracy", "perceptron", 1.0, 42);
+    nnk_dataset *d = iris_setosa();
+    nnk_fit_options o;
+    nnk_fit_options_init(&o);
+    o.epochs = 10;
+    nnk_err err = {0, ""};
+    nnk_history h = {0};
+    ck_assert_int_eq(nnk_model_fit(m, d, &o, &h, &err), 0);
+    char names[8][64];
+    double v[8];
+    int n;
+    ck_assert_int_eq(nnk_model_evaluate(m, d, 32, names, v, 8, &n, &err), 0);
+    ck_assert_str_eq(names[1], "accuracy");
+    ck_assert_msg(v[1] == 1.0, "training accuracy %g", v[1]);
+    nnk_history_clear(&h);
+    nnk_dataset_free(d);
+    nnk_model_free(m);
+}
+END_TEST
+
+START_TEST(xor_converges)
+{
+    layer_def layers[] = {
+        {"h", "dense", {"units", "activation"}, {"8", "tanh"}, 2},
+        {"out", "dense", {"units", "activation"}, {"1", "sigmoid"}, 2},
+    };
+    nnk_model *m = make_model(2, layers, 2, "binary_crossentropy", "accuracy", "sgd", 0.5, 5);
+    ck_assert(m->fused);
+    const float x[8] = {0, 0, 0, 1, 1, 0, 1, 1}, y[4] = {0, 1, 1, 0};
+    nnk_dataset *d = test_dataset(x, 4, 2, y, 1);
+    nnk_fit_options o;
+    nnk_fit_options_init(&o);
+    o.epochs = 500;
+    o.batch_size = 4;
+    nnk_err err = {0, ""};
+    ck_assert_int_eq(nnk_model_fit(m, d, &o, NULL, &err), 0);
+    int64_t cols;
+    float *p = nnk_model_predict(m, d, 4, &cols, &err);
+    for (int i = 0; i < 4; i++)
+        ck_assert_msg((p[i] > 0.5f) == (y[i] > 0.5f), "xor(%g,%g) -> %g", (double)x[2 * i],
+                      (double)x[2 * i + 1], (double)p[i]);
+    free(p);
+    nnk_dataset_free(d);
+    nnk_model_free(m);
+}
+END_TEST
+
+static nnk_model *iris_mlp(uint64_t seed)
+{
+    layer_def layers[] = {
+        {"h", "dense", {"units", "activation"}, {"16", "relu"}, 2},
+        {"out", "dense", {"units", "activation"}, {"3", "softmax"}, 2},
+    };
+    return make_model(4, layers, 2, "sparse_categorical_crossentropy", "accuracy", "sgd", 0.05, seed);
+}
+
+static nnk_dataset *iris(void)
+{
+    nnk_err err = {0, ""};
+    nnk_dataset *d = nnk_dataset_load_csv(TEST_SOURCE_DIR "/examples/data/iris.csv", "species",
+                                          "sepal_length,sepal_width,petal_length,petal_width", &err);
+    ck_assert_msg(d != NULL, "%s", err.msg);
+    return d;
+}
+
+static float *train_iris(uint64_t seed, int64_t *n)
+{
+    nnk_model *m = iris_mlp(seed);
+    nnk_dataset *d = iris();
+    nnk_err err = {0, ""};
+    nnk_model_fit_standardizer(m, d, &err);
+    nnk_fit_options o;
+    nnk_fit_options_init(&o);
+    o.epochs = 5;
+    o.batch_size = 8;
+    o.seed = seed;
+    ck_assert_int_eq(nnk_model_fit(m, d, &o, NULL, &err), 0);
+    float *w = nnk_model_weights_copy(m, n);
+    nnk_dataset_free(d);
+    nnk_model_free(m);
+    return w;
+}
+
+START_TEST(same_seed_same_weights)
+{
+    int64_t n1, n2, n3;
+    float *a = train_iris(11, &n1), *b = train_iris(11, &n2), *c = train_iris(12, &n3);
+    ck_assert_int_eq(n1, n2);
+    ck_assert(memcmp(a, b, sizeof(float) * (size_t)n1) == 0);
+    ck_assert(memcmp(a, c, sizeof(float) * (size_t)n1) != 0);
+    free(a);
+    free(b);
+    free(c);
+}
+END_TEST
+
+START_TEST(save_load_predict_identical)
+{
+    nnk_model *m = iris_mlp(9);
+    nnk_dataset *d = iris();
+    nnk_err err = {0, ""};
+    ck_assert_int_eq(nnk_model_set_scale(m, 0.5, &err), 0);
+    ck_assert_int_eq(nnk_model_fit_standardizer(m, d, &err), 0);
+    nnk_fit_options o;
+    nnk_fit_options_init(&o);
+    o.epochs = 3;
+    ck_assert_int_eq(nnk_model_fit(m, d, &o, NULL, &err), 0);
+    char path[512];
+    snprintf(path, sizeof path, "%s/iris.nnk", test_tmpdir());
+    ck_assert_msg(nnk_model_save(m, path, &err) == 0, "%s", err.msg);
+    nnk_model *l = nnk_model_load(reg, path, &err);
+    ck_assert_msg(l != NULL, "%s", err.msg);
+    int64_t c1, c2;
+    float *p1 = nnk_model_predict(m, d, 32, &c1, &err), *p2 = nnk_model_predict(l, d, 7, &c2, &err);
+    ck_assert_int_eq(c1, c2);
+    ck_assert(memcmp(p1, p2, sizeof(float) * (size_t)(c1 * d->rows)) == 0);
+    ck_assert_int_eq(l->iteration, m->iteration);
+    /* optimizer state survives too: one more epoch from both is identical */
+    ck_assert_int_eq(nnk_model_fit(m, d, &o, NULL, &err), 0);
+    ck_assert_int_eq(nnk_model_fit(l, d, &o, NULL, &err), 0);
+    int64_t n1, n2;
+    float *w1 = nnk_model_weights_copy(m, &n1), *w2 = nnk_model_weights_copy(l, &n2);
+    ck_assert(memcmp(w1, w2, sizeof(float) * (size_t)n1) == 0);
+    free(w1);
+    free(w2);
+    free(p1);
+    free(p2);
+    nnk_dataset_free(d);
+    nnk_model_free(m);
+    nnk_model_free(l);
+}
+END_TEST
+
+static void write_bytes(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    fwrite(data, 1, n, f);
+    fclose(f);
+}
+
+START_TEST(bad_model_files)
+{
+    nnk_model *m = iris_mlp(9);
+    nnk_err err = {0, ""};
+    char path[512], bad[512], msg[1024];
+    snprintf(path, sizeof path, "%s/good.nnk", test_tmpdir());
+    snprintf(bad, sizeof bad, "%s/bad.nnk", test_tmpdir());
+    ck_assert_int_eq(nnk_model_save(m, path, &err), 0);
+    FILE *f = fopen(path, "rb");
+    unsigned char buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    ck_assert(n > 100 && n < sizeof buf);
+
+    write_bytes(bad, buf, n / 2);
+    ck_assert_ptr_null(nnk_model_load(reg, bad, &err));
+    ck_assert_int_eq(err.status, NNK_EMODEL);
+    snprintf(msg, sizeof msg, "model '%s': truncated or padded: %zu payload bytes declared, %zu present",
+             bad, n - 20, n / 2 - 20);
+    ck_assert_str_eq(err.msg, msg);
+
+    buf[n - 10] ^= 0x40;
+    write_bytes(bad, buf, n);
+    ck_assert_ptr_null(nnk_model_load(reg, bad, &err));
+    snprintf(msg, sizeof msg, "model '%s': corrupt (checksum mismatch)", bad);
+    ck_assert_str_eq(err.msg, msg);
+    buf[n - 10] ^= 0x40;
+
+    buf[4] = 7;
+    write_bytes(bad, buf, n);
+    ck_assert_ptr_null(nnk_model_load(reg, bad, &err));
+    snprintf(msg, sizeof msg, "model '%s': format version 7 is newer than this nnkit reads (1); upgrade nnkit", bad);
+    ck_assert_str_eq(err.msg, msg);
+
+    write_bytes(bad, "hello, world, not a model", 25);
+    ck_assert_ptr_null(nnk_model_load(reg, bad, &err));
+    snprintf(msg, sizeof msg, "model '%s': not an nnkit model file", bad);
+    ck_assert_str_eq(err.msg, msg);
+
+    /* a registry without the layers plugin cannot rebuild it */
+    nnk_registry *partial = nnk_registry_new();
+    nnk_registry_load_file(partial, TEST_PLUGIN_DIR "/nnkit-losses.so", &err);
+    ck_assert_ptr_null(nnk_model_load(partial, path, &err));
+    snprintf(msg, sizeof msg, "model '%s' needs layer 'dense' from plugin 'nnkit-layers' >= 0.1.0; searched: ", path);
+    ck_assert_str_eq(err.msg, msg);
+    nnk_registry_free(partial);
+    nnk_model_free(m);
+}
+END_TEST
+
+START_TEST(shape_errors_name_both_layers)
+{
+    nnk_model *m = nnk_model_new(reg);
+    nnk_err err = {0, ""};
+    nnk_shape s = {2, {28, 28}};
+    nnk_model_add_input(m, "input", &s, &err);
+    const char *k[] = {"units"}, *v[] = {"10"};
+    nnk_model_add_layer(m, "conv_out", "flatten", NULL, 0, NULL, NULL, NULL, 0, &err);
+    nnk_model_add_layer(m, "hidden", "dense", (const char *[]){"input"}, 1, k, v, NULL, 1, &err);
+    nnk_model_compile(m, "mse", NULL, "sgd", 0.1, NULL, NULL, NULL, 0, &err);
+    ck_assert_int_eq(nnk_model_build(m, 1, &err), NNK_ESHAPE);
+    ck_assert_str_eq(err.msg, "layer 'hidden': dense needs a flat input (1 dimension), got 2 dimensions; add a flatten layer before it (input from input 'input' with shape (None, 28, 28))");
+    nnk_model_free(m);
+
+    m = nnk_model_new(reg);
+    nnk_model_add_input(m, "input", &s, &err);
+    ck_assert_int_eq(nnk_model_add_layer(m, "h", "dnse", NULL, 0, NULL, NULL, NULL, 0, &err), NNK_ECONFIG);
+    ck_assert_str_eq(err.msg, "layer 'h': unknown layer 'dnse' (did you mean 'dense'?); available: dense, flatten");
+    ck_assert_int_eq(nnk_model_add_layer(m, "h", "dense", NULL, 0, NULL, NULL, NULL, 0, &err), NNK_ECONFIG);
+    ck_assert_str_eq(err.msg, "layer 'h': missing required parameter 'units'");
+    ck_assert_int_eq(nnk_model_add_layer(m, "h", "dense", NULL, 0, k, (const char *[]){"abc"},
+                                         (const char *[]){"exp.ini:12"}, 1, &err), NNK_ECONFIG);
+    ck_assert_str_eq(err.msg, "exp.ini:12: layer 'h': parameter 'units' must be an integer in [1, 1048576], got 'abc'");
+    nnk_model_free(m);
+}
+END_TEST
+
+static nnk_dataset *fashion_subset(const char *part, int64_t rows)
+{
+    nnk_err err = {0, ""};
+    nnk_dataset *d = nnk_dataset_load(part, NULL, NULL, &err);
+    ck_assert_msg(d != NULL, "%s", err.msg);
+    if (rows < d->rows)
+        d->rows = rows;
+    return d;
+}
+
+START_TEST(fashion_subset_reaches_080)
+{
+    nnk_model *m = nnk_model_new(reg);
+    nnk_err err = {0, ""};
+    nnk_shape s = {2, {28, 28}};
+    nnk_model_add_input(m, "input", &s, &err);
+    nnk_model_add_layer(m, "flatten", "flatten", NULL, 0, NULL, NULL, NULL, 0, &err);
+    const char *k[] = {"units", "activation"};
+    nnk_model_add_layer(m, "h1", "dense", NULL, 0, k, (const char *[]){"300", "relu"}, NULL, 2, &err);
+    nnk_model_add_layer(m, "h2", "dense", NULL, 0, k, (const char *[]){"100", "relu"}, NULL, 2, &err);
+    nnk_model_add_layer(m, "out", "dense", NULL, 0, k, (const char *[]){"10", "softmax"}, NULL, 2, &err);
+    nnk_model_compile(m, "sparse_categorical_crossentropy", "accuracy", "sgd", 0.01, NULL, NULL, NULL, 0, &err);
+    nnk_model_set_scale(m, 1.0 / 255, &err);
+    ck_assert_int_eq(nnk_model_build(m, 42, &err), 0);
+    nnk_dataset *train = fashion_subset("fashion-mnist:train", 30000), *val = NULL;
+    ck_assert_int_eq(nnk_dataset_split(train, 1.0 / 6, &val, &err), 0);
+    ck_assert_int_eq(val->rows, 5000);
+    nnk_fit_options o;
+    nnk_fit_options_init(&o);
+    o.epochs = 2;
+    o.validation = val;
+    nnk_history h = {0};
+    ck_assert_int_eq(nnk_model_fit(m, train, &o, &h, &err), 0);
+    ck_assert_int_eq(h.n_epochs, 2);
+    ck_assert_str_eq(h.keys[3], "val_accuracy");
+    double acc = h.values[1 * h.n_keys + 3];
+    ck_assert_msg(acc >= 0.80, "validation accuracy after 2 epochs: %g", acc);
+    nnk_history_clear(&h);
+    nnk_dataset_free(train);
+    nnk_dataset_free(val);
+    nnk_model_free(m);
+}
+END_TEST
+
+Suite *model_suite(void)
+{
+    Suite *s = suite_create("model");
+    TCase *tc = tcase_create("all");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, dense_gradients);
+    tcase_add_test(tc, perceptron_rule_by_hand);
+    tcase_add_test(tc, perceptron_needs_a_step_activation);
+    tcase_add_test(tc, iris_perceptron_separates);
+    tcase_add_test(tc, xor_converges);
+    tcase_add_test(tc, same_seed_same_weights);
+    tcase_add_test(tc, save_load_predict_identical);
+    tcase_add_test(tc, bad_model_files);
+    tcase_add_test(tc, shape_errors_name_both_layers);
+    tcase_add_test(tc, fashion_subset_reaches_080);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    reg = test_registry();
+    int rc = test_run_suite(model_suite());
+    nnk_registry_free(reg);
+    return rc;
+}

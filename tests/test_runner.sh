@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The nnkit runner end to end: exit statuses, exact one-line errors,
+# nothing half-written, train -> evaluate -> predict round trips.
+set -u
+NNKIT=$(realpath "$1")
+SRC=$2
+work=$(mktemp -d /tmp/nnkit-runner-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+cp -r "$SRC/examples" .
+pass=0 fail=0
+
+check() { # name, expected status, expected stderr (exact, or '*' to skip), command...
+  local name=$1 want_rc=$2 want_err=$3
+  shift 3
+  "$@" >"$work/out" 2>"$work/err"
+  local rc=$?
+  local err
+  err=$(cat "$work/err")
+  if [ "$rc" != "$want_rc" ] || { [ "$want_err" != "*" ] && [ "$err" != "$want_err" ]; }; then
+    echo "FAIL $name: status $rc (want $want_rc)"
+    echo "  stderr: $err"
+    [ "$want_err" != "*" ] && echo "  wanted: $want_err"
+    fail=$((fail + 1))
+  else
+    pass=$((pass + 1))
+  fi
+}
+
+ini() { # file, then lines
+  local f=$1
+  shift
+  printf '%s\n' "$@" >"$f"
+}
+
+base=(
+  "[data]" "train = examples/data/iris.csv" "label = species"
+  "features = sepal_length,sepal_width,petal_length,petal_width" "standardize = true"
+  "validation_split = 0.2"
+  "[input]" "shape = 4"
+  "[layer hidden]" "type = dense" "units = 16" "activation = relu"
+  "[layer output]" "type = dense" "units = 3" "activation = softmax"
+  "[compile]" "loss = sparse_categorical_crossentropy" "optimizer = sgd" "learning_rate = 0.1" "metrics = accuracy"
+  "[fit]" "epochs = 3" "batch_size = 16" "verbose = 0"
+)
+ini good.ini "${base[@]}"
+
+# --- configuration errors: exit 2, exact text, no run directory ---
+ini e1.ini "${base[@]}" "[fitt]" "epochs = 3"
+check "unknown section" 2 "nnkit: error: e1.ini:26: unknown section 'fitt' (did you mean 'fit'?); sections are data, input, layer NAME, compile, fit, callback NAME, run" $NNKIT train e1.ini
+ini e2.ini "${base[@]}" "epohcs = 3"
+check "unknown key" 2 "nnkit: error: e2.ini:26: unknown key 'epohcs' for section [fit] (did you mean 'epochs'?)" $NNKIT train e2.ini
+check "wrong type" 2 "nnkit: error: --set: layer 'hidden': parameter 'units' must be an integer in [1, 1048576], got 'many'" $NNKIT train good.ini --set hidden.units=many
+check "out of range" 2 "nnkit: error: --set: section [fit]: parameter 'batch_size' must be an integer in [1, 1000000], got '0'" $NNKIT train good.ini --set fit.batch_size=0
+check "unknown activation" 2 "nnkit: error: layer 'hidden': unknown activation 'rleu' (did you mean 'relu'?); available: linear, heaviside, sign, sigmoid, tanh, relu, leaky_relu, elu, selu, softplus, softmax" $NNKIT train good.ini --set hidden.activation=rleu
+check "unknown loss" 2 "nnkit: error: compile: unknown loss 'mse2' (did you mean 'mse'?); available: mse, mae, huber, binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy" $NNKIT train good.ini --set compile.loss=mse2
+check "unknown optimizer key" 2 "nnkit: error: --set: unknown key 'momentun' for optimizer 'sgd' or loss 'sparse_categorical_crossentropy' (did you mean 'momentum'?)" $NNKIT train good.ini --set compile.momentun=0.9
+check "bad --set" 2 "nnkit: error: --set 'nodot=3': expected section.key=value" $NNKIT train good.ini --set nodot=3
+check "unknown option" 2 "nnkit train: unknown option '--epochs' (see 'nnkit train --help')" $NNKIT train good.ini --epochs 3
+check "missing experiment" 2 "nnkit: error: experiment 'nope.ini': cannot open" $NNKIT train nope.ini
+check "unknown command" 2 "nnkit: unknown command 'trian' (commands: train, evaluate, predict, summary, plugins)" $NNKIT trian
+[ -e runs ] && { echo "FAIL: a configuration error left a runs/ directory"; fail=$((fail + 1)); } || pass=$((pass + 1))
+
+# --- data errors: exit 1 ---
+printf 'sepal_length,sepal_width,petal_length,petal_width,species\n1,2,3,4,0\n1,2,3\n' >ragged.csv
+check "ragged csv" 1 "nnkit: error: data 'ragged.csv': line 3 has 3 fields, the header has 5" $NNKIT train good.ini --set data.train=ragged.csv
+printf 'sepal_length,sepal_width,petal_length,petal_width,species\n1,2,3,4,0\n1,2,3,4,7\n1,2,3,4,1\n1,2,3,4,1\n1,2,3,4,1\n' >labels.csv
+check "label out of range" 1 "nnkit: error: data 'labels.csv': label 7 in row 2 is out of range: output layer 'output' has 3 classes" $NNKIT train good.ini --set data.train=labels.csv
+check "missing data" 1 "nnkit: error: data 'missing.csv': cannot open: No such file or directory" $NNKIT train good.ini --set data.train=missing.csv
+
+# --- a real run: train, evaluate, predict, summary ---
+check "train" 0 "" $NNKIT train good.ini --run-name r1
+[ -f runs/r1/model.nnk ] && [ -f runs/r1/config.ini ] && pass=$((pass + 1)) || { echo "FAIL: run files missing"; fail=$((fail + 1)); }
+grep -q "^units = 16$" runs/r1/config.ini && grep -q "^momentum = 0$" runs/r1/config.ini && pass=$((pass + 1)) || { echo "FAIL: config.ini not resolved"; fail=$((fail + 1)); }
+check "evaluate" 0 "" $NNKIT evaluate runs/r1/model.nnk --data examples/data/iris.csv
+grep -q "^evaluate: loss [0-9.]* - accuracy [0-9.]*$" out && pass=$((pass + 1)) || { echo "FAIL: evaluate output: $(cat out)"; fail=$((fail + 1)); }
+check "predict" 0 "" $NNKIT predict runs/r1/model.nnk --input examples/data/iris.csv -o probs.csv
+[ "$(wc -l <probs.csv)" = 151 ] && [ "$(head -1 probs.csv)" = "prob_0,prob_1,prob_2" ] && pass=$((pass + 1)) || { echo "FAIL: predict output"; fail=$((fail + 1)); }
+check "summary" 0 "" $NNKIT summary runs/r1/model.nnk
+grep -q "Total params: 131 " out && pass=$((pass + 1)) || { echo "FAIL: summary: $(cat out)"; fail=$((fail + 1)); }
+check "summary ini" 0 "" $NNKIT summary good.ini --set hidden.units=8
+grep -q "hidden (dense) .*(None, 8) .* 40" out && pass=$((pass + 1)) || { echo "FAIL: summary ini: $(cat out)"; fail=$((fail + 1)); }
+check "plugins" 0 "" $NNKIT plugins
+grep -q "sparse_categorical_crossentropy" out && pass=$((pass + 1)) || { echo "FAIL: plugins"; fail=$((fail + 1)); }
+check "help" 0 "" $NNKIT train --help
+
+# --- bad model files and plugins ---
+head -c 100 runs/r1/model.nnk >trunc.nnk
+check "truncated model" 1 "*" $NNKIT evaluate trunc.nnk --data examples/data/iris.csv
+grep -q "truncated" err && pass=$((pass + 1)) || { echo "FAIL: truncated model message"; fail=$((fail + 1)); }
+mkdir -p junk && echo "not elf" >junk/libjunk.so
+check "not a plugin" 2 "*" $NNKIT plugins --plugin-dir junk
+grep -q "^nnkit: error: plugin 'junk/libjunk.so': cannot open: " err && pass=$((pass + 1)) || { echo "FAIL: junk plugin: $(cat err)"; fail=$((fail + 1)); }
+
+# --- the book's examples (short versions) ---
+check "iris perceptron" 0 "" $NNKIT train examples/iris_perceptron.ini --run-name p --set fit.verbose=0
+check "perceptron accuracy" 0 "" $NNKIT evaluate runs/p/model.nnk --data examples/data/iris_setosa.csv
+grep -q "accuracy 1.0000$" out && pass=$((pass + 1)) || { echo "FAIL: perceptron accuracy: $(cat out)"; fail=$((fail + 1)); }
+check "regression" 0 "" $NNKIT train examples/regression.ini --run-name reg --set fit.epochs=5 --set fit.verbose=0
+grep -q "^test: loss [0-9.]* - mae [0-9.]*$" out && pass=$((pass + 1)) || { echo "FAIL: regression output: $(cat out)"; fail=$((fail + 1)); }
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
