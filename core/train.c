@@ -64,6 +64,8 @@ nnk_callback *nnk_callback_new(nnk_registry *reg, const char *type,
     for (int i = 0; !rc && i < n_params; i++)
         rc = nnk_params_set(cb->params, keys[i], values[i],
                             where ? where[i] : NULL, err);
+    if (!rc)
+        rc = nnk_params_check_required(cb->params, err);
     if (!rc && cb->vt->create) {
         nnk_err cerr = {NNK_OK, ""};
         rc = cb->vt->create(nnk_params_config(cb->params), &cb->state, &cerr);

@@ -4,6 +4,7 @@
 set -u
 NNKIT=$(realpath "$1")
 SRC=$2
+FIXTURES=$(realpath "$3")
 work=$(mktemp -d /tmp/nnkit-runner-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -83,6 +84,24 @@ grep -q "hidden (dense) .*(None, 8) .* 40" out && pass=$((pass + 1)) || { echo "
 check "plugins" 0 "" $NNKIT plugins
 grep -q "sparse_categorical_crossentropy" out && pass=$((pass + 1)) || { echo "FAIL: plugins"; fail=$((fail + 1)); }
 check "help" 0 "" $NNKIT train --help
+
+# --- console lines (stdout is not a terminal) and csv_logger ---
+ini cb.ini "${base[@]}" "[callback csv]" "type = csv_logger" "filename = log.csv"
+check "console+csv" 0 "" $NNKIT train cb.ini --run-name c1 --set fit.verbose=1 --set fit.epochs=2
+grep -c "^Epoch [12]/2$" out | grep -q "^2$" && grep -Eq "^[0-9]+/[0-9]+ - [0-9]+s - [0-9]+ms/step - loss: [0-9.]+ - accuracy: [0-9.]+ - val_loss: [0-9.]+ - val_accuracy: [0-9.]+$" out \
+  && pass=$((pass + 1)) || { echo "FAIL: console lines: $(cat out)"; fail=$((fail + 1)); }
+[ "$(head -1 runs/c1/log.csv)" = "epoch,accuracy,loss,val_accuracy,val_loss" ] && [ "$(wc -l <runs/c1/log.csv)" = 3 ] \
+  && grep -q "^1,0\.[0-9]*,[0-9.]*,0\.[0-9]*,[0-9.]*$" runs/c1/log.csv && pass=$((pass + 1)) || { echo "FAIL: csv_logger: $(cat runs/c1/log.csv)"; fail=$((fail + 1)); }
+check "csv unwritable" 1 "nnkit: error: callback csv_logger: cannot open '/nonexistent/dir/log.csv': No such file or directory" \
+  $NNKIT train cb.ini --run-name c2 --set csv.filename=/nonexistent/dir/log.csv
+
+# --- plugin search order: NNKIT_PLUGIN_PATH comes before the built-ins ---
+mkdir -p dup && cp "$FIXTURES/fixture_dup.so" dup/
+check "duplicate component" 2 "*" env NNKIT_PLUGIN_PATH="$work/dup" $NNKIT plugins
+grep -q "^nnkit: error: plugin '.*/nnkit-layers.so': duplicate layer 'dense', already provided by '$work/dup/fixture_dup.so'$" err \
+  && pass=$((pass + 1)) || { echo "FAIL: duplicate: $(cat err)"; fail=$((fail + 1)); }
+mkdir -p abi && cp "$FIXTURES/fixture_abi.so" abi/
+check "abi mismatch" 2 "nnkit: error: plugin 'abi/fixture_abi.so': built for ABI 2.0, this nnkit has ABI 1.0" $NNKIT train good.ini --plugin-dir abi
 
 # --- bad model files and plugins ---
 head -c 100 runs/r1/model.nnk >trunc.nnk

@@ -232,11 +232,14 @@ static int cmd_train(const options *o)
         goto out;
     const nnk_run_config *c = &parts.cfg;
     int has_console = 0;
-    for (int i = 0; i < e->n; i++)
-        has_console |= !strcmp(e->sections[i].kind, "callback") &&
-                       (!strcmp(e->sections[i].name, "console") ||
-                        (nnk_experiment_get(e, "callback", "type") &&
-                         !strcmp(nnk_experiment_get(e, "callback", "type"), "console")));
+    for (int i = 0; i < e->n; i++) {
+        const nnk_ini_section *s = &e->sections[i];
+        const char *type = s->name;
+        for (int k = 0; k < s->n; k++)
+            if (!strcmp(s->entries[k].key, "type"))
+                type = s->entries[k].value;
+        has_console |= !strcmp(s->kind, "callback") && !strcmp(type, "console");
+    }
     if (c->verbose > 0 && !has_console) {
         const char *k[] = {"mode"}, *v[] = {c->verbose == 2 ? "lines" : "auto"};
         if (!(console = nnk_callback_new(reg, "console", "console", k, v, NULL, 1, &err)))

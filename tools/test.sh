@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds, and runs every test: the Check suites and
 # the runner tests, then the unit suites again under AddressSanitizer and
-# UndefinedBehaviorSanitizer.
-set -euo pipefail
+# UndefinedBehaviorSanitizer. Ends with one line: "N passed, N failed".
+set -uo pipefail
 cd "$(dirname "$0")/.."
-tools/setup.sh
-tools/build.sh build
-meson test -C build --print-errorlogs --num-processes 2
+tools/setup.sh || exit 1
+status=0
+tools/build.sh build || exit 1
+meson test -C build --print-errorlogs --num-processes 2 || status=1
 echo "test: unit suites under -Db_sanitize=address,undefined"
-tools/build.sh build-asan -Db_sanitize=address,undefined -Dbuildtype=debug -Db_lundef=false
+tools/build.sh build-asan -Db_sanitize=address,undefined -Dbuildtype=debug -Db_lundef=false || exit 1
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  meson test -C build-asan --print-errorlogs --num-processes 2 --suite unit
+  meson test -C build-asan --print-errorlogs --num-processes 2 --suite unit || status=1
+# Count individual checks: Check's "Checks: N, Failures: F, Errors: E"
+# lines and the runner script's "N passed, N failed" line.
+awk '
+  /^[0-9]+%: Checks: / { gsub(/,/, ""); total += $3; bad += $5 + $7 }
+  /^[0-9]+ passed, [0-9]+ failed$/ { total += $1 + $3; bad += $3 }
+  END { printf "%d passed, %d failed\n", total - bad, bad }
+' build/meson-logs/testlog.txt build-asan/meson-logs/testlog.txt
+exit $status
