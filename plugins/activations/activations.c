@@ -68,7 +68,7 @@ DERIVATIVE(sigmoid_bwd, y * (1.0f - y))
 ELEMENTWISE(tanh_fwd, tanhf(x))
 DERIVATIVE(tanh_bwd, 1.0f - y * y)
 ELEMENTWISE(relu_fwd, x > 0 ? x : 0.0f)
-DERIVATIVE(relu_bwd, x > 0 ? 1.0f : 0.0f)
+DERIVATIVE(relu_bwd, (float)(x > 0)) /* branch-free, so it vectorizes */
 ELEMENTWISE(leaky_fwd, x > 0 ? x : (float)c->alpha * x)
 DERIVATIVE(leaky_bwd, x > 0 ? 1.0f : (float)c->alpha)
 ELEMENTWISE(elu_fwd, x > 0 ? x : (float)c->alpha * expm1f(x))
