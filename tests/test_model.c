@@ -244,6 +244,91 @@ START_TEST(same_seed_same_weights)
 }
 END_TEST
 
+
+typedef struct event_log {
+    char seq[256];
+    int n;
+    double lr_seen[8];
+} event_log;
+
+/* Records the order of events, halves the learning rate after every
+ * epoch, and stops training at the end of the second epoch. */
+static int recording_callback(void *user, nnk_event ev, const nnk_train_info *info, nnk_err *err)
+{
+    event_log *log = user;
+    (void)err;
+    static const char code[] = {'T', 't', 'E', 'e', 'B', 'b'};
+    if ((ev == NNK_BATCH_BEGIN || ev == NNK_BATCH_END) && info->batch > 0)
+        return 0; /* one batch per epoch is enough to see the order */
+    if (log->n < 250)
+        log->seq[log->n++] = code[ev];
+    if (ev == NNK_EPOCH_END) {
+        ck_assert_int_eq(info->n_logs, 4);
+        ck_assert_str_eq(info->log_names[0], "loss");
+        ck_assert_str_eq(info->log_names[3], "val_accuracy");
+        log->lr_seen[info->epoch] = *info->learning_rate;
+        *info->learning_rate /= 2;
+        if (info->epoch == 1)
+            *info->stop = 1;
+    }
+    return 0;
+}
+
+START_TEST(callbacks_see_events_and_steer)
+{
+    nnk_model *m = iris_mlp(3);
+    nnk_dataset *d = iris(), *val = NULL;
+    nnk_err err = {0, ""};
+    ck_assert_int_eq(nnk_dataset_split(d, 0.2, &val, &err), 0);
+    event_log log = {{0}, 0, {0}};
+    nnk_callback *cb = nnk_callback_from_fn(recording_callback, &log);
+    nnk_fit_options o;
+    nnk_fit_options_init(&o);
+    o.epochs = 10;
+    o.validation = val;
+    o.callbacks = &cb;
+    o.n_callbacks = 1;
+    nnk_history h = {0};
+    ck_assert_int_eq(nnk_model_fit(m, d, &o, &h, &err), 0);
+    ck_assert_str_eq(log.seq, "TEBbeEBbet");
+    ck_assert_int_eq(h.n_epochs, 2);
+    ck_assert(log.lr_seen[0] == 0.05 && log.lr_seen[1] == 0.025);
+    ck_assert(nnk_model_learning_rate(m) == 0.0125);
+    nnk_history_clear(&h);
+    nnk_callback_free(cb);
+    nnk_dataset_free(d);
+    nnk_dataset_free(val);
+    nnk_model_free(m);
+}
+END_TEST
+
+static int failing_callback(void *user, nnk_event ev, const nnk_train_info *info, nnk_err *err)
+{
+    (void)user, (void)info;
+    if (ev == NNK_EPOCH_END)
+        return nnk_err_set(err, NNK_EIO, "disk full");
+    return 0;
+}
+
+START_TEST(callback_errors_stop_training)
+{
+    nnk_model *m = iris_mlp(3);
+    nnk_dataset *d = iris();
+    nnk_err err = {0, ""};
+    nnk_callback *cb = nnk_callback_from_fn(failing_callback, NULL);
+    nnk_fit_options o;
+    nnk_fit_options_init(&o);
+    o.epochs = 3;
+    o.callbacks = &cb;
+    o.n_callbacks = 1;
+    ck_assert_int_eq(nnk_model_fit(m, d, &o, NULL, &err), NNK_EIO);
+    ck_assert_str_eq(err.msg, "disk full");
+    nnk_callback_free(cb);
+    nnk_dataset_free(d);
+    nnk_model_free(m);
+}
+END_TEST
+
 START_TEST(save_load_predict_identical)
 {
     nnk_model *m = iris_mlp(9);
@@ -420,6 +505,8 @@ Suite *model_suite(void)
     tcase_add_test(tc, iris_perceptron_separates);
     tcase_add_test(tc, xor_converges);
     tcase_add_test(tc, same_seed_same_weights);
+    tcase_add_test(tc, callbacks_see_events_and_steer);
+    tcase_add_test(tc, callback_errors_stop_training);
     tcase_add_test(tc, save_load_predict_identical);
     tcase_add_test(tc, bad_model_files);
     tcase_add_test(tc, shape_errors_name_both_layers);
