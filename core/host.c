@@ -2,7 +2,6 @@
  * weight declaration and scratch memory. Append-only. */
 #include "internal.h"
 #include <cblas.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,18 +14,6 @@ void nnk_sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
                 tb ? CblasTrans : CblasNoTrans, (blasint)m, (blasint)n,
                 (blasint)k, alpha, a, (blasint)lda, b, (blasint)ldb, beta, c,
                 (blasint)ldc);
-}
-
-static int host_err_set(nnk_err *err, nnk_status status, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-        err->status = status;
-    }
-    return status;
 }
 
 static nnk_node *node_of(nnk_layer *layer)
@@ -49,13 +36,13 @@ static int host_layer_add_weight(nnk_layer *layer, const char *name,
         if (initializer && !strcmp(initializer, known_initializers[i]))
             ok = 1;
     if (!ok)
-        return host_err_set(err, NNK_ECONFIG,
+        return nnk_err_set(err, NNK_ECONFIG,
                             "layer '%s': unknown initializer '%s' for weight '%s'",
                             layer->name, initializer ? initializer : "(null)",
                             name),
                -1;
     if (layer->n_weights >= NNK_MAX_WEIGHTS)
-        return host_err_set(err, NNK_ECONFIG, "layer '%s': too many weights",
+        return nnk_err_set(err, NNK_ECONFIG, "layer '%s': too many weights",
                             layer->name),
                -1;
     int64_t n = 1;
@@ -72,7 +59,7 @@ static int host_layer_add_weight(nnk_layer *layer, const char *name,
     w->grad.data = calloc((size_t)n, sizeof(float));
     node->initializers[i] = strdup(initializer);
     if (!w->name || !w->value.data || !w->grad.data || !node->initializers[i])
-        return host_err_set(err, NNK_ENOMEM, "out of memory"), -1;
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory"), -1;
     node->fans[i][0] = fan_in;
     node->fans[i][1] = fan_out;
     layer->n_weights++;
@@ -101,7 +88,7 @@ const nnk_host nnk_host_table = {
     .alloc = malloc,
     .alloc_zeroed = calloc,
     .free = free,
-    .err_set = host_err_set,
+    .err_set = nnk_err_set,
     .sgemm = nnk_sgemm,
     .rng_next = nnk_rng_next,
     .rng_uniform = nnk_rng_uniform,
