@@ -1,0 +1,259 @@
+/* Reading event files back: TFRecord framing with both CRCs checked,
+ * Event decoding, a one-line description of each value, and repair of a
+ * torn tail. */
+#include "internal.h"
+#include "graph.pb-c.h"
+#include "hparams.pb-c.h"
+#include "tensor.pb-c.h"
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t get_le(const unsigned char *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static unsigned char *slurp(const char *path, size_t *len, nnk_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        tb_err(err, NNK_EIO, "event file '%s': cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        unsigned char *b = realloc(buf, cap * 2);
+        if (!b) {
+            free(buf);
+            buf = NULL;
+        } else {
+            buf = b;
+            cap *= 2;
+        }
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf || bad) {
+        free(buf);
+        tb_err(err, NNK_EIO, "event file '%s': read error", path);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+static const char *plugin_of(const Tensorboard__Summary__Value *v)
+{
+    return v->metadata && v->metadata->plugin_data && v->metadata->plugin_data->plugin_name
+               ? v->metadata->plugin_data->plugin_name
+               : "";
+}
+
+static int64_t elements(const Tensorboard__TensorProto *t)
+{
+    int64_t n = 1;
+    for (size_t d = 0; t->tensor_shape && d < t->tensor_shape->n_dim; d++)
+        n *= t->tensor_shape->dim[d]->size;
+    return n;
+}
+
+static double first_number(const Tensorboard__TensorProto *t)
+{
+    if (t->n_float_val)
+        return t->float_val[0];
+    if (t->n_double_val)
+        return t->double_val[0];
+    if (t->n_int64_val)
+        return (double)t->int64_val[0];
+    if (t->n_int_val)
+        return t->int_val[0];
+    if (t->dtype == DT_FLOAT && t->tensor_content.len >= 4) {
+        float f;
+        memcpy(&f, t->tensor_content.data, 4);
+        return f;
+    }
+    if (t->dtype == DT_DOUBLE && t->tensor_content.len >= 8) {
+        double d;
+        memcpy(&d, t->tensor_content.data, 8);
+        return d;
+    }
+    return 0;
+}
+
+static void describe_tensor(const Tensorboard__Summary__Value *v, nnk_tb_record_info *r)
+{
+    const Tensorboard__TensorProto *t = v->tensor;
+    const char *plugin = plugin_of(v);
+    if (!strcmp(plugin, "scalars")) {
+        snprintf(r->kind, sizeof r->kind, "scalar");
+        snprintf(r->value, sizeof r->value, "%.9g", first_number(t));
+    } else if (!strcmp(plugin, "histograms")) {
+        int64_t k = t->tensor_shape && t->tensor_shape->n_dim ? t->tensor_shape->dim[0]->size : 0;
+        double total = 0;
+        if (t->dtype == DT_DOUBLE && t->tensor_content.len >= (size_t)(24 * k))
+            for (int64_t i = 0; i < k; i++) {
+                double c;
+                memcpy(&c, t->tensor_content.data + 24 * i + 16, 8);
+                total += c;
+            }
+        snprintf(r->kind, sizeof r->kind, "histogram");
+        snprintf(r->value, sizeof r->value, "%lld buckets, %.15g values", (long long)k, total);
+    } else if (!strcmp(plugin, "text")) {
+        snprintf(r->kind, sizeof r->kind, "text");
+        if (t->n_string_val)
+            snprintf(r->value, sizeof r->value, "%zu bytes", t->string_val[0].len);
+    } else if (!strcmp(plugin, "images")) {
+        snprintf(r->kind, sizeof r->kind, "image");
+        if (t->n_string_val >= 2)
+            snprintf(r->value, sizeof r->value, "%zu image(s) %.*sx%.*s", t->n_string_val - 2,
+                     (int)t->string_val[0].len, (const char *)t->string_val[0].data,
+                     (int)t->string_val[1].len, (const char *)t->string_val[1].data);
+    } else if (!strcmp(plugin, "hparams")) {
+        snprintf(r->kind, sizeof r->kind, "hparams");
+        const ProtobufCBinaryData *c = &v->metadata->plugin_data->content;
+        Tensorboard__Hparams__HParamsPluginData *d =
+            tensorboard__hparams__hparams_plugin_data__unpack(NULL, c->len, c->data);
+        if (!d) {
+            snprintf(r->value, sizeof r->value, "undecodable plugin data");
+        } else {
+            if (d->data_case == TENSORBOARD__HPARAMS__HPARAMS_PLUGIN_DATA__DATA_SESSION_START_INFO)
+                snprintf(r->value, sizeof r->value, "session start, %zu hparams",
+                         d->session_start_info->n_hparams);
+            else if (d->data_case == TENSORBOARD__HPARAMS__HPARAMS_PLUGIN_DATA__DATA_SESSION_END_INFO)
+                snprintf(r->value, sizeof r->value, "session end, status %d",
+                         d->session_end_info->status);
+            else if (d->data_case == TENSORBOARD__HPARAMS__HPARAMS_PLUGIN_DATA__DATA_EXPERIMENT)
+                snprintf(r->value, sizeof r->value, "experiment, %zu hparams, %zu metrics",
+                         d->experiment->n_hparam_infos, d->experiment->n_metric_infos);
+            tensorboard__hparams__hparams_plugin_data__free_unpacked(d, NULL);
+        }
+    } else {
+        snprintf(r->kind, sizeof r->kind, "tensor");
+        snprintf(r->value, sizeof r->value, "dtype %d, %lld elements", t->dtype,
+                 (long long)elements(t));
+    }
+}
+
+static void describe_value(const Tensorboard__Summary__Value *v, nnk_tb_record_info *r)
+{
+    snprintf(r->tag, sizeof r->tag, "%s", v->tag ? v->tag : "");
+    r->value[0] = 0;
+    switch (v->value_case) {
+    case TENSORBOARD__SUMMARY__VALUE__VALUE_SIMPLE_VALUE:
+        snprintf(r->kind, sizeof r->kind, "scalar");
+        snprintf(r->value, sizeof r->value, "%.9g", (double)v->simple_value);
+        break;
+    case TENSORBOARD__SUMMARY__VALUE__VALUE_HISTO:
+        snprintf(r->kind, sizeof r->kind, "histogram");
+        snprintf(r->value, sizeof r->value, "%zu buckets, %.15g values", v->histo->n_bucket,
+                 v->histo->num);
+        break;
+    case TENSORBOARD__SUMMARY__VALUE__VALUE_IMAGE:
+        snprintf(r->kind, sizeof r->kind, "image");
+        snprintf(r->value, sizeof r->value, "%dx%d, %zu bytes", v->image->width, v->image->height,
+                 v->image->encoded_image_string.len);
+        break;
+    case TENSORBOARD__SUMMARY__VALUE__VALUE_TENSOR:
+        describe_tensor(v, r);
+        break;
+    default:
+        snprintf(r->kind, sizeof r->kind, "unknown");
+    }
+}
+
+int nnk_tb_read_file(const char *path, nnk_tb_record_fn fn, void *user, uint64_t *good_end,
+                     uint64_t *bad_offset, nnk_err *err)
+{
+    size_t len;
+    unsigned char *buf = slurp(path, &len, err);
+    if (!buf)
+        return -1;
+    size_t off = 0;
+    int result = NNK_TB_READ_OK;
+    while (off < len) {
+        if (len - off < 12) {
+            result = NNK_TB_READ_TRUNCATED;
+            break;
+        }
+        uint64_t n = get_le(buf + off, 8);
+        if ((uint32_t)get_le(buf + off + 8, 4) != nnk_crc32c_mask(nnk_crc32c(buf + off, 8))) {
+            result = NNK_TB_READ_BAD_CRC;
+            break;
+        }
+        if (n > len - off - 12 || len - off - 12 - n < 4) {
+            result = NNK_TB_READ_TRUNCATED;
+            break;
+        }
+        const unsigned char *payload = buf + off + 12;
+        if ((uint32_t)get_le(payload + n, 4) != nnk_crc32c_mask(nnk_crc32c(payload, n))) {
+            result = NNK_TB_READ_BAD_CRC;
+            break;
+        }
+        Tensorboard__Event *ev = tensorboard__event__unpack(NULL, n, payload);
+        if (!ev) {
+            result = NNK_TB_READ_BAD_PROTO;
+            break;
+        }
+        nnk_tb_record_info r;
+        memset(&r, 0, sizeof r);
+        r.offset = off;
+        r.length = n;
+        r.wall_time = ev->wall_time;
+        r.step = ev->step;
+        if (ev->what_case == TENSORBOARD__EVENT__WHAT_FILE_VERSION) {
+            snprintf(r.kind, sizeof r.kind, "file_version");
+            snprintf(r.value, sizeof r.value, "%s", ev->file_version);
+            if (fn)
+                fn(user, &r);
+        } else if (ev->what_case == TENSORBOARD__EVENT__WHAT_GRAPH_DEF) {
+            Tensorboard__GraphDef *g =
+                tensorboard__graph_def__unpack(NULL, ev->graph_def.len, ev->graph_def.data);
+            snprintf(r.kind, sizeof r.kind, "graph");
+            snprintf(r.value, sizeof r.value, g ? "%zu nodes" : "undecodable GraphDef",
+                     g ? g->n_node : 0);
+            if (g)
+                tensorboard__graph_def__free_unpacked(g, NULL);
+            if (fn)
+                fn(user, &r);
+        } else if (ev->what_case == TENSORBOARD__EVENT__WHAT_SUMMARY) {
+            for (size_t i = 0; i < ev->summary->n_value; i++) {
+                describe_value(ev->summary->value[i], &r);
+                if (fn)
+                    fn(user, &r);
+            }
+        } else {
+            snprintf(r.kind, sizeof r.kind, "unknown");
+            if (fn)
+                fn(user, &r);
+        }
+        tensorboard__event__free_unpacked(ev, NULL);
+        off += 12 + n + 4;
+    }
+    free(buf);
+    *good_end = off;
+    *bad_offset = result == NNK_TB_READ_OK ? len : off;
+    return result;
+}
+
+int nnk_tb_repair(const char *path, uint64_t good_end, nnk_err *err)
+{
+    size_t len;
+    unsigned char *buf = slurp(path, &len, err);
+    if (!buf)
+        return err ? err->status : NNK_EIO;
+    if (good_end > len)
+        good_end = len;
+    int rc = tb_write_file_atomic(path, buf, (size_t)good_end, err);
+    free(buf);
+    return rc;
+}
