@@ -15,6 +15,10 @@ void nnk_dataset_free(nnk_dataset *d)
     free(d);
 }
 
+static const char *const fashion_classes[10] = {
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+
 static const char *fashion_dir(void)
 {
     const char *env = getenv("NNKIT_FASHION_MNIST_DIR");
@@ -49,7 +53,12 @@ nnk_dataset *nnk_dataset_load(const char *spec, const char *label_columns,
                         spec, images);
             return NULL;
         }
-        return nnk_dataset_load_idx(images, labels, err);
+        nnk_dataset *d = nnk_dataset_load_idx(images, labels, err);
+        if (d) {
+            d->class_names = fashion_classes;
+            d->n_classes = 10;
+        }
+        return d;
     }
     if (ends_with(spec, ".csv"))
         return nnk_dataset_load_csv(spec, label_columns, feature_columns, err);

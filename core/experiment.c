@@ -541,15 +541,14 @@ static void write_params(FILE *f, const nnk_params *p)
     }
 }
 
-int nnk_experiment_write_resolved(const nnk_experiment *e, const nnk_model *m,
-                                  const nnk_experiment_parts *parts, const char *path,
-                                  nnk_err *err)
+char *nnk_experiment_resolved_text(const nnk_experiment *e, const nnk_model *m,
+                                   const nnk_experiment_parts *parts)
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     if (!f)
-        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+        return NULL;
     fprintf(f, "; %s, fully resolved (defaults and --set included)\n\n[data]\n", e->path);
     write_params(f, parts->data);
     for (int i = 0; i < m->n_inputs; i++) {
@@ -587,7 +586,83 @@ int nnk_experiment_write_resolved(const nnk_experiment *e, const nnk_model *m,
     fprintf(f, "\n[run]\n");
     write_params(f, parts->run);
     fclose(f);
-    int rc = nnk_write_file_atomic(path, buf, len, err);
-    free(buf);
+    return buf;
+}
+
+int nnk_experiment_write_resolved(const nnk_experiment *e, const nnk_model *m,
+                                  const nnk_experiment_parts *parts, const char *path,
+                                  nnk_err *err)
+{
+    char *text = nnk_experiment_resolved_text(e, m, parts);
+    if (!text)
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    int rc = nnk_write_file_atomic(path, text, strlen(text), err);
+    free(text);
     return rc;
+}
+
+static int push_hparam(char ***names, char ***values, int *n, const char *name,
+                       const char *value)
+{
+    for (int i = 0; i < *n; i++)
+        if (!strcmp((*names)[i], name))
+            return 0; /* already there: the experiment's own value wins */
+    char **nn = realloc(*names, sizeof(char *) * (size_t)(*n + 1));
+    if (!nn)
+        return -1;
+    *names = nn;
+    char **vv = realloc(*values, sizeof(char *) * (size_t)(*n + 1));
+    if (!vv)
+        return -1;
+    *values = vv;
+    (*names)[*n] = strdup(name);
+    (*values)[*n] = strdup(value);
+    (*n)++;
+    return 0;
+}
+
+int nnk_experiment_hparams(const nnk_experiment *e, const nnk_experiment_parts *parts,
+                           const nnk_model *m, char ***names, char ***values, int *n)
+{
+    static const char *const not_hparams[] = {"train", "test", "validation", "label",
+                                              "features", "verbose", NULL};
+    *names = NULL;
+    *values = NULL;
+    *n = 0;
+    char key[300], buf[64];
+    for (int i = 0; i < e->n; i++) {
+        const nnk_ini_section *s = &e->sections[i];
+        int layer = !strcmp(s->kind, "layer");
+        if (!layer && strcmp(s->kind, "data") && strcmp(s->kind, "compile") && strcmp(s->kind, "fit"))
+            continue;
+        for (int k = 0; k < s->n; k++) {
+            int skip = 0;
+            for (int j = 0; not_hparams[j]; j++)
+                skip |= !layer && !strcmp(s->entries[k].key, not_hparams[j]);
+            if (skip)
+                continue;
+            snprintf(key, sizeof key, "%s.%s", layer ? s->name : s->kind, s->entries[k].key);
+            if (push_hparam(names, values, n, key, s->entries[k].value))
+                return NNK_ENOMEM;
+        }
+    }
+    const nnk_run_config *c = &parts->cfg;
+    snprintf(buf, sizeof buf, "%.17g", m->learning_rate);
+    int rc = push_hparam(names, values, n, "compile.optimizer", m->opt->name) ||
+             push_hparam(names, values, n, "compile.learning_rate", buf);
+    snprintf(buf, sizeof buf, "%lld", (long long)c->batch_size);
+    rc = rc || push_hparam(names, values, n, "fit.batch_size", buf);
+    snprintf(buf, sizeof buf, "%lld", (long long)c->epochs);
+    rc = rc || push_hparam(names, values, n, "fit.epochs", buf);
+    return rc ? NNK_ENOMEM : NNK_OK;
+}
+
+void nnk_experiment_hparams_free(char **names, char **values, int n)
+{
+    for (int i = 0; i < n; i++) {
+        free(names[i]);
+        free(values[i]);
+    }
+    free(names);
+    free(values);
 }

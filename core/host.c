@@ -81,6 +81,120 @@ static float *host_layer_scratch(nnk_layer *layer, int slot, int64_t n)
     return node->scratch[slot];
 }
 
+/* ---- model introspection for callbacks ---------------------------------- */
+
+static nnk_model *model_of(const nnk_model_view *v) { return (nnk_model *)v; }
+
+static int host_model_layer_count(const nnk_model_view *v) { return model_of(v)->n_nodes; }
+
+static int host_model_layer(const nnk_model_view *v, int i, nnk_layer_info *out)
+{
+    nnk_model *m = model_of(v);
+    if (i < 0 || i >= m->n_nodes)
+        return -1;
+    nnk_node *n = &m->nodes[i];
+    memset(out, 0, sizeof *out);
+    out->struct_size = sizeof *out;
+    out->name = n->name;
+    out->type = n->comp->name;
+    out->activation = n->act ? n->act->name : NULL;
+    out->n_inputs = n->n_in;
+    out->inputs = (const char *const *)n->in_names;
+    out->output = n->out_shape;
+    out->n_weights = n->layer.n_weights;
+    out->weights = n->layer.weights;
+    return 0;
+}
+
+static int host_model_input_shape(const nnk_model_view *v, int i, nnk_shape *out)
+{
+    nnk_model *m = model_of(v);
+    if (i < 0 || i >= m->n_inputs)
+        return -1;
+    *out = m->inputs[i].shape;
+    return 0;
+}
+
+static int64_t host_model_rows(const nnk_model_view *v, nnk_split split)
+{
+    const nnk_dataset *d = (unsigned)split < 3 ? model_of(v)->fit_data[split] : NULL;
+    return d ? d->rows : 0;
+}
+
+static int host_model_sample(const nnk_model_view *v, nnk_split split, int64_t first, int64_t n,
+                             float *x, float *y, nnk_err *err)
+{
+    nnk_model *m = model_of(v);
+    const nnk_dataset *d = (unsigned)split < 3 ? m->fit_data[split] : NULL;
+    if (!d || first < 0 || n < 0 || first + n > d->rows)
+        return nnk_err_set(err, NNK_EUSAGE, "model_sample: rows [%lld, %lld) are not in the data",
+                           (long long)first, (long long)(first + n));
+    int64_t *idx = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+    if (!idx)
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    for (int64_t r = 0; r < n; r++)
+        idx[r] = first + r;
+    nnk_model_gather(m, d, idx, n, x);
+    if (y && d->y_cols)
+        memcpy(y, d->y + first * d->y_cols, sizeof(float) * (size_t)(n * d->y_cols));
+    free(idx);
+    return NNK_OK;
+}
+
+static int64_t host_model_label_cols(const nnk_model_view *v)
+{
+    const nnk_dataset *d = model_of(v)->fit_data[NNK_SPLIT_TRAIN];
+    return d ? d->y_cols : 0;
+}
+
+static const char *host_model_class_name(const nnk_model_view *v, int64_t k)
+{
+    const nnk_dataset *d = model_of(v)->fit_data[NNK_SPLIT_TRAIN];
+    return d && d->class_names && k >= 0 && k < d->n_classes ? d->class_names[k] : NULL;
+}
+
+static int host_model_layer_output(nnk_model_view *v, const float *x, int64_t rows, int layer,
+                                   float *out, nnk_err *err)
+{
+    nnk_model *m = model_of(v);
+    if (layer < 0 || layer >= m->n_nodes)
+        return nnk_err_set(err, NNK_EUSAGE, "model_layer_output: no layer %d", layer);
+    int rc = nnk_model_ensure_rows(m, rows, err);
+    if (rc)
+        return rc;
+    memcpy(m->inputs[0].x.data, x, sizeof(float) * (size_t)(rows * m->inputs[0].cols));
+    if ((rc = nnk_model_forward(m, rows, 0, err)))
+        return rc;
+    memcpy(out, m->nodes[layer].a.data, sizeof(float) * (size_t)(rows * m->nodes[layer].out_cols));
+    return NNK_OK;
+}
+
+static int host_model_gradients(nnk_model_view *v, const float *x, const float *y, int64_t rows,
+                                nnk_err *err)
+{
+    nnk_model *m = model_of(v);
+    int rc = nnk_model_ensure_rows(m, rows, err);
+    if (rc)
+        return rc;
+    memcpy(m->inputs[0].x.data, x, sizeof(float) * (size_t)(rows * m->inputs[0].cols));
+    if ((rc = nnk_model_forward(m, rows, 1, err)))
+        return rc;
+    double loss;
+    return nnk_model_loss_gradient(m, rows, y, &loss, err);
+}
+
+static char *host_model_summary(const nnk_model_view *v)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return NULL;
+    nnk_model_summary(model_of(v), f);
+    fclose(f);
+    return buf;
+}
+
 const nnk_host nnk_host_table = {
     .struct_size = sizeof(nnk_host),
     .abi_major = NNK_ABI_MAJOR,
@@ -95,4 +209,14 @@ const nnk_host nnk_host_table = {
     .rng_normal = nnk_rng_normal,
     .layer_add_weight = host_layer_add_weight,
     .layer_scratch = host_layer_scratch,
+    .model_layer_count = host_model_layer_count,
+    .model_layer = host_model_layer,
+    .model_input_shape = host_model_input_shape,
+    .model_rows = host_model_rows,
+    .model_sample = host_model_sample,
+    .model_label_cols = host_model_label_cols,
+    .model_class_name = host_model_class_name,
+    .model_layer_output = host_model_layer_output,
+    .model_gradients = host_model_gradients,
+    .model_summary = host_model_summary,
 };

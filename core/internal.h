@@ -104,6 +104,8 @@ struct nnk_model {
     int64_t n_std;
     float *mean, *inv_std, *std;
     char *label_columns, *feature_columns;
+    /* the data of the fit in progress, for callbacks (borrowed) */
+    const nnk_dataset *fit_data[3]; /* by nnk_split */
     /* loss gradient buffer */
     float *grad_out;
     int64_t grad_cap;
@@ -125,4 +127,6 @@ int nnk_model_check_data(const nnk_model *m, const nnk_dataset *d,
                          nnk_err *err);
 int nnk_model_init_weights(nnk_model *m, nnk_err *err);
 int nnk_model_alloc_slots(nnk_model *m, nnk_err *err);
+int nnk_model_loss_gradient(nnk_model *m, int64_t rows, const float *y, double *loss,
+                            nnk_err *err);
 #endif

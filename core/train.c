@@ -310,6 +310,23 @@ static int history_append(nnk_history *h, int n_logs, char names[][64],
     return 0;
 }
 
+int nnk_model_loss_gradient(nnk_model *m, int64_t rows, const float *y, double *loss,
+                            nnk_err *err)
+{
+    const nnk_node *out = &m->nodes[m->output];
+    int rc = ensure_grad(m, rows * out->out_cols, err);
+    if (rc)
+        return rc;
+    int perceptron = (m->opt->flags & NNK_OPT_PERCEPTRON) != 0;
+    rc = batch_loss(m, rows, y, loss, perceptron ? NULL : m->grad_out, err);
+    if (rc)
+        return rc;
+    if (perceptron) /* the error signal yhat - y, straight into the logits */
+        for (int64_t i = 0; i < rows * out->out_cols; i++)
+            m->grad_out[i] = out->a.data[i] - y[i];
+    return nnk_model_backward(m, rows, m->grad_out, m->fused || perceptron, err);
+}
+
 typedef struct fit_state {
     nnk_model *m;
     const nnk_dataset *d;
@@ -338,18 +355,11 @@ static int train_batch(fit_state *s, int64_t b, double *loss_sum, nnk_err *err)
     gather_labels(s->d, idx, rows, s->y);
     if ((rc = nnk_model_forward(m, rows, 1, err)))
         return rc;
-    const nnk_node *out = &m->nodes[m->output];
     double loss = 0;
-    int perceptron = (m->opt->flags & NNK_OPT_PERCEPTRON) != 0;
-    rc = batch_loss(m, rows, s->y, &loss, perceptron ? NULL : m->grad_out, err);
-    if (rc)
-        return rc;
-    if (perceptron) /* the error signal yhat - y, straight into the logits */
-        for (int64_t i = 0; i < rows * out->out_cols; i++)
-            m->grad_out[i] = out->a.data[i] - s->y[i];
-    if ((rc = nnk_model_backward(m, rows, m->grad_out, m->fused || perceptron, err)))
+    if ((rc = nnk_model_loss_gradient(m, rows, s->y, &loss, err)))
         return rc;
     optimizer_step(m);
+    const nnk_node *out = &m->nodes[m->output];
     for (int k = 0; k < m->n_metrics; k++)
         m->metrics[k].vt->update(nnk_params_config(m->metrics[k].params),
                                  m->metrics[k].state, out->a.data, s->y, rows,
@@ -386,6 +396,7 @@ static int run_epoch(fit_state *s, int64_t epoch, nnk_rng *data_rng, nnk_err *er
         if ((rc = fire(o, NNK_BATCH_BEGIN, &s->info, err)))
             break;
         rc = train_batch(s, b, &loss_sum, err);
+        s->info.global_batch++;
         seen += s->d->rows - b * s->bs < s->bs ? s->d->rows - b * s->bs : s->bs;
         if (!rc) {
             running_logs(s, loss_sum, seen);
@@ -460,6 +471,14 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
     s.info.learning_rate = &m->learning_rate;
     s.info.stop = &s.stop;
     s.info.run_dir = o->run_dir;
+    s.info.model = (nnk_model_view *)m;
+    s.info.experiment = o->experiment;
+    s.info.n_hparams = o->n_hparams;
+    s.info.hparam_names = o->hparam_names;
+    s.info.hparam_values = o->hparam_values;
+    m->fit_data[NNK_SPLIT_TRAIN] = train;
+    m->fit_data[NNK_SPLIT_VALIDATION] = o->validation;
+    m->fit_data[NNK_SPLIT_TEST] = o->test;
     nnk_rng data_rng;
     nnk_rng_seed(&data_rng, o->seed, 1);
     rc = fire(o, NNK_TRAIN_BEGIN, &s.info, err);
@@ -472,6 +491,7 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
     }
     if (!rc)
         rc = fire(o, NNK_TRAIN_END, &s.info, err);
+    memset(m->fit_data, 0, sizeof m->fit_data);
     free(s.perm);
     free(s.y);
     return rc;

@@ -68,7 +68,9 @@ START_TEST(abi_layout_pinned)
     ck_assert_uint_eq(sizeof(nnk_tensor), 48);
     ck_assert_uint_eq(sizeof(nnk_param_spec), 64);
     ck_assert_uint_eq(offsetof(nnk_param_spec, offset), 56);
-    ck_assert_uint_eq(sizeof(nnk_host), 96);
+    ck_assert_uint_eq(sizeof(nnk_host), 176);
+    ck_assert_uint_eq(offsetof(nnk_host, model_summary), 168);
+    ck_assert_uint_eq(sizeof(nnk_layer_info), 104);
     ck_assert_uint_eq(offsetof(nnk_host, layer_scratch), 88);
     ck_assert_uint_eq(sizeof(nnk_weight), 104);
     ck_assert_uint_eq(sizeof(nnk_layer), 880);
@@ -79,7 +81,8 @@ START_TEST(abi_layout_pinned)
     ck_assert_uint_eq(sizeof(nnk_metric_vtable), 64);
     ck_assert_uint_eq(sizeof(nnk_optimizer_vtable), 56);
     ck_assert_uint_eq(sizeof(nnk_callback_vtable), 64);
-    ck_assert_uint_eq(sizeof(nnk_train_info), 104);
+    ck_assert_uint_eq(sizeof(nnk_train_info), 152);
+    ck_assert_uint_eq(offsetof(nnk_train_info, global_batch), 144);
     ck_assert_uint_eq(sizeof(nnk_plugin), 88);
     ck_assert_uint_eq(offsetof(nnk_plugin, callbacks), 80);
     /* every vtable starts with the same header the loader reads */

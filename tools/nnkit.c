@@ -221,6 +221,8 @@ static int cmd_train(const options *o)
     train_data data = {0};
     nnk_history hist = {0};
     char run_dir[4096] = "", path[4200];
+    char *resolved = NULL, **hp_names = NULL, **hp_values = NULL;
+    int n_hp = 0;
 
     if (!(reg = load_registry(o, &err)) || !(e = nnk_experiment_load(o->positional, &err)))
         goto out;
@@ -270,8 +272,16 @@ static int cmd_train(const options *o)
     if (mkdir_p(run_dir, &err))
         goto out;
     snprintf(path, sizeof path, "%s/config.ini", run_dir);
-    if (nnk_experiment_write_resolved(e, m, &parts, path, &err))
+    if (!(resolved = nnk_experiment_resolved_text(e, m, &parts))) {
+        nnk_err_set(&err, NNK_ENOMEM, "out of memory");
         goto out;
+    }
+    if (nnk_write_file_atomic(path, resolved, strlen(resolved), &err) ||
+        nnk_experiment_hparams(e, &parts, m, &hp_names, &hp_values, &n_hp)) {
+        if (!err.status)
+            nnk_err_set(&err, NNK_ENOMEM, "out of memory");
+        goto out;
+    }
     nnk_fit_options fo;
     nnk_fit_options_init(&fo);
     fo.epochs = c->epochs;
@@ -282,6 +292,11 @@ static int cmd_train(const options *o)
     fo.callbacks = cbs;
     fo.n_callbacks = n_cbs;
     fo.run_dir = run_dir;
+    fo.test = data.test;
+    fo.experiment = resolved;
+    fo.n_hparams = n_hp;
+    fo.hparam_names = (const char *const *)hp_names;
+    fo.hparam_values = (const char *const *)hp_values;
     if (nnk_model_fit(m, data.train, &fo, &hist, &err))
         goto out;
     snprintf(path, sizeof path, "%s/model.nnk", run_dir);
@@ -302,6 +317,8 @@ out:
         nnk_callback_free(cbs[i]);
     free(cbs);
     nnk_history_clear(&hist);
+    free(resolved);
+    nnk_experiment_hparams_free(hp_names, hp_values, n_hp);
     train_data_free(&data);
     nnk_model_free(m);
     nnk_experiment_parts_clear(&parts);

@@ -108,6 +108,8 @@ const char *nnk_suggest(const char *word, const char *const *candidates,
  * never stored, so Fashion-MNIST costs 47 MB instead of 188. */
 typedef struct nnk_dataset {
     int64_t rows;
+    const char *const *class_names; /* by label, or NULL; static storage */
+    int64_t n_classes;
     nnk_shape x_shape;       /* per sample */
     int64_t x_cols;          /* product of x_shape */
     uint8_t *x_u8;           /* exactly one of x_u8 / x_f32 is set */
@@ -204,6 +206,11 @@ typedef struct nnk_fit_options {
     nnk_callback *const *callbacks;
     int n_callbacks;
     const char *run_dir;           /* may be NULL */
+    const nnk_dataset *test;       /* for callbacks only (projector); may be NULL */
+    const char *experiment;        /* resolved experiment text for callbacks */
+    int n_hparams;                 /* hyper-parameters, for callbacks */
+    const char *const *hparam_names;
+    const char *const *hparam_values;
 } nnk_fit_options;
 
 void nnk_fit_options_init(nnk_fit_options *o); /* Keras defaults */
@@ -301,7 +308,17 @@ nnk_model *nnk_experiment_model(const nnk_experiment *e, nnk_registry *reg,
 nnk_callback **nnk_experiment_callbacks(const nnk_experiment *e,
                                         nnk_registry *reg, int *n,
                                         nnk_err *err);
-/* Writes the experiment with every value resolved (defaults included). */
+/* The experiment with every value resolved (defaults included), as text
+ * (caller frees), and written to a file. */
+char *nnk_experiment_resolved_text(const nnk_experiment *e, const nnk_model *m,
+                                   const nnk_experiment_parts *parts);
+/* The hyper-parameters of a run: every key the experiment sets in [data]
+ * (but the data paths), [layer NAME], [compile] and [fit], plus the
+ * defaults of compile.optimizer, compile.learning_rate, fit.batch_size and
+ * fit.epochs. Arrays of n strings, freed with nnk_experiment_hparams_free. */
+int nnk_experiment_hparams(const nnk_experiment *e, const nnk_experiment_parts *parts,
+                           const nnk_model *m, char ***names, char ***values, int *n);
+void nnk_experiment_hparams_free(char **names, char **values, int n);
 int nnk_experiment_write_resolved(const nnk_experiment *e, const nnk_model *m,
                                   const nnk_experiment_parts *parts,
                                   const char *path, nnk_err *err);

@@ -110,6 +110,28 @@ typedef struct nnk_param_spec {
 
 typedef struct nnk_rng nnk_rng; /* a reproducible random stream */
 typedef struct nnk_layer nnk_layer;
+/* The model being trained, as callbacks see it (read through the host's
+ * model_* services). Valid for the duration of the callback event. */
+typedef struct nnk_model_view nnk_model_view;
+
+/* Which data a callback asks for. */
+typedef enum nnk_split {
+    NNK_SPLIT_TRAIN, NNK_SPLIT_VALIDATION, NNK_SPLIT_TEST
+} nnk_split;
+
+/* One layer of the model, for callbacks (all pointers borrowed from the
+ * model; valid during the event). */
+typedef struct nnk_layer_info {
+    size_t struct_size;
+    const char *name;
+    const char *type;           /* the layer component's name */
+    const char *activation;     /* NULL when the layer has none */
+    int n_inputs;
+    const char *const *inputs;  /* names of layers or model inputs */
+    nnk_shape output;           /* per sample */
+    int n_weights;
+    const struct nnk_weight *weights;
+} nnk_layer_info;
 
 typedef struct nnk_host {
     size_t struct_size;
@@ -139,6 +161,33 @@ typedef struct nnk_host {
     /* Scratch memory that lives until the layer is destroyed, grown as
      * needed; slot in [0, 8). Returns NULL when out of memory. */
     float *(*layer_scratch)(nnk_layer *layer, int slot, int64_t n_floats);
+
+    /* ---- model introspection for callbacks (model from nnk_train_info) */
+    int (*model_layer_count)(const nnk_model_view *m);
+    /* Fills *out for layer i (in model order); -1 when i is out of range. */
+    int (*model_layer)(const nnk_model_view *m, int i, nnk_layer_info *out);
+    /* The shape of one sample of input i (0 for Sequential models). */
+    int (*model_input_shape)(const nnk_model_view *m, int i, nnk_shape *out);
+    /* Rows of a split (0 when it was not given). */
+    int64_t (*model_rows)(const nnk_model_view *m, nnk_split split);
+    /* Copies rows [first, first+n) of a split, preprocessed as the model
+     * sees them, into x (n x input features) and, when y is not NULL, their
+     * labels (n x label columns). */
+    int (*model_sample)(const nnk_model_view *m, nnk_split split, int64_t first,
+                        int64_t n, float *x, float *y, nnk_err *err);
+    int64_t (*model_label_cols)(const nnk_model_view *m);
+    /* A class name for class k, or NULL when the data has none. */
+    const char *(*model_class_name)(const nnk_model_view *m, int64_t k);
+    /* Inference on x (rows samples): copies the output of layer `layer`
+     * (its activation applied) into out (rows x that layer's size). */
+    int (*model_layer_output)(nnk_model_view *m, const float *x, int64_t rows,
+                              int layer, float *out, nnk_err *err);
+    /* Gradients of the loss on (x, y) into every weight's grad, without
+     * changing any weight. */
+    int (*model_gradients)(nnk_model_view *m, const float *x, const float *y,
+                           int64_t rows, nnk_err *err);
+    /* The Keras-style summary table as text (caller frees with free()). */
+    char *(*model_summary)(const nnk_model_view *m);
 } nnk_host;
 
 /* ---- layers ---------------------------------------------------------- */
@@ -292,6 +341,12 @@ typedef struct nnk_train_info {
     int *stop;
     const char *run_dir;        /* where the run writes its files, or NULL */
     double epoch_seconds;       /* at EPOCH_END: the epoch's wall time */
+    nnk_model_view *model;      /* see host->model_* */
+    const char *experiment;     /* the resolved experiment file, or NULL */
+    int n_hparams;              /* the hyper-parameters the run was given, */
+    const char *const *hparam_names;  /* as "section.key" = text */
+    const char *const *hparam_values;
+    int64_t global_batch;       /* batches trained so far in this fit */
 } nnk_train_info;
 
 typedef struct nnk_callback_vtable {
