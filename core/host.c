@@ -106,12 +106,15 @@ static int host_model_layer(const nnk_model_view *v, int i, nnk_layer_info *out)
     return 0;
 }
 
-static int host_model_input_shape(const nnk_model_view *v, int i, nnk_shape *out)
+static int host_model_input(const nnk_model_view *v, int i, const char **name, nnk_shape *shape)
 {
     nnk_model *m = model_of(v);
     if (i < 0 || i >= m->n_inputs)
         return -1;
-    *out = m->inputs[i].shape;
+    if (name)
+        *name = m->inputs[i].name;
+    if (shape)
+        *shape = m->inputs[i].shape;
     return 0;
 }
 
@@ -211,7 +214,7 @@ const nnk_host nnk_host_table = {
     .layer_scratch = host_layer_scratch,
     .model_layer_count = host_model_layer_count,
     .model_layer = host_model_layer,
-    .model_input_shape = host_model_input_shape,
+    .model_input = host_model_input,
     .model_rows = host_model_rows,
     .model_sample = host_model_sample,
     .model_label_cols = host_model_label_cols,

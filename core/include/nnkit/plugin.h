@@ -166,8 +166,10 @@ typedef struct nnk_host {
     int (*model_layer_count)(const nnk_model_view *m);
     /* Fills *out for layer i (in model order); -1 when i is out of range. */
     int (*model_layer)(const nnk_model_view *m, int i, nnk_layer_info *out);
-    /* The shape of one sample of input i (0 for Sequential models). */
-    int (*model_input_shape)(const nnk_model_view *m, int i, nnk_shape *out);
+    /* The name and per-sample shape of model input i (Sequential models
+     * have one, index 0); -1 when i is out of range. */
+    int (*model_input)(const nnk_model_view *m, int i, const char **name,
+                       nnk_shape *shape);
     /* Rows of a split (0 when it was not given). */
     int64_t (*model_rows)(const nnk_model_view *m, nnk_split split);
     /* Copies rows [first, first+n) of a split, preprocessed as the model

@@ -1,0 +1,51 @@
+/* The tensorboard callback plugin: shared between its source files only. */
+#ifndef NNKIT_PLUGIN_TENSORBOARD_H
+#define NNKIT_PLUGIN_TENSORBOARD_H
+#include <limits.h>
+#include <nnkit/plugin.h>
+#include <nnkit/tensorboard.h>
+
+extern const nnk_host *tb_host;
+
+typedef struct tb_config {
+    const char *log_dir;
+    const char *update_freq;
+    int64_t histogram_freq;
+    int write_graph;
+    int write_images;
+    int write_text;
+    int write_hparams;
+    int write_gradients;
+    int write_activations;
+    int64_t histogram_samples;
+    int64_t image_samples;
+    int64_t embeddings_freq;
+    const char *embeddings_layer;
+    int64_t embeddings_samples;
+    const char *embeddings_data;
+} tb_config;
+
+typedef struct tb_state {
+    const tb_config *c;
+    int64_t batch_freq;          /* 0: epoch scalars only */
+    char root[PATH_MAX];         /* <log_dir>/<run> */
+    nnk_tb_writer *train, *validation, *session;
+    int session_open;
+    int emb_layer;               /* -1: no embeddings */
+    nnk_split emb_split;
+    int64_t emb_rows;
+    int64_t last_embedding_epoch;
+} tb_state;
+
+/* model_info.c */
+int tb_write_graph(tb_state *s, const nnk_train_info *info, nnk_err *err);
+int tb_write_texts(tb_state *s, const nnk_train_info *info, nnk_err *err);
+int tb_write_session_start(tb_state *s, const nnk_train_info *info, nnk_err *err);
+/* images.c */
+int tb_image_shape(const nnk_model_view *m, int *w, int *h);
+int tb_write_images(tb_state *s, const nnk_train_info *info, nnk_err *err);
+/* weights.c */
+int tb_write_histograms(tb_state *s, const nnk_train_info *info, nnk_err *err);
+int tb_check_embeddings(tb_state *s, const nnk_train_info *info, nnk_err *err);
+int tb_write_embeddings(tb_state *s, const nnk_train_info *info, nnk_err *err);
+#endif
