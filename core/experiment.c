@@ -639,6 +639,7 @@ int nnk_experiment_hparams(const nnk_experiment *e, const nnk_experiment_parts *
             int skip = 0;
             for (int j = 0; not_hparams[j]; j++)
                 skip |= !layer && !strcmp(s->entries[k].key, not_hparams[j]);
+            skip |= layer && (!strcmp(s->entries[k].key, "type") || !strcmp(s->entries[k].key, "inputs"));
             if (skip)
                 continue;
             snprintf(key, sizeof key, "%s.%s", layer ? s->name : s->kind, s->entries[k].key);

@@ -59,7 +59,7 @@ check "unknown optimizer key" 2 "nnkit: error: --set: unknown key 'momentun' for
 check "bad --set" 2 "nnkit: error: --set 'nodot=3': expected section.key=value" $NNKIT train good.ini --set nodot=3
 check "unknown option" 2 "nnkit train: unknown option '--epochs' (see 'nnkit train --help')" $NNKIT train good.ini --epochs 3
 check "missing experiment" 2 "nnkit: error: experiment 'nope.ini': cannot open" $NNKIT train nope.ini
-check "unknown command" 2 "nnkit: unknown command 'trian' (commands: train, evaluate, predict, summary, plugins)" $NNKIT trian
+check "unknown command" 2 "nnkit: unknown command 'trian' (commands: train, evaluate, predict, summary, plugins, events)" $NNKIT trian
 [ -e runs ] && { echo "FAIL: a configuration error left a runs/ directory"; fail=$((fail + 1)); } || pass=$((pass + 1))
 
 # --- data errors: exit 1 ---
@@ -102,6 +102,74 @@ grep -q "^nnkit: error: plugin '.*/nnkit-layers.so': duplicate layer 'dense', al
   && pass=$((pass + 1)) || { echo "FAIL: duplicate: $(cat err)"; fail=$((fail + 1)); }
 mkdir -p abi && cp "$FIXTURES/fixture_abi.so" abi/
 check "abi mismatch" 2 "nnkit: error: plugin 'abi/fixture_abi.so': built for ABI 2.0, this nnkit has ABI 1.0" $NNKIT train good.ini --plugin-dir abi
+
+# --- tensorboard: every dashboard's records, readable by us and by protoc ---
+PROTO=$SRC/proto/tensorboard
+ini tb.ini "${base[@]}" "[callback tensorboard]" "histogram_freq = 1" "write_images = true" \
+  "update_freq = 2" "write_gradients = true" "write_activations = true" \
+  "embeddings_freq = 1" "embeddings_samples = 20"
+check "tensorboard train" 0 "" $NNKIT train tb.ini --run-name tb
+check "events train" 0 "" $NNKIT events runs/tb/train/events.out.tfevents.*
+for want in "epoch_loss  *scalar" "epoch_accuracy  *scalar" "epoch_learning_rate  *scalar" "batch_loss  *scalar" \
+            "hidden/kernel  *histogram" "hidden/bias/gradient  *histogram" "output/activation  *histogram" \
+            "hidden/kernel_image  *image" "experiment  *text" "model_summary  *text" " graph "; do
+  grep -q -- "$want" out && pass=$((pass + 1)) || { echo "FAIL: train events lack '$want'"; fail=$((fail + 1)); }
+done
+check "events validation" 0 "" $NNKIT events runs/tb/validation/events.out.tfevents.*
+[ "$(grep -c "epoch_loss  *scalar" out)" = 3 ] && ! grep -q batch_ out && pass=$((pass + 1)) || { echo "FAIL: validation events: $(cat out)"; fail=$((fail + 1)); }
+check "events session" 0 "" $NNKIT events runs/tb/events.out.tfevents.*
+grep -q "session start, [0-9]* hparams" out && grep -q "session end, status 1" out && pass=$((pass + 1)) || { echo "FAIL: hparams events: $(cat out)"; fail=$((fail + 1)); }
+# the projector: validation split (the fallback from test), 20 points of the hidden layer's 16 values
+[ "$(wc -l <runs/tb/train/tensors.tsv)" = 20 ] && [ "$(head -1 runs/tb/train/tensors.tsv | tr '\t' '\n' | wc -l)" = 16 ] \
+  && [ "$(wc -l <runs/tb/train/metadata.tsv)" = 20 ] && grep -q 'tensor_name: "hidden"' runs/tb/train/projector_config.pbtxt \
+  && ! [ -e runs/tb/train/sprite.png ] && pass=$((pass + 1)) || { echo "FAIL: projector files"; fail=$((fail + 1)); }
+# protoc decodes our records with our .proto files
+f=$(ls runs/tb/validation/events.out.tfevents.*)
+len=$(od -An -tu8 -j40 -N8 "$f" | tr -d ' ')
+if command -v protoc >/dev/null; then
+  dd if="$f" bs=1 skip=52 count="$len" status=none | protoc --decode=tensorboard.Event -I "$PROTO" "$PROTO/event.proto" >decoded 2>&1
+  grep -q 'tag: "epoch_loss"' decoded && grep -q 'plugin_name: "scalars"' decoded && pass=$((pass + 1)) || { echo "FAIL: protoc --decode: $(cat decoded)"; fail=$((fail + 1)); }
+fi
+# a torn tail and a flipped bit are found with their offsets; --repair cuts the tail
+cp "$f" torn.tfevents && truncate -s -7 torn.tfevents
+size=$(stat -c %s "$f")
+check "events torn" 1 "*" $NNKIT events torn.tfevents
+grep -q "truncated record (the file ends inside it) at offset" err && pass=$((pass + 1)) || { echo "FAIL: torn: $(cat err)"; fail=$((fail + 1)); }
+check "events repair" 0 "" $NNKIT events --repair torn.tfevents
+grep -q "^repaired 'torn.tfevents': truncated record (the file ends inside it) at offset [0-9]*; cut there" out && pass=$((pass + 1)) || { echo "FAIL: repair message: $(cat out)"; fail=$((fail + 1)); }
+check "events repaired" 0 "" $NNKIT events torn.tfevents
+cp "$f" flip.tfevents && printf '\x7f' | dd of=flip.tfevents bs=1 seek=60 conv=notrunc status=none
+check "events flipped" 1 "nnkit: error: event file 'flip.tfevents': bad CRC at offset 40; the 40 bytes before it are whole records" $NNKIT events flip.tfevents
+check "events missing" 1 "nnkit: error: event file 'nope.tfevents': cannot open: No such file or directory" $NNKIT events nope.tfevents
+
+# --- tensorboard: bad options are refused before training ---
+check "tb bad layer" 2 "nnkit: error: callback 'tensorboard': embeddings_layer 'hiden' is not a layer of the model; layers: hidden, output" \
+  $NNKIT train tb.ini --run-name tb2 --set tensorboard.embeddings_layer=hiden
+check "tb too many samples" 2 "nnkit: error: callback 'tensorboard': embeddings_samples is 500 but the validation data has 30 rows" \
+  $NNKIT train tb.ini --run-name tb3 --set tensorboard.embeddings_samples=500
+check "tb update_freq" 2 "nnkit: error: callback 'tensorboard': parameter 'update_freq' must be 'epoch', 'batch' or a positive integer, got 'often'" \
+  $NNKIT train tb.ini --run-name tb4 --set tensorboard.update_freq=often
+touch notadir
+check "tb log_dir unwritable" 1 "nnkit: error: log directory 'notadir/tb5/train': cannot create 'notadir/tb5': Not a directory" \
+  $NNKIT train tb.ini --run-name tb5 --set tensorboard.log_dir=notadir
+[ ! -e runs/tb5/model.nnk ] && pass=$((pass + 1)) || { echo "FAIL: a failed run left a model"; fail=$((fail + 1)); }
+
+# --- kill -9 mid-epoch: every event file still reads to its last whole record ---
+ini slow.ini "${base[@]}" "[callback tensorboard]" "update_freq = batch" "histogram_freq = 1"
+for delay in 0.3 0.7; do
+  rm -rf runs/kill
+  $NNKIT train slow.ini --run-name kill --set fit.epochs=100000 --set fit.batch_size=1 >/dev/null 2>&1 &
+  pid=$!
+  sleep $delay
+  kill -9 $pid
+  wait $pid 2>/dev/null
+  ok=1
+  for ev in runs/kill/events.* runs/kill/*/events.*; do
+    [ -e "$ev" ] || { ok=0; continue; }
+    $NNKIT events "$ev" >/dev/null 2>err || grep -q "truncated record" err || ok=0
+  done
+  [ $ok = 1 ] && pass=$((pass + 1)) || { echo "FAIL: after kill -9 at ${delay}s: $(cat err)"; fail=$((fail + 1)); }
+done
 
 # --- bad model files and plugins ---
 head -c 100 runs/r1/model.nnk >trunc.nnk

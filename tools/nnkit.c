@@ -3,6 +3,7 @@
  * configuration error. */
 #include <errno.h>
 #include <nnkit/nnkit.h>
+#include <nnkit/tensorboard.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,9 @@ typedef struct options {
     int n_sets;
     const char *plugin_dir, *run_name, *data, *input, *output, *label, *features;
     int64_t batch_size;
-    int help;
+    int help, repair;
+    const char *files[256];
+    int n_files;
 } options;
 
 static int fail(const nnk_err *err)
@@ -51,6 +54,11 @@ static const char *const help_texts[][2] = {
                 "or regression outputs) to stdout or, atomically, to OUT.csv.\n"},
     {"summary", "usage: nnkit summary EXPERIMENT.ini|MODEL.nnk [--set section.key=value ...] [--plugin-dir DIR]\n\n"
                 "Prints a Keras-style table: layer, type, output shape, parameter count.\n"},
+    {"events", "usage: nnkit events [--repair] EVENTFILE...\n\n"
+               "Prints every record of TensorBoard event files: wall time, step, tag, kind and\n"
+               "value (or size). A bad CRC or a truncated tail is reported with its offset\n"
+               "(exit 1); --repair cuts the file back to its last whole record (written to a\n"
+               "temporary file, then renamed over the original).\n"},
     {"plugins", "usage: nnkit plugins [--plugin-dir DIR]\n\n"
                 "Lists every component the loaded plugins provide, with its kind, plugin,\n"
                 "parameters (type, default, range) and documentation.\n"},
@@ -69,7 +77,8 @@ static void print_help(const char *cmd)
            "  evaluate MODEL.nnk       loss and metrics of a saved model on data\n"
            "  predict MODEL.nnk        outputs of a saved model as CSV\n"
            "  summary FILE             the model's layers, shapes and parameter counts\n"
-           "  plugins                  every component and its parameters\n\n"
+           "  plugins                  every component and its parameters\n"
+           "  events FILE...           the records of TensorBoard event files\n\n"
            "'nnkit COMMAND --help' tells more. Exit status: 0 success, 1 runtime or data\n"
            "failure, 2 usage or configuration error.\n");
 }
@@ -90,6 +99,10 @@ static int parse_options(const char *cmd, int argc, char **argv, options *o)
     }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             o->help = 1;
+            continue;
+        }
+        if (!strcmp(a, "--repair") && !strcmp(cmd, "events")) {
+            o->repair = 1;
             continue;
         }
         if (!strcmp(a, "--set")) {
@@ -120,6 +133,12 @@ static int parse_options(const char *cmd, int argc, char **argv, options *o)
 #undef TAKE
         if (a[0] == '-' && a[1])
             return usage_error(cmd, "unknown option '%s'", a);
+        if (!strcmp(cmd, "events")) {
+            if (o->n_files == 256)
+                return usage_error(cmd, "%s", "too many files (at most 256)");
+            o->files[o->n_files++] = a;
+            continue;
+        }
         if (o->positional)
             return usage_error(cmd, "unexpected argument '%s'", a);
         o->positional = a;
@@ -444,6 +463,50 @@ static int cmd_summary(const options *o)
     return err.status ? fail(&err) : 0;
 }
 
+static void print_record(void *user, const nnk_tb_record_info *r)
+{
+    (void)user;
+    printf("%17.6f %8lld  %-40s %-12s %s\n", r->wall_time, (long long)r->step,
+           r->tag[0] ? r->tag : "-", r->kind, r->value);
+}
+
+static int cmd_events(const options *o)
+{
+    if (o->n_files == 0)
+        return usage_error("events", "%s", "missing EVENTFILE");
+    int worst = 0;
+    for (int i = 0; i < o->n_files; i++) {
+        const char *path = o->files[i];
+        nnk_err err = {NNK_OK, ""};
+        uint64_t good, bad;
+        if (o->n_files > 1)
+            printf("%s%s:\n", i ? "\n" : "", path);
+        printf("%17s %8s  %-40s %-12s %s\n", "wall_time", "step", "tag", "kind", "value");
+        int r = nnk_tb_read_file(path, print_record, NULL, &good, &bad, &err);
+        if (r < 0) {
+            fprintf(stderr, "nnkit: error: %s\n", err.msg);
+            worst = 1;
+            continue;
+        }
+        if (r == NNK_TB_READ_OK)
+            continue;
+        static const char *const what[] = {"", "truncated record (the file ends inside it)",
+                                           "bad CRC", "undecodable Event"};
+        if (!o->repair) {
+            fprintf(stderr, "nnkit: error: event file '%s': %s at offset %llu; the %llu bytes before it are whole records\n",
+                    path, what[r], (unsigned long long)bad, (unsigned long long)good);
+            worst = 1;
+        } else if (nnk_tb_repair(path, good, &err)) {
+            fprintf(stderr, "nnkit: error: %s\n", err.msg);
+            worst = 1;
+        } else {
+            printf("repaired '%s': %s at offset %llu; cut there, %llu bytes of whole records kept\n",
+                   path, what[r], (unsigned long long)bad, (unsigned long long)good);
+        }
+    }
+    return worst;
+}
+
 static const char *type_name(nnk_param_type t)
 {
     static const char *const names[] = {"int", "float", "bool", "string", "choice", "activation"};
@@ -498,7 +561,7 @@ int main(int argc, char **argv)
         const char *name;
         int (*fn)(const options *);
     } cmds[] = {{"train", cmd_train}, {"evaluate", cmd_evaluate}, {"predict", cmd_predict},
-                {"summary", cmd_summary}, {"plugins", cmd_plugins}};
+                {"summary", cmd_summary}, {"plugins", cmd_plugins}, {"events", cmd_events}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(argv[1], cmds[i].name))
             continue;
@@ -512,7 +575,7 @@ int main(int argc, char **argv)
         }
         return cmds[i].fn(&o);
     }
-    fprintf(stderr, "nnkit: unknown command '%s' (commands: train, evaluate, predict, summary, plugins)\n",
+    fprintf(stderr, "nnkit: unknown command '%s' (commands: train, evaluate, predict, summary, plugins, events)\n",
             argv[1]);
     return 2;
 }

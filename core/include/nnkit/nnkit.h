@@ -313,7 +313,8 @@ nnk_callback **nnk_experiment_callbacks(const nnk_experiment *e,
 char *nnk_experiment_resolved_text(const nnk_experiment *e, const nnk_model *m,
                                    const nnk_experiment_parts *parts);
 /* The hyper-parameters of a run: every key the experiment sets in [data]
- * (but the data paths), [layer NAME], [compile] and [fit], plus the
+ * (but the data paths and columns), [layer NAME] (but type and inputs),
+ * [compile] and [fit] (but verbose), plus the
  * defaults of compile.optimizer, compile.learning_rate, fit.batch_size and
  * fit.epochs. Arrays of n strings, freed with nnk_experiment_hparams_free. */
 int nnk_experiment_hparams(const nnk_experiment *e, const nnk_experiment_parts *parts,
