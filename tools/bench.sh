@@ -23,6 +23,9 @@ have_torch=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for r in $(seq "$reps"); do
+  # the tensorboard callback's cost: batch scalars and weight histograms
+  ./build/tools/bench_train examples/fashion_mnist.ini 32 | sed "s/^nnkit /tbbase /" | tee -a "$log"
+  ./build/tools/bench_train examples/fashion_mnist.ini 32 --tensorboard | sed "s/^nnkit+tb /tbcost /" | tee -a "$log"
   for b in 32 256; do
     for t in $(printf '%s\n' 1 "$threads" | sort -u); do
       OPENBLAS_NUM_THREADS=$t ./build/tools/bench_train examples/fashion_mnist.ini "$b" |
@@ -63,4 +66,8 @@ for b in ("32", "256"):
         line += (f" | torch ({threads(best)}) {t_sps:8.0f} samples/s, peak RSS {t_rss:.0f} MB"
                  f" | throughput x{n_sps / t_sps:.2f}, RSS x{n_rss / t_rss:.2f}")
     print(line)
+base, cost = med("tbbase", "32", "seconds"), med("tbcost", "32", "seconds")
+if base and cost:
+    print(f"tensorboard callback (scalars every batch, histograms every epoch), batch 32: "
+          f"{base:.3f}s -> {cost:.3f}s per epoch, +{100 * (cost / base - 1):.1f}%")
 PY

@@ -1,11 +1,15 @@
 /* Benchmark: trains an experiment's model for one epoch and reports
  * samples per second, achieved GFLOP/s, the machine's sgemm rate measured
  * in the same process, and peak RSS. Used by tools/bench.sh.
- *   bench_train EXPERIMENT.ini BATCH_SIZE */
+ *   bench_train EXPERIMENT.ini BATCH_SIZE [--tensorboard]
+ * With --tensorboard the epoch also logs every batch's scalars and a
+ * histogram of every weight and bias (the callback's cost). */
 #include <nnkit/nnkit.h>
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -36,8 +40,9 @@ static double sgemm_rate(int n)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: bench_train EXPERIMENT.ini BATCH_SIZE\n");
+    int with_tb = argc == 4 && !strcmp(argv[3], "--tensorboard");
+    if (argc != 3 && !with_tb) {
+        fprintf(stderr, "usage: bench_train EXPERIMENT.ini BATCH_SIZE [--tensorboard]\n");
         return 2;
     }
     nnk_err err = {0, ""};
@@ -66,6 +71,19 @@ int main(int argc, char **argv)
     nnk_fit_options_init(&o);
     o.epochs = 1;
     o.batch_size = parts.cfg.batch_size;
+    nnk_callback *tb = NULL;
+    char logdir[] = "/tmp/nnkit-bench-XXXXXX";
+    if (with_tb) {
+        const char *k[] = {"log_dir", "update_freq", "histogram_freq"};
+        const char *v[] = {mkdtemp(logdir), "batch", "1"};
+        if (!v[0] || !(tb = nnk_callback_new(reg, "tensorboard", "tensorboard", k, v, NULL, 3, &err))) {
+            fprintf(stderr, "bench_train: %s\n", v[0] ? err.msg : "cannot make a temporary directory");
+            return 1;
+        }
+        o.callbacks = &tb;
+        o.n_callbacks = 1;
+        o.run_dir = "bench";
+    }
     double t = now();
     if (nnk_model_fit(m, train, &o, NULL, &err)) {
         fprintf(stderr, "bench_train: %s\n", err.msg);
@@ -75,8 +93,15 @@ int main(int argc, char **argv)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double sps = (double)train->rows / sec;
-    printf("nnkit batch=%s samples=%lld seconds=%.3f samples_per_s=%.0f gflops=%.2f sgemm_gflops=%.2f peak_rss_mb=%.1f\n",
-           argv[2], (long long)train->rows, sec, sps, sps * flops / 1e9, sgemm_rate(1024),
+    nnk_callback_free(tb);
+    if (with_tb) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", logdir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "bench_train: could not remove %s\n", logdir);
+    }
+    printf("%s batch=%s samples=%lld seconds=%.3f samples_per_s=%.0f gflops=%.2f sgemm_gflops=%.2f peak_rss_mb=%.1f\n",
+           with_tb ? "nnkit+tb" : "nnkit", argv[2], (long long)train->rows, sec, sps, sps * flops / 1e9, sgemm_rate(1024),
            ru.ru_maxrss / 1024.0);
     nnk_dataset_free(train);
     nnk_dataset_free(val);
