@@ -296,8 +296,52 @@ static nnk_params *section_params(const nnk_experiment *e, const char *kind,
     return p;
 }
 
+/* With [input NAME] columns = ..., the data's features are every input's
+ * columns in input order (a column may feed several inputs). */
+static int join_input_columns(const nnk_experiment *e, nnk_experiment_parts *parts, nnk_err *err)
+{
+    int with = 0, without = 0;
+    size_t len = 1;
+    for (int i = 0; i < e->n; i++) {
+        if (strcmp(e->sections[i].kind, "input"))
+            continue;
+        const char *cols = NULL;
+        for (int k = 0; k < e->sections[i].n; k++)
+            if (!strcmp(e->sections[i].entries[k].key, "columns"))
+                cols = e->sections[i].entries[k].value;
+        with += cols != NULL;
+        without += cols == NULL;
+        len += cols ? strlen(cols) + 2 : 0;
+    }
+    if (!with)
+        return NNK_OK;
+    if (without)
+        return nnk_err_set(err, NNK_ECONFIG, "%s: some [input] sections name their columns and some do not; name them in every input",
+                           e->path);
+    if (*parts->cfg.features)
+        return nnk_err_set(err, NNK_ECONFIG, "%s: [data] features and [input] columns both given; keep one",
+                           e->path);
+    char *joined = calloc(len, 1);
+    if (!joined)
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    for (int i = 0; i < e->n; i++) {
+        if (strcmp(e->sections[i].kind, "input"))
+            continue;
+        for (int k = 0; k < e->sections[i].n; k++)
+            if (!strcmp(e->sections[i].entries[k].key, "columns")) {
+                if (*joined)
+                    strcat(joined, ", ");
+                strcat(joined, e->sections[i].entries[k].value);
+            }
+    }
+    parts->joined_features = joined;
+    parts->cfg.features = joined;
+    return NNK_OK;
+}
+
 void nnk_experiment_parts_clear(nnk_experiment_parts *parts)
 {
+    free(parts->joined_features);
     nnk_params_free(parts->data);
     nnk_params_free(parts->fit);
     nnk_params_free(parts->run);
@@ -328,7 +372,10 @@ int nnk_experiment_settings(const nnk_experiment *e, nnk_experiment_parts *parts
     c->epochs = f->epochs; c->batch_size = f->batch_size; c->shuffle = f->shuffle;
     c->seed = f->seed; c->verbose = f->verbose;
     c->run_dir = r->run_dir; c->run_name = r->run_name;
-    return NNK_OK;
+    int rc = join_input_columns(e, parts, err);
+    if (rc)
+        nnk_experiment_parts_clear(parts);
+    return rc;
 }
 
 /* ---- model and callbacks ------------------------------------------------ */
@@ -350,6 +397,8 @@ static int parse_shape(const char *text, nnk_shape *s)
     return s->ndim ? 0 : -1;
 }
 
+static int split_list(const char *text, char **copy, const char **out, int cap);
+
 static int add_inputs(const nnk_experiment *e, nnk_model *m, nnk_err *err)
 {
     for (int i = 0; i < e->n; i++) {
@@ -357,23 +406,44 @@ static int add_inputs(const nnk_experiment *e, nnk_model *m, nnk_err *err)
         if (strcmp(s->kind, "input"))
             continue;
         nnk_shape shape;
-        const char *text = NULL;
+        const char *text = NULL, *columns = NULL;
         for (int k = 0; k < s->n; k++) {
             char where[600];
             where_text(e, &s->entries[k], where, sizeof where);
+            static const char *const input_keys[] = {"shape", "columns"};
+            const char *hint = nnk_suggest(s->entries[k].key, input_keys, 2);
             if (!strcmp(s->entries[k].key, "shape"))
                 text = s->entries[k].value;
+            else if (!strcmp(s->entries[k].key, "columns"))
+                columns = s->entries[k].value;
             else
-                return nnk_err_set(err, NNK_ECONFIG, "%s: unknown key '%s' for section [input]%s",
-                                   where, s->entries[k].key,
-                                   nnk_suggest(s->entries[k].key, (const char *[]){"shape"}, 1)
-                                       ? " (did you mean 'shape'?)" : "");
+                return nnk_err_set(err, NNK_ECONFIG, "%s: unknown key '%s' for section [input]%s%s%s",
+                                   where, s->entries[k].key, hint ? " (did you mean '" : "",
+                                   hint ? hint : "", hint ? "'?)" : "");
+        }
+        int n_cols = 0;
+        if (columns) { /* the CSV columns this input takes */
+            char *copy;
+            const char *parts[NNK_MAX_INPUTS * 64];
+            n_cols = split_list(columns, &copy, parts, NNK_MAX_INPUTS * 64);
+            free(copy);
+        }
+        char cols_text[32];
+        if (!text && n_cols) {
+            snprintf(cols_text, sizeof cols_text, "%d", n_cols);
+            text = cols_text;
         }
         if (!text || parse_shape(text, &shape))
             return nnk_err_set(err, NNK_ECONFIG,
                                "%s:%d: section [input%s%s] needs shape = D1[, D2...] with positive sizes, got '%s'",
                                e->path, s->line, s->name ? " " : "", s->name ? s->name : "",
                                text ? text : "");
+        int64_t size = 1;
+        for (int d = 0; d < shape.ndim; d++)
+            size *= shape.dim[d];
+        if (n_cols && size != n_cols)
+            return nnk_err_set(err, NNK_ECONFIG, "%s:%d: input '%s' has shape %s but %d columns",
+                               e->path, s->line, s->name ? s->name : "input", text, n_cols);
         int rc = nnk_model_add_input(m, s->name ? s->name : "input", &shape, err);
         if (rc)
             return rc;
@@ -429,11 +499,23 @@ static int add_layers(const nnk_experiment *e, nnk_model *m, nnk_err *err)
     return NNK_OK;
 }
 
+/* Splits "a, b" into at most cap pieces in copy (which the caller frees). */
+static int split_list(const char *text, char **copy, const char **out, int cap)
+{
+    *copy = strdup(text ? text : "");
+    int n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(*copy, ", ", &save); t && n < cap; t = strtok_r(NULL, ", ", &save))
+        out[n++] = t;
+    return n;
+}
+
 static int compile_model(const nnk_experiment *e, nnk_model *m, nnk_err *err)
 {
-    const char *loss = NULL, *opt = "sgd", *metrics = NULL, *keys[64], *values[64];
-    double lr = 0.01;
-    char wbuf[64][600];
+    const char *loss = NULL, *outputs = NULL, *weights = NULL, *keys[64], *values[64];
+    nnk_compile_options co;
+    nnk_compile_options_init(&co);
+    char wbuf[64][600], wloss[600] = "", wweights[600] = "";
     const char *where[64];
     int n = 0, found = 0;
     for (int i = 0; i < e->n; i++) {
@@ -445,16 +527,22 @@ static int compile_model(const nnk_experiment *e, nnk_model *m, nnk_err *err)
             const nnk_ini_entry *en = &s->entries[k];
             char w[600];
             where_text(e, en, w, sizeof w);
-            if (!strcmp(en->key, "loss"))
+            if (!strcmp(en->key, "loss")) {
                 loss = en->value;
-            else if (!strcmp(en->key, "optimizer"))
-                opt = en->value;
-            else if (!strcmp(en->key, "metrics"))
-                metrics = en->value;
-            else if (!strcmp(en->key, "learning_rate")) {
+                snprintf(wloss, sizeof wloss, "%s", w);
+            } else if (!strcmp(en->key, "optimizer")) {
+                co.optimizer = en->value;
+            } else if (!strcmp(en->key, "metrics")) {
+                co.metrics = en->value;
+            } else if (!strcmp(en->key, "outputs")) {
+                outputs = en->value;
+            } else if (!strcmp(en->key, "loss_weights")) {
+                weights = en->value;
+                snprintf(wweights, sizeof wweights, "%s", w);
+            } else if (!strcmp(en->key, "learning_rate")) {
                 char *end;
-                lr = strtod(en->value, &end);
-                if (!*en->value || *end || !(lr > 0))
+                co.learning_rate = strtod(en->value, &end);
+                if (!*en->value || *end || !(co.learning_rate > 0))
                     return nnk_err_set(err, NNK_ECONFIG,
                                        "%s: compile: parameter 'learning_rate' must be a number > 0, got '%s'",
                                        w, en->value);
@@ -468,7 +556,41 @@ static int compile_model(const nnk_experiment *e, nnk_model *m, nnk_err *err)
     }
     if (!found || !loss)
         return nnk_err_set(err, NNK_ECONFIG, "%s: section [compile] needs a 'loss'", e->path);
-    return nnk_model_compile(m, loss, metrics, opt, lr, keys, values, where, n, err);
+    char *out_copy, *loss_copy, *w_copy;
+    const char *out_names[NNK_MAX_OUTPUTS + 1], *losses[NNK_MAX_OUTPUTS + 1], *wtext[NNK_MAX_OUTPUTS + 1];
+    double w[NNK_MAX_OUTPUTS + 1];
+    co.n_outputs = split_list(outputs, &out_copy, out_names, NNK_MAX_OUTPUTS + 1);
+    co.n_losses = split_list(loss, &loss_copy, losses, NNK_MAX_OUTPUTS + 1);
+    int n_w = split_list(weights, &w_copy, wtext, NNK_MAX_OUTPUTS + 1);
+    int rc = NNK_OK, n_out = co.n_outputs ? co.n_outputs : 1;
+    if (co.n_outputs > NNK_MAX_OUTPUTS)
+        rc = nnk_err_set(err, NNK_ECONFIG, "%s: compile: at most %d outputs", e->path, NNK_MAX_OUTPUTS);
+    else if (co.n_losses != 1 && co.n_losses != n_out)
+        rc = nnk_err_set(err, NNK_ECONFIG, "%s: compile: %d losses for %d outputs (give one for all, or one per output)",
+                         wloss, co.n_losses, n_out);
+    else if (weights && n_w != n_out)
+        rc = nnk_err_set(err, NNK_ECONFIG, "%s: compile: %d loss_weights for %d outputs", wweights, n_w, n_out);
+    for (int k = 0; !rc && weights && k < n_w; k++) {
+        char *end;
+        w[k] = strtod(wtext[k], &end);
+        if (*end || !(w[k] >= 0))
+            rc = nnk_err_set(err, NNK_ECONFIG, "%s: compile: loss weight '%s' must be a number >= 0",
+                             wweights, wtext[k]);
+    }
+    if (!rc) {
+        co.outputs = out_names;
+        co.losses = losses;
+        co.loss_weights = weights ? w : NULL;
+        co.keys = keys;
+        co.values = values;
+        co.where = where;
+        co.n_params = n;
+        rc = nnk_model_compile_with(m, &co, err);
+    }
+    free(out_copy);
+    free(loss_copy);
+    free(w_copy);
+    return rc;
 }
 
 nnk_model *nnk_experiment_model(const nnk_experiment *e, nnk_registry *reg, nnk_err *err)
@@ -566,13 +688,21 @@ char *nnk_experiment_resolved_text(const nnk_experiment *e, const nnk_model *m,
         fprintf(f, "\n");
         write_params(f, n->params);
     }
-    fprintf(f, "\n[compile]\nloss = %s\noptimizer = %s\nlearning_rate = %.17g\nmetrics = ",
-            m->loss->name, m->opt->name, m->learning_rate);
-    for (int i = 0; i < m->n_metrics; i++)
-        fprintf(f, "%s%s", i ? ", " : "", m->metrics[i].name);
+    fprintf(f, "\n[compile]\noutputs = ");
+    for (int k = 0; k < m->n_outputs; k++)
+        fprintf(f, "%s%s", k ? ", " : "", m->outs[k].name);
+    fprintf(f, "\nloss = ");
+    for (int k = 0; k < m->n_outputs; k++)
+        fprintf(f, "%s%s", k ? ", " : "", m->outs[k].loss->name);
+    fprintf(f, "\nloss_weights = ");
+    for (int k = 0; k < m->n_outputs; k++)
+        fprintf(f, "%s%.17g", k ? ", " : "", m->outs[k].weight);
+    fprintf(f, "\noptimizer = %s\nlearning_rate = %.17g\nmetrics = ", m->opt->name, m->learning_rate);
+    for (int i = 0; i < m->outs[0].n_metrics; i++)
+        fprintf(f, "%s%s", i ? ", " : "", m->outs[0].metrics[i].name);
     fprintf(f, "\n");
     write_params(f, m->opt_params);
-    write_params(f, m->loss_params);
+    write_params(f, m->outs[0].loss_params);
     fprintf(f, "\n[fit]\n");
     write_params(f, parts->fit);
     for (int i = 0; i < e->n; i++) {

@@ -83,23 +83,31 @@ int nnk_model_forward(nnk_model *m, int64_t rows, int training, nnk_err *err)
     return NNK_OK;
 }
 
-int nnk_model_backward(nnk_model *m, int64_t rows, const float *grad_output,
-                       int into_logits, nnk_err *err)
+int nnk_model_backward(nnk_model *m, int64_t rows, int into_logits, nnk_err *err)
 {
+    /* a node's gradient is summed when several layers (or a layer and a
+     * loss) read its output; otherwise its single reader writes it */
     for (int i = 0; i < m->n_nodes; i++)
-        if (m->nodes[i].n_consumers > 1)
-            memset(m->nodes[i].da.data, 0,
-                   (size_t)(rows * m->nodes[i].out_cols) * sizeof(float));
-    nnk_node *out = &m->nodes[m->output];
-    memcpy(into_logits ? out->dz.data : out->da.data, grad_output,
-           (size_t)(rows * out->out_cols) * sizeof(float));
+        if (m->nodes[i].n_consumers + (m->nodes[i].is_output != 0) > 1)
+            memset(m->nodes[i].da.data, 0, (size_t)(rows * m->nodes[i].out_cols) * sizeof(float));
+    for (int k = 0; k < m->n_outputs; k++) {
+        nnk_output *o = &m->outs[k];
+        nnk_node *n = &m->nodes[o->node];
+        int logits = into_logits || o->fused;
+        float *dst = logits ? n->dz.data : n->da.data;
+        int64_t cnt = rows * n->out_cols;
+        if (!logits && n->n_consumers > 0)
+            for (int64_t j = 0; j < cnt; j++)
+                dst[j] += o->grad[j];
+        else
+            memcpy(dst, o->grad, (size_t)cnt * sizeof(float));
+    }
     for (int i = m->n_nodes - 1; i >= 0; i--) {
         nnk_node *n = &m->nodes[i];
-        int logits_given = into_logits && i == m->output;
+        int logits_given = n->is_output && (into_logits || m->outs[n->is_output - 1].fused);
         if (has_activation(n) && !logits_given)
-            n->act->backward(nnk_params_config(n->act_params), n->z.data,
-                             n->a.data, n->da.data, n->dz.data, rows,
-                             n->out_cols);
+            n->act->backward(nnk_params_config(n->act_params), n->z.data, n->a.data, n->da.data,
+                             n->dz.data, rows, n->out_cols);
         const nnk_tensor *in[NNK_MAX_INPUTS];
         nnk_tensor *din[NNK_MAX_INPUTS];
         nnk_tensor tmp[NNK_MAX_INPUTS];
@@ -110,36 +118,34 @@ int nnk_model_backward(nnk_model *m, int64_t rows, const float *grad_output,
             if (s < 0)
                 continue;
             nnk_node *src = &m->nodes[s];
-            if (src->n_consumers == 1) {
+            if (src->n_consumers + (src->is_output != 0) == 1) {
                 din[k] = &src->da;
-            } else {
-                /* several consumers: each writes a private buffer that is
-                 * then summed into the source's gradient */
-                tmp[k] = src->da;
-                tmp[k].data = NULL;
-                int64_t need = rows * src->out_cols;
-                if (n->tmp_grad_n[k] < need) {
-                    float *buf = realloc(n->tmp_grad[k], (size_t)need * sizeof(float));
-                    if (!buf)
-                        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
-                    n->tmp_grad[k] = buf;
-                    n->tmp_grad_n[k] = need;
-                }
-                tmp[k].data = n->tmp_grad[k];
-                din[k] = &tmp[k];
+                continue;
             }
+            /* several readers: each writes a private buffer, summed below */
+            int64_t need = rows * src->out_cols;
+            if (n->tmp_grad_n[k] < need) {
+                float *buf = realloc(n->tmp_grad[k], (size_t)need * sizeof(float));
+                if (!buf)
+                    return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+                n->tmp_grad[k] = buf;
+                n->tmp_grad_n[k] = need;
+            }
+            tmp[k] = src->da;
+            tmp[k].data = n->tmp_grad[k];
+            din[k] = &tmp[k];
         }
         int rc = n->vt->backward(&n->layer, n->n_in, in, &n->z, &n->dz, din, err);
         if (rc)
             return rc;
         for (int k = 0; k < n->n_in; k++) {
             int s = n->in[k];
-            if (s >= 0 && m->nodes[s].n_consumers > 1) {
-                float *dst = m->nodes[s].da.data;
-                int64_t cnt = rows * m->nodes[s].out_cols;
-                for (int64_t j = 0; j < cnt; j++)
-                    dst[j] += tmp[k].data[j];
-            }
+            if (s < 0 || din[k] == &m->nodes[s].da)
+                continue;
+            float *dst = m->nodes[s].da.data;
+            int64_t cnt = rows * m->nodes[s].out_cols;
+            for (int64_t j = 0; j < cnt; j++)
+                dst[j] += tmp[k].data[j];
         }
     }
     return NNK_OK;
@@ -173,37 +179,133 @@ void nnk_model_gather(nnk_model *m, const nnk_dataset *d, const int64_t *idx,
         }
 }
 
+int64_t nnk_model_input_cols(const nnk_model *m)
+{
+    int64_t n = 0;
+    for (int j = 0; j < m->n_inputs; j++)
+        n += m->inputs[j].cols;
+    return n;
+}
+
+/* Labels: one block per output in order, or, when every output takes the
+ * same number of label columns and the data has just that many, the same
+ * labels for every output (the book's Wide & Deep with an auxiliary
+ * output: fit(X, (y, y))). */
+static int layout_labels(nnk_model *m, const nnk_dataset *d, nnk_err *err)
+{
+    int64_t total = 0, same = 1;
+    for (int k = 0; k < m->n_outputs; k++) {
+        total += m->outs[k].label_cols;
+        same &= m->outs[k].label_cols == m->outs[0].label_cols;
+    }
+    int64_t off = 0;
+    if (d->y_cols == total) {
+        for (int k = 0; k < m->n_outputs; k++) {
+            m->outs[k].label_off = off;
+            off += m->outs[k].label_cols;
+        }
+        return NNK_OK;
+    }
+    if (same && d->y_cols == m->outs[0].label_cols) {
+        for (int k = 0; k < m->n_outputs; k++)
+            m->outs[k].label_off = 0;
+        return NNK_OK;
+    }
+    char want[512] = "";
+    for (int k = 0; k < m->n_outputs; k++)
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld for '%s'", k ? ", " : "",
+                 (long long)m->outs[k].label_cols, m->outs[k].name);
+    return nnk_err_set(err, NNK_EDATA, "data '%s': %lld label columns, but the model's outputs need %s",
+                       d->source, (long long)d->y_cols, want);
+}
+
 int nnk_model_check_data(const nnk_model *m, const nnk_dataset *d, nnk_err *err)
 {
-    const nnk_input_node *in = &m->inputs[0];
-    if (d->x_cols != in->cols)
-        return nnk_err_set(err, NNK_EDATA,
-                           "data '%s': %lld features per sample, but input '%s' takes %lld",
-                           d->source, (long long)d->x_cols, in->name,
-                           (long long)in->cols);
+    int64_t cols = nnk_model_input_cols(m);
+    if (d->x_cols != cols)
+        return nnk_err_set(err, NNK_EDATA, "data '%s': %lld features per sample, but the model's input%s take%s %lld",
+                           d->source, (long long)d->x_cols, m->n_inputs > 1 ? "s" : "",
+                           m->n_inputs > 1 ? "" : "s", (long long)cols);
     if (d->y_cols == 0)
         return NNK_OK;
-    const nnk_node *out = &m->nodes[m->output];
-    if (m->loss->labels == NNK_LABELS_SPARSE) {
-        if (d->y_cols != 1)
-            return nnk_err_set(err, NNK_EDATA,
-                               "data '%s': loss '%s' needs one label column (a class index), got %lld",
-                               d->source, m->loss->name, (long long)d->y_cols);
+    int rc = layout_labels((nnk_model *)m, d, err);
+    for (int k = 0; !rc && k < m->n_outputs; k++) {
+        const nnk_output *o = &m->outs[k];
+        if (o->loss->labels != NNK_LABELS_SPARSE)
+            continue;
         for (int64_t r = 0; r < d->rows; r++) {
-            float y = d->y[r];
-            if (!(y >= 0) || y >= (float)out->out_cols || y != floorf(y))
+            float y = d->y[r * d->y_cols + o->label_off];
+            if (!(y >= 0) || y >= (float)o->cols || y != floorf(y))
                 return nnk_err_set(err, NNK_EDATA,
                                    "data '%s': label %g in row %lld is out of range: output layer '%s' has %lld classes",
-                                   d->source, (double)y, (long long)r + 1,
-                                   out->name, (long long)out->out_cols);
+                                   d->source, (double)y, (long long)r + 1, o->name, (long long)o->cols);
         }
-    } else if (d->y_cols != out->out_cols) {
-        return nnk_err_set(err, NNK_EDATA,
-                           "data '%s': %lld label columns, but output layer '%s' has %lld units",
-                           d->source, (long long)d->y_cols, out->name,
-                           (long long)out->out_cols);
+    }
+    return rc;
+}
+
+void nnk_model_set_inputs(nnk_model *m, const float *x, int64_t rows)
+{
+    int64_t total = nnk_model_input_cols(m);
+    for (int j = 0; j < m->n_inputs; j++) {
+        nnk_input_node *in = &m->inputs[j];
+        if (m->n_inputs == 1) {
+            memcpy(in->x.data, x, (size_t)(rows * total) * sizeof(float));
+            continue;
+        }
+        for (int64_t r = 0; r < rows; r++)
+            memcpy(in->x.data + r * in->cols, x + r * total + in->offset, (size_t)in->cols * sizeof(float));
+    }
+}
+
+int nnk_model_split_labels(nnk_model *m, const float *y, int64_t y_cols, int64_t rows, nnk_err *err)
+{
+    for (int k = 0; k < m->n_outputs; k++) {
+        nnk_output *o = &m->outs[k];
+        int64_t need = rows * (o->cols > o->label_cols ? o->cols : o->label_cols);
+        if (o->cap < need) {
+            float *yy = realloc(o->y, (size_t)need * sizeof(float));
+            float *gg = yy ? realloc(o->grad, (size_t)need * sizeof(float)) : NULL;
+            if (yy)
+                o->y = yy;
+            if (!yy || !gg)
+                return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+            o->grad = gg;
+            o->cap = need;
+        }
+        if (!y)
+            continue;
+        for (int64_t r = 0; r < rows; r++)
+            memcpy(o->y + r * o->label_cols, y + r * y_cols + o->label_off,
+                   (size_t)o->label_cols * sizeof(float));
     }
     return NNK_OK;
+}
+
+int nnk_model_gather_batch(nnk_model *m, const nnk_dataset *d, const int64_t *idx, int64_t n,
+                           nnk_err *err)
+{
+    if (m->n_inputs == 1) {
+        nnk_model_gather(m, d, idx, n, m->inputs[0].x.data);
+    } else {
+        int64_t total = nnk_model_input_cols(m);
+        float *x = malloc((size_t)(n * total) * sizeof(float));
+        if (!x)
+            return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+        nnk_model_gather(m, d, idx, n, x);
+        nnk_model_set_inputs(m, x, n);
+        free(x);
+    }
+    if (!d->y_cols)
+        return nnk_model_split_labels(m, NULL, 0, n, err);
+    float *y = malloc((size_t)(n * d->y_cols) * sizeof(float));
+    if (!y)
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    for (int64_t r = 0; r < n; r++)
+        memcpy(y + r * d->y_cols, d->y + idx[r] * d->y_cols, (size_t)d->y_cols * sizeof(float));
+    int rc = nnk_model_split_labels(m, y, d->y_cols, n, err);
+    free(y);
+    return rc;
 }
 
 int nnk_model_set_scale(nnk_model *m, double scale, nnk_err *err)

@@ -165,7 +165,7 @@ static int host_model_layer_output(nnk_model_view *v, const float *x, int64_t ro
     int rc = nnk_model_ensure_rows(m, rows, err);
     if (rc)
         return rc;
-    memcpy(m->inputs[0].x.data, x, sizeof(float) * (size_t)(rows * m->inputs[0].cols));
+    nnk_model_set_inputs(m, x, rows);
     if ((rc = nnk_model_forward(m, rows, 0, err)))
         return rc;
     memcpy(out, m->nodes[layer].a.data, sizeof(float) * (size_t)(rows * m->nodes[layer].out_cols));
@@ -176,14 +176,17 @@ static int host_model_gradients(nnk_model_view *v, const float *x, const float *
                                 nnk_err *err)
 {
     nnk_model *m = model_of(v);
+    const nnk_dataset *d = m->fit_data[NNK_SPLIT_TRAIN];
     int rc = nnk_model_ensure_rows(m, rows, err);
+    if (!rc)
+        rc = nnk_model_split_labels(m, y, d ? d->y_cols : 0, rows, err);
     if (rc)
         return rc;
-    memcpy(m->inputs[0].x.data, x, sizeof(float) * (size_t)(rows * m->inputs[0].cols));
+    nnk_model_set_inputs(m, x, rows);
     if ((rc = nnk_model_forward(m, rows, 1, err)))
         return rc;
     double loss;
-    return nnk_model_loss_gradient(m, rows, y, &loss, err);
+    return nnk_model_loss(m, rows, &loss, NULL, 1, err);
 }
 
 static char *host_model_summary(const nnk_model_view *v)

@@ -35,8 +35,9 @@ typedef struct nnk_node {
     nnk_layer layer;
     nnk_rng rng;
     int n_in;
-    int in[NNK_MAX_INPUTS];  /* >= 0: node index; < 0: model input -1-k */
+    int in[NNK_MAX_INPUTS];  /* >= 0: node index; < 0: model input -1-k (set at build) */
     char *in_names[NNK_MAX_INPUTS];
+    int is_output;           /* index+1 into the model's outputs, or 0 */
     nnk_shape out_shape;
     int64_t out_cols;
     const nnk_component_info *act_comp; /* NULL: linear */
@@ -58,7 +59,8 @@ typedef struct nnk_input_node {
     char *name;
     nnk_shape shape;
     int64_t cols;
-    nnk_tensor x; /* the current batch */
+    int64_t offset;  /* where its columns start in a data row */
+    nnk_tensor x;    /* the current batch */
 } nnk_input_node;
 
 typedef struct nnk_metric_inst {
@@ -68,6 +70,26 @@ typedef struct nnk_metric_inst {
     nnk_params *params;
     void *state;
 } nnk_metric_inst;
+
+#define NNK_MAX_OUTPUTS 8
+#define NNK_MAX_METRICS 8
+
+/* One output of the model with its loss, weight and metrics. */
+typedef struct nnk_output {
+    char *name;                 /* the layer's name */
+    int node;                   /* resolved at build */
+    const nnk_component_info *loss_comp;
+    const nnk_loss_vtable *loss;
+    nnk_params *loss_params;
+    double weight;
+    int fused;                  /* loss from the logits */
+    int64_t cols;               /* output units */
+    int64_t label_off, label_cols; /* its labels within a data row */
+    int n_metrics;
+    nnk_metric_inst metrics[NNK_MAX_METRICS];
+    float *y, *grad;            /* batch buffers */
+    int64_t cap;
+} nnk_output;
 
 struct nnk_callback {
     const nnk_callback_vtable *vt; /* NULL for a C function */
@@ -83,14 +105,9 @@ struct nnk_model {
     nnk_input_node inputs[NNK_MAX_INPUTS];
     int n_nodes, cap_nodes;
     nnk_node *nodes;
-    int output;               /* node index of the output */
+    int n_outputs;
+    nnk_output outs[NNK_MAX_OUTPUTS];
     /* compile */
-    const nnk_component_info *loss_comp;
-    const nnk_loss_vtable *loss;
-    nnk_params *loss_params;
-    int fused;                /* loss computed from the output's logits */
-    int n_metrics;
-    nnk_metric_inst metrics[16];
     const nnk_component_info *opt_comp;
     const nnk_optimizer_vtable *opt;
     nnk_params *opt_params;
@@ -106,27 +123,43 @@ struct nnk_model {
     char *label_columns, *feature_columns;
     /* the data of the fit in progress, for callbacks (borrowed) */
     const nnk_dataset *fit_data[3]; /* by nnk_split */
-    /* loss gradient buffer */
-    float *grad_out;
-    int64_t grad_cap;
 };
 
 /* graph.c */
 int nnk_model_forward(nnk_model *m, int64_t rows, int training, nnk_err *err);
-int nnk_model_backward(nnk_model *m, int64_t rows, const float *grad_output,
-                       int into_logits, nnk_err *err);
+/* Backward from every output's grad buffer (into its logits when the
+ * output is fused, or always with into_logits). */
+int nnk_model_backward(nnk_model *m, int64_t rows, int into_logits, nnk_err *err);
+/* Splits a batch of whole data rows x (rows x total input columns) into
+ * the inputs' buffers. */
+void nnk_model_set_inputs(nnk_model *m, const float *x, int64_t rows);
+int64_t nnk_model_input_cols(const nnk_model *m);
+void nnk_output_free(nnk_output *o);
+void nnk_shape_text(const nnk_shape *s, char *buf, size_t n);
+int nnk_model_resolve_accuracy(nnk_model *m, nnk_output *o, nnk_err *err);
+int nnk_unknown_component(const nnk_model *m, nnk_kind kind, const char *name,
+                          const char *owner, nnk_err *err);
 int nnk_model_ensure_rows(nnk_model *m, int64_t rows, nnk_err *err);
 /* Visit each weight: fn(weight, node, index-in-layer, user). */
 int nnk_model_weight_count(const nnk_model *m);
 nnk_weight *nnk_model_weight_at(nnk_model *m, int i, nnk_node **node);
-/* Gathers rows idx[0..n) of d into the model's input batch, applying the
- * stored preprocessing. */
+/* Gathers rows idx[0..n) of d (every input's columns) into x, applying
+ * the stored preprocessing. */
 void nnk_model_gather(nnk_model *m, const nnk_dataset *d, const int64_t *idx,
                       int64_t n, float *x);
+/* Gathers rows into the inputs' buffers, and labels into each output's y. */
+int nnk_model_gather_batch(nnk_model *m, const nnk_dataset *d, const int64_t *idx,
+                           int64_t n, nnk_err *err);
 int nnk_model_check_data(const nnk_model *m, const nnk_dataset *d,
                          nnk_err *err);
 int nnk_model_init_weights(nnk_model *m, nnk_err *err);
 int nnk_model_alloc_slots(nnk_model *m, nnk_err *err);
-int nnk_model_loss_gradient(nnk_model *m, int64_t rows, const float *y, double *loss,
-                            nnk_err *err);
+/* Loss of the current forward pass against each output's y (the total,
+ * weighted, into *loss; each output's into out_losses when not NULL) and,
+ * when grads is non-zero, the backward pass. */
+int nnk_model_loss(nnk_model *m, int64_t rows, double *loss, double *out_losses,
+                   int grads, nnk_err *err);
+/* The labels of a data row batch y into each output's y buffer. */
+int nnk_model_split_labels(nnk_model *m, const float *y, int64_t y_cols, int64_t rows,
+                           nnk_err *err);
 #endif

@@ -206,12 +206,22 @@ int nnk_model_save(const nnk_model *m, const char *path, nnk_err *err)
                                                       n->layer.weights[k].value.data);
         }
     }
-    msg.loss = component_msg(&a, m->loss->name, m->loss_comp, m->loss_params);
-    msg.metrics = arena_alloc(&a, sizeof(void *) * (size_t)(m->n_metrics + 1));
-    for (int i = 0; msg.metrics && i < m->n_metrics; i++)
-        msg.metrics[msg.n_metrics++] = component_msg(&a, m->metrics[i].name,
-                                                     m->metrics[i].comp,
-                                                     m->metrics[i].params);
+    msg.outputs = arena_alloc(&a, sizeof(void *) * (size_t)m->n_outputs);
+    for (int k = 0; msg.outputs && k < m->n_outputs; k++) {
+        const nnk_output *o = &m->outs[k];
+        Nnkit__Output *om = arena_alloc(&a, sizeof *om);
+        if (!om)
+            break;
+        nnkit__output__init(om);
+        om->name = arena_str(&a, o->name);
+        om->loss = component_msg(&a, o->loss->name, o->loss_comp, o->loss_params);
+        om->weight = o->weight;
+        om->metrics = arena_alloc(&a, sizeof(void *) * (size_t)(o->n_metrics + 1));
+        for (int i = 0; om->metrics && i < o->n_metrics; i++)
+            om->metrics[om->n_metrics++] = component_msg(&a, o->metrics[i].name, o->metrics[i].comp,
+                                                         o->metrics[i].params);
+        msg.outputs[msg.n_outputs++] = om;
+    }
     Nnkit__Optimizer *opt = arena_alloc(&a, sizeof *opt);
     if (opt) {
         nnkit__optimizer__init(opt);
@@ -366,14 +376,18 @@ static int rebuild(nnk_model *m, const Nnkit__Model *msg, const char *path,
 {
     nnk_registry *reg = m->reg;
     int rc = NNK_OK;
-    if (!msg->loss || !msg->optimizer || !msg->optimizer->component || !msg->preprocessing)
+    if (!msg->n_outputs || !msg->optimizer || !msg->optimizer->component || !msg->preprocessing)
         return nnk_err_set(err, NNK_EMODEL, "model '%s': incomplete model message", path);
+    for (size_t i = 0; i < msg->n_outputs; i++)
+        if (!msg->outputs[i]->loss)
+            return nnk_err_set(err, NNK_EMODEL, "model '%s': output %zu has no loss", path, i);
     for (size_t i = 0; !rc && i < msg->n_layers; i++)
         rc = need_component(reg, NNK_KIND_LAYER, msg->layers[i], path, err);
-    for (size_t i = 0; !rc && i < msg->n_metrics; i++)
-        rc = need_component(reg, NNK_KIND_METRIC, msg->metrics[i], path, err);
-    if (!rc)
-        rc = need_component(reg, NNK_KIND_LOSS, msg->loss, path, err);
+    for (size_t i = 0; !rc && i < msg->n_outputs; i++) {
+        rc = need_component(reg, NNK_KIND_LOSS, msg->outputs[i]->loss, path, err);
+        for (size_t k = 0; !rc && k < msg->outputs[i]->n_metrics; k++)
+            rc = need_component(reg, NNK_KIND_METRIC, msg->outputs[i]->metrics[k], path, err);
+    }
     if (!rc)
         rc = need_component(reg, NNK_KIND_OPTIMIZER, msg->optimizer->component, path, err);
     for (size_t i = 0; !rc && i < msg->n_inputs; i++) {
@@ -392,17 +406,36 @@ static int rebuild(nnk_model *m, const Nnkit__Model *msg, const char *path,
     }
     if (rc)
         return rc;
+    /* metrics are the same for every output (compile gives them to all) */
     char metrics[1024] = "";
-    for (size_t i = 0; i < msg->n_metrics; i++) {
-        if (i)
-            strncat(metrics, ",", sizeof metrics - strlen(metrics) - 1);
-        strncat(metrics, msg->metrics[i]->name, sizeof metrics - strlen(metrics) - 1);
+    const Nnkit__Output *o0 = msg->outputs[0];
+    for (size_t i = 0; i < o0->n_metrics; i++)
+        snprintf(metrics + strlen(metrics), sizeof metrics - strlen(metrics), "%s%s", i ? "," : "",
+                 o0->metrics[i]->name);
+    const char *outs[NNK_MAX_OUTPUTS], *losses[NNK_MAX_OUTPUTS];
+    double weights[NNK_MAX_OUTPUTS];
+    int n_out = (int)(msg->n_outputs < NNK_MAX_OUTPUTS ? msg->n_outputs : NNK_MAX_OUTPUTS);
+    for (int k = 0; k < n_out; k++) {
+        outs[k] = msg->outputs[k]->name;
+        losses[k] = msg->outputs[k]->loss->type;
+        weights[k] = msg->outputs[k]->weight;
     }
     int n = params_arrays(msg->optimizer->component, keys, values, 128);
-    n += params_arrays(msg->loss, keys + n, values + n, 128 - n);
-    rc = nnk_model_compile(m, msg->loss->type, metrics, msg->optimizer->component->type,
-                           msg->optimizer->learning_rate > 0 ? msg->optimizer->learning_rate : 0.01,
-                           keys, values, NULL, n, err);
+    n += params_arrays(o0->loss, keys + n, values + n, 128 - n);
+    nnk_compile_options co;
+    nnk_compile_options_init(&co);
+    co.optimizer = msg->optimizer->component->type;
+    co.learning_rate = msg->optimizer->learning_rate > 0 ? msg->optimizer->learning_rate : 0.01;
+    co.outputs = outs;
+    co.n_outputs = n_out;
+    co.losses = losses;
+    co.n_losses = n_out;
+    co.loss_weights = weights;
+    co.metrics = metrics;
+    co.keys = keys;
+    co.values = values;
+    co.n_params = n;
+    rc = nnk_model_compile_with(m, &co, err);
     if (!rc)
         rc = nnk_model_build(m, msg->seed, err);
     if (rc)

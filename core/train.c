@@ -114,89 +114,126 @@ static int fire(const nnk_fit_options *o, nnk_event ev, const nnk_train_info *in
     return NNK_OK;
 }
 
-/* ---- one pass over data ------------------------------------------------- */
+/* ---- losses, metrics and logs ----------------------------------------------- */
 
 static void metrics_reset(nnk_model *m)
 {
-    for (int i = 0; i < m->n_metrics; i++)
-        memset(m->metrics[i].state, 0, m->metrics[i].vt->state_size);
+    for (int k = 0; k < m->n_outputs; k++)
+        for (int i = 0; i < m->outs[k].n_metrics; i++)
+            memset(m->outs[k].metrics[i].state, 0, m->outs[k].metrics[i].vt->state_size);
 }
 
-static int batch_loss(nnk_model *m, int64_t rows, const float *y, double *loss,
-                      float *grad, nnk_err *err)
+static void metrics_update(nnk_model *m, int64_t rows)
 {
-    const nnk_node *out = &m->nodes[m->output];
-    const void *cfg = nnk_params_config(m->loss_params);
-    if (m->fused)
-        return m->loss->compute_from_logits(cfg, out->z.data, y, rows,
-                                            out->out_cols, loss, grad, err);
-    return m->loss->compute(cfg, out->a.data, y, rows, out->out_cols, loss,
-                            grad, err);
+    for (int k = 0; k < m->n_outputs; k++) {
+        nnk_output *o = &m->outs[k];
+        const nnk_node *n = &m->nodes[o->node];
+        for (int i = 0; i < o->n_metrics; i++)
+            o->metrics[i].vt->update(nnk_params_config(o->metrics[i].params), o->metrics[i].state,
+                                     n->a.data, o->y, rows, o->cols);
+    }
 }
 
-static void gather_labels(const nnk_dataset *d, const int64_t *idx, int64_t n,
-                          float *y)
+/* The names of the logs in order: loss, then per output its loss (when
+ * there are several) and metrics. */
+static int log_names(const nnk_model *m, char names[][64], int cap)
 {
-    for (int64_t r = 0; r < n; r++)
-        memcpy(y + r * d->y_cols, d->y + idx[r] * d->y_cols,
-               (size_t)d->y_cols * sizeof(float));
+    int n = 0;
+    snprintf(names[n++], 64, "loss");
+    int multi = m->n_outputs > 1;
+    for (int k = 0; k < m->n_outputs && n < cap; k++) {
+        const nnk_output *o = &m->outs[k];
+        if (multi)
+            snprintf(names[n++], 64, "%.40s_loss", o->name);
+        for (int i = 0; i < o->n_metrics && n < cap; i++) {
+            if (multi)
+                snprintf(names[n++], 64, "%.40s_%.20s", o->name, o->metrics[i].name);
+            else
+                snprintf(names[n++], 64, "%s", o->metrics[i].name);
+        }
+    }
+    return n;
 }
 
-static int ensure_grad(nnk_model *m, int64_t n, nnk_err *err)
+/* Values in log_names' order, from summed losses over `seen` rows. */
+static int log_values(const nnk_model *m, double total, const double *out_losses, double seen,
+                      double *values)
 {
-    if (m->grad_cap >= n)
-        return NNK_OK;
-    float *g = realloc(m->grad_out, (size_t)n * sizeof(float));
-    if (!g)
-        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
-    m->grad_out = g;
-    m->grad_cap = n;
-    return NNK_OK;
+    int n = 0;
+    values[n++] = seen > 0 ? total / seen : 0;
+    for (int k = 0; k < m->n_outputs; k++) {
+        const nnk_output *o = &m->outs[k];
+        if (m->n_outputs > 1)
+            values[n++] = seen > 0 ? out_losses[k] / seen : 0;
+        for (int i = 0; i < o->n_metrics; i++)
+            values[n++] = o->metrics[i].vt->result(nnk_params_config(o->metrics[i].params),
+                                                   o->metrics[i].state);
+    }
+    return n;
 }
 
-/* Evaluates in order; writes loss then each metric into values. */
-static int evaluate_pass(nnk_model *m, const nnk_dataset *d, int64_t bs,
-                         double *values, nnk_err *err)
+int nnk_model_loss(nnk_model *m, int64_t rows, double *loss, double *out_losses, int grads,
+                   nnk_err *err)
 {
-    int64_t n = d->rows;
+    int perceptron = (m->opt->flags & NNK_OPT_PERCEPTRON) != 0;
+    double total = 0;
+    for (int k = 0; k < m->n_outputs; k++) {
+        nnk_output *o = &m->outs[k];
+        const nnk_node *n = &m->nodes[o->node];
+        const void *cfg = nnk_params_config(o->loss_params);
+        float *g = grads && !perceptron ? o->grad : NULL;
+        double l = 0;
+        int rc = o->fused ? o->loss->compute_from_logits(cfg, n->z.data, o->y, rows, o->cols, &l, g, err)
+                          : o->loss->compute(cfg, n->a.data, o->y, rows, o->cols, &l, g, err);
+        if (rc)
+            return rc;
+        if (perceptron && grads) /* the error signal yhat - y, straight into the logits */
+            for (int64_t i = 0; i < rows * o->cols; i++)
+                o->grad[i] = n->a.data[i] - o->y[i];
+        else if (g && o->weight != 1.0)
+            for (int64_t i = 0; i < rows * o->cols; i++)
+                g[i] *= (float)o->weight;
+        if (out_losses)
+            out_losses[k] = l;
+        total += o->weight * l;
+    }
+    *loss = total;
+    return grads ? nnk_model_backward(m, rows, perceptron, err) : NNK_OK;
+}
+
+/* Evaluates in order; writes the logs (log_names' order) into values. */
+static int evaluate_pass(nnk_model *m, const nnk_dataset *d, int64_t bs, double *values,
+                         nnk_err *err)
+{
     int64_t *idx = malloc((size_t)(bs > 0 ? bs : 1) * sizeof(int64_t));
-    float *y = malloc((size_t)(bs * (d->y_cols ? d->y_cols : 1)) * sizeof(float));
-    int rc = (!idx || !y) ? nnk_err_set(err, NNK_ENOMEM, "out of memory") : NNK_OK;
-    if (!rc)
-        rc = nnk_model_ensure_rows(m, bs, err);
+    int rc = !idx ? nnk_err_set(err, NNK_ENOMEM, "out of memory") : NNK_OK;
     metrics_reset(m);
-    double loss_sum = 0;
-    for (int64_t start = 0; !rc && start < n; start += bs) {
-        int64_t rows = n - start < bs ? n - start : bs;
+    double total = 0, outs[NNK_MAX_OUTPUTS] = {0}, l, ol[NNK_MAX_OUTPUTS];
+    for (int64_t start = 0; !rc && start < d->rows; start += bs) {
+        int64_t rows = d->rows - start < bs ? d->rows - start : bs;
         for (int64_t r = 0; r < rows; r++)
             idx[r] = start + r;
-        nnk_model_ensure_rows(m, rows, err);
-        nnk_model_gather(m, d, idx, rows, m->inputs[0].x.data);
-        gather_labels(d, idx, rows, y);
-        rc = nnk_model_forward(m, rows, 0, err);
-        double loss = 0;
+        rc = nnk_model_ensure_rows(m, rows, err);
         if (!rc)
-            rc = batch_loss(m, rows, y, &loss, NULL, err);
-        loss_sum += loss * (double)rows;
-        const nnk_node *out = &m->nodes[m->output];
-        for (int k = 0; !rc && k < m->n_metrics; k++)
-            m->metrics[k].vt->update(nnk_params_config(m->metrics[k].params),
-                                     m->metrics[k].state, out->a.data, y, rows,
-                                     out->out_cols);
+            rc = nnk_model_gather_batch(m, d, idx, rows, err);
+        if (!rc)
+            rc = nnk_model_forward(m, rows, 0, err);
+        if (!rc)
+            rc = nnk_model_loss(m, rows, &l, ol, 0, err);
+        if (rc)
+            break;
+        total += l * (double)rows;
+        for (int k = 0; k < m->n_outputs; k++)
+            outs[k] += ol[k] * (double)rows;
+        metrics_update(m, rows);
     }
-    if (!rc) {
-        values[0] = n ? loss_sum / (double)n : 0;
-        for (int k = 0; k < m->n_metrics; k++)
-            values[1 + k] = m->metrics[k].vt->result(
-                nnk_params_config(m->metrics[k].params), m->metrics[k].state);
-    }
+    if (!rc)
+        log_values(m, total, outs, (double)d->rows, values);
     free(idx);
-    free(y);
     return rc;
 }
 
-static int check_ready(nnk_model *m, const nnk_dataset *d, int need_labels,
-                       nnk_err *err)
+static int check_ready(nnk_model *m, const nnk_dataset *d, int need_labels, nnk_err *err)
 {
     if (!m->built)
         return nnk_err_set(err, NNK_ECONFIG, "the model must be built first");
@@ -206,36 +243,41 @@ static int check_ready(nnk_model *m, const nnk_dataset *d, int need_labels,
 }
 
 int nnk_model_evaluate(nnk_model *m, const nnk_dataset *d, int64_t batch_size,
-                       char names[][64], double *values, int cap, int *n,
-                       nnk_err *err)
+                       char names[][64], double *values, int cap, int *n, nnk_err *err)
 {
     int rc = check_ready(m, d, 1, err);
     if (rc)
         return rc;
-    if (cap < 1 + m->n_metrics)
-        return nnk_err_set(err, NNK_EUSAGE, "evaluate: room for %d values, need %d",
-                           cap, 1 + m->n_metrics);
+    char tmp[MAX_LOGS][64];
+    int count = log_names(m, tmp, MAX_LOGS);
+    if (cap < count)
+        return nnk_err_set(err, NNK_EUSAGE, "evaluate: room for %d values, need %d", cap, count);
     if (batch_size < 1)
         batch_size = 32;
-    rc = evaluate_pass(m, d, batch_size, values, err);
-    if (rc)
+    if ((rc = evaluate_pass(m, d, batch_size, values, err)))
         return rc;
-    snprintf(names[0], 64, "loss");
-    for (int k = 0; k < m->n_metrics; k++)
-        snprintf(names[1 + k], 64, "%s", m->metrics[k].name);
-    *n = 1 + m->n_metrics;
+    memcpy(names, tmp, sizeof(tmp[0]) * (size_t)count);
+    *n = count;
     return NNK_OK;
 }
 
-float *nnk_model_predict(nnk_model *m, const nnk_dataset *d, int64_t bs,
-                         int64_t *out_cols, nnk_err *err)
+int64_t nnk_model_output_cols(const nnk_model *m)
+{
+    int64_t n = 0;
+    for (int k = 0; k < m->n_outputs; k++)
+        n += m->outs[k].cols;
+    return n;
+}
+
+float *nnk_model_predict(nnk_model *m, const nnk_dataset *d, int64_t bs, int64_t *out_cols,
+                         nnk_err *err)
 {
     if (check_ready(m, d, 0, err))
         return NULL;
     if (bs < 1)
         bs = 32;
-    const nnk_node *out = &m->nodes[m->output];
-    float *res = malloc((size_t)(d->rows * out->out_cols + 1) * sizeof(float));
+    int64_t cols = nnk_model_output_cols(m);
+    float *res = malloc((size_t)(d->rows * cols + 1) * sizeof(float));
     int64_t *idx = malloc((size_t)bs * sizeof(int64_t));
     int rc = (!res || !idx) ? nnk_err_set(err, NNK_ENOMEM, "out of memory") : NNK_OK;
     for (int64_t start = 0; !rc && start < d->rows; start += bs) {
@@ -243,21 +285,25 @@ float *nnk_model_predict(nnk_model *m, const nnk_dataset *d, int64_t bs,
         for (int64_t r = 0; r < rows; r++)
             idx[r] = start + r;
         rc = nnk_model_ensure_rows(m, rows, err);
-        if (rc)
-            break;
-        nnk_model_gather(m, d, idx, rows, m->inputs[0].x.data);
-        rc = nnk_model_forward(m, rows, 0, err);
-        out = &m->nodes[m->output];
         if (!rc)
-            memcpy(res + start * out->out_cols, out->a.data,
-                   (size_t)(rows * out->out_cols) * sizeof(float));
+            rc = nnk_model_gather_batch(m, d, idx, rows, err);
+        if (!rc)
+            rc = nnk_model_forward(m, rows, 0, err);
+        for (int64_t r = 0; !rc && r < rows; r++) {
+            float *dst = res + (start + r) * cols;
+            for (int k = 0; k < m->n_outputs; k++) {
+                const nnk_node *n = &m->nodes[m->outs[k].node];
+                memcpy(dst, n->a.data + r * n->out_cols, (size_t)n->out_cols * sizeof(float));
+                dst += n->out_cols;
+            }
+        }
     }
     free(idx);
     if (rc) {
         free(res);
         return NULL;
     }
-    *out_cols = out->out_cols;
+    *out_cols = cols;
     return res;
 }
 
@@ -310,72 +356,49 @@ static int history_append(nnk_history *h, int n_logs, char names[][64],
     return 0;
 }
 
-int nnk_model_loss_gradient(nnk_model *m, int64_t rows, const float *y, double *loss,
-                            nnk_err *err)
-{
-    const nnk_node *out = &m->nodes[m->output];
-    int rc = ensure_grad(m, rows * out->out_cols, err);
-    if (rc)
-        return rc;
-    int perceptron = (m->opt->flags & NNK_OPT_PERCEPTRON) != 0;
-    rc = batch_loss(m, rows, y, loss, perceptron ? NULL : m->grad_out, err);
-    if (rc)
-        return rc;
-    if (perceptron) /* the error signal yhat - y, straight into the logits */
-        for (int64_t i = 0; i < rows * out->out_cols; i++)
-            m->grad_out[i] = out->a.data[i] - y[i];
-    return nnk_model_backward(m, rows, m->grad_out, m->fused || perceptron, err);
-}
-
 typedef struct fit_state {
     nnk_model *m;
     const nnk_dataset *d;
     const nnk_fit_options *o;
     int64_t bs, steps;
     int64_t *perm;
-    float *y;
     char names[MAX_LOGS][64];
     const char *name_ptrs[MAX_LOGS];
     double values[MAX_LOGS];
-    int n_logs;
+    int n_train_logs;
+    double loss_sum, out_sums[NNK_MAX_OUTPUTS];
+    int64_t seen;
     int stop;
     nnk_train_info info;
 } fit_state;
 
-static int train_batch(fit_state *s, int64_t b, double *loss_sum, nnk_err *err)
+static int train_batch(fit_state *s, int64_t b, nnk_err *err)
 {
     nnk_model *m = s->m;
     int64_t start = b * s->bs;
     int64_t rows = s->d->rows - start < s->bs ? s->d->rows - start : s->bs;
-    const int64_t *idx = s->perm + start;
     int rc = nnk_model_ensure_rows(m, rows, err);
+    if (!rc)
+        rc = nnk_model_gather_batch(m, s->d, s->perm + start, rows, err);
+    if (!rc)
+        rc = nnk_model_forward(m, rows, 1, err);
+    double loss = 0, outs[NNK_MAX_OUTPUTS];
+    if (!rc)
+        rc = nnk_model_loss(m, rows, &loss, outs, 1, err);
     if (rc)
         return rc;
-    nnk_model_gather(m, s->d, idx, rows, m->inputs[0].x.data);
-    gather_labels(s->d, idx, rows, s->y);
-    if ((rc = nnk_model_forward(m, rows, 1, err)))
-        return rc;
-    double loss = 0;
-    if ((rc = nnk_model_loss_gradient(m, rows, s->y, &loss, err)))
-        return rc;
     optimizer_step(m);
-    const nnk_node *out = &m->nodes[m->output];
-    for (int k = 0; k < m->n_metrics; k++)
-        m->metrics[k].vt->update(nnk_params_config(m->metrics[k].params),
-                                 m->metrics[k].state, out->a.data, s->y, rows,
-                                 out->out_cols);
-    *loss_sum += loss * (double)rows;
+    metrics_update(m, rows);
+    s->loss_sum += loss * (double)rows;
+    for (int k = 0; k < m->n_outputs; k++)
+        s->out_sums[k] += outs[k] * (double)rows;
+    s->seen += rows;
     return NNK_OK;
 }
 
-static void running_logs(fit_state *s, double loss_sum, int64_t seen)
+static void running_logs(fit_state *s)
 {
-    nnk_model *m = s->m;
-    s->values[0] = seen ? loss_sum / (double)seen : 0;
-    for (int k = 0; k < m->n_metrics; k++)
-        s->values[1 + k] = m->metrics[k].vt->result(
-            nnk_params_config(m->metrics[k].params), m->metrics[k].state);
-    s->info.n_logs = 1 + m->n_metrics;
+    s->info.n_logs = log_values(s->m, s->loss_sum, s->out_sums, (double)s->seen, s->values);
 }
 
 static int run_epoch(fit_state *s, int64_t epoch, nnk_rng *data_rng, nnk_err *err)
@@ -386,33 +409,30 @@ static int run_epoch(fit_state *s, int64_t epoch, nnk_rng *data_rng, nnk_err *er
     if (o->shuffle)
         shuffle(data_rng, s->perm, s->d->rows);
     metrics_reset(m);
+    s->loss_sum = 0;
+    memset(s->out_sums, 0, sizeof s->out_sums);
+    s->seen = 0;
     s->info.epoch = epoch;
     s->info.n_logs = 0;
     int rc = fire(o, NNK_EPOCH_BEGIN, &s->info, err);
-    double loss_sum = 0;
-    int64_t seen = 0;
     for (int64_t b = 0; !rc && b < s->steps && !s->stop; b++) {
         s->info.batch = b;
         if ((rc = fire(o, NNK_BATCH_BEGIN, &s->info, err)))
             break;
-        rc = train_batch(s, b, &loss_sum, err);
+        rc = train_batch(s, b, err);
         s->info.global_batch++;
-        seen += s->d->rows - b * s->bs < s->bs ? s->d->rows - b * s->bs : s->bs;
         if (!rc) {
-            running_logs(s, loss_sum, seen);
+            running_logs(s);
             rc = fire(o, NNK_BATCH_END, &s->info, err);
         }
     }
     if (rc)
         return rc;
-    running_logs(s, loss_sum, seen);
-    int n = 1 + m->n_metrics;
+    running_logs(s);
+    int n = s->n_train_logs;
     if (o->validation) {
-        double v[MAX_LOGS];
-        if ((rc = evaluate_pass(m, o->validation, s->bs, v, err)))
+        if ((rc = evaluate_pass(m, o->validation, s->bs, s->values + n, err)))
             return rc;
-        for (int k = 0; k < n; k++)
-            s->values[n + k] = v[k];
         n *= 2;
     }
     s->info.n_logs = n;
@@ -432,10 +452,11 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
         return nnk_err_set(err, NNK_EDATA, "data '%s' has no rows", train->source);
     if (o->epochs < 0 || o->batch_size < 1)
         return nnk_err_set(err, NNK_EUSAGE, "fit: epochs must be >= 0 and batch_size >= 1");
-    if (1 + 2 * (m->n_metrics + 1) > MAX_LOGS)
-        return nnk_err_set(err, NNK_ECONFIG, "fit: too many metrics");
     fit_state s;
     memset(&s, 0, sizeof s);
+    s.n_train_logs = log_names(m, s.names, MAX_LOGS / 2);
+    if (s.n_train_logs > MAX_LOGS / 2 - 1)
+        return nnk_err_set(err, NNK_ECONFIG, "fit: too many outputs and metrics to log");
     s.m = m;
     s.d = train;
     s.o = o;
@@ -444,22 +465,14 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
         s.bs = train->rows;
     s.steps = (train->rows + s.bs - 1) / s.bs;
     s.perm = malloc((size_t)train->rows * sizeof(int64_t));
-    s.y = malloc((size_t)(s.bs * train->y_cols) * sizeof(float));
-    const nnk_node *out = &m->nodes[m->output];
-    if (!s.perm || !s.y || ensure_grad(m, s.bs * out->out_cols, err) ||
-        nnk_model_ensure_rows(m, s.bs, err)) {
+    if (!s.perm || nnk_model_ensure_rows(m, s.bs, err)) {
         free(s.perm);
-        free(s.y);
         return nnk_err_set(err, NNK_ENOMEM, "out of memory");
     }
     for (int64_t i = 0; i < train->rows; i++)
         s.perm[i] = i;
-    snprintf(s.names[0], 64, "loss");
-    for (int k = 0; k < m->n_metrics; k++)
-        snprintf(s.names[1 + k], 64, "%s", m->metrics[k].name);
-    int n = 1 + m->n_metrics;
-    for (int k = 0; k < n; k++)
-        snprintf(s.names[n + k], 64, "val_%s", s.names[k]);
+    for (int k = 0; k < s.n_train_logs; k++)
+        snprintf(s.names[s.n_train_logs + k], 64, "val_%.59s", s.names[k]);
     for (int k = 0; k < MAX_LOGS; k++)
         s.name_ptrs[k] = s.names[k];
     s.info.struct_size = sizeof s.info;
@@ -493,6 +506,5 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
         rc = fire(o, NNK_TRAIN_END, &s.info, err);
     memset(m->fit_data, 0, sizeof m->fit_data);
     free(s.perm);
-    free(s.y);
     return rc;
 }

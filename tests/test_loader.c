@@ -73,7 +73,8 @@ START_TEST(abi_layout_pinned)
     ck_assert_uint_eq(sizeof(nnk_layer_info), 104);
     ck_assert_uint_eq(offsetof(nnk_host, layer_scratch), 88);
     ck_assert_uint_eq(sizeof(nnk_weight), 104);
-    ck_assert_uint_eq(sizeof(nnk_layer), 880);
+    ck_assert_uint_eq(sizeof(nnk_layer), 888);
+    ck_assert_uint_eq(offsetof(nnk_layer, input_names), 880);
     ck_assert_uint_eq(offsetof(nnk_layer, weights), 48);
     ck_assert_uint_eq(sizeof(nnk_layer_vtable), 80);
     ck_assert_uint_eq(sizeof(nnk_activation_vtable), 64);

@@ -38,18 +38,11 @@ static double model_loss(nnk_model *m, const float *x, const float *y, int rows,
 {
     nnk_err err = {0, ""};
     nnk_model_ensure_rows(m, rows, &err);
-    memcpy(m->inputs[0].x.data, x, sizeof(float) * (size_t)(rows * m->inputs[0].cols));
+    nnk_model_set_inputs(m, x, rows);
+    ck_assert_int_eq(nnk_model_split_labels(m, y, m->outs[0].label_cols, rows, &err), 0);
     ck_assert_int_eq(nnk_model_forward(m, rows, 1, &err), 0);
-    nnk_node *out = &m->nodes[m->output];
-    float grad[64];
     double loss;
-    const void *cfg = nnk_params_config(m->loss_params);
-    if (m->fused)
-        m->loss->compute_from_logits(cfg, out->z.data, y, rows, out->out_cols, &loss, grad, &err);
-    else
-        m->loss->compute(cfg, out->a.data, y, rows, out->out_cols, &loss, grad, &err);
-    if (with_grad)
-        ck_assert_int_eq(nnk_model_backward(m, rows, grad, m->fused, &err), 0);
+    ck_assert_int_eq(nnk_model_loss(m, rows, &loss, NULL, with_grad, &err), 0);
     return loss;
 }
 
@@ -63,7 +56,7 @@ START_TEST(dense_gradients)
         {"out", "dense", {"units", "activation"}, {"3", "softmax"}, 2},
     };
     nnk_model *m = make_model(3, layers, 3, "sparse_categorical_crossentropy", NULL, "sgd", 0.1, 7);
-    ck_assert(m->fused);
+    ck_assert(m->outs[0].fused);
     const float x[12] = {0.5f, -1.0f, 2.0f, 0.1f, 0.3f, -0.7f, -1.2f, 0.8f, 0.0f, 1.5f, -0.4f, 0.9f};
     const float y[4] = {0, 2, 1, 2};
     model_loss(m, x, y, 4, 1);
@@ -175,7 +168,7 @@ START_TEST(xor_converges)
         {"out", "dense", {"units", "activation"}, {"1", "sigmoid"}, 2},
     };
     nnk_model *m = make_model(2, layers, 2, "binary_crossentropy", "accuracy", "sgd", 0.5, 5);
-    ck_assert(m->fused);
+    ck_assert(m->outs[0].fused);
     const float x[8] = {0, 0, 0, 1, 1, 0, 1, 1}, y[4] = {0, 1, 1, 0};
     nnk_dataset *d = test_dataset(x, 4, 2, y, 1);
     nnk_fit_options o;

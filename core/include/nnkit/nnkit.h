@@ -162,14 +162,39 @@ int nnk_model_add_layer(nnk_model *m, const char *name, const char *type,
                         const char *const *inputs, int n_inputs,
                         const char *const *keys, const char *const *values,
                         const char *const *where, int n_params, nnk_err *err);
-/* Loss, metrics (comma separated, may be NULL), optimizer and its
- * parameters. Keys not belonging to the optimizer are tried on the loss. */
+/* Keras's compile for a model with one output (or the same loss on every
+ * output): loss, metrics (comma separated, may be NULL), optimizer and its
+ * parameters. Keys not belonging to the optimizer go to the loss. */
 int nnk_model_compile(nnk_model *m, const char *loss, const char *metrics,
                       const char *optimizer, double learning_rate,
                       const char *const *keys, const char *const *values,
                       const char *const *where, int n_params, nnk_err *err);
-/* Shape inference and weight initialisation from seed. Errors name the
- * layers involved. */
+/* compile with several outputs: each its own loss and weight; metrics are
+ * computed for every output. Logged names follow Keras: "loss" is the
+ * weighted total, then "<output>_loss" and "<output>_<metric>" when there
+ * are several outputs. All arrays are borrowed for the call. */
+typedef struct nnk_compile_options {
+    const char *optimizer;          /* default "sgd" */
+    double learning_rate;           /* default 0.01 */
+    const char *const *outputs;     /* layer names; n_outputs 0: the one layer
+                                       no other layer uses */
+    int n_outputs;
+    const char *const *losses;      /* one for every output, or one each */
+    int n_losses;
+    const double *loss_weights;     /* one per output, or NULL for 1 each */
+    const char *metrics;            /* comma separated, may be NULL */
+    const char *const *keys;        /* optimizer and loss parameters */
+    const char *const *values;
+    const char *const *where;       /* may be NULL */
+    int n_params;
+} nnk_compile_options;
+void nnk_compile_options_init(nnk_compile_options *o);
+int nnk_model_compile_with(nnk_model *m, const nnk_compile_options *o, nnk_err *err);
+/* Shape inference and weight initialisation from seed. Layers may be
+ * added in any order: build resolves their inputs by name, sorts them, and
+ * fails naming the layers involved on an unknown input, a cycle, a layer
+ * whose output goes nowhere, an input no layer uses, an output that is not
+ * a layer, or shapes that do not fit. */
 int nnk_model_build(nnk_model *m, uint64_t seed, nnk_err *err);
 
 /* Preprocessing stored with the model: x = (raw * scale - mean) / std. */
@@ -223,6 +248,8 @@ void nnk_history_clear(nnk_history *h);
 int nnk_model_evaluate(nnk_model *m, const nnk_dataset *d, int64_t batch_size,
                        char names[][64], double *values, int cap, int *n,
                        nnk_err *err);
+/* Columns of predict's result: every output's units, in output order. */
+int64_t nnk_model_output_cols(const nnk_model *m);
 /* Outputs for every row of d: a rows x output_cols array the caller frees. */
 float *nnk_model_predict(nnk_model *m, const nnk_dataset *d,
                          int64_t batch_size, int64_t *out_cols, nnk_err *err);
@@ -294,6 +321,7 @@ typedef struct nnk_run_config {
 
 typedef struct nnk_experiment_parts {
     nnk_params *data, *fit, *run; /* typed [data], [fit], [run] */
+    char *joined_features;        /* the inputs' columns, when they name them */
     nnk_run_config cfg;           /* views into the params above */
 } nnk_experiment_parts;
 

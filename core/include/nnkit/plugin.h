@@ -211,6 +211,8 @@ struct nnk_layer {
     nnk_rng *rng;       /* this layer's own random stream */
     int n_weights;
     nnk_weight weights[NNK_MAX_WEIGHTS];
+    const char *const *input_names; /* n_in names of layers or model inputs,
+                                       for error messages */
 };
 
 typedef struct nnk_layer_vtable {

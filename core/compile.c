@@ -1,0 +1,222 @@
+/* compile: the optimizer, and for each output its loss, weight and
+ * metrics (Keras's model.compile). Outputs and "accuracy" are resolved at
+ * build time, once shapes are known. */
+#include "internal.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void nnk_compile_options_init(nnk_compile_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->optimizer = "sgd";
+    o->learning_rate = 0.01;
+}
+
+void nnk_output_free(nnk_output *o)
+{
+    for (int i = 0; i < o->n_metrics; i++) {
+        free(o->metrics[i].name);
+        free(o->metrics[i].state);
+        nnk_params_free(o->metrics[i].params);
+    }
+    nnk_params_free(o->loss_params);
+    free(o->name);
+    free(o->y);
+    free(o->grad);
+    memset(o, 0, sizeof *o);
+}
+
+/* A metric instance; "accuracy" starts as binary_accuracy and is settled
+ * at build time (nnk_model_resolve_accuracy). */
+static int add_metric(nnk_model *m, nnk_output *o, const char *name, nnk_err *err)
+{
+    const char *comp_name = name;
+    if (!strcmp(name, "accuracy") || !strcmp(name, "acc")) {
+        comp_name = o->loss->accuracy_metric ? o->loss->accuracy_metric : "binary_accuracy";
+        name = "accuracy";
+    }
+    const nnk_component_info *c = nnk_registry_find(m->reg, NNK_KIND_METRIC, comp_name);
+    if (!c)
+        return nnk_unknown_component(m, NNK_KIND_METRIC, comp_name, "compile", err);
+    if (o->n_metrics >= NNK_MAX_METRICS)
+        return nnk_err_set(err, NNK_ECONFIG, "compile: too many metrics (at most %d)", NNK_MAX_METRICS);
+    nnk_metric_inst *mi = &o->metrics[o->n_metrics];
+    memset(mi, 0, sizeof *mi);
+    mi->comp = c;
+    mi->vt = c->vtable;
+    char owner[128];
+    snprintf(owner, sizeof owner, "metric '%s'", name);
+    mi->params = nnk_params_new(mi->vt->params, mi->vt->config_size, owner, err);
+    mi->name = strdup(name);
+    mi->state = calloc(1, mi->vt->state_size ? mi->vt->state_size : 1);
+    if (!mi->params || !mi->name || !mi->state) {
+        nnk_params_free(mi->params);
+        free(mi->name);
+        free(mi->state);
+        return err && err->status ? err->status : NNK_ENOMEM;
+    }
+    o->n_metrics++;
+    return NNK_OK;
+}
+
+/* Keras's rule for "accuracy" when the loss does not say: one output
+ * unit means binary accuracy, several mean categorical. */
+int nnk_model_resolve_accuracy(nnk_model *m, nnk_output *o, nnk_err *err)
+{
+    if (o->loss->accuracy_metric)
+        return NNK_OK;
+    for (int i = 0; i < o->n_metrics; i++) {
+        nnk_metric_inst *mi = &o->metrics[i];
+        if (strcmp(mi->name, "accuracy"))
+            continue;
+        const char *want = o->cols == 1 ? "binary_accuracy" : "categorical_accuracy";
+        const nnk_component_info *c = nnk_registry_find(m->reg, NNK_KIND_METRIC, want);
+        if (!c)
+            return nnk_unknown_component(m, NNK_KIND_METRIC, want, "compile", err);
+        if (c == mi->comp)
+            continue;
+        const nnk_metric_vtable *vt = c->vtable;
+        nnk_params *np = nnk_params_new(vt->params, vt->config_size, "metric 'accuracy'", err);
+        void *st = calloc(1, vt->state_size + 1);
+        if (!np || !st) {
+            nnk_params_free(np);
+            free(st);
+            return NNK_ENOMEM;
+        }
+        nnk_params_free(mi->params);
+        free(mi->state);
+        mi->params = np;
+        mi->state = st;
+        mi->comp = c;
+        mi->vt = vt;
+    }
+    return NNK_OK;
+}
+
+static int setup_output(nnk_model *m, nnk_output *o, const char *name, const char *loss,
+                        double weight, const char *metrics, nnk_err *err)
+{
+    const nnk_component_info *lc = nnk_registry_find(m->reg, NNK_KIND_LOSS, loss);
+    if (!lc)
+        return nnk_unknown_component(m, NNK_KIND_LOSS, loss, "compile", err);
+    if (!(weight >= 0) || !isfinite(weight))
+        return nnk_err_set(err, NNK_ECONFIG, "compile: loss weight %g for output '%s' must be >= 0",
+                           weight, name ? name : "");
+    o->name = name ? strdup(name) : NULL;
+    o->node = -1;
+    o->loss_comp = lc;
+    o->loss = lc->vtable;
+    o->weight = weight;
+    char owner[128];
+    snprintf(owner, sizeof owner, "loss '%s'", loss);
+    o->loss_params = nnk_params_new(o->loss->params, o->loss->config_size, owner, err);
+    if (!o->loss_params)
+        return NNK_ECONFIG;
+    int rc = NNK_OK;
+    if (metrics) {
+        char *copy = strdup(metrics), *save = NULL;
+        for (char *t = strtok_r(copy, ", ", &save); t && !rc; t = strtok_r(NULL, ", ", &save))
+            rc = add_metric(m, o, t, err);
+        free(copy);
+    }
+    return rc;
+}
+
+/* A key goes to the optimizer when it has it, else to every loss that has
+ * it; a key nobody has is an error with a did-you-mean. */
+static int apply_param(nnk_model *m, const char *key, const char *value, const char *where,
+                       nnk_err *err)
+{
+    if (nnk_params_has(m->opt_params, key))
+        return nnk_params_set(m->opt_params, key, value, where, err);
+    int found = 0;
+    for (int k = 0; k < m->n_outputs; k++) {
+        if (!nnk_params_has(m->outs[k].loss_params, key))
+            continue;
+        found = 1;
+        int rc = nnk_params_set(m->outs[k].loss_params, key, value, where, err);
+        if (rc)
+            return rc;
+    }
+    if (found)
+        return NNK_OK;
+    const char *cands[96];
+    int n = 0;
+    for (int k = 0; k < nnk_params_count(m->opt_params) && n < 90; k++)
+        cands[n++] = nnk_params_spec(m->opt_params, k)->name;
+    for (int o = 0; o < m->n_outputs; o++)
+        for (int k = 0; k < nnk_params_count(m->outs[o].loss_params) && n < 96; k++)
+            cands[n++] = nnk_params_spec(m->outs[o].loss_params, k)->name;
+    const char *hint = nnk_suggest(key, cands, n);
+    char hint_text[128] = "", losses[256] = "";
+    if (hint)
+        snprintf(hint_text, sizeof hint_text, " (did you mean '%s'?)", hint);
+    for (int o = 0; o < m->n_outputs; o++)
+        if (!strstr(losses, m->outs[o].loss->name))
+            snprintf(losses + strlen(losses), sizeof losses - strlen(losses), "%s'%s'",
+                     o ? ", " : "", m->outs[o].loss->name);
+    return nnk_err_set(err, NNK_ECONFIG, "%s%sunknown key '%s' for optimizer '%s' or loss %s%s",
+                       where ? where : "", where ? ": " : "", key, m->opt->name, losses, hint_text);
+}
+
+int nnk_model_compile_with(nnk_model *m, const nnk_compile_options *o, nnk_err *err)
+{
+    if (m->compiled)
+        return nnk_err_set(err, NNK_ECONFIG, "compile: the model is already compiled");
+    const char *opt = o->optimizer ? o->optimizer : "sgd";
+    const nnk_component_info *oc = nnk_registry_find(m->reg, NNK_KIND_OPTIMIZER, opt);
+    if (!oc)
+        return nnk_unknown_component(m, NNK_KIND_OPTIMIZER, opt, "compile", err);
+    if (!(o->learning_rate > 0) || !isfinite(o->learning_rate))
+        return nnk_err_set(err, NNK_ECONFIG, "compile: learning_rate must be a number > 0, got %g",
+                           o->learning_rate);
+    int n_out = o->n_outputs > 0 ? o->n_outputs : 1;
+    if (n_out > NNK_MAX_OUTPUTS)
+        return nnk_err_set(err, NNK_ECONFIG, "compile: at most %d outputs", NNK_MAX_OUTPUTS);
+    if (o->n_losses != 1 && o->n_losses != n_out)
+        return nnk_err_set(err, NNK_ECONFIG,
+                           "compile: %d losses for %d outputs (give one for all, or one per output)",
+                           o->n_losses, n_out);
+    m->opt_comp = oc;
+    m->opt = oc->vtable;
+    m->learning_rate = o->learning_rate;
+    char owner[128];
+    snprintf(owner, sizeof owner, "optimizer '%s'", opt);
+    if (!(m->opt_params = nnk_params_new(m->opt->params, m->opt->config_size, owner, err)))
+        return NNK_ECONFIG;
+    for (int k = 0; k < n_out; k++) {
+        m->n_outputs = k + 1;
+        int rc = setup_output(m, &m->outs[k], o->n_outputs ? o->outputs[k] : NULL,
+                              o->losses[o->n_losses == 1 ? 0 : k],
+                              o->loss_weights ? o->loss_weights[k] : 1.0, o->metrics, err);
+        if (rc)
+            return rc;
+    }
+    for (int i = 0; i < o->n_params; i++) {
+        int rc = apply_param(m, o->keys[i], o->values[i], o->where ? o->where[i] : NULL, err);
+        if (rc)
+            return rc;
+    }
+    m->compiled = 1;
+    return NNK_OK;
+}
+
+int nnk_model_compile(nnk_model *m, const char *loss, const char *metrics,
+                      const char *optimizer, double learning_rate,
+                      const char *const *keys, const char *const *values,
+                      const char *const *where, int n_params, nnk_err *err)
+{
+    nnk_compile_options o;
+    nnk_compile_options_init(&o);
+    o.optimizer = optimizer;
+    o.learning_rate = learning_rate;
+    o.losses = &loss;
+    o.n_losses = 1;
+    o.metrics = metrics;
+    o.keys = keys;
+    o.values = values;
+    o.where = where;
+    o.n_params = n_params;
+    return nnk_model_compile_with(m, &o, err);
+}
