@@ -458,9 +458,9 @@ static int rebuild(nnk_model *m, const Nnkit__Model *msg, const char *path,
     m->scale = msg->preprocessing->scale > 0 ? msg->preprocessing->scale : 1.0;
     const Nnkit__Preprocessing *pre = msg->preprocessing;
     if (!rc && pre->n_mean) {
-        if (pre->n_mean != pre->n_std || (int64_t)pre->n_mean != m->inputs[0].cols)
+        if (pre->n_mean != pre->n_std || (int64_t)pre->n_mean != nnk_model_input_cols(m))
             return nnk_err_set(err, NNK_EMODEL, "model '%s': standardisation has %zu values for %lld features",
-                               path, pre->n_mean, (long long)m->inputs[0].cols);
+                               path, pre->n_mean, (long long)nnk_model_input_cols(m));
         m->n_std = (int64_t)pre->n_mean;
         m->mean = malloc(pre->n_mean * sizeof(float));
         m->std = malloc(pre->n_mean * sizeof(float));

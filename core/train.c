@@ -261,6 +261,17 @@ int nnk_model_evaluate(nnk_model *m, const nnk_dataset *d, int64_t batch_size,
     return NNK_OK;
 }
 
+int nnk_model_outputs(const nnk_model *m, const char **names, int64_t *cols, int cap)
+{
+    for (int k = 0; k < m->n_outputs && k < cap; k++) {
+        if (names)
+            names[k] = m->outs[k].name;
+        if (cols)
+            cols[k] = m->outs[k].cols;
+    }
+    return m->n_outputs;
+}
+
 int64_t nnk_model_output_cols(const nnk_model *m)
 {
     int64_t n = 0;

@@ -393,8 +393,15 @@ static int cmd_predict(const options *o)
         char *buf = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
-        for (int64_t j = 0; f && j < cols; j++)
-            fprintf(f, "%s%s_%lld", j ? "," : "", cols > 1 ? "prob" : "output", (long long)j);
+        /* one column per unit: prob_J for one classifier output, output_J
+         * for one regression unit, <output>_J with several outputs */
+        const char *names[16];
+        int64_t widths[16];
+        int n_out = nnk_model_outputs(m, names, widths, 16);
+        for (int k = 0, col = 0; f && k < n_out && k < 16; k++)
+            for (int64_t j = 0; j < widths[k]; j++, col++)
+                fprintf(f, "%s%s_%lld", col ? "," : "",
+                        n_out > 1 ? names[k] : widths[k] > 1 ? "prob" : "output", (long long)j);
         for (int64_t r = 0; f && r < d->rows; r++) {
             fputc('\n', f);
             for (int64_t j = 0; j < cols; j++)

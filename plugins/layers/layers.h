@@ -6,4 +6,6 @@
 extern const nnk_host *layers_host;
 extern const nnk_layer_vtable dense_layer;
 extern const nnk_layer_vtable flatten_layer;
+extern const nnk_layer_vtable concat_layer;
+extern const nnk_layer_vtable add_layer;
 #endif

@@ -3,7 +3,8 @@
 
 const nnk_host *layers_host;
 
-static const nnk_layer_vtable *const layers[] = {&dense_layer, &flatten_layer, NULL};
+static const nnk_layer_vtable *const layers[] = {&dense_layer, &flatten_layer, &concat_layer,
+                                                 &add_layer, NULL};
 
 static const nnk_plugin layers_plugin = {
     .struct_size = sizeof(nnk_plugin),
@@ -11,7 +12,7 @@ static const nnk_plugin layers_plugin = {
     .abi_minor = NNK_ABI_MINOR,
     .name = "nnkit-layers",
     .version = "0.1.0",
-    .doc = "Core layers: dense, flatten.",
+    .doc = "Core layers: dense, flatten, concat, add.",
     .layers = layers,
 };
 

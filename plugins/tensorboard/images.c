@@ -20,8 +20,8 @@ static const unsigned char glyphs[11][5] = {
 int tb_image_shape(const nnk_model_view *m, int *w, int *h)
 {
     nnk_shape s;
-    if (tb_host->model_input(m, 0, NULL, &s))
-        return 0;
+    if (tb_host->model_input(m, 0, NULL, &s) || tb_host->model_input(m, 1, NULL, NULL) == 0)
+        return 0; /* no input, or several: not one picture per sample */
     if (s.ndim == 2 || (s.ndim == 3 && s.dim[2] == 1)) {
         *h = (int)s.dim[0];
         *w = (int)s.dim[1];

@@ -24,10 +24,14 @@ static int64_t tensor_size(const nnk_tensor *t)
     return n;
 }
 
+/* A sample row holds every input's values, one input after another. */
 static int64_t input_cols(const nnk_model_view *m)
 {
     nnk_shape s;
-    return tb_host->model_input(m, 0, NULL, &s) ? 0 : shape_size(&s);
+    int64_t n = 0;
+    for (int i = 0; tb_host->model_input(m, i, NULL, &s) == 0; i++)
+        n += shape_size(&s);
+    return n;
 }
 
 static int weight_histograms(tb_state *s, const nnk_train_info *info, int grads, nnk_err *err)

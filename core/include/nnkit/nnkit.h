@@ -248,6 +248,9 @@ void nnk_history_clear(nnk_history *h);
 int nnk_model_evaluate(nnk_model *m, const nnk_dataset *d, int64_t batch_size,
                        char names[][64], double *values, int cap, int *n,
                        nnk_err *err);
+/* The model's outputs (after build): their layer names and units, in
+ * order; returns how many there are (at most cap are written). */
+int nnk_model_outputs(const nnk_model *m, const char **names, int64_t *cols, int cap);
 /* Columns of predict's result: every output's units, in output order. */
 int64_t nnk_model_output_cols(const nnk_model *m);
 /* Outputs for every row of d: a rows x output_cols array the caller frees. */
