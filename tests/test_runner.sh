@@ -171,6 +171,31 @@ for delay in 0.3 0.7; do
   [ $ok = 1 ] && pass=$((pass + 1)) || { echo "FAIL: after kill -9 at ${delay}s: $(cat err)"; fail=$((fail + 1)); }
 done
 
+# --- functional models: Wide & Deep converges; graph errors name the layers ---
+check "wide and deep" 0 "" $NNKIT train examples/wide_and_deep.ini --run-name wd --set fit.verbose=0
+mae=$(sed -n 's/^test: .* main_output_mae \([0-9.]*\) .*/\1/p' out)
+awk -v m="$mae" 'BEGIN { exit !(m != "" && m < 52) }' && pass=$((pass + 1)) || { echo "FAIL: wide and deep test MAE '$mae' (want < 52; the target's std is 77): $(cat out)"; fail=$((fail + 1)); }
+grep -q "aux_output_loss" out && [ -e runs/wd/model.nnk ] && pass=$((pass + 1)) || { echo "FAIL: wide and deep logs"; fail=$((fail + 1)); }
+check "wide and deep predict" 0 "" $NNKIT predict runs/wd/model.nnk --input examples/data/diabetes.csv
+[ "$(head -1 out)" = "main_output_0,aux_output_0" ] && [ "$(wc -l <out)" = 443 ] && pass=$((pass + 1)) || { echo "FAIL: wide and deep predict: $(head -2 out)"; fail=$((fail + 1)); }
+fbase=("[data]" "train = examples/data/diabetes.csv" "label = progression" "[input wide]" "columns = age, sex"
+       "[input deep]" "columns = bmi, bp, s1" "[compile]" "loss = mse" "[fit]" "verbose = 0")
+ini cyc.ini "${fbase[@]}" "[layer a]" "inputs = deep, c" "type = concat" "[layer c]" "inputs = a" "type = dense" "units = 3" \
+  "[layer o]" "inputs = wide, c" "type = concat"
+check "cycle" 2 "nnkit: error: layers 'c' -> 'a' -> 'c' form a cycle" $NNKIT train cyc.ini
+ini unk.ini "${fbase[@]}" "[layer h]" "inputs = dep" "type = dense" "units = 3" "[layer o]" "inputs = wide, h" "type = concat"
+check "unknown input" 2 "nnkit: error: layer 'h': unknown input 'dep' (did you mean 'deep'?)" $NNKIT train unk.ini
+ini unused.ini "${fbase[@]}" "[layer h]" "inputs = deep" "type = dense" "units = 3"
+check "unused input" 2 "nnkit: error: input 'wide': no layer uses it" $NNKIT train unused.ini
+ini dead.ini "${fbase[@]}" "[layer h]" "inputs = deep" "type = dense" "units = 3" "[layer dead]" "inputs = deep" "type = dense" \
+  "units = 2" "[layer o]" "inputs = wide, h" "type = concat"
+check "unreached layer" 2 "nnkit: error: layer 'dead': its output reaches no other layer and it is not an output of the model" $NNKIT train dead.ini
+ini add.ini "${fbase[@]}" "[layer h]" "inputs = deep" "type = dense" "units = 3" "[layer o]" "inputs = wide, h" "type = add"
+check "merge shapes" 2 "nnkit: error: layer 'o': inputs 'wide' (None, 2) and 'h' (None, 3) do not fit: add needs equal shapes" $NNKIT train add.ini
+check "output not a layer" 2 "nnkit: error: compile: output 'nope' is not a layer; layers: h, o" $NNKIT train add.ini --set compile.outputs=nope --set h.units=2
+check "losses per output" 2 "nnkit: error: --set: compile: 3 losses for 2 outputs (give one for all, or one per output)" \
+  $NNKIT train examples/wide_and_deep.ini --set "compile.loss=mse,mse,mae"
+
 # --- bad model files and plugins ---
 head -c 100 runs/r1/model.nnk >trunc.nnk
 check "truncated model" 1 "*" $NNKIT evaluate trunc.nnk --data examples/data/iris.csv
