@@ -21,17 +21,30 @@ typedef struct parse_ctx {
 /* libinih's reader is called once per line, so counting here gives the
  * line of every key the handler sees (the packaged libinih is built
  * without INI_HANDLER_LINENO). */
+static nnk_ini_section *add_section(nnk_experiment *e, const char *header, int line, nnk_err *err);
+
+/* libinih's reader is called once per line, so counting here gives the
+ * line of every key the handler sees (the packaged libinih is built
+ * without INI_HANDLER_LINENO). Section headers are registered here too:
+ * libinih reports a section only with its first key, and an empty section
+ * such as [layer flatten] is a layer all the same. */
 static char *count_lines(char *str, int num, void *stream)
 {
     parse_ctx *c = stream;
     char *r = fgets(str, num, c->f);
-    if (r) {
-        c->line++;
-        const char *p = r;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p == '[')
-            c->section_line = c->line;
+    if (!r)
+        return r;
+    c->line++;
+    const char *p = r;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    const char *end = *p == '[' ? strchr(p, ']') : NULL;
+    if (end && !c->failed) {
+        char header[256];
+        snprintf(header, sizeof header, "%.*s", (int)(end - p - 1), p + 1);
+        c->section_line = c->line;
+        if (!add_section(c->e, header, c->line, c->err))
+            c->failed = 1;
     }
     return r;
 }

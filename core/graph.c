@@ -68,7 +68,12 @@ static const nnk_tensor *source_output(nnk_model *m, int src)
 
 int nnk_model_forward(nnk_model *m, int64_t rows, int training, nnk_err *err)
 {
-    for (int i = 0; i < m->n_nodes; i++) {
+    return nnk_model_forward_to(m, rows, training, m->n_nodes, err);
+}
+
+int nnk_model_forward_to(nnk_model *m, int64_t rows, int training, int end, nnk_err *err)
+{
+    for (int i = 0; i < end; i++) {
         nnk_node *n = &m->nodes[i];
         const nnk_tensor *in[NNK_MAX_INPUTS];
         for (int k = 0; k < n->n_in; k++)
@@ -350,4 +355,37 @@ int nnk_model_fit_standardizer(nnk_model *m, const nnk_dataset *d, nnk_err *err)
     free(sum); free(sq); free(row);
     m->mean = mean; m->std = sd; m->inv_std = inv; m->n_std = cols;
     return NNK_OK;
+}
+
+int nnk_model_adapt(nnk_model *m, const nnk_dataset *d, int64_t bs, nnk_err *err)
+{
+    if (!m->built)
+        return nnk_err_set(err, NNK_ECONFIG, "the model must be built before it is adapted");
+    int rc = nnk_model_check_data(m, d, err);
+    int64_t *idx = malloc(sizeof(int64_t) * (size_t)(bs > 0 ? bs : 1));
+    if (!rc && !idx)
+        rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    /* in graph order, so a layer adapts to already adapted layers before it */
+    for (int i = 0; !rc && i < m->n_nodes; i++) {
+        nnk_node *n = &m->nodes[i];
+        if (!n->vt->adapt || n->adapted)
+            continue;
+        for (int64_t start = 0; !rc && start < d->rows; start += bs) {
+            int64_t rows = d->rows - start < bs ? d->rows - start : bs;
+            for (int64_t r = 0; r < rows; r++)
+                idx[r] = start + r;
+            rc = nnk_model_ensure_rows(m, rows, err);
+            if (!rc)
+                rc = nnk_model_gather_batch(m, d, idx, rows, err);
+            if (!rc)
+                rc = nnk_model_forward_to(m, rows, 0, i, err);
+            if (!rc)
+                rc = n->vt->adapt(&n->layer, source_output(m, n->in[0]), 0, err);
+        }
+        if (!rc)
+            rc = n->vt->adapt(&n->layer, NULL, 1, err);
+        n->adapted = !rc;
+    }
+    free(idx);
+    return rc;
 }

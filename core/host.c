@@ -62,7 +62,17 @@ static int host_layer_add_weight(nnk_layer *layer, const char *name,
         return nnk_err_set(err, NNK_ENOMEM, "out of memory"), -1;
     node->fans[i][0] = fan_in;
     node->fans[i][1] = fan_out;
+    w->trainable = 1;
     layer->n_weights++;
+    return i;
+}
+
+static int host_layer_add_state(nnk_layer *layer, const char *name, const nnk_shape *shape,
+                                const char *initializer, nnk_err *err)
+{
+    int i = host_layer_add_weight(layer, name, shape, initializer, 1, 1, err);
+    if (i >= 0)
+        layer->weights[i].trainable = 0;
     return i;
 }
 
@@ -215,6 +225,7 @@ const nnk_host nnk_host_table = {
     .rng_normal = nnk_rng_normal,
     .layer_add_weight = host_layer_add_weight,
     .layer_scratch = host_layer_scratch,
+    .layer_add_state = host_layer_add_state,
     .model_layer_count = host_model_layer_count,
     .model_layer = host_model_layer,
     .model_input = host_model_input,

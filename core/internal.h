@@ -38,6 +38,7 @@ typedef struct nnk_node {
     int in[NNK_MAX_INPUTS];  /* >= 0: node index; < 0: model input -1-k (set at build) */
     char *in_names[NNK_MAX_INPUTS];
     int is_output;           /* index+1 into the model's outputs, or 0 */
+    int adapted;             /* its adapt hook has seen the training data */
     nnk_shape out_shape;
     int64_t out_cols;
     const nnk_component_info *act_comp; /* NULL: linear */
@@ -127,6 +128,8 @@ struct nnk_model {
 
 /* graph.c */
 int nnk_model_forward(nnk_model *m, int64_t rows, int training, nnk_err *err);
+/* Forward through nodes [0, end) only. */
+int nnk_model_forward_to(nnk_model *m, int64_t rows, int training, int end, nnk_err *err);
 /* Backward from every output's grad buffer (into its logits when the
  * output is fused, or always with into_logits). */
 int nnk_model_backward(nnk_model *m, int64_t rows, int into_logits, nnk_err *err);

@@ -268,6 +268,16 @@ int64_t nnk_model_param_count(const nnk_model *m)
     return n;
 }
 
+static int64_t trainable_count(const nnk_model *m)
+{
+    int64_t n = 0;
+    for (int i = 0; i < m->n_nodes; i++)
+        for (int k = 0; k < m->nodes[i].layer.n_weights; k++)
+            if (m->nodes[i].layer.weights[k].trainable)
+                n += tensor_size(&m->nodes[i].layer.weights[k].value);
+    return n;
+}
+
 float *nnk_model_weights_copy(const nnk_model *m, int64_t *n_out)
 {
     int64_t n = nnk_model_param_count(m), o = 0;
@@ -318,9 +328,10 @@ void nnk_model_summary(const nnk_model *m, FILE *out)
             fprintf(out, "%s%s", k ? ", " : " [", n->in_names[k]);
         fprintf(out, "%s\n%s\n", functional ? "]" : "", i + 1 < m->n_nodes ? "" : dbl);
     }
-    int64_t total = nnk_model_param_count(m);
-    fprintf(out, "Total params: %lld (%.2f KB)\nTrainable params: %lld\nNon-trainable params: 0\n%s\n",
-            (long long)total, (double)total * 4 / 1024.0, (long long)total, rule);
+    int64_t total = nnk_model_param_count(m), trainable = trainable_count(m);
+    fprintf(out, "Total params: %lld (%.2f KB)\nTrainable params: %lld\nNon-trainable params: %lld\n%s\n",
+            (long long)total, (double)total * 4 / 1024.0, (long long)trainable,
+            (long long)(total - trainable), rule);
 }
 
 int nnk_model_set_columns(nnk_model *m, const char *labels, const char *features,

@@ -452,6 +452,8 @@ static int rebuild(nnk_model *m, const Nnkit__Model *msg, const char *path,
                              &w->value, path, err);
     }
     m->iteration = msg->optimizer->iteration;
+    for (int i = 0; i < m->n_nodes; i++)
+        m->nodes[i].adapted = 1; /* the statistics came with the weights */
     if (!rc)
         rc = nnk_model_set_columns(m, msg->preprocessing->label_columns,
                                    msg->preprocessing->feature_columns, err);

@@ -337,6 +337,8 @@ static void optimizer_step(nnk_model *m)
     m->iteration++;
     for (int i = 0; i < nw; i++) {
         nnk_weight *w = nnk_model_weight_at(m, i, NULL);
+        if (!w->trainable)
+            continue;
         int64_t n = 1;
         for (int d = 0; d < w->value.ndim; d++)
             n *= w->value.shape[d];
@@ -463,6 +465,8 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
         return nnk_err_set(err, NNK_EDATA, "data '%s' has no rows", train->source);
     if (o->epochs < 0 || o->batch_size < 1)
         return nnk_err_set(err, NNK_EUSAGE, "fit: epochs must be >= 0 and batch_size >= 1");
+    if ((rc = nnk_model_adapt(m, train, 256, err)))
+        return rc;
     fit_state s;
     memset(&s, 0, sizeof s);
     s.n_train_logs = log_names(m, s.names, MAX_LOGS / 2);

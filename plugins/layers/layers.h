@@ -8,4 +8,7 @@ extern const nnk_layer_vtable dense_layer;
 extern const nnk_layer_vtable flatten_layer;
 extern const nnk_layer_vtable concat_layer;
 extern const nnk_layer_vtable add_layer;
+extern const nnk_layer_vtable dropout_layer;
+extern const nnk_layer_vtable batch_normalization_layer;
+extern const nnk_layer_vtable normalization_layer;
 #endif

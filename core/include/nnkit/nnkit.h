@@ -209,6 +209,11 @@ const char *nnk_model_feature_columns(const nnk_model *m);
 int nnk_model_fit_standardizer(nnk_model *m, const nnk_dataset *d,
                                nnk_err *err);
 
+/* Keras's adapt: every layer with an adapt hook (normalization) fits its
+ * statistics to d. fit does this itself for layers not yet adapted; a
+ * loaded model's layers count as adapted. */
+int nnk_model_adapt(nnk_model *m, const nnk_dataset *d, int64_t batch_size, nnk_err *err);
+
 typedef struct nnk_callback nnk_callback;
 /* A callback from a registered component with its parameters. */
 nnk_callback *nnk_callback_new(nnk_registry *reg, const char *type,

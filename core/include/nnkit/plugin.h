@@ -161,6 +161,10 @@ typedef struct nnk_host {
     /* Scratch memory that lives until the layer is destroyed, grown as
      * needed; slot in [0, 8). Returns NULL when out of memory. */
     float *(*layer_scratch)(nnk_layer *layer, int slot, int64_t n_floats);
+    /* Like layer_add_weight, for non-trainable state (see nnk_weight). */
+    int (*layer_add_state)(nnk_layer *layer, const char *name,
+                           const nnk_shape *shape, const char *initializer,
+                           nnk_err *err);
 
     /* ---- model introspection for callbacks (model from nnk_train_info) */
     int (*model_layer_count)(const nnk_model_view *m);
@@ -194,11 +198,15 @@ typedef struct nnk_host {
 
 /* ---- layers ---------------------------------------------------------- */
 
-/* A trainable tensor declared by a layer. value and grad share a shape. */
+/* A tensor declared by a layer. value and grad share a shape. Trainable
+ * weights are updated by the optimizer from grad; state (trainable 0, such
+ * as moving averages) is only changed by the layer itself. Both are saved
+ * with the model. */
 typedef struct nnk_weight {
     const char *name;
     nnk_tensor value;
     nnk_tensor grad;
+    int trainable;
 } nnk_weight;
 
 /* A layer instance, owned by the core. Plugins read config and weights and
@@ -237,6 +245,12 @@ typedef struct nnk_layer_vtable {
                     const nnk_tensor *out, const nnk_tensor *dout,
                     nnk_tensor *const *din, nnk_err *err);
     void (*destroy)(nnk_layer *layer); /* may be NULL */
+    /* Optional (Keras's adapt): before the first fit, the core passes the
+     * layer's input over the whole training split in batches, then once
+     * more with batch NULL and final 1. Used to fit statistics into state
+     * weights; a model loaded from a file is not adapted again. */
+    int (*adapt)(nnk_layer *layer, const nnk_tensor *batch, int final,
+                 nnk_err *err);
 } nnk_layer_vtable;
 
 /* ---- activations (element-wise; softmax row-wise) ----------------------- */
