@@ -59,7 +59,7 @@ check "unknown optimizer key" 2 "nnkit: error: --set: unknown key 'momentun' for
 check "bad --set" 2 "nnkit: error: --set 'nodot=3': expected section.key=value" $NNKIT train good.ini --set nodot=3
 check "unknown option" 2 "nnkit train: unknown option '--epochs' (see 'nnkit train --help')" $NNKIT train good.ini --epochs 3
 check "missing experiment" 2 "nnkit: error: experiment 'nope.ini': cannot open" $NNKIT train nope.ini
-check "unknown command" 2 "nnkit: unknown command 'trian' (commands: train, evaluate, predict, summary, plugins, events)" $NNKIT trian
+check "unknown command" 2 "nnkit: unknown command 'trian' (commands: train, evaluate, predict, summary, plugins, events, check-plugin)" $NNKIT trian
 [ -e runs ] && { echo "FAIL: a configuration error left a runs/ directory"; fail=$((fail + 1)); } || pass=$((pass + 1))
 
 # --- data errors: exit 1 ---
@@ -195,6 +195,16 @@ check "merge shapes" 2 "nnkit: error: layer 'o': inputs 'wide' (None, 2) and 'h'
 check "output not a layer" 2 "nnkit: error: compile: output 'nope' is not a layer; layers: h, o" $NNKIT train add.ini --set compile.outputs=nope --set h.units=2
 check "losses per output" 2 "nnkit: error: --set: compile: 3 losses for 2 outputs (give one for all, or one per output)" \
   $NNKIT train examples/wide_and_deep.ini --set "compile.loss=mse,mse,mae"
+
+# --- check-plugin rejects a wrong gradient, a default out of range, another ABI ---
+check "check-plugin bad gradient" 1 "" $NNKIT check-plugin "$FIXTURES/fixture_badgrad.so"
+grep -q "doubler  *gradients  *FAIL 35 of 36 values wrong; first input\[0\]: analytic" out && grep -q "^check-plugin: 5 passed, 1 failed$" out \
+  && pass=$((pass + 1)) || { echo "FAIL: check-plugin bad gradient: $(cat out)"; fail=$((fail + 1)); }
+check "check-plugin bad default" 1 "" $NNKIT check-plugin "$FIXTURES/fixture_baddefault.so"
+grep -q "scaled  *parameter specs  *FAIL default out of range: (default): scaled: parameter 'slope' must be a number in \[0, 1\], got '5'" out \
+  && pass=$((pass + 1)) || { echo "FAIL: check-plugin bad default: $(cat out)"; fail=$((fail + 1)); }
+check "check-plugin abi" 2 "nnkit: error: plugin '$FIXTURES/fixture_abi.so': built for ABI 2.0, this nnkit has ABI 1.0" \
+  $NNKIT check-plugin "$FIXTURES/fixture_abi.so"
 
 # --- bad model files and plugins ---
 head -c 100 runs/r1/model.nnk >trunc.nnk

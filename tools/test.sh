@@ -16,7 +16,7 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 # lines and the runner script's "N passed, N failed" line.
 awk '
   /^[0-9]+%: Checks: / { gsub(/,/, ""); total += $3; bad += $5 + $7 }
-  /^[0-9]+ passed, [0-9]+ failed$/ { total += $1 + $3; bad += $3 }
+  /^([a-z-]+: )?[0-9]+ passed, [0-9]+ failed$/ { n = NF - 3; total += $(n) + $(n + 2); bad += $(n + 2) }
   END { printf "%d passed, %d failed\n", total - bad, bad }
 ' build/meson-logs/testlog.txt build-asan/meson-logs/testlog.txt
 exit $status

@@ -275,6 +275,14 @@ int nnk_model_save(const nnk_model *m, const char *path, nnk_err *err);
 /* Loads and rebuilds a model; its plugins must be in reg. */
 nnk_model *nnk_model_load(nnk_registry *reg, const char *path, nnk_err *err);
 
+/* nnkit check-plugin: loads the plugin at path (with the standard plugins
+ * for what it uses), validates its descriptor and parameter specs, and
+ * runs finite-difference gradient, shape, save/load and determinism
+ * checks on each component, printing one row per check to out. Returns
+ * the number of failed checks, or -1 (err set) when the plugin does not
+ * load. */
+int nnk_check_plugin(const char *path, FILE *out, nnk_err *err);
+
 /* Write a whole file atomically: tmp file beside path, fsync, rename. */
 int nnk_write_file_atomic(const char *path, const void *data, size_t n,
                           nnk_err *err);
