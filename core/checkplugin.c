@@ -241,6 +241,16 @@ static void layer_gradients(report *r, nnk_registry *reg, const nnk_component_in
         float *x = malloc(sizeof(float) * (size_t)(rows * xc)), *y = malloc(sizeof(float) * (size_t)(rows * oc));
         random_values(g, x, rows * xc, 1.0);
         random_values(g, y, rows * oc, 1.0);
+        /* nudge every weight off its initial value: zero biases behind
+         * dead units sit exactly on relu's kink, where no slope is right */
+        for (int w = 0; w < m->nodes[0].layer.n_weights; w++) {
+            nnk_weight *wt = &m->nodes[0].layer.weights[w];
+            int64_t cnt = 1;
+            for (int d = 0; d < wt->value.ndim; d++)
+                cnt *= wt->value.shape[d];
+            for (int64_t j = 0; wt->trainable && j < cnt; j++)
+                wt->value.data[j] += (float)uni(g, -0.05, 0.05);
+        }
         nnk_rng state = m->nodes[0].rng;
         train_loss(m, x, y, rows, &state, 1, &err);
         /* dL/dinput: the layer's backward into input buffers */

@@ -8,9 +8,11 @@ trap 'rm -rf "$work"' EXIT
 pass=0 fail=0
 ok() { if eval "$1"; then pass=$((pass + 1)); else echo "FAIL: $2"; fail=$((fail + 1)); fi; }
 "$EXAMPLE" "$work/run" >"$work/out" 2>&1
-ok '[ $? = 0 ] && grep -Eq "^fitted y = (2.99|3.00)[0-9]x \+ (1.99|2.00)[0-9]; logs in" "$work/out"' "example output: $(cat "$work/out")"
+rc=$?
+ok '[ $rc = 0 ] && grep -Eq "^fitted y = (2.99|3.00)[0-9]x \+ (1.99|2.00)[0-9]; logs in" "$work/out"' "example output: $(cat "$work/out")"
 "$NNKIT" events "$work"/run/events.out.tfevents.* >"$work/events" 2>&1
-ok '[ $? = 0 ]' "events: $(cat "$work/events")"
+rc=$?
+ok '[ $rc = 0 ]' "events: $(cat "$work/events")"
 ok '[ "$(grep -c " loss  *scalar" "$work/events")" = 100 ]' "100 loss points"
 ok '[ "$(grep -c "residuals  *histogram  *20 buckets, 64 values" "$work/events")" = 10 ]' "10 histograms"
 ok 'grep -q "residual_strip  *image  *1 image(s) 64x8" "$work/events"' "image"

@@ -357,9 +357,16 @@ out:
 static nnk_dataset *load_for_model(const nnk_model *m, const char *spec, const options *o,
                                    int labels, nnk_err *err)
 {
-    const char *label = o->label ? o->label : labels ? nnk_model_label_columns(m) : "";
+    const char *label = o->label ? o->label : nnk_model_label_columns(m);
     const char *feats = o->features ? o->features : nnk_model_feature_columns(m);
-    return nnk_dataset_load(spec, label, feats, err);
+    if (labels)
+        return nnk_dataset_load(spec, label, feats, err);
+    /* predict: the label columns, when the file has them, are not features */
+    nnk_dataset *d = *label && !*feats ? nnk_dataset_load(spec, label, feats, NULL) : NULL;
+    if (!d)
+        return nnk_dataset_load(spec, "", feats, err);
+    d->y_cols = 0;
+    return d;
 }
 
 static int cmd_evaluate(const options *o)

@@ -12,11 +12,13 @@ echo "test: unit suites under -Db_sanitize=address,undefined"
 tools/build.sh build-asan -Db_sanitize=address,undefined -Dbuildtype=debug -Db_lundef=false || exit 1
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-asan --print-errorlogs --num-processes 2 --suite unit || status=1
+echo "test: meson install into a prefix, and an out-of-tree plugin built against it"
+tests/test_install.sh build-install build-install-root | tee build/install-test.log || status=1
 # Count individual checks: Check's "Checks: N, Failures: F, Errors: E"
 # lines and the runner script's "N passed, N failed" line.
 awk '
   /^[0-9]+%: Checks: / { gsub(/,/, ""); total += $3; bad += $5 + $7 }
   /^([a-z-]+: )?[0-9]+ passed, [0-9]+ failed$/ { n = NF - 3; total += $(n) + $(n + 2); bad += $(n + 2) }
   END { printf "%d passed, %d failed\n", total - bad, bad }
-' build/meson-logs/testlog.txt build-asan/meson-logs/testlog.txt
+' build/meson-logs/testlog.txt build-asan/meson-logs/testlog.txt build/install-test.log
 exit $status
