@@ -350,7 +350,7 @@ int nnk_model_fit_standardizer(nnk_model *m, const nnk_dataset *d, nnk_err *err)
         double s = var > 1e-12 ? sqrt(var) : 1.0; /* constant column: leave it */
         mean[c] = (float)mu;
         sd[c] = (float)s;
-        inv[c] = (float)(1.0 / s);
+        inv[c] = (float)(1.0 / (double)sd[c]); /* from the stored float, as a loaded model does */
     }
     free(sum); free(sq); free(row);
     m->mean = mean; m->std = sd; m->inv_std = inv; m->n_std = cols;

@@ -472,7 +472,7 @@ static int rebuild(nnk_model *m, const Nnkit__Model *msg, const char *path,
         for (size_t i = 0; i < pre->n_mean; i++) {
             m->mean[i] = pre->mean[i];
             m->std[i] = pre->std[i];
-            m->inv_std[i] = 1.0f / pre->std[i];
+            m->inv_std[i] = (float)(1.0 / (double)pre->std[i]);
         }
     }
     return rc;

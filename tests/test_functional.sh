@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The C API example: Wide & Deep built in code, trained, saved, reloaded.
+set -u
+EXAMPLE=$(realpath "$1")
+SRC=$2
+work=$(mktemp -d /tmp/nnkit-fn-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+pass=0 fail=0
+ok() { if eval "$1"; then pass=$((pass + 1)); else echo "FAIL: $2"; fail=$((fail + 1)); fi; }
+"$EXAMPLE" "$SRC/examples/data/diabetes.csv" "$work/wd.nnk" >"$work/out" 2>&1
+rc=$?
+ok '[ $rc = 0 ]' "exit status $rc: $(cat "$work/out")"
+ok 'grep -q "^reloaded from .*: predictions identical (89 rows x 2 outputs)$" "$work/out"' "reload"
+ok 'grep -q "concat (concat) .* \[wide, hidden2\]" "$work/out"' "summary shows the connections"
+ok '[ "$(grep -c "^epoch [0-9]*: val_main_output_mae" "$work/out")" = 5 ]' "the C callback ran every 20 epochs"
+mae=$(sed -n "s/^test: .* main_output_mae \([0-9.]*\) .*/\1/p" "$work/out")
+ok 'awk -v m="$mae" "BEGIN { exit !(m != \"\" && m < 52) }"' "test MAE '$mae' (want < 52)"
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
