@@ -322,6 +322,86 @@ START_TEST(callback_errors_stop_training)
 }
 END_TEST
 
+
+/* dropout: at inference the identity; in training about `rate` of the
+ * values are zero and the rest scaled by 1 / (1 - rate). */
+START_TEST(dropout_behaviour)
+{
+    layer_def layers[] = {{"drop", "dropout", {"rate"}, {"0.25"}, 1}};
+    nnk_model *m = make_model(400, layers, 1, "mse", NULL, "sgd", 0.1, 5);
+    nnk_err err = {0, ""};
+    float x[800];
+    for (int i = 0; i < 800; i++)
+        x[i] = 1.0f + (float)(i % 7);
+    nnk_model_ensure_rows(m, 2, &err);
+    nnk_model_set_inputs(m, x, 2);
+    ck_assert_int_eq(nnk_model_forward(m, 2, 0, &err), 0);
+    ck_assert(memcmp(m->nodes[0].a.data, x, sizeof x) == 0);
+    ck_assert_int_eq(nnk_model_forward(m, 2, 1, &err), 0);
+    int zeros = 0;
+    for (int i = 0; i < 800; i++) {
+        float v = m->nodes[0].a.data[i];
+        if (v == 0)
+            zeros++;
+        else
+            ck_assert_msg(fabsf(v - x[i] / 0.75f) < 1e-5f, "kept value %g, want %g", (double)v, (double)(x[i] / 0.75f));
+    }
+    ck_assert_msg(zeros > 150 && zeros < 250, "%d of 800 dropped at rate 0.25", zeros);
+    nnk_model_free(m);
+}
+END_TEST
+
+/* batch_normalization: training output has mean 0 and variance ~1 per
+ * feature, and the moving statistics move by (1 - momentum). */
+START_TEST(batch_normalization_behaviour)
+{
+    layer_def layers[] = {{"bn", "batch_normalization", {"momentum"}, {"0.9"}, 1}};
+    nnk_model *m = make_model(2, layers, 1, "mse", NULL, "sgd", 0.1, 5);
+    nnk_err err = {0, ""};
+    const float x[8] = {1, 10, 2, 20, 3, 30, 6, 40}; /* feature means 3 and 25 */
+    nnk_model_ensure_rows(m, 4, &err);
+    nnk_model_set_inputs(m, x, 4);
+    ck_assert_int_eq(nnk_model_forward(m, 4, 1, &err), 0);
+    for (int j = 0; j < 2; j++) {
+        double mean = 0, var = 0;
+        for (int i = 0; i < 4; i++)
+            mean += m->nodes[0].a.data[i * 2 + j] / 4.0;
+        for (int i = 0; i < 4; i++)
+            var += pow(m->nodes[0].a.data[i * 2 + j] - mean, 2) / 4.0;
+        ck_assert(fabs(mean) < 1e-5 && fabs(var - 1) < 1e-2);
+    }
+    const nnk_weight *mm = &m->nodes[0].layer.weights[2], *mv = &m->nodes[0].layer.weights[3];
+    ck_assert_str_eq(mm->name, "moving_mean");
+    ck_assert(!mm->trainable && !mv->trainable);
+    ck_assert(fabsf(mm->value.data[0] - 0.3f) < 1e-6f && fabsf(mm->value.data[1] - 2.5f) < 1e-6f);
+    /* batch variance of feature 0: (4 + 1 + 0 + 9) / 4 = 3.5; 0.9 * 1 + 0.1 * 3.5 */
+    ck_assert(fabsf(mv->value.data[0] - 1.25f) < 1e-5f);
+    nnk_model_free(m);
+}
+END_TEST
+
+/* normalization adapts to the training data before the first epoch. */
+START_TEST(normalization_adapts)
+{
+    layer_def layers[] = {{"norm", "normalization", {NULL}, {NULL}, 0},
+                          {"out", "dense", {"units"}, {"1"}, 1}};
+    nnk_model *m = make_model(2, layers, 2, "mse", NULL, "sgd", 0.01, 5);
+    const float x[8] = {1, 100, 3, 300, 5, 500, 7, 700}, y[4] = {0, 1, 0, 1};
+    nnk_dataset *d = test_dataset(x, 4, 2, y, 1);
+    nnk_err err = {0, ""};
+    nnk_fit_options o;
+    nnk_fit_options_init(&o);
+    o.epochs = 1;
+    ck_assert_int_eq(nnk_model_fit(m, d, &o, NULL, &err), 0);
+    const float *mean = m->nodes[0].layer.weights[0].value.data, *var = m->nodes[0].layer.weights[1].value.data;
+    ck_assert(fabsf(mean[0] - 4) < 1e-5f && fabsf(mean[1] - 400) < 1e-3f);
+    ck_assert(fabsf(var[0] - 5) < 1e-4f && fabsf(var[1] - 50000) < 1);
+    ck_assert_int_eq(m->nodes[0].adapted, 1);
+    nnk_dataset_free(d);
+    nnk_model_free(m);
+}
+END_TEST
+
 START_TEST(save_load_predict_identical)
 {
     nnk_model *m = iris_mlp(9);
@@ -500,6 +580,9 @@ Suite *model_suite(void)
     tcase_add_test(tc, same_seed_same_weights);
     tcase_add_test(tc, callbacks_see_events_and_steer);
     tcase_add_test(tc, callback_errors_stop_training);
+    tcase_add_test(tc, dropout_behaviour);
+    tcase_add_test(tc, batch_normalization_behaviour);
+    tcase_add_test(tc, normalization_adapts);
     tcase_add_test(tc, save_load_predict_identical);
     tcase_add_test(tc, bad_model_files);
     tcase_add_test(tc, shape_errors_name_both_layers);
