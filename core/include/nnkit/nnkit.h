@@ -4,8 +4,16 @@
  * or NULL, and fills the caller-owned nnk_err *err (which may be NULL).
  * Objects come in nnk_x_new/nnk_x_free pairs; free(NULL) is a no-op.
  * String and array parameters are borrowed for the duration of the call
- * unless a comment says otherwise. Nothing here is thread-safe on the same
- * object; different objects may be used from different threads.
+ * unless a comment says otherwise; memory a call returns (a predict array,
+ * resolved text) is the caller's to free() unless its comment names a
+ * _free function. A registry must outlive every model and callback made
+ * from it; data sets and callbacks given to fit must outlive the call.
+ *
+ * Threads: nothing here is thread-safe on the same object; different
+ * objects may be used from different threads. Plugin initialisation is
+ * serialised by the registry's lock. Inside one call the BLAS may use
+ * several threads (OPENBLAS_NUM_THREADS); results are bit-identical for
+ * the same seed, build and thread count.
  */
 #ifndef NNKIT_NNKIT_H
 #define NNKIT_NNKIT_H
