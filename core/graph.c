@@ -287,6 +287,16 @@ int nnk_model_split_labels(nnk_model *m, const float *y, int64_t y_cols, int64_t
     return NNK_OK;
 }
 
+int nnk_model_load_rows(nnk_model *m, const nnk_dataset *d, int64_t start, int64_t bs, int64_t *idx,
+                        int64_t *rows, nnk_err *err)
+{
+    *rows = d->rows - start < bs ? d->rows - start : bs;
+    for (int64_t r = 0; r < *rows; r++)
+        idx[r] = start + r;
+    int rc = nnk_model_ensure_rows(m, *rows, err);
+    return rc ? rc : nnk_model_gather_batch(m, d, idx, *rows, err);
+}
+
 int nnk_model_gather_batch(nnk_model *m, const nnk_dataset *d, const int64_t *idx, int64_t n,
                            nnk_err *err)
 {
@@ -370,13 +380,8 @@ int nnk_model_adapt(nnk_model *m, const nnk_dataset *d, int64_t bs, nnk_err *err
         nnk_node *n = &m->nodes[i];
         if (!n->vt->adapt || n->adapted)
             continue;
-        for (int64_t start = 0; !rc && start < d->rows; start += bs) {
-            int64_t rows = d->rows - start < bs ? d->rows - start : bs;
-            for (int64_t r = 0; r < rows; r++)
-                idx[r] = start + r;
-            rc = nnk_model_ensure_rows(m, rows, err);
-            if (!rc)
-                rc = nnk_model_gather_batch(m, d, idx, rows, err);
+        for (int64_t start = 0, rows; !rc && start < d->rows; start += bs) {
+            rc = nnk_model_load_rows(m, d, start, bs, idx, &rows, err);
             if (!rc)
                 rc = nnk_model_forward_to(m, rows, 0, i, err);
             if (!rc)

@@ -150,6 +150,10 @@ nnk_weight *nnk_model_weight_at(nnk_model *m, int i, nnk_node **node);
  * the stored preprocessing. */
 void nnk_model_gather(nnk_model *m, const nnk_dataset *d, const int64_t *idx,
                       int64_t n, float *x);
+/* Rows [start, start + bs) of d (fewer at the end; *rows says how many)
+ * into the inputs' buffers and outputs' labels, in data order. */
+int nnk_model_load_rows(nnk_model *m, const nnk_dataset *d, int64_t start, int64_t bs, int64_t *idx,
+                        int64_t *rows, nnk_err *err);
 /* Gathers rows into the inputs' buffers, and labels into each output's y. */
 int nnk_model_gather_batch(nnk_model *m, const nnk_dataset *d, const int64_t *idx,
                            int64_t n, nnk_err *err);

@@ -285,11 +285,11 @@ static uint64_t get_le(const unsigned char *p, int n)
     return v;
 }
 
-static unsigned char *read_all(const char *path, size_t *n, nnk_err *err)
+unsigned char *nnk_read_file(const char *path, const char *what, size_t *n, nnk_err *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        nnk_err_set(err, NNK_EMODEL, "model '%s': cannot open: %s", path, strerror(errno));
+        nnk_err_set(err, NNK_EIO, "%s '%s': cannot open: %s", what, path, strerror(errno));
         return NULL;
     }
     size_t cap = 1 << 16, len = 0;
@@ -311,7 +311,7 @@ static unsigned char *read_all(const char *path, size_t *n, nnk_err *err)
     fclose(f);
     if (!buf || bad) {
         free(buf);
-        nnk_err_set(err, NNK_EMODEL, "model '%s': read error", path);
+        nnk_err_set(err, NNK_EIO, "%s '%s': read error", what, path);
         return NULL;
     }
     *n = len;
@@ -481,9 +481,12 @@ static int rebuild(nnk_model *m, const Nnkit__Model *msg, const char *path,
 nnk_model *nnk_model_load(nnk_registry *reg, const char *path, nnk_err *err)
 {
     size_t len;
-    unsigned char *buf = read_all(path, &len, err);
-    if (!buf)
+    unsigned char *buf = nnk_read_file(path, "model", &len, err);
+    if (!buf) {
+        if (err)
+            err->status = NNK_EMODEL; /* a model that cannot be read is a model error */
         return NULL;
+    }
     int rc = NNK_OK;
     if (len < ENVELOPE_SIZE || memcmp(buf, "NNKM", 4))
         rc = nnk_err_set(err, NNK_EMODEL, "model '%s': not an nnkit model file", path);

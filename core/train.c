@@ -209,13 +209,8 @@ static int evaluate_pass(nnk_model *m, const nnk_dataset *d, int64_t bs, double 
     int rc = !idx ? nnk_err_set(err, NNK_ENOMEM, "out of memory") : NNK_OK;
     metrics_reset(m);
     double total = 0, outs[NNK_MAX_OUTPUTS] = {0}, l, ol[NNK_MAX_OUTPUTS];
-    for (int64_t start = 0; !rc && start < d->rows; start += bs) {
-        int64_t rows = d->rows - start < bs ? d->rows - start : bs;
-        for (int64_t r = 0; r < rows; r++)
-            idx[r] = start + r;
-        rc = nnk_model_ensure_rows(m, rows, err);
-        if (!rc)
-            rc = nnk_model_gather_batch(m, d, idx, rows, err);
+    for (int64_t start = 0, rows; !rc && start < d->rows; start += bs) {
+        rc = nnk_model_load_rows(m, d, start, bs, idx, &rows, err);
         if (!rc)
             rc = nnk_model_forward(m, rows, 0, err);
         if (!rc)
@@ -291,13 +286,8 @@ float *nnk_model_predict(nnk_model *m, const nnk_dataset *d, int64_t bs, int64_t
     float *res = malloc((size_t)(d->rows * cols + 1) * sizeof(float));
     int64_t *idx = malloc((size_t)bs * sizeof(int64_t));
     int rc = (!res || !idx) ? nnk_err_set(err, NNK_ENOMEM, "out of memory") : NNK_OK;
-    for (int64_t start = 0; !rc && start < d->rows; start += bs) {
-        int64_t rows = d->rows - start < bs ? d->rows - start : bs;
-        for (int64_t r = 0; r < rows; r++)
-            idx[r] = start + r;
-        rc = nnk_model_ensure_rows(m, rows, err);
-        if (!rc)
-            rc = nnk_model_gather_batch(m, d, idx, rows, err);
+    for (int64_t start = 0, rows = 0; !rc && start < d->rows; start += bs) {
+        rc = nnk_model_load_rows(m, d, start, bs, idx, &rows, err);
         if (!rc)
             rc = nnk_model_forward(m, rows, 0, err);
         for (int64_t r = 0; !rc && r < rows; r++) {

@@ -3,10 +3,10 @@
 #define NNKIT_TB_INTERNAL_H
 
 #include "event.pb-c.h"
+#include <nnkit/nnkit.h>
 #include <nnkit/tensorboard.h>
 
-int tb_err(nnk_err *err, nnk_status status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+#define tb_err nnk_err_set
 double tb_now(void);
 /* Packs and frames one event, appending it to the writer's buffer. */
 int tb_write_event(nnk_tb_writer *w, const Tensorboard__Event *ev, nnk_err *err);
@@ -14,7 +14,7 @@ int tb_write_event(nnk_tb_writer *w, const Tensorboard__Event *ev, nnk_err *err)
 int tb_write_value(nnk_tb_writer *w, Tensorboard__Summary__Value *v, int64_t step,
                    double wall_time, nnk_err *err);
 int tb_mkdir_p(const char *dir, nnk_err *err);
-int tb_write_file_atomic(const char *path, const void *data, size_t n, nnk_err *err);
+#define tb_write_file_atomic nnk_write_file_atomic
 
 #define DT_FLOAT 1
 #define DT_DOUBLE 2

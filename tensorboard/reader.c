@@ -21,35 +21,7 @@ static uint64_t get_le(const unsigned char *p, int n)
 
 static unsigned char *slurp(const char *path, size_t *len, nnk_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tb_err(err, NNK_EIO, "event file '%s': cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    unsigned char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        unsigned char *b = realloc(buf, cap * 2);
-        if (!b) {
-            free(buf);
-            buf = NULL;
-        } else {
-            buf = b;
-            cap *= 2;
-        }
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf || bad) {
-        free(buf);
-        tb_err(err, NNK_EIO, "event file '%s': read error", path);
-        return NULL;
-    }
-    *len = n;
-    return buf;
+    return nnk_read_file(path, "event file", len, err);
 }
 
 static const char *plugin_of(const Tensorboard__Summary__Value *v)

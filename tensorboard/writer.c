@@ -39,17 +39,6 @@ static struct sigaction old_int, old_term;
 static int handlers_installed;
 static unsigned file_counter;
 
-int tb_err(nnk_err *err, nnk_status status, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-        err->status = status;
-    }
-    return status;
-}
 
 double tb_now(void)
 {
@@ -134,27 +123,6 @@ int tb_mkdir_p(const char *dir, nnk_err *err)
     return NNK_OK;
 }
 
-int tb_write_file_atomic(const char *path, const void *data, size_t n, nnk_err *err)
-{
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return tb_err(err, NNK_EIO, "file '%s': path too long", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return tb_err(err, NNK_EIO, "file '%s': cannot create: %s", path, strerror(errno));
-    int e = write_all(fd, data, n);
-    if (!e && fsync(fd))
-        e = errno;
-    if (close(fd) && !e)
-        e = errno;
-    if (!e && rename(tmp, path))
-        e = errno;
-    if (e) {
-        unlink(tmp);
-        return tb_err(err, NNK_EIO, "file '%s': write failed: %s", path, strerror(e));
-    }
-    return NNK_OK;
-}
 
 static int register_writer(nnk_tb_writer *w, nnk_err *err)
 {

@@ -291,6 +291,10 @@ nnk_model *nnk_model_load(nnk_registry *reg, const char *path, nnk_err *err);
  * load. */
 int nnk_check_plugin(const char *path, FILE *out, nnk_err *err);
 
+/* A whole file in memory (caller frees), or NULL with err set (EIO);
+ * `what` names the file in messages ("model 'x': cannot open: ..."). */
+unsigned char *nnk_read_file(const char *path, const char *what, size_t *n, nnk_err *err);
+
 /* Write a whole file atomically: tmp file beside path, fsync, rename. */
 int nnk_write_file_atomic(const char *path, const void *data, size_t n,
                           nnk_err *err);
