@@ -309,6 +309,41 @@ START_TEST(sgd_steps_by_hand)
 }
 END_TEST
 
+
+/* The first step of each adaptive optimizer from w = (1, 1) with
+ * g = (0.5, -2) and lr = 0.1, worked out by hand from Keras's formulas:
+ * Adam's first step is lr * sign(g) (to the epsilon); Adagrad divides by
+ * sqrt(0.1 + g^2); RMSprop by sqrt(0.1 g^2); Adamax by (1 - 0.9) |g|;
+ * AdamW first decays w by lr * 0.004; Nadam's u_t schedule gives
+ * m_hat = 0.528226 for g = 0.5. */
+START_TEST(adaptive_first_steps)
+{
+    const struct {
+        const char *name;
+        double want[2];
+    } cases[] = {
+        {"adam", {0.9000006324515321, 1.099999841886367}},
+        {"adamw", {0.8996006324515321, 1.099599841886367}},
+        {"adagrad", {0.9154845888128602, 1.0987729547869105}},
+        {"rmsprop", {0.6837728664367967, 1.3162277264883746}},
+        {"adamax", {0.900000019999996, 1.0999999950000003}},
+        {"nadam", {0.8943548432934925, 1.10564517255328}},
+    };
+    const float g[2] = {0.5f, -2.0f};
+    for (int k = 0; k < 6; k++) {
+        const nnk_optimizer_vtable *o = vt(NNK_KIND_OPTIMIZER, cases[k].name);
+        nnk_params *p = defaults(NNK_KIND_OPTIMIZER, cases[k].name);
+        float w[2] = {1, 1}, mem[3][2] = {{0}};
+        float *slots[3] = {mem[0], mem[1], mem[2]};
+        o->step(nnk_params_config(p), 0.1, 1, w, g, slots, 2);
+        for (int i = 0; i < 2; i++)
+            ck_assert_msg(fabs(w[i] - cases[k].want[i]) < 2e-6, "%s: w[%d] = %.9g, want %.9g", cases[k].name, i,
+                          (double)w[i], cases[k].want[i]);
+        nnk_params_free(p);
+    }
+}
+END_TEST
+
 Suite *components_suite(void)
 {
     Suite *s = suite_create("components");
@@ -324,6 +359,7 @@ Suite *components_suite(void)
     tcase_add_test(tc, sparse_labels_out_of_range);
     tcase_add_test(tc, metric_exact_values);
     tcase_add_test(tc, sgd_steps_by_hand);
+    tcase_add_test(tc, adaptive_first_steps);
     suite_add_tcase(s, tc);
     return s;
 }
