@@ -253,8 +253,19 @@ static void layer_gradients(report *r, nnk_registry *reg, const nnk_component_in
         }
         nnk_rng state = m->nodes[0].rng;
         train_loss(m, x, y, rows, &state, 1, &err);
-        /* dL/dinput: the layer's backward into input buffers */
         nnk_node *n = &m->nodes[0];
+        /* the weights' analytic gradients (regularization included), kept
+         * before the layer's backward runs again for the input gradients */
+        float *an_w[NNK_MAX_WEIGHTS] = {0};
+        for (int w = 0; w < n->layer.n_weights; w++) {
+            nnk_weight *wt = &n->layer.weights[w];
+            int64_t cnt = 1;
+            for (int d = 0; d < wt->value.ndim; d++)
+                cnt *= wt->value.shape[d];
+            an_w[w] = malloc(sizeof(float) * (size_t)cnt);
+            memcpy(an_w[w], wt->grad.data, sizeof(float) * (size_t)cnt);
+        }
+        /* dL/dinput: the layer's backward into input buffers */
         float *din_data = calloc((size_t)(rows * xc), sizeof(float));
         nnk_tensor din_t[4];
         nnk_tensor *din[4];
@@ -266,16 +277,16 @@ static void layer_gradients(report *r, nnk_registry *reg, const nnk_component_in
             in[k] = &m->inputs[k].x;
         }
         n->vt->backward(&n->layer, n->n_in, in, &n->z, &n->dz, din, &err);
-        /* analytic weight gradients are in the weights' grad buffers */
         for (int w = 0; w < n->layer.n_weights; w++) {
             nnk_weight *wt = &n->layer.weights[w];
-            if (!wt->trainable)
+            float *an = an_w[w];
+            if (!wt->trainable) {
+                free(an);
                 continue;
+            }
             int64_t cnt = 1;
             for (int d = 0; d < wt->value.ndim; d++)
                 cnt *= wt->value.shape[d];
-            float *an = malloc(sizeof(float) * (size_t)cnt);
-            memcpy(an, wt->grad.data, sizeof(float) * (size_t)cnt);
             for (int64_t j = 0; j < cnt; j++) {
                 float keep = wt->value.data[j];
                 wt->value.data[j] = keep + (float)FD_H;

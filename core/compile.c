@@ -178,9 +178,15 @@ int nnk_model_compile_with(nnk_model *m, const nnk_compile_options *o, nnk_err *
         return nnk_err_set(err, NNK_ECONFIG,
                            "compile: %d losses for %d outputs (give one for all, or one per output)",
                            o->n_losses, n_out);
+    if (o->clipnorm < 0 || o->clipvalue < 0 || o->global_clipnorm < 0 || !isfinite(o->clipnorm) ||
+        !isfinite(o->clipvalue) || !isfinite(o->global_clipnorm))
+        return nnk_err_set(err, NNK_ECONFIG, "compile: clipnorm, clipvalue and global_clipnorm must be numbers >= 0");
     m->opt_comp = oc;
     m->opt = oc->vtable;
     m->learning_rate = o->learning_rate;
+    m->clipnorm = o->clipnorm;
+    m->clipvalue = o->clipvalue;
+    m->global_clipnorm = o->global_clipnorm;
     char owner[128];
     snprintf(owner, sizeof owner, "optimizer '%s'", opt);
     if (!(m->opt_params = nnk_params_new(m->opt->params, m->opt->config_size, owner, err)))

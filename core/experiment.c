@@ -2,6 +2,7 @@
  * components' parameter specs. Every error carries file:line. */
 #include "internal.h"
 #include <ini.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -559,6 +560,17 @@ static int compile_model(const nnk_experiment *e, nnk_model *m, nnk_err *err)
                     return nnk_err_set(err, NNK_ECONFIG,
                                        "%s: compile: parameter 'learning_rate' must be a number > 0, got '%s'",
                                        w, en->value);
+            } else if (!strcmp(en->key, "clipnorm") || !strcmp(en->key, "clipvalue") ||
+                       !strcmp(en->key, "global_clipnorm")) {
+                char *end;
+                double v = strtod(en->value, &end);
+                if (!*en->value || *end || !(v > 0) || !isfinite(v))
+                    return nnk_err_set(err, NNK_ECONFIG, "%s: compile: parameter '%s' must be a number > 0, got '%s'",
+                                       w, en->key, en->value);
+                double *target = !strcmp(en->key, "clipnorm")    ? &co.clipnorm
+                                 : !strcmp(en->key, "clipvalue") ? &co.clipvalue
+                                                                 : &co.global_clipnorm;
+                *target = v;
             } else {
                 snprintf(wbuf[n], sizeof wbuf[n], "%s", w);
                 where[n] = wbuf[n];
@@ -710,7 +722,14 @@ char *nnk_experiment_resolved_text(const nnk_experiment *e, const nnk_model *m,
     fprintf(f, "\nloss_weights = ");
     for (int k = 0; k < m->n_outputs; k++)
         fprintf(f, "%s%.17g", k ? ", " : "", m->outs[k].weight);
-    fprintf(f, "\noptimizer = %s\nlearning_rate = %.17g\nmetrics = ", m->opt->name, m->learning_rate);
+    fprintf(f, "\noptimizer = %s\nlearning_rate = %.17g\n", m->opt->name, m->learning_rate);
+    if (m->clipnorm > 0)
+        fprintf(f, "clipnorm = %.17g\n", m->clipnorm);
+    if (m->clipvalue > 0)
+        fprintf(f, "clipvalue = %.17g\n", m->clipvalue);
+    if (m->global_clipnorm > 0)
+        fprintf(f, "global_clipnorm = %.17g\n", m->global_clipnorm);
+    fprintf(f, "metrics = ");
     for (int i = 0; i < m->outs[0].n_metrics; i++)
         fprintf(f, "%s%s", i ? ", " : "", m->outs[0].metrics[i].name);
     fprintf(f, "\n");

@@ -113,6 +113,7 @@ struct nnk_model {
     const nnk_optimizer_vtable *opt;
     nnk_params *opt_params;
     double learning_rate;
+    double clipnorm, clipvalue, global_clipnorm; /* 0: off */
     int64_t iteration;
     float **slots;            /* per weight: n_slots arrays */
     int compiled, built;

@@ -228,6 +228,9 @@ int nnk_model_save(const nnk_model *m, const char *path, nnk_err *err)
         opt->component = component_msg(&a, m->opt->name, m->opt_comp, m->opt_params);
         opt->learning_rate = m->learning_rate;
         opt->iteration = m->iteration;
+        opt->clipnorm = m->clipnorm;
+        opt->clipvalue = m->clipvalue;
+        opt->global_clipnorm = m->global_clipnorm;
         opt->slots = arena_alloc(&a, sizeof(void *) * (size_t)(nw * ns + 1));
         for (int i = 0; opt->slots && i < nw; i++) {
             nnk_node *node;
@@ -432,6 +435,9 @@ static int rebuild(nnk_model *m, const Nnkit__Model *msg, const char *path,
     co.n_losses = n_out;
     co.loss_weights = weights;
     co.metrics = metrics;
+    co.clipnorm = msg->optimizer->clipnorm;
+    co.clipvalue = msg->optimizer->clipvalue;
+    co.global_clipnorm = msg->optimizer->global_clipnorm;
     co.keys = keys;
     co.values = values;
     co.n_params = n;

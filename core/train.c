@@ -197,8 +197,36 @@ int nnk_model_loss(nnk_model *m, int64_t rows, double *loss, double *out_losses,
             out_losses[k] = l;
         total += o->weight * l;
     }
+    /* regularization: in the loss always (as Keras reports it), in the
+     * gradients when training */
+    int nw = nnk_model_weight_count(m);
+    for (int i = 0; i < nw; i++) {
+        const nnk_weight *w = nnk_model_weight_at(m, i, NULL);
+        if (!w->trainable || (w->l1 == 0 && w->l2 == 0))
+            continue;
+        int64_t n = 1;
+        for (int d = 0; d < w->value.ndim; d++)
+            n *= w->value.shape[d];
+        double pen = 0;
+        for (int64_t j = 0; j < n; j++)
+            pen += w->l1 * fabs(w->value.data[j]) + w->l2 * (double)w->value.data[j] * w->value.data[j];
+        total += pen;
+    }
     *loss = total;
-    return grads ? nnk_model_backward(m, rows, perceptron, err) : NNK_OK;
+    int rc = grads ? nnk_model_backward(m, rows, perceptron, err) : NNK_OK;
+    for (int i = 0; !rc && grads && i < nw; i++) {
+        nnk_weight *w = nnk_model_weight_at(m, i, NULL);
+        if (!w->trainable || (w->l1 == 0 && w->l2 == 0))
+            continue;
+        int64_t n = 1;
+        for (int d = 0; d < w->value.ndim; d++)
+            n *= w->value.shape[d];
+        for (int64_t j = 0; j < n; j++) {
+            float v = w->value.data[j];
+            w->grad.data[j] += w->l1 * (float)((v > 0) - (v < 0)) + 2 * w->l2 * v;
+        }
+    }
+    return rc;
 }
 
 /* Evaluates in order; writes the logs (log_names' order) into values. */
@@ -320,10 +348,56 @@ static void shuffle(nnk_rng *r, int64_t *perm, int64_t n)
     }
 }
 
+static int64_t weight_size(const nnk_weight *w)
+{
+    int64_t n = 1;
+    for (int d = 0; d < w->value.ndim; d++)
+        n *= w->value.shape[d];
+    return n;
+}
+
+/* Keras's clipping: clipvalue element-wise, clipnorm on each weight's
+ * gradient, global_clipnorm on all of them together. */
+static void clip_gradients(nnk_model *m)
+{
+    int nw = nnk_model_weight_count(m);
+    double global = 0;
+    for (int i = 0; i < nw; i++) {
+        nnk_weight *w = nnk_model_weight_at(m, i, NULL);
+        int64_t n = weight_size(w);
+        if (!w->trainable)
+            continue;
+        if (m->clipvalue > 0)
+            for (int64_t j = 0; j < n; j++)
+                w->grad.data[j] = fminf(fmaxf(w->grad.data[j], (float)-m->clipvalue), (float)m->clipvalue);
+        double sq = 0;
+        for (int64_t j = 0; j < n; j++)
+            sq += (double)w->grad.data[j] * w->grad.data[j];
+        if (m->clipnorm > 0 && sq > m->clipnorm * m->clipnorm) {
+            float f = (float)(m->clipnorm / sqrt(sq));
+            for (int64_t j = 0; j < n; j++)
+                w->grad.data[j] *= f;
+            sq = m->clipnorm * m->clipnorm;
+        }
+        global += sq;
+    }
+    if (m->global_clipnorm > 0 && global > m->global_clipnorm * m->global_clipnorm) {
+        float f = (float)(m->global_clipnorm / sqrt(global));
+        for (int i = 0; i < nw; i++) {
+            nnk_weight *w = nnk_model_weight_at(m, i, NULL);
+            int64_t n = weight_size(w);
+            for (int64_t j = 0; w->trainable && j < n; j++)
+                w->grad.data[j] *= f;
+        }
+    }
+}
+
 static void optimizer_step(nnk_model *m)
 {
     int nw = nnk_model_weight_count(m), ns = m->opt->n_slots;
     const void *cfg = nnk_params_config(m->opt_params);
+    if (m->clipvalue > 0 || m->clipnorm > 0 || m->global_clipnorm > 0)
+        clip_gradients(m);
     m->iteration++;
     for (int i = 0; i < nw; i++) {
         nnk_weight *w = nnk_model_weight_at(m, i, NULL);

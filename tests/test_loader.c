@@ -72,9 +72,9 @@ START_TEST(abi_layout_pinned)
     ck_assert_uint_eq(offsetof(nnk_host, model_summary), 176);
     ck_assert_uint_eq(sizeof(nnk_layer_info), 104);
     ck_assert_uint_eq(offsetof(nnk_host, layer_scratch), 88);
-    ck_assert_uint_eq(sizeof(nnk_weight), 112);
-    ck_assert_uint_eq(sizeof(nnk_layer), 952);
-    ck_assert_uint_eq(offsetof(nnk_layer, input_names), 944);
+    ck_assert_uint_eq(sizeof(nnk_weight), 120);
+    ck_assert_uint_eq(sizeof(nnk_layer), 1016);
+    ck_assert_uint_eq(offsetof(nnk_layer, input_names), 1008);
     ck_assert_uint_eq(offsetof(nnk_layer, weights), 48);
     ck_assert_uint_eq(sizeof(nnk_layer_vtable), 88);
     ck_assert_uint_eq(sizeof(nnk_activation_vtable), 64);

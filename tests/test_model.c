@@ -402,6 +402,61 @@ START_TEST(normalization_adapts)
 }
 END_TEST
 
+
+/* l2 on the kernel adds l2 * sum w^2 to the reported loss (as Keras's
+ * regularization losses do), and clipvalue bounds every update. */
+START_TEST(regularization_and_clipping)
+{
+    layer_def plain[] = {{"out", "dense", {"units"}, {"2"}, 1}};
+    layer_def regularized[] = {{"out", "dense", {"units", "kernel_l2", "kernel_l1"}, {"2", "0.5", "0.25"}, 3}};
+    nnk_model *a = make_model(3, plain, 1, "mse", NULL, "sgd", 0.1, 9);
+    nnk_model *b = make_model(3, regularized, 1, "mse", NULL, "sgd", 0.1, 9);
+    const float x[6] = {1, 2, 3, -1, 0.5f, 2}, y[4] = {1, 0, 0, 1};
+    nnk_dataset *d = test_dataset(x, 2, 3, y, 2);
+    nnk_err err = {0, ""};
+    char names[4][64];
+    double va[4], vb[4];
+    int n;
+    ck_assert_int_eq(nnk_model_evaluate(a, d, 32, names, va, 4, &n, &err), 0);
+    ck_assert_int_eq(nnk_model_evaluate(b, d, 32, names, vb, 4, &n, &err), 0);
+    const nnk_tensor *k = &b->nodes[0].layer.weights[0].value;
+    double pen = 0;
+    for (int i = 0; i < 6; i++)
+        pen += 0.5 * k->data[i] * k->data[i] + 0.25 * fabs(k->data[i]);
+    ck_assert_msg(fabs(vb[0] - va[0] - pen) < 1e-6, "loss %g vs %g + penalty %g", vb[0], va[0], pen);
+    nnk_model_free(a);
+    nnk_model_free(b);
+
+    /* one step of sgd at lr 1 with clipvalue 0.01: no weight moves further */
+    nnk_model *c = nnk_model_new(reg);
+    nnk_shape s = {1, {3}};
+    nnk_model_add_input(c, "input", &s, &err);
+    nnk_model_add_layer(c, "out", "dense", NULL, 0, (const char *[]){"units"}, (const char *[]){"2"}, NULL, 1, &err);
+    nnk_compile_options co;
+    nnk_compile_options_init(&co);
+    co.learning_rate = 1.0;
+    co.losses = (const char *[]){"mse"};
+    co.n_losses = 1;
+    co.clipvalue = 0.01;
+    ck_assert_int_eq(nnk_model_compile_with(c, &co, &err), 0);
+    ck_assert_int_eq(nnk_model_build(c, 9, &err), 0);
+    int64_t nw;
+    float *before = nnk_model_weights_copy(c, &nw);
+    nnk_fit_options o;
+    nnk_fit_options_init(&o);
+    o.batch_size = 2;
+    ck_assert_int_eq(nnk_model_fit(c, d, &o, NULL, &err), 0);
+    float *after = nnk_model_weights_copy(c, &nw);
+    double moved = 0;
+    for (int64_t i = 0; i < nw; i++)
+        moved = fmax(moved, fabs(after[i] - before[i]));
+    ck_assert_msg(moved <= 0.0100001 && moved > 0.009, "largest update %g with clipvalue 0.01", moved);
+    free(before), free(after);
+    nnk_dataset_free(d);
+    nnk_model_free(c);
+}
+END_TEST
+
 START_TEST(save_load_predict_identical)
 {
     nnk_model *m = iris_mlp(9);
@@ -583,6 +638,7 @@ Suite *model_suite(void)
     tcase_add_test(tc, dropout_behaviour);
     tcase_add_test(tc, batch_normalization_behaviour);
     tcase_add_test(tc, normalization_adapts);
+    tcase_add_test(tc, regularization_and_clipping);
     tcase_add_test(tc, save_load_predict_identical);
     tcase_add_test(tc, bad_model_files);
     tcase_add_test(tc, shape_errors_name_both_layers);

@@ -8,6 +8,7 @@ typedef struct dense_config {
     int use_bias;
     const char *kernel_initializer;
     const char *bias_initializer;
+    double kernel_l1, kernel_l2, bias_l1, bias_l2;
 } dense_config;
 
 static const char *const initializers[] = {
@@ -25,6 +26,12 @@ static const nnk_param_spec dense_params[] = {
      "initializer of the kernel", offsetof(dense_config, kernel_initializer)},
     {"bias_initializer", NNK_PARAM_CHOICE, "zeros", 0, 0, initializers,
      "initializer of the bias", offsetof(dense_config, bias_initializer)},
+    {"kernel_l1", NNK_PARAM_FLOAT, "0", 0, 1e6, NULL, "L1 regularization of the kernel (Keras's l1)",
+     offsetof(dense_config, kernel_l1)},
+    {"kernel_l2", NNK_PARAM_FLOAT, "0", 0, 1e6, NULL, "L2 regularization of the kernel (Keras's l2: factor * sum w^2)",
+     offsetof(dense_config, kernel_l2)},
+    {"bias_l1", NNK_PARAM_FLOAT, "0", 0, 1e6, NULL, "L1 regularization of the bias", offsetof(dense_config, bias_l1)},
+    {"bias_l2", NNK_PARAM_FLOAT, "0", 0, 1e6, NULL, "L2 regularization of the bias", offsetof(dense_config, bias_l2)},
     {NULL, 0, NULL, 0, 0, NULL, NULL, 0},
 };
 
@@ -39,12 +46,18 @@ static int dense_build(nnk_layer *layer, int n_in, const nnk_shape *in,
                                     layer->name, in[0].ndim);
     int64_t fan_in = in[0].dim[0];
     nnk_shape k = {2, {fan_in, c->units}}, b = {1, {c->units}};
-    if (layers_host->layer_add_weight(layer, "kernel", &k, c->kernel_initializer,
-                                      fan_in, c->units, err) < 0)
+    int ki = layers_host->layer_add_weight(layer, "kernel", &k, c->kernel_initializer, fan_in, c->units, err);
+    if (ki < 0)
         return err->status;
-    if (c->use_bias && layers_host->layer_add_weight(layer, "bias", &b, c->bias_initializer,
-                                                     fan_in, c->units, err) < 0)
-        return err->status;
+    layer->weights[ki].l1 = (float)c->kernel_l1;
+    layer->weights[ki].l2 = (float)c->kernel_l2;
+    if (c->use_bias) {
+        int bi = layers_host->layer_add_weight(layer, "bias", &b, c->bias_initializer, fan_in, c->units, err);
+        if (bi < 0)
+            return err->status;
+        layer->weights[bi].l1 = (float)c->bias_l1;
+        layer->weights[bi].l2 = (float)c->bias_l2;
+    }
     out->ndim = 1;
     out->dim[0] = c->units;
     return NNK_OK;

@@ -191,6 +191,9 @@ typedef struct nnk_compile_options {
     int n_losses;
     const double *loss_weights;     /* one per output, or NULL for 1 each */
     const char *metrics;            /* comma separated, may be NULL */
+    double clipnorm;                /* > 0: clip each weight's gradient norm */
+    double clipvalue;               /* > 0: clip each gradient value */
+    double global_clipnorm;         /* > 0: clip the norm of all gradients */
     const char *const *keys;        /* optimizer and loss parameters */
     const char *const *values;
     const char *const *where;       /* may be NULL */

@@ -207,6 +207,9 @@ typedef struct nnk_weight {
     nnk_tensor value;
     nnk_tensor grad;
     int trainable;
+    /* Regularization the layer asks for (set after layer_add_weight): the
+     * core adds l1 * sum|w| + l2 * sum w^2 to the loss and its gradient. */
+    float l1, l2;
 } nnk_weight;
 
 /* A layer instance, owned by the core. Plugins read config and weights and
