@@ -2,6 +2,7 @@
  * weight declaration and scratch memory. Append-only. */
 #include "internal.h"
 #include <cblas.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +212,21 @@ static char *host_model_summary(const nnk_model_view *v)
     return buf;
 }
 
+static int host_model_save(const nnk_model_view *v, const char *path, int weights_only, nnk_err *err)
+{
+    return nnk_model_save_as(model_of(v), path, weights_only, err);
+}
+
+static void host_note(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "nnkit: note: ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
 const nnk_host nnk_host_table = {
     .struct_size = sizeof(nnk_host),
     .abi_major = NNK_ABI_MAJOR,
@@ -236,4 +252,6 @@ const nnk_host nnk_host_table = {
     .model_layer_output = host_model_layer_output,
     .model_gradients = host_model_gradients,
     .model_summary = host_model_summary,
+    .model_save = host_model_save,
+    .note = host_note,
 };

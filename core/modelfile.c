@@ -168,6 +168,11 @@ static void put_u64(unsigned char *p, uint64_t v)
 
 int nnk_model_save(const nnk_model *m, const char *path, nnk_err *err)
 {
+    return nnk_model_save_as(m, path, 0, err);
+}
+
+int nnk_model_save_as(const nnk_model *m, const char *path, int weights_only, nnk_err *err)
+{
     if (!m->built)
         return nnk_err_set(err, NNK_EUSAGE, "model: build it before saving");
     arena a = {0};
@@ -232,7 +237,9 @@ int nnk_model_save(const nnk_model *m, const char *path, nnk_err *err)
         opt->clipvalue = m->clipvalue;
         opt->global_clipnorm = m->global_clipnorm;
         opt->slots = arena_alloc(&a, sizeof(void *) * (size_t)(nw * ns + 1));
-        for (int i = 0; opt->slots && i < nw; i++) {
+        if (weights_only)
+            opt->iteration = 0;
+        for (int i = 0; opt->slots && i < nw && !weights_only; i++) {
             nnk_node *node;
             nnk_weight *w = nnk_model_weight_at((nnk_model *)m, i, &node);
             for (int s = 0; s < ns; s++) {
@@ -447,13 +454,14 @@ static int rebuild(nnk_model *m, const Nnkit__Model *msg, const char *path,
     if (rc)
         return rc;
     int nw = nnk_model_weight_count(m), ns = m->opt->n_slots;
-    if ((int)msg->n_weights != nw || (int)msg->optimizer->n_slots != nw * ns)
+    int has_slots = msg->optimizer->n_slots > 0; /* none in a weights-only file */
+    if ((int)msg->n_weights != nw || (has_slots && (int)msg->optimizer->n_slots != nw * ns))
         return nnk_err_set(err, NNK_EMODEL, "model '%s': %zu weight tensors stored, the architecture has %d",
                            path, msg->n_weights, nw);
     for (int i = 0; !rc && i < nw; i++) {
         nnk_weight *w = nnk_model_weight_at(m, i, NULL);
         rc = copy_tensor(msg->weights[i], w->value.data, &w->value, path, err);
-        for (int s = 0; !rc && s < ns; s++)
+        for (int s = 0; !rc && has_slots && s < ns; s++)
             rc = copy_tensor(msg->optimizer->slots[i * ns + s], m->slots[i * ns + s],
                              &w->value, path, err);
     }

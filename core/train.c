@@ -555,6 +555,7 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
     for (int k = 0; k < MAX_LOGS; k++)
         s.name_ptrs[k] = s.names[k];
     s.info.struct_size = sizeof s.info;
+    s.info.n_log_names = o->validation ? 2 * s.n_train_logs : s.n_train_logs;
     s.info.epochs = o->epochs;
     s.info.steps = s.steps;
     s.info.samples = train->rows;

@@ -6,4 +6,18 @@
 extern const nnk_host *callbacks_host;
 extern const nnk_callback_vtable console_callback;
 extern const nnk_callback_vtable csv_logger_callback;
+extern const nnk_callback_vtable early_stopping_callback;
+extern const nnk_callback_vtable model_checkpoint_callback;
+extern const nnk_callback_vtable reduce_lr_on_plateau_callback;
+extern const nnk_callback_vtable terminate_on_nan_callback;
+extern const nnk_callback_vtable learning_rate_scheduler_callback;
+
+/* monitor.c */
+int cb_find_log(const nnk_train_info *info, const char *name, int all_names);
+int cb_check_monitor(const char *callback, const nnk_train_info *info, const char *monitor, nnk_err *err);
+int cb_maximize(const char *mode, const char *monitor);
+int cb_improved(int maximize, double current, double best, double min_delta);
+/* weights.c: buf is allocated on first use (n floats) */
+int cb_snapshot_weights(const nnk_train_info *info, float **buf, int64_t *n, nnk_err *err);
+void cb_restore_weights(const nnk_train_info *info, const float *buf);
 #endif

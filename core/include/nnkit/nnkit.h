@@ -283,6 +283,8 @@ float *nnk_model_weights_copy(const nnk_model *m, int64_t *n);
 /* Model files: one protobuf message (proto/nnkit_model.proto) in a small
  * checked envelope, written atomically (temporary file, fsync, rename). */
 int nnk_model_save(const nnk_model *m, const char *path, nnk_err *err);
+/* weights_only: without the optimizer's state (it restarts when trained). */
+int nnk_model_save_as(const nnk_model *m, const char *path, int weights_only, nnk_err *err);
 /* Loads and rebuilds a model; its plugins must be in reg. */
 nnk_model *nnk_model_load(nnk_registry *reg, const char *path, nnk_err *err);
 

@@ -194,6 +194,13 @@ typedef struct nnk_host {
                            int64_t rows, nnk_err *err);
     /* The Keras-style summary table as text (caller frees with free()). */
     char *(*model_summary)(const nnk_model_view *m);
+    /* Saves the model atomically to path (weights_only: without the
+     * optimizer's state). */
+    int (*model_save)(const nnk_model_view *m, const char *path, int weights_only,
+                      nnk_err *err);
+    /* A one-line note for the user (the host decides where it goes; the
+     * runner writes "nnkit: note: ..." to stderr). Plugins never print. */
+    void (*note)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 } nnk_host;
 
 /* ---- layers ---------------------------------------------------------- */
@@ -368,6 +375,9 @@ typedef struct nnk_train_info {
     const char *const *hparam_names;  /* as "section.key" = text */
     const char *const *hparam_values;
     int64_t global_batch;       /* batches trained so far in this fit */
+    int n_log_names;            /* every name log_names will hold in this fit
+                                   (train and val_), valid from TRAIN_BEGIN, so
+                                   callbacks can check what they monitor */
 } nnk_train_info;
 
 typedef struct nnk_callback_vtable {

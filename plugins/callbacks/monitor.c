@@ -1,0 +1,45 @@
+/* What the monitoring callbacks share: finding a log by name (with the
+ * list of names when it is missing), and Keras's auto/min/max modes. */
+#include "callbacks.h"
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+int cb_find_log(const nnk_train_info *info, const char *name, int all_names)
+{
+    int n = all_names ? info->n_log_names : info->n_logs;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(info->log_names[i], name))
+            return i;
+    return -1;
+}
+
+int cb_check_monitor(const char *callback, const nnk_train_info *info, const char *monitor, nnk_err *err)
+{
+    if (cb_find_log(info, monitor, 1) >= 0)
+        return NNK_OK;
+    char names[512] = "";
+    for (int i = 0; i < info->n_log_names; i++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", info->log_names[i]);
+    return callbacks_host->err_set(err, NNK_ECONFIG, "callback '%s': monitor '%s' is not logged in this run; logs: %s",
+                                   callback, monitor, names);
+}
+
+/* auto: accuracy-like names are maximised, everything else minimised */
+int cb_maximize(const char *mode, const char *monitor)
+{
+    if (!strcmp(mode, "max"))
+        return 1;
+    if (!strcmp(mode, "min"))
+        return 0;
+    return strstr(monitor, "acc") != NULL || strstr(monitor, "auc") != NULL;
+}
+
+int cb_improved(int maximize, double current, double best, double min_delta)
+{
+    if (isnan(current))
+        return 0;
+    if (isnan(best))
+        return 1;
+    return maximize ? current > best + min_delta : current < best - min_delta;
+}
