@@ -240,8 +240,8 @@ END_TEST
 static double rate(nnk_callback *cb, script *s, int64_t step)
 {
     nnk_err err = {0, ""};
-    s->info.global_batch = step;
-    fire(cb, NNK_BATCH_BEGIN, s, &err);
+    s->info.global_batch = step; /* steps done: the rate set is the next step's */
+    fire(cb, NNK_BATCH_END, s, &err);
     return s->lr;
 }
 

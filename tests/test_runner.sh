@@ -196,6 +196,24 @@ check "output not a layer" 2 "nnkit: error: compile: output 'nope' is not a laye
 check "losses per output" 2 "nnkit: error: --set: compile: 3 losses for 2 outputs (give one for all, or one per output)" \
   $NNKIT train examples/wide_and_deep.ini --set "compile.loss=mse,mse,mae"
 
+# --- training callbacks from an experiment file ---
+ini es.ini "${base[@]}" "[callback early_stopping]" "monitor = val_loss" "patience = 1" "min_delta = 10" \
+  "restore_best_weights = true" "[callback model_checkpoint]" "filepath = ckpt/e{epoch:02d}.nnk" \
+  "[callback reduce_lr_on_plateau]" "patience = 1" "[callback terminate_on_nan]"
+check "early stopping" 0 "" $NNKIT train es.ini --run-name es --set fit.epochs=50
+[ "$(ls runs/es/ckpt | wc -l)" = 2 ] && [ -e runs/es/ckpt/e02.nnk ] && pass=$((pass + 1)) || { echo "FAIL: early stopping after 2 epochs with 2 checkpoints: $(ls runs/es/ckpt)"; fail=$((fail + 1)); }
+check "monitor missing" 2 "nnkit: error: callback 'early_stopping': monitor 'val_accuracy_' is not logged in this run; logs: loss, accuracy, val_loss, val_accuracy" \
+  $NNKIT train es.ini --run-name es2 --set early_stopping.monitor=val_accuracy_
+[ ! -e runs/es2 ] && pass=$((pass + 1)) || { echo "FAIL: a configuration error left runs/es2"; fail=$((fail + 1)); }
+check "checkpoint unwritable" 1 "nnkit: error: callback 'model_checkpoint': cannot create '/proc/nnkit': No such file or directory" \
+  $NNKIT train es.ini --run-name es3 --set model_checkpoint.filepath=/proc/nnkit/m.nnk
+ini sched.ini "${base[@]}" "[callback learning_rate_scheduler]" "schedule = exponential_decay" "decay_rate = 0.5" "decay_steps = 8" \
+  "[callback tensorboard]"
+check "lr schedule" 0 "" $NNKIT train sched.ini --run-name sched --set compile.optimizer=adam --set compile.learning_rate=0.01
+check "lr schedule logged" 0 "" $NNKIT events runs/sched/train/events.out.tfevents.*
+[ "$(grep "epoch_learning_rate" out | awk '{print $5}' | paste -sd' ')" = "0.00499999989 0.00249999994 0.00124999997" ] \
+  && pass=$((pass + 1)) || { echo "FAIL: logged rates: $(grep epoch_learning_rate out)"; fail=$((fail + 1)); }
+
 # --- check-plugin rejects a wrong gradient, a default out of range, another ABI ---
 check "check-plugin bad gradient" 1 "" $NNKIT check-plugin "$FIXTURES/fixture_badgrad.so"
 grep -q "doubler  *gradients  *FAIL 35 of 36 values wrong; first input\[0\]: analytic" out && grep -q "^check-plugin: 5 passed, 1 failed$" out \

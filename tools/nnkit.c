@@ -2,6 +2,7 @@
  * Exit status: 0 success, 1 runtime or data failure, 2 usage or
  * configuration error. */
 #include <errno.h>
+#include <ftw.h>
 #include <nnkit/nnkit.h>
 #include <nnkit/tensorboard.h>
 #include <stdio.h>
@@ -184,6 +185,19 @@ static int mkdir_p(const char *path, nnk_err *err)
     return NNK_OK;
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+/* A run that failed on its configuration before training leaves nothing
+ * behind (only a directory this invocation created is removed). */
+static void remove_run_dir(const char *dir)
+{
+    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void experiment_stem(const char *path, char *out, size_t n)
 {
     const char *base = strrchr(path, '/');
@@ -249,7 +263,7 @@ static int cmd_train(const options *o)
     nnk_history hist = {0};
     char run_dir[4096] = "", path[4200];
     char *resolved = NULL, **hp_names = NULL, **hp_values = NULL;
-    int n_hp = 0;
+    int n_hp = 0, created_dir = 0, trained = 0;
 
     if (!(reg = load_registry(o, &err)) || !(e = nnk_experiment_load(o->positional, &err)))
         goto out;
@@ -296,6 +310,7 @@ static int cmd_train(const options *o)
         for (int k = 2; access(run_dir, F_OK) == 0 && k < 1000; k++)
             snprintf(run_dir, sizeof run_dir, "%s/%s-%s-%d", c->run_dir, stem, stamp, k);
     }
+    created_dir = access(run_dir, F_OK) != 0;
     if (mkdir_p(run_dir, &err))
         goto out;
     snprintf(path, sizeof path, "%s/config.ini", run_dir);
@@ -326,6 +341,7 @@ static int cmd_train(const options *o)
     fo.hparam_values = (const char *const *)hp_values;
     if (nnk_model_fit(m, data.train, &fo, &hist, &err))
         goto out;
+    trained = 1;
     snprintf(path, sizeof path, "%s/model.nnk", run_dir);
     if (nnk_model_save(m, path, &err))
         goto out;
@@ -342,6 +358,8 @@ out:
     rc = err.status;
     for (int i = 0; cbs && i < n_cbs; i++)
         nnk_callback_free(cbs[i]);
+    if (rc && !trained && created_dir && hist.n_epochs == 0 && nnk_status_exit_code(err.status) == 2)
+        remove_run_dir(run_dir);
     free(cbs);
     nnk_history_clear(&hist);
     free(resolved);

@@ -116,10 +116,13 @@ static int sched_event(void *state, nnk_event ev, const nnk_train_info *info, nn
 {
     sched_state *s = state;
     (void)err;
+    /* the rate for the next step is set as soon as the previous one ends,
+     * so what is logged at the end of an epoch is the current rate */
     if (ev == NNK_TRAIN_BEGIN) {
         s->lr0 = *info->learning_rate;
         s->total_steps = info->epochs * info->steps;
-    } else if (ev == NNK_BATCH_BEGIN) {
+        *info->learning_rate = rate_at(s, info->global_batch);
+    } else if (ev == NNK_BATCH_END) {
         *info->learning_rate = rate_at(s, info->global_batch);
     }
     return NNK_OK;
