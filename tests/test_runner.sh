@@ -59,7 +59,7 @@ check "unknown optimizer key" 2 "nnkit: error: --set: unknown key 'momentun' for
 check "bad --set" 2 "nnkit: error: --set 'nodot=3': expected section.key=value" $NNKIT train good.ini --set nodot=3
 check "unknown option" 2 "nnkit train: unknown option '--epochs' (see 'nnkit train --help')" $NNKIT train good.ini --epochs 3
 check "missing experiment" 2 "nnkit: error: experiment 'nope.ini': cannot open" $NNKIT train nope.ini
-check "unknown command" 2 "nnkit: unknown command 'trian' (commands: train, evaluate, predict, summary, plugins, events, check-plugin)" $NNKIT trian
+check "unknown command" 2 "nnkit: unknown command 'trian' (commands: train, evaluate, predict, summary, plugins, events, check-plugin, lr-find)" $NNKIT trian
 [ -e runs ] && { echo "FAIL: a configuration error left a runs/ directory"; fail=$((fail + 1)); } || pass=$((pass + 1))
 
 # --- data errors: exit 1 ---
@@ -213,6 +213,14 @@ check "lr schedule" 0 "" $NNKIT train sched.ini --run-name sched --set compile.o
 check "lr schedule logged" 0 "" $NNKIT events runs/sched/train/events.out.tfevents.*
 [ "$(grep "epoch_learning_rate" out | awk '{print $5}' | paste -sd' ')" = "0.00499999989 0.00249999994 0.00124999997" ] \
   && pass=$((pass + 1)) || { echo "FAIL: logged rates: $(grep epoch_learning_rate out)"; fail=$((fail + 1)); }
+
+# --- lr-find: the book's learning-rate search on Fashion-MNIST ---
+check "lr-find" 0 "" $NNKIT lr-find examples/fashion_mnist.ini --set fit.seed=7
+sug=$(sed -n 's/^suggested learning rate: \([0-9.e-]*\) .*/\1/p' out)
+awk -v s="$sug" 'BEGIN { exit !(s != "" && s >= 0.002 && s <= 0.2) }' && pass=$((pass + 1)) || { echo "FAIL: lr-find suggested '$sug': $(tail -5 out)"; fail=$((fail + 1)); }
+check "lr-find curve" 0 "" $NNKIT events runs/fashion_mnist-lr-find-*/events.out.tfevents.*
+[ "$(grep -c "lr_find/smoothed_loss" out)" -ge 50 ] && grep -q "lr_find/suggestion  *text" out && pass=$((pass + 1)) || { echo "FAIL: lr-find curve"; fail=$((fail + 1)); }
+check "lr-find bounds" 2 "nnkit lr-find: --min-lr must be below --max-lr (see 'nnkit lr-find --help')" $NNKIT lr-find examples/fashion_mnist.ini --min-lr 1 --max-lr 0.1
 
 # --- check-plugin rejects a wrong gradient, a default out of range, another ABI ---
 check "check-plugin bad gradient" 1 "" $NNKIT check-plugin "$FIXTURES/fixture_badgrad.so"

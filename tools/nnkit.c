@@ -2,9 +2,11 @@
  * Exit status: 0 success, 1 runtime or data failure, 2 usage or
  * configuration error. */
 #include <errno.h>
+#include <math.h>
 #include <ftw.h>
 #include <nnkit/nnkit.h>
 #include <nnkit/tensorboard.h>
+#include "runner.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,8 @@ typedef struct options {
     const char *plugin_dir, *run_name, *data, *input, *output, *label, *features;
     int64_t batch_size;
     int help, repair;
+    double min_lr, max_lr;
+    long long steps;
     const char *files[256];
     int n_files;
 } options;
@@ -60,6 +64,12 @@ static const char *const help_texts[][2] = {
                "value (or size). A bad CRC or a truncated tail is reported with its offset\n"
                "(exit 1); --repair cuts the file back to its last whole record (written to a\n"
                "temporary file, then renamed over the original).\n"},
+    {"lr-find", "usage: nnkit lr-find EXPERIMENT.ini [--min-lr 1e-5] [--max-lr 10] [--steps 300] [--set S.K=V ...] [--plugin-dir DIR]\n\n"
+                "The book's learning-rate search: from the experiment's initial weights, trains\n"
+                "--steps iterations with the rate growing exponentially from --min-lr to --max-lr,\n"
+                "stops when the loss diverges, plots the smoothed loss against the rate, suggests\n"
+                "a rate (a tenth of the rate at the lowest loss) and logs the curve to TensorBoard\n"
+                "in <run.dir>/<experiment>-lr-find-<time>.\n"},
     {"check-plugin", "usage: nnkit check-plugin PLUGIN.so\n\n"
                      "Loads a plugin, validates its descriptor (ABI version, names, parameter specs,\n"
                      "defaults within their ranges) and checks each component: finite-difference\n"
@@ -87,7 +97,8 @@ static void print_help(const char *cmd)
            "  summary FILE             the model's layers, shapes and parameter counts\n"
            "  plugins                  every component and its parameters\n"
            "  events FILE...           the records of TensorBoard event files\n"
-           "  check-plugin PLUGIN.so   validate a plugin and check its components\n\n"
+           "  check-plugin PLUGIN.so   validate a plugin and check its components\n"
+           "  lr-find EXPERIMENT.ini   loss against an exponentially growing learning rate\n\n"
            "'nnkit COMMAND --help' tells more. Exit status: 0 success, 1 runtime or data\n"
            "failure, 2 usage or configuration error.\n");
 }
@@ -131,6 +142,22 @@ static int parse_options(const char *cmd, int argc, char **argv, options *o)
         TAKE("--output", output)
         TAKE("--label", label)
         TAKE("--features", features)
+        if (!strcmp(a, "--min-lr") || !strcmp(a, "--max-lr")) {
+            char *end;
+            double v = next ? strtod(next, &end) : 0;
+            if (!next || *end || !(v > 0) || !isfinite(v))
+                return usage_error(cmd, "option '%s' needs a number > 0", a);
+            *(a[2] == 'm' && a[3] == 'i' ? &o->min_lr : &o->max_lr) = v;
+            i++;
+            continue;
+        }
+        if (!strcmp(a, "--steps")) {
+            char *end;
+            if (!next || (o->steps = strtoll(next, &end, 10)) < 10 || o->steps > 100000 || *end)
+                return usage_error(cmd, "option '--steps' needs an integer in [10, 100000], got '%s'", next ? next : "");
+            i++;
+            continue;
+        }
         if (!strcmp(a, "--batch-size")) {
             char *end;
             if (!next || (o->batch_size = strtoll(next, &end, 10)) < 1 || *end)
@@ -214,38 +241,6 @@ static void print_logs(const char *title, char names[][64], const double *values
     for (int i = 0; i < n; i++)
         printf(" %s %.4f%s", names[i], values[i], i + 1 < n ? " -" : "");
     printf("\n");
-}
-
-typedef struct train_data {
-    nnk_dataset *train, *validation, *test;
-} train_data;
-
-static void train_data_free(train_data *d)
-{
-    nnk_dataset_free(d->train);
-    nnk_dataset_free(d->validation);
-    nnk_dataset_free(d->test);
-}
-
-static int load_train_data(const nnk_run_config *c, train_data *d, nnk_err *err)
-{
-    memset(d, 0, sizeof *d);
-    if (!(d->train = nnk_dataset_load(c->train, c->label, c->features, err)))
-        return err->status;
-    if (c->test[0]) {
-        if (!(d->test = nnk_dataset_load(c->test, c->label, c->features, err)))
-            return err->status;
-    } else if (c->test_split > 0 && nnk_dataset_split(d->train, c->test_split, &d->test, err)) {
-        return err->status;
-    }
-    if (c->validation[0]) {
-        if (!(d->validation = nnk_dataset_load(c->validation, c->label, c->features, err)))
-            return err->status;
-    } else if (c->validation_split > 0 &&
-               nnk_dataset_split(d->train, c->validation_split, &d->validation, err)) {
-        return err->status;
-    }
-    return NNK_OK;
 }
 
 static int cmd_train(const options *o)
@@ -510,6 +505,19 @@ static void print_record(void *user, const nnk_tb_record_info *r)
            r->tag[0] ? r->tag : "-", r->kind, r->value);
 }
 
+static int cmd_lr_find(const options *o)
+{
+    if (!o->positional)
+        return usage_error("lr-find", "%s", "missing EXPERIMENT.ini");
+    double lo = o->min_lr > 0 ? o->min_lr : 1e-5, hi = o->max_lr > 0 ? o->max_lr : 10;
+    if (lo >= hi)
+        return usage_error("lr-find", "%s", "--min-lr must be below --max-lr");
+    nnk_err err = {NNK_OK, ""};
+    if (cmd_lr_find_run(o->positional, o->sets, o->n_sets, o->plugin_dir, lo, hi, o->steps ? o->steps : 300, &err))
+        return fail(&err);
+    return 0;
+}
+
 static int cmd_check_plugin(const options *o)
 {
     if (!o->positional)
@@ -613,7 +621,7 @@ int main(int argc, char **argv)
         int (*fn)(const options *);
     } cmds[] = {{"train", cmd_train}, {"evaluate", cmd_evaluate}, {"predict", cmd_predict},
                 {"summary", cmd_summary}, {"plugins", cmd_plugins}, {"events", cmd_events},
-                {"check-plugin", cmd_check_plugin}};
+                {"check-plugin", cmd_check_plugin}, {"lr-find", cmd_lr_find}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(argv[1], cmds[i].name))
             continue;
@@ -627,7 +635,7 @@ int main(int argc, char **argv)
         }
         return cmds[i].fn(&o);
     }
-    fprintf(stderr, "nnkit: unknown command '%s' (commands: train, evaluate, predict, summary, plugins, events, check-plugin)\n",
+    fprintf(stderr, "nnkit: unknown command '%s' (commands: train, evaluate, predict, summary, plugins, events, check-plugin, lr-find)\n",
             argv[1]);
     return 2;
 }

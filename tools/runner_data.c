@@ -1,0 +1,32 @@
+/* Loading an experiment's data for the runner's commands. */
+#include "runner.h"
+#include <string.h>
+
+void train_data_free(train_data *d)
+{
+    nnk_dataset_free(d->train);
+    nnk_dataset_free(d->validation);
+    nnk_dataset_free(d->test);
+}
+
+int load_train_data(const nnk_run_config *c, train_data *d, nnk_err *err)
+{
+    memset(d, 0, sizeof *d);
+    if (!(d->train = nnk_dataset_load(c->train, c->label, c->features, err)))
+        return err->status;
+    if (c->test[0]) {
+        if (!(d->test = nnk_dataset_load(c->test, c->label, c->features, err)))
+            return err->status;
+    } else if (c->test_split > 0 && nnk_dataset_split(d->train, c->test_split, &d->test, err)) {
+        return err->status;
+    }
+    if (c->validation[0]) {
+        if (!(d->validation = nnk_dataset_load(c->validation, c->label, c->features, err)))
+            return err->status;
+    } else if (c->validation_split > 0 &&
+               nnk_dataset_split(d->train, c->validation_split, &d->validation, err)) {
+        return err->status;
+    }
+    return NNK_OK;
+}
+
