@@ -227,6 +227,11 @@ static void host_note(const char *fmt, ...)
     va_end(ap);
 }
 
+static int host_fit_backup(nnk_model_view *v, const char *path, nnk_err *err)
+{
+    return nnk_fit_backup_request(model_of(v), path, err);
+}
+
 const nnk_host nnk_host_table = {
     .struct_size = sizeof(nnk_host),
     .abi_major = NNK_ABI_MAJOR,
@@ -254,4 +259,5 @@ const nnk_host nnk_host_table = {
     .model_summary = host_model_summary,
     .model_save = host_model_save,
     .note = host_note,
+    .fit_backup = host_fit_backup,
 };

@@ -92,6 +92,29 @@ typedef struct nnk_output {
     int64_t cap;
 } nnk_output;
 
+#define MAX_LOGS 40
+
+/* A fit in progress: everything backup_and_restore must keep. */
+typedef struct nnk_fit_state {
+    nnk_model *m;
+    const nnk_dataset *d;
+    const nnk_fit_options *o;
+    int64_t bs, steps;
+    int64_t *perm;            /* this epoch's data order */
+    nnk_rng data_rng;         /* shuffles the order every epoch */
+    int64_t next_batch;       /* batches of the current epoch already trained */
+    char names[MAX_LOGS][64];
+    const char *name_ptrs[MAX_LOGS];
+    double values[MAX_LOGS];
+    int n_train_logs;
+    double loss_sum, out_sums[NNK_MAX_OUTPUTS];
+    int64_t seen;
+    int stop;
+    nnk_history *history;
+    char pending_backup[4096]; /* asked for during an event, written after it */
+    nnk_train_info info;
+} nnk_fit_state;
+
 struct nnk_callback {
     const nnk_callback_vtable *vt; /* NULL for a C function */
     nnk_params *params;
@@ -125,6 +148,7 @@ struct nnk_model {
     char *label_columns, *feature_columns;
     /* the data of the fit in progress, for callbacks (borrowed) */
     const nnk_dataset *fit_data[3]; /* by nnk_split */
+    nnk_fit_state *fit;             /* the fit in progress, or NULL */
 };
 
 /* graph.c */
@@ -139,6 +163,22 @@ int nnk_model_backward(nnk_model *m, int64_t rows, int into_logits, nnk_err *err
 void nnk_model_set_inputs(nnk_model *m, const float *x, int64_t rows);
 int64_t nnk_model_input_cols(const nnk_model *m);
 void nnk_output_free(nnk_output *o);
+/* backup.c: the whole state of a fit, for backup_and_restore. request
+ * records the path; the fit loop writes it once every callback has seen
+ * the event, so the backup holds their reactions to it (a scheduler's
+ * next rate, say). */
+int nnk_fit_backup_request(nnk_model *m, const char *path, nnk_err *err);
+int nnk_fit_backup_save(nnk_model *m, const char *path, nnk_err *err);
+/* Restores a fit from path; returns NNK_OK with *resumed set when it did. */
+int nnk_fit_backup_load(nnk_model *m, nnk_fit_state *s, const char *path, nnk_err *err);
+
+/* modelfile.c: the Model message and the checked envelope around it */
+int nnk_model_pack(const nnk_model *m, int weights_only, uint8_t **payload, size_t *n, nnk_err *err);
+int nnk_model_unpack_values(nnk_model *m, const uint8_t *payload, size_t n, const char *path, nnk_err *err);
+int nnk_envelope_write(const char *path, const char magic[4], const uint8_t *payload, size_t len,
+                       nnk_err *err);
+uint8_t *nnk_envelope_read(const char *path, const char magic[4], const char *what, size_t *len,
+                           nnk_err *err);
 void nnk_shape_text(const nnk_shape *s, char *buf, size_t n);
 int nnk_model_resolve_accuracy(nnk_model *m, nnk_output *o, nnk_err *err);
 int nnk_unknown_component(const nnk_model *m, nnk_kind kind, const char *name,

@@ -173,6 +173,18 @@ int nnk_model_save(const nnk_model *m, const char *path, nnk_err *err)
 
 int nnk_model_save_as(const nnk_model *m, const char *path, int weights_only, nnk_err *err)
 {
+    uint8_t *payload;
+    size_t len;
+    int rc = nnk_model_pack(m, weights_only, &payload, &len, err);
+    if (!rc)
+        rc = nnk_envelope_write(path, "NNKM", payload, len, err);
+    free(payload);
+    return rc;
+}
+
+int nnk_model_pack(const nnk_model *m, int weights_only, uint8_t **payload, size_t *n, nnk_err *err)
+{
+    *payload = NULL;
     if (!m->built)
         return nnk_err_set(err, NNK_EUSAGE, "model: build it before saving");
     arena a = {0};
@@ -269,17 +281,29 @@ int nnk_model_save_as(const nnk_model *m, const char *path, int weights_only, nn
         return nnk_err_set(err, NNK_ENOMEM, "out of memory");
     }
     size_t len = nnkit__model__get_packed_size(&msg);
-    unsigned char *buf = malloc(len + ENVELOPE_SIZE);
+    unsigned char *buf = malloc(len ? len : 1);
     if (!buf) {
         arena_free(&a);
         return nnk_err_set(err, NNK_ENOMEM, "out of memory");
     }
-    nnkit__model__pack(&msg, buf + ENVELOPE_SIZE);
+    nnkit__model__pack(&msg, buf);
     arena_free(&a);
-    memcpy(buf, "NNKM", 4);
+    *payload = buf;
+    *n = len;
+    return NNK_OK;
+}
+
+int nnk_envelope_write(const char *path, const char magic[4], const uint8_t *payload, size_t len,
+                       nnk_err *err)
+{
+    unsigned char *buf = malloc(len + ENVELOPE_SIZE);
+    if (!buf)
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    memcpy(buf, magic, 4);
     put_u32(buf + 4, MODEL_FORMAT_VERSION);
     put_u64(buf + 8, len);
-    put_u32(buf + 16, (uint32_t)crc32(0, buf + ENVELOPE_SIZE, (uInt)len));
+    put_u32(buf + 16, (uint32_t)crc32(0, payload, (uInt)len));
+    memcpy(buf + ENVELOPE_SIZE, payload, len);
     int rc = nnk_write_file_atomic(path, buf, len + ENVELOPE_SIZE, err);
     free(buf);
     return rc;
@@ -381,6 +405,8 @@ static int copy_tensor(const Nnkit__Tensor *t, float *dst, const nnk_tensor *lik
     return NNK_OK;
 }
 
+static int restore_values(nnk_model *m, const Nnkit__Model *msg, const char *path, nnk_err *err);
+
 static int rebuild(nnk_model *m, const Nnkit__Model *msg, const char *path,
                    nnk_err *err)
 {
@@ -453,6 +479,14 @@ static int rebuild(nnk_model *m, const Nnkit__Model *msg, const char *path,
         rc = nnk_model_build(m, msg->seed, err);
     if (rc)
         return rc;
+    return restore_values(m, msg, path, err);
+}
+
+/* Weights, optimizer state and preprocessing from msg into m, whose
+ * architecture must match. */
+static int restore_values(nnk_model *m, const Nnkit__Model *msg, const char *path, nnk_err *err)
+{
+    int rc = NNK_OK;
     int nw = nnk_model_weight_count(m), ns = m->opt->n_slots;
     int has_slots = msg->optimizer->n_slots > 0; /* none in a weights-only file */
     if ((int)msg->n_weights != nw || (has_slots && (int)msg->optimizer->n_slots != nw * ns))
@@ -466,6 +500,7 @@ static int rebuild(nnk_model *m, const Nnkit__Model *msg, const char *path,
                              &w->value, path, err);
     }
     m->iteration = msg->optimizer->iteration;
+    m->learning_rate = msg->optimizer->learning_rate > 0 ? msg->optimizer->learning_rate : m->learning_rate;
     for (int i = 0; i < m->n_nodes; i++)
         m->nodes[i].adapted = 1; /* the statistics came with the weights */
     if (!rc)
@@ -492,36 +527,64 @@ static int rebuild(nnk_model *m, const Nnkit__Model *msg, const char *path,
     return rc;
 }
 
-nnk_model *nnk_model_load(nnk_registry *reg, const char *path, nnk_err *err)
+int nnk_model_unpack_values(nnk_model *m, const uint8_t *payload, size_t n, const char *path, nnk_err *err)
+{
+    Nnkit__Model *msg = nnkit__model__unpack(NULL, n, payload);
+    if (!msg || !msg->optimizer || !msg->preprocessing) {
+        if (msg)
+            nnkit__model__free_unpacked(msg, NULL);
+        return nnk_err_set(err, NNK_EMODEL, "backup '%s': the model inside does not parse", path);
+    }
+    free(m->mean), free(m->std), free(m->inv_std);
+    m->mean = m->std = m->inv_std = NULL;
+    m->n_std = 0;
+    int rc = restore_values(m, msg, path, err);
+    nnkit__model__free_unpacked(msg, NULL);
+    return rc;
+}
+
+uint8_t *nnk_envelope_read(const char *path, const char magic[4], const char *what, size_t *plen_out,
+                           nnk_err *err)
 {
     size_t len;
-    unsigned char *buf = nnk_read_file(path, "model", &len, err);
+    unsigned char *buf = nnk_read_file(path, what, &len, err);
     if (!buf) {
         if (err)
-            err->status = NNK_EMODEL; /* a model that cannot be read is a model error */
+            err->status = NNK_EMODEL; /* a file that cannot be read is a model error */
         return NULL;
     }
     int rc = NNK_OK;
-    if (len < ENVELOPE_SIZE || memcmp(buf, "NNKM", 4))
-        rc = nnk_err_set(err, NNK_EMODEL, "model '%s': not an nnkit model file", path);
+    if (len < ENVELOPE_SIZE || memcmp(buf, magic, 4))
+        rc = nnk_err_set(err, NNK_EMODEL, "%s '%s': not an nnkit %s file", what, path, what);
     uint32_t version = rc ? 0 : (uint32_t)get_le(buf + 4, 4);
     uint64_t plen = rc ? 0 : get_le(buf + 8, 8);
     if (!rc && version > MODEL_FORMAT_VERSION)
         rc = nnk_err_set(err, NNK_EMODEL,
-                         "model '%s': format version %u is newer than this nnkit reads (%u); upgrade nnkit",
-                         path, version, MODEL_FORMAT_VERSION);
+                         "%s '%s': format version %u is newer than this nnkit reads (%u); upgrade nnkit",
+                         what, path, version, MODEL_FORMAT_VERSION);
     if (!rc && plen != len - ENVELOPE_SIZE)
-        rc = nnk_err_set(err, NNK_EMODEL, "model '%s': truncated or padded: %llu payload bytes declared, %zu present",
-                         path, (unsigned long long)plen, len - ENVELOPE_SIZE);
+        rc = nnk_err_set(err, NNK_EMODEL, "%s '%s': truncated or padded: %llu payload bytes declared, %zu present",
+                         what, path, (unsigned long long)plen, len - ENVELOPE_SIZE);
     if (!rc && (uint32_t)get_le(buf + 16, 4) != (uint32_t)crc32(0, buf + ENVELOPE_SIZE, (uInt)plen))
-        rc = nnk_err_set(err, NNK_EMODEL, "model '%s': corrupt (checksum mismatch)", path);
-    Nnkit__Model *msg = NULL;
-    if (!rc) {
-        msg = nnkit__model__unpack(NULL, plen, buf + ENVELOPE_SIZE);
-        if (!msg)
-            rc = nnk_err_set(err, NNK_EMODEL, "model '%s': corrupt (protobuf does not parse)", path);
+        rc = nnk_err_set(err, NNK_EMODEL, "%s '%s': corrupt (checksum mismatch)", what, path);
+    if (rc) {
+        free(buf);
+        return NULL;
     }
-    free(buf);
+    memmove(buf, buf + ENVELOPE_SIZE, plen);
+    *plen_out = plen;
+    return buf;
+}
+
+nnk_model *nnk_model_load(nnk_registry *reg, const char *path, nnk_err *err)
+{
+    size_t plen;
+    uint8_t *payload = nnk_envelope_read(path, "NNKM", "model", &plen, err);
+    if (!payload)
+        return NULL;
+    Nnkit__Model *msg = nnkit__model__unpack(NULL, plen, payload);
+    free(payload);
+    int rc = msg ? NNK_OK : nnk_err_set(err, NNK_EMODEL, "model '%s': corrupt (protobuf does not parse)", path);
     nnk_model *m = NULL;
     if (!rc) {
         m = nnk_model_new(reg);

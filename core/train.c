@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
-#define MAX_LOGS 40
 
 static double now_seconds(void)
 {
@@ -433,23 +433,7 @@ static int history_append(nnk_history *h, int n_logs, char names[][64],
     return 0;
 }
 
-typedef struct fit_state {
-    nnk_model *m;
-    const nnk_dataset *d;
-    const nnk_fit_options *o;
-    int64_t bs, steps;
-    int64_t *perm;
-    char names[MAX_LOGS][64];
-    const char *name_ptrs[MAX_LOGS];
-    double values[MAX_LOGS];
-    int n_train_logs;
-    double loss_sum, out_sums[NNK_MAX_OUTPUTS];
-    int64_t seen;
-    int stop;
-    nnk_train_info info;
-} fit_state;
-
-static int train_batch(fit_state *s, int64_t b, nnk_err *err)
+static int train_batch(nnk_fit_state *s, int64_t b, nnk_err *err)
 {
     nnk_model *m = s->m;
     int64_t start = b * s->bs;
@@ -473,35 +457,50 @@ static int train_batch(fit_state *s, int64_t b, nnk_err *err)
     return NNK_OK;
 }
 
-static void running_logs(fit_state *s)
+static void running_logs(nnk_fit_state *s)
 {
     s->info.n_logs = log_values(s->m, s->loss_sum, s->out_sums, (double)s->seen, s->values);
 }
 
-static int run_epoch(fit_state *s, int64_t epoch, nnk_rng *data_rng, nnk_err *err)
+/* Writes the backup a callback asked for during the event just fired. */
+static int write_pending_backup(nnk_fit_state *s, nnk_err *err)
+{
+    if (!s->pending_backup[0])
+        return NNK_OK;
+    int rc = nnk_fit_backup_save(s->m, s->pending_backup, err);
+    s->pending_backup[0] = 0;
+    return rc;
+}
+
+/* One epoch, or the rest of one when a backup left it part done. */
+static int run_epoch(nnk_fit_state *s, nnk_err *err)
 {
     nnk_model *m = s->m;
     const nnk_fit_options *o = s->o;
     double t0 = now_seconds();
-    if (o->shuffle)
-        shuffle(data_rng, s->perm, s->d->rows);
-    metrics_reset(m);
-    s->loss_sum = 0;
-    memset(s->out_sums, 0, sizeof s->out_sums);
-    s->seen = 0;
-    s->info.epoch = epoch;
+    if (s->next_batch == 0) {
+        if (o->shuffle)
+            shuffle(&s->data_rng, s->perm, s->d->rows);
+        metrics_reset(m);
+        s->loss_sum = 0;
+        memset(s->out_sums, 0, sizeof s->out_sums);
+        s->seen = 0;
+    }
     s->info.n_logs = 0;
     int rc = fire(o, NNK_EPOCH_BEGIN, &s->info, err);
-    for (int64_t b = 0; !rc && b < s->steps && !s->stop; b++) {
+    for (int64_t b = s->next_batch; !rc && b < s->steps && !s->stop; b++) {
         s->info.batch = b;
         if ((rc = fire(o, NNK_BATCH_BEGIN, &s->info, err)))
             break;
         rc = train_batch(s, b, err);
         s->info.global_batch++;
+        s->next_batch = b + 1;
         if (!rc) {
             running_logs(s);
             rc = fire(o, NNK_BATCH_END, &s->info, err);
         }
+        if (!rc)
+            rc = write_pending_backup(s, err);
     }
     if (rc)
         return rc;
@@ -515,6 +514,17 @@ static int run_epoch(fit_state *s, int64_t epoch, nnk_rng *data_rng, nnk_err *er
     s->info.n_logs = n;
     s->info.epoch_seconds = now_seconds() - t0;
     return NNK_OK;
+}
+
+int nnk_callback_backup(nnk_callback *const *cbs, int n, const char *run_dir, char *path, size_t size)
+{
+    for (int i = 0; i < n; i++) {
+        nnk_callback *cb = cbs[i];
+        if (cb->vt && cb->vt->backup_path && !cb->vt->backup_path(cb->state, run_dir, path, size) &&
+            access(path, F_OK) == 0)
+            return 1;
+    }
+    return 0;
 }
 
 int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
@@ -531,7 +541,7 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
         return nnk_err_set(err, NNK_EUSAGE, "fit: epochs must be >= 0 and batch_size >= 1");
     if ((rc = nnk_model_adapt(m, train, 256, err)))
         return rc;
-    fit_state s;
+    nnk_fit_state s;
     memset(&s, 0, sizeof s);
     s.n_train_logs = log_names(m, s.names, MAX_LOGS / 2);
     if (s.n_train_logs > MAX_LOGS / 2 - 1)
@@ -572,18 +582,34 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
     m->fit_data[NNK_SPLIT_TRAIN] = train;
     m->fit_data[NNK_SPLIT_VALIDATION] = o->validation;
     m->fit_data[NNK_SPLIT_TEST] = o->test;
-    nnk_rng data_rng;
-    nnk_rng_seed(&data_rng, o->seed, 1);
+    nnk_rng_seed(&s.data_rng, o->seed, 1);
+    s.history = history;
+    m->fit = &s;
+    char backup[4096];
+    const char *resume = nnk_callback_backup(o->callbacks, o->n_callbacks, o->run_dir, backup, sizeof backup)
+                             ? backup : NULL;
     rc = fire(o, NNK_TRAIN_BEGIN, &s.info, err);
-    for (int64_t e = 0; !rc && e < o->epochs && !s.stop; e++) {
-        rc = run_epoch(&s, e, &data_rng, err);
+    /* after TRAIN_BEGIN, so the callbacks' restored state is what counts */
+    if (!rc && resume) {
+        rc = nnk_fit_backup_load(m, &s, resume, err);
+        if (!rc)
+            nnk_host_table.note("resuming from '%s': epoch %lld, batch %lld", resume,
+                                (long long)s.info.epoch + 1, (long long)s.next_batch);
+    }
+    for (int64_t e = s.info.epoch; !rc && e < o->epochs && !s.stop; e++) {
+        s.info.epoch = e;
+        rc = run_epoch(&s, err);
+        s.next_batch = 0;
         if (!rc && history_append(history, s.info.n_logs, s.names, s.values))
             rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
         if (!rc)
             rc = fire(o, NNK_EPOCH_END, &s.info, err);
+        if (!rc)
+            rc = write_pending_backup(&s, err);
     }
     if (!rc)
         rc = fire(o, NNK_TRAIN_END, &s.info, err);
+    m->fit = NULL;
     memset(m->fit_data, 0, sizeof m->fit_data);
     free(s.perm);
     return rc;

@@ -68,7 +68,8 @@ START_TEST(abi_layout_pinned)
     ck_assert_uint_eq(sizeof(nnk_tensor), 48);
     ck_assert_uint_eq(sizeof(nnk_param_spec), 64);
     ck_assert_uint_eq(offsetof(nnk_param_spec, offset), 56);
-    ck_assert_uint_eq(sizeof(nnk_host), 200);
+    ck_assert_uint_eq(sizeof(nnk_host), 208);
+    ck_assert_uint_eq(offsetof(nnk_host, fit_backup), 200);
     ck_assert_uint_eq(offsetof(nnk_host, note), 192);
     ck_assert_uint_eq(offsetof(nnk_host, model_summary), 176);
     ck_assert_uint_eq(sizeof(nnk_layer_info), 104);
@@ -82,7 +83,7 @@ START_TEST(abi_layout_pinned)
     ck_assert_uint_eq(sizeof(nnk_loss_vtable), 80);
     ck_assert_uint_eq(sizeof(nnk_metric_vtable), 64);
     ck_assert_uint_eq(sizeof(nnk_optimizer_vtable), 56);
-    ck_assert_uint_eq(sizeof(nnk_callback_vtable), 64);
+    ck_assert_uint_eq(sizeof(nnk_callback_vtable), 88);
     ck_assert_uint_eq(sizeof(nnk_train_info), 160);
     ck_assert_uint_eq(offsetof(nnk_train_info, n_log_names), 152);
     ck_assert_uint_eq(offsetof(nnk_train_info, global_batch), 144);

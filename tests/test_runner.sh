@@ -222,6 +222,38 @@ check "lr-find curve" 0 "" $NNKIT events runs/fashion_mnist-lr-find-*/events.out
 [ "$(grep -c "lr_find/smoothed_loss" out)" -ge 50 ] && grep -q "lr_find/suggestion  *text" out && pass=$((pass + 1)) || { echo "FAIL: lr-find curve"; fail=$((fail + 1)); }
 check "lr-find bounds" 2 "nnkit lr-find: --min-lr must be below --max-lr (see 'nnkit lr-find --help')" $NNKIT lr-find examples/fashion_mnist.ini --min-lr 1 --max-lr 0.1
 
+# --- backup_and_restore: kill -9 mid-epoch, run again, same weights as an uninterrupted run ---
+ini br.ini "[data]" "train = fashion-mnist:train" "validation_split = 0.0833333333" "scale = 0.00392156862745098" \
+  "[input]" "shape = 28,28" "[layer flatten]" "[layer hidden]" "type = dense" "units = 64" "activation = relu" \
+  "[layer drop]" "type = dropout" "rate = 0.2" "[layer output]" "type = dense" "units = 10" "activation = softmax" \
+  "[compile]" "loss = sparse_categorical_crossentropy" "optimizer = adam" "learning_rate = 0.001" "metrics = accuracy" \
+  "[fit]" "epochs = 2" "verbose = 0" "[callback backup_and_restore]" "save_freq = 100" \
+  "[callback learning_rate_scheduler]" "schedule = exponential_decay" "decay_rate = 0.5" "decay_steps = 1000" \
+  "[callback csv_logger]"
+check "backup reference" 0 "" $NNKIT train br.ini --run-name brref
+[ ! -e runs/brref/backup/training.nnkstate ] && pass=$((pass + 1)) || { echo "FAIL: the backup was not deleted after training"; fail=$((fail + 1)); }
+for delay in 0.4 0.9; do
+  rm -rf runs/br-*
+  $NNKIT train br.ini >/dev/null 2>&1 &
+  pid=$!
+  sleep $delay
+  kill -9 $pid
+  wait $pid 2>/dev/null
+  check "resume after kill -9 at ${delay}s" 0 "*" $NNKIT train br.ini
+  grep -q "^nnkit: note: resuming from 'runs/br-.*/backup/training.nnkstate': epoch [0-9]*, batch [0-9]*$" err \
+    && cmp -s runs/brref/model.nnk runs/br-*/model.nnk && cmp -s runs/brref/training.csv runs/br-*/training.csv \
+    && pass=$((pass + 1)) || { echo "FAIL: resumed run at ${delay}s differs from the uninterrupted one: $(cat err)"; fail=$((fail + 1)); }
+done
+rm -rf runs/br-*
+$NNKIT train br.ini >/dev/null 2>&1 &
+pid=$!
+sleep 0.5
+kill -9 $pid
+wait $pid 2>/dev/null
+check "backup of another experiment" 2 "*" $NNKIT train br.ini --set compile.learning_rate=0.002
+grep -q "^nnkit: error: backup 'runs/br-.*/backup/training.nnkstate' belongs to another experiment (its configuration differs from this one); remove it to start afresh$" err \
+  && pass=$((pass + 1)) || { echo "FAIL: foreign backup: $(cat err)"; fail=$((fail + 1)); }
+
 # --- check-plugin rejects a wrong gradient, a default out of range, another ABI ---
 check "check-plugin bad gradient" 1 "" $NNKIT check-plugin "$FIXTURES/fixture_badgrad.so"
 grep -q "doubler  *gradients  *FAIL 35 of 36 values wrong; first input\[0\]: analytic" out && grep -q "^check-plugin: 5 passed, 1 failed$" out \

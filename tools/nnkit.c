@@ -1,6 +1,7 @@
 /* nnkit: the experiment runner.
  * Exit status: 0 success, 1 runtime or data failure, 2 usage or
  * configuration error. */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <ftw.h>
@@ -225,6 +226,35 @@ static void remove_run_dir(const char *dir)
     nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+static int newest_first(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*b)->d_name, (*a)->d_name);
+}
+
+/* The newest run directory of this experiment (<dir>/<stem>-...) whose
+ * callbacks left a backup to resume from. */
+static int find_backed_up_run(const char *dir, const char *stem, nnk_callback *const *cbs, int n_cbs,
+                              char *run_dir, size_t n)
+{
+    struct dirent **list;
+    int count = scandir(dir, &list, NULL, newest_first), found = 0;
+    size_t sl = strlen(stem);
+    for (int i = 0; i < count; i++) {
+        char path[4096], candidate[4096];
+        if (!found && !strncmp(list[i]->d_name, stem, sl) && list[i]->d_name[sl] == '-') {
+            snprintf(candidate, sizeof candidate, "%s/%s", dir, list[i]->d_name);
+            if (nnk_callback_backup(cbs, n_cbs, candidate, path, sizeof path)) {
+                snprintf(run_dir, n, "%s", candidate);
+                found = 1;
+            }
+        }
+        free(list[i]);
+    }
+    if (count >= 0)
+        free(list);
+    return found;
+}
+
 static void experiment_stem(const char *path, char *out, size_t n)
 {
     const char *base = strrchr(path, '/');
@@ -297,6 +327,8 @@ static int cmd_train(const options *o)
     const char *name = o->run_name ? o->run_name : c->run_name;
     if (name && *name) {
         snprintf(run_dir, sizeof run_dir, "%s/%s", c->run_dir, name);
+    } else if (find_backed_up_run(c->run_dir, stem, cbs, n_cbs, run_dir, sizeof run_dir)) {
+        /* an interrupted run of this experiment: carry on in its directory */
     } else {
         char stamp[64];
         time_t t = time(NULL);

@@ -11,6 +11,7 @@ extern const nnk_callback_vtable model_checkpoint_callback;
 extern const nnk_callback_vtable reduce_lr_on_plateau_callback;
 extern const nnk_callback_vtable terminate_on_nan_callback;
 extern const nnk_callback_vtable learning_rate_scheduler_callback;
+extern const nnk_callback_vtable backup_and_restore_callback;
 
 /* monitor.c */
 int cb_find_log(const nnk_train_info *info, const char *name, int all_names);

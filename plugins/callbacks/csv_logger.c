@@ -110,6 +110,48 @@ static int csv_event(void *state, nnk_event ev, const nnk_train_info *info, nnk_
     return NNK_OK;
 }
 
+/* For backup_and_restore: the rows written so far, so a resumed run's
+ * file reads as one run's. */
+static int csv_save(void *state, uint8_t **bytes, size_t *n, nnk_err *err)
+{
+    csv_state *s = state;
+    *n = 0;
+    *bytes = NULL;
+    if (!s->f)
+        return NNK_OK;
+    fflush(s->f);
+    FILE *r = fopen(s->path, "rb");
+    if (!r)
+        return callbacks_host->err_set(err, NNK_EIO, "cannot read '%s' back", s->path);
+    fseek(r, 0, SEEK_END);
+    long len = ftell(r);
+    fseek(r, 0, SEEK_SET);
+    *bytes = callbacks_host->alloc((size_t)len + sizeof s->n + 1);
+    int ok = *bytes && fread(*bytes + sizeof s->n, 1, (size_t)len, r) == (size_t)len;
+    fclose(r);
+    if (!ok)
+        return callbacks_host->err_set(err, NNK_EIO, "cannot read '%s' back", s->path);
+    memcpy(*bytes, &s->n, sizeof s->n);
+    *n = (size_t)len + sizeof s->n;
+    return NNK_OK;
+}
+
+static int csv_load(void *state, const uint8_t *bytes, size_t n, nnk_err *err)
+{
+    csv_state *s = state;
+    if (n < sizeof s->n || !s->f)
+        return NNK_OK;
+    fclose(s->f);
+    s->f = fopen(s->path, "w");
+    if (!s->f || fwrite(bytes + sizeof s->n, 1, n - sizeof s->n, s->f) != n - sizeof s->n || fflush(s->f))
+        return callbacks_host->err_set(err, NNK_EIO, "cannot rewrite '%s'", s->path);
+    memcpy(&s->n, bytes, sizeof s->n);
+    /* the column order is found again from the first logged epoch */
+    if (s->n > 0)
+        s->n = -1;
+    return NNK_OK;
+}
+
 static void csv_destroy(void *state)
 {
     csv_state *s = state;
@@ -127,4 +169,6 @@ const nnk_callback_vtable csv_logger_callback = {
     .create = csv_create,
     .on_event = csv_event,
     .destroy = csv_destroy,
+    .save_state = csv_save,
+    .load_state = csv_load,
 };

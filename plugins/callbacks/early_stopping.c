@@ -90,6 +90,50 @@ static int es_event(void *state, nnk_event ev, const nnk_train_info *info, nnk_e
     return NNK_OK;
 }
 
+/* For backup_and_restore: the counters, then the best weights. */
+typedef struct es_saved {
+    double best;
+    int64_t wait, best_epoch, n_weights;
+} es_saved;
+
+static int es_save(void *state, uint8_t **bytes, size_t *n, nnk_err *err)
+{
+    es_state *s = state;
+    int64_t nw = s->best_weights ? s->n_weights : 0;
+    *n = sizeof(es_saved) + sizeof(float) * (size_t)nw;
+    *bytes = callbacks_host->alloc(*n);
+    if (!*bytes)
+        return callbacks_host->err_set(err, NNK_ENOMEM, "out of memory");
+    es_saved h = {s->best, s->wait, s->best_epoch, nw};
+    memcpy(*bytes, &h, sizeof h);
+    if (nw)
+        memcpy(*bytes + sizeof h, s->best_weights, sizeof(float) * (size_t)nw);
+    return NNK_OK;
+}
+
+static int es_load(void *state, const uint8_t *bytes, size_t n, nnk_err *err)
+{
+    es_state *s = state;
+    es_saved h;
+    if (n < sizeof h)
+        return callbacks_host->err_set(err, NNK_ECONFIG, "saved state too short");
+    memcpy(&h, bytes, sizeof h);
+    if (n != sizeof h + sizeof(float) * (size_t)h.n_weights)
+        return callbacks_host->err_set(err, NNK_ECONFIG, "saved state has the wrong size");
+    s->best = h.best;
+    s->wait = h.wait;
+    s->best_epoch = h.best_epoch;
+    if (h.n_weights) {
+        callbacks_host->free(s->best_weights);
+        s->best_weights = callbacks_host->alloc(sizeof(float) * (size_t)h.n_weights);
+        if (!s->best_weights)
+            return callbacks_host->err_set(err, NNK_ENOMEM, "out of memory");
+        memcpy(s->best_weights, bytes + sizeof h, sizeof(float) * (size_t)h.n_weights);
+        s->n_weights = h.n_weights;
+    }
+    return NNK_OK;
+}
+
 static void es_destroy(void *state)
 {
     es_state *s = state;
@@ -107,4 +151,6 @@ const nnk_callback_vtable early_stopping_callback = {
     .create = es_create,
     .on_event = es_event,
     .destroy = es_destroy,
+    .save_state = es_save,
+    .load_state = es_load,
 };

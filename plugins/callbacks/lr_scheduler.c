@@ -128,6 +128,28 @@ static int sched_event(void *state, nnk_event ev, const nnk_train_info *info, nn
     return NNK_OK;
 }
 
+/* For backup_and_restore: the whole state struct (lr0, boundaries, total steps). */
+static int lr_scheduler_save(void *state, uint8_t **bytes, size_t *n, nnk_err *err)
+{
+    *n = sizeof(sched_state);
+    *bytes = callbacks_host->alloc(*n);
+    if (!*bytes)
+        return callbacks_host->err_set(err, NNK_ENOMEM, "out of memory");
+    memcpy(*bytes, state, *n);
+    return NNK_OK;
+}
+
+static int lr_scheduler_load(void *state, const uint8_t *bytes, size_t n, nnk_err *err)
+{
+    if (n != sizeof(sched_state))
+        return callbacks_host->err_set(err, NNK_ECONFIG, "saved state has the wrong size");
+    sched_state *s = state;
+    const void *config = s->c; /* the configuration stays this run's */
+    memcpy(s, bytes, n);
+    s->c = config;
+    return NNK_OK;
+}
+
 static void sched_destroy(void *state) { callbacks_host->free(state); }
 
 const nnk_callback_vtable learning_rate_scheduler_callback = {
@@ -139,4 +161,6 @@ const nnk_callback_vtable learning_rate_scheduler_callback = {
     .create = sched_create,
     .on_event = sched_event,
     .destroy = sched_destroy,
+    .save_state = lr_scheduler_save,
+    .load_state = lr_scheduler_load,
 };

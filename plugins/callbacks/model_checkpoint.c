@@ -167,6 +167,28 @@ static int ckpt_event(void *state, nnk_event ev, const nnk_train_info *info, nnk
     return NNK_OK;
 }
 
+/* For backup_and_restore: the whole state struct (best so far, path pattern). */
+static int model_checkpoint_save(void *state, uint8_t **bytes, size_t *n, nnk_err *err)
+{
+    *n = sizeof(ckpt_state);
+    *bytes = callbacks_host->alloc(*n);
+    if (!*bytes)
+        return callbacks_host->err_set(err, NNK_ENOMEM, "out of memory");
+    memcpy(*bytes, state, *n);
+    return NNK_OK;
+}
+
+static int model_checkpoint_load(void *state, const uint8_t *bytes, size_t n, nnk_err *err)
+{
+    if (n != sizeof(ckpt_state))
+        return callbacks_host->err_set(err, NNK_ECONFIG, "saved state has the wrong size");
+    ckpt_state *s = state;
+    const void *config = s->c; /* the configuration stays this run's */
+    memcpy(s, bytes, n);
+    s->c = config;
+    return NNK_OK;
+}
+
 static void ckpt_destroy(void *state) { callbacks_host->free(state); }
 
 const nnk_callback_vtable model_checkpoint_callback = {
@@ -178,4 +200,6 @@ const nnk_callback_vtable model_checkpoint_callback = {
     .create = ckpt_create,
     .on_event = ckpt_event,
     .destroy = ckpt_destroy,
+    .save_state = model_checkpoint_save,
+    .load_state = model_checkpoint_load,
 };

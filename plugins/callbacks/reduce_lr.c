@@ -2,6 +2,7 @@
  * rate by `factor` when the monitored log has not improved for `patience`
  * epochs, then waits `cooldown` epochs (Keras's ReduceLROnPlateau). */
 #include "callbacks.h"
+#include <string.h>
 #include <math.h>
 
 typedef struct rlr_config {
@@ -73,6 +74,28 @@ static int rlr_event(void *state, nnk_event ev, const nnk_train_info *info, nnk_
     return NNK_OK;
 }
 
+/* For backup_and_restore: the whole state struct (best, wait, cooldown). */
+static int reduce_lr_save(void *state, uint8_t **bytes, size_t *n, nnk_err *err)
+{
+    *n = sizeof(rlr_state);
+    *bytes = callbacks_host->alloc(*n);
+    if (!*bytes)
+        return callbacks_host->err_set(err, NNK_ENOMEM, "out of memory");
+    memcpy(*bytes, state, *n);
+    return NNK_OK;
+}
+
+static int reduce_lr_load(void *state, const uint8_t *bytes, size_t n, nnk_err *err)
+{
+    if (n != sizeof(rlr_state))
+        return callbacks_host->err_set(err, NNK_ECONFIG, "saved state has the wrong size");
+    rlr_state *s = state;
+    const void *config = s->c; /* the configuration stays this run's */
+    memcpy(s, bytes, n);
+    s->c = config;
+    return NNK_OK;
+}
+
 static void rlr_destroy(void *state) { callbacks_host->free(state); }
 
 const nnk_callback_vtable reduce_lr_on_plateau_callback = {
@@ -84,4 +107,6 @@ const nnk_callback_vtable reduce_lr_on_plateau_callback = {
     .create = rlr_create,
     .on_event = rlr_event,
     .destroy = rlr_destroy,
+    .save_state = reduce_lr_save,
+    .load_state = reduce_lr_load,
 };

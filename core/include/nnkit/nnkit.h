@@ -237,6 +237,9 @@ typedef int (*nnk_callback_fn)(void *user, nnk_event event,
                                const nnk_train_info *info, nnk_err *err);
 nnk_callback *nnk_callback_from_fn(nnk_callback_fn fn, void *user);
 void nnk_callback_free(nnk_callback *cb);
+/* When one of the callbacks keeps backups (backup_and_restore) and has one
+ * for run_dir, writes its path and returns 1; fit resumes from it. */
+int nnk_callback_backup(nnk_callback *const *cbs, int n, const char *run_dir, char *path, size_t size);
 
 typedef struct nnk_fit_options {
     int64_t epochs;

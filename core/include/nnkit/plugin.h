@@ -201,6 +201,11 @@ typedef struct nnk_host {
     /* A one-line note for the user (the host decides where it goes; the
      * runner writes "nnkit: note: ..." to stderr). Plugins never print. */
     void (*note)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+    /* Asks for the whole state of the fit in progress (model, optimizer,
+     * random streams, data order, position, callbacks' states) to be
+     * written atomically to path once every callback has handled the
+     * current EPOCH_END or BATCH_END. */
+    int (*fit_backup)(nnk_model_view *m, const char *path, nnk_err *err);
 } nnk_host;
 
 /* ---- layers ---------------------------------------------------------- */
@@ -390,6 +395,13 @@ typedef struct nnk_callback_vtable {
     int (*on_event)(void *state, nnk_event event, const nnk_train_info *info,
                     nnk_err *err);
     void (*destroy)(void *state); /* may be NULL */
+    /* Optional, for backup_and_restore: the callback's state as bytes
+     * (allocated with host->alloc; the core frees them) and back. */
+    int (*save_state)(void *state, uint8_t **bytes, size_t *n, nnk_err *err);
+    int (*load_state)(void *state, const uint8_t *bytes, size_t n, nnk_err *err);
+    /* Optional: a callback that keeps backups names the file it keeps for
+     * a run directory; when that file exists, fit resumes from it. */
+    int (*backup_path)(void *state, const char *run_dir, char *path, size_t n);
 } nnk_callback_vtable;
 
 /* ---- the descriptor ------------------------------------------------------- */
