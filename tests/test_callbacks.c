@@ -105,6 +105,7 @@ START_TEST(early_stopping_min_delta_and_baseline)
     /* 0.97 is not 0.05 better than 1.0: stop at epoch 1 */
     ck_assert_int_eq(run_val_losses(cb, &s, seq, 4), 1);
     nnk_callback_free(cb);
+    nnk_model_free(s.model);
     script_init(&s);
     cb = make("early_stopping", (const char *[]){"patience", "baseline"}, (const char *[]){"2", "0.5"}, 2);
     const double seq2[] = {1.0, 0.9, 0.95, 0.97, 0.99};
