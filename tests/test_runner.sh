@@ -59,7 +59,7 @@ check "unknown optimizer key" 2 "nnkit: error: --set: unknown key 'momentun' for
 check "bad --set" 2 "nnkit: error: --set 'nodot=3': expected section.key=value" $NNKIT train good.ini --set nodot=3
 check "unknown option" 2 "nnkit train: unknown option '--epochs' (see 'nnkit train --help')" $NNKIT train good.ini --epochs 3
 check "missing experiment" 2 "nnkit: error: experiment 'nope.ini': cannot open" $NNKIT train nope.ini
-check "unknown command" 2 "nnkit: unknown command 'trian' (commands: train, evaluate, predict, summary, plugins, events, check-plugin, lr-find)" $NNKIT trian
+check "unknown command" 2 "nnkit: unknown command 'trian' (commands: train, evaluate, predict, summary, plugins, events, check-plugin, lr-find, sweep)" $NNKIT trian
 [ -e runs ] && { echo "FAIL: a configuration error left a runs/ directory"; fail=$((fail + 1)); } || pass=$((pass + 1))
 
 # --- data errors: exit 1 ---
@@ -253,6 +253,21 @@ wait $pid 2>/dev/null
 check "backup of another experiment" 2 "*" $NNKIT train br.ini --set compile.learning_rate=0.002
 grep -q "^nnkit: error: backup 'runs/br-.*/backup/training.nnkstate' belongs to another experiment (its configuration differs from this one); remove it to start afresh$" err \
   && pass=$((pass + 1)) || { echo "FAIL: foreign backup: $(cat err)"; fail=$((fail + 1)); }
+
+# --- sweep: grid over two keys in parallel, hparams records, resume, errors before training ---
+check "sweep" 0 "" $NNKIT sweep good.ini --grid hidden.units=4,16 --choice compile.learning_rate=0.05,0.2 --jobs 2 --objective val_accuracy
+[ "$(grep -c "^trial-00[0-3]  " out)" = 4 ] && grep -q "objective val_accuracy (max)" out && [ -f runs/good-sweep/best.ini ] \
+  && grep -q "^\[layer hidden\]" runs/good-sweep/best.ini && pass=$((pass + 1)) || { echo "FAIL: sweep table: $(cat out)"; fail=$((fail + 1)); }
+check "sweep experiment record" 0 "" $NNKIT events runs/good-sweep/events.out.tfevents.*
+grep -q "_hparams_/experiment  *hparams  *experiment, 2 hparams, 2 metrics" out && pass=$((pass + 1)) || { echo "FAIL: sweep record: $(cat out)"; fail=$((fail + 1)); }
+check "sweep trial session" 0 "" $NNKIT events runs/good-sweep/trial-002/events.out.tfevents.*
+grep -q "session start" out && grep -q "session end, status 1" out && pass=$((pass + 1)) || { echo "FAIL: trial session: $(cat out)"; fail=$((fail + 1)); }
+check "sweep resume" 0 "" $NNKIT sweep good.ini --grid hidden.units=4,16 --choice compile.learning_rate=0.05,0.2 --jobs 2 --objective val_accuracy
+! grep -q "^  trial" out && grep -q "^best: trial-" out && pass=$((pass + 1)) || { echo "FAIL: a re-run trained again: $(cat out)"; fail=$((fail + 1)); }
+check "sweep inverted range" 2 "nnkit: error: --uniform 'compile.learning_rate=0.5:0.1': the range is empty or inverted (0.5 is not below 0.1)" \
+  $NNKIT sweep good.ini --uniform compile.learning_rate=0.5:0.1
+check "sweep unknown key" 2 "nnkit: error: --set: unknown key 'unitz' for layer 'hidden' (did you mean 'units'?)" $NNKIT sweep good.ini --grid hidden.unitz=4,8 --name bad
+[ ! -e runs/bad ] && pass=$((pass + 1)) || { echo "FAIL: a refused sweep left runs/bad"; fail=$((fail + 1)); }
 
 # --- check-plugin rejects a wrong gradient, a default out of range, another ABI ---
 check "check-plugin bad gradient" 1 "" $NNKIT check-plugin "$FIXTURES/fixture_badgrad.so"

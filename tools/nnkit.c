@@ -26,6 +26,7 @@ typedef struct options {
     int help, repair;
     double min_lr, max_lr;
     long long steps;
+    sweep_options sweep;
     const char *files[256];
     int n_files;
 } options;
@@ -71,6 +72,16 @@ static const char *const help_texts[][2] = {
                 "stops when the loss diverges, plots the smoothed loss against the rate, suggests\n"
                 "a rate (a tenth of the rate at the lowest loss) and logs the curve to TensorBoard\n"
                 "in <run.dir>/<experiment>-lr-find-<time>.\n"},
+    {"sweep", "usage: nnkit sweep EXPERIMENT.ini [--grid S.K=V1,V2 ...] [--choice S.K=A,B ...] [--uniform S.K=LO:HI ...]\n"
+              "                   [--log-uniform S.K=LO:HI ...] [--trials N] [--jobs N] [--strategy grid|random|hyperband]\n"
+              "                   [--objective val_loss] [--mode auto|min|max] [--seed N] [--name NAME] [--set S.K=V ...]\n\n"
+              "Hyper-parameter search over any key of any section. With only --grid/--choice every\n"
+              "combination is tried; with a range, --trials random samples; hyperband trains many\n"
+              "trials briefly and the best third three times longer, and so on. Each trial is\n"
+              "'nnkit train' in its own process (--jobs at a time) and its own TensorBoard run\n"
+              "under <run.dir>/<experiment>-sweep (or --name), whose own run records the search\n"
+              "space for the HParams dashboard. Prints the trials best first and writes the best\n"
+              "trial's experiment as best.ini. A re-run skips the trials that finished.\n"},
     {"check-plugin", "usage: nnkit check-plugin PLUGIN.so\n\n"
                      "Loads a plugin, validates its descriptor (ABI version, names, parameter specs,\n"
                      "defaults within their ranges) and checks each component: finite-difference\n"
@@ -99,7 +110,8 @@ static void print_help(const char *cmd)
            "  plugins                  every component and its parameters\n"
            "  events FILE...           the records of TensorBoard event files\n"
            "  check-plugin PLUGIN.so   validate a plugin and check its components\n"
-           "  lr-find EXPERIMENT.ini   loss against an exponentially growing learning rate\n\n"
+           "  lr-find EXPERIMENT.ini   loss against an exponentially growing learning rate\n"
+           "  sweep EXPERIMENT.ini     hyper-parameter search (grid, random, hyperband)\n\n"
            "'nnkit COMMAND --help' tells more. Exit status: 0 success, 1 runtime or data\n"
            "failure, 2 usage or configuration error.\n");
 }
@@ -143,6 +155,41 @@ static int parse_options(const char *cmd, int argc, char **argv, options *o)
         TAKE("--output", output)
         TAKE("--label", label)
         TAKE("--features", features)
+        static const char *const dim_flags[] = {"--grid", "--choice", "--uniform", "--log-uniform"};
+        int dim_kind = -1;
+        for (int k = 0; k < 4; k++)
+            if (!strcmp(a, dim_flags[k]))
+                dim_kind = k;
+        if (dim_kind >= 0) {
+            if (!next)
+                return usage_error(cmd, "option '%s' needs a value", a);
+            if (o->sweep.n_dims == 64)
+                return usage_error(cmd, "%s", "too many search dimensions");
+            o->sweep.dim_kinds[o->sweep.n_dims] = dim_kind;
+            o->sweep.dims[o->sweep.n_dims++] = next;
+            i++;
+            continue;
+        }
+        if (!strcmp(a, "--trials") || !strcmp(a, "--jobs")) {
+            char *end;
+            long v = next ? strtol(next, &end, 10) : 0;
+            if (!next || *end || v < 1 || v > (a[2] == 't' ? 1024 : 64))
+                return usage_error(cmd, "option '%s' needs a positive integer (at most 1024 trials, 64 jobs)", a);
+            *(a[2] == 't' ? &o->sweep.trials : &o->sweep.jobs) = (int)v;
+            i++;
+            continue;
+        }
+        if (!strcmp(a, "--seed")) {
+            char *end;
+            if (!next || (o->sweep.seed = strtoll(next, &end, 10)) < 0 || *end)
+                return usage_error(cmd, "option '--seed' needs an integer >= 0, got '%s'", next ? next : "");
+            i++;
+            continue;
+        }
+        TAKE("--strategy", sweep.strategy)
+        TAKE("--objective", sweep.objective)
+        TAKE("--mode", sweep.mode)
+        TAKE("--name", sweep.name)
         if (!strcmp(a, "--min-lr") || !strcmp(a, "--max-lr")) {
             char *end;
             double v = next ? strtod(next, &end) : 0;
@@ -273,6 +320,27 @@ static void print_logs(const char *title, char names[][64], const double *values
     printf("\n");
 }
 
+/* The last epoch's logs and the test results, one "name value" per line,
+ * for sweeps and scripts. */
+static int write_metrics(const char *path, const nnk_history *h, char tnames[][64], const double *tvalues, int tn,
+                         nnk_err *err)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    fprintf(f, "epochs %d\n", h->n_epochs);
+    for (int k = 0; h->n_epochs && k < h->n_keys; k++)
+        fprintf(f, "%s %.9g\n", h->keys[k], h->values[(h->n_epochs - 1) * h->n_keys + k]);
+    for (int k = 0; k < tn; k++)
+        fprintf(f, "test_%s %.9g\n", tnames[k], tvalues[k]);
+    fclose(f);
+    int rc = nnk_write_file_atomic(path, buf, len, err);
+    free(buf);
+    return rc;
+}
+
 static int cmd_train(const options *o)
 {
     nnk_err err = {NNK_OK, ""};
@@ -372,15 +440,18 @@ static int cmd_train(const options *o)
     snprintf(path, sizeof path, "%s/model.nnk", run_dir);
     if (nnk_model_save(m, path, &err))
         goto out;
+    char tnames[40][64];
+    double tvalues[40];
+    int tn = 0;
     if (data.test) {
-        char names[40][64];
-        double values[40];
-        int n;
-        if (nnk_model_evaluate(m, data.test, c->batch_size, names, values, 40, &n, &err))
+        if (nnk_model_evaluate(m, data.test, c->batch_size, tnames, tvalues, 40, &tn, &err))
             goto out;
-        print_logs("test", names, values, n);
+        print_logs("test", tnames, tvalues, tn);
     }
-    printf("run saved in %s (model.nnk, config.ini)\n", run_dir);
+    snprintf(path, sizeof path, "%s/metrics.txt", run_dir);
+    if (write_metrics(path, &hist, tnames, tvalues, tn, &err))
+        goto out;
+    printf("run saved in %s (model.nnk, config.ini, metrics.txt)\n", run_dir);
 out:
     rc = err.status;
     for (int i = 0; cbs && i < n_cbs; i++)
@@ -537,6 +608,36 @@ static void print_record(void *user, const nnk_tb_record_info *r)
            r->tag[0] ? r->tag : "-", r->kind, r->value);
 }
 
+static int cmd_sweep(const options *o)
+{
+    if (!o->positional)
+        return usage_error("sweep", "%s", "missing EXPERIMENT.ini");
+    sweep_options so = o->sweep;
+    so.experiment = o->positional;
+    so.plugin_dir = o->plugin_dir;
+    so.sets = o->sets;
+    so.n_sets = o->n_sets;
+    so.strategy = so.strategy ? so.strategy : "auto";
+    if (strcmp(so.strategy, "auto") && strcmp(so.strategy, "grid") && strcmp(so.strategy, "random") &&
+        strcmp(so.strategy, "hyperband"))
+        return usage_error("sweep", "--strategy must be grid, random or hyperband, got '%s'", so.strategy);
+    if (!strcmp(so.strategy, "grid"))
+        for (int i = 0; i < so.n_dims; i++)
+            if (so.dim_kinds[i] >= 2)
+                return usage_error("sweep", "%s", "--strategy grid takes only --grid and --choice");
+    so.objective = so.objective ? so.objective : "val_loss";
+    so.mode = so.mode ? so.mode : "auto";
+    if (strcmp(so.mode, "auto") && strcmp(so.mode, "min") && strcmp(so.mode, "max"))
+        return usage_error("sweep", "--mode must be auto, min or max, got '%s'", so.mode);
+    so.trials = so.trials ? so.trials : 10;
+    so.jobs = so.jobs ? so.jobs : 1;
+    so.seed = so.seed ? so.seed : 42;
+    nnk_err err = {NNK_OK, ""};
+    if (cmd_sweep_run(&so, &err))
+        return fail(&err);
+    return 0;
+}
+
 static int cmd_lr_find(const options *o)
 {
     if (!o->positional)
@@ -653,7 +754,8 @@ int main(int argc, char **argv)
         int (*fn)(const options *);
     } cmds[] = {{"train", cmd_train}, {"evaluate", cmd_evaluate}, {"predict", cmd_predict},
                 {"summary", cmd_summary}, {"plugins", cmd_plugins}, {"events", cmd_events},
-                {"check-plugin", cmd_check_plugin}, {"lr-find", cmd_lr_find}};
+                {"check-plugin", cmd_check_plugin}, {"lr-find", cmd_lr_find},
+                {"sweep", cmd_sweep}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(argv[1], cmds[i].name))
             continue;
@@ -667,7 +769,7 @@ int main(int argc, char **argv)
         }
         return cmds[i].fn(&o);
     }
-    fprintf(stderr, "nnkit: unknown command '%s' (commands: train, evaluate, predict, summary, plugins, events, check-plugin, lr-find)\n",
+    fprintf(stderr, "nnkit: unknown command '%s' (commands: train, evaluate, predict, summary, plugins, events, check-plugin, lr-find, sweep)\n",
             argv[1]);
     return 2;
 }

@@ -12,6 +12,21 @@ typedef struct train_data {
 int load_train_data(const nnk_run_config *c, train_data *d, nnk_err *err);
 void train_data_free(train_data *d);
 
+/* nnkit sweep (sweep.c) */
+typedef struct sweep_options {
+    const char *experiment, *plugin_dir, *name;
+    const char *const *sets;
+    int n_sets;
+    const char *dims[64];      /* "section.key=..." as given */
+    int dim_kinds[64];         /* 0 grid, 1 choice, 2 uniform, 3 log-uniform */
+    int n_dims;
+    const char *strategy;      /* grid, random, hyperband */
+    const char *objective, *mode;
+    int trials, jobs;
+    long long seed;
+} sweep_options;
+int cmd_sweep_run(const sweep_options *so, nnk_err *err);
+
 /* nnkit lr-find (lrfind.c) */
 int cmd_lr_find_run(const char *experiment, const char *const *sets, int n_sets, const char *plugin_dir,
                     double min_lr, double max_lr, long long steps, nnk_err *err);

@@ -1,0 +1,509 @@
+/* nnkit sweep: hyper-parameter search over any key of an experiment.
+ * Grid (every combination), random (--trials samples), or hyperband
+ * (successive halving: many trials for few epochs, the best third again
+ * for three times as many, ...). Each trial is `nnkit train` in its own
+ * process (--jobs at a time) and its own run directory, so TensorBoard's
+ * HParams dashboard ranks them; the sweep's own run records the search
+ * space. A re-run skips the trials that finished. */
+#include "runner.h"
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <nnkit/tensorboard.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_DIMS 16
+#define MAX_VALUES 64
+#define MAX_TRIALS 1024
+
+enum { DIM_GRID, DIM_CHOICE, DIM_UNIFORM, DIM_LOG };
+
+typedef struct dim {
+    char key[128];
+    int kind;
+    double lo, hi;
+    char values[MAX_VALUES][64];
+    int n_values;
+} dim;
+
+typedef struct trial {
+    char value[MAX_DIMS][64];
+    char name[64];
+    double objective;
+    int ok, active;
+    int rung;          /* hyperband: the last rung it reached */
+    long long epochs;
+} trial;
+
+static int parse_dim(const char *spec, int kind, dim *d, nnk_err *err)
+{
+    static const char *const flags[] = {"--grid", "--choice", "--uniform", "--log-uniform"};
+    const char *eq = strchr(spec, '=');
+    memset(d, 0, sizeof *d);
+    d->kind = kind;
+    if (!eq || eq == spec || !strchr(spec, '.') || strchr(spec, '.') > eq)
+        return nnk_err_set(err, NNK_EUSAGE, "%s '%s': expected section.key=%s", flags[kind], spec,
+                           kind >= DIM_UNIFORM ? "LOW:HIGH" : "V1,V2,...");
+    snprintf(d->key, sizeof d->key, "%.*s", (int)(eq - spec), spec);
+    const char *v = eq + 1;
+    if (kind >= DIM_UNIFORM) {
+        char *end;
+        d->lo = strtod(v, &end);
+        if (end == v || *end != ':')
+            return nnk_err_set(err, NNK_EUSAGE, "%s '%s': expected LOW:HIGH", flags[kind], spec);
+        const char *h = end + 1;
+        d->hi = strtod(h, &end);
+        if (end == h || *end || !isfinite(d->lo) || !isfinite(d->hi))
+            return nnk_err_set(err, NNK_EUSAGE, "%s '%s': expected LOW:HIGH", flags[kind], spec);
+        if (!(d->lo < d->hi))
+            return nnk_err_set(err, NNK_EUSAGE, "%s '%s': the range is empty or inverted (%g is not below %g)",
+                               flags[kind], spec, d->lo, d->hi);
+        if (kind == DIM_LOG && d->lo <= 0)
+            return nnk_err_set(err, NNK_EUSAGE, "%s '%s': a log-uniform range must be above 0", flags[kind], spec);
+        return NNK_OK;
+    }
+    char *copy = strdup(v), *save = NULL;
+    for (char *t = strtok_r(copy, ",", &save); t && d->n_values < MAX_VALUES; t = strtok_r(NULL, ",", &save)) {
+        while (*t == ' ')
+            t++;
+        if (*t)
+            snprintf(d->values[d->n_values++], 64, "%s", t);
+    }
+    free(copy);
+    if (d->n_values == 0)
+        return nnk_err_set(err, NNK_EUSAGE, "%s '%s': no values", flags[kind], spec);
+    return NNK_OK;
+}
+
+/* xorshift64*: the trials of a sweep depend only on its seed, so a re-run
+ * proposes the same trials and skips the finished ones. */
+static double next_uniform(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return (double)((*s * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53;
+}
+
+static int make_trials(const dim *dims, int nd, int random, int n_random, uint64_t seed, trial *t, nnk_err *err)
+{
+    int n = 0;
+    if (!random) {
+        int total = 1;
+        for (int i = 0; i < nd; i++)
+            total *= dims[i].n_values;
+        if (total > MAX_TRIALS)
+            return nnk_err_set(err, NNK_EUSAGE, "sweep: %d grid combinations, at most %d", total, MAX_TRIALS), -1;
+        for (int k = 0; k < total; k++, n++)
+            for (int i = 0, r = k; i < nd; i++) {
+                snprintf(t[n].value[i], 64, "%s", dims[i].values[r % dims[i].n_values]);
+                r /= dims[i].n_values;
+            }
+        return n;
+    }
+    uint64_t s = seed * 2654435761u + 1;
+    for (; n < n_random && n < MAX_TRIALS; n++)
+        for (int i = 0; i < nd; i++) {
+            double u = next_uniform(&s);
+            const dim *d = &dims[i];
+            if (d->kind == DIM_UNIFORM)
+                snprintf(t[n].value[i], 64, "%.6g", d->lo + (d->hi - d->lo) * u);
+            else if (d->kind == DIM_LOG)
+                snprintf(t[n].value[i], 64, "%.6g", exp(log(d->lo) + (log(d->hi) - log(d->lo)) * u));
+            else
+                snprintf(t[n].value[i], 64, "%s", d->values[(int)(u * d->n_values) % d->n_values]);
+        }
+    return n;
+}
+
+/* Every key must mean something: build the experiment with the first
+ * trial's values before any training. */
+static int validate(const sweep_options *so, const dim *dims, int nd, const trial *t, nnk_err *err)
+{
+    nnk_registry *reg = nnk_registry_new();
+    nnk_experiment *e = NULL;
+    nnk_experiment_parts parts = {0};
+    nnk_model *m = NULL;
+    nnk_callback **cbs = NULL;
+    int n_cbs = 0;
+    int rc = nnk_registry_load_default(reg, so->plugin_dir, err);
+    if (!rc && !(e = nnk_experiment_load(so->experiment, err)))
+        rc = err->status;
+    for (int i = 0; !rc && i < so->n_sets; i++)
+        rc = nnk_experiment_override(e, so->sets[i], err);
+    for (int i = 0; !rc && i < nd; i++) {
+        char set[256];
+        snprintf(set, sizeof set, "%.120s=%.64s", dims[i].key, t->value[i]);
+        rc = nnk_experiment_override(e, set, err);
+    }
+    if (!rc)
+        rc = nnk_experiment_settings(e, &parts, err);
+    if (!rc && !(m = nnk_experiment_model(e, reg, err)))
+        rc = err->status;
+    if (!rc && !(cbs = nnk_experiment_callbacks(e, reg, &n_cbs, err)))
+        rc = err->status;
+    if (!rc)
+        rc = nnk_model_build(m, 1, err);
+    for (int i = 0; cbs && i < n_cbs; i++)
+        nnk_callback_free(cbs[i]);
+    free(cbs);
+    nnk_model_free(m);
+    nnk_experiment_parts_clear(&parts);
+    nnk_experiment_free(e);
+    nnk_registry_free(reg);
+    return rc;
+}
+
+static int read_objective(const char *dir, const char *objective, double *value)
+{
+    char path[PATH_MAX + 256], key[128];
+    snprintf(path, sizeof path, "%s/metrics.txt", dir);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    double v;
+    int found = 0;
+    while (fscanf(f, "%127s %lf", key, &v) == 2)
+        if (!strcmp(key, objective)) {
+            *value = v;
+            found = 1;
+        }
+    fclose(f);
+    return found ? 0 : -1;
+}
+
+/* Runs the trials of one round, --jobs at a time, skipping those whose
+ * run directory already holds their results. */
+static void run_round(const sweep_options *so, const char *root, const char *trial_ini, const dim *dims, int nd,
+                      trial *t, int n, int minimize)
+{
+    int running = 0, next = 0;
+    pid_t pids[64] = {0};
+    int slot_trial[64];
+    char exe[PATH_MAX];
+    ssize_t el = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[el > 0 ? el : 0] = 0;
+    for (;;) {
+        while (running < so->jobs && next < n) {
+            trial *tr = &t[next];
+            char dir[PATH_MAX + 128];
+            snprintf(dir, sizeof dir, "%s/%s", root, tr->name);
+            if (!tr->active) { /* stopped in an earlier rung: keep its result */
+                next++;
+                continue;
+            }
+            if (read_objective(dir, so->objective, &tr->objective) == 0) { /* finished before */
+                tr->ok = isfinite(tr->objective);
+                next++;
+                continue;
+            }
+            char *argv[128];
+            static char sets[MAX_DIMS + 8][PATH_MAX + 16];
+            int a = 0, k = 0;
+            argv[a++] = exe;
+            argv[a++] = "train";
+            argv[a++] = (char *)trial_ini;
+            for (int i = 0; i < nd; i++) {
+                snprintf(sets[k], sizeof sets[k], "%s=%s", dims[i].key, tr->value[i]);
+                argv[a++] = "--set";
+                argv[a++] = sets[k++];
+            }
+            for (int i = 0; i < so->n_sets && a < 100; i++) {
+                argv[a++] = "--set";
+                argv[a++] = (char *)so->sets[i];
+            }
+            snprintf(sets[k], sizeof sets[k], "run.dir=%s", root);
+            argv[a++] = "--set";
+            argv[a++] = sets[k++];
+            snprintf(sets[k], sizeof sets[k], "fit.verbose=2");
+            argv[a++] = "--set";
+            argv[a++] = sets[k++];
+            if (tr->epochs > 0) {
+                snprintf(sets[k], sizeof sets[k], "fit.epochs=%lld", tr->epochs);
+                argv[a++] = "--set";
+                argv[a++] = sets[k++];
+            }
+            argv[a++] = "--run-name";
+            argv[a++] = tr->name;
+            if (so->plugin_dir) {
+                argv[a++] = "--plugin-dir";
+                argv[a++] = (char *)so->plugin_dir;
+            }
+            argv[a] = NULL;
+            char log[PATH_MAX + 128];
+            snprintf(log, sizeof log, "%s/%s.log", root, tr->name);
+            fflush(stdout);
+            pid_t pid = fork();
+            if (pid == 0) {
+                FILE *f = freopen(log, "w", stdout);
+                if (!f || dup2(fileno(stdout), 2) < 0)
+                    _exit(1);
+                execv(exe, argv);
+                _exit(127);
+            }
+            for (int s = 0; s < so->jobs; s++)
+                if (!pids[s]) {
+                    pids[s] = pid;
+                    slot_trial[s] = next;
+                    break;
+                }
+            running++;
+            next++;
+        }
+        if (running == 0)
+            break;
+        int status;
+        pid_t done = wait(&status);
+        for (int s = 0; s < so->jobs; s++)
+            if (pids[s] == done && done > 0) {
+                trial *tr = &t[slot_trial[s]];
+                char dir[PATH_MAX + 128];
+                snprintf(dir, sizeof dir, "%s/%s", root, tr->name);
+                tr->ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+                         read_objective(dir, so->objective, &tr->objective) == 0 && isfinite(tr->objective);
+                if (tr->ok)
+                    printf("  %s: %s %.6g\n", tr->name, so->objective, tr->objective);
+                else
+                    printf("  %s: failed (see %s/%s.log)\n", tr->name, root, tr->name);
+                fflush(stdout);
+                pids[s] = 0;
+                running--;
+            }
+    }
+    (void)minimize;
+}
+
+static int better(const trial *a, const trial *b, int minimize)
+{
+    if (a->ok != b->ok)
+        return a->ok;
+    if (a->rung != b->rung) /* longer-trained trials rank first */
+        return a->rung > b->rung;
+    return minimize ? a->objective < b->objective : a->objective > b->objective;
+}
+
+/* The search space as the HParams dashboard's experiment, and as text. */
+static int record_space(const char *root, const dim *dims, int nd, const char *objective, nnk_err *err)
+{
+    nnk_tb_writer *w = nnk_tb_writer_open(root, err);
+    if (!w)
+        return err->status;
+    nnk_tb_hparam_domain dom[MAX_DIMS];
+    nnk_tb_hparam vals[MAX_DIMS][MAX_VALUES];
+    char text[4096] = "Search space:\n\n";
+    for (int i = 0; i < nd; i++) {
+        const dim *d = &dims[i];
+        memset(&dom[i], 0, sizeof dom[i]);
+        dom[i].name = d->key;
+        if (d->kind >= DIM_UNIFORM) {
+            dom[i].type = NNK_TB_HP_NUMBER;
+            dom[i].min = d->lo;
+            dom[i].max = d->hi;
+            snprintf(text + strlen(text), sizeof text - strlen(text), "* `%s`: %s in [%g, %g]\n", d->key,
+                     d->kind == DIM_LOG ? "log-uniform" : "uniform", d->lo, d->hi);
+            continue;
+        }
+        int numeric = 1;
+        for (int k = 0; k < d->n_values; k++) {
+            char *end;
+            strtod(d->values[k], &end);
+            numeric &= !*end;
+        }
+        dom[i].type = numeric ? NNK_TB_HP_NUMBER : NNK_TB_HP_STRING;
+        dom[i].discrete = 1;
+        dom[i].values = vals[i];
+        dom[i].n_values = d->n_values;
+        snprintf(text + strlen(text), sizeof text - strlen(text), "* `%s`: one of", d->key);
+        for (int k = 0; k < d->n_values; k++) {
+            memset(&vals[i][k], 0, sizeof vals[i][k]);
+            vals[i][k].type = dom[i].type;
+            vals[i][k].number = atof(d->values[k]);
+            vals[i][k].string = d->values[k];
+            snprintf(text + strlen(text), sizeof text - strlen(text), " %s", d->values[k]);
+        }
+        snprintf(text + strlen(text), sizeof text - strlen(text), "\n");
+    }
+    /* metrics: the objective as the trials log it (epoch_* in train/ or validation/) */
+    int val = !strncmp(objective, "val_", 4);
+    char tag[128];
+    snprintf(tag, sizeof tag, "epoch_%s", val ? objective + 4 : objective);
+    nnk_tb_metric metrics[2] = {{tag, val ? "validation" : "train"}, {"epoch_loss", "train"}};
+    int rc = nnk_tb_hparams_experiment(w, dom, nd, metrics, strcmp(tag, "epoch_loss") || val ? 2 : 1,
+                                       (double)time(NULL), 0, -1, err);
+    if (!rc)
+        rc = nnk_tb_text(w, "search_space", text, 0, -1, err);
+    int crc = nnk_tb_close(w, rc ? NULL : err);
+    return rc ? rc : crc;
+}
+
+/* The experiment a trial trains: the original, plus a tensorboard
+ * callback when it has none, so every trial is a TensorBoard run. */
+static int write_trial_ini(const char *experiment, const char *path, nnk_err *err)
+{
+    size_t n;
+    unsigned char *text = nnk_read_file(experiment, "experiment", &n, err);
+    if (!text)
+        return err->status;
+    int has_tb = strstr((char *)text, "[callback tensorboard]") != NULL;
+    char *out = malloc(n + 128);
+    if (!out) {
+        free(text);
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    }
+    memcpy(out, text, n);
+    int len = (int)n;
+    if (!has_tb)
+        len += sprintf(out + n, "\n[callback tensorboard]\n");
+    int rc = nnk_write_file_atomic(path, out, (size_t)len, err);
+    free(text);
+    free(out);
+    return rc;
+}
+
+int cmd_sweep_run(const sweep_options *so, nnk_err *err)
+{
+    dim dims[MAX_DIMS];
+    int nd = 0, random = 0;
+    for (int i = 0; i < so->n_dims; i++) {
+        if (nd == MAX_DIMS)
+            return nnk_err_set(err, NNK_EUSAGE, "sweep: at most %d parameters", MAX_DIMS);
+        int rc = parse_dim(so->dims[i], so->dim_kinds[i], &dims[nd++], err);
+        if (rc)
+            return rc;
+        random |= so->dim_kinds[i] >= DIM_UNIFORM;
+    }
+    if (nd == 0)
+        return nnk_err_set(err, NNK_EUSAGE, "sweep: nothing to search (give --grid, --choice, --uniform or --log-uniform)");
+    int hyperband = !strcmp(so->strategy, "hyperband");
+    random |= hyperband || !strcmp(so->strategy, "random");
+    static trial t[MAX_TRIALS];
+    memset(t, 0, sizeof t);
+    int n = make_trials(dims, nd, random, so->trials, (uint64_t)so->seed, t, err);
+    if (n < 0)
+        return err->status;
+    int rc = NNK_OK;
+    for (int i = 0; !rc && i < n; i++) /* every trial's configuration, before any training */
+        if ((rc = validate(so, dims, nd, &t[i], err)) && i > 0) {
+            char why[NNK_ERR_MAX];
+            snprintf(why, sizeof why, "%s", err->msg);
+            nnk_err_set(err, err->status, "trial %d: %.480s", i, why);
+        }
+    if (rc)
+        return rc;
+    /* the run directory and the trial experiment */
+    nnk_experiment *e = nnk_experiment_load(so->experiment, err);
+    if (!e)
+        return err->status;
+    const char *runs = nnk_experiment_get(e, "run", "dir");
+    char stem[256], root[PATH_MAX], trial_ini[PATH_MAX + 32];
+    const char *base = strrchr(so->experiment, '/');
+    snprintf(stem, sizeof stem, "%s", base ? base + 1 : so->experiment);
+    char *dot = strrchr(stem, '.');
+    if (dot)
+        *dot = 0;
+    snprintf(root, sizeof root, "%s/%s", runs ? runs : "runs", so->name ? so->name : stem);
+    if (!so->name)
+        strncat(root, "-sweep", sizeof root - strlen(root) - 1);
+    for (int i = 0; i < so->n_sets; i++) /* --set fit.epochs=... counts as the budget */
+        nnk_experiment_override(e, so->sets[i], NULL);
+    const char *max_epochs_text = nnk_experiment_get(e, "fit", "epochs");
+    long long max_epochs = max_epochs_text ? atoll(max_epochs_text) : 1;
+    nnk_experiment_free(e);
+    char mk[PATH_MAX + 16];
+    snprintf(mk, sizeof mk, "mkdir -p '%s'", root);
+    if (strchr(root, '\'') || system(mk) != 0)
+        return nnk_err_set(err, NNK_EIO, "sweep: cannot create '%s'", root);
+    snprintf(trial_ini, sizeof trial_ini, "%s/trial.ini", root);
+    if ((rc = write_trial_ini(so->experiment, trial_ini, err)) || (rc = record_space(root, dims, nd, so->objective, err)))
+        return rc;
+    int minimize = !strcmp(so->mode, "min") ||
+                   (!strcmp(so->mode, "auto") && !strstr(so->objective, "acc"));
+    printf("sweep %s: %d trials (%s), objective %s (%s), %d at a time\n", root, n,
+           hyperband ? "hyperband" : random ? "random" : "grid", so->objective, minimize ? "min" : "max", so->jobs);
+    if (!hyperband) {
+        for (int i = 0; i < n; i++) {
+            snprintf(t[i].name, sizeof t[i].name, "trial-%03d", i);
+            t[i].active = 1;
+        }
+        run_round(so, root, trial_ini, dims, nd, t, n, minimize);
+    } else {
+        /* successive halving: keep the best 1/eta, give them eta times the epochs */
+        const int eta = 3;
+        int rungs = 0;
+        while (rungs < 8 && pow(eta, rungs + 1) <= n)
+            rungs++;
+        long long epochs = (long long)fmax(1, floor((double)max_epochs / pow(eta, rungs)));
+        int alive = n;
+        for (int i = 0; i < n; i++)
+            t[i].active = 1;
+        for (int r = 0; r <= rungs && alive > 0; r++, epochs = epochs * eta > max_epochs ? max_epochs : epochs * eta) {
+            printf("rung %d: %d trials, %lld epochs\n", r, alive, epochs);
+            for (int i = 0; i < n; i++)
+                if (t[i].active) {
+                    snprintf(t[i].name, sizeof t[i].name, "trial-%03d-r%d", i, r);
+                    t[i].epochs = epochs;
+                    t[i].rung = r;
+                    t[i].ok = 0;
+                }
+            run_round(so, root, trial_ini, dims, nd, t, n, minimize);
+            int keep = r == rungs ? alive : (alive + eta - 1) / eta;
+            /* rank the active trials; the rest stop here */
+            for (int k = 0; k < keep; k++) {
+                int best = -1;
+                for (int i = 0; i < n; i++)
+                    if (t[i].active == 1 && (best < 0 || better(&t[i], &t[best], minimize)))
+                        best = i;
+                if (best >= 0)
+                    t[best].active = 2;
+            }
+            for (int i = 0; i < n; i++)
+                t[i].active = t[i].active == 2;
+            alive = keep;
+        }
+    }
+    /* the table, best first */
+    int order[MAX_TRIALS];
+    for (int i = 0; i < n; i++)
+        order[i] = i;
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && better(&t[order[j]], &t[order[j - 1]], minimize); j--) {
+            int x = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = x;
+        }
+    printf("\n%-16s %-12s", hyperband ? "trial (rung)" : "trial", so->objective);
+    for (int i = 0; i < nd; i++)
+        printf(" %-18s", dims[i].key);
+    printf("\n");
+    for (int k = 0; k < n; k++) {
+        const trial *tr = &t[order[k]];
+        if (tr->ok)
+            printf("%-16s %-12.6g", tr->name, tr->objective);
+        else
+            printf("%-16s %-12s", tr->name, "failed");
+        for (int i = 0; i < nd; i++)
+            printf(" %-18s", tr->value[i]);
+        printf("\n");
+    }
+    const trial *best = &t[order[0]];
+    if (!best->ok)
+        return nnk_err_set(err, NNK_ERUNTIME, "sweep: every trial failed; see the .log files in '%s'", root);
+    char from[PATH_MAX + 128], to[PATH_MAX + 16];
+    snprintf(from, sizeof from, "%s/%s/config.ini", root, best->name);
+    snprintf(to, sizeof to, "%s/best.ini", root);
+    size_t len;
+    unsigned char *cfg = nnk_read_file(from, "config", &len, err);
+    if (!cfg)
+        return err->status;
+    rc = nnk_write_file_atomic(to, cfg, len, err);
+    free(cfg);
+    if (!rc)
+        printf("\nbest: %s (%s %.6g); its experiment is %s\n", best->name, so->objective, best->objective, to);
+    return rc;
+}
