@@ -34,14 +34,9 @@ typedef struct br_state {
 static int br_create(const void *config, void **state, nnk_err *err)
 {
     const br_config *c = config;
-    int64_t every = 0;
-    if (strcmp(c->save_freq, "epoch")) {
-        char *end;
-        every = strtoll(c->save_freq, &end, 10);
-        if (!*c->save_freq || *end || every < 1)
-            return callbacks_host->err_set(err, NNK_ECONFIG, "parameter 'save_freq' must be 'epoch' or a positive integer, got '%s'",
-                                           c->save_freq);
-    }
+    int64_t every;
+    if (cb_parse_save_freq(c->save_freq, &every, err))
+        return NNK_ECONFIG;
     br_state *s = callbacks_host->alloc_zeroed(1, sizeof *s);
     if (!s)
         return callbacks_host->err_set(err, NNK_ENOMEM, "out of memory");
@@ -66,19 +61,7 @@ static int br_event(void *state, nnk_event ev, const nnk_train_info *info, nnk_e
     br_state *s = state;
     if (ev == NNK_TRAIN_BEGIN) {
         br_path(s, info->run_dir, s->path, sizeof s->path);
-        char dir[PATH_MAX];
-        snprintf(dir, sizeof dir, "%s", s->path);
-        *strrchr(dir, '/') = 0;
-        for (char *p = dir + 1; *p; p++)
-            if (*p == '/') {
-                *p = 0;
-                mkdir(dir, 0755);
-                *p = '/';
-            }
-        if ((mkdir(dir, 0755) && errno != EEXIST) || access(dir, W_OK))
-            return callbacks_host->err_set(err, NNK_EIO, "callback 'backup_and_restore': cannot write in '%s': %s", dir,
-                                           strerror(errno));
-        return NNK_OK;
+        return cb_make_parent_dirs("backup_and_restore", s->path, err);
     }
     if ((ev == NNK_EPOCH_END && !s->every) || (ev == NNK_BATCH_END && s->every && info->global_batch % s->every == 0))
         return callbacks_host->fit_backup(info->model, s->path, err);

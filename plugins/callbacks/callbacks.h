@@ -18,6 +18,10 @@ int cb_find_log(const nnk_train_info *info, const char *name, int all_names);
 int cb_check_monitor(const char *callback, const nnk_train_info *info, const char *monitor, nnk_err *err);
 int cb_maximize(const char *mode, const char *monitor);
 int cb_improved(int maximize, double current, double best, double min_delta);
+/* "epoch" gives 0, "N" gives N batches */
+int cb_parse_save_freq(const char *text, int64_t *every, nnk_err *err);
+/* mkdir -p of the directory path will be written in, checked writable */
+int cb_make_parent_dirs(const char *callback, const char *path, nnk_err *err);
 /* weights.c: buf is allocated on first use (n floats) */
 int cb_snapshot_weights(const nnk_train_info *info, float **buf, int64_t *n, nnk_err *err);
 void cb_restore_weights(const nnk_train_info *info, const float *buf);

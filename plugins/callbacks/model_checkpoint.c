@@ -40,14 +40,9 @@ typedef struct ckpt_state {
 static int ckpt_create(const void *config, void **state, nnk_err *err)
 {
     const ckpt_config *c = config;
-    int64_t every = 0;
-    if (strcmp(c->save_freq, "epoch")) {
-        char *end;
-        every = strtoll(c->save_freq, &end, 10);
-        if (!*c->save_freq || *end || every < 1)
-            return callbacks_host->err_set(err, NNK_ECONFIG, "parameter 'save_freq' must be 'epoch' or a positive integer, got '%s'",
-                                           c->save_freq);
-    }
+    int64_t every;
+    if (cb_parse_save_freq(c->save_freq, &every, err))
+        return NNK_ECONFIG;
     ckpt_state *s = callbacks_host->alloc_zeroed(1, sizeof *s);
     if (!s)
         return callbacks_host->err_set(err, NNK_ENOMEM, "out of memory");
@@ -107,26 +102,6 @@ static int expand(const ckpt_state *s, const nnk_train_info *info, int64_t epoch
     return NNK_OK;
 }
 
-static int mkdirs_for(const char *path, nnk_err *err)
-{
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        return NNK_OK;
-    *slash = 0;
-    for (char *p = dir + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            mkdir(dir, 0755);
-            *p = '/';
-        }
-    if (mkdir(dir, 0755) && errno != EEXIST)
-        return callbacks_host->err_set(err, NNK_EIO, "callback 'model_checkpoint': cannot create '%s': %s", dir, strerror(errno));
-    if (access(dir, W_OK))
-        return callbacks_host->err_set(err, NNK_EIO, "callback 'model_checkpoint': cannot write in '%s': %s", dir, strerror(errno));
-    return NNK_OK;
-}
 
 static int save(ckpt_state *s, const nnk_train_info *info, nnk_err *err)
 {
@@ -139,7 +114,7 @@ static int save(ckpt_state *s, const nnk_train_info *info, nnk_err *err)
     char path[PATH_MAX];
     int rc = expand(s, info, info->epoch, path, sizeof path, 0, err);
     if (!rc)
-        rc = mkdirs_for(path, err);
+        rc = cb_make_parent_dirs("model_checkpoint", path, err);
     return rc ? rc : callbacks_host->model_save(info->model, path, s->c->save_weights_only, err);
 }
 
@@ -158,7 +133,7 @@ static int ckpt_event(void *state, nnk_event ev, const nnk_train_info *info, nnk
         int rc = s->c->save_best_only ? cb_check_monitor("model_checkpoint", info, s->c->monitor, err) : NNK_OK;
         if (!rc)
             rc = expand(s, info, 0, probe, sizeof probe, 1, err);
-        return rc ? rc : mkdirs_for(probe, err); /* an unwritable place fails now, not after an epoch */
+        return rc ? rc : cb_make_parent_dirs("model_checkpoint", probe, err); /* an unwritable place fails now, not after an epoch */
     }
     if (ev == NNK_EPOCH_END && !s->every)
         return save(s, info, err);

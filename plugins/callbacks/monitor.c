@@ -1,7 +1,13 @@
-/* What the monitoring callbacks share: finding a log by name (with the
- * list of names when it is missing), and Keras's auto/min/max modes. */
+/* What the callbacks share: finding a log by name (with the list of names
+ * when it is missing), Keras's auto/min/max modes, save_freq, and making
+ * the directories a file will go in. */
 #include "callbacks.h"
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,4 +48,38 @@ int cb_improved(int maximize, double current, double best, double min_delta)
     if (isnan(best))
         return 1;
     return maximize ? current > best + min_delta : current < best - min_delta;
+}
+
+int cb_parse_save_freq(const char *text, int64_t *every, nnk_err *err)
+{
+    *every = 0;
+    if (!strcmp(text, "epoch"))
+        return NNK_OK;
+    char *end;
+    *every = strtoll(text, &end, 10);
+    if (!*text || *end || *every < 1)
+        return callbacks_host->err_set(err, NNK_ECONFIG, "parameter 'save_freq' must be 'epoch' or a positive integer, got '%s'",
+                                       text);
+    return NNK_OK;
+}
+
+int cb_make_parent_dirs(const char *callback, const char *path, nnk_err *err)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        return NNK_OK;
+    *slash = 0;
+    for (char *p = dir + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            mkdir(dir, 0755);
+            *p = '/';
+        }
+    if (mkdir(dir, 0755) && errno != EEXIST)
+        return callbacks_host->err_set(err, NNK_EIO, "callback '%s': cannot create '%s': %s", callback, dir, strerror(errno));
+    if (access(dir, W_OK))
+        return callbacks_host->err_set(err, NNK_EIO, "callback '%s': cannot write in '%s': %s", callback, dir, strerror(errno));
+    return NNK_OK;
 }
