@@ -212,12 +212,17 @@ int nnk_fit_backup_load(nnk_model *m, nnk_fit_state *s, const char *path, nnk_er
 {
     size_t n;
     uint8_t *payload = nnk_envelope_read(path, "NNKS", "backup", &n, err);
-    if (!payload)
+    if (!payload) {
+        if (err) { /* say what to do about it */
+            size_t l = strlen(err->msg);
+            snprintf(err->msg + l, sizeof err->msg - l, "; remove it to start afresh");
+        }
         return err ? err->status : NNK_EMODEL;
+    }
     Nnkit__TrainingState *st = nnkit__training_state__unpack(NULL, n, payload);
     free(payload);
     if (!st)
-        return nnk_err_set(err, NNK_EMODEL, "backup '%s': corrupt (protobuf does not parse)", path);
+        return nnk_err_set(err, NNK_EMODEL, "backup '%s': corrupt (protobuf does not parse); remove it to start afresh", path);
     int rc = restore(m, s, st, path, err);
     nnkit__training_state__free_unpacked(st, NULL);
     return rc;
