@@ -232,24 +232,27 @@ ini br.ini "[data]" "train = fashion-mnist:train" "validation_split = 0.08333333
   "[callback csv_logger]"
 check "backup reference" 0 "" $NNKIT train br.ini --run-name brref
 [ ! -e runs/brref/backup/training.nnkstate ] && pass=$((pass + 1)) || { echo "FAIL: the backup was not deleted after training"; fail=$((fail + 1)); }
-for delay in 0.4 0.9; do
+# kill once a backup exists (right away, and a little later), never by the clock alone
+start_and_kill() { # extra seconds after the first backup appears
   rm -rf runs/br-*
   $NNKIT train br.ini >/dev/null 2>&1 &
   pid=$!
-  sleep $delay
+  for _ in $(seq 500); do
+    ls runs/br-*/backup/training.nnkstate >/dev/null 2>&1 && break
+    sleep 0.02
+  done
+  sleep "$1"
   kill -9 $pid
   wait $pid 2>/dev/null
-  check "resume after kill -9 at ${delay}s" 0 "*" $NNKIT train br.ini
+}
+for extra in 0 0.3; do
+  start_and_kill $extra
+  check "resume after kill -9 (+${extra}s)" 0 "*" $NNKIT train br.ini
   grep -q "^nnkit: note: resuming from 'runs/br-.*/backup/training.nnkstate': epoch [0-9]*, batch [0-9]*$" err \
     && cmp -s runs/brref/model.nnk runs/br-*/model.nnk && cmp -s runs/brref/training.csv runs/br-*/training.csv \
-    && pass=$((pass + 1)) || { echo "FAIL: resumed run at ${delay}s differs from the uninterrupted one: $(cat err)"; fail=$((fail + 1)); }
+    && pass=$((pass + 1)) || { echo "FAIL: resumed run (+${extra}s) differs from the uninterrupted one: $(cat err)"; fail=$((fail + 1)); }
 done
-rm -rf runs/br-*
-$NNKIT train br.ini >/dev/null 2>&1 &
-pid=$!
-sleep 0.5
-kill -9 $pid
-wait $pid 2>/dev/null
+start_and_kill 0
 check "backup of another experiment" 2 "*" $NNKIT train br.ini --set compile.learning_rate=0.002
 grep -q "^nnkit: error: backup 'runs/br-.*/backup/training.nnkstate' belongs to another experiment (its configuration differs from this one); remove it to start afresh$" err \
   && pass=$((pass + 1)) || { echo "FAIL: foreign backup: $(cat err)"; fail=$((fail + 1)); }
