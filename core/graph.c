@@ -297,30 +297,38 @@ int nnk_model_load_rows(nnk_model *m, const nnk_dataset *d, int64_t start, int64
     return rc ? rc : nnk_model_gather_batch(m, d, idx, *rows, err);
 }
 
+static float *staging(float **buf, int64_t *cap, int64_t need)
+{
+    if (*cap < need) {
+        float *p = realloc(*buf, (size_t)need * sizeof(float));
+        if (!p)
+            return NULL;
+        *buf = p;
+        *cap = need;
+    }
+    return *buf;
+}
+
 int nnk_model_gather_batch(nnk_model *m, const nnk_dataset *d, const int64_t *idx, int64_t n,
                            nnk_err *err)
 {
     if (m->n_inputs == 1) {
         nnk_model_gather(m, d, idx, n, m->inputs[0].x.data);
     } else {
-        int64_t total = nnk_model_input_cols(m);
-        float *x = malloc((size_t)(n * total) * sizeof(float));
+        float *x = staging(&m->stage_x, &m->stage_x_cap, n * nnk_model_input_cols(m));
         if (!x)
             return nnk_err_set(err, NNK_ENOMEM, "out of memory");
         nnk_model_gather(m, d, idx, n, x);
         nnk_model_set_inputs(m, x, n);
-        free(x);
     }
     if (!d->y_cols)
         return nnk_model_split_labels(m, NULL, 0, n, err);
-    float *y = malloc((size_t)(n * d->y_cols) * sizeof(float));
+    float *y = staging(&m->stage_y, &m->stage_y_cap, n * d->y_cols);
     if (!y)
         return nnk_err_set(err, NNK_ENOMEM, "out of memory");
     for (int64_t r = 0; r < n; r++)
         memcpy(y + r * d->y_cols, d->y + idx[r] * d->y_cols, (size_t)d->y_cols * sizeof(float));
-    int rc = nnk_model_split_labels(m, y, d->y_cols, n, err);
-    free(y);
-    return rc;
+    return nnk_model_split_labels(m, y, d->y_cols, n, err);
 }
 
 int nnk_model_set_scale(nnk_model *m, double scale, nnk_err *err)

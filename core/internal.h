@@ -146,6 +146,8 @@ struct nnk_model {
     int64_t n_std;
     float *mean, *inv_std, *std;
     char *label_columns, *feature_columns;
+    float *stage_x, *stage_y;      /* whole data rows of a batch, before splitting */
+    int64_t stage_x_cap, stage_y_cap;
     /* the data of the fit in progress, for callbacks (borrowed) */
     const nnk_dataset *fit_data[3]; /* by nnk_split */
     nnk_fit_state *fit;             /* the fit in progress, or NULL */

@@ -69,6 +69,8 @@ void nnk_model_free(nnk_model *m)
     free(m->mean);
     free(m->std);
     free(m->inv_std);
+    free(m->stage_x);
+    free(m->stage_y);
     free(m);
 }
 
