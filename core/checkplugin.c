@@ -173,6 +173,15 @@ static void make_case(nnk_rng *g, const nnk_component_info *c, int trial, layer_
     lc->shape.dim[0] = 2 + (int64_t)(nnk_rng_next(g) % 5);
 }
 
+/* The last gradient trial also tries a sample of two dimensions; layers
+ * that take only flat samples simply do not build there. */
+static void widen_case(nnk_rng *g, layer_case *lc)
+{
+    lc->shape.ndim = 2;
+    lc->shape.dim[1] = lc->shape.dim[0];
+    lc->shape.dim[0] = 2 + (int64_t)(nnk_rng_next(g) % 2);
+}
+
 /* A model: n_in inputs of the case's shape -> the layer, as the output
  * with an mse loss. */
 static nnk_model *layer_model(nnk_registry *reg, const nnk_component_info *c, const layer_case *lc,
@@ -232,6 +241,8 @@ static void layer_gradients(report *r, nnk_registry *reg, const nnk_component_in
     for (int trial = 0; trial < FD_TRIALS; trial++) {
         layer_case lc;
         make_case(g, c, trial, &lc);
+        if (trial == FD_TRIALS - 1)
+            widen_case(g, &lc);
         nnk_err err = {NNK_OK, ""};
         nnk_model *m = layer_model(reg, c, &lc, 7 + (uint64_t)trial, &err);
         if (!m)

@@ -558,11 +558,22 @@ START_TEST(shape_errors_name_both_layers)
     nnk_shape s = {2, {28, 28}};
     nnk_model_add_input(m, "input", &s, &err);
     const char *k[] = {"units"}, *v[] = {"10"};
-    nnk_model_add_layer(m, "conv_out", "flatten", NULL, 0, NULL, NULL, NULL, 0, &err);
+    nnk_model_add_layer(m, "flat", "flatten", NULL, 0, NULL, NULL, NULL, 0, &err);
     nnk_model_add_layer(m, "hidden", "dense", (const char *[]){"input"}, 1, k, v, NULL, 1, &err);
+    nnk_model_add_layer(m, "sum", "add", (const char *[]){"flat", "hidden"}, 2, NULL, NULL, NULL, 0, &err);
     nnk_model_compile(m, "mse", NULL, "sgd", 0.1, NULL, NULL, NULL, 0, &err);
     ck_assert_int_eq(nnk_model_build(m, 1, &err), NNK_ESHAPE);
-    ck_assert_str_eq(err.msg, "layer 'hidden': dense needs a flat input (1 dimension), got 2 dimensions; add a flatten layer before it (input from input 'input' with shape (None, 28, 28))");
+    ck_assert_str_eq(err.msg, "layer 'sum': inputs 'flat' (None, 784) and 'hidden' (None, 28, 10) do not fit: add needs equal shapes");
+    nnk_model_free(m);
+
+    /* dense on several dimensions works along the last axis, as in Keras */
+    m = nnk_model_new(reg);
+    nnk_model_add_input(m, "input", &s, &err);
+    nnk_model_add_layer(m, "hidden", "dense", NULL, 0, k, v, NULL, 1, &err);
+    nnk_model_compile(m, "mse", NULL, "sgd", 0.1, NULL, NULL, NULL, 0, &err);
+    ck_assert_msg(nnk_model_build(m, 1, &err) == 0, "%s", err.msg);
+    ck_assert(m->nodes[0].out_shape.ndim == 2 && m->nodes[0].out_shape.dim[0] == 28 && m->nodes[0].out_shape.dim[1] == 10);
+    ck_assert_int_eq(nnk_model_param_count(m), 28 * 10 + 10);
     nnk_model_free(m);
 
     m = nnk_model_new(reg);

@@ -1,4 +1,6 @@
-/* dense: out = phi(x W + b), on the host's BLAS gemm. */
+/* dense: out = phi(x W + b), on the host's BLAS gemm. As in Keras, an
+ * input of several dimensions is transformed along its last axis:
+ * (rows, d1, ..., dk) -> (rows, d1, ..., units). */
 #include "layers.h"
 #include <string.h>
 
@@ -40,11 +42,7 @@ static int dense_build(nnk_layer *layer, int n_in, const nnk_shape *in,
 {
     const dense_config *c = layer->config;
     (void)n_in;
-    if (in[0].ndim != 1)
-        return layers_host->err_set(err, NNK_ESHAPE,
-                                    "layer '%s': dense needs a flat input (1 dimension), got %d dimensions; add a flatten layer before it",
-                                    layer->name, in[0].ndim);
-    int64_t fan_in = in[0].dim[0];
+    int64_t fan_in = in[0].dim[in[0].ndim - 1];
     nnk_shape k = {2, {fan_in, c->units}}, b = {1, {c->units}};
     int ki = layers_host->layer_add_weight(layer, "kernel", &k, c->kernel_initializer, fan_in, c->units, err);
     if (ki < 0)
@@ -58,9 +56,18 @@ static int dense_build(nnk_layer *layer, int n_in, const nnk_shape *in,
         layer->weights[bi].l1 = (float)c->bias_l1;
         layer->weights[bi].l2 = (float)c->bias_l2;
     }
-    out->ndim = 1;
-    out->dim[0] = c->units;
+    *out = in[0];
+    out->dim[out->ndim - 1] = c->units;
     return NNK_OK;
+}
+
+/* The rows the gemm sees: every position but the last axis. */
+static int64_t gemm_rows(const nnk_tensor *t)
+{
+    int64_t n = 1;
+    for (int d = 0; d < t->ndim - 1; d++)
+        n *= t->shape[d];
+    return n;
 }
 
 static int dense_forward(nnk_layer *layer, int n_in, const nnk_tensor *const *in,
@@ -68,7 +75,7 @@ static int dense_forward(nnk_layer *layer, int n_in, const nnk_tensor *const *in
 {
     const dense_config *c = layer->config;
     (void)n_in, (void)training, (void)err;
-    int64_t rows = in[0]->shape[0], k = layer->weights[0].value.shape[0], n = c->units;
+    int64_t rows = gemm_rows(in[0]), k = layer->weights[0].value.shape[0], n = c->units;
     const float *bias = c->use_bias ? layer->weights[1].value.data : NULL;
     if (bias) /* C starts as the bias in every row, then gemm adds x W */
         for (int64_t r = 0; r < rows; r++)
@@ -85,7 +92,7 @@ static int dense_backward(nnk_layer *layer, int n_in, const nnk_tensor *const *i
 {
     const dense_config *c = layer->config;
     (void)n_in, (void)out, (void)err;
-    int64_t rows = in[0]->shape[0], k = layer->weights[0].value.shape[0], n = c->units;
+    int64_t rows = gemm_rows(in[0]), k = layer->weights[0].value.shape[0], n = c->units;
     /* dW = x^T dout */
     layers_host->sgemm(1, 0, k, n, rows, 1.0f, in[0]->data, k, dout->data, n, 0.0f,
                        layer->weights[0].grad.data, n);
