@@ -48,8 +48,10 @@ static int usage_error(const char *cmd, const char *fmt, const char *arg)
 static const char *const help_texts[][2] = {
     {"train", "usage: nnkit train EXPERIMENT.ini [--set section.key=value ...] [--plugin-dir DIR] [--run-name NAME]\n\n"
               "Builds the model an experiment file describes, trains it, and writes\n"
-              "<run.dir>/<name>/model.nnk and config.ini (the resolved experiment). With\n"
-              "[data] test set, evaluates on it at the end.\n\n"
+              "<run.dir>/<name>/model.nnk, config.ini (the resolved experiment) and metrics.txt.\n"
+              "With [data] test set, evaluates on it at the end. When a backup_and_restore\n"
+              "callback left a backup of an interrupted run of this experiment, train resumes\n"
+              "that run in its directory.\n\n"
               "  --set S.K=V      override key K of section S (a kind like fit, or a layer's name)\n"
               "  --plugin-dir DIR search DIR for plugins first\n"
               "  --run-name NAME  name of the run directory (default: experiment name and time)\n"},
