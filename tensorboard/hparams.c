@@ -30,12 +30,7 @@ static int write_plugin_data(nnk_tb_writer *w, const char *tag,
     Tensorboard__TensorProto t = TENSORBOARD__TENSOR_PROTO__INIT;
     t.dtype = DT_FLOAT;
     t.tensor_shape = &shape;
-    Tensorboard__Summary__Value v = TENSORBOARD__SUMMARY__VALUE__INIT;
-    v.tag = (char *)tag;
-    v.value_case = TENSORBOARD__SUMMARY__VALUE__VALUE_TENSOR;
-    v.tensor = &t;
-    v.metadata = &md;
-    int rc = tb_write_value(w, &v, step, wall_time, err);
+    int rc = tb_write_tensor(w, tag, &t, &md, step, wall_time, err);
     free(content);
     return rc;
 }

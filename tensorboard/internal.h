@@ -13,6 +13,10 @@ int tb_write_event(nnk_tb_writer *w, const Tensorboard__Event *ev, nnk_err *err)
 /* Writes one Summary.Value as an event at (step, wall_time). */
 int tb_write_value(nnk_tb_writer *w, Tensorboard__Summary__Value *v, int64_t step,
                    double wall_time, nnk_err *err);
+/* Writes Summary.Value{tag, tensor, metadata} as an event. */
+struct Tensorboard__TensorProto;
+int tb_write_tensor(nnk_tb_writer *w, const char *tag, struct Tensorboard__TensorProto *tensor,
+                    Tensorboard__SummaryMetadata *md, int64_t step, double wall_time, nnk_err *err);
 int tb_mkdir_p(const char *dir, nnk_err *err);
 #define tb_write_file_atomic nnk_write_file_atomic
 

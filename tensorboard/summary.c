@@ -29,12 +29,7 @@ int nnk_tb_scalar(nnk_tb_writer *w, const char *tag, double value, int64_t step,
     Tensorboard__SummaryMetadata md;
     Tensorboard__SummaryMetadata__PluginData pd;
     plugin_metadata(&md, &pd, "scalars");
-    Tensorboard__Summary__Value v = TENSORBOARD__SUMMARY__VALUE__INIT;
-    v.tag = (char *)tag;
-    v.value_case = TENSORBOARD__SUMMARY__VALUE__VALUE_TENSOR;
-    v.tensor = &t;
-    v.metadata = &md;
-    return tb_write_value(w, &v, step, wall_time, err);
+    return tb_write_tensor(w, tag, &t, &md, step, wall_time, err);
 }
 
 int nnk_tb_scalar_legacy(nnk_tb_writer *w, const char *tag, double value, int64_t step,
@@ -77,12 +72,7 @@ int nnk_tb_histogram_buckets(nnk_tb_writer *w, const char *tag, const double *le
     Tensorboard__SummaryMetadata md;
     Tensorboard__SummaryMetadata__PluginData pd;
     plugin_metadata(&md, &pd, "histograms");
-    Tensorboard__Summary__Value v = TENSORBOARD__SUMMARY__VALUE__INIT;
-    v.tag = (char *)tag;
-    v.value_case = TENSORBOARD__SUMMARY__VALUE__VALUE_TENSOR;
-    v.tensor = &t;
-    v.metadata = &md;
-    int rc = tb_write_value(w, &v, step, wall_time, err);
+    int rc = tb_write_tensor(w, tag, &t, &md, step, wall_time, err);
     free(rows);
     return rc;
 }
@@ -165,12 +155,7 @@ int nnk_tb_text(nnk_tb_writer *w, const char *tag, const char *markdown, int64_t
     Tensorboard__SummaryMetadata md;
     Tensorboard__SummaryMetadata__PluginData pd;
     plugin_metadata(&md, &pd, "text");
-    Tensorboard__Summary__Value v = TENSORBOARD__SUMMARY__VALUE__INIT;
-    v.tag = (char *)tag;
-    v.value_case = TENSORBOARD__SUMMARY__VALUE__VALUE_TENSOR;
-    v.tensor = &t;
-    v.metadata = &md;
-    return tb_write_value(w, &v, step, wall_time, err);
+    return tb_write_tensor(w, tag, &t, &md, step, wall_time, err);
 }
 
 /* The images plugin's tensor: DT_STRING [2 + n] = width, height (ASCII,
@@ -208,12 +193,7 @@ int nnk_tb_image_encoded(nnk_tb_writer *w, const char *tag, const char *display_
     plugin_metadata(&md, &pd, "images");
     md.display_name = (char *)(display_name ? display_name : "");
     md.summary_description = (char *)(description ? description : "");
-    Tensorboard__Summary__Value v = TENSORBOARD__SUMMARY__VALUE__INIT;
-    v.tag = (char *)tag;
-    v.value_case = TENSORBOARD__SUMMARY__VALUE__VALUE_TENSOR;
-    v.tensor = &t;
-    v.metadata = &md;
-    int rc = tb_write_value(w, &v, step, wall_time, err);
+    int rc = tb_write_tensor(w, tag, &t, &md, step, wall_time, err);
     free(vals);
     return rc;
 }

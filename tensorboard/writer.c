@@ -318,6 +318,17 @@ int tb_write_value(nnk_tb_writer *w, Tensorboard__Summary__Value *v, int64_t ste
     return tb_write_event(w, &ev, err);
 }
 
+int tb_write_tensor(nnk_tb_writer *w, const char *tag, struct Tensorboard__TensorProto *tensor,
+                    Tensorboard__SummaryMetadata *md, int64_t step, double wall_time, nnk_err *err)
+{
+    Tensorboard__Summary__Value v = TENSORBOARD__SUMMARY__VALUE__INIT;
+    v.tag = (char *)tag;
+    v.value_case = TENSORBOARD__SUMMARY__VALUE__VALUE_TENSOR;
+    v.tensor = tensor;
+    v.metadata = md;
+    return tb_write_value(w, &v, step, wall_time, err);
+}
+
 int nnk_tb_flush(nnk_tb_writer *w, nnk_err *err)
 {
     if (w->failed)
