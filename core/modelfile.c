@@ -16,51 +16,6 @@
 #define MODEL_FORMAT_VERSION 1u
 #define ENVELOPE_SIZE 20
 
-int nnk_write_file_atomic(const char *path, const void *data, size_t n,
-                          nnk_err *err)
-{
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return nnk_err_set(err, NNK_EIO, "file '%s': path too long", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return nnk_err_set(err, NNK_EIO, "file '%s': cannot create: %s", path, strerror(errno));
-    const char *p = data;
-    size_t left = n;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return nnk_err_set(err, NNK_EIO, "file '%s': write failed: %s", path,
-                               w < 0 ? strerror(e) : "no space");
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (fsync(fd) || close(fd)) {
-        int e = errno;
-        unlink(tmp);
-        return nnk_err_set(err, NNK_EIO, "file '%s': fsync failed: %s", path, strerror(e));
-    }
-    if (rename(tmp, path)) {
-        int e = errno;
-        unlink(tmp);
-        return nnk_err_set(err, NNK_EIO, "file '%s': rename failed: %s", path, strerror(e));
-    }
-    /* make the rename itself durable */
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return NNK_OK;
-}
 
 /* ---- saving ------------------------------------------------------------- */
 
@@ -319,38 +274,6 @@ static uint64_t get_le(const unsigned char *p, int n)
     return v;
 }
 
-unsigned char *nnk_read_file(const char *path, const char *what, size_t *n, nnk_err *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        nnk_err_set(err, NNK_EIO, "%s '%s': cannot open: %s", what, path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 16, len = 0;
-    unsigned char *buf = malloc(cap);
-    while (buf) {
-        len += fread(buf + len, 1, cap - len, f);
-        if (len < cap)
-            break;
-        unsigned char *b = realloc(buf, cap * 2);
-        if (!b) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = b;
-        cap *= 2;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf || bad) {
-        free(buf);
-        nnk_err_set(err, NNK_EIO, "%s '%s': read error", what, path);
-        return NULL;
-    }
-    *n = len;
-    return buf;
-}
 
 /* "1.2.3" >= "1.2"? Same major, and minor.patch not older. */
 static int version_ok(const char *have, const char *need)

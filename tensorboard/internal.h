@@ -17,7 +17,6 @@ int tb_write_value(nnk_tb_writer *w, Tensorboard__Summary__Value *v, int64_t ste
 struct Tensorboard__TensorProto;
 int tb_write_tensor(nnk_tb_writer *w, const char *tag, struct Tensorboard__TensorProto *tensor,
                     Tensorboard__SummaryMetadata *md, int64_t step, double wall_time, nnk_err *err);
-int tb_mkdir_p(const char *dir, nnk_err *err);
 #define tb_write_file_atomic nnk_write_file_atomic
 
 #define DT_FLOAT 1

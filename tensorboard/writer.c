@@ -101,27 +101,6 @@ static void install_handlers(void)
     handlers_installed = 1;
 }
 
-int tb_mkdir_p(const char *dir, nnk_err *err)
-{
-    char buf[PATH_MAX];
-    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
-        return tb_err(err, NNK_EIO, "log directory '%s': path too long", dir);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(buf, 0755) && errno != EEXIST)
-            return tb_err(err, NNK_EIO, "log directory '%s': cannot create '%s': %s", dir, buf,
-                          strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(buf, 0755) && errno != EEXIST)
-        return tb_err(err, NNK_EIO, "log directory '%s': cannot create: %s", dir, strerror(errno));
-    struct stat st;
-    if (stat(buf, &st) || !S_ISDIR(st.st_mode))
-        return tb_err(err, NNK_EIO, "log directory '%s': not a directory", dir);
-    return NNK_OK;
-}
 
 
 static int register_writer(nnk_tb_writer *w, nnk_err *err)
@@ -229,7 +208,7 @@ nnk_tb_writer *nnk_tb_writer_open_file(const char *path, double wall_time, nnk_e
 
 nnk_tb_writer *nnk_tb_writer_open(const char *dir, nnk_err *err)
 {
-    if (tb_mkdir_p(dir, err))
+    if (nnk_mkdir_p(dir, "log directory", err))
         return NULL;
     char host[256] = "localhost";
     gethostname(host, sizeof host - 1);

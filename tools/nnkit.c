@@ -246,22 +246,6 @@ static nnk_registry *load_registry(const options *o, nnk_err *err)
     return reg;
 }
 
-static int mkdir_p(const char *path, nnk_err *err)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(buf, 0755) && errno != EEXIST)
-                return nnk_err_set(err, NNK_EIO, "directory '%s': cannot create: %s", buf, strerror(errno));
-            *p = '/';
-        }
-    if (mkdir(buf, 0755) && errno != EEXIST)
-        return nnk_err_set(err, NNK_EIO, "directory '%s': cannot create: %s", buf, strerror(errno));
-    return NNK_OK;
-}
-
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st, (void)flag, (void)ftw;
@@ -408,7 +392,7 @@ static int cmd_train(const options *o)
             snprintf(run_dir, sizeof run_dir, "%s/%s-%s-%d", c->run_dir, stem, stamp, k);
     }
     created_dir = access(run_dir, F_OK) != 0;
-    if (mkdir_p(run_dir, &err))
+    if (nnk_mkdir_p(run_dir, "run directory", &err))
         goto out;
     snprintf(path, sizeof path, "%s/config.ini", run_dir);
     if (!(resolved = nnk_experiment_resolved_text(e, m, &parts))) {

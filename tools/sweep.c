@@ -400,6 +400,8 @@ int cmd_sweep_run(const sweep_options *so, nnk_err *err)
     nnk_experiment *e = nnk_experiment_load(so->experiment, err);
     if (!e)
         return err->status;
+    for (int i = 0; i < so->n_sets; i++) /* --set run.dir and fit.epochs count too (checked above) */
+        nnk_experiment_override(e, so->sets[i], NULL);
     const char *runs = nnk_experiment_get(e, "run", "dir");
     char stem[256], root[PATH_MAX], trial_ini[PATH_MAX + 32];
     const char *base = strrchr(so->experiment, '/');
@@ -410,15 +412,11 @@ int cmd_sweep_run(const sweep_options *so, nnk_err *err)
     snprintf(root, sizeof root, "%s/%s", runs ? runs : "runs", so->name ? so->name : stem);
     if (!so->name)
         strncat(root, "-sweep", sizeof root - strlen(root) - 1);
-    for (int i = 0; i < so->n_sets; i++) /* --set fit.epochs=... counts as the budget */
-        nnk_experiment_override(e, so->sets[i], NULL);
     const char *max_epochs_text = nnk_experiment_get(e, "fit", "epochs");
     long long max_epochs = max_epochs_text ? atoll(max_epochs_text) : 1;
     nnk_experiment_free(e);
-    char mk[PATH_MAX + 16];
-    snprintf(mk, sizeof mk, "mkdir -p '%s'", root);
-    if (strchr(root, '\'') || system(mk) != 0)
-        return nnk_err_set(err, NNK_EIO, "sweep: cannot create '%s'", root);
+    if ((rc = nnk_mkdir_p(root, "sweep directory", err)))
+        return rc;
     snprintf(trial_ini, sizeof trial_ini, "%s/trial.ini", root);
     if ((rc = write_trial_ini(so->experiment, trial_ini, err)) || (rc = record_space(root, dims, nd, so->objective, err)))
         return rc;

@@ -299,6 +299,11 @@ nnk_model *nnk_model_load(nnk_registry *reg, const char *path, nnk_err *err);
  * load. */
 int nnk_check_plugin(const char *path, FILE *out, nnk_err *err);
 
+/* mkdir -p; `what` names the directory in messages ("log directory 'x':
+ * cannot create 'x/y': ..."). Fails (EIO) when dir exists but is no
+ * directory. */
+int nnk_mkdir_p(const char *dir, const char *what, nnk_err *err);
+
 /* A whole file in memory (caller frees), or NULL with err set (EIO);
  * `what` names the file in messages ("model 'x': cannot open: ..."). */
 unsigned char *nnk_read_file(const char *path, const char *what, size_t *n, nnk_err *err);
