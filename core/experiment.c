@@ -751,18 +751,6 @@ char *nnk_experiment_resolved_text(const nnk_experiment *e, const nnk_model *m,
     return buf;
 }
 
-int nnk_experiment_write_resolved(const nnk_experiment *e, const nnk_model *m,
-                                  const nnk_experiment_parts *parts, const char *path,
-                                  nnk_err *err)
-{
-    char *text = nnk_experiment_resolved_text(e, m, parts);
-    if (!text)
-        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
-    int rc = nnk_write_file_atomic(path, text, strlen(text), err);
-    free(text);
-    return rc;
-}
-
 static int push_hparam(char ***names, char ***values, int *n, const char *name,
                        const char *value)
 {

@@ -378,7 +378,7 @@ nnk_callback **nnk_experiment_callbacks(const nnk_experiment *e,
                                         nnk_registry *reg, int *n,
                                         nnk_err *err);
 /* The experiment with every value resolved (defaults included), as text
- * (caller frees), and written to a file. */
+ * (caller frees). */
 char *nnk_experiment_resolved_text(const nnk_experiment *e, const nnk_model *m,
                                    const nnk_experiment_parts *parts);
 /* The hyper-parameters of a run: every key the experiment sets in [data]
@@ -389,9 +389,6 @@ char *nnk_experiment_resolved_text(const nnk_experiment *e, const nnk_model *m,
 int nnk_experiment_hparams(const nnk_experiment *e, const nnk_experiment_parts *parts,
                            const nnk_model *m, char ***names, char ***values, int *n);
 void nnk_experiment_hparams_free(char **names, char **values, int n);
-int nnk_experiment_write_resolved(const nnk_experiment *e, const nnk_model *m,
-                                  const nnk_experiment_parts *parts,
-                                  const char *path, nnk_err *err);
 
 #ifdef __cplusplus
 }
