@@ -75,10 +75,13 @@ int nnk_fit_backup_save(nnk_model *m, const char *path, nnk_err *err)
     st.model.data = p->model;
     st.model.len = model_len;
     st.experiment_digest = dig;
-    /* a finished epoch resumes at the start of the next one */
-    int done = s->next_batch >= s->steps;
+    /* an epoch whose EPOCH_END has fired resumes at the start of the next
+     * one; a backup after its last batch still runs validation and
+     * EPOCH_END */
+    int done = s->epoch_finished;
     st.epoch = s->info.epoch + done;
     st.batch = done ? 0 : s->next_batch;
+    st.stopped = s->stop != 0;
     st.global_batch = s->info.global_batch;
     st.n_order = (size_t)s->d->rows;
     st.order = s->perm;
@@ -119,7 +122,8 @@ int nnk_fit_backup_save(nnk_model *m, const char *path, nnk_err *err)
         }
         Nnkit__CallbackState *cs = &p->cb[st.n_callbacks];
         nnkit__callback_state__init(cs);
-        cs->name = (char *)cb->vt->name;
+        cs->name = cb->name ? cb->name : (char *)cb->vt->name;
+        cs->type = (char *)cb->vt->name;
         cs->state = (ProtobufCBinaryData){n, p->cb_bytes[i]};
         p->cb_ptrs[st.n_callbacks++] = cs;
     }
@@ -163,8 +167,11 @@ static int restore(nnk_model *m, nnk_fit_state *s, const Nnkit__TrainingState *s
     for (int i = 0; i < m->n_nodes; i++)
         if (rng_from_msg(&m->nodes[i].rng, st->layer_rngs[i]))
             return nnk_err_set(err, NNK_EMODEL, "backup '%s': bad random stream", path);
-    s->info.epoch = st->epoch;
+    s->next_epoch = st->epoch;
     s->next_batch = st->batch;
+    /* TRAIN_END after a backup taken at an epoch's end sees that epoch */
+    s->info.epoch = st->batch == 0 && st->epoch > 0 ? st->epoch - 1 : st->epoch;
+    s->stop = st->stopped;
     s->info.global_batch = st->global_batch;
     s->loss_sum = st->loss_sum;
     memcpy(s->out_sums, st->output_sums, sizeof(double) * st->n_output_sums);
@@ -195,16 +202,25 @@ static int restore(nnk_model *m, nnk_fit_state *s, const Nnkit__TrainingState *s
         h->n_keys = nk;
         h->n_epochs = ne;
     }
-    for (size_t i = 0; i < st->n_callbacks; i++)
-        for (int c = 0; c < s->o->n_callbacks; c++) {
-            nnk_callback *cb = s->o->callbacks[c];
-            if (!cb->vt || !cb->vt->load_state || strcmp(cb->vt->name, st->callbacks[i]->name))
-                continue;
-            nnk_err cerr = {NNK_OK, ""};
-            if (cb->vt->load_state(cb->state, st->callbacks[i]->state.data, st->callbacks[i]->state.len, &cerr))
-                return nnk_err_set(err, cerr.status ? cerr.status : NNK_ECONFIG, "backup '%s': callback '%s': %s", path,
-                                   cb->vt->name, cerr.msg);
-        }
+    /* each callback takes back its own state, found by its name, so two
+     * callbacks of one type never swap */
+    for (int c = 0; c < s->o->n_callbacks; c++) {
+        nnk_callback *cb = s->o->callbacks[c];
+        if (!cb->vt || !cb->vt->load_state)
+            continue;
+        const char *name = cb->name ? cb->name : cb->vt->name;
+        const Nnkit__CallbackState *cs = NULL;
+        for (size_t i = 0; i < st->n_callbacks && !cs; i++)
+            if (!strcmp(st->callbacks[i]->name, name))
+                cs = st->callbacks[i];
+        if (!cs || (*cs->type && strcmp(cs->type, cb->vt->name)))
+            return nnk_err_set(err, NNK_ECONFIG, "backup '%s' has no state for callback '%s'; remove it to start afresh",
+                               path, name);
+        nnk_err cerr = {NNK_OK, ""};
+        if (cb->vt->load_state(cb->state, cs->state.data, cs->state.len, &cerr))
+            return nnk_err_set(err, cerr.status ? cerr.status : NNK_ECONFIG, "backup '%s': callback '%s': %s", path,
+                               name, cerr.msg);
+    }
     return NNK_OK;
 }
 

@@ -102,7 +102,9 @@ typedef struct nnk_fit_state {
     int64_t bs, steps;
     int64_t *perm;            /* this epoch's data order */
     nnk_rng data_rng;         /* shuffles the order every epoch */
+    int64_t next_epoch;       /* the epoch the loop starts or continues */
     int64_t next_batch;       /* batches of the current epoch already trained */
+    int epoch_finished;       /* its EPOCH_END has fired */
     char names[MAX_LOGS][64];
     const char *name_ptrs[MAX_LOGS];
     double values[MAX_LOGS];
@@ -117,6 +119,7 @@ typedef struct nnk_fit_state {
 
 struct nnk_callback {
     const nnk_callback_vtable *vt; /* NULL for a C function */
+    char *name;                    /* [callback NAME]: keys its saved state */
     nnk_params *params;
     void *state;
     nnk_callback_fn fn;

@@ -59,6 +59,12 @@ nnk_callback *nnk_callback_new(nnk_registry *reg, const char *type,
         return NULL;
     }
     cb->vt = c->vtable;
+    cb->name = strdup(name ? name : type);
+    if (!cb->name) {
+        free(cb);
+        nnk_err_set(err, NNK_ENOMEM, "out of memory");
+        return NULL;
+    }
     cb->params = nnk_params_new(cb->vt->params, cb->vt->config_size, owner, err);
     int rc = cb->params ? NNK_OK : NNK_ECONFIG;
     for (int i = 0; !rc && i < n_params; i++)
@@ -75,6 +81,7 @@ nnk_callback *nnk_callback_new(nnk_registry *reg, const char *type,
     }
     if (rc) {
         nnk_params_free(cb->params);
+        free(cb->name);
         free(cb);
         return NULL;
     }
@@ -98,6 +105,7 @@ void nnk_callback_free(nnk_callback *cb)
     if (cb->vt && cb->vt->destroy)
         cb->vt->destroy(cb->state);
     nnk_params_free(cb->params);
+    free(cb->name);
     free(cb);
 }
 
@@ -527,6 +535,20 @@ int nnk_callback_backup(nnk_callback *const *cbs, int n, const char *run_dir, ch
     return 0;
 }
 
+int nnk_callbacks_run_saved(nnk_callback *const *cbs, int n, const char *run_dir, nnk_err *err)
+{
+    nnk_train_info info;
+    memset(&info, 0, sizeof info);
+    info.struct_size = sizeof info;
+    info.run_dir = run_dir;
+    info.keep_backup = 1;
+    nnk_fit_options o;
+    nnk_fit_options_init(&o);
+    o.callbacks = cbs;
+    o.n_callbacks = n;
+    return fire(&o, NNK_RUN_SAVED, &info, err);
+}
+
 int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
                   const nnk_fit_options *o, nnk_history *history, nnk_err *err)
 {
@@ -588,24 +610,30 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
     char backup[4096];
     const char *resume = nnk_callback_backup(o->callbacks, o->n_callbacks, o->run_dir, backup, sizeof backup)
                              ? backup : NULL;
+    s.info.resumed = resume != NULL;
+    s.info.keep_backup = o->keep_backups != 0;
     rc = fire(o, NNK_TRAIN_BEGIN, &s.info, err);
     /* after TRAIN_BEGIN, so the callbacks' restored state is what counts */
     if (!rc && resume) {
         rc = nnk_fit_backup_load(m, &s, resume, err);
-        if (!rc)
+        if (!rc && s.next_epoch >= o->epochs)
+            nnk_host_table.note("resuming from '%s': training had finished; saving its results", resume);
+        else if (!rc)
             nnk_host_table.note("resuming from '%s': epoch %lld, batch %lld", resume,
-                                (long long)s.info.epoch + 1, (long long)s.next_batch);
+                                (long long)s.next_epoch + 1, (long long)s.next_batch);
     }
-    for (int64_t e = s.info.epoch; !rc && e < o->epochs && !s.stop; e++) {
+    for (int64_t e = s.next_epoch; !rc && e < o->epochs && !s.stop; e++) {
         s.info.epoch = e;
         rc = run_epoch(&s, err);
-        s.next_batch = 0;
         if (!rc && history_append(history, s.info.n_logs, s.names, s.values))
             rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
         if (!rc)
             rc = fire(o, NNK_EPOCH_END, &s.info, err);
+        s.epoch_finished = 1; /* an epoch-end backup resumes at the next epoch */
         if (!rc)
             rc = write_pending_backup(&s, err);
+        s.epoch_finished = 0;
+        s.next_batch = 0;
     }
     if (!rc)
         rc = fire(o, NNK_TRAIN_END, &s.info, err);

@@ -229,6 +229,51 @@ nnk_tb_writer *nnk_tb_writer_open(const char *dir, nnk_err *err)
     return NULL;
 }
 
+nnk_tb_writer *nnk_tb_writer_resume(const char *path, uint64_t length, nnk_err *err)
+{
+    struct stat st;
+    if (stat(path, &st))
+        return tb_err(err, NNK_EIO, "event file '%s': cannot continue it: %s", path, strerror(errno)), NULL;
+    if ((uint64_t)st.st_size < length || length < 16)
+        return tb_err(err, NNK_EIO, "event file '%s': cannot continue it: it holds %lld bytes, %llu expected", path,
+                      (long long)st.st_size, (unsigned long long)length), NULL;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
+    else
+        strcpy(dir, ".");
+    nnk_tb_writer *w = calloc(1, sizeof *w);
+    char real[PATH_MAX];
+    if (w) {
+        w->fd = -1;
+        w->path = strdup(path);
+        w->dir = realpath(dir, real) ? strdup(real) : NULL;
+    }
+    if (!w || !w->path) {
+        writer_free(w);
+        return tb_err(err, NNK_ENOMEM, "out of memory"), NULL;
+    }
+    if (register_writer(w, err)) {
+        writer_free(w);
+        return NULL;
+    }
+    w->fd = open(path, O_WRONLY | O_CLOEXEC);
+    /* records after `length` were written after the backup that named it:
+     * the resumed run writes them again */
+    if (w->fd < 0 || ftruncate(w->fd, (off_t)length) || lseek(w->fd, (off_t)length, SEEK_SET) < 0) {
+        tb_err(err, NNK_EIO, "event file '%s': cannot continue it: %s", path, strerror(errno));
+        unregister_writer(w);
+        writer_free(w);
+        return NULL;
+    }
+    w->on_disk = length;
+    return w;
+}
+
+uint64_t nnk_tb_writer_size(const nnk_tb_writer *w) { return w->on_disk + w->committed; }
+
 const char *nnk_tb_writer_path(const nnk_tb_writer *w) { return w->path; }
 
 static int reserve(nnk_tb_writer *w, size_t extra, nnk_err *err)

@@ -23,7 +23,7 @@ static void expect_load_error(const char *path, const char *want_fmt)
 START_TEST(loader_failures)
 {
     expect_load_error(FIX("fixture_noentry.so"), "plugin '%s': not an nnkit plugin (no nnkit_plugin_init symbol)");
-    expect_load_error(FIX("fixture_abi.so"), "plugin '%s': built for ABI 2.0, this nnkit has ABI 1.0");
+    expect_load_error(FIX("fixture_abi.so"), "plugin '%s': built for ABI 2.0, this nnkit has ABI 1.1");
     expect_load_error(FIX("fixture_initfail.so"), "plugin '%s': init failed: license file '/nowhere' not found");
     expect_load_error(FIX("fixture_dup.so"), "plugin '%s': duplicate layer 'dense', already provided by '" TEST_PLUGIN_DIR "/nnkit-layers.so'");
     nnk_registry *reg = test_registry();
@@ -62,7 +62,7 @@ END_TEST
 START_TEST(abi_layout_pinned)
 {
     ck_assert_int_eq(NNK_ABI_MAJOR, 1);
-    ck_assert_int_eq(NNK_ABI_MINOR, 0);
+    ck_assert_int_eq(NNK_ABI_MINOR, 1);
     ck_assert_uint_eq(sizeof(nnk_err), 516);
     ck_assert_uint_eq(sizeof(nnk_shape), 40);
     ck_assert_uint_eq(sizeof(nnk_tensor), 48);
@@ -84,7 +84,9 @@ START_TEST(abi_layout_pinned)
     ck_assert_uint_eq(sizeof(nnk_metric_vtable), 64);
     ck_assert_uint_eq(sizeof(nnk_optimizer_vtable), 56);
     ck_assert_uint_eq(sizeof(nnk_callback_vtable), 88);
-    ck_assert_uint_eq(sizeof(nnk_train_info), 160);
+    ck_assert_uint_eq(sizeof(nnk_train_info), 168);
+    ck_assert_uint_eq(offsetof(nnk_train_info, resumed), 156);
+    ck_assert_uint_eq(offsetof(nnk_train_info, keep_backup), 160);
     ck_assert_uint_eq(offsetof(nnk_train_info, n_log_names), 152);
     ck_assert_uint_eq(offsetof(nnk_train_info, global_batch), 144);
     ck_assert_uint_eq(sizeof(nnk_plugin), 88);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -259,6 +260,36 @@ static void remove_run_dir(const char *dir)
     nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* A file's name ends in ".tmp.PID" (an atomic write in progress) and
+ * that process is gone. */
+static int is_stale_temporary(const char *path)
+{
+    const char *t = NULL;
+    for (const char *p = strstr(path, ".tmp."); p; p = strstr(p + 1, ".tmp."))
+        t = p;
+    if (!t || !t[5])
+        return 0;
+    char *end;
+    long pid = strtol(t + 5, &end, 10);
+    if (*end || pid <= 0)
+        return 0;
+    return pid != (long)getpid() && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+static int remove_if_stale(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)ftw;
+    if (flag == FTW_F && is_stale_temporary(path))
+        unlink(path);
+    return 0;
+}
+
+/* Temporaries an earlier, killed run left behind in its directory. */
+static void remove_stale_temporaries(const char *dir)
+{
+    nftw(dir, remove_if_stale, 16, FTW_PHYS);
+}
+
 static int newest_first(const struct dirent **a, const struct dirent **b)
 {
     return strcmp((*b)->d_name, (*a)->d_name);
@@ -394,6 +425,12 @@ static int cmd_train(const options *o)
     created_dir = access(run_dir, F_OK) != 0;
     if (nnk_mkdir_p(run_dir, "run directory", &err))
         goto out;
+    if (!created_dir)
+        remove_stale_temporaries(run_dir);
+    /* config.ini names the run it describes */
+    const char *base = strrchr(run_dir, '/');
+    if (nnk_params_set(parts.run, "name", base ? base + 1 : run_dir, "--run-name", &err))
+        goto out;
     snprintf(path, sizeof path, "%s/config.ini", run_dir);
     if (!(resolved = nnk_experiment_resolved_text(e, m, &parts))) {
         nnk_err_set(&err, NNK_ENOMEM, "out of memory");
@@ -420,6 +457,7 @@ static int cmd_train(const options *o)
     fo.n_hparams = n_hp;
     fo.hparam_names = (const char *const *)hp_names;
     fo.hparam_values = (const char *const *)hp_values;
+    fo.keep_backups = 1; /* until model.nnk and metrics.txt are on disk */
     if (nnk_model_fit(m, data.train, &fo, &hist, &err))
         goto out;
     trained = 1;
@@ -435,7 +473,7 @@ static int cmd_train(const options *o)
         print_logs("test", tnames, tvalues, tn);
     }
     snprintf(path, sizeof path, "%s/metrics.txt", run_dir);
-    if (write_metrics(path, &hist, tnames, tvalues, tn, &err))
+    if (write_metrics(path, &hist, tnames, tvalues, tn, &err) || nnk_callbacks_run_saved(cbs, n_cbs, run_dir, &err))
         goto out;
     printf("run saved in %s (model.nnk, config.ini, metrics.txt)\n", run_dir);
 out:

@@ -1,6 +1,6 @@
 /* backup_and_restore: keeps the last backup of the whole training state
  * (Keras's BackupAndRestore), written atomically every epoch or every N
- * batches, and deleted when training completes. The next `nnkit train` of
+ * batches, and deleted once the run's results are saved. The next `nnkit train` of
  * the same experiment finds it and resumes, so an interrupted run ends
  * with the same weights as an uninterrupted one. */
 #include "callbacks.h"
@@ -65,7 +65,13 @@ static int br_event(void *state, nnk_event ev, const nnk_train_info *info, nnk_e
     }
     if ((ev == NNK_EPOCH_END && !s->every) || (ev == NNK_BATCH_END && s->every && info->global_batch % s->every == 0))
         return callbacks_host->fit_backup(info->model, s->path, err);
-    if (ev == NNK_TRAIN_END && s->c->delete_checkpoint && unlink(s->path) && errno != ENOENT)
+    /* the backup goes once the run's results are safe: at TRAIN_END, or
+     * later when the application saves them after fit (nnkit train) */
+    int kept = NNK_INFO_HAS(info, keep_backup) && info->keep_backup;
+    if (ev == NNK_RUN_SAVED && !s->path[0])
+        br_path(s, info->run_dir, s->path, sizeof s->path);
+    if (((ev == NNK_TRAIN_END && !kept) || (ev == NNK_RUN_SAVED && kept)) && s->c->delete_checkpoint &&
+        unlink(s->path) && errno != ENOENT)
         return callbacks_host->err_set(err, NNK_EIO, "callback 'backup_and_restore': cannot delete '%s': %s", s->path,
                                        strerror(errno));
     return NNK_OK;

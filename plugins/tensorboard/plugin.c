@@ -117,6 +117,16 @@ static nnk_tb_writer *open_run(tb_state *s, const char *sub, nnk_err *err)
     return nnk_tb_writer_open(dir, err);
 }
 
+static int flush_all(tb_state *s, nnk_err *err)
+{
+    int rc = s->train ? nnk_tb_flush(s->train, err) : NNK_OK;
+    if (!rc && s->validation)
+        rc = nnk_tb_flush(s->validation, err);
+    if (!rc && s->session)
+        rc = nnk_tb_flush(s->session, err);
+    return rc;
+}
+
 static int train_begin(tb_state *s, const nnk_train_info *info, nnk_err *err)
 {
     int rc = pick_root(s, info, err);
@@ -125,6 +135,9 @@ static int train_begin(tb_state *s, const nnk_train_info *info, nnk_err *err)
         rc = tb_check_embeddings(s, info, err);
     if (rc)
         return rc;
+    /* a resumed run continues the event files its backup names (load_state) */
+    if (NNK_INFO_HAS(info, resumed) && info->resumed)
+        return NNK_OK;
     if (!(s->train = open_run(s, "train", err)))
         return err->status;
     if (tb_host->model_rows(info->model, NNK_SPLIT_VALIDATION) > 0 &&
@@ -139,7 +152,9 @@ static int train_begin(tb_state *s, const nnk_train_info *info, nnk_err *err)
         return rc;
     if (s->c->write_text && (rc = tb_write_texts(s, info, err)))
         return rc;
-    return nnk_tb_flush(s->train, err);
+    /* the session start too, so a run killed in its first epoch still
+     * shows in the HParams dashboard */
+    return flush_all(s, err);
 }
 
 static int batch_end(tb_state *s, const nnk_train_info *info, nnk_err *err)
@@ -179,13 +194,7 @@ static int epoch_end(tb_state *s, const nnk_train_info *info, nnk_err *err)
     int64_t ef = s->c->embeddings_freq;
     if (!rc && ef > 0 && (info->epoch + 1) % ef == 0)
         rc = tb_write_embeddings(s, info, err);
-    if (!rc)
-        rc = nnk_tb_flush(s->train, err);
-    if (!rc && s->validation)
-        rc = nnk_tb_flush(s->validation, err);
-    if (!rc && s->session)
-        rc = nnk_tb_flush(s->session, err);
-    return rc;
+    return rc ? rc : flush_all(s, err);
 }
 
 static int train_end(tb_state *s, const nnk_train_info *info, nnk_err *err)
@@ -216,6 +225,71 @@ static int tb_event(void *state, nnk_event ev, const nnk_train_info *info, nnk_e
     }
 }
 
+/* For backup_and_restore: where each event file stands. A resumed run
+ * cuts them back there and continues them, so records written after the
+ * backup are written once more, not twice. Text, one line per file:
+ * "<role> <bytes> <path>", then "embedding <epoch>". */
+static int tb_save(void *state, uint8_t **bytes, size_t *n, nnk_err *err)
+{
+    tb_state *s = state;
+    int rc = flush_all(s, err);
+    if (rc)
+        return rc;
+    const char *roles[3] = {"train", "validation", "session"};
+    nnk_tb_writer *ws[3] = {s->train, s->validation, s->session};
+    size_t cap = 64;
+    for (int i = 0; i < 3; i++)
+        cap += ws[i] ? strlen(nnk_tb_writer_path(ws[i])) + 64 : 0;
+    char *text = tb_host->alloc(cap);
+    if (!text)
+        return tb_host->err_set(err, NNK_ENOMEM, "out of memory");
+    size_t len = 0;
+    for (int i = 0; i < 3; i++)
+        if (ws[i])
+            len += (size_t)snprintf(text + len, cap - len, "%s %llu %s\n", roles[i],
+                                    (unsigned long long)nnk_tb_writer_size(ws[i]), nnk_tb_writer_path(ws[i]));
+    len += (size_t)snprintf(text + len, cap - len, "embedding %lld\n", (long long)s->last_embedding_epoch);
+    *bytes = (uint8_t *)text;
+    *n = len;
+    return NNK_OK;
+}
+
+static int tb_load(void *state, const uint8_t *bytes, size_t n, nnk_err *err)
+{
+    tb_state *s = state;
+    char *text = tb_host->alloc(n + 1);
+    if (!text)
+        return tb_host->err_set(err, NNK_ENOMEM, "out of memory");
+    memcpy(text, bytes, n);
+    text[n] = 0;
+    s->session_open = 0;
+    close_all(s, NNK_TB_STATUS_UNKNOWN);
+    int rc = NNK_OK;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line && !rc; line = strtok_r(NULL, "\n", &save)) {
+        char role[16], *path;
+        unsigned long long size;
+        long long epoch;
+        int used = 0;
+        if (sscanf(line, "embedding %lld", &epoch) == 1) {
+            s->last_embedding_epoch = epoch;
+            continue;
+        }
+        if (sscanf(line, "%15s %llu %n", role, &size, &used) != 2 || !used)
+            rc = tb_host->err_set(err, NNK_EMODEL, "bad saved state");
+        path = line + used;
+        nnk_tb_writer **w = !strcmp(role, "train") ? &s->train : !strcmp(role, "validation") ? &s->validation
+                                                                  : !strcmp(role, "session") ? &s->session : NULL;
+        if (!rc && !w)
+            rc = tb_host->err_set(err, NNK_EMODEL, "bad saved state: unknown event file role '%s'", role);
+        if (!rc && !(*w = nnk_tb_writer_resume(path, size, err)))
+            rc = err->status;
+    }
+    s->session_open = !rc && s->session != NULL;
+    tb_host->free(text);
+    return rc;
+}
+
 static const nnk_callback_vtable tensorboard_callback = {
     .struct_size = sizeof(nnk_callback_vtable),
     .name = "tensorboard",
@@ -225,6 +299,8 @@ static const nnk_callback_vtable tensorboard_callback = {
     .create = tb_create,
     .on_event = tb_event,
     .destroy = tb_destroy,
+    .save_state = tb_save,
+    .load_state = tb_load,
 };
 
 static const nnk_callback_vtable *const callbacks[] = {&tensorboard_callback, NULL};

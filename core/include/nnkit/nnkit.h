@@ -240,6 +240,10 @@ void nnk_callback_free(nnk_callback *cb);
 /* When one of the callbacks keeps backups (backup_and_restore) and has one
  * for run_dir, writes its path and returns 1; fit resumes from it. */
 int nnk_callback_backup(nnk_callback *const *cbs, int n, const char *run_dir, char *path, size_t size);
+/* Fires NNK_RUN_SAVED: the results of a fit made with keep_backups are on
+ * disk, so backup callbacks delete their backups now. A crash before this
+ * leaves the backup, and the next run resumes from it and saves again. */
+int nnk_callbacks_run_saved(nnk_callback *const *cbs, int n, const char *run_dir, nnk_err *err);
 
 typedef struct nnk_fit_options {
     int64_t epochs;
@@ -255,6 +259,10 @@ typedef struct nnk_fit_options {
     int n_hparams;                 /* hyper-parameters, for callbacks */
     const char *const *hparam_names;
     const char *const *hparam_values;
+    int keep_backups;              /* backup callbacks keep their file when
+                                      training ends; call
+                                      nnk_callbacks_run_saved once the results
+                                      are saved (nnkit train does) */
 } nnk_fit_options;
 
 void nnk_fit_options_init(nnk_fit_options *o); /* Keras defaults */

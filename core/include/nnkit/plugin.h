@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 #define NNK_ABI_MAJOR 1
-#define NNK_ABI_MINOR 0
+#define NNK_ABI_MINOR 1
 #define NNK_MAX_DIMS 4
 #define NNK_MAX_WEIGHTS 8
 #define NNK_ERR_MAX 512
@@ -356,6 +356,11 @@ typedef enum nnk_event {
     NNK_TRAIN_BEGIN, NNK_TRAIN_END,
     NNK_EPOCH_BEGIN, NNK_EPOCH_END,
     NNK_BATCH_BEGIN, NNK_BATCH_END,
+    /* After TRAIN_END, when the application has saved the run's results
+     * (nnk_callbacks_run_saved; only when fit ran with keep_backups): a
+     * backup kept past TRAIN_END may go now. Only run_dir is set. Callbacks
+     * ignore events they do not know. */
+    NNK_RUN_SAVED,
 } nnk_event;
 
 /* What the training loop tells callbacks. logs holds loss, metrics and, at
@@ -383,7 +388,19 @@ typedef struct nnk_train_info {
     int n_log_names;            /* every name log_names will hold in this fit
                                    (train and val_), valid from TRAIN_BEGIN, so
                                    callbacks can check what they monitor */
+    /* ABI 1.1 (read only when struct_size covers them): */
+    int resumed;                /* this fit continues from a backup: at
+                                   TRAIN_BEGIN, files a callback wrote before
+                                   are continued, not started again (its
+                                   load_state follows TRAIN_BEGIN) */
+    int keep_backup;            /* the application saves results after fit
+                                   and then fires NNK_RUN_SAVED: backups stay
+                                   at TRAIN_END and go at RUN_SAVED */
 } nnk_train_info;
+
+/* Whether info carries the ABI 1.1 field f. */
+#define NNK_INFO_HAS(info, f) \
+    ((info)->struct_size >= offsetof(nnk_train_info, f) + sizeof((info)->f))
 
 typedef struct nnk_callback_vtable {
     size_t struct_size;

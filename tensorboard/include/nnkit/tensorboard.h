@@ -48,6 +48,13 @@ nnk_tb_writer *nnk_tb_writer_open(const char *dir, nnk_err *err);
  * files). */
 nnk_tb_writer *nnk_tb_writer_open_file(const char *path, double wall_time,
                                        nnk_err *err);
+/* Continues an event file this library wrote: cuts it back to `length`
+ * (a size nnk_tb_writer_size reported after a flush, so a record boundary)
+ * and appends after it. For runs resumed from a backup: what was written
+ * after the backup is written again, so every step stays in the file once. */
+nnk_tb_writer *nnk_tb_writer_resume(const char *path, uint64_t length, nnk_err *err);
+/* Bytes of whole records written so far (on disk after nnk_tb_flush). */
+uint64_t nnk_tb_writer_size(const nnk_tb_writer *w);
 const char *nnk_tb_writer_path(const nnk_tb_writer *w);
 int nnk_tb_flush(nnk_tb_writer *w, nnk_err *err);
 /* Flushes and closes; frees w even when the flush fails. */
