@@ -10,7 +10,15 @@ void nnk_compile_options_init(nnk_compile_options *o)
 {
     memset(o, 0, sizeof *o);
     o->optimizer = "sgd";
-    o->learning_rate = 0.01;
+    o->learning_rate = 0; /* the optimizer's own default */
+}
+
+double nnk_optimizer_default_learning_rate(const nnk_optimizer_vtable *vt)
+{
+    if (vt->struct_size >= offsetof(nnk_optimizer_vtable, default_learning_rate) + sizeof(double) &&
+        vt->default_learning_rate > 0)
+        return vt->default_learning_rate;
+    return 0.01;
 }
 
 void nnk_output_free(nnk_output *o)
@@ -168,9 +176,10 @@ int nnk_model_compile_with(nnk_model *m, const nnk_compile_options *o, nnk_err *
     const nnk_component_info *oc = nnk_registry_find(m->reg, NNK_KIND_OPTIMIZER, opt);
     if (!oc)
         return nnk_unknown_component(m, NNK_KIND_OPTIMIZER, opt, "compile", err);
-    if (!(o->learning_rate > 0) || !isfinite(o->learning_rate))
-        return nnk_err_set(err, NNK_ECONFIG, "compile: learning_rate must be a number > 0, got %g",
-                           o->learning_rate);
+    const nnk_optimizer_vtable *ovt = oc->vtable;
+    double lr = o->learning_rate != 0 ? o->learning_rate : nnk_optimizer_default_learning_rate(ovt);
+    if (!(lr > 0) || !isfinite(lr))
+        return nnk_err_set(err, NNK_ECONFIG, "compile: learning_rate must be a number > 0, got %g", lr);
     int n_out = o->n_outputs > 0 ? o->n_outputs : 1;
     if (n_out > NNK_MAX_OUTPUTS)
         return nnk_err_set(err, NNK_ECONFIG, "compile: at most %d outputs", NNK_MAX_OUTPUTS);
@@ -183,7 +192,7 @@ int nnk_model_compile_with(nnk_model *m, const nnk_compile_options *o, nnk_err *
         return nnk_err_set(err, NNK_ECONFIG, "compile: clipnorm, clipvalue and global_clipnorm must be numbers >= 0");
     m->opt_comp = oc;
     m->opt = oc->vtable;
-    m->learning_rate = o->learning_rate;
+    m->learning_rate = lr;
     m->clipnorm = o->clipnorm;
     m->clipvalue = o->clipvalue;
     m->global_clipnorm = o->global_clipnorm;

@@ -688,6 +688,31 @@ static void write_params(FILE *f, const nnk_params *p)
     }
 }
 
+/* A [callback NAME] section with every parameter, defaults included, as
+ * the component's specs type them. */
+static void write_callback(FILE *f, nnk_registry *reg, const nnk_ini_section *s)
+{
+    const char *type = s->name;
+    for (int k = 0; k < s->n; k++)
+        if (!strcmp(s->entries[k].key, "type"))
+            type = s->entries[k].value;
+    fprintf(f, "\n[callback %s]\ntype = %s\n", s->name, type);
+    const nnk_component_info *c = nnk_registry_find(reg, NNK_KIND_CALLBACK, type);
+    const nnk_callback_vtable *vt = c ? c->vtable : NULL;
+    nnk_params *p = vt ? nnk_params_new(vt->params, vt->config_size, s->name, NULL) : NULL;
+    int ok = p != NULL;
+    for (int k = 0; ok && k < s->n; k++)
+        ok = !strcmp(s->entries[k].key, "type") || !nnk_params_set(p, s->entries[k].key, s->entries[k].value, NULL, NULL);
+    if (ok) {
+        write_params(f, p);
+    } else { /* not a valid section (it would have failed before): as written */
+        for (int k = 0; k < s->n; k++)
+            if (strcmp(s->entries[k].key, "type"))
+                fprintf(f, "%s = %s\n", s->entries[k].key, s->entries[k].value);
+    }
+    nnk_params_free(p);
+}
+
 char *nnk_experiment_resolved_text(const nnk_experiment *e, const nnk_model *m,
                                    const nnk_experiment_parts *parts)
 {
@@ -719,16 +744,21 @@ char *nnk_experiment_resolved_text(const nnk_experiment *e, const nnk_model *m,
     fprintf(f, "\nloss = ");
     for (int k = 0; k < m->n_outputs; k++)
         fprintf(f, "%s%s", k ? ", " : "", m->outs[k].loss->name);
+    char num[64];
     fprintf(f, "\nloss_weights = ");
-    for (int k = 0; k < m->n_outputs; k++)
-        fprintf(f, "%s%.17g", k ? ", " : "", m->outs[k].weight);
-    fprintf(f, "\noptimizer = %s\nlearning_rate = %.17g\n", m->opt->name, m->learning_rate);
-    if (m->clipnorm > 0)
-        fprintf(f, "clipnorm = %.17g\n", m->clipnorm);
-    if (m->clipvalue > 0)
-        fprintf(f, "clipvalue = %.17g\n", m->clipvalue);
-    if (m->global_clipnorm > 0)
-        fprintf(f, "global_clipnorm = %.17g\n", m->global_clipnorm);
+    for (int k = 0; k < m->n_outputs; k++) {
+        nnk_format_double(m->outs[k].weight, num, sizeof num);
+        fprintf(f, "%s%s", k ? ", " : "", num);
+    }
+    nnk_format_double(m->learning_rate, num, sizeof num);
+    fprintf(f, "\noptimizer = %s\nlearning_rate = %s\n", m->opt->name, num);
+    const char *clip_names[3] = {"clipnorm", "clipvalue", "global_clipnorm"};
+    double clips[3] = {m->clipnorm, m->clipvalue, m->global_clipnorm};
+    for (int k = 0; k < 3; k++)
+        if (clips[k] > 0) {
+            nnk_format_double(clips[k], num, sizeof num);
+            fprintf(f, "%s = %s\n", clip_names[k], num);
+        }
     fprintf(f, "metrics = ");
     for (int i = 0; i < m->outs[0].n_metrics; i++)
         fprintf(f, "%s%s", i ? ", " : "", m->outs[0].metrics[i].name);
@@ -739,11 +769,8 @@ char *nnk_experiment_resolved_text(const nnk_experiment *e, const nnk_model *m,
     write_params(f, parts->fit);
     for (int i = 0; i < e->n; i++) {
         const nnk_ini_section *s = &e->sections[i];
-        if (strcmp(s->kind, "callback"))
-            continue;
-        fprintf(f, "\n[callback %s]\n", s->name);
-        for (int k = 0; k < s->n; k++)
-            fprintf(f, "%s = %s\n", s->entries[k].key, s->entries[k].value);
+        if (!strcmp(s->kind, "callback"))
+            write_callback(f, m->reg, s);
     }
     fprintf(f, "\n[run]\n");
     write_params(f, parts->run);
@@ -798,7 +825,7 @@ int nnk_experiment_hparams(const nnk_experiment *e, const nnk_experiment_parts *
         }
     }
     const nnk_run_config *c = &parts->cfg;
-    snprintf(buf, sizeof buf, "%.17g", m->learning_rate);
+    nnk_format_double(m->learning_rate, buf, sizeof buf);
     int rc = push_hparam(names, values, n, "compile.optimizer", m->opt->name) ||
              push_hparam(names, values, n, "compile.learning_rate", buf);
     snprintf(buf, sizeof buf, "%lld", (long long)c->batch_size);

@@ -384,7 +384,7 @@ static int rebuild(nnk_model *m, const Nnkit__Model *msg, const char *path,
     nnk_compile_options co;
     nnk_compile_options_init(&co);
     co.optimizer = msg->optimizer->component->type;
-    co.learning_rate = msg->optimizer->learning_rate > 0 ? msg->optimizer->learning_rate : 0.01;
+    co.learning_rate = msg->optimizer->learning_rate > 0 ? msg->optimizer->learning_rate : 0;
     co.outputs = outs;
     co.n_outputs = n_out;
     co.losses = losses;

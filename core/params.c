@@ -230,7 +230,7 @@ void nnk_params_format(const nnk_params *p, int i, char *buf, size_t n)
     const char *slot = (const char *)p->config + s->offset;
     switch (s->type) {
     case NNK_PARAM_INT: snprintf(buf, n, "%lld", (long long)*(const int64_t *)slot); break;
-    case NNK_PARAM_FLOAT: snprintf(buf, n, "%.17g", *(const double *)slot); break;
+    case NNK_PARAM_FLOAT: nnk_format_double(*(const double *)slot, buf, n); break;
     case NNK_PARAM_BOOL: snprintf(buf, n, "%s", *(const int *)slot ? "true" : "false"); break;
     default: snprintf(buf, n, "%s", *(const char *const *)slot); break;
     }
@@ -271,4 +271,17 @@ const char *nnk_suggest(const char *word, const char *const *cand, int n)
     int len = (int)strlen(word);
     int limit = len <= 4 ? 1 : len <= 8 ? 2 : 3;
     return best_d <= limit ? best : NULL;
+}
+
+/* The fewest significant digits that read back to exactly v, so 0.0833333
+ * prints as 0.0833333 and not 0.083333333300000006. */
+void nnk_format_double(double v, char *buf, size_t n)
+{
+    if (!n)
+        return;
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(buf, n, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v || v != v)
+            return;
+    }
 }

@@ -82,7 +82,8 @@ START_TEST(abi_layout_pinned)
     ck_assert_uint_eq(sizeof(nnk_activation_vtable), 64);
     ck_assert_uint_eq(sizeof(nnk_loss_vtable), 80);
     ck_assert_uint_eq(sizeof(nnk_metric_vtable), 64);
-    ck_assert_uint_eq(sizeof(nnk_optimizer_vtable), 56);
+    ck_assert_uint_eq(sizeof(nnk_optimizer_vtable), 64);
+    ck_assert_uint_eq(offsetof(nnk_optimizer_vtable, default_learning_rate), 56);
     ck_assert_uint_eq(sizeof(nnk_callback_vtable), 88);
     ck_assert_uint_eq(sizeof(nnk_train_info), 168);
     ck_assert_uint_eq(offsetof(nnk_train_info, resumed), 156);

@@ -743,6 +743,9 @@ static int cmd_plugins(const options *o)
             if (c->kind != (nnk_kind)k)
                 continue;
             printf("  %-34s %s (%s %s)\n", c->name, c->doc, c->plugin_name, c->plugin_version);
+            if (c->kind == NNK_KIND_OPTIMIZER) /* [compile] learning_rate, per optimizer */
+                printf("      %-20s float > 0, default %.15g: the step size ([compile] learning_rate)\n",
+                       "learning_rate", nnk_optimizer_default_learning_rate(c->vtable));
             for (const nnk_param_spec *p = c->params; p && p->name; p++) {
                 char range[128] = "";
                 if (p->min != 0 || p->max != 0)

@@ -56,6 +56,7 @@ static const nnk_optimizer_vtable sgd_opt = {
     .config_size = sizeof(sgd_config),
     .n_slots = 1,
     .step = sgd_step,
+    .default_learning_rate = 0.01,
 };
 
 static const nnk_optimizer_vtable perceptron_opt = {
@@ -67,6 +68,7 @@ static const nnk_optimizer_vtable perceptron_opt = {
     .n_slots = 0,
     .flags = NNK_OPT_PERCEPTRON,
     .step = perceptron_step,
+    .default_learning_rate = 1.0, /* scikit-learn's Perceptron: eta0 = 1 */
 };
 
 
@@ -99,8 +101,9 @@ static const nnk_param_spec adamw_params[] = {
     {"weight_decay", NNK_PARAM_FLOAT, "0.004", 0, 1, NULL, "decoupled decay: w -= lr * weight_decay * w", A(weight_decay)},
     END_SPEC};
 
-/* acc (slot 0) holds the sum of squared gradients minus its starting value,
- * since slots start at zero. */
+/* Keras 3's Adagrad: w -= lr g / sqrt(acc + epsilon). acc (slot 0) holds
+ * the sum of squared gradients minus its starting value, since slots start
+ * at zero. */
 static void adagrad_step(const void *cfg, double lr, int64_t t, float *w, const float *g, float *const *s, int64_t n)
 {
     const adaptive_config *c = cfg;
@@ -108,7 +111,7 @@ static void adagrad_step(const void *cfg, double lr, int64_t t, float *w, const 
     for (int64_t i = 0; i < n; i++) {
         s[0][i] += g[i] * g[i];
         double acc = s[0][i] + c->initial_accumulator_value;
-        w[i] -= (float)(lr * g[i] / (sqrt(acc) + c->epsilon));
+        w[i] -= (float)(lr * g[i] / sqrt(acc + c->epsilon));
     }
 }
 
@@ -171,13 +174,13 @@ static void adamax_step(const void *cfg, double lr, int64_t t, float *w, const f
     }
 }
 
-/* Nadam with Keras's momentum schedule u_t = beta_1 (1 - 0.5 * 0.96^(0.004 t));
+/* Nadam with Keras's (2.11+ and 3) momentum schedule u_t = beta_1 (1 - 0.5 * 0.96^t);
  * slot 2's first value carries the running product of the u_t. */
 static void nadam_step(const void *cfg, double lr, int64_t t, float *w, const float *g, float *const *s, int64_t n)
 {
     const adaptive_config *c = cfg;
-    double u_t = c->beta_1 * (1 - 0.5 * pow(0.96, 0.004 * (double)t));
-    double u_next = c->beta_1 * (1 - 0.5 * pow(0.96, 0.004 * (double)(t + 1)));
+    double u_t = c->beta_1 * (1 - 0.5 * pow(0.96, (double)t));
+    double u_next = c->beta_1 * (1 - 0.5 * pow(0.96, (double)(t + 1)));
     double prod_prev = t == 1 ? 1.0 : s[2][0];
     double u_prod = prod_prev * u_t, u_prod_next = u_prod * u_next;
     double b2_power = pow(c->beta_2, (double)t);
@@ -200,6 +203,7 @@ static void nadam_step(const void *cfg, double lr, int64_t t, float *w, const fl
         .config_size = sizeof(adaptive_config),           \
         .n_slots = slots,                                 \
         .step = fn,                                       \
+        .default_learning_rate = 0.001,                   \
     };
 
 ADAPTIVE(adagrad_opt, "adagrad", "per-weight rates scaled by the sum of past squared gradients (Keras's Adagrad)", adagrad_params, 1, adagrad_step)

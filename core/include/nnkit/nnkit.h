@@ -104,6 +104,8 @@ void nnk_params_format(const nnk_params *p, int i, char *buf, size_t n);
 int nnk_params_count(const nnk_params *p);
 const nnk_param_spec *nnk_params_spec(const nnk_params *p, int i);
 
+/* The shortest decimal text that reads back (strtod) to exactly v. */
+void nnk_format_double(double v, char *buf, size_t n);
 /* Did-you-mean: the candidate closest to word, or NULL if none is close. */
 const char *nnk_suggest(const char *word, const char *const *candidates,
                         int n);
@@ -183,7 +185,9 @@ int nnk_model_compile(nnk_model *m, const char *loss, const char *metrics,
  * are several outputs. All arrays are borrowed for the call. */
 typedef struct nnk_compile_options {
     const char *optimizer;          /* default "sgd" */
-    double learning_rate;           /* default 0.01 */
+    double learning_rate;           /* 0 (default): the optimizer's own,
+                                       as in Keras (0.01 for sgd, 0.001 for
+                                       the adaptive ones) */
     const char *const *outputs;     /* layer names; n_outputs 0: the one layer
                                        no other layer uses */
     int n_outputs;
@@ -284,6 +288,8 @@ int64_t nnk_model_output_cols(const nnk_model *m);
 float *nnk_model_predict(nnk_model *m, const nnk_dataset *d,
                          int64_t batch_size, int64_t *out_cols, nnk_err *err);
 double nnk_model_learning_rate(const nnk_model *m);
+/* An optimizer's default learning rate (its vtable's, or 0.01). */
+double nnk_optimizer_default_learning_rate(const nnk_optimizer_vtable *vt);
 
 /* Keras-style summary table. */
 void nnk_model_summary(const nnk_model *m, FILE *out);

@@ -348,6 +348,8 @@ typedef struct nnk_optimizer_vtable {
     /* One update of n floats. iteration counts from 1. */
     void (*step)(const void *config, double learning_rate, int64_t iteration,
                  float *w, const float *g, float *const *slots, int64_t n);
+    /* ABI 1.1: the learning rate when the user gives none (0: 0.01). */
+    double default_learning_rate;
 } nnk_optimizer_vtable;
 
 /* ---- callbacks ------------------------------------------------------ */
