@@ -62,6 +62,20 @@ static double first_number(const Tensorboard__TensorProto *t)
     return 0;
 }
 
+/* "session start, N hparams: name name ..." (names as far as they fit). */
+static void session_start_text(const Tensorboard__Hparams__SessionStartInfo *s, char *out, size_t n)
+{
+    size_t len = (size_t)snprintf(out, n, "session start, %zu hparams", s->n_hparams);
+    for (size_t i = 0; i < s->n_hparams && len < n; i++) {
+        const char *key = s->hparams[i]->key ? s->hparams[i]->key : "";
+        if (len + strlen(key) + 6 >= n) {
+            snprintf(out + len, n - len, " ...");
+            return;
+        }
+        len += (size_t)snprintf(out + len, n - len, "%s%s", i ? " " : ": ", key);
+    }
+}
+
 static void describe_tensor(const Tensorboard__Summary__Value *v, nnk_tb_record_info *r)
 {
     const Tensorboard__TensorProto *t = v->tensor;
@@ -99,8 +113,7 @@ static void describe_tensor(const Tensorboard__Summary__Value *v, nnk_tb_record_
             snprintf(r->value, sizeof r->value, "undecodable plugin data");
         } else {
             if (d->data_case == TENSORBOARD__HPARAMS__HPARAMS_PLUGIN_DATA__DATA_SESSION_START_INFO)
-                snprintf(r->value, sizeof r->value, "session start, %zu hparams",
-                         d->session_start_info->n_hparams);
+                session_start_text(d->session_start_info, r->value, sizeof r->value);
             else if (d->data_case == TENSORBOARD__HPARAMS__HPARAMS_PLUGIN_DATA__DATA_SESSION_END_INFO)
                 snprintf(r->value, sizeof r->value, "session end, status %d",
                          d->session_end_info->status);

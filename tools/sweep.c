@@ -6,6 +6,7 @@
  * HParams dashboard ranks them; the sweep's own run records the search
  * space. A re-run skips the trials that finished. */
 #include "runner.h"
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -34,10 +35,12 @@ typedef struct dim {
 
 typedef struct trial {
     char value[MAX_DIMS][64];
-    char name[64];
+    char name[64];       /* trial-<id>: the id is a digest of its whole
+                            resolved configuration */
     double objective;
     int ok, active;
     int rung;          /* hyperband: the last rung it reached */
+    int same_as;       /* 1 + the trial with the same configuration, or 0 */
     long long epochs;
 } trial;
 
@@ -122,10 +125,53 @@ static int make_trials(const dim *dims, int nd, int random, int n_random, uint64
     return n;
 }
 
-/* Every key must mean something: build the experiment with the first
- * trial's values before any training. */
-static int validate(const sweep_options *so, const dim *dims, int nd, const trial *t, nnk_err *err)
+/* The --set assignments a trial's `nnkit train` gets (but run.dir and the
+ * run name), in the order it gets them; strings live in buf. */
+static int trial_sets(const sweep_options *so, const dim *dims, int nd, const trial *t,
+                      char buf[][PATH_MAX + 16], const char **sets)
 {
+    int n = 0;
+    for (int i = 0; i < nd; i++) {
+        snprintf(buf[n], sizeof buf[n], "%s=%s", dims[i].key, t->value[i]);
+        sets[n] = buf[n];
+        n++;
+    }
+    for (int i = 0; i < so->n_sets; i++)
+        sets[n++] = so->sets[i];
+    snprintf(buf[n], sizeof buf[n], "fit.verbose=2");
+    sets[n] = buf[n];
+    n++;
+    if (t->epochs > 0) {
+        snprintf(buf[n], sizeof buf[n], "fit.epochs=%lld", t->epochs);
+        sets[n] = buf[n];
+        n++;
+    }
+    return n;
+}
+
+/* FNV-1a of the resolved experiment without its first line (which names
+ * the file) and its [run] section (where the run goes): two trials are the
+ * same trial exactly when everything that shapes training is the same. */
+static void config_id(const char *resolved, char *id, size_t n)
+{
+    const char *start = strchr(resolved, '\n');
+    start = start ? start + 1 : resolved;
+    const char *end = strstr(start, "\n[run]\n");
+    size_t len = end ? (size_t)(end - start) : strlen(start);
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)start[i]) * 0x100000001b3ull;
+    snprintf(id, n, "%012llx", (unsigned long long)(h >> 16));
+}
+
+/* Every key must mean something: builds the trial's experiment (as its
+ * `nnkit train` will) before any training, and names the trial by its
+ * resolved configuration. */
+static int validate(const sweep_options *so, const dim *dims, int nd, trial *t, nnk_err *err)
+{
+    static char buf[MAX_DIMS + 4][PATH_MAX + 16];
+    const char *sets[MAX_DIMS + 300];
+    int n_sets = trial_sets(so, dims, nd, t, buf, sets);
     nnk_registry *reg = nnk_registry_new();
     nnk_experiment *e = NULL;
     nnk_experiment_parts parts = {0};
@@ -135,13 +181,8 @@ static int validate(const sweep_options *so, const dim *dims, int nd, const tria
     int rc = nnk_registry_load_default(reg, so->plugin_dir, err);
     if (!rc && !(e = nnk_experiment_load(so->experiment, err)))
         rc = err->status;
-    for (int i = 0; !rc && i < so->n_sets; i++)
-        rc = nnk_experiment_override(e, so->sets[i], err);
-    for (int i = 0; !rc && i < nd; i++) {
-        char set[256];
-        snprintf(set, sizeof set, "%.120s=%.64s", dims[i].key, t->value[i]);
-        rc = nnk_experiment_override(e, set, err);
-    }
+    for (int i = 0; !rc && i < n_sets; i++)
+        rc = nnk_experiment_override(e, sets[i], err);
     if (!rc)
         rc = nnk_experiment_settings(e, &parts, err);
     if (!rc && !(m = nnk_experiment_model(e, reg, err)))
@@ -150,6 +191,15 @@ static int validate(const sweep_options *so, const dim *dims, int nd, const tria
         rc = err->status;
     if (!rc)
         rc = nnk_model_build(m, 1, err);
+    char *resolved = rc ? NULL : nnk_experiment_resolved_text(e, m, &parts);
+    if (!rc && !resolved)
+        rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    if (!rc) {
+        char id[32];
+        config_id(resolved, id, sizeof id);
+        snprintf(t->name, sizeof t->name, "trial-%s", id);
+    }
+    free(resolved);
     for (int i = 0; cbs && i < n_cbs; i++)
         nnk_callback_free(cbs[i]);
     free(cbs);
@@ -198,37 +248,33 @@ static void run_round(const sweep_options *so, const char *root, const char *tri
                 next++;
                 continue;
             }
+            tr->same_as = 0;
+            for (int j = 0; j < next && !tr->same_as; j++)
+                if (t[j].active && !strcmp(t[j].name, tr->name))
+                    tr->same_as = j + 1; /* the same configuration: trained once */
+            if (tr->same_as) {
+                next++;
+                continue;
+            }
             if (read_objective(dir, so->objective, &tr->objective) == 0) { /* finished before */
                 tr->ok = isfinite(tr->objective);
                 next++;
                 continue;
             }
-            char *argv[128];
-            static char sets[MAX_DIMS + 8][PATH_MAX + 16];
-            int a = 0, k = 0;
+            static char buf[MAX_DIMS + 4][PATH_MAX + 16], run_dir[PATH_MAX + 16];
+            const char *sets[MAX_DIMS + 300];
+            char *argv[2 * (MAX_DIMS + 300) + 16];
+            int n_sets = trial_sets(so, dims, nd, tr, buf, sets), a = 0;
             argv[a++] = exe;
             argv[a++] = "train";
             argv[a++] = (char *)trial_ini;
-            for (int i = 0; i < nd; i++) {
-                snprintf(sets[k], sizeof sets[k], "%s=%s", dims[i].key, tr->value[i]);
+            for (int i = 0; i < n_sets; i++) {
                 argv[a++] = "--set";
-                argv[a++] = sets[k++];
+                argv[a++] = (char *)sets[i];
             }
-            for (int i = 0; i < so->n_sets && a < 100; i++) {
-                argv[a++] = "--set";
-                argv[a++] = (char *)so->sets[i];
-            }
-            snprintf(sets[k], sizeof sets[k], "run.dir=%s", root);
+            snprintf(run_dir, sizeof run_dir, "run.dir=%s", root);
             argv[a++] = "--set";
-            argv[a++] = sets[k++];
-            snprintf(sets[k], sizeof sets[k], "fit.verbose=2");
-            argv[a++] = "--set";
-            argv[a++] = sets[k++];
-            if (tr->epochs > 0) {
-                snprintf(sets[k], sizeof sets[k], "fit.epochs=%lld", tr->epochs);
-                argv[a++] = "--set";
-                argv[a++] = sets[k++];
-            }
+            argv[a++] = run_dir;
             argv[a++] = "--run-name";
             argv[a++] = tr->name;
             if (so->plugin_dir) {
@@ -258,6 +304,7 @@ static void run_round(const sweep_options *so, const char *root, const char *tri
         }
         if (running == 0)
             break;
+
         int status;
         pid_t done = wait(&status);
         for (int s = 0; s < so->jobs; s++)
@@ -276,6 +323,11 @@ static void run_round(const sweep_options *so, const char *root, const char *tri
                 running--;
             }
     }
+    for (int i = 0; i < n; i++)
+        if (t[i].active && t[i].same_as) {
+            t[i].ok = t[t[i].same_as - 1].ok;
+            t[i].objective = t[t[i].same_as - 1].objective;
+        }
     (void)minimize;
 }
 
@@ -288,56 +340,40 @@ static int better(const trial *a, const trial *b, int minimize)
     return minimize ? a->objective < b->objective : a->objective > b->objective;
 }
 
-/* The search space as the HParams dashboard's experiment, and as text. */
-static int record_space(const char *root, const dim *dims, int nd, const char *objective, nnk_err *err)
+/* The search space as text in the sweep's own run (step k for its k-th
+ * search). No hparams experiment record: TensorBoard uses one such record
+ * for the whole log directory, picked arbitrarily, so with two sweeps (or
+ * plain runs) under one --logdir the other runs' hyper-parameters and
+ * metrics would vanish. Without it, the HParams dashboard builds its
+ * columns from every run's session start and every metric the runs log. */
+static int record_space(const char *root, const dim *dims, int nd, const char *objective, const char *strategy,
+                        nnk_err *err)
 {
+    int64_t step = 0;
+    DIR *dir = opendir(root);
+    for (struct dirent *de; dir && (de = readdir(dir));)
+        step += !strncmp(de->d_name, "events.out.tfevents.", 20);
+    if (dir)
+        closedir(dir);
+    char text[8192];
+    int len = snprintf(text, sizeof text, "Search space (%s, objective `%s`):\n\n", strategy, objective);
+    for (int i = 0; i < nd && len < (int)sizeof text; i++) {
+        const dim *d = &dims[i];
+        if (d->kind >= DIM_UNIFORM) {
+            len += snprintf(text + len, sizeof text - (size_t)len, "* `%s`: %s in [%g, %g]\n", d->key,
+                            d->kind == DIM_LOG ? "log-uniform" : "uniform", d->lo, d->hi);
+            continue;
+        }
+        len += snprintf(text + len, sizeof text - (size_t)len, "* `%s`: one of", d->key);
+        for (int k = 0; k < d->n_values && len < (int)sizeof text; k++)
+            len += snprintf(text + len, sizeof text - (size_t)len, " %s", d->values[k]);
+        if (len < (int)sizeof text)
+            len += snprintf(text + len, sizeof text - (size_t)len, "\n");
+    }
     nnk_tb_writer *w = nnk_tb_writer_open(root, err);
     if (!w)
         return err->status;
-    nnk_tb_hparam_domain dom[MAX_DIMS];
-    nnk_tb_hparam vals[MAX_DIMS][MAX_VALUES];
-    char text[4096] = "Search space:\n\n";
-    for (int i = 0; i < nd; i++) {
-        const dim *d = &dims[i];
-        memset(&dom[i], 0, sizeof dom[i]);
-        dom[i].name = d->key;
-        if (d->kind >= DIM_UNIFORM) {
-            dom[i].type = NNK_TB_HP_NUMBER;
-            dom[i].min = d->lo;
-            dom[i].max = d->hi;
-            snprintf(text + strlen(text), sizeof text - strlen(text), "* `%s`: %s in [%g, %g]\n", d->key,
-                     d->kind == DIM_LOG ? "log-uniform" : "uniform", d->lo, d->hi);
-            continue;
-        }
-        int numeric = 1;
-        for (int k = 0; k < d->n_values; k++) {
-            char *end;
-            strtod(d->values[k], &end);
-            numeric &= !*end;
-        }
-        dom[i].type = numeric ? NNK_TB_HP_NUMBER : NNK_TB_HP_STRING;
-        dom[i].discrete = 1;
-        dom[i].values = vals[i];
-        dom[i].n_values = d->n_values;
-        snprintf(text + strlen(text), sizeof text - strlen(text), "* `%s`: one of", d->key);
-        for (int k = 0; k < d->n_values; k++) {
-            memset(&vals[i][k], 0, sizeof vals[i][k]);
-            vals[i][k].type = dom[i].type;
-            vals[i][k].number = atof(d->values[k]);
-            vals[i][k].string = d->values[k];
-            snprintf(text + strlen(text), sizeof text - strlen(text), " %s", d->values[k]);
-        }
-        snprintf(text + strlen(text), sizeof text - strlen(text), "\n");
-    }
-    /* metrics: the objective as the trials log it (epoch_* in train/ or validation/) */
-    int val = !strncmp(objective, "val_", 4);
-    char tag[128];
-    snprintf(tag, sizeof tag, "epoch_%s", val ? objective + 4 : objective);
-    nnk_tb_metric metrics[2] = {{tag, val ? "validation" : "train"}, {"epoch_loss", "train"}};
-    int rc = nnk_tb_hparams_experiment(w, dom, nd, metrics, strcmp(tag, "epoch_loss") || val ? 2 : 1,
-                                       (double)time(NULL), 0, -1, err);
-    if (!rc)
-        rc = nnk_tb_text(w, "search_space", text, 0, -1, err);
+    int rc = nnk_tb_text(w, "search_space", text, step, -1, err);
     int crc = nnk_tb_close(w, rc ? NULL : err);
     return rc ? rc : crc;
 }
@@ -403,13 +439,15 @@ int cmd_sweep_run(const sweep_options *so, nnk_err *err)
     for (int i = 0; i < so->n_sets; i++) /* --set run.dir and fit.epochs count too (checked above) */
         nnk_experiment_override(e, so->sets[i], NULL);
     const char *runs = nnk_experiment_get(e, "run", "dir");
+    char runs_dir[PATH_MAX];
+    snprintf(runs_dir, sizeof runs_dir, "%s", runs && *runs ? runs : "runs");
     char stem[256], root[PATH_MAX], trial_ini[PATH_MAX + 32];
     const char *base = strrchr(so->experiment, '/');
     snprintf(stem, sizeof stem, "%s", base ? base + 1 : so->experiment);
     char *dot = strrchr(stem, '.');
     if (dot)
         *dot = 0;
-    snprintf(root, sizeof root, "%s/%s", runs ? runs : "runs", so->name ? so->name : stem);
+    snprintf(root, sizeof root, "%.3800s/%s", runs_dir, so->name ? so->name : stem);
     if (!so->name)
         strncat(root, "-sweep", sizeof root - strlen(root) - 1);
     const char *max_epochs_text = nnk_experiment_get(e, "fit", "epochs");
@@ -418,17 +456,16 @@ int cmd_sweep_run(const sweep_options *so, nnk_err *err)
     if ((rc = nnk_mkdir_p(root, "sweep directory", err)))
         return rc;
     snprintf(trial_ini, sizeof trial_ini, "%s/trial.ini", root);
-    if ((rc = write_trial_ini(so->experiment, trial_ini, err)) || (rc = record_space(root, dims, nd, so->objective, err)))
+    if ((rc = write_trial_ini(so->experiment, trial_ini, err)) || (rc = record_space(root, dims, nd, so->objective,
+                                                                                    hyperband ? "hyperband" : random ? "random" : "grid", err)))
         return rc;
     int minimize = !strcmp(so->mode, "min") ||
                    (!strcmp(so->mode, "auto") && !strstr(so->objective, "acc"));
     printf("sweep %s: %d trials (%s), objective %s (%s), %d at a time\n", root, n,
            hyperband ? "hyperband" : random ? "random" : "grid", so->objective, minimize ? "min" : "max", so->jobs);
     if (!hyperband) {
-        for (int i = 0; i < n; i++) {
-            snprintf(t[i].name, sizeof t[i].name, "trial-%03d", i);
+        for (int i = 0; i < n; i++)
             t[i].active = 1;
-        }
         run_round(so, root, trial_ini, dims, nd, t, n, minimize);
     } else {
         /* successive halving: keep the best 1/eta, give them eta times the epochs */
@@ -444,10 +481,11 @@ int cmd_sweep_run(const sweep_options *so, nnk_err *err)
             printf("rung %d: %d trials, %lld epochs\n", r, alive, epochs);
             for (int i = 0; i < n; i++)
                 if (t[i].active) {
-                    snprintf(t[i].name, sizeof t[i].name, "trial-%03d-r%d", i, r);
                     t[i].epochs = epochs;
                     t[i].rung = r;
                     t[i].ok = 0;
+                    if ((rc = validate(so, dims, nd, &t[i], err))) /* names it for this rung's epochs */
+                        return rc;
                 }
             run_round(so, root, trial_ini, dims, nd, t, n, minimize);
             int keep = r == rungs ? alive : (alive + eta - 1) / eta;
@@ -475,16 +513,19 @@ int cmd_sweep_run(const sweep_options *so, nnk_err *err)
             order[j] = order[j - 1];
             order[j - 1] = x;
         }
-    printf("\n%-16s %-12s", hyperband ? "trial (rung)" : "trial", so->objective);
+    printf("\n%-20s %s%-12s", "trial", hyperband ? "rung epochs " : "", so->objective);
     for (int i = 0; i < nd; i++)
         printf(" %-18s", dims[i].key);
     printf("\n");
     for (int k = 0; k < n; k++) {
         const trial *tr = &t[order[k]];
+        printf("%-20s ", tr->name);
+        if (hyperband)
+            printf("%-4d %-6lld ", tr->rung, tr->epochs);
         if (tr->ok)
-            printf("%-16s %-12.6g", tr->name, tr->objective);
+            printf("%-12.6g", tr->objective);
         else
-            printf("%-16s %-12s", tr->name, "failed");
+            printf("%-12s", "failed");
         for (int i = 0; i < nd; i++)
             printf(" %-18s", tr->value[i]);
         printf("\n");
@@ -499,7 +540,21 @@ int cmd_sweep_run(const sweep_options *so, nnk_err *err)
     unsigned char *cfg = nnk_read_file(from, "config", &len, err);
     if (!cfg)
         return err->status;
-    rc = nnk_write_file_atomic(to, cfg, len, err);
+    /* the best trial's configuration; its [run] goes where the experiment's
+     * runs go, under a fresh name */
+    char *run = strstr((char *)cfg, "\n[run]\n");
+    if (run)
+        len = (size_t)(run - (char *)cfg) + 1;
+    char *text = NULL;
+    size_t tlen = 0;
+    FILE *f = open_memstream(&text, &tlen);
+    if (f) {
+        fwrite(cfg, 1, len, f);
+        fprintf(f, "\n[run]\ndir = %s\nname = \n", runs_dir);
+        fclose(f);
+    }
+    rc = text ? nnk_write_file_atomic(to, text, tlen, err) : nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    free(text);
     free(cfg);
     if (!rc)
         printf("\nbest: %s (%s %.6g); its experiment is %s\n", best->name, so->objective, best->objective, to);
