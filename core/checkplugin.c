@@ -117,6 +117,8 @@ static void random_param(nnk_rng *g, const nnk_param_spec *p, char *buf, size_t 
     case NNK_PARAM_FLOAT: {
         double base = p->default_value ? atof(p->default_value) : (lo + hi) / 2;
         double a = lo || hi ? fmax(lo, base * 0.5) : base * 0.5, b = lo || hi ? fmin(hi, base * 1.5 + 1e-9) : base * 1.5;
+        if (base == 0) /* a zero default (a penalty, a momentum) gets values that matter */
+            a = lo, b = lo || hi ? fmin(hi, 1) : 1;
         if (b < a)
             a = b = base;
         snprintf(buf, n, "%.6g", uni(g, fmin(a, b), fmax(a, b)));

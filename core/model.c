@@ -297,6 +297,58 @@ float *nnk_model_weights_copy(const nnk_model *m, int64_t *n_out)
     return out;
 }
 
+/* The weight `weight` of layer `layer`, with its size, or NULL (err set). */
+static nnk_weight *find_weight(const nnk_model *m, const char *layer, const char *weight, int64_t n,
+                               int64_t *size, nnk_err *err)
+{
+    if (!m->built) {
+        nnk_err_set(err, NNK_EUSAGE, "the model must be built first");
+        return NULL;
+    }
+    for (int i = 0; i < m->n_nodes; i++) {
+        if (strcmp(m->nodes[i].name, layer))
+            continue;
+        for (int k = 0; k < m->nodes[i].layer.n_weights; k++) {
+            nnk_weight *w = (nnk_weight *)&m->nodes[i].layer.weights[k];
+            if (strcmp(w->name, weight))
+                continue;
+            *size = tensor_size(&w->value);
+            if (n != *size) {
+                nnk_err_set(err, NNK_EUSAGE, "layer '%s': weight '%s' has %lld values, not %lld", layer, weight,
+                            (long long)*size, (long long)n);
+                return NULL;
+            }
+            return w;
+        }
+        nnk_err_set(err, NNK_EUSAGE, "layer '%s' has no weight '%s'", layer, weight);
+        return NULL;
+    }
+    nnk_err_set(err, NNK_EUSAGE, "the model has no layer '%s'", layer);
+    return NULL;
+}
+
+int nnk_model_get_weights(const nnk_model *m, const char *layer, const char *weight, float *out, int64_t n,
+                          nnk_err *err)
+{
+    int64_t size;
+    const nnk_weight *w = find_weight(m, layer, weight, n, &size, err);
+    if (!w)
+        return err ? err->status : NNK_EUSAGE;
+    memcpy(out, w->value.data, (size_t)size * sizeof(float));
+    return NNK_OK;
+}
+
+int nnk_model_set_weights(nnk_model *m, const char *layer, const char *weight, const float *values, int64_t n,
+                          nnk_err *err)
+{
+    int64_t size;
+    nnk_weight *w = find_weight(m, layer, weight, n, &size, err);
+    if (!w)
+        return err ? err->status : NNK_EUSAGE;
+    memcpy(w->value.data, values, (size_t)size * sizeof(float));
+    return NNK_OK;
+}
+
 double nnk_model_learning_rate(const nnk_model *m) { return m->learning_rate; }
 
 void nnk_model_summary(const nnk_model *m, FILE *out)

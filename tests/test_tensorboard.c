@@ -298,7 +298,7 @@ START_TEST(read_back)
     ck_assert_str_eq(s.values[1], "0.5");
     ck_assert_str_eq(s.values[2], "30 buckets, 100 values");
     ck_assert_str_eq(s.values[4], "1 image(s) 2x2");
-    ck_assert_str_eq(s.values[5], "session start, 1 hparams");
+    ck_assert_str_eq(s.values[5], "session start, 1 hparams: units");
     ck_assert_str_eq(s.values[6], "session end, status 1");
     /* a flipped bit and a torn tail are found, and the tail repaired */
     size_t n;

@@ -294,6 +294,13 @@ double nnk_optimizer_default_learning_rate(const nnk_optimizer_vtable *vt);
 /* Keras-style summary table. */
 void nnk_model_summary(const nnk_model *m, FILE *out);
 int64_t nnk_model_param_count(const nnk_model *m);
+/* One weight of a built model by layer and weight name ("kernel", "bias",
+ * ...), as n floats in the layer's row-major order (a dense kernel is
+ * inputs x units, as in Keras). n must be the weight's size. */
+int nnk_model_get_weights(const nnk_model *m, const char *layer, const char *weight, float *out, int64_t n,
+                          nnk_err *err);
+int nnk_model_set_weights(nnk_model *m, const char *layer, const char *weight, const float *values, int64_t n,
+                          nnk_err *err);
 /* Copies every weight in model order into a new array (caller frees). */
 float *nnk_model_weights_copy(const nnk_model *m, int64_t *n);
 
