@@ -84,6 +84,23 @@ records() {
 # the one run directory under $1 that holds a model
 finished_run() { ls -d "$1"/*/ 2>/dev/null | while read -r d; do [ -e "$d/model.nnk" ] && echo "${d%/}"; done; }
 
+# The defects this test was written for, each by name, on one kill in
+# epoch 2 with backups every epoch.
+"$NNKIT" train exp.ini --plugin-dir kp --set run.dir=ref >/dev/null 2>&1
+ref=$(finished_run ref)
+(NNKIT_KILL_AT=batch_begin:10 "$NNKIT" train exp.ini --plugin-dir kp; true) >/dev/null 2>&1
+"$NNKIT" train exp.ini --plugin-dir kp >out 2>err
+run=$(finished_run runs)
+grep -q "^nnkit: note: resuming from 'runs/.*/backup/training.nnkstate': epoch 2, batch 0$" err && grep -q "^epochs 3$" "$run/metrics.txt" \
+  && [ "$(grep -c "^0," "$run/comma.csv")" = 1 ] && cmp -s "$ref/model.nnk" "$run/model.nnk" && ok \
+  || bad "an epoch-end backup resumes at the next epoch: $(cat err; cat "$run/metrics.txt")"
+cmp -s "$ref/comma.csv" "$run/comma.csv" && cmp -s "$ref/pipe.csv" "$run/pipe.csv" && grep -q "|" "$run/pipe.csv" && ! grep -q "|" "$run/comma.csv" \
+  && ok || bad "two callbacks of one type keep their own state: $(head -2 "$run/comma.csv" "$run/pipe.csv")"
+[ "$(ls "$run"/events.out.* "$run"/train/events.out.* "$run"/validation/events.out.* | wc -l)" = 3 ] \
+  && [ "$(records "$run" | grep -c " graph$")" = 1 ] && [ "$(records "$run" | grep -c "session_start_info")" = 1 ] \
+  && [ -z "$(records "$run" | uniq -d)" ] && ok || bad "a resumed run continues its event files: $(ls -R "$run")"
+rm -rf ref runs
+
 for freq in epoch 3; do
   rm -rf ref runs
   "$NNKIT" train exp.ini --plugin-dir kp --set backup_and_restore.save_freq=$freq --set run.dir=ref >/dev/null 2>&1

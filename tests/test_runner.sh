@@ -73,6 +73,20 @@ check "missing data" 1 "nnkit: error: data 'missing.csv': cannot open: No such f
 check "train" 0 "" $NNKIT train good.ini --run-name r1
 [ -f runs/r1/model.nnk ] && [ -f runs/r1/config.ini ] && pass=$((pass + 1)) || { echo "FAIL: run files missing"; fail=$((fail + 1)); }
 grep -q "^units = 16$" runs/r1/config.ini && grep -q "^momentum = 0$" runs/r1/config.ini && pass=$((pass + 1)) || { echo "FAIL: config.ini not resolved"; fail=$((fail + 1)); }
+# defect: config.ini must be what ran: the shortest float that reads back,
+# every callback parameter with its default, and the run's name
+ini cfg.ini "${base[@]}" "[callback log]" "type = csv_logger"
+check "config.ini is what ran" 0 "" $NNKIT train cfg.ini --run-name named --set data.validation_split=0.0833333333 --set fit.epochs=1
+grep -q "^validation_split = 0.0833333333$" runs/named/config.ini && grep -q "^learning_rate = 0.1$" runs/named/config.ini \
+  && grep -A4 "^\[callback log\]$" runs/named/config.ini | tr '\n' ' ' | grep -q "type = csv_logger filename = training.csv separator = , append = false" \
+  && grep -A2 "^\[run\]$" runs/named/config.ini | grep -q "^name = named$" && pass=$((pass + 1)) || { echo "FAIL: config.ini: $(cat runs/named/config.ini)"; fail=$((fail + 1)); }
+# defect: every optimizer's default learning rate is Keras's
+check "default learning rates" 0 "" $NNKIT plugins
+[ "$(grep -A1 "^  \(sgd\|adagrad\|rmsprop\|adam\|adamax\|nadam\|adamw\) " out | grep -o "learning_rate  *float > 0, default [0-9.]*" | awk '{print $NF}' | paste -sd' ')" = "0.01 0.001 0.001 0.001 0.001 0.001 0.001" ] \
+  && pass=$((pass + 1)) || { echo "FAIL: default learning rates: $(grep -A1 "^  adam " out)"; fail=$((fail + 1)); }
+ini adam.ini "${base[@]/learning_rate = 0.1/}"
+check "adam's default rate" 0 "" $NNKIT train adam.ini --run-name adam --set compile.optimizer=adam --set fit.epochs=1
+grep -q "^learning_rate = 0.001$" runs/adam/config.ini && pass=$((pass + 1)) || { echo "FAIL: adam without a rate: $(grep learning_rate runs/adam/config.ini)"; fail=$((fail + 1)); }
 check "evaluate" 0 "" $NNKIT evaluate runs/r1/model.nnk --data examples/data/iris.csv
 grep -q "^evaluate: loss [0-9.]* - accuracy [0-9.]*$" out && pass=$((pass + 1)) || { echo "FAIL: evaluate output: $(cat out)"; fail=$((fail + 1)); }
 check "predict" 0 "" $NNKIT predict runs/r1/model.nnk --input examples/data/iris.csv -o probs.csv
