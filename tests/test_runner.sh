@@ -247,15 +247,17 @@ ini br.ini "[data]" "train = fashion-mnist:train" "validation_split = 0.08333333
 check "backup reference" 0 "" $NNKIT train br.ini --run-name brref
 [ ! -e runs/brref/backup/training.nnkstate ] && pass=$((pass + 1)) || { echo "FAIL: the backup was not deleted after training"; fail=$((fail + 1)); }
 # kill once a backup exists (right away, and a little later), never by the clock alone
-start_and_kill() { # extra seconds after the first backup appears
+start_and_kill() { # extra seconds after the first backup appears, then more train arguments
+  local extra=$1
+  shift
   rm -rf runs/br-*
-  $NNKIT train br.ini >/dev/null 2>&1 &
+  $NNKIT train br.ini "$@" >/dev/null 2>&1 &
   pid=$!
   for _ in $(seq 500); do
     ls runs/br-*/backup/training.nnkstate >/dev/null 2>&1 && break
     sleep 0.02
   done
-  sleep "$1"
+  sleep "$extra"
   kill -9 $pid
   wait $pid 2>/dev/null
 }
@@ -266,6 +268,12 @@ for extra in 0 0.3; do
     && cmp -s runs/brref/model.nnk runs/br-*/model.nnk && cmp -s runs/brref/training.csv runs/br-*/training.csv \
     && pass=$((pass + 1)) || { echo "FAIL: resumed run (+${extra}s) differs from the uninterrupted one: $(cat err)"; fail=$((fail + 1)); }
 done
+# the first report's case: backups every epoch, killed in epoch 2, resumed
+start_and_kill 0 --set backup_and_restore.save_freq=epoch
+check "resume after kill -9 with epoch backups" 0 "*" $NNKIT train br.ini --set backup_and_restore.save_freq=epoch
+grep -q "^nnkit: note: resuming from 'runs/br-.*/backup/training.nnkstate': epoch 2, batch 0$" err \
+  && cmp -s runs/brref/model.nnk runs/br-*/model.nnk && cmp -s runs/brref/training.csv runs/br-*/training.csv \
+  && grep -q "^epochs 2$" runs/br-*/metrics.txt && pass=$((pass + 1)) || { echo "FAIL: resumed run (epoch backups) differs from the uninterrupted one: $(cat err)"; fail=$((fail + 1)); }
 start_and_kill 0
 check "backup of another experiment" 2 "*" $NNKIT train br.ini --set compile.learning_rate=0.002
 grep -q "^nnkit: error: backup 'runs/br-.*/backup/training.nnkstate' belongs to another experiment (its configuration differs from this one); remove it to start afresh$" err \
