@@ -194,15 +194,21 @@ static nnk_tb_writer *open_path(const char *path, const char *dir, double wall_t
     return w;
 }
 
-nnk_tb_writer *nnk_tb_writer_open_file(const char *path, double wall_time, nnk_err *err)
+/* The directory a file path lies in ("." for a bare name). */
+static void parent_dir(const char *path, char *dir, size_t n)
 {
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
+    snprintf(dir, n, "%s", path);
     char *slash = strrchr(dir, '/');
     if (slash)
         *slash = 0;
     else
-        strcpy(dir, ".");
+        snprintf(dir, n, ".");
+}
+
+nnk_tb_writer *nnk_tb_writer_open_file(const char *path, double wall_time, nnk_err *err)
+{
+    char dir[PATH_MAX];
+    parent_dir(path, dir, sizeof dir);
     return open_path(path, dir, wall_time, err);
 }
 
@@ -238,12 +244,7 @@ nnk_tb_writer *nnk_tb_writer_resume(const char *path, uint64_t length, nnk_err *
         return tb_err(err, NNK_EIO, "event file '%s': cannot continue it: it holds %lld bytes, %llu expected", path,
                       (long long)st.st_size, (unsigned long long)length), NULL;
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = 0;
-    else
-        strcpy(dir, ".");
+    parent_dir(path, dir, sizeof dir);
     nnk_tb_writer *w = calloc(1, sizeof *w);
     char real[PATH_MAX];
     if (w) {
