@@ -5,22 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int64_t shape_size(const nnk_shape *s)
-{
-    int64_t n = 1;
-    for (int d = 0; d < s->ndim; d++)
-        n *= s->dim[d];
-    return n;
-}
-
-static int64_t tensor_size(const nnk_tensor *t)
-{
-    int64_t n = 1;
-    for (int d = 0; d < t->ndim; d++)
-        n *= t->shape[d];
-    return n;
-}
-
 void nnk_shape_text(const nnk_shape *s, char *buf, size_t n)
 {
     int o = snprintf(buf, n, "(None");
@@ -175,7 +159,15 @@ static int build_node(nnk_model *m, int idx, nnk_err *err)
         return nnk_err_set(err, lerr.status ? lerr.status : NNK_ESHAPE, "%s (input from %s '%s' with shape %s)",
                            lerr.msg, node->in[0] >= 0 ? "layer" : "input", node->in_names[0], st);
     }
-    node->out_cols = shape_size(&node->out_shape);
+    if (nnk_check_sample_shape(&node->out_shape)) {
+        char st[160];
+        nnk_shape_text(&node->out_shape, st, sizeof st);
+        return nnk_err_set(err, NNK_ESHAPE,
+                           "layer '%s': output shape %s is not 1 to %d dimensions of at least 1 with at most %lld values",
+                           node->name, node->out_shape.ndim >= 0 && node->out_shape.ndim <= NNK_MAX_DIMS ? st : "(?)",
+                           NNK_MAX_DIMS - 1, (long long)NNK_MAX_ELEMENTS);
+    }
+    node->out_cols = nnk_shape_elements(&node->out_shape);
     return NNK_OK;
 }
 
@@ -318,9 +310,7 @@ int nnk_model_init_weights(nnk_model *m, nnk_err *err)
         nnk_rng_seed(&r, m->seed, 2000 + (uint64_t)i);
         for (int k = 0; k < node->layer.n_weights; k++) {
             nnk_tensor *t = &node->layer.weights[k].value;
-            int64_t n = 1;
-            for (int d = 0; d < t->ndim; d++)
-                n *= t->shape[d];
+            int64_t n = nnk_tensor_elements(t);
             init_tensor(&r, node->initializers[k], t->data, n, node->fans[k][0],
                         node->fans[k][1]);
         }
@@ -339,7 +329,7 @@ int nnk_model_alloc_slots(nnk_model *m, nnk_err *err)
     for (int i = 0; i < nw; i++) {
         nnk_weight *w = nnk_model_weight_at(m, i, NULL);
         for (int s = 0; s < ns; s++) {
-            m->slots[i * ns + s] = calloc((size_t)tensor_size(&w->value), sizeof(float));
+            m->slots[i * ns + s] = calloc((size_t)nnk_tensor_elements(&w->value), sizeof(float));
             if (!m->slots[i * ns + s])
                 return nnk_err_set(err, NNK_ENOMEM, "out of memory");
         }

@@ -258,9 +258,7 @@ static void layer_gradients(report *r, nnk_registry *reg, const nnk_component_in
          * dead units sit exactly on relu's kink, where no slope is right */
         for (int w = 0; w < m->nodes[0].layer.n_weights; w++) {
             nnk_weight *wt = &m->nodes[0].layer.weights[w];
-            int64_t cnt = 1;
-            for (int d = 0; d < wt->value.ndim; d++)
-                cnt *= wt->value.shape[d];
+            int64_t cnt = nnk_tensor_elements(&wt->value);
             for (int64_t j = 0; wt->trainable && j < cnt; j++)
                 wt->value.data[j] += (float)uni(g, -0.05, 0.05);
         }
@@ -272,9 +270,7 @@ static void layer_gradients(report *r, nnk_registry *reg, const nnk_component_in
         float *an_w[NNK_MAX_WEIGHTS] = {0};
         for (int w = 0; w < n->layer.n_weights; w++) {
             nnk_weight *wt = &n->layer.weights[w];
-            int64_t cnt = 1;
-            for (int d = 0; d < wt->value.ndim; d++)
-                cnt *= wt->value.shape[d];
+            int64_t cnt = nnk_tensor_elements(&wt->value);
             an_w[w] = malloc(sizeof(float) * (size_t)cnt);
             memcpy(an_w[w], wt->grad.data, sizeof(float) * (size_t)cnt);
         }
@@ -297,9 +293,7 @@ static void layer_gradients(report *r, nnk_registry *reg, const nnk_component_in
                 free(an);
                 continue;
             }
-            int64_t cnt = 1;
-            for (int d = 0; d < wt->value.ndim; d++)
-                cnt *= wt->value.shape[d];
+            int64_t cnt = nnk_tensor_elements(&wt->value);
             for (int64_t j = 0; j < cnt; j++) {
                 float keep = wt->value.data[j];
                 wt->value.data[j] = keep + (float)FD_H;

@@ -7,30 +7,40 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_COLS 4096
+/* A growable array of field pointers into one line. */
+typedef struct fields {
+    char **v;
+    int n, cap;
+} fields;
 
-static int split_line(char *line, char **fields, int max)
+/* Splits line in place at commas, trimming blanks and the line end.
+ * Returns the number of fields, or -1 when out of memory. */
+static int split_line(char *line, fields *f)
 {
-    int n = 0;
+    f->n = 0;
     char *p = line;
     size_t l = strlen(p);
     while (l && (p[l - 1] == '\n' || p[l - 1] == '\r'))
         p[--l] = 0;
     for (;;) {
-        if (n == max)
-            return -1;
+        if (f->n == f->cap) {
+            int cap = f->cap ? f->cap * 2 : 64;
+            char **v = cap > f->cap ? realloc(f->v, sizeof(char *) * (size_t)cap) : NULL;
+            if (!v)
+                return -1;
+            f->v = v;
+            f->cap = cap;
+        }
         while (*p == ' ' || *p == '\t')
             p++;
-        fields[n++] = p;
+        f->v[f->n++] = p;
         char *c = strchr(p, ',');
         char *end = c ? c : p + strlen(p);
         while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
             end--;
-        if (!c) {
-            *end = 0;
-            return n;
-        }
         *end = 0;
+        if (!c)
+            return f->n;
         p = c + 1;
     }
 }
@@ -43,25 +53,35 @@ static int find_col(char **header, int n, const char *name)
     return -1;
 }
 
-/* Parses "a, b" into column indices; -1 terminated list into out. */
+/* Parses "a, b" into column indices (a new array in *out, the caller
+ * frees it). */
 static int pick_columns(const char *path, const char *list, char **header,
-                        int n_header, int *out, int *n_out, const char *what,
+                        int n_header, int **out, int *n_out, const char *what,
                         nnk_err *err)
 {
     *n_out = 0;
+    *out = NULL;
     if (!list || !*list)
         return NNK_OK;
+    size_t names = 1;
+    for (const char *c = list; *c; c++)
+        names += *c == ',' || *c == ' ';
     char *copy = strdup(list), *save = NULL;
+    *out = malloc(sizeof(int) * names);
+    if (!copy || !*out) {
+        free(copy);
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    }
     int rc = NNK_OK;
     for (char *t = strtok_r(copy, ", ", &save); t && !rc; t = strtok_r(NULL, ", ", &save)) {
         int c = find_col(header, n_header, t);
         if (c < 0) {
             const char *hint = nnk_suggest(t, (const char *const *)header, n_header);
-            rc = nnk_err_set(err, NNK_ECONFIG, "data '%s': no %s column '%s'%s%s%s", path,
+            rc = nnk_err_set(err, NNK_ECONFIG, "data '%s': no %s column '%.200s'%s%.200s%s", path,
                              what, t, hint ? " (did you mean '" : "", hint ? hint : "",
                              hint ? "'?)" : "");
         } else {
-            out[(*n_out)++] = c;
+            (*out)[(*n_out)++] = c;
         }
     }
     free(copy);
@@ -86,10 +106,13 @@ static int parse_cell(const char *path, int64_t line, const char *col,
 
 static int append_row(float **arr, int64_t *cap, int64_t rows, int cols)
 {
-    if ((rows + 1) * cols <= *cap)
+    int64_t need;
+    if (nnk_size_mul(rows + 1, cols, &need))
+        return -1;
+    if (need <= *cap)
         return 0;
     int64_t nc = *cap ? *cap * 2 : 1024;
-    while (nc < (rows + 1) * cols)
+    while (nc < need)
         nc *= 2;
     float *p = realloc(*arr, (size_t)nc * sizeof(float));
     if (!p)
@@ -109,26 +132,33 @@ nnk_dataset *nnk_dataset_load_csv(const char *path, const char *label_columns,
     }
     char *hline = NULL, *line = NULL;
     size_t hcap = 0, lcap = 0;
-    char *header[MAX_COLS], *fields[MAX_COLS];
-    int labels[MAX_COLS], feats[MAX_COLS], n_labels = 0, n_feats = 0, n_header;
+    fields header = {0}, row = {0};
+    int *labels = NULL, *feats = NULL, n_labels = 0, n_feats = 0, n_header = 0;
     nnk_dataset *d = calloc(1, sizeof *d);
     int rc = d ? NNK_OK : nnk_err_set(err, NNK_ENOMEM, "out of memory");
     if (!rc && getline(&hline, &hcap, f) < 0)
         rc = nnk_err_set(err, NNK_EDATA, "data '%s': empty file (a header row is needed)", path);
-    if (!rc && (n_header = split_line(hline, header, MAX_COLS)) < 0)
-        rc = nnk_err_set(err, NNK_EDATA, "data '%s': more than %d columns", path, MAX_COLS);
+    char *h = hline;
+    if (!rc && !strncmp(h, "\xEF\xBB\xBF", 3)) /* a UTF-8 byte order mark is not part of a name */
+        h += 3;
+    if (!rc && (n_header = split_line(h, &header)) < 0)
+        rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
     if (!rc)
-        rc = pick_columns(path, label_columns, header, n_header, labels, &n_labels, "label", err);
+        rc = pick_columns(path, label_columns, header.v, n_header, &labels, &n_labels, "label", err);
     if (!rc)
-        rc = pick_columns(path, feature_columns, header, n_header, feats, &n_feats, "feature", err);
-    if (!rc && n_feats == 0)
-        for (int c = 0; c < n_header; c++) {
+        rc = pick_columns(path, feature_columns, header.v, n_header, &feats, &n_feats, "feature", err);
+    if (!rc && n_feats == 0) {
+        free(feats);
+        if (!(feats = malloc(sizeof(int) * (size_t)n_header)))
+            rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+        for (int c = 0; !rc && c < n_header; c++) {
             int is_label = 0;
             for (int k = 0; k < n_labels; k++)
                 is_label |= labels[k] == c;
             if (!is_label)
                 feats[n_feats++] = c;
         }
+    }
     if (!rc && n_feats == 0)
         rc = nnk_err_set(err, NNK_EDATA, "data '%s': no feature columns", path);
     int64_t xcap = 0, ycap = 0, line_no = 1;
@@ -136,22 +166,26 @@ nnk_dataset *nnk_dataset_load_csv(const char *path, const char *label_columns,
         line_no++;
         if (line[0] == '\n' || (line[0] == '\r' && line[1] == '\n') || !line[0])
             continue;
-        int n = split_line(line, fields, MAX_COLS);
+        int n = split_line(line, &row);
+        if (n < 0) {
+            rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+            break;
+        }
         if (n != n_header) {
             rc = nnk_err_set(err, NNK_EDATA, "data '%s': line %lld has %d fields, the header has %d",
-                             path, (long long)line_no, n < 0 ? MAX_COLS : n, n_header);
+                             path, (long long)line_no, n, n_header);
             break;
         }
         if (append_row(&d->x_f32, &xcap, d->rows, n_feats) ||
             (n_labels && append_row(&d->y, &ycap, d->rows, n_labels))) {
-            rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+            rc = nnk_err_set(err, NNK_ENOMEM, "data '%s': out of memory at line %lld", path, (long long)line_no);
             break;
         }
         for (int k = 0; k < n_feats && !rc; k++)
-            rc = parse_cell(path, line_no, header[feats[k]], fields[feats[k]],
+            rc = parse_cell(path, line_no, header.v[feats[k]], row.v[feats[k]],
                             &d->x_f32[d->rows * n_feats + k], err);
         for (int k = 0; k < n_labels && !rc; k++)
-            rc = parse_cell(path, line_no, header[labels[k]], fields[labels[k]],
+            rc = parse_cell(path, line_no, header.v[labels[k]], row.v[labels[k]],
                             &d->y[d->rows * n_labels + k], err);
         d->rows++;
     }
@@ -162,6 +196,10 @@ nnk_dataset *nnk_dataset_load_csv(const char *path, const char *label_columns,
     fclose(f);
     free(hline);
     free(line);
+    free(header.v);
+    free(row.v);
+    free(labels);
+    free(feats);
     if (rc) {
         nnk_dataset_free(d);
         return NULL;

@@ -401,7 +401,7 @@ static int parse_shape(const char *text, nnk_shape *s)
     while (*p) {
         char *end;
         long long v = strtoll(p, &end, 10);
-        if (end == p || v < 1 || s->ndim == NNK_MAX_DIMS)
+        if (end == p || v < 1 || s->ndim == NNK_MAX_DIMS - 1)
             return -1;
         s->dim[s->ndim++] = v;
         p = end;
@@ -452,9 +452,10 @@ static int add_inputs(const nnk_experiment *e, nnk_model *m, nnk_err *err)
                                "%s:%d: section [input%s%s] needs shape = D1[, D2...] with positive sizes, got '%s'",
                                e->path, s->line, s->name ? " " : "", s->name ? s->name : "",
                                text ? text : "");
-        int64_t size = 1;
-        for (int d = 0; d < shape.ndim; d++)
-            size *= shape.dim[d];
+        int64_t size = nnk_shape_elements(&shape);
+        if (size < 0)
+            return nnk_err_set(err, NNK_ECONFIG, "%s:%d: input '%s': shape %s has too many values (at most %lld)",
+                               e->path, s->line, s->name ? s->name : "input", text, (long long)NNK_MAX_ELEMENTS);
         if (n_cols && size != n_cols)
             return nnk_err_set(err, NNK_ECONFIG, "%s:%d: input '%s' has shape %s but %d columns",
                                e->path, s->line, s->name ? s->name : "input", text, n_cols);

@@ -12,7 +12,10 @@ static int has_activation(const nnk_node *n)
 
 static int grow(nnk_tensor *t, const nnk_shape *s, int64_t rows, int64_t cols)
 {
-    float *p = realloc(t->data, (size_t)(rows * cols) * sizeof(float));
+    int64_t n;
+    if (nnk_size_mul(rows, cols, &n))
+        return -1;
+    float *p = realloc(t->data, (size_t)n * sizeof(float));
     if (!p)
         return -1;
     t->data = p;
@@ -25,13 +28,19 @@ static int grow(nnk_tensor *t, const nnk_shape *s, int64_t rows, int64_t cols)
 
 static void set_rows(nnk_tensor *t, int64_t rows) { t->shape[0] = rows; }
 
+static int batch_too_big(nnk_err *err, const char *what, const char *name, int64_t rows, int64_t cols)
+{
+    return nnk_err_set(err, NNK_ENOMEM, "%s '%s': no memory for a batch of %lld rows of %lld values; use a smaller batch size",
+                       what, name, (long long)rows, (long long)cols);
+}
+
 int nnk_model_ensure_rows(nnk_model *m, int64_t rows, nnk_err *err)
 {
     for (int i = 0; i < m->n_inputs; i++) {
         nnk_input_node *in = &m->inputs[i];
         if (in->x.shape[0] < rows || !in->x.data) {
             if (grow(&in->x, &in->shape, rows, in->cols))
-                return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+                return batch_too_big(err, "input", in->name, rows, in->cols);
         }
         set_rows(&in->x, rows);
     }
@@ -41,11 +50,11 @@ int nnk_model_ensure_rows(nnk_model *m, int64_t rows, nnk_err *err)
             int act = has_activation(n);
             if (grow(&n->z, &n->out_shape, rows, n->out_cols) ||
                 grow(&n->dz, &n->out_shape, rows, n->out_cols))
-                return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+                return batch_too_big(err, "layer", n->name, rows, n->out_cols);
             if (act) {
                 if (grow(&n->a, &n->out_shape, rows, n->out_cols) ||
                     grow(&n->da, &n->out_shape, rows, n->out_cols))
-                    return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+                    return batch_too_big(err, "layer", n->name, rows, n->out_cols);
             }
             n->cap_rows = rows;
         }
@@ -267,7 +276,10 @@ int nnk_model_split_labels(nnk_model *m, const float *y, int64_t y_cols, int64_t
 {
     for (int k = 0; k < m->n_outputs; k++) {
         nnk_output *o = &m->outs[k];
-        int64_t need = rows * (o->cols > o->label_cols ? o->cols : o->label_cols);
+        int64_t need;
+        if (nnk_size_mul(rows, o->cols > o->label_cols ? o->cols : o->label_cols, &need))
+            return nnk_err_set(err, NNK_ENOMEM, "output '%s': %lld rows of %lld values are too many", o->name,
+                               (long long)rows, (long long)o->cols);
         if (o->cap < need) {
             float *yy = realloc(o->y, (size_t)need * sizeof(float));
             float *gg = yy ? realloc(o->grad, (size_t)need * sizeof(float)) : NULL;
@@ -297,8 +309,13 @@ int nnk_model_load_rows(nnk_model *m, const nnk_dataset *d, int64_t start, int64
     return rc ? rc : nnk_model_gather_batch(m, d, idx, *rows, err);
 }
 
-static float *staging(float **buf, int64_t *cap, int64_t need)
+/* A buffer of at least rows x cols floats (NULL when that is too many or
+ * memory runs out). */
+static float *staging(float **buf, int64_t *cap, int64_t rows, int64_t cols)
 {
+    int64_t need;
+    if (nnk_size_mul(rows, cols, &need))
+        return NULL;
     if (*cap < need) {
         float *p = realloc(*buf, (size_t)need * sizeof(float));
         if (!p)
@@ -315,7 +332,7 @@ int nnk_model_gather_batch(nnk_model *m, const nnk_dataset *d, const int64_t *id
     if (m->n_inputs == 1) {
         nnk_model_gather(m, d, idx, n, m->inputs[0].x.data);
     } else {
-        float *x = staging(&m->stage_x, &m->stage_x_cap, n * nnk_model_input_cols(m));
+        float *x = staging(&m->stage_x, &m->stage_x_cap, n, nnk_model_input_cols(m));
         if (!x)
             return nnk_err_set(err, NNK_ENOMEM, "out of memory");
         nnk_model_gather(m, d, idx, n, x);
@@ -323,7 +340,7 @@ int nnk_model_gather_batch(nnk_model *m, const nnk_dataset *d, const int64_t *id
     }
     if (!d->y_cols)
         return nnk_model_split_labels(m, NULL, 0, n, err);
-    float *y = staging(&m->stage_y, &m->stage_y_cap, n * d->y_cols);
+    float *y = staging(&m->stage_y, &m->stage_y_cap, n, d->y_cols);
     if (!y)
         return nnk_err_set(err, NNK_ENOMEM, "out of memory");
     for (int64_t r = 0; r < n; r++)

@@ -46,9 +46,12 @@ static int host_layer_add_weight(nnk_layer *layer, const char *name,
         return nnk_err_set(err, NNK_ECONFIG, "layer '%s': too many weights",
                             layer->name),
                -1;
-    int64_t n = 1;
-    for (int d = 0; d < shape->ndim; d++)
-        n *= shape->dim[d];
+    int64_t n = nnk_shape_elements(shape);
+    if (n < 0) {
+        return nnk_err_set(err, NNK_ECONFIG, "layer '%s': weight '%s' has a bad shape or too many values (at most %lld)",
+                           layer->name, name, (long long)NNK_MAX_ELEMENTS),
+               -1;
+    }
     int i = layer->n_weights;
     nnk_weight *w = &layer->weights[i];
     memset(w, 0, sizeof *w);

@@ -62,6 +62,36 @@ static void swap_bytes(unsigned char *p, int64_t count, int size)
         }
 }
 
+/* Reads `bytes` bytes of data into a new buffer that grows as the data
+ * arrives, so a header that claims more than the file (or the gzip
+ * stream) holds costs no more memory than what is really there. */
+static int read_growing(gzFile f, int64_t bytes, void **data, const char *path, nnk_err *err)
+{
+    int64_t cap = bytes < (1 << 24) ? bytes : (1 << 24), have = 0;
+    unsigned char *buf = malloc((size_t)cap + 1);
+    if (!buf)
+        return nnk_err_set(err, NNK_ENOMEM, "data '%s': out of memory", path);
+    while (have < bytes) {
+        if (have == cap) {
+            cap = bytes - cap < cap ? bytes : cap * 2;
+            unsigned char *b = realloc(buf, (size_t)cap + 1);
+            if (!b) {
+                free(buf);
+                return nnk_err_set(err, NNK_ENOMEM, "data '%s': out of memory", path);
+            }
+            buf = b;
+        }
+        int rc = read_exact(f, buf + have, (size_t)(cap - have), path, "data", err);
+        if (rc) {
+            free(buf);
+            return rc;
+        }
+        have = cap;
+    }
+    *data = buf;
+    return NNK_OK;
+}
+
 static int idx_read(const char *path, idx_file *out, nnk_err *err)
 {
     memset(out, 0, sizeof *out);
@@ -83,19 +113,16 @@ static int idx_read(const char *path, idx_file *out, nnk_err *err)
             unsigned char b[4];
             rc = read_exact(f, b, 4, path, "header", err);
             out->dim[d] = (int64_t)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3];
-            out->count *= out->dim[d];
+            if (!rc && nnk_size_mul(out->count, out->dim[d], &out->count))
+                rc = nnk_err_set(err, NNK_EDATA, "data '%s': the IDX header declares too many values", path);
         }
     }
-    if (!rc && out->count > ((int64_t)1 << 34))
-        rc = nnk_err_set(err, NNK_EDATA, "data '%s': implausible IDX dimensions", path);
     int size = elem_size(out->type);
-    if (!rc) {
-        out->data = malloc((size_t)(out->count * size + 1));
-        if (!out->data)
-            rc = nnk_err_set(err, NNK_ENOMEM, "data '%s': out of memory", path);
-    }
+    int64_t bytes = 0;
+    if (!rc && nnk_size_mul(out->count, size, &bytes))
+        rc = nnk_err_set(err, NNK_EDATA, "data '%s': the IDX header declares too many values", path);
     if (!rc)
-        rc = read_exact(f, out->data, (size_t)(out->count * size), path, "data", err);
+        rc = read_growing(f, bytes, &out->data, path, err);
     if (!rc) {
         unsigned char extra;
         if (gzread(f, &extra, 1) > 0)
@@ -137,9 +164,9 @@ nnk_dataset *nnk_dataset_load_idx(const char *images, const char *labels,
     }
     nnk_dataset *d = calloc(1, sizeof *d);
     int rc = d ? NNK_OK : nnk_err_set(err, NNK_ENOMEM, "out of memory");
-    if (!rc && xi.ndim - 1 > NNK_MAX_DIMS)
+    if (!rc && xi.ndim - 1 > NNK_MAX_DIMS - 1)
         rc = nnk_err_set(err, NNK_EDATA, "data '%s': %d dimensions per sample, at most %d",
-                         images, xi.ndim - 1, NNK_MAX_DIMS);
+                         images, xi.ndim - 1, NNK_MAX_DIMS - 1);
     if (!rc && labels && yi.dim[0] != xi.dim[0])
         rc = nnk_err_set(err, NNK_EDATA, "data '%s': %lld labels for %lld samples in '%s'",
                          labels, (long long)yi.dim[0], (long long)xi.dim[0], images);
@@ -149,7 +176,7 @@ nnk_dataset *nnk_dataset_load_idx(const char *images, const char *labels,
         d->x_cols = 1;
         for (int k = 1; k < xi.ndim; k++) {
             d->x_shape.dim[k - 1] = xi.dim[k];
-            d->x_cols *= xi.dim[k];
+            nnk_size_mul(d->x_cols, xi.dim[k], &d->x_cols); /* <= count, checked above */
         }
         if (xi.ndim == 1)
             d->x_shape.dim[0] = 1;

@@ -74,14 +74,6 @@ void nnk_model_free(nnk_model *m)
     free(m);
 }
 
-static int64_t shape_size(const nnk_shape *s)
-{
-    int64_t n = 1;
-    for (int d = 0; d < s->ndim; d++)
-        n *= s->dim[d];
-    return n;
-}
-
 static int name_taken(const nnk_model *m, const char *name)
 {
     for (int i = 0; i < m->n_inputs; i++)
@@ -102,13 +94,15 @@ int nnk_model_add_input(nnk_model *m, const char *name, const nnk_shape *shape,
     if (name_taken(m, name))
         return nnk_err_set(err, NNK_ECONFIG, "input '%s': name already used",
                            name);
-    if (shape->ndim < 1 || shape->ndim > NNK_MAX_DIMS || shape_size(shape) < 1)
-        return nnk_err_set(err, NNK_ECONFIG, "input '%s': bad shape", name);
+    if (nnk_check_sample_shape(shape))
+        return nnk_err_set(err, NNK_ECONFIG,
+                           "input '%s': a shape needs 1 to %d dimensions of at least 1 and at most %lld values",
+                           name, NNK_MAX_DIMS - 1, (long long)NNK_MAX_ELEMENTS);
     nnk_input_node *in = &m->inputs[m->n_inputs];
     memset(in, 0, sizeof *in);
     in->name = strdup(name);
     in->shape = *shape;
-    in->cols = shape_size(shape);
+    in->cols = nnk_shape_elements(shape);
     if (!in->name)
         return nnk_err_set(err, NNK_ENOMEM, "out of memory");
     m->n_inputs++;
@@ -252,21 +246,13 @@ nnk_weight *nnk_model_weight_at(nnk_model *m, int i, nnk_node **node)
     return NULL;
 }
 
-static int64_t tensor_size(const nnk_tensor *t)
-{
-    int64_t n = 1;
-    for (int d = 0; d < t->ndim; d++)
-        n *= t->shape[d];
-    return n;
-}
-
 
 int64_t nnk_model_param_count(const nnk_model *m)
 {
     int64_t n = 0;
     for (int i = 0; i < m->n_nodes; i++)
         for (int k = 0; k < m->nodes[i].layer.n_weights; k++)
-            n += tensor_size(&m->nodes[i].layer.weights[k].value);
+            n += nnk_tensor_elements(&m->nodes[i].layer.weights[k].value);
     return n;
 }
 
@@ -276,7 +262,7 @@ static int64_t trainable_count(const nnk_model *m)
     for (int i = 0; i < m->n_nodes; i++)
         for (int k = 0; k < m->nodes[i].layer.n_weights; k++)
             if (m->nodes[i].layer.weights[k].trainable)
-                n += tensor_size(&m->nodes[i].layer.weights[k].value);
+                n += nnk_tensor_elements(&m->nodes[i].layer.weights[k].value);
     return n;
 }
 
@@ -289,7 +275,7 @@ float *nnk_model_weights_copy(const nnk_model *m, int64_t *n_out)
     for (int i = 0; i < m->n_nodes; i++)
         for (int k = 0; k < m->nodes[i].layer.n_weights; k++) {
             const nnk_tensor *t = &m->nodes[i].layer.weights[k].value;
-            int64_t s = tensor_size(t);
+            int64_t s = nnk_tensor_elements(t);
             memcpy(out + o, t->data, (size_t)s * sizeof(float));
             o += s;
         }
@@ -312,7 +298,7 @@ static nnk_weight *find_weight(const nnk_model *m, const char *layer, const char
             nnk_weight *w = (nnk_weight *)&m->nodes[i].layer.weights[k];
             if (strcmp(w->name, weight))
                 continue;
-            *size = tensor_size(&w->value);
+            *size = nnk_tensor_elements(&w->value);
             if (n != *size) {
                 nnk_err_set(err, NNK_EUSAGE, "layer '%s': weight '%s' has %lld values, not %lld", layer, weight,
                             (long long)*size, (long long)n);
@@ -376,7 +362,7 @@ void nnk_model_summary(const nnk_model *m, FILE *out)
         nnk_shape_text(&n->out_shape, shape, sizeof shape);
         int64_t params = 0;
         for (int k = 0; k < n->layer.n_weights; k++)
-            params += tensor_size(&n->layer.weights[k].value);
+            params += nnk_tensor_elements(&n->layer.weights[k].value);
         fprintf(out, " %-28s %-25s %-10lld", label, shape, (long long)params);
         for (int k = 0; functional && k < n->n_in; k++)
             fprintf(out, "%s%s", k ? ", " : " [", n->in_names[k]);

@@ -98,11 +98,9 @@ static Nnkit__Tensor *tensor_msg(arena *a, const char *name, const nnk_tensor *t
     nnkit__tensor__init(m);
     m->name = arena_str(a, name);
     m->shape = arena_alloc(a, sizeof(int64_t) * (size_t)t->ndim);
-    int64_t n = 1;
-    for (int d = 0; m->shape && d < t->ndim; d++) {
+    int64_t n = nnk_tensor_elements(t); /* checked when the tensor was made */
+    for (int d = 0; m->shape && d < t->ndim; d++)
         m->shape[d] = t->shape[d];
-        n *= t->shape[d];
-    }
     m->n_shape = (size_t)t->ndim;
     m->n_data = (size_t)n;
     m->data = (float *)data; /* borrowed: packing only reads it */
@@ -318,10 +316,8 @@ static int params_arrays(const Nnkit__Component *c, const char **keys,
 static int copy_tensor(const Nnkit__Tensor *t, float *dst, const nnk_tensor *like,
                        const char *path, nnk_err *err)
 {
-    int64_t n = 1;
-    for (int d = 0; d < like->ndim; d++)
-        n *= like->shape[d];
-    if ((int64_t)t->n_data != n)
+    int64_t n = nnk_tensor_elements(like);
+    if (n < 0 || (int64_t)t->n_data != n)
         return nnk_err_set(err, NNK_EMODEL, "model '%s': tensor '%s' has %zu values, expected %lld",
                            path, t->name, t->n_data, (long long)n);
     memcpy(dst, t->data, (size_t)n * sizeof(float));

@@ -31,8 +31,19 @@ int nnk_err_set(nnk_err *err, nnk_status status, const char *fmt, ...)
     if (err) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        char raw[NNK_ERR_MAX];
+        vsnprintf(raw, sizeof raw, fmt, ap);
         va_end(ap);
+        /* one printable line, whatever bytes the input quoted: control
+         * characters become \xNN */
+        size_t o = 0;
+        for (const unsigned char *p = (const unsigned char *)raw; *p && o + 5 < sizeof err->msg; p++) {
+            if (*p < 0x20 || *p == 0x7f)
+                o += (size_t)snprintf(err->msg + o, sizeof err->msg - o, "\\x%02x", *p);
+            else
+                err->msg[o++] = (char)*p;
+        }
+        err->msg[o] = 0;
         err->status = status;
     }
     return status;

@@ -212,9 +212,7 @@ int nnk_model_loss(nnk_model *m, int64_t rows, double *loss, double *out_losses,
         const nnk_weight *w = nnk_model_weight_at(m, i, NULL);
         if (!w->trainable || (w->l1 == 0 && w->l2 == 0))
             continue;
-        int64_t n = 1;
-        for (int d = 0; d < w->value.ndim; d++)
-            n *= w->value.shape[d];
+        int64_t n = nnk_tensor_elements(&w->value);
         double pen = 0;
         for (int64_t j = 0; j < n; j++)
             pen += w->l1 * fabs(w->value.data[j]) + w->l2 * (double)w->value.data[j] * w->value.data[j];
@@ -226,9 +224,7 @@ int nnk_model_loss(nnk_model *m, int64_t rows, double *loss, double *out_losses,
         nnk_weight *w = nnk_model_weight_at(m, i, NULL);
         if (!w->trainable || (w->l1 == 0 && w->l2 == 0))
             continue;
-        int64_t n = 1;
-        for (int d = 0; d < w->value.ndim; d++)
-            n *= w->value.shape[d];
+        int64_t n = nnk_tensor_elements(&w->value);
         for (int64_t j = 0; j < n; j++) {
             float v = w->value.data[j];
             w->grad.data[j] += w->l1 * (float)((v > 0) - (v < 0)) + 2 * w->l2 * v;
@@ -285,6 +281,8 @@ int nnk_model_evaluate(nnk_model *m, const nnk_dataset *d, int64_t batch_size,
         return nnk_err_set(err, NNK_EUSAGE, "evaluate: room for %d values, need %d", cap, count);
     if (batch_size < 1)
         batch_size = 32;
+    if (batch_size > d->rows) /* a batch never holds more than the data */
+        batch_size = d->rows > 0 ? d->rows : 1;
     if ((rc = evaluate_pass(m, d, batch_size, values, err)))
         return rc;
     memcpy(names, tmp, sizeof(tmp[0]) * (size_t)count);
@@ -318,8 +316,15 @@ float *nnk_model_predict(nnk_model *m, const nnk_dataset *d, int64_t bs, int64_t
         return NULL;
     if (bs < 1)
         bs = 32;
-    int64_t cols = nnk_model_output_cols(m);
-    float *res = malloc((size_t)(d->rows * cols + 1) * sizeof(float));
+    if (bs > d->rows)
+        bs = d->rows > 0 ? d->rows : 1;
+    int64_t cols = nnk_model_output_cols(m), total;
+    if (nnk_size_mul(d->rows, cols, &total)) {
+        nnk_err_set(err, NNK_ENOMEM, "predict: %lld rows of %lld outputs are too many", (long long)d->rows,
+                    (long long)cols);
+        return NULL;
+    }
+    float *res = malloc((size_t)(total + 1) * sizeof(float));
     int64_t *idx = malloc((size_t)bs * sizeof(int64_t));
     int rc = (!res || !idx) ? nnk_err_set(err, NNK_ENOMEM, "out of memory") : NNK_OK;
     for (int64_t start = 0, rows = 0; !rc && start < d->rows; start += bs) {
@@ -356,14 +361,6 @@ static void shuffle(nnk_rng *r, int64_t *perm, int64_t n)
     }
 }
 
-static int64_t weight_size(const nnk_weight *w)
-{
-    int64_t n = 1;
-    for (int d = 0; d < w->value.ndim; d++)
-        n *= w->value.shape[d];
-    return n;
-}
-
 /* Keras's clipping: clipvalue element-wise, clipnorm on each weight's
  * gradient, global_clipnorm on all of them together. */
 static void clip_gradients(nnk_model *m)
@@ -372,7 +369,7 @@ static void clip_gradients(nnk_model *m)
     double global = 0;
     for (int i = 0; i < nw; i++) {
         nnk_weight *w = nnk_model_weight_at(m, i, NULL);
-        int64_t n = weight_size(w);
+        int64_t n = nnk_tensor_elements(&w->value);
         if (!w->trainable)
             continue;
         if (m->clipvalue > 0)
@@ -393,7 +390,7 @@ static void clip_gradients(nnk_model *m)
         float f = (float)(m->global_clipnorm / sqrt(global));
         for (int i = 0; i < nw; i++) {
             nnk_weight *w = nnk_model_weight_at(m, i, NULL);
-            int64_t n = weight_size(w);
+            int64_t n = nnk_tensor_elements(&w->value);
             for (int64_t j = 0; w->trainable && j < n; j++)
                 w->grad.data[j] *= f;
         }
@@ -411,9 +408,7 @@ static void optimizer_step(nnk_model *m)
         nnk_weight *w = nnk_model_weight_at(m, i, NULL);
         if (!w->trainable)
             continue;
-        int64_t n = 1;
-        for (int d = 0; d < w->value.ndim; d++)
-            n *= w->value.shape[d];
+        int64_t n = nnk_tensor_elements(&w->value);
         m->opt->step(cfg, m->learning_rate, m->iteration, w->value.data,
                      w->grad.data, ns ? m->slots + i * ns : NULL, n);
     }

@@ -31,11 +31,14 @@ static const char *plugin_of(const Tensorboard__Summary__Value *v)
                : "";
 }
 
+/* The element count a tensor's shape claims, or -1 when it overflows or
+ * a dimension is negative (-1 is "unknown" in TensorFlow's shapes). */
 static int64_t elements(const Tensorboard__TensorProto *t)
 {
     int64_t n = 1;
     for (size_t d = 0; t->tensor_shape && d < t->tensor_shape->n_dim; d++)
-        n *= t->tensor_shape->dim[d]->size;
+        if (nnk_size_mul(n, t->tensor_shape->dim[d]->size, &n))
+            return -1;
     return n;
 }
 
@@ -86,7 +89,9 @@ static void describe_tensor(const Tensorboard__Summary__Value *v, nnk_tb_record_
     } else if (!strcmp(plugin, "histograms")) {
         int64_t k = t->tensor_shape && t->tensor_shape->n_dim ? t->tensor_shape->dim[0]->size : 0;
         double total = 0;
-        if (t->dtype == DT_DOUBLE && t->tensor_content.len >= (size_t)(24 * k))
+        /* buckets are (left, right, count) doubles; a claimed count the
+         * content cannot hold is reported, never read */
+        if (t->dtype == DT_DOUBLE && k >= 0 && (uint64_t)k <= t->tensor_content.len / 24)
             for (int64_t i = 0; i < k; i++) {
                 double c;
                 memcpy(&c, t->tensor_content.data + 24 * i + 16, 8);

@@ -3,14 +3,6 @@
 #include "callbacks.h"
 #include <string.h>
 
-static int64_t tensor_size(const nnk_tensor *t)
-{
-    int64_t n = 1;
-    for (int d = 0; d < t->ndim; d++)
-        n *= t->shape[d];
-    return n;
-}
-
 static int64_t total_size(const nnk_train_info *info)
 {
     int64_t n = 0;
@@ -18,7 +10,7 @@ static int64_t total_size(const nnk_train_info *info)
     for (int i = 0; i < callbacks_host->model_layer_count(info->model); i++) {
         callbacks_host->model_layer(info->model, i, &li);
         for (int w = 0; w < li.n_weights; w++)
-            n += tensor_size(&li.weights[w].value);
+            n += nnk_tensor_elements(&li.weights[w].value);
     }
     return n;
 }
@@ -37,7 +29,7 @@ int cb_snapshot_weights(const nnk_train_info *info, float **buf, int64_t *n, nnk
     for (int i = 0; i < callbacks_host->model_layer_count(info->model); i++) {
         callbacks_host->model_layer(info->model, i, &li);
         for (int w = 0; w < li.n_weights; w++) {
-            int64_t s = tensor_size(&li.weights[w].value);
+            int64_t s = nnk_tensor_elements(&li.weights[w].value);
             memcpy(*buf + o, li.weights[w].value.data, sizeof(float) * (size_t)s);
             o += s;
         }
@@ -52,7 +44,7 @@ void cb_restore_weights(const nnk_train_info *info, const float *buf)
     for (int i = 0; i < callbacks_host->model_layer_count(info->model); i++) {
         callbacks_host->model_layer(info->model, i, &li);
         for (int w = 0; w < li.n_weights; w++) {
-            int64_t s = tensor_size(&li.weights[w].value);
+            int64_t s = nnk_tensor_elements(&li.weights[w].value);
             memcpy(li.weights[w].value.data, buf + o, sizeof(float) * (size_t)s);
             o += s;
         }

@@ -14,14 +14,6 @@ static const nnk_param_spec dropout_params[] = {
      offsetof(dropout_config, rate)},
     {NULL, 0, NULL, 0, 0, NULL, NULL, 0}};
 
-static int64_t size_of(const nnk_tensor *t)
-{
-    int64_t n = 1;
-    for (int d = 0; d < t->ndim; d++)
-        n *= t->shape[d];
-    return n;
-}
-
 static int dropout_build(nnk_layer *layer, int n_in, const nnk_shape *in, nnk_shape *out, nnk_err *err)
 {
     (void)layer, (void)n_in, (void)err;
@@ -34,7 +26,7 @@ static int dropout_forward(nnk_layer *layer, int n_in, const nnk_tensor *const *
 {
     (void)n_in;
     const dropout_config *c = layer->config;
-    int64_t n = size_of(in[0]);
+    int64_t n = nnk_tensor_elements(in[0]);
     if (!training || c->rate == 0) {
         memcpy(out->data, in[0]->data, (size_t)n * sizeof(float));
         return NNK_OK;
@@ -55,7 +47,7 @@ static int dropout_backward(nnk_layer *layer, int n_in, const nnk_tensor *const 
 {
     (void)n_in, (void)out;
     const dropout_config *c = layer->config;
-    int64_t n = size_of(in[0]);
+    int64_t n = nnk_tensor_elements(in[0]);
     if (!din[0])
         return NNK_OK;
     if (c->rate == 0) {

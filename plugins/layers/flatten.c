@@ -8,27 +8,17 @@ static int flatten_build(nnk_layer *layer, int n_in, const nnk_shape *in,
                          nnk_shape *out, nnk_err *err)
 {
     (void)layer, (void)n_in, (void)err;
-    int64_t n = 1;
-    for (int d = 0; d < in[0].ndim; d++)
-        n *= in[0].dim[d];
+    int64_t n = nnk_shape_elements(&in[0]); /* the core checked the input */
     out->ndim = 1;
     out->dim[0] = n;
     return NNK_OK;
-}
-
-static int64_t tensor_size(const nnk_tensor *t)
-{
-    int64_t n = 1;
-    for (int d = 0; d < t->ndim; d++)
-        n *= t->shape[d];
-    return n;
 }
 
 static int flatten_forward(nnk_layer *layer, int n_in, const nnk_tensor *const *in,
                            nnk_tensor *out, int training, nnk_err *err)
 {
     (void)layer, (void)n_in, (void)training, (void)err;
-    memcpy(out->data, in[0]->data, (size_t)tensor_size(in[0]) * sizeof(float));
+    memcpy(out->data, in[0]->data, (size_t)nnk_tensor_elements(in[0]) * sizeof(float));
     return NNK_OK;
 }
 
@@ -38,7 +28,7 @@ static int flatten_backward(nnk_layer *layer, int n_in, const nnk_tensor *const 
 {
     (void)layer, (void)n_in, (void)out, (void)err;
     if (din[0])
-        memcpy(din[0]->data, dout->data, (size_t)tensor_size(in[0]) * sizeof(float));
+        memcpy(din[0]->data, dout->data, (size_t)nnk_tensor_elements(in[0]) * sizeof(float));
     return NNK_OK;
 }
 

@@ -133,9 +133,8 @@ static int sample_grid(tb_state *s, const nnk_train_info *info, nnk_err *err)
     int nl = tb_host->model_layer_count(info->model);
     nnk_layer_info out;
     tb_host->model_layer(info->model, nl - 1, &out);
-    int64_t out_cols = 1, y_cols = tb_host->model_label_cols(info->model), in_cols = (int64_t)iw * ih;
-    for (int d = 0; d < out.output.ndim; d++)
-        out_cols *= out.output.dim[d];
+    int64_t out_cols = nnk_shape_elements(&out.output), y_cols = tb_host->model_label_cols(info->model),
+            in_cols = (int64_t)iw * ih;
     int captions = out_cols > 1 && y_cols >= 1;
     float *x = malloc(sizeof(float) * (size_t)(n * in_cols));
     float *y = malloc(sizeof(float) * (size_t)(n * (y_cols ? y_cols : 1)));

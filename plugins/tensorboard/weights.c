@@ -8,29 +8,13 @@
 
 #define BUCKETS 30
 
-static int64_t shape_size(const nnk_shape *s)
-{
-    int64_t n = 1;
-    for (int d = 0; d < s->ndim; d++)
-        n *= s->dim[d];
-    return n;
-}
-
-static int64_t tensor_size(const nnk_tensor *t)
-{
-    int64_t n = 1;
-    for (int d = 0; d < t->ndim; d++)
-        n *= t->shape[d];
-    return n;
-}
-
 /* A sample row holds every input's values, one input after another. */
 static int64_t input_cols(const nnk_model_view *m)
 {
     nnk_shape s;
     int64_t n = 0;
     for (int i = 0; tb_host->model_input(m, i, NULL, &s) == 0; i++)
-        n += shape_size(&s);
+        n += nnk_shape_elements(&s);
     return n;
 }
 
@@ -44,7 +28,7 @@ static int weight_histograms(tb_state *s, const nnk_train_info *info, int grads,
         for (int w = 0; w < li.n_weights; w++) {
             const nnk_tensor *t = grads ? &li.weights[w].grad : &li.weights[w].value;
             snprintf(tag, sizeof tag, "%s/%s%s", li.name, li.weights[w].name, grads ? "/gradient" : "");
-            int rc = nnk_tb_histogram(s->train, tag, t->data, tensor_size(t), BUCKETS, info->epoch, -1, err);
+            int rc = nnk_tb_histogram(s->train, tag, t->data, nnk_tensor_elements(t), BUCKETS, info->epoch, -1, err);
             if (rc)
                 return rc;
         }
@@ -72,7 +56,7 @@ static int sample_histograms(tb_state *s, const nnk_train_info *info, nnk_err *e
     for (int i = 0; !rc && s->c->write_activations && i < n; i++) {
         nnk_layer_info li;
         tb_host->model_layer(info->model, i, &li);
-        int64_t cols = shape_size(&li.output);
+        int64_t cols = nnk_shape_elements(&li.output);
         float *out = malloc(sizeof(float) * (size_t)(rows * cols + 1));
         char tag[300];
         snprintf(tag, sizeof tag, "%s/activation", li.name);
@@ -162,7 +146,7 @@ int tb_write_embeddings(tb_state *s, const nnk_train_info *info, nnk_err *err)
         return NNK_OK;
     nnk_layer_info li;
     tb_host->model_layer(info->model, s->emb_layer, &li);
-    int64_t rows = s->emb_rows, xc = input_cols(info->model), dims = shape_size(&li.output);
+    int64_t rows = s->emb_rows, xc = input_cols(info->model), dims = nnk_shape_elements(&li.output);
     int64_t yc = tb_host->model_label_cols(info->model);
     int iw = 0, ih = 0, images = tb_image_shape(info->model, &iw, &ih);
     float *x = malloc(sizeof(float) * (size_t)(rows * xc));

@@ -78,6 +78,64 @@ typedef struct nnk_tensor {
     float *data;
 } nnk_tensor;
 
+/* ---- checked size arithmetic ------------------------------------------
+ * Every product of sizes (shapes, rows x columns, counts x element sizes)
+ * goes through these, so a hostile shape is refused instead of wrapping to
+ * a small allocation. A tensor holds at most NNK_MAX_ELEMENTS values. */
+
+#define NNK_MAX_ELEMENTS ((int64_t)1 << 40)
+
+/* *out = a * b. Returns 0, or -1 (and *out = -1) when a or b is negative
+ * or the product passes NNK_MAX_ELEMENTS. */
+static inline int nnk_size_mul(int64_t a, int64_t b, int64_t *out)
+{
+    int64_t p;
+    if (a < 0 || b < 0 || __builtin_mul_overflow(a, b, &p) || p > NNK_MAX_ELEMENTS) {
+        *out = -1;
+        return -1;
+    }
+    *out = p;
+    return 0;
+}
+
+/* The number of values of a per-sample shape, or -1 when a dimension is
+ * below 1 (0 is allowed), ndim is out of range or the count is too big. */
+static inline int64_t nnk_shape_elements(const nnk_shape *s)
+{
+    int64_t n = 1;
+    if (s->ndim < 0 || s->ndim > NNK_MAX_DIMS)
+        return -1;
+    for (int d = 0; d < s->ndim; d++)
+        if (nnk_size_mul(n, s->dim[d], &n))
+            return -1;
+    return n;
+}
+
+/* A per-sample shape is 1 to NNK_MAX_DIMS - 1 dimensions (a batch adds
+ * one), each at least 1, with at most NNK_MAX_ELEMENTS values: 0 when it
+ * is, -1 when not. */
+static inline int nnk_check_sample_shape(const nnk_shape *s)
+{
+    if (s->ndim < 1 || s->ndim > NNK_MAX_DIMS - 1)
+        return -1;
+    for (int d = 0; d < s->ndim; d++)
+        if (s->dim[d] < 1)
+            return -1;
+    return nnk_shape_elements(s) < 0 ? -1 : 0;
+}
+
+/* The same for a tensor. */
+static inline int64_t nnk_tensor_elements(const nnk_tensor *t)
+{
+    int64_t n = 1;
+    if (t->ndim < 0 || t->ndim > NNK_MAX_DIMS)
+        return -1;
+    for (int d = 0; d < t->ndim; d++)
+        if (nnk_size_mul(n, t->shape[d], &n))
+            return -1;
+    return n;
+}
+
 /* ---- hyper-parameters: data, not parsing code ------------------------- */
 
 typedef enum nnk_param_type {
