@@ -161,89 +161,141 @@ static void describe_value(const Tensorboard__Summary__Value *v, nnk_tb_record_i
     }
 }
 
-int nnk_tb_read_file(const char *path, nnk_tb_record_fn fn, void *user, uint64_t *good_end,
-                     uint64_t *bad_offset, nnk_err *err)
+/* Whether a whole record starts at off: its length's CRC and its data's
+ * CRC match and it fits in the file. Returns NNK_TB_READ_OK with the
+ * payload length in *n, or what is wrong. */
+static int record_at(const unsigned char *buf, size_t len, size_t off, uint64_t *n)
+{
+    if (len - off < 12)
+        return NNK_TB_READ_TRUNCATED;
+    *n = get_le(buf + off, 8);
+    if ((uint32_t)get_le(buf + off + 8, 4) != nnk_crc32c_mask(nnk_crc32c(buf + off, 8)))
+        return NNK_TB_READ_BAD_CRC;
+    if (*n > len - off - 12 || len - off - 12 - *n < 4)
+        return NNK_TB_READ_TRUNCATED;
+    if ((uint32_t)get_le(buf + off + 12 + *n, 4) != nnk_crc32c_mask(nnk_crc32c(buf + off + 12, (size_t)*n)))
+        return NNK_TB_READ_BAD_CRC;
+    return NNK_TB_READ_OK;
+}
+
+/* The next offset after a damaged one where a whole record starts, or len.
+ * Two CRCs must match there, so damage is never mistaken for a record. */
+static size_t resync(const unsigned char *buf, size_t len, size_t off)
+{
+    uint64_t n;
+    for (size_t p = off + 1; p + 16 <= len; p++)
+        if (record_at(buf, len, p, &n) == NNK_TB_READ_OK)
+            return p;
+    return len;
+}
+
+static void report_event(const Tensorboard__Event *ev, size_t off, uint64_t n, nnk_tb_record_fn fn, void *user)
+{
+    nnk_tb_record_info r;
+    memset(&r, 0, sizeof r);
+    r.offset = off;
+    r.length = n;
+    r.wall_time = ev->wall_time;
+    r.step = ev->step;
+    if (ev->what_case == TENSORBOARD__EVENT__WHAT_FILE_VERSION) {
+        snprintf(r.kind, sizeof r.kind, "file_version");
+        snprintf(r.value, sizeof r.value, "%s", ev->file_version ? ev->file_version : "");
+        fn(user, &r);
+    } else if (ev->what_case == TENSORBOARD__EVENT__WHAT_GRAPH_DEF) {
+        Tensorboard__GraphDef *g = tensorboard__graph_def__unpack(NULL, ev->graph_def.len, ev->graph_def.data);
+        snprintf(r.kind, sizeof r.kind, "graph");
+        snprintf(r.value, sizeof r.value, g ? "%zu nodes" : "undecodable GraphDef", g ? g->n_node : 0);
+        if (g)
+            tensorboard__graph_def__free_unpacked(g, NULL);
+        fn(user, &r);
+    } else if (ev->what_case == TENSORBOARD__EVENT__WHAT_SUMMARY && ev->summary) {
+        for (size_t i = 0; i < ev->summary->n_value; i++) {
+            describe_value(ev->summary->value[i], &r);
+            fn(user, &r);
+        }
+    } else {
+        snprintf(r.kind, sizeof r.kind, "unknown");
+        fn(user, &r);
+    }
+}
+
+int nnk_tb_scan_file(const char *path, nnk_tb_record_fn fn, void *user, nnk_tb_scan *scan, nnk_err *err)
 {
     size_t len;
     unsigned char *buf = slurp(path, &len, err);
+    memset(scan, 0, sizeof *scan);
     if (!buf)
         return -1;
     size_t off = 0;
     int result = NNK_TB_READ_OK;
     while (off < len) {
-        if (len - off < 12) {
-            result = NNK_TB_READ_TRUNCATED;
-            break;
+        uint64_t n;
+        int r = record_at(buf, len, off, &n);
+        if (r != NNK_TB_READ_OK) {
+            size_t next = resync(buf, len, off);
+            if (result == NNK_TB_READ_OK) {
+                result = r;
+                scan->first_bad = off;
+            }
+            scan->damaged_spans++;
+            scan->damaged_bytes += next - off;
+            off = next;
+            continue;
         }
-        uint64_t n = get_le(buf + off, 8);
-        if ((uint32_t)get_le(buf + off + 8, 4) != nnk_crc32c_mask(nnk_crc32c(buf + off, 8))) {
-            result = NNK_TB_READ_BAD_CRC;
-            break;
-        }
-        if (n > len - off - 12 || len - off - 12 - n < 4) {
-            result = NNK_TB_READ_TRUNCATED;
-            break;
-        }
-        const unsigned char *payload = buf + off + 12;
-        if ((uint32_t)get_le(payload + n, 4) != nnk_crc32c_mask(nnk_crc32c(payload, n))) {
-            result = NNK_TB_READ_BAD_CRC;
-            break;
-        }
-        Tensorboard__Event *ev = tensorboard__event__unpack(NULL, n, payload);
+        Tensorboard__Event *ev = tensorboard__event__unpack(NULL, (size_t)n, buf + off + 12);
+        scan->records++;
         if (!ev) {
-            result = NNK_TB_READ_BAD_PROTO;
-            break;
-        }
-        nnk_tb_record_info r;
-        memset(&r, 0, sizeof r);
-        r.offset = off;
-        r.length = n;
-        r.wall_time = ev->wall_time;
-        r.step = ev->step;
-        if (ev->what_case == TENSORBOARD__EVENT__WHAT_FILE_VERSION) {
-            snprintf(r.kind, sizeof r.kind, "file_version");
-            snprintf(r.value, sizeof r.value, "%s", ev->file_version);
-            if (fn)
-                fn(user, &r);
-        } else if (ev->what_case == TENSORBOARD__EVENT__WHAT_GRAPH_DEF) {
-            Tensorboard__GraphDef *g =
-                tensorboard__graph_def__unpack(NULL, ev->graph_def.len, ev->graph_def.data);
-            snprintf(r.kind, sizeof r.kind, "graph");
-            snprintf(r.value, sizeof r.value, g ? "%zu nodes" : "undecodable GraphDef",
-                     g ? g->n_node : 0);
-            if (g)
-                tensorboard__graph_def__free_unpacked(g, NULL);
-            if (fn)
-                fn(user, &r);
-        } else if (ev->what_case == TENSORBOARD__EVENT__WHAT_SUMMARY) {
-            for (size_t i = 0; i < ev->summary->n_value; i++) {
-                describe_value(ev->summary->value[i], &r);
-                if (fn)
-                    fn(user, &r);
+            scan->undecodable++;
+            if (result == NNK_TB_READ_OK) {
+                result = NNK_TB_READ_BAD_PROTO;
+                scan->first_bad = off;
             }
         } else {
-            snprintf(r.kind, sizeof r.kind, "unknown");
             if (fn)
-                fn(user, &r);
+                report_event(ev, off, n, fn, user);
+            tensorboard__event__free_unpacked(ev, NULL);
         }
-        tensorboard__event__free_unpacked(ev, NULL);
-        off += 12 + n + 4;
+        off += 12 + (size_t)n + 4;
     }
     free(buf);
-    *good_end = off;
-    *bad_offset = result == NNK_TB_READ_OK ? len : off;
+    if (result == NNK_TB_READ_OK)
+        scan->first_bad = len;
     return result;
 }
 
-int nnk_tb_repair(const char *path, uint64_t good_end, nnk_err *err)
+int nnk_tb_repair(const char *path, nnk_tb_scan *scan, nnk_err *err)
 {
     size_t len;
     unsigned char *buf = slurp(path, &len, err);
+    memset(scan, 0, sizeof *scan);
     if (!buf)
         return err ? err->status : NNK_EIO;
-    if (good_end > len)
-        good_end = len;
-    int rc = tb_write_file_atomic(path, buf, (size_t)good_end, err);
+    unsigned char *out = malloc(len ? len : 1);
+    if (!out) {
+        free(buf);
+        return tb_err(err, NNK_ENOMEM, "out of memory");
+    }
+    /* every record whose length and CRCs check, in order; only the damaged
+     * bytes between them go */
+    size_t off = 0, kept = 0;
+    while (off < len) {
+        uint64_t n;
+        if (record_at(buf, len, off, &n) != NNK_TB_READ_OK) {
+            size_t next = resync(buf, len, off);
+            if (!scan->damaged_spans)
+                scan->first_bad = off;
+            scan->damaged_spans++;
+            scan->damaged_bytes += next - off;
+            off = next;
+            continue;
+        }
+        memcpy(out + kept, buf + off, 16 + (size_t)n);
+        kept += 16 + (size_t)n;
+        scan->records++;
+        off += 16 + (size_t)n;
+    }
+    int rc = scan->damaged_spans ? tb_write_file_atomic(path, out, kept, err) : NNK_OK;
+    free(out);
     free(buf);
     return rc;
 }

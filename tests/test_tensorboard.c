@@ -289,8 +289,8 @@ START_TEST(read_back)
     snprintf(path, sizeof path, "%s", nnk_tb_writer_path(w));
     ck_assert_int_eq(nnk_tb_close(w, &err), 0);
     seen s = {0};
-    uint64_t good, bad;
-    ck_assert_int_eq(nnk_tb_read_file(path, collect, &s, &good, &bad, &err), NNK_TB_READ_OK);
+    nnk_tb_scan scan;
+    ck_assert_int_eq(nnk_tb_scan_file(path, collect, &s, &scan, &err), NNK_TB_READ_OK);
     ck_assert_int_eq(s.n, 7);
     const char *kinds[7] = {"file_version", "scalar", "histogram", "text", "image", "hparams", "hparams"};
     for (int i = 0; i < 7; i++)
@@ -300,24 +300,47 @@ START_TEST(read_back)
     ck_assert_str_eq(s.values[4], "1 image(s) 2x2");
     ck_assert_str_eq(s.values[5], "session start, 1 hparams: units");
     ck_assert_str_eq(s.values[6], "session end, status 1");
-    /* a flipped bit and a torn tail are found, and the tail repaired */
+    /* a torn tail is found and cut off; the records before it stay */
     size_t n;
     unsigned char *buf = slurp(path, &n);
-    ck_assert_uint_eq(good, n);
+    ck_assert_uint_eq(scan.first_bad, n);
+    ck_assert_uint_eq(scan.records, 7);
     FILE *f = fopen(path, "wb");
     fwrite(buf, 1, n - 5, f);
     fclose(f);
     memset(&s, 0, sizeof s);
-    ck_assert_int_eq(nnk_tb_read_file(path, collect, &s, &good, &bad, &err), NNK_TB_READ_TRUNCATED);
+    ck_assert_int_eq(nnk_tb_scan_file(path, collect, &s, &scan, &err), NNK_TB_READ_TRUNCATED);
     ck_assert_int_eq(s.n, 6);
-    ck_assert_int_eq(nnk_tb_repair(path, good, &err), 0);
-    ck_assert_int_eq(nnk_tb_read_file(path, NULL, NULL, &good, &bad, &err), NNK_TB_READ_OK);
+    ck_assert_int_eq(nnk_tb_repair(path, &scan, &err), 0);
+    ck_assert_uint_eq(scan.records, 6);
+    ck_assert_uint_eq(scan.damaged_spans, 1);
+    ck_assert_int_eq(nnk_tb_scan_file(path, NULL, NULL, &scan, &err), NNK_TB_READ_OK);
+    /* a flipped bit in the second record: only that record goes, every
+     * record after it is read and kept */
     buf[60] ^= 0x10;
     f = fopen(path, "wb");
     fwrite(buf, 1, n, f);
     fclose(f);
-    ck_assert_int_eq(nnk_tb_read_file(path, NULL, NULL, &good, &bad, &err), NNK_TB_READ_BAD_CRC);
-    ck_assert_uint_eq(bad, 40); /* the second record */
+    memset(&s, 0, sizeof s);
+    ck_assert_int_eq(nnk_tb_scan_file(path, collect, &s, &scan, &err), NNK_TB_READ_BAD_CRC);
+    ck_assert_uint_eq(scan.first_bad, 40); /* the second record */
+    ck_assert_int_eq(s.n, 6);
+    ck_assert_str_eq(s.kinds[1], "histogram");
+    ck_assert_int_eq(nnk_tb_repair(path, &scan, &err), 0);
+    ck_assert_uint_eq(scan.records, 6);
+    ck_assert_uint_eq(scan.damaged_spans, 1);
+    size_t m;
+    unsigned char *fixed = slurp(path, &m);
+    /* exactly the damaged record's bytes are gone */
+    uint64_t second = 0;
+    for (int i = 0; i < 8; i++)
+        second |= (uint64_t)buf[40 + i] << (8 * i);
+    buf[60] ^= 0x10;
+    ck_assert_uint_eq(scan.damaged_bytes, second + 16);
+    ck_assert_uint_eq(m, n - scan.damaged_bytes);
+    ck_assert_int_eq(memcmp(fixed, buf, 40), 0);
+    ck_assert_int_eq(memcmp(fixed + 40, buf + 40 + scan.damaged_bytes, m - 40), 0);
+    free(fixed);
     free(buf);
 }
 END_TEST
@@ -342,9 +365,9 @@ START_TEST(signal_flushes)
     waitpid(pid, &status, 0);
     ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
     seen s = {0};
-    uint64_t good, bad;
+    nnk_tb_scan scan;
     nnk_err err = {0, ""};
-    ck_assert_int_eq(nnk_tb_read_file(path, collect, &s, &good, &bad, &err), NNK_TB_READ_OK);
+    ck_assert_int_eq(nnk_tb_scan_file(path, collect, &s, &scan, &err), NNK_TB_READ_OK);
     ck_assert_int_eq(s.n, 1001);
 }
 END_TEST
@@ -374,10 +397,10 @@ START_TEST(full_disk_keeps_whole_records)
     int status;
     waitpid(pid, &status, 0);
     ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    uint64_t good, bad;
+    nnk_tb_scan scan;
     nnk_err err = {0, ""};
-    ck_assert_int_eq(nnk_tb_read_file(path, NULL, NULL, &good, &bad, &err), NNK_TB_READ_OK);
-    ck_assert_uint_eq(good, 40); /* just the header: the batch did not fit */
+    ck_assert_int_eq(nnk_tb_scan_file(path, NULL, NULL, &scan, &err), NNK_TB_READ_OK);
+    ck_assert_uint_eq(scan.first_bad, 40); /* just the header: the batch did not fit */
 }
 END_TEST
 

@@ -66,9 +66,10 @@ static const char *const help_texts[][2] = {
                 "Prints a Keras-style table: layer, type, output shape, parameter count.\n"},
     {"events", "usage: nnkit events [--repair] EVENTFILE...\n\n"
                "Prints every record of TensorBoard event files: wall time, step, tag, kind and\n"
-               "value (or size). A bad CRC or a truncated tail is reported with its offset\n"
-               "(exit 1); --repair cuts the file back to its last whole record (written to a\n"
-               "temporary file, then renamed over the original).\n"},
+               "value (or size). Damage (a bad CRC, a torn record) is reported with its offset\n"
+               "(exit 1) and skipped: the whole records after it are still listed. --repair keeps\n"
+               "every whole record and drops only the damaged bytes (written to a temporary file,\n"
+               "then renamed over the original), and says what it dropped.\n"},
     {"lr-find", "usage: nnkit lr-find EXPERIMENT.ini [--min-lr 1e-5] [--max-lr 10] [--steps 300] [--set S.K=V ...] [--plugin-dir DIR]\n\n"
                 "The book's learning-rate search: from the experiment's initial weights, trains\n"
                 "--steps iterations with the rate growing exponentially from --min-lr to --max-lr,\n"
@@ -691,33 +692,38 @@ static int cmd_events(const options *o)
     if (o->n_files == 0)
         return usage_error("events", "%s", "missing EVENTFILE");
     int worst = 0;
+    static const char *const what[] = {"", "truncated record (the file ends inside it)", "bad CRC",
+                                       "undecodable Event"};
     for (int i = 0; i < o->n_files; i++) {
         const char *path = o->files[i];
         nnk_err err = {NNK_OK, ""};
-        uint64_t good, bad;
+        nnk_tb_scan scan;
         if (o->n_files > 1)
             printf("%s%s:\n", i ? "\n" : "", path);
+        if (o->repair) {
+            if (nnk_tb_repair(path, &scan, &err)) {
+                fprintf(stderr, "nnkit: error: %s\n", err.msg);
+                worst = 1;
+            } else if (!scan.damaged_spans) {
+                printf("'%s' is whole: %llu records, nothing to repair\n", path, (unsigned long long)scan.records);
+            } else {
+                printf("repaired '%s': kept %llu whole records, dropped %llu damaged span%s of %llu bytes (the first at offset %llu)\n",
+                       path, (unsigned long long)scan.records, (unsigned long long)scan.damaged_spans,
+                       scan.damaged_spans > 1 ? "s" : "", (unsigned long long)scan.damaged_bytes,
+                       (unsigned long long)scan.first_bad);
+            }
+            continue;
+        }
         printf("%17s %8s  %-40s %-12s %s\n", "wall_time", "step", "tag", "kind", "value");
-        int r = nnk_tb_read_file(path, print_record, NULL, &good, &bad, &err);
+        int r = nnk_tb_scan_file(path, print_record, NULL, &scan, &err);
         if (r < 0) {
             fprintf(stderr, "nnkit: error: %s\n", err.msg);
             worst = 1;
-            continue;
-        }
-        if (r == NNK_TB_READ_OK)
-            continue;
-        static const char *const what[] = {"", "truncated record (the file ends inside it)",
-                                           "bad CRC", "undecodable Event"};
-        if (!o->repair) {
-            fprintf(stderr, "nnkit: error: event file '%s': %s at offset %llu; the %llu bytes before it are whole records\n",
-                    path, what[r], (unsigned long long)bad, (unsigned long long)good);
+        } else if (r != NNK_TB_READ_OK) {
+            fprintf(stderr, "nnkit: error: event file '%s': %s at offset %llu; %llu damaged bytes skipped, %llu whole records read (--repair keeps those)\n",
+                    path, what[r], (unsigned long long)scan.first_bad, (unsigned long long)scan.damaged_bytes,
+                    (unsigned long long)scan.records);
             worst = 1;
-        } else if (nnk_tb_repair(path, good, &err)) {
-            fprintf(stderr, "nnkit: error: %s\n", err.msg);
-            worst = 1;
-        } else {
-            printf("repaired '%s': %s at offset %llu; cut there, %llu bytes of whole records kept\n",
-                   path, what[r], (unsigned long long)bad, (unsigned long long)good);
         }
     }
     return worst;

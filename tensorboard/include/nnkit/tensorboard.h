@@ -209,16 +209,28 @@ typedef enum nnk_tb_read_result {
     NNK_TB_READ_BAD_PROTO, /* a payload that does not decode */
 } nnk_tb_read_result;
 
-/* Reads every record of path, calling fn for each good one (fn may be
- * NULL). On return *bad_offset is where reading stopped and *good_end
- * the end of the last good record. Fails (returns < 0, err set) only when
- * the file cannot be read at all. */
+/* What reading or repairing a file found. */
+typedef struct nnk_tb_scan {
+    uint64_t records;       /* whole records (length and both CRCs check) */
+    uint64_t undecodable;   /* of those, payloads that are no Event */
+    uint64_t damaged_spans; /* runs of bytes that are no whole record */
+    uint64_t damaged_bytes; /* their total size */
+    uint64_t first_bad;     /* offset of the first problem (file size: none) */
+} nnk_tb_scan;
+
+/* Reads every record of path, calling fn for each value of each whole,
+ * decodable record (fn may be NULL). Damage does not stop it: reading goes
+ * on at the next offset where a whole record starts (both CRCs must match
+ * there). Returns NNK_TB_READ_OK, or the kind of the first problem
+ * (scan->first_bad is its offset); < 0 with err set when the file cannot
+ * be read at all. */
 typedef void (*nnk_tb_record_fn)(void *user, const nnk_tb_record_info *r);
-int nnk_tb_read_file(const char *path, nnk_tb_record_fn fn, void *user,
-                     uint64_t *good_end, uint64_t *bad_offset, nnk_err *err);
-/* Cuts a torn or corrupt tail: copies the good prefix to a temporary file,
- * fsyncs it and renames it over path. */
-int nnk_tb_repair(const char *path, uint64_t good_end, nnk_err *err);
+int nnk_tb_scan_file(const char *path, nnk_tb_record_fn fn, void *user, nnk_tb_scan *scan, nnk_err *err);
+/* Keeps every whole record of path, in order, and drops only the damaged
+ * bytes between and after them (a torn tail, a flipped bit): the result
+ * goes to a temporary file, fsynced and renamed over path. scan says what
+ * was kept and dropped; a file with no damage is left untouched. */
+int nnk_tb_repair(const char *path, nnk_tb_scan *scan, nnk_err *err);
 
 #ifdef __cplusplus
 }
