@@ -125,9 +125,10 @@ static int append_row(float **arr, int64_t *cap, int64_t rows, int cols)
 nnk_dataset *nnk_dataset_load_csv(const char *path, const char *label_columns,
                                   const char *feature_columns, nnk_err *err)
 {
-    FILE *f = fopen(path, "r");
+    FILE *f = nnk_open_input(path, "data", err);
     if (!f) {
-        nnk_err_set(err, NNK_EDATA, "data '%s': cannot open: %s", path, strerror(errno));
+        if (err)
+            err->status = NNK_EDATA;
         return NULL;
     }
     char *hline = NULL, *line = NULL;

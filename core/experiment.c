@@ -19,10 +19,8 @@ typedef struct parse_ctx {
     int failed;
 } parse_ctx;
 
-/* libinih's reader is called once per line, so counting here gives the
- * line of every key the handler sees (the packaged libinih is built
- * without INI_HANDLER_LINENO). */
 static nnk_ini_section *add_section(nnk_experiment *e, const char *header, int line, nnk_err *err);
+static nnk_ini_section *find_header(nnk_experiment *e, const char *header);
 
 /* libinih's reader is called once per line, so counting here gives the
  * line of every key the handler sees (the packaged libinih is built
@@ -32,20 +30,42 @@ static nnk_ini_section *add_section(nnk_experiment *e, const char *header, int l
 static char *count_lines(char *str, int num, void *stream)
 {
     parse_ctx *c = stream;
+    if (c->failed)
+        return NULL;
     char *r = fgets(str, num, c->f);
     if (!r)
         return r;
     c->line++;
-    const char *p = r;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    const char *end = *p == '[' ? strchr(p, ']') : NULL;
-    if (end && !c->failed) {
+    size_t len = strlen(r);
+    /* libinih reads at most num - 1 bytes a line and would take the rest
+     * of a longer one as a line of its own (a long comment's tail as a
+     * key): such a line is an error */
+    if (len + 1 == (size_t)num && r[len - 1] != '\n' && !feof(c->f)) {
+        nnk_err_set(c->err, NNK_ECONFIG, "%s:%d: line longer than %d characters", c->e->path, c->line, num - 2);
+        c->failed = 1;
+        return NULL;
+    }
+    /* leading blanks carry no meaning here (libinih would take an indented
+     * line as the previous value's continuation) */
+    size_t lead = strspn(r, " \t");
+    if (lead)
+        memmove(r, r + lead, len - lead + 1);
+    const char *end = *r == '[' ? strchr(r, ']') : NULL;
+    if (end) {
         char header[256];
-        snprintf(header, sizeof header, "%.*s", (int)(end - p - 1), p + 1);
+        snprintf(header, sizeof header, "%.*s", (int)(end - r - 1), r + 1);
         c->section_line = c->line;
-        if (!add_section(c->e, header, c->line, c->err))
+        nnk_ini_section *old = find_header(c->e, header);
+        if (old) {
+            nnk_err_set(c->err, NNK_ECONFIG, "%s:%d: section [%s] repeats the one at line %d", c->e->path, c->line,
+                        header, old->line);
             c->failed = 1;
+            return NULL;
+        }
+        if (!add_section(c->e, header, c->line, c->err)) {
+            c->failed = 1;
+            return NULL;
+        }
     }
     return r;
 }
@@ -60,6 +80,15 @@ static nnk_ini_section *find_section(nnk_experiment *e, const char *kind,
             return s;
     }
     return NULL;
+}
+
+/* The section a header names, when the file already has it. */
+static nnk_ini_section *find_header(nnk_experiment *e, const char *header)
+{
+    char kind[128] = "", name[128] = "";
+    if (sscanf(header, "%127s %127s", kind, name) < 1)
+        return NULL;
+    return find_section(e, kind, name[0] ? name : NULL);
 }
 
 static nnk_ini_section *add_section(nnk_experiment *e, const char *header, int line,
@@ -148,7 +177,19 @@ static int handler(void *user, const char *section, const char *key, const char 
         return 0;
     }
     nnk_ini_section *s = add_section(c->e, section, c->section_line, c->err);
-    if (!s || set_entry(s, key, value, c->line)) {
+    if (!s) {
+        c->failed = 1;
+        return 0;
+    }
+    for (int i = 0; i < s->n; i++)
+        if (!strcmp(s->entries[i].key, key)) {
+            nnk_err_set(c->err, NNK_ECONFIG, "%s:%d: key '%s' repeats the one at line %d in [%s]", c->e->path,
+                        c->line, key, s->entries[i].line, section);
+            c->failed = 1;
+            return 0;
+        }
+    if (set_entry(s, key, value, c->line)) {
+        nnk_err_set(c->err, NNK_ENOMEM, "out of memory");
         c->failed = 1;
         return 0;
     }
@@ -183,9 +224,10 @@ nnk_experiment *nnk_experiment_load(const char *path, nnk_err *err)
         nnk_err_set(err, NNK_ENOMEM, "out of memory");
         return NULL;
     }
-    c.f = fopen(path, "r");
+    c.f = nnk_open_input(path, "experiment", err);
     if (!c.f) {
-        nnk_err_set(err, NNK_EUSAGE, "experiment '%s': cannot open", path);
+        if (err)
+            err->status = NNK_EUSAGE;
         nnk_experiment_free(e);
         return NULL;
     }
@@ -386,6 +428,15 @@ int nnk_experiment_settings(const nnk_experiment *e, nnk_experiment_parts *parts
     c->epochs = f->epochs; c->batch_size = f->batch_size; c->shuffle = f->shuffle;
     c->seed = f->seed; c->verbose = f->verbose;
     c->run_dir = r->run_dir; c->run_name = r->run_name;
+    /* an empty directory would put runs at the file system's root */
+    if (!*c->run_dir || strchr(c->run_name, '/') || !strcmp(c->run_name, ".") || !strcmp(c->run_name, "..")) {
+        int rc = !*c->run_dir
+                     ? nnk_err_set(err, NNK_ECONFIG, "section [run]: parameter 'dir' must name a directory, got ''")
+                     : nnk_err_set(err, NNK_ECONFIG, "section [run]: parameter 'name' must be one path component, got '%s'",
+                                   r->run_name);
+        nnk_experiment_parts_clear(parts);
+        return rc;
+    }
     int rc = join_input_columns(e, parts, err);
     if (rc)
         nnk_experiment_parts_clear(parts);

@@ -11,15 +11,50 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Where writing to path lands: path itself, or, when it is a symbolic link
+ * (a chain of them), the file the link names, so an atomic write replaces
+ * the target and leaves the link alone, as cp and editors do. */
+static int link_target(const char *path, char *out, size_t n)
+{
+    if (snprintf(out, n, "%s", path) >= (int)n)
+        return -1;
+    for (int hops = 0; hops < 40; hops++) {
+        struct stat st;
+        if (lstat(out, &st) || !S_ISLNK(st.st_mode))
+            return 0;
+        char target[PATH_MAX];
+        ssize_t len = readlink(out, target, sizeof target - 1);
+        if (len < 0)
+            return -1;
+        target[len] = 0;
+        if (target[0] == '/') {
+            if (snprintf(out, n, "%s", target) >= (int)n)
+                return -1;
+        } else { /* relative to the link's own directory */
+            char *slash = strrchr(out, '/');
+            size_t keep = slash ? (size_t)(slash - out) + 1 : 0;
+            if (keep + (size_t)len + 1 > n)
+                return -1;
+            memcpy(out + keep, target, (size_t)len + 1);
+        }
+    }
+    errno = ELOOP;
+    return -1;
+}
+
 int nnk_write_file_atomic(const char *path, const void *data, size_t n,
                           nnk_err *err)
 {
-    char tmp[4096];
+    char tmp[4096], real[4096];
+    if (link_target(path, real, sizeof real))
+        return nnk_err_set(err, NNK_EIO, "file '%s': cannot follow the link: %s", path, strerror(errno));
+    const char *shown = path;
+    path = real;
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp)
-        return nnk_err_set(err, NNK_EIO, "file '%s': path too long", path);
+        return nnk_err_set(err, NNK_EIO, "file '%s': path too long", shown);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
-        return nnk_err_set(err, NNK_EIO, "file '%s': cannot create: %s", path, strerror(errno));
+        return nnk_err_set(err, NNK_EIO, "file '%s': cannot create: %s", shown, strerror(errno));
     const char *p = data;
     size_t left = n;
     while (left > 0) {
@@ -30,7 +65,7 @@ int nnk_write_file_atomic(const char *path, const void *data, size_t n,
             int e = errno;
             close(fd);
             unlink(tmp);
-            return nnk_err_set(err, NNK_EIO, "file '%s': write failed: %s", path,
+            return nnk_err_set(err, NNK_EIO, "file '%s': write failed: %s", shown,
                                w < 0 ? strerror(e) : "no space");
         }
         p += w;
@@ -39,12 +74,12 @@ int nnk_write_file_atomic(const char *path, const void *data, size_t n,
     if (fsync(fd) || close(fd)) {
         int e = errno;
         unlink(tmp);
-        return nnk_err_set(err, NNK_EIO, "file '%s': fsync failed: %s", path, strerror(e));
+        return nnk_err_set(err, NNK_EIO, "file '%s': fsync failed: %s", shown, strerror(e));
     }
     if (rename(tmp, path)) {
         int e = errno;
         unlink(tmp);
-        return nnk_err_set(err, NNK_EIO, "file '%s': rename failed: %s", path, strerror(e));
+        return nnk_err_set(err, NNK_EIO, "file '%s': rename failed: %s", shown, strerror(e));
     }
     /* make the rename itself durable */
     char dir[4096];
@@ -57,13 +92,27 @@ int nnk_write_file_atomic(const char *path, const void *data, size_t n,
     return NNK_OK;
 }
 
-unsigned char *nnk_read_file(const char *path, const char *what, size_t *n, nnk_err *err)
+FILE *nnk_open_input(const char *path, const char *what, nnk_err *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
         nnk_err_set(err, NNK_EIO, "%s '%s': cannot open: %s", what, path, strerror(errno));
         return NULL;
     }
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        nnk_err_set(err, NNK_EIO, "%s '%s': is a directory, not a file", what, path);
+        return NULL;
+    }
+    return f;
+}
+
+unsigned char *nnk_read_file(const char *path, const char *what, size_t *n, nnk_err *err)
+{
+    FILE *f = nnk_open_input(path, what, err);
+    if (!f)
+        return NULL;
     size_t cap = 1 << 16, len = 0;
     unsigned char *buf = malloc(cap);
     while (buf) {
@@ -83,7 +132,7 @@ unsigned char *nnk_read_file(const char *path, const char *what, size_t *n, nnk_
     fclose(f);
     if (!buf || bad) {
         free(buf);
-        nnk_err_set(err, NNK_EIO, "%s '%s': read error", what, path);
+        nnk_err_set(err, NNK_EIO, "%s '%s': %s", what, path, buf ? "read error" : "out of memory");
         return NULL;
     }
     *n = len;

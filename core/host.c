@@ -46,6 +46,8 @@ static int host_layer_add_weight(nnk_layer *layer, const char *name,
         return nnk_err_set(err, NNK_ECONFIG, "layer '%s': too many weights",
                             layer->name),
                -1;
+    if (!name || !*name || !shape)
+        return nnk_err_set(err, NNK_EPLUGIN, "layer '%s': a weight needs a name and a shape", layer->name), -1;
     int64_t n = nnk_shape_elements(shape);
     if (n < 0) {
         return nnk_err_set(err, NNK_ECONFIG, "layer '%s': weight '%s' has a bad shape or too many values (at most %lld)",
@@ -62,8 +64,15 @@ static int host_layer_add_weight(nnk_layer *layer, const char *name,
     w->value.data = calloc((size_t)n, sizeof(float));
     w->grad.data = calloc((size_t)n, sizeof(float));
     node->initializers[i] = strdup(initializer);
-    if (!w->name || !w->value.data || !w->grad.data || !node->initializers[i])
-        return nnk_err_set(err, NNK_ENOMEM, "out of memory"), -1;
+    if (!w->name || !w->value.data || !w->grad.data || !node->initializers[i]) {
+        free((char *)w->name);
+        free(w->value.data);
+        free(w->grad.data);
+        free(node->initializers[i]);
+        node->initializers[i] = NULL;
+        memset(w, 0, sizeof *w);
+        return nnk_err_set(err, NNK_ENOMEM, "layer '%s': out of memory for weight '%s'", layer->name, name), -1;
+    }
     node->fans[i][0] = fan_in;
     node->fans[i][1] = fan_out;
     w->trainable = 1;

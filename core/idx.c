@@ -95,6 +95,10 @@ static int read_growing(gzFile f, int64_t bytes, void **data, const char *path, 
 static int idx_read(const char *path, idx_file *out, nnk_err *err)
 {
     memset(out, 0, sizeof *out);
+    FILE *check = nnk_open_input(path, "data", err); /* a clear message for a directory */
+    if (!check)
+        return err ? (err->status = NNK_EDATA) : NNK_EDATA;
+    fclose(check);
     gzFile f = gzopen(path, "rb");
     if (!f)
         return nnk_err_set(err, NNK_EDATA, "data '%s': cannot open", path);

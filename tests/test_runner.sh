@@ -58,7 +58,7 @@ check "unknown loss" 2 "nnkit: error: compile: unknown loss 'mse2' (did you mean
 check "unknown optimizer key" 2 "nnkit: error: --set: unknown key 'momentun' for optimizer 'sgd' or loss 'sparse_categorical_crossentropy' (did you mean 'momentum'?)" $NNKIT train good.ini --set compile.momentun=0.9
 check "bad --set" 2 "nnkit: error: --set 'nodot=3': expected section.key=value" $NNKIT train good.ini --set nodot=3
 check "unknown option" 2 "nnkit train: unknown option '--epochs' (see 'nnkit train --help')" $NNKIT train good.ini --epochs 3
-check "missing experiment" 2 "nnkit: error: experiment 'nope.ini': cannot open" $NNKIT train nope.ini
+check "missing experiment" 2 "nnkit: error: experiment 'nope.ini': cannot open: No such file or directory" $NNKIT train nope.ini
 check "unknown command" 2 "nnkit: unknown command 'trian' (commands: train, evaluate, predict, summary, plugins, events, check-plugin, lr-find, sweep)" $NNKIT trian
 [ -e runs ] && { echo "FAIL: a configuration error left a runs/ directory"; fail=$((fail + 1)); } || pass=$((pass + 1))
 

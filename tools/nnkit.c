@@ -364,6 +364,8 @@ static int cmd_train(const options *o)
     nnk_err err = {NNK_OK, ""};
     if (!o->positional)
         return usage_error("train", "%s", "missing EXPERIMENT.ini");
+    if (o->run_name && (!*o->run_name || strchr(o->run_name, '/') || !strcmp(o->run_name, ".") || !strcmp(o->run_name, "..")))
+        return usage_error("train", "--run-name must be one path component, got '%s'", o->run_name);
     nnk_registry *reg = NULL;
     nnk_experiment *e = NULL;
     nnk_model *m = NULL;
@@ -773,6 +775,9 @@ static int cmd_plugins(const options *o)
 
 int main(int argc, char **argv)
 {
+    /* past a file-size limit (ulimit -f) writes fail with EFBIG, reported
+     * like a full disk, instead of SIGXFSZ killing the run mid-file */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {
         print_help(argc > 2 ? argv[2] : NULL);

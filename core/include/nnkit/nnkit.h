@@ -325,11 +325,16 @@ int nnk_check_plugin(const char *path, FILE *out, nnk_err *err);
  * directory. */
 int nnk_mkdir_p(const char *dir, const char *what, nnk_err *err);
 
+/* Opens a file to read ("rb"), refusing a directory; NULL with err set
+ * (EIO: "what 'path': cannot open: reason" or "...: is a directory"). */
+FILE *nnk_open_input(const char *path, const char *what, nnk_err *err);
 /* A whole file in memory (caller frees), or NULL with err set (EIO);
  * `what` names the file in messages ("model 'x': cannot open: ..."). */
 unsigned char *nnk_read_file(const char *path, const char *what, size_t *n, nnk_err *err);
 
-/* Write a whole file atomically: tmp file beside path, fsync, rename. */
+/* Write a whole file atomically: tmp file beside path, fsync, rename. When
+ * path is a symbolic link, the file it points to is replaced and the link
+ * stays. */
 int nnk_write_file_atomic(const char *path, const void *data, size_t n,
                           nnk_err *err);
 
