@@ -116,7 +116,7 @@ START_TEST(idx_bad_files)
     nnk_err err = {0, ""};
     ck_assert_ptr_null(nnk_dataset_load_idx(path_buf[0], NULL, &err));
     ck_assert_msg(strstr(err.msg, "corrupt gzip stream") != NULL, "%s", err.msg);
-    expect_idx_error("/nonexistent.idx", "data '%s': cannot open");
+    expect_idx_error("/nonexistent.idx", "data '%s': cannot open: No such file or directory");
 }
 END_TEST
 
