@@ -156,6 +156,11 @@ struct nnk_model {
     nnk_fit_state *fit;             /* the fit in progress, or NULL */
 };
 
+/* plugin_check.c: the loader's checks, each one line naming the file */
+int nnk_check_plugin_record(const nnk_plugin_record *r, const char *path, nnk_err *err);
+int nnk_check_plugin_descriptor(const nnk_plugin *d, const nnk_plugin_record *r, const char *path, nnk_err *err);
+int nnk_check_component(nnk_kind kind, const void *vtable, const char *path, nnk_err *err);
+
 /* graph.c */
 int nnk_model_forward(nnk_model *m, int64_t rows, int training, nnk_err *err);
 /* Forward through nodes [0, end) only. */

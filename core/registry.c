@@ -114,10 +114,9 @@ static const void *const *kind_array(const nnk_plugin *p, nnk_kind k)
 static int add_component(nnk_registry *reg, nnk_kind kind, const vt_head *h,
                          const loaded_plugin *lp, nnk_err *err)
 {
-    if (!h->name || !*h->name || h->struct_size < sizeof(vt_head))
-        return nnk_err_set(err, NNK_EPLUGIN,
-                           "plugin '%s': a %s component has no name or a bad struct_size",
-                           lp->path, nnk_kind_name(kind));
+    int rc = nnk_check_component(kind, h, lp->path, err);
+    if (rc)
+        return rc;
     const nnk_component_info *old = nnk_registry_find(reg, kind, h->name);
     if (old)
         return nnk_err_set(err, NNK_EPLUGIN,
@@ -159,10 +158,6 @@ static int register_plugin(nnk_registry *reg, void *handle, const char *path,
                            const nnk_plugin *desc, int skip_known_name,
                            nnk_err *err)
 {
-    if (!desc->name || !desc->version)
-        return nnk_err_set(err, NNK_EPLUGIN,
-                           "plugin '%s': descriptor has no name or version",
-                           path);
     if (skip_known_name && plugin_loaded(reg, desc->name))
         return NNK_OK;
     if (reg->n_plugins == reg->cap_plugins) {
@@ -205,32 +200,32 @@ static int load_file(nnk_registry *reg, const char *path, int skip_known,
         return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': cannot open: %s",
                            path, why ? why : "unknown reason");
     }
-    nnk_plugin_init_fn init;
-    *(void **)&init = dlsym(h, NNK_PLUGIN_ENTRY_NAME);
-    if (!init) {
+    /* the record first: no plugin code runs before it checks out */
+    const nnk_plugin_record *record = dlsym(h, NNK_PLUGIN_SYMBOL_NAME);
+    if (!record) {
         dlclose(h);
-        return nnk_err_set(err, NNK_EPLUGIN,
-                           "plugin '%s': not an nnkit plugin (no %s symbol)",
-                           path, NNK_PLUGIN_ENTRY_NAME);
+        return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': not an nnkit plugin (no %s record)", path,
+                           NNK_PLUGIN_SYMBOL_NAME);
+    }
+    int rc = nnk_check_plugin_record(record, path, err);
+    if (rc) {
+        dlclose(h);
+        return rc;
     }
     nnk_err perr = {NNK_OK, ""};
     pthread_mutex_lock(&registry_lock);
-    const nnk_plugin *desc = init(&nnk_host_table, &perr);
+    const nnk_plugin *desc = record->init(&nnk_host_table, &perr);
     pthread_mutex_unlock(&registry_lock);
     if (!desc) {
         dlclose(h);
         return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': init failed: %s",
                            path, perr.msg[0] ? perr.msg : "no reason given");
     }
-    if (desc->struct_size < offsetof(nnk_plugin, callbacks) + sizeof(void *) ||
-        desc->abi_major != NNK_ABI_MAJOR || desc->abi_minor > NNK_ABI_MINOR) {
-        int maj = desc->abi_major, min = desc->abi_minor;
+    if ((rc = nnk_check_plugin_descriptor(desc, record, path, err))) {
         dlclose(h);
-        return nnk_err_set(err, NNK_EPLUGIN,
-                           "plugin '%s': built for ABI %d.%d, this nnkit has ABI %d.%d",
-                           path, maj, min, NNK_ABI_MAJOR, NNK_ABI_MINOR);
+        return rc;
     }
-    int rc = register_plugin(reg, h, path, desc, skip_known, err);
+    rc = register_plugin(reg, h, path, desc, skip_known, err);
     if (rc)
         dlclose(h);
     return rc;

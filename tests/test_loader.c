@@ -22,8 +22,21 @@ static void expect_load_error(const char *path, const char *want_fmt)
 
 START_TEST(loader_failures)
 {
-    expect_load_error(FIX("fixture_noentry.so"), "plugin '%s': not an nnkit plugin (no nnkit_plugin_init symbol)");
-    expect_load_error(FIX("fixture_abi.so"), "plugin '%s': built for ABI 2.0, this nnkit has ABI 1.1");
+    expect_load_error(FIX("fixture_noentry.so"), "plugin '%s': not an nnkit plugin (no nnkit_plugin record)");
+    /* its init would abort: the record is checked before any plugin code runs */
+    expect_load_error(FIX("fixture_abi.so"), "plugin '%s': built for ABI 3.0, this nnkit has ABI 2.0");
+    expect_load_error(FIX("fixture_bad_sizes.so"),
+                      "plugin '%s': built for ABI 2.0, but its nnk_host is 200 bytes where ABI 2.0 has 208 (other headers "
+                      "or compiler settings)");
+    /* components are checked before anything of theirs is called */
+    expect_load_error(FIX("fixture_bad_null_backward.so"), "plugin '%s': layer 'broken' has no backward function");
+    expect_load_error(FIX("fixture_bad_offset.so"),
+                      "plugin '%s': layer 'broken': parameter 'units' lies outside the config struct (offset 64 + 8 "
+                      "bytes > config_size 8)");
+    expect_load_error(FIX("fixture_bad_struct_size.so"),
+                      "plugin '%s': a layer has struct_size 0, expected at least 88 for ABI 2.0 (set it to "
+                      "sizeof(nnk_layer_vtable))");
+    expect_load_error(FIX("fixture_bad_type.so"), "plugin '%s': layer 'broken': parameter 'units' has unknown type 42");
     expect_load_error(FIX("fixture_initfail.so"), "plugin '%s': init failed: license file '/nowhere' not found");
     expect_load_error(FIX("fixture_dup.so"), "plugin '%s': duplicate layer 'dense', already provided by '" TEST_PLUGIN_DIR "/nnkit-layers.so'");
     nnk_registry *reg = test_registry();
@@ -61,8 +74,12 @@ END_TEST
  * and update the numbers. (x86-64 / LP64 layout.) */
 START_TEST(abi_layout_pinned)
 {
-    ck_assert_int_eq(NNK_ABI_MAJOR, 1);
-    ck_assert_int_eq(NNK_ABI_MINOR, 1);
+    ck_assert_int_eq(NNK_ABI_MAJOR, 2);
+    ck_assert_int_eq(NNK_ABI_MINOR, 0);
+    ck_assert_uint_eq(sizeof(nnk_abi_sizes), 64);
+    ck_assert_uint_eq(sizeof(nnk_plugin_record), 88);
+    ck_assert_uint_eq(offsetof(nnk_plugin_record, sizes), 12);
+    ck_assert_uint_eq(offsetof(nnk_plugin_record, init), 80);
     ck_assert_uint_eq(sizeof(nnk_err), 516);
     ck_assert_uint_eq(sizeof(nnk_shape), 40);
     ck_assert_uint_eq(sizeof(nnk_tensor), 48);

@@ -10,7 +10,8 @@
  * This is nnkit's answer to Keras's subclassing API: the layer's forward
  * has a loop (its repeats) and a branch (the skip connection), written in
  * plain C. Everything a plugin needs comes from <nnkit/plugin.h> and the
- * host table handed to nnkit_plugin_init; nothing else is exported. */
+ * host table handed to its init function; NNK_PLUGIN(plugin_init) at the
+ * end exports the one symbol nnkit reads, nothing else is exported. */
 #include <math.h>
 #include <nnkit/plugin.h>
 #include <stdio.h>
@@ -188,9 +189,11 @@ static const nnk_plugin myplugin = {
     .activations = activations,
 };
 
-NNK_EXPORT const nnk_plugin *NNK_PLUGIN_ENTRY(const nnk_host *h, nnk_err *err)
+static const nnk_plugin *plugin_init(const nnk_host *h, nnk_err *err)
 {
     (void)err;
     host = h;
     return &myplugin;
 }
+
+NNK_PLUGIN(plugin_init);

@@ -152,8 +152,10 @@ static const nnk_plugin activations_plugin = {
     .activations = activations,
 };
 
-NNK_EXPORT const nnk_plugin *NNK_PLUGIN_ENTRY(const nnk_host *host, nnk_err *err)
+static const nnk_plugin *plugin_init(const nnk_host *host, nnk_err *err)
 {
     (void)host, (void)err;
     return &activations_plugin;
 }
+
+NNK_PLUGIN(plugin_init);

@@ -18,9 +18,11 @@ static const nnk_plugin callbacks_plugin = {
     .callbacks = callbacks,
 };
 
-NNK_EXPORT const nnk_plugin *NNK_PLUGIN_ENTRY(const nnk_host *host, nnk_err *err)
+static const nnk_plugin *plugin_init(const nnk_host *host, nnk_err *err)
 {
     (void)err;
     callbacks_host = host;
     return &callbacks_plugin;
 }
+
+NNK_PLUGIN(plugin_init);

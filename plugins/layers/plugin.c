@@ -17,9 +17,11 @@ static const nnk_plugin layers_plugin = {
     .layers = layers,
 };
 
-NNK_EXPORT const nnk_plugin *NNK_PLUGIN_ENTRY(const nnk_host *host, nnk_err *err)
+static const nnk_plugin *plugin_init(const nnk_host *host, nnk_err *err)
 {
     (void)err;
     layers_host = host;
     return &layers_plugin;
 }
+
+NNK_PLUGIN(plugin_init);

@@ -240,9 +240,11 @@ static const nnk_plugin losses_plugin = {
     .losses = losses,
 };
 
-NNK_EXPORT const nnk_plugin *NNK_PLUGIN_ENTRY(const nnk_host *h, nnk_err *err)
+static const nnk_plugin *plugin_init(const nnk_host *h, nnk_err *err)
 {
     (void)err;
     host = h;
     return &losses_plugin;
 }
+
+NNK_PLUGIN(plugin_init);

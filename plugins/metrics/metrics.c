@@ -113,8 +113,10 @@ static const nnk_plugin metrics_plugin = {
     .metrics = metrics,
 };
 
-NNK_EXPORT const nnk_plugin *NNK_PLUGIN_ENTRY(const nnk_host *host, nnk_err *err)
+static const nnk_plugin *plugin_init(const nnk_host *host, nnk_err *err)
 {
     (void)host, (void)err;
     return &metrics_plugin;
 }
+
+NNK_PLUGIN(plugin_init);

@@ -226,8 +226,10 @@ static const nnk_plugin optimizers_plugin = {
     .optimizers = optimizers,
 };
 
-NNK_EXPORT const nnk_plugin *NNK_PLUGIN_ENTRY(const nnk_host *host, nnk_err *err)
+static const nnk_plugin *plugin_init(const nnk_host *host, nnk_err *err)
 {
     (void)host, (void)err;
     return &optimizers_plugin;
 }
+
+NNK_PLUGIN(plugin_init);

@@ -315,7 +315,7 @@ static const nnk_plugin tensorboard_plugin = {
     .callbacks = callbacks,
 };
 
-NNK_EXPORT const nnk_plugin *NNK_PLUGIN_ENTRY(const nnk_host *host, nnk_err *err)
+static const nnk_plugin *plugin_init(const nnk_host *host, nnk_err *err)
 {
     if (host->struct_size < offsetof(nnk_host, model_summary) + sizeof(void *)) {
         host->err_set(err, NNK_EPLUGIN, "the host has no model introspection (nnkit too old)");
@@ -324,3 +324,5 @@ NNK_EXPORT const nnk_plugin *NNK_PLUGIN_ENTRY(const nnk_host *host, nnk_err *err
     tb_host = host;
     return &tensorboard_plugin;
 }
+
+NNK_PLUGIN(plugin_init);

@@ -1,10 +1,15 @@
 /* nnkit plugin ABI: the only header a plugin author includes.
  *
- * A plugin is a shared object exporting exactly one symbol,
- * NNK_PLUGIN_ENTRY (nnkit_plugin_init). The core calls it once, under the
+ * A plugin is a shared object exporting exactly one symbol, the record
+ * `nnkit_plugin` that NNK_PLUGIN(init) defines: the ABI version the plugin
+ * was built for, the sizeof of every ABI struct as its compiler saw them,
+ * and its init function. The loader reads and checks the record before any
+ * plugin code runs (init included), then calls init once, under the
  * registry lock, with a table of host services, and gets back an immutable
  * descriptor listing the plugin's components (layers, activations, losses,
- * metrics, optimizers, callbacks).
+ * metrics, optimizers, callbacks). Each component is validated before it is
+ * registered: its struct_size, its required functions, and every
+ * parameter's offset inside its config struct.
  *
  * Versioning (GStreamer's rule): the core loads a plugin only when its
  * abi_major equals NNK_ABI_MAJOR and its abi_minor is <= the core's. Every
@@ -24,14 +29,15 @@
 extern "C" {
 #endif
 
-#define NNK_ABI_MAJOR 1
-#define NNK_ABI_MINOR 1
+#define NNK_ABI_MAJOR 2
+#define NNK_ABI_MINOR 0
 #define NNK_MAX_DIMS 4
 #define NNK_MAX_WEIGHTS 8
 #define NNK_ERR_MAX 512
 
-#define NNK_PLUGIN_ENTRY nnkit_plugin_init
-#define NNK_PLUGIN_ENTRY_NAME "nnkit_plugin_init"
+#define NNK_PLUGIN_SYMBOL nnkit_plugin
+#define NNK_PLUGIN_SYMBOL_NAME "nnkit_plugin"
+#define NNK_PLUGIN_MAGIC 0x504b4e4eu /* "NNKP" */
 #define NNK_EXPORT __attribute__((visibility("default")))
 
 /* One status table for the whole project (libuv style). The third column is
@@ -406,7 +412,7 @@ typedef struct nnk_optimizer_vtable {
     /* One update of n floats. iteration counts from 1. */
     void (*step)(const void *config, double learning_rate, int64_t iteration,
                  float *w, const float *g, float *const *slots, int64_t n);
-    /* ABI 1.1: the learning rate when the user gives none (0: 0.01). */
+    /* The learning rate when the user gives none (0: 0.01). */
     double default_learning_rate;
 } nnk_optimizer_vtable;
 
@@ -448,7 +454,6 @@ typedef struct nnk_train_info {
     int n_log_names;            /* every name log_names will hold in this fit
                                    (train and val_), valid from TRAIN_BEGIN, so
                                    callbacks can check what they monitor */
-    /* ABI 1.1 (read only when struct_size covers them): */
     int resumed;                /* this fit continues from a backup: at
                                    TRAIN_BEGIN, files a callback wrote before
                                    are continued, not started again (its
@@ -458,7 +463,7 @@ typedef struct nnk_train_info {
                                    at TRAIN_END and go at RUN_SAVED */
 } nnk_train_info;
 
-/* Whether info carries the ABI 1.1 field f. */
+/* Whether info carries field f (for fields a later minor adds). */
 #define NNK_INFO_HAS(info, f) \
     ((info)->struct_size >= offsetof(nnk_train_info, f) + sizeof((info)->f))
 
@@ -498,10 +503,43 @@ typedef struct nnk_plugin {
     const nnk_callback_vtable *const *callbacks;
 } nnk_plugin;
 
-/* The one exported symbol. Returns the descriptor, or NULL with err set
- * when the plugin cannot initialise. host stays valid while it is loaded. */
+/* A plugin's init: returns the descriptor, or NULL with err set when the
+ * plugin cannot initialise. host stays valid while it is loaded. */
 typedef const nnk_plugin *(*nnk_plugin_init_fn)(const nnk_host *host,
                                                 nnk_err *err);
+
+/* The sizeof of every struct that crosses the boundary, as one compiler saw
+ * them: the loader compares the plugin's with its own, so headers from
+ * another nnkit, or other packing settings, are caught before init. */
+typedef struct nnk_abi_sizes {
+    uint32_t err, shape, tensor, param_spec, host, layer_info, weight, layer, train_info, plugin;
+    uint32_t layer_vtable, activation_vtable, loss_vtable, metric_vtable, optimizer_vtable, callback_vtable;
+} nnk_abi_sizes;
+
+#define NNK_ABI_SIZES                                                                                         \
+    {                                                                                                         \
+        sizeof(nnk_err), sizeof(nnk_shape), sizeof(nnk_tensor), sizeof(nnk_param_spec), sizeof(nnk_host),     \
+            sizeof(nnk_layer_info), sizeof(nnk_weight), sizeof(nnk_layer), sizeof(nnk_train_info),            \
+            sizeof(nnk_plugin), sizeof(nnk_layer_vtable), sizeof(nnk_activation_vtable),                      \
+            sizeof(nnk_loss_vtable), sizeof(nnk_metric_vtable), sizeof(nnk_optimizer_vtable),                 \
+            sizeof(nnk_callback_vtable)                                                                       \
+    }
+
+/* The one exported symbol, read before any plugin code runs. */
+typedef struct nnk_plugin_record {
+    uint32_t magic; /* NNK_PLUGIN_MAGIC */
+    uint32_t abi_major, abi_minor;
+    nnk_abi_sizes sizes;
+    nnk_plugin_init_fn init;
+} nnk_plugin_record;
+
+/* Defines the record; write it once per plugin, at file scope:
+ *     static const nnk_plugin *my_init(const nnk_host *host, nnk_err *err) { ... }
+ *     NNK_PLUGIN(my_init); */
+#define NNK_PLUGIN(init_fn)                                                                                   \
+    NNK_EXPORT extern const nnk_plugin_record NNK_PLUGIN_SYMBOL;                                              \
+    const nnk_plugin_record NNK_PLUGIN_SYMBOL = {NNK_PLUGIN_MAGIC, NNK_ABI_MAJOR, NNK_ABI_MINOR, NNK_ABI_SIZES, \
+                                                 init_fn}
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,162 @@
+/* The loader's checks of a plugin, in the order they run: the exported
+ * record (before any plugin code runs), then the descriptor init returns,
+ * then each component's vtable. Each failure is one line naming the file
+ * and, past the record, the component. */
+#include "internal.h"
+#include <string.h>
+
+/* The struct sizes of ABI 2.0. A later minor adds its own row; a plugin
+ * built for minor k must match row k. */
+static const nnk_abi_sizes sizes_2_0 = NNK_ABI_SIZES;
+
+static const char *const size_names[] = {"nnk_err", "nnk_shape", "nnk_tensor", "nnk_param_spec", "nnk_host",
+                                         "nnk_layer_info", "nnk_weight", "nnk_layer", "nnk_train_info",
+                                         "nnk_plugin", "nnk_layer_vtable", "nnk_activation_vtable",
+                                         "nnk_loss_vtable", "nnk_metric_vtable", "nnk_optimizer_vtable",
+                                         "nnk_callback_vtable"};
+
+int nnk_check_plugin_record(const nnk_plugin_record *r, const char *path, nnk_err *err)
+{
+    if (r->magic != NNK_PLUGIN_MAGIC)
+        return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': not an nnkit plugin ('%s' is not an nnkit plugin record)",
+                           path, NNK_PLUGIN_SYMBOL_NAME);
+    if (r->abi_major != NNK_ABI_MAJOR || r->abi_minor > NNK_ABI_MINOR)
+        return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': built for ABI %u.%u, this nnkit has ABI %d.%d", path,
+                           r->abi_major, r->abi_minor, NNK_ABI_MAJOR, NNK_ABI_MINOR);
+    const uint32_t *theirs = (const uint32_t *)&r->sizes, *ours = (const uint32_t *)&sizes_2_0;
+    for (size_t i = 0; i < sizeof sizes_2_0 / sizeof(uint32_t); i++)
+        if (theirs[i] != ours[i])
+            return nnk_err_set(err, NNK_EPLUGIN,
+                               "plugin '%s': built for ABI %u.%u, but its %s is %u bytes where ABI %u.%u has %u (other "
+                               "headers or compiler settings)",
+                               path, r->abi_major, r->abi_minor, size_names[i], theirs[i], r->abi_major,
+                               r->abi_minor, ours[i]);
+    if (!r->init)
+        return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': its record has no init function", path);
+    return NNK_OK;
+}
+
+int nnk_check_plugin_descriptor(const nnk_plugin *d, const nnk_plugin_record *r, const char *path, nnk_err *err)
+{
+    if (d->struct_size < sizeof(nnk_plugin))
+        return nnk_err_set(err, NNK_EPLUGIN,
+                           "plugin '%s': descriptor struct_size %zu, expected at least %zu for ABI %d.%d", path,
+                           d->struct_size, sizeof(nnk_plugin), NNK_ABI_MAJOR, NNK_ABI_MINOR);
+    if (d->abi_major != (int)r->abi_major || d->abi_minor != (int)r->abi_minor)
+        return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': descriptor says ABI %d.%d, its record %u.%u", path,
+                           d->abi_major, d->abi_minor, r->abi_major, r->abi_minor);
+    if (!d->name || !*d->name || !d->version || !*d->version)
+        return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': descriptor has no name or version", path);
+    return NNK_OK;
+}
+
+static size_t type_size(nnk_param_type t)
+{
+    switch (t) {
+    case NNK_PARAM_INT: return sizeof(int64_t);
+    case NNK_PARAM_FLOAT: return sizeof(double);
+    case NNK_PARAM_BOOL: return sizeof(int);
+    case NNK_PARAM_STRING:
+    case NNK_PARAM_CHOICE:
+    case NNK_PARAM_ACTIVATION: return sizeof(const char *);
+    }
+    return 0;
+}
+
+#define MAX_PARAMS 256
+
+/* Every spec names a known type and lies inside config_size. */
+static int check_params(const nnk_param_spec *p, size_t config_size, const char *path, const char *what,
+                        nnk_err *err)
+{
+    for (int i = 0; p && p[i].name; i++) {
+        if (i == MAX_PARAMS)
+            return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': %s: more than %d parameters (is the table's end "
+                               "entry missing?)", path, what, MAX_PARAMS);
+        size_t size = type_size(p[i].type);
+        if (!size)
+            return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': %s: parameter '%s' has unknown type %d", path, what,
+                               p[i].name, (int)p[i].type);
+        if (p[i].offset > config_size || size > config_size - p[i].offset)
+            return nnk_err_set(err, NNK_EPLUGIN,
+                               "plugin '%s': %s: parameter '%s' lies outside the config struct (offset %zu + %zu "
+                               "bytes > config_size %zu)",
+                               path, what, p[i].name, p[i].offset, size, config_size);
+        if (p[i].offset % (size < 8 ? size : 8))
+            return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': %s: parameter '%s' is misaligned (offset %zu)", path,
+                               what, p[i].name, p[i].offset);
+        if (p[i].type == NNK_PARAM_CHOICE && (!p[i].choices || !p[i].choices[0]))
+            return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': %s: choice parameter '%s' has no choices", path, what,
+                               p[i].name);
+    }
+    return NNK_OK;
+}
+
+static const size_t min_vtable_size[NNK_KIND_COUNT] = {
+    sizeof(nnk_layer_vtable), sizeof(nnk_activation_vtable), sizeof(nnk_loss_vtable),
+    sizeof(nnk_metric_vtable), sizeof(nnk_optimizer_vtable), sizeof(nnk_callback_vtable)};
+
+/* The functions a component of each kind cannot do without. */
+static const char *missing_function(nnk_kind kind, const void *vt)
+{
+    switch (kind) {
+    case NNK_KIND_LAYER: {
+        const nnk_layer_vtable *l = vt;
+        return !l->build ? "build" : !l->forward ? "forward" : !l->backward ? "backward" : NULL;
+    }
+    case NNK_KIND_ACTIVATION: {
+        const nnk_activation_vtable *a = vt;
+        return !a->forward ? "forward" : !a->backward ? "backward" : NULL;
+    }
+    case NNK_KIND_LOSS: {
+        const nnk_loss_vtable *l = vt;
+        return !l->compute ? "compute" : l->fused_activation && !l->compute_from_logits ? "compute_from_logits" : NULL;
+    }
+    case NNK_KIND_METRIC: {
+        const nnk_metric_vtable *m = vt;
+        return !m->update ? "update" : !m->result ? "result" : NULL;
+    }
+    case NNK_KIND_OPTIMIZER: return !((const nnk_optimizer_vtable *)vt)->step ? "step" : NULL;
+    case NNK_KIND_CALLBACK: {
+        const nnk_callback_vtable *c = vt;
+        if (!c->on_event)
+            return "on_event";
+        return !c->save_state != !c->load_state ? (c->save_state ? "load_state" : "save_state") : NULL;
+    }
+    default: return NULL;
+    }
+}
+
+int nnk_check_component(nnk_kind kind, const void *vt, const char *path, nnk_err *err)
+{
+    const struct {
+        size_t struct_size;
+        const char *name, *doc;
+        const nnk_param_spec *params;
+        size_t config_size;
+    } *h = vt; /* the head every vtable starts with (pinned by test_loader) */
+    const char *k = nnk_kind_name(kind);
+    if (h->struct_size < min_vtable_size[kind])
+        return nnk_err_set(err, NNK_EPLUGIN,
+                           "plugin '%s': a %s has struct_size %zu, expected at least %zu for ABI %d.%d (set it to "
+                           "sizeof(nnk_%s_vtable))",
+                           path, k, h->struct_size, min_vtable_size[kind], NNK_ABI_MAJOR, NNK_ABI_MINOR, k);
+    if (!h->name || !*h->name || strlen(h->name) > 127)
+        return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': a %s has no name (or one over 127 characters)", path, k);
+    char what[160];
+    snprintf(what, sizeof what, "%s '%s'", k, h->name);
+    const char *fn = missing_function(kind, vt);
+    if (fn)
+        return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': %s has no %s function", path, what, fn);
+    if (kind == NNK_KIND_LAYER) {
+        const nnk_layer_vtable *l = vt;
+        if (l->min_inputs < 0 || l->min_inputs > NNK_MAX_INPUTS || (l->max_inputs && l->max_inputs < l->min_inputs))
+            return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': %s takes %d to %d inputs", path, what, l->min_inputs,
+                               l->max_inputs);
+    }
+    if (kind == NNK_KIND_OPTIMIZER && (((const nnk_optimizer_vtable *)vt)->n_slots < 0 ||
+                                       ((const nnk_optimizer_vtable *)vt)->n_slots > 16))
+        return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': %s asks for %d slots per weight (0 to 16)", path, what,
+                           ((const nnk_optimizer_vtable *)vt)->n_slots);
+    return check_params(h->params, h->config_size, path, what, err);
+}
