@@ -148,6 +148,7 @@ static int build_node(nnk_model *m, int idx, nnk_err *err)
     node->layer.config = nnk_params_config(node->params);
     node->layer.input_names = (const char *const *)node->in_names;
     nnk_rng_seed(&node->rng, m->seed, 1000 + (uint64_t)idx);
+    node->weight_budget = m->weight_budget > 0 ? &m->weight_budget : NULL;
     node->layer.rng = &node->rng;
     nnk_err lerr = {NNK_OK, ""};
     int rc = node->vt->build(&node->layer, node->n_in, in, &node->out_shape, &lerr);

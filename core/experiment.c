@@ -32,15 +32,28 @@ static char *count_lines(char *str, int num, void *stream)
     parse_ctx *c = stream;
     if (c->failed)
         return NULL;
-    char *r = fgets(str, num, c->f);
-    if (!r)
-        return r;
+    /* one line, byte by byte: libinih reads at most num - 1 bytes a line and
+     * would take the rest of a longer one as a line of its own (a long
+     * comment's tail as a key), and a NUL byte would hide what follows it */
+    size_t len = 0;
+    int ch = EOF;
+    while (len + 1 < (size_t)num && (ch = getc(c->f)) != EOF) {
+        if (ch == 0) {
+            nnk_err_set(c->err, NNK_ECONFIG, "%s:%d: a NUL byte (binary data is no experiment file)", c->e->path,
+                        c->line + 1);
+            c->failed = 1;
+            return NULL;
+        }
+        str[len++] = (char)ch;
+        if (ch == '\n')
+            break;
+    }
+    str[len] = 0;
+    if (!len)
+        return NULL;
+    char *r = str;
     c->line++;
-    size_t len = strlen(r);
-    /* libinih reads at most num - 1 bytes a line and would take the rest
-     * of a longer one as a line of its own (a long comment's tail as a
-     * key): such a line is an error */
-    if (len + 1 == (size_t)num && r[len - 1] != '\n' && !feof(c->f)) {
+    if (r[len - 1] != '\n' && ch != EOF && (ch = getc(c->f)) != EOF && ch != '\n') {
         nnk_err_set(c->err, NNK_ECONFIG, "%s:%d: line longer than %d characters", c->e->path, c->line, num - 2);
         c->failed = 1;
         return NULL;

@@ -54,6 +54,13 @@ static int host_layer_add_weight(nnk_layer *layer, const char *name,
                            layer->name, name, (long long)NNK_MAX_ELEMENTS),
                -1;
     }
+    if (node->weight_budget) {
+        if (n > *node->weight_budget)
+            return nnk_err_set(err, NNK_EMODEL, "layer '%s': weight '%s' needs %lld values, more than the model file holds",
+                               layer->name, name, (long long)n),
+                   -1;
+        *node->weight_budget -= n;
+    }
     int i = layer->n_weights;
     nnk_weight *w = &layer->weights[i];
     memset(w, 0, sizeof *w);

@@ -171,6 +171,8 @@ nnk_dataset *nnk_dataset_load_idx(const char *images, const char *labels,
     if (!rc && xi.ndim - 1 > NNK_MAX_DIMS - 1)
         rc = nnk_err_set(err, NNK_EDATA, "data '%s': %d dimensions per sample, at most %d",
                          images, xi.ndim - 1, NNK_MAX_DIMS - 1);
+    if (!rc && xi.dim[0] < 1)
+        rc = nnk_err_set(err, NNK_EDATA, "data '%s': the IDX file holds no samples", images);
     if (!rc && labels && yi.dim[0] != xi.dim[0])
         rc = nnk_err_set(err, NNK_EDATA, "data '%s': %lld labels for %lld samples in '%s'",
                          labels, (long long)yi.dim[0], (long long)xi.dim[0], images);
@@ -178,14 +180,18 @@ nnk_dataset *nnk_dataset_load_idx(const char *images, const char *labels,
         d->rows = xi.dim[0];
         d->x_shape.ndim = xi.ndim > 1 ? xi.ndim - 1 : 1;
         d->x_cols = 1;
-        for (int k = 1; k < xi.ndim; k++) {
+        for (int k = 1; k < xi.ndim && !rc; k++) {
             d->x_shape.dim[k - 1] = xi.dim[k];
-            nnk_size_mul(d->x_cols, xi.dim[k], &d->x_cols); /* <= count, checked above */
+            if (nnk_size_mul(d->x_cols, xi.dim[k], &d->x_cols) || xi.dim[k] < 1)
+                rc = nnk_err_set(err, NNK_EDATA, "data '%s': a sample of the IDX header's shape has no values or too many",
+                                 images);
         }
         if (xi.ndim == 1)
             d->x_shape.dim[0] = 1;
         d->source = strdup(images);
-        if (xi.type == 0x08) {
+        if (rc) {
+            /* nothing to convert */
+        } else if (xi.type == 0x08) {
             d->x_u8 = xi.data; /* kept as bytes: 4x smaller than floats */
             xi.data = NULL;
         } else {
@@ -201,6 +207,8 @@ nnk_dataset *nnk_dataset_load_idx(const char *images, const char *labels,
             }
         }
     }
+    if (!rc && labels && yi.count / yi.dim[0] < 1)
+        rc = nnk_err_set(err, NNK_EDATA, "data '%s': the labels have no values", labels);
     if (!rc && labels) {
         int64_t per = yi.count / (yi.dim[0] ? yi.dim[0] : 1);
         d->y_cols = per;

@@ -53,6 +53,8 @@ typedef struct nnk_node {
     float *scratch[NNK_SCRATCH_SLOTS];
     int64_t scratch_n[NNK_SCRATCH_SLOTS];
     char *initializers[NNK_MAX_WEIGHTS];
+    int64_t *weight_budget;  /* values its weights may still take (a model
+                                file's), or NULL: no limit */
     int64_t fans[NNK_MAX_WEIGHTS][2];
 } nnk_node;
 
@@ -144,6 +146,9 @@ struct nnk_model {
     float **slots;            /* per weight: n_slots arrays */
     int compiled, built;
     uint64_t seed;
+    int64_t weight_budget;    /* > 0 while a model file is rebuilt: the values
+                                 it stores, so a declared architecture cannot
+                                 allocate more than the file holds */
     /* preprocessing */
     double scale;
     int64_t n_std;

@@ -394,8 +394,14 @@ static int rebuild(nnk_model *m, const Nnkit__Model *msg, const char *path,
     co.values = values;
     co.n_params = n;
     rc = nnk_model_compile_with(m, &co, err);
+    /* the weights the architecture declares must be in the file */
+    int64_t stored = 1;
+    for (size_t i = 0; i < msg->n_weights; i++)
+        stored += (int64_t)msg->weights[i]->n_data;
+    m->weight_budget = stored;
     if (!rc)
         rc = nnk_model_build(m, msg->seed, err);
+    m->weight_budget = 0;
     if (rc)
         return rc;
     return restore_values(m, msg, path, err);

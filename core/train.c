@@ -301,6 +301,17 @@ int nnk_model_outputs(const nnk_model *m, const char **names, int64_t *cols, int
     return m->n_outputs;
 }
 
+int nnk_model_inputs(const nnk_model *m, const char **names, nnk_shape *shapes, int cap)
+{
+    for (int i = 0; i < m->n_inputs && i < cap; i++) {
+        if (names)
+            names[i] = m->inputs[i].name;
+        if (shapes)
+            shapes[i] = m->inputs[i].shape;
+    }
+    return m->n_inputs;
+}
+
 int64_t nnk_model_output_cols(const nnk_model *m)
 {
     int64_t n = 0;

@@ -11,6 +11,7 @@ packages=(
   zlib1g-dev               # gzip'd IDX data, CRC-32 of model files
   libinih-dev              # experiment (INI) files
   check                    # unit test framework
+  clang                    # libFuzzer for the fuzz harnesses (tools/fuzz.sh)
   dataset-fashion-mnist    # the book's data set
 )
 

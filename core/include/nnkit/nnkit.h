@@ -282,6 +282,10 @@ int nnk_model_evaluate(nnk_model *m, const nnk_dataset *d, int64_t batch_size,
 /* The model's outputs (after build): their layer names and units, in
  * order; returns how many there are (at most cap are written). */
 int nnk_model_outputs(const nnk_model *m, const char **names, int64_t *cols, int cap);
+/* The model's inputs: their names and per-sample shapes, in order (a data
+ * row holds their values one after another); returns how many there are
+ * (at most cap are written). */
+int nnk_model_inputs(const nnk_model *m, const char **names, nnk_shape *shapes, int cap);
 /* Columns of predict's result: every output's units, in output order. */
 int64_t nnk_model_output_cols(const nnk_model *m);
 /* Outputs for every row of d: a rows x output_cols array the caller frees. */

@@ -1,0 +1,40 @@
+/* Shared by the libFuzzer harnesses: the input goes to a file (the readers
+ * under test take paths), and what every failure must look like. */
+#ifndef NNKIT_FUZZ_COMMON_H
+#define NNKIT_FUZZ_COMMON_H
+#include <nnkit/nnkit.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A path for this process's scratch file `name` (in /dev/shm when it is
+ * there, so the fuzzer does not wear a disk). */
+static inline const char *fuzz_path(const char *name)
+{
+    static char path[4][256];
+    static int next;
+    char *p = path[next++ % 4];
+    const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    snprintf(p, sizeof path[0], "%s/nnkit-fuzz-%ld-%s", dir, (long)getpid(), name);
+    return p;
+}
+
+static inline void fuzz_write(const char *path, const uint8_t *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, n, f) != n || fclose(f))
+        abort();
+}
+
+/* A refusal must be one non-empty printable line with a known status. */
+static inline void fuzz_check_error(const nnk_err *err, int rc)
+{
+    if (rc <= NNK_OK || rc >= NNK_STATUS_COUNT || (int)err->status != rc || !err->msg[0])
+        abort();
+    for (const unsigned char *p = (const unsigned char *)err->msg; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            abort();
+}
+#endif
