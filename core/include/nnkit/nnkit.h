@@ -28,9 +28,9 @@ extern "C" {
 #define NNK_VERSION "0.1.0"
 
 /* Text for a status, and the runner's exit status for it (0, 1 or 2). */
-const char *nnk_status_text(nnk_status status);
-int nnk_status_exit_code(nnk_status status);
-int nnk_err_set(nnk_err *err, nnk_status status, const char *fmt, ...)
+NNK_API const char *nnk_status_text(nnk_status status);
+NNK_API int nnk_status_exit_code(nnk_status status);
+NNK_API int nnk_err_set(nnk_err *err, nnk_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* ---- plugin registry ---------------------------------------------------- */
@@ -40,7 +40,7 @@ typedef enum nnk_kind {
     NNK_KIND_OPTIMIZER, NNK_KIND_CALLBACK, NNK_KIND_COUNT
 } nnk_kind;
 
-const char *nnk_kind_name(nnk_kind kind); /* "layer", "activation", ... */
+NNK_API const char *nnk_kind_name(nnk_kind kind); /* "layer", "activation", ... */
 
 typedef struct nnk_registry nnk_registry;
 
@@ -57,57 +57,57 @@ typedef struct nnk_component_info {
     const char *path;          /* the .so it came from */
 } nnk_component_info;
 
-nnk_registry *nnk_registry_new(void);
-void nnk_registry_free(nnk_registry *reg);
+NNK_API nnk_registry *nnk_registry_new(void);
+NNK_API void nnk_registry_free(nnk_registry *reg);
 /* Loads one plugin file. Errors (EPLUGIN) name the file and the stage:
  * cannot open, not an nnkit plugin, ABI version, init failed, duplicate
  * component (naming both files). */
-int nnk_registry_load_file(nnk_registry *reg, const char *path, nnk_err *err);
+NNK_API int nnk_registry_load_file(nnk_registry *reg, const char *path, nnk_err *err);
 /* Loads every *.so in dir, in name order. */
-int nnk_registry_load_dir(nnk_registry *reg, const char *dir, nnk_err *err);
+NNK_API int nnk_registry_load_dir(nnk_registry *reg, const char *dir, nnk_err *err);
 /* The standard search: plugin_dir (may be NULL), then each directory of
  * $NNKIT_PLUGIN_PATH (colon separated), then the build tree's plugins
  * (when running from it), then the install directory. The first directory
  * that holds a plugin for a name wins; later duplicates are skipped only
  * across directories, never within one. */
-int nnk_registry_load_default(nnk_registry *reg, const char *plugin_dir,
+NNK_API int nnk_registry_load_default(nnk_registry *reg, const char *plugin_dir,
                               nnk_err *err);
 /* The directories load_default searched, colon separated. */
-const char *nnk_registry_searched(const nnk_registry *reg);
-const nnk_component_info *nnk_registry_find(const nnk_registry *reg,
+NNK_API const char *nnk_registry_searched(const nnk_registry *reg);
+NNK_API const nnk_component_info *nnk_registry_find(const nnk_registry *reg,
                                             nnk_kind kind, const char *name);
-int nnk_registry_count(const nnk_registry *reg);
-const nnk_component_info *nnk_registry_at(const nnk_registry *reg, int i);
+NNK_API int nnk_registry_count(const nnk_registry *reg);
+NNK_API const nnk_component_info *nnk_registry_at(const nnk_registry *reg, int i);
 /* "a, b, c": the names of every component of a kind (static buffer-free:
  * written into buf of size n). */
-void nnk_registry_names(const nnk_registry *reg, nnk_kind kind, char *buf,
+NNK_API void nnk_registry_names(const nnk_registry *reg, nnk_kind kind, char *buf,
                         size_t n);
 
 /* ---- typed parameter sets ------------------------------------------------ */
 
 typedef struct nnk_params nnk_params;
 /* specs is borrowed and must outlive the set. Defaults are applied. */
-nnk_params *nnk_params_new(const nnk_param_spec *specs, size_t config_size,
+NNK_API nnk_params *nnk_params_new(const nnk_param_spec *specs, size_t config_size,
                            const char *owner, nnk_err *err);
-void nnk_params_free(nnk_params *p);
+NNK_API void nnk_params_free(nnk_params *p);
 /* Sets one parameter from text. owner (e.g. "layer 'hidden1'") and where
  * (e.g. "exp.ini:12", may be NULL) go into error messages. */
-int nnk_params_set(nnk_params *p, const char *key, const char *value,
+NNK_API int nnk_params_set(nnk_params *p, const char *key, const char *value,
                    const char *where, nnk_err *err);
-int nnk_params_has(const nnk_params *p, const char *key);
+NNK_API int nnk_params_has(const nnk_params *p, const char *key);
 /* Fails (ECONFIG) naming the first parameter without a default that was
  * never set. */
-int nnk_params_check_required(const nnk_params *p, nnk_err *err);
-const void *nnk_params_config(const nnk_params *p);
+NNK_API int nnk_params_check_required(const nnk_params *p, nnk_err *err);
+NNK_API const void *nnk_params_config(const nnk_params *p);
 /* The value of parameter i as text (into buf). */
-void nnk_params_format(const nnk_params *p, int i, char *buf, size_t n);
-int nnk_params_count(const nnk_params *p);
-const nnk_param_spec *nnk_params_spec(const nnk_params *p, int i);
+NNK_API void nnk_params_format(const nnk_params *p, int i, char *buf, size_t n);
+NNK_API int nnk_params_count(const nnk_params *p);
+NNK_API const nnk_param_spec *nnk_params_spec(const nnk_params *p, int i);
 
 /* The shortest decimal text that reads back (strtod) to exactly v. */
-void nnk_format_double(double v, char *buf, size_t n);
+NNK_API void nnk_format_double(double v, char *buf, size_t n);
 /* Did-you-mean: the candidate closest to word, or NULL if none is close. */
-const char *nnk_suggest(const char *word, const char *const *candidates,
+NNK_API const char *nnk_suggest(const char *word, const char *const *candidates,
                         int n);
 
 /* ---- data ----------------------------------------------------------------- */
@@ -129,22 +129,22 @@ typedef struct nnk_dataset {
     char *source;            /* where it came from, for messages */
 } nnk_dataset;
 
-void nnk_dataset_free(nnk_dataset *d);
+NNK_API void nnk_dataset_free(nnk_dataset *d);
 /* IDX files (gzip or plain; every element type of the format). */
-nnk_dataset *nnk_dataset_load_idx(const char *images, const char *labels,
+NNK_API nnk_dataset *nnk_dataset_load_idx(const char *images, const char *labels,
                                   nnk_err *err);
 /* CSV with a header row. label_columns: comma-separated column names (may
  * be NULL or "" for no labels); feature_columns: likewise, NULL or "" for
  * every other column. */
-nnk_dataset *nnk_dataset_load_csv(const char *path, const char *label_columns,
+NNK_API nnk_dataset *nnk_dataset_load_csv(const char *path, const char *label_columns,
                                   const char *feature_columns, nnk_err *err);
 /* "fashion-mnist:train" / ":test" or a file path (.csv, or IDX images with
  * the labels file found by name). */
-nnk_dataset *nnk_dataset_load(const char *spec, const char *label_columns,
+NNK_API nnk_dataset *nnk_dataset_load(const char *spec, const char *label_columns,
                               const char *feature_columns, nnk_err *err);
 /* Splits off the last `fraction` of rows into *tail (Keras's
  * validation_split: taken before any shuffling). */
-int nnk_dataset_split(nnk_dataset *d, double fraction, nnk_dataset **tail,
+NNK_API int nnk_dataset_split(nnk_dataset *d, double fraction, nnk_dataset **tail,
                       nnk_err *err);
 
 /* ---- models ------------------------------------------------------------- */
@@ -159,23 +159,23 @@ typedef struct nnk_history {
     double *values; /* n_epochs x n_keys */
 } nnk_history;
 
-nnk_model *nnk_model_new(nnk_registry *reg);  /* reg is borrowed */
-void nnk_model_free(nnk_model *m);
+NNK_API nnk_model *nnk_model_new(nnk_registry *reg);  /* reg is borrowed */
+NNK_API void nnk_model_free(nnk_model *m);
 
-int nnk_model_add_input(nnk_model *m, const char *name, const nnk_shape *shape,
+NNK_API int nnk_model_add_input(nnk_model *m, const char *name, const nnk_shape *shape,
                         nnk_err *err);
 /* Adds a layer of component `type`. inputs: names of earlier layers or
  * inputs (n_inputs 0 means "the previous node", Sequential). keys/values:
  * n_params hyper-parameters; where[i] (may be NULL) locates each for
  * errors. */
-int nnk_model_add_layer(nnk_model *m, const char *name, const char *type,
+NNK_API int nnk_model_add_layer(nnk_model *m, const char *name, const char *type,
                         const char *const *inputs, int n_inputs,
                         const char *const *keys, const char *const *values,
                         const char *const *where, int n_params, nnk_err *err);
 /* Keras's compile for a model with one output (or the same loss on every
  * output): loss, metrics (comma separated, may be NULL), optimizer and its
  * parameters. Keys not belonging to the optimizer go to the loss. */
-int nnk_model_compile(nnk_model *m, const char *loss, const char *metrics,
+NNK_API int nnk_model_compile(nnk_model *m, const char *loss, const char *metrics,
                       const char *optimizer, double learning_rate,
                       const char *const *keys, const char *const *values,
                       const char *const *where, int n_params, nnk_err *err);
@@ -203,35 +203,35 @@ typedef struct nnk_compile_options {
     const char *const *where;       /* may be NULL */
     int n_params;
 } nnk_compile_options;
-void nnk_compile_options_init(nnk_compile_options *o);
-int nnk_model_compile_with(nnk_model *m, const nnk_compile_options *o, nnk_err *err);
+NNK_API void nnk_compile_options_init(nnk_compile_options *o);
+NNK_API int nnk_model_compile_with(nnk_model *m, const nnk_compile_options *o, nnk_err *err);
 /* Shape inference and weight initialisation from seed. Layers may be
  * added in any order: build resolves their inputs by name, sorts them, and
  * fails naming the layers involved on an unknown input, a cycle, a layer
  * whose output goes nowhere, an input no layer uses, an output that is not
  * a layer, or shapes that do not fit. */
-int nnk_model_build(nnk_model *m, uint64_t seed, nnk_err *err);
+NNK_API int nnk_model_build(nnk_model *m, uint64_t seed, nnk_err *err);
 
 /* Preprocessing stored with the model: x = (raw * scale - mean) / std. */
-int nnk_model_set_scale(nnk_model *m, double scale, nnk_err *err);
+NNK_API int nnk_model_set_scale(nnk_model *m, double scale, nnk_err *err);
 /* The CSV label and feature columns the model was trained with (stored in
  * the model file, so evaluate and predict pick the same columns). */
-int nnk_model_set_columns(nnk_model *m, const char *labels,
+NNK_API int nnk_model_set_columns(nnk_model *m, const char *labels,
                           const char *features, nnk_err *err);
-const char *nnk_model_label_columns(const nnk_model *m);
-const char *nnk_model_feature_columns(const nnk_model *m);
+NNK_API const char *nnk_model_label_columns(const nnk_model *m);
+NNK_API const char *nnk_model_feature_columns(const nnk_model *m);
 /* Fits mean/std per feature on d (after scale). */
-int nnk_model_fit_standardizer(nnk_model *m, const nnk_dataset *d,
+NNK_API int nnk_model_fit_standardizer(nnk_model *m, const nnk_dataset *d,
                                nnk_err *err);
 
 /* Keras's adapt: every layer with an adapt hook (normalization) fits its
  * statistics to d. fit does this itself for layers not yet adapted; a
  * loaded model's layers count as adapted. */
-int nnk_model_adapt(nnk_model *m, const nnk_dataset *d, int64_t batch_size, nnk_err *err);
+NNK_API int nnk_model_adapt(nnk_model *m, const nnk_dataset *d, int64_t batch_size, nnk_err *err);
 
 typedef struct nnk_callback nnk_callback;
 /* A callback from a registered component with its parameters. */
-nnk_callback *nnk_callback_new(nnk_registry *reg, const char *type,
+NNK_API nnk_callback *nnk_callback_new(nnk_registry *reg, const char *type,
                                const char *name, const char *const *keys,
                                const char *const *values,
                                const char *const *where, int n_params,
@@ -239,15 +239,15 @@ nnk_callback *nnk_callback_new(nnk_registry *reg, const char *type,
 /* A callback given as a C function (for the C API). */
 typedef int (*nnk_callback_fn)(void *user, nnk_event event,
                                const nnk_train_info *info, nnk_err *err);
-nnk_callback *nnk_callback_from_fn(nnk_callback_fn fn, void *user);
-void nnk_callback_free(nnk_callback *cb);
+NNK_API nnk_callback *nnk_callback_from_fn(nnk_callback_fn fn, void *user);
+NNK_API void nnk_callback_free(nnk_callback *cb);
 /* When one of the callbacks keeps backups (backup_and_restore) and has one
  * for run_dir, writes its path and returns 1; fit resumes from it. */
-int nnk_callback_backup(nnk_callback *const *cbs, int n, const char *run_dir, char *path, size_t size);
+NNK_API int nnk_callback_backup(nnk_callback *const *cbs, int n, const char *run_dir, char *path, size_t size);
 /* Fires NNK_RUN_SAVED: the results of a fit made with keep_backups are on
  * disk, so backup callbacks delete their backups now. A crash before this
  * leaves the backup, and the next run resumes from it and saves again. */
-int nnk_callbacks_run_saved(nnk_callback *const *cbs, int n, const char *run_dir, nnk_err *err);
+NNK_API int nnk_callbacks_run_saved(nnk_callback *const *cbs, int n, const char *run_dir, nnk_err *err);
 
 typedef struct nnk_fit_options {
     int64_t epochs;
@@ -269,52 +269,52 @@ typedef struct nnk_fit_options {
                                       are saved (nnkit train does) */
 } nnk_fit_options;
 
-void nnk_fit_options_init(nnk_fit_options *o); /* Keras defaults */
+NNK_API void nnk_fit_options_init(nnk_fit_options *o); /* Keras defaults */
 /* Trains; fills *history when not NULL (free with nnk_history_clear). */
-int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
+NNK_API int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
                   const nnk_fit_options *o, nnk_history *history,
                   nnk_err *err);
-void nnk_history_clear(nnk_history *h);
+NNK_API void nnk_history_clear(nnk_history *h);
 /* Loss and metrics on d: names[i]/values[i], n written to *n (<= cap). */
-int nnk_model_evaluate(nnk_model *m, const nnk_dataset *d, int64_t batch_size,
+NNK_API int nnk_model_evaluate(nnk_model *m, const nnk_dataset *d, int64_t batch_size,
                        char names[][64], double *values, int cap, int *n,
                        nnk_err *err);
 /* The model's outputs (after build): their layer names and units, in
  * order; returns how many there are (at most cap are written). */
-int nnk_model_outputs(const nnk_model *m, const char **names, int64_t *cols, int cap);
+NNK_API int nnk_model_outputs(const nnk_model *m, const char **names, int64_t *cols, int cap);
 /* The model's inputs: their names and per-sample shapes, in order (a data
  * row holds their values one after another); returns how many there are
  * (at most cap are written). */
-int nnk_model_inputs(const nnk_model *m, const char **names, nnk_shape *shapes, int cap);
+NNK_API int nnk_model_inputs(const nnk_model *m, const char **names, nnk_shape *shapes, int cap);
 /* Columns of predict's result: every output's units, in output order. */
-int64_t nnk_model_output_cols(const nnk_model *m);
+NNK_API int64_t nnk_model_output_cols(const nnk_model *m);
 /* Outputs for every row of d: a rows x output_cols array the caller frees. */
-float *nnk_model_predict(nnk_model *m, const nnk_dataset *d,
+NNK_API float *nnk_model_predict(nnk_model *m, const nnk_dataset *d,
                          int64_t batch_size, int64_t *out_cols, nnk_err *err);
-double nnk_model_learning_rate(const nnk_model *m);
+NNK_API double nnk_model_learning_rate(const nnk_model *m);
 /* An optimizer's default learning rate (its vtable's, or 0.01). */
-double nnk_optimizer_default_learning_rate(const nnk_optimizer_vtable *vt);
+NNK_API double nnk_optimizer_default_learning_rate(const nnk_optimizer_vtable *vt);
 
 /* Keras-style summary table. */
-void nnk_model_summary(const nnk_model *m, FILE *out);
-int64_t nnk_model_param_count(const nnk_model *m);
+NNK_API void nnk_model_summary(const nnk_model *m, FILE *out);
+NNK_API int64_t nnk_model_param_count(const nnk_model *m);
 /* One weight of a built model by layer and weight name ("kernel", "bias",
  * ...), as n floats in the layer's row-major order (a dense kernel is
  * inputs x units, as in Keras). n must be the weight's size. */
-int nnk_model_get_weights(const nnk_model *m, const char *layer, const char *weight, float *out, int64_t n,
+NNK_API int nnk_model_get_weights(const nnk_model *m, const char *layer, const char *weight, float *out, int64_t n,
                           nnk_err *err);
-int nnk_model_set_weights(nnk_model *m, const char *layer, const char *weight, const float *values, int64_t n,
+NNK_API int nnk_model_set_weights(nnk_model *m, const char *layer, const char *weight, const float *values, int64_t n,
                           nnk_err *err);
 /* Copies every weight in model order into a new array (caller frees). */
-float *nnk_model_weights_copy(const nnk_model *m, int64_t *n);
+NNK_API float *nnk_model_weights_copy(const nnk_model *m, int64_t *n);
 
 /* Model files: one protobuf message (proto/nnkit_model.proto) in a small
  * checked envelope, written atomically (temporary file, fsync, rename). */
-int nnk_model_save(const nnk_model *m, const char *path, nnk_err *err);
+NNK_API int nnk_model_save(const nnk_model *m, const char *path, nnk_err *err);
 /* weights_only: without the optimizer's state (it restarts when trained). */
-int nnk_model_save_as(const nnk_model *m, const char *path, int weights_only, nnk_err *err);
+NNK_API int nnk_model_save_as(const nnk_model *m, const char *path, int weights_only, nnk_err *err);
 /* Loads and rebuilds a model; its plugins must be in reg. */
-nnk_model *nnk_model_load(nnk_registry *reg, const char *path, nnk_err *err);
+NNK_API nnk_model *nnk_model_load(nnk_registry *reg, const char *path, nnk_err *err);
 
 /* nnkit check-plugin: loads the plugin at path (with the standard plugins
  * for what it uses), validates its descriptor and parameter specs, and
@@ -322,24 +322,24 @@ nnk_model *nnk_model_load(nnk_registry *reg, const char *path, nnk_err *err);
  * checks on each component, printing one row per check to out. Returns
  * the number of failed checks, or -1 (err set) when the plugin does not
  * load. */
-int nnk_check_plugin(const char *path, FILE *out, nnk_err *err);
+NNK_API int nnk_check_plugin(const char *path, FILE *out, nnk_err *err);
 
 /* mkdir -p; `what` names the directory in messages ("log directory 'x':
  * cannot create 'x/y': ..."). Fails (EIO) when dir exists but is no
  * directory. */
-int nnk_mkdir_p(const char *dir, const char *what, nnk_err *err);
+NNK_API int nnk_mkdir_p(const char *dir, const char *what, nnk_err *err);
 
 /* Opens a file to read ("rb"), refusing a directory; NULL with err set
  * (EIO: "what 'path': cannot open: reason" or "...: is a directory"). */
-FILE *nnk_open_input(const char *path, const char *what, nnk_err *err);
+NNK_API FILE *nnk_open_input(const char *path, const char *what, nnk_err *err);
 /* A whole file in memory (caller frees), or NULL with err set (EIO);
  * `what` names the file in messages ("model 'x': cannot open: ..."). */
-unsigned char *nnk_read_file(const char *path, const char *what, size_t *n, nnk_err *err);
+NNK_API unsigned char *nnk_read_file(const char *path, const char *what, size_t *n, nnk_err *err);
 
 /* Write a whole file atomically: tmp file beside path, fsync, rename. When
  * path is a symbolic link, the file it points to is replaced and the link
  * stays. */
-int nnk_write_file_atomic(const char *path, const void *data, size_t n,
+NNK_API int nnk_write_file_atomic(const char *path, const void *data, size_t n,
                           nnk_err *err);
 
 
@@ -368,14 +368,14 @@ typedef struct nnk_experiment {
 
 /* Parses and checks section names (unknown ones get file:line and a
  * did-you-mean). */
-nnk_experiment *nnk_experiment_load(const char *path, nnk_err *err);
-void nnk_experiment_free(nnk_experiment *e);
+NNK_API nnk_experiment *nnk_experiment_load(const char *path, nnk_err *err);
+NNK_API void nnk_experiment_free(nnk_experiment *e);
 /* --set: "fit.epochs=5" or "hidden1.units=100" (a section kind without a
  * name, or the name of a named section). */
-int nnk_experiment_override(nnk_experiment *e, const char *assignment,
+NNK_API int nnk_experiment_override(nnk_experiment *e, const char *assignment,
                             nnk_err *err);
 /* The value of kind[.name] key, or NULL. */
-const char *nnk_experiment_get(const nnk_experiment *e, const char *kind,
+NNK_API const char *nnk_experiment_get(const nnk_experiment *e, const char *kind,
                                const char *key);
 
 /* Run settings read from [data], [fit] and [run]. */
@@ -397,28 +397,28 @@ typedef struct nnk_experiment_parts {
 } nnk_experiment_parts;
 
 /* Checks [data], [fit] and [run] against their specs and fills parts. */
-int nnk_experiment_settings(const nnk_experiment *e, nnk_experiment_parts *parts,
+NNK_API int nnk_experiment_settings(const nnk_experiment *e, nnk_experiment_parts *parts,
                             nnk_err *err);
-void nnk_experiment_parts_clear(nnk_experiment_parts *parts);
+NNK_API void nnk_experiment_parts_clear(nnk_experiment_parts *parts);
 /* Builds (inputs, layers, compile; not nnk_model_build) a model. */
-nnk_model *nnk_experiment_model(const nnk_experiment *e, nnk_registry *reg,
+NNK_API nnk_model *nnk_experiment_model(const nnk_experiment *e, nnk_registry *reg,
                                 nnk_err *err);
 /* The experiment's [callback NAME] sections as callbacks. *n is set. */
-nnk_callback **nnk_experiment_callbacks(const nnk_experiment *e,
+NNK_API nnk_callback **nnk_experiment_callbacks(const nnk_experiment *e,
                                         nnk_registry *reg, int *n,
                                         nnk_err *err);
 /* The experiment with every value resolved (defaults included), as text
  * (caller frees). */
-char *nnk_experiment_resolved_text(const nnk_experiment *e, const nnk_model *m,
+NNK_API char *nnk_experiment_resolved_text(const nnk_experiment *e, const nnk_model *m,
                                    const nnk_experiment_parts *parts);
 /* The hyper-parameters of a run: every key the experiment sets in [data]
  * (but the data paths and columns), [layer NAME] (but type and inputs),
  * [compile] and [fit] (but verbose), plus the
  * defaults of compile.optimizer, compile.learning_rate, fit.batch_size and
  * fit.epochs. Arrays of n strings, freed with nnk_experiment_hparams_free. */
-int nnk_experiment_hparams(const nnk_experiment *e, const nnk_experiment_parts *parts,
+NNK_API int nnk_experiment_hparams(const nnk_experiment *e, const nnk_experiment_parts *parts,
                            const nnk_model *m, char ***names, char ***values, int *n);
-void nnk_experiment_hparams_free(char **names, char **values, int n);
+NNK_API void nnk_experiment_hparams_free(char **names, char **values, int n);
 
 #ifdef __cplusplus
 }

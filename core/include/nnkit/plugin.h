@@ -39,6 +39,8 @@ extern "C" {
 #define NNK_PLUGIN_SYMBOL_NAME "nnkit_plugin"
 #define NNK_PLUGIN_MAGIC 0x504b4e4eu /* "NNKP" */
 #define NNK_EXPORT __attribute__((visibility("default")))
+/* Marks the public API of nnkit's libraries; everything else is hidden. */
+#define NNK_API __attribute__((visibility("default")))
 
 /* One status table for the whole project (libuv style). The third column is
  * the runner's exit status for an error of that kind: 2 for usage and

@@ -32,99 +32,99 @@ extern "C" {
 
 /* ---- CRC-32C (Castagnoli) and TensorBoard's mask -------------------------- */
 
-uint32_t nnk_crc32c(const void *data, size_t n);           /* best available */
-uint32_t nnk_crc32c_table(const void *data, size_t n);     /* portable */
-uint32_t nnk_crc32c_sse42(const void *data, size_t n);     /* needs SSE4.2 */
-int nnk_crc32c_have_sse42(void);
-uint32_t nnk_crc32c_mask(uint32_t crc);
+NNK_API uint32_t nnk_crc32c(const void *data, size_t n);           /* best available */
+NNK_API uint32_t nnk_crc32c_table(const void *data, size_t n);     /* portable */
+NNK_API uint32_t nnk_crc32c_sse42(const void *data, size_t n);     /* needs SSE4.2 */
+NNK_API int nnk_crc32c_have_sse42(void);
+NNK_API uint32_t nnk_crc32c_mask(uint32_t crc);
 
 /* ---- the writer --------------------------------------------------------- */
 
 typedef struct nnk_tb_writer nnk_tb_writer;
 
 /* Creates dir (and its parents) and a new event file in it. */
-nnk_tb_writer *nnk_tb_writer_open(const char *dir, nnk_err *err);
+NNK_API nnk_tb_writer *nnk_tb_writer_open(const char *dir, nnk_err *err);
 /* Creates exactly `path`, with the given header wall time (tests, golden
  * files). */
-nnk_tb_writer *nnk_tb_writer_open_file(const char *path, double wall_time,
+NNK_API nnk_tb_writer *nnk_tb_writer_open_file(const char *path, double wall_time,
                                        nnk_err *err);
 /* Continues an event file this library wrote: cuts it back to `length`
  * (a size nnk_tb_writer_size reported after a flush, so a record boundary)
  * and appends after it. For runs resumed from a backup: what was written
  * after the backup is written again, so every step stays in the file once. */
-nnk_tb_writer *nnk_tb_writer_resume(const char *path, uint64_t length, nnk_err *err);
+NNK_API nnk_tb_writer *nnk_tb_writer_resume(const char *path, uint64_t length, nnk_err *err);
 /* Bytes of whole records written so far (on disk after nnk_tb_flush). */
-uint64_t nnk_tb_writer_size(const nnk_tb_writer *w);
-const char *nnk_tb_writer_path(const nnk_tb_writer *w);
-int nnk_tb_flush(nnk_tb_writer *w, nnk_err *err);
+NNK_API uint64_t nnk_tb_writer_size(const nnk_tb_writer *w);
+NNK_API const char *nnk_tb_writer_path(const nnk_tb_writer *w);
+NNK_API int nnk_tb_flush(nnk_tb_writer *w, nnk_err *err);
 /* Flushes and closes; frees w even when the flush fails. */
-int nnk_tb_close(nnk_tb_writer *w, nnk_err *err);
+NNK_API int nnk_tb_close(nnk_tb_writer *w, nnk_err *err);
 
 /* Scalars: the modern form (a rank-0 DT_FLOAT tensor with "scalars"
  * metadata), or the legacy simple_value form. */
-int nnk_tb_scalar(nnk_tb_writer *w, const char *tag, double value,
+NNK_API int nnk_tb_scalar(nnk_tb_writer *w, const char *tag, double value,
                   int64_t step, double wall_time, nnk_err *err);
-int nnk_tb_scalar_legacy(nnk_tb_writer *w, const char *tag, double value,
+NNK_API int nnk_tb_scalar_legacy(nnk_tb_writer *w, const char *tag, double value,
                          int64_t step, double wall_time, nnk_err *err);
 
 /* Histograms. From raw values: `buckets` equal-width buckets over
  * [min, max] (TensorBoard's histogram_pb rule), written as a DT_DOUBLE
  * [k, 3] tensor of (left, right, count). From buckets: k rows given. The
  * legacy form writes a HistogramProto. */
-int nnk_tb_histogram(nnk_tb_writer *w, const char *tag, const float *values,
+NNK_API int nnk_tb_histogram(nnk_tb_writer *w, const char *tag, const float *values,
                      int64_t n, int buckets, int64_t step, double wall_time,
                      nnk_err *err);
-int nnk_tb_histogram_buckets(nnk_tb_writer *w, const char *tag,
+NNK_API int nnk_tb_histogram_buckets(nnk_tb_writer *w, const char *tag,
                              const double *left, const double *right,
                              const double *count, int k, int64_t step,
                              double wall_time, nnk_err *err);
 typedef struct nnk_tb_histo_stats {
     double min, max, num, sum, sum_squares;
 } nnk_tb_histo_stats;
-int nnk_tb_histogram_legacy(nnk_tb_writer *w, const char *tag,
+NNK_API int nnk_tb_histogram_legacy(nnk_tb_writer *w, const char *tag,
                             const nnk_tb_histo_stats *stats,
                             const double *bucket_limit, const double *bucket,
                             int k, int64_t step, double wall_time,
                             nnk_err *err);
 
 /* Text: one markdown document. */
-int nnk_tb_text(nnk_tb_writer *w, const char *tag, const char *markdown,
+NNK_API int nnk_tb_text(nnk_tb_writer *w, const char *tag, const char *markdown,
                 int64_t step, double wall_time, nnk_err *err);
 
 /* Images. From pixels: 8-bit, row-major, channels 1 (grey), 3 (RGB) or 4
  * (RGBA), encoded as PNG with zlib. From encoded images: n complete
  * images of one size. description (may be NULL) is markdown shown beside
  * the image. */
-int nnk_tb_image(nnk_tb_writer *w, const char *tag, const uint8_t *pixels,
+NNK_API int nnk_tb_image(nnk_tb_writer *w, const char *tag, const uint8_t *pixels,
                  int width, int height, int channels, const char *description,
                  int64_t step, double wall_time, nnk_err *err);
-int nnk_tb_image_encoded(nnk_tb_writer *w, const char *tag,
+NNK_API int nnk_tb_image_encoded(nnk_tb_writer *w, const char *tag,
                          const char *display_name, const char *description,
                          int width, int height, const uint8_t *const *images,
                          const size_t *sizes, int n, int64_t step,
                          double wall_time, nnk_err *err);
 /* A PNG file in memory (caller frees *png with free()). */
-int nnk_png_encode(const uint8_t *pixels, int width, int height, int channels,
+NNK_API int nnk_png_encode(const uint8_t *pixels, int width, int height, int channels,
                    uint8_t **png, size_t *size, nnk_err *err);
 
 /* Graphs: build a GraphDef node by node, then write it. */
 typedef struct nnk_tb_graph nnk_tb_graph;
-nnk_tb_graph *nnk_tb_graph_new(void);
-void nnk_tb_graph_free(nnk_tb_graph *g);
+NNK_API nnk_tb_graph *nnk_tb_graph_new(void);
+NNK_API void nnk_tb_graph_free(nnk_tb_graph *g);
 /* Adds a node; inputs may be NULL when n_inputs is 0. Returns its index. */
-int nnk_tb_graph_node(nnk_tb_graph *g, const char *name, const char *op,
+NNK_API int nnk_tb_graph_node(nnk_tb_graph *g, const char *name, const char *op,
                       const char *const *inputs, int n_inputs, nnk_err *err);
 /* Attributes of node i: a string, an integer, a DT_* type, or the output
  * shapes (the _output_shapes list; dims < 0 are unknown, written as -1). */
-int nnk_tb_graph_attr_s(nnk_tb_graph *g, int node, const char *key,
+NNK_API int nnk_tb_graph_attr_s(nnk_tb_graph *g, int node, const char *key,
                         const char *value, nnk_err *err);
-int nnk_tb_graph_attr_i(nnk_tb_graph *g, int node, const char *key,
+NNK_API int nnk_tb_graph_attr_i(nnk_tb_graph *g, int node, const char *key,
                         int64_t value, nnk_err *err);
-int nnk_tb_graph_attr_type(nnk_tb_graph *g, int node, const char *key,
+NNK_API int nnk_tb_graph_attr_type(nnk_tb_graph *g, int node, const char *key,
                            int dtype, nnk_err *err);
-int nnk_tb_graph_attr_shape(nnk_tb_graph *g, int node, const char *key,
+NNK_API int nnk_tb_graph_attr_shape(nnk_tb_graph *g, int node, const char *key,
                             const int64_t *dims, int ndim, nnk_err *err);
-int nnk_tb_write_graph(nnk_tb_writer *w, const nnk_tb_graph *g, int64_t step,
+NNK_API int nnk_tb_write_graph(nnk_tb_writer *w, const nnk_tb_graph *g, int64_t step,
                        double wall_time, nnk_err *err);
 
 /* HParams. A value is a number, a string or a bool. */
@@ -139,7 +139,7 @@ typedef struct nnk_tb_hparam {
     int boolean;
 } nnk_tb_hparam;
 /* The session (trial): hparams are written in name order. */
-int nnk_tb_hparams_start(nnk_tb_writer *w, const nnk_tb_hparam *hparams,
+NNK_API int nnk_tb_hparams_start(nnk_tb_writer *w, const nnk_tb_hparam *hparams,
                          int n, const char *group_name,
                          double start_time_secs, int64_t step,
                          double wall_time, nnk_err *err);
@@ -147,7 +147,7 @@ typedef enum nnk_tb_status {
     NNK_TB_STATUS_UNKNOWN, NNK_TB_STATUS_SUCCESS, NNK_TB_STATUS_FAILURE,
     NNK_TB_STATUS_RUNNING
 } nnk_tb_status;
-int nnk_tb_hparams_end(nnk_tb_writer *w, nnk_tb_status status,
+NNK_API int nnk_tb_hparams_end(nnk_tb_writer *w, nnk_tb_status status,
                        double end_time_secs, int64_t step, double wall_time,
                        nnk_err *err);
 /* The experiment: each hparam's domain is an interval (type NUMBER:
@@ -164,7 +164,7 @@ typedef struct nnk_tb_metric {
     const char *tag;
     const char *group;            /* a sub-run such as "validation", or "" */
 } nnk_tb_metric;
-int nnk_tb_hparams_experiment(nnk_tb_writer *w,
+NNK_API int nnk_tb_hparams_experiment(nnk_tb_writer *w,
                               const nnk_tb_hparam_domain *hparams, int n_hp,
                               const nnk_tb_metric *metrics, int n_metrics,
                               double time_created_secs, int64_t step,
@@ -187,7 +187,7 @@ typedef struct nnk_tb_embedding {
     const uint8_t *images;               /* may be NULL */
     int image_w, image_h;
 } nnk_tb_embedding;
-int nnk_tb_projector(const char *dir, const nnk_tb_embedding *e, nnk_err *err);
+NNK_API int nnk_tb_projector(const char *dir, const nnk_tb_embedding *e, nnk_err *err);
 
 /* ---- reading ---------------------------------------------------------------- */
 
@@ -225,12 +225,12 @@ typedef struct nnk_tb_scan {
  * (scan->first_bad is its offset); < 0 with err set when the file cannot
  * be read at all. */
 typedef void (*nnk_tb_record_fn)(void *user, const nnk_tb_record_info *r);
-int nnk_tb_scan_file(const char *path, nnk_tb_record_fn fn, void *user, nnk_tb_scan *scan, nnk_err *err);
+NNK_API int nnk_tb_scan_file(const char *path, nnk_tb_record_fn fn, void *user, nnk_tb_scan *scan, nnk_err *err);
 /* Keeps every whole record of path, in order, and drops only the damaged
  * bytes between and after them (a torn tail, a flipped bit): the result
  * goes to a temporary file, fsynced and renamed over path. scan says what
  * was kept and dropped; a file with no damage is left untouched. */
-int nnk_tb_repair(const char *path, nnk_tb_scan *scan, nnk_err *err);
+NNK_API int nnk_tb_repair(const char *path, nnk_tb_scan *scan, nnk_err *err);
 
 #ifdef __cplusplus
 }
