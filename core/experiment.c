@@ -1,6 +1,7 @@
 /* Experiment files: INI parsed by libinih into sections, typed by the
  * components' parameter specs. Every error carries file:line. */
 #include "internal.h"
+#include <ctype.h>
 #include <ini.h>
 #include <math.h>
 #include <stdio.h>
@@ -60,7 +61,9 @@ static char *count_lines(char *str, int num, void *stream)
     }
     /* leading blanks carry no meaning here (libinih would take an indented
      * line as the previous value's continuation) */
-    size_t lead = strspn(r, " \t");
+    size_t lead = 0; /* as libinih's own skip: every isspace byte */
+    while (lead < len && isspace((unsigned char)r[lead]) && r[lead] != '\n')
+        lead++;
     if (lead)
         memmove(r, r + lead, len - lead + 1);
     const char *end = *r == '[' ? strchr(r, ']') : NULL;

@@ -200,8 +200,8 @@ nnk_dataset *nnk_dataset_load_idx(const char *images, const char *labels,
                 rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
             for (int64_t i = 0; !rc && i < xi.count; i++) {
                 double v = idx_value(&xi, i);
-                if (!isfinite(v))
-                    rc = nnk_err_set(err, NNK_EDATA, "data '%s': NaN or Inf in sample %lld",
+                if (!isfinite(v) || !isfinite((float)v)) /* a double past float's range too */
+                    rc = nnk_err_set(err, NNK_EDATA, "data '%s': NaN, Inf or a value past float range in sample %lld",
                                      images, (long long)(i / d->x_cols) + 1);
                 d->x_f32[i] = (float)v;
             }
@@ -217,8 +217,8 @@ nnk_dataset *nnk_dataset_load_idx(const char *images, const char *labels,
             rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
         for (int64_t i = 0; !rc && i < yi.count; i++) {
             double v = idx_value(&yi, i);
-            if (!isfinite(v))
-                rc = nnk_err_set(err, NNK_EDATA, "data '%s': NaN or Inf in label %lld",
+            if (!isfinite(v) || !isfinite((float)v))
+                rc = nnk_err_set(err, NNK_EDATA, "data '%s': NaN, Inf or a value past float range in label %lld",
                                  labels, (long long)i + 1);
             d->y[i] = (float)v;
         }

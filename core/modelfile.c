@@ -514,6 +514,12 @@ nnk_model *nnk_model_load(nnk_registry *reg, const char *path, nnk_err *err)
     if (!rc) {
         m = nnk_model_new(reg);
         rc = m ? rebuild(m, msg, path, err) : nnk_err_set(err, NNK_ENOMEM, "out of memory");
+        /* what the file describes cannot be built: the file is at fault */
+        if (rc && err && err->status != NNK_ENOMEM && err->status != NNK_EMODEL && strncmp(err->msg, "model '", 7)) {
+            char why[NNK_ERR_MAX];
+            snprintf(why, sizeof why, "%s", err->msg);
+            rc = nnk_err_set(err, NNK_EMODEL, "model '%s': %s", path, why);
+        }
     }
     if (msg)
         nnkit__model__free_unpacked(msg, NULL);

@@ -582,9 +582,11 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
         s.bs = train->rows;
     s.steps = (train->rows + s.bs - 1) / s.bs;
     s.perm = malloc((size_t)train->rows * sizeof(int64_t));
-    if (!s.perm || nnk_model_ensure_rows(m, s.bs, err)) {
-        free(s.perm);
+    if (!s.perm)
         return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    if ((rc = nnk_model_ensure_rows(m, s.bs, err))) {
+        free(s.perm);
+        return rc;
     }
     for (int64_t i = 0; i < train->rows; i++)
         s.perm[i] = i;

@@ -481,9 +481,14 @@ static int cmd_train(const options *o)
     printf("run saved in %s (model.nnk, config.ini, metrics.txt)\n", run_dir);
 out:
     rc = err.status;
+    /* a run that failed before it trained anything leaves nothing behind
+     * (only a directory this invocation created, and never one holding a
+     * backup to resume from); the callbacks close their files first */
+    int discard = rc && !trained && created_dir && hist.n_epochs == 0 &&
+                  !nnk_callback_backup(cbs, cbs ? n_cbs : 0, run_dir, path, sizeof path);
     for (int i = 0; cbs && i < n_cbs; i++)
         nnk_callback_free(cbs[i]);
-    if (rc && !trained && created_dir && hist.n_epochs == 0 && nnk_status_exit_code(err.status) == 2)
+    if (discard)
         remove_run_dir(run_dir);
     free(cbs);
     nnk_history_clear(&hist);
