@@ -119,21 +119,7 @@ static int host_model_layer_count(const nnk_model_view *v) { return model_of(v)-
 
 static int host_model_layer(const nnk_model_view *v, int i, nnk_layer_info *out)
 {
-    nnk_model *m = model_of(v);
-    if (i < 0 || i >= m->n_nodes)
-        return -1;
-    nnk_node *n = &m->nodes[i];
-    memset(out, 0, sizeof *out);
-    out->struct_size = sizeof *out;
-    out->name = n->name;
-    out->type = n->comp->name;
-    out->activation = n->act ? n->act->name : NULL;
-    out->n_inputs = n->n_in;
-    out->inputs = (const char *const *)n->in_names;
-    out->output = n->out_shape;
-    out->n_weights = n->layer.n_weights;
-    out->weights = n->layer.weights;
-    return 0;
+    return nnk_model_layer(model_of(v), i, out);
 }
 
 static int host_model_input(const nnk_model_view *v, int i, const char **name, nnk_shape *shape)

@@ -4,7 +4,6 @@
 
 #include "nnkit/nnkit.h"
 
-#define NNK_MAX_INPUTS 16
 #define NNK_SCRATCH_SLOTS 8
 
 /* xoshiro256** state; one stream per purpose, all derived from the seed. */
@@ -74,7 +73,6 @@ typedef struct nnk_metric_inst {
     void *state;
 } nnk_metric_inst;
 
-#define NNK_MAX_OUTPUTS 8
 #define NNK_MAX_METRICS 8
 
 /* One output of the model with its loss, weight and metrics. */

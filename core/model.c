@@ -337,6 +337,67 @@ int nnk_model_set_weights(nnk_model *m, const char *layer, const char *weight, c
 
 double nnk_model_learning_rate(const nnk_model *m) { return m->learning_rate; }
 
+nnk_registry *nnk_model_registry(const nnk_model *m) { return m->reg; }
+
+int nnk_model_layer_count(const nnk_model *m) { return m->n_nodes; }
+
+int nnk_model_layer(const nnk_model *m, int i, nnk_layer_info *out)
+{
+    if (i < 0 || i >= m->n_nodes)
+        return -1;
+    const nnk_node *n = &m->nodes[i];
+    memset(out, 0, sizeof *out);
+    out->struct_size = sizeof *out;
+    out->name = n->name;
+    out->type = n->comp->name;
+    out->activation = n->act ? n->act->name : NULL;
+    out->n_inputs = n->n_in;
+    out->inputs = (const char *const *)n->in_names;
+    out->output = n->out_shape;
+    out->n_weights = n->layer.n_weights;
+    out->weights = n->layer.weights;
+    return 0;
+}
+
+const nnk_params *nnk_model_layer_params(const nnk_model *m, int i)
+{
+    return i >= 0 && i < m->n_nodes ? m->nodes[i].params : NULL;
+}
+
+int nnk_model_output_info(const nnk_model *m, int k, nnk_output_info *out)
+{
+    if (k < 0 || k >= m->n_outputs)
+        return -1;
+    const nnk_output *o = &m->outs[k];
+    out->name = o->name;
+    out->loss = o->loss ? o->loss->name : NULL;
+    out->loss_weight = o->weight;
+    out->loss_params = o->loss_params;
+    out->n_metrics = o->n_metrics;
+    return 0;
+}
+
+const char *nnk_model_output_metric(const nnk_model *m, int k, int i)
+{
+    if (k < 0 || k >= m->n_outputs || i < 0 || i >= m->outs[k].n_metrics)
+        return NULL;
+    return m->outs[k].metrics[i].name;
+}
+
+const char *nnk_model_optimizer(const nnk_model *m, const nnk_params **params)
+{
+    if (params)
+        *params = m->opt_params;
+    return m->opt ? m->opt->name : NULL;
+}
+
+void nnk_model_clipping(const nnk_model *m, double *clipnorm, double *clipvalue, double *global_clipnorm)
+{
+    *clipnorm = m->clipnorm;
+    *clipvalue = m->clipvalue;
+    *global_clipnorm = m->global_clipnorm;
+}
+
 void nnk_model_summary(const nnk_model *m, FILE *out)
 {
     int functional = m->n_inputs > 1 || m->n_outputs > 1;

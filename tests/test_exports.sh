@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# libnnkit.so and libnnkit-tensorboard.so export exactly the functions
+# libnnkit.so, libnnkit-tensorboard.so and libnnkit-experiment.so export exactly the functions
 # their public headers mark NNK_API: no internal nnk_* function, no
 # protobuf-c symbol, and nothing public missing.
 set -u
@@ -24,5 +24,6 @@ check() { # library, header
 }
 check "$1" "$src/core/include/nnkit/nnkit.h"
 check "$2" "$src/tensorboard/include/nnkit/tensorboard.h"
+check "$3" "$src/experiment/include/nnkit/experiment.h"
 echo "exports: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -4,7 +4,7 @@
  *   bench_train EXPERIMENT.ini BATCH_SIZE [--tensorboard]
  * With --tensorboard the epoch also logs every batch's scalars and a
  * histogram of every weight and bias (the callback's cost). */
-#include <nnkit/nnkit.h>
+#include <nnkit/experiment.h>
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>

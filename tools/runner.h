@@ -1,7 +1,7 @@
 /* Shared between the runner's commands (tools/). */
 #ifndef NNKIT_RUNNER_H
 #define NNKIT_RUNNER_H
-#include <nnkit/nnkit.h>
+#include <nnkit/experiment.h>
 
 /* The training data of an experiment with its validation and test parts
  * (files, or splits of the training file as [data] says). */

@@ -2,6 +2,7 @@
  * error line; a parsed one has every key on a line of the file, and its
  * settings, model and callbacks build or fail cleanly too. */
 #include "fuzz_common.h"
+#include <nnkit/experiment.h>
 
 static nnk_registry *reg;
 

@@ -26,6 +26,8 @@ extern "C" {
 #endif
 
 #define NNK_VERSION "0.1.0"
+#define NNK_MAX_INPUTS 16  /* inputs of a model, and of one layer */
+#define NNK_MAX_OUTPUTS 8  /* outputs of a model */
 
 /* Text for a status, and the runner's exit status for it (0, 1 or 2). */
 NNK_API const char *nnk_status_text(nnk_status status);
@@ -286,6 +288,31 @@ NNK_API int nnk_model_outputs(const nnk_model *m, const char **names, int64_t *c
  * row holds their values one after another); returns how many there are
  * (at most cap are written). */
 NNK_API int nnk_model_inputs(const nnk_model *m, const char **names, nnk_shape *shapes, int cap);
+/* ---- what a model is made of (Keras's model.layers, get_config) --------
+ * Pointers stay valid until the model is freed. Layer order is the build
+ * order (a topological order) once built, the order of adding before. */
+NNK_API nnk_registry *nnk_model_registry(const nnk_model *m);
+NNK_API int nnk_model_layer_count(const nnk_model *m);
+/* Layer i: name, component, activation, inputs, output shape (after
+ * build) and weights; -1 when i is out of range. */
+NNK_API int nnk_model_layer(const nnk_model *m, int i, nnk_layer_info *out);
+/* Layer i's parameters, every one resolved (defaults included). */
+NNK_API const nnk_params *nnk_model_layer_params(const nnk_model *m, int i);
+/* Output k of a compiled model: its layer, loss and loss weight and the
+ * loss's parameters; n_metrics metrics, named by nnk_model_output_metric. */
+typedef struct nnk_output_info {
+    const char *name;
+    const char *loss;
+    double loss_weight;
+    const nnk_params *loss_params;
+    int n_metrics;
+} nnk_output_info;
+NNK_API int nnk_model_output_info(const nnk_model *m, int k, nnk_output_info *out);
+NNK_API const char *nnk_model_output_metric(const nnk_model *m, int k, int i);
+/* The optimizer's name (NULL before compile) and its parameters. */
+NNK_API const char *nnk_model_optimizer(const nnk_model *m, const nnk_params **params);
+/* Gradient clipping as compiled (0: off). */
+NNK_API void nnk_model_clipping(const nnk_model *m, double *clipnorm, double *clipvalue, double *global_clipnorm);
 /* Columns of predict's result: every output's units, in output order. */
 NNK_API int64_t nnk_model_output_cols(const nnk_model *m);
 /* Outputs for every row of d: a rows x output_cols array the caller frees. */
@@ -342,83 +369,6 @@ NNK_API unsigned char *nnk_read_file(const char *path, const char *what, size_t 
 NNK_API int nnk_write_file_atomic(const char *path, const void *data, size_t n,
                           nnk_err *err);
 
-
-/* ---- experiment files ---------------------------------------------------- */
-
-/* An INI experiment (DESIGN.md section 4), parsed with libinih. Sections:
- * [data] [input] [layer NAME] [compile] [fit] [callback NAME] [run]. */
-typedef struct nnk_ini_entry {
-    char *key, *value;
-    int line;
-} nnk_ini_entry;
-
-typedef struct nnk_ini_section {
-    char *kind;   /* "layer" */
-    char *name;   /* "hidden1", or NULL for unnamed sections */
-    int line;
-    int n, cap;
-    nnk_ini_entry *entries;
-} nnk_ini_section;
-
-typedef struct nnk_experiment {
-    char *path;
-    int n, cap;
-    nnk_ini_section *sections;
-} nnk_experiment;
-
-/* Parses and checks section names (unknown ones get file:line and a
- * did-you-mean). */
-NNK_API nnk_experiment *nnk_experiment_load(const char *path, nnk_err *err);
-NNK_API void nnk_experiment_free(nnk_experiment *e);
-/* --set: "fit.epochs=5" or "hidden1.units=100" (a section kind without a
- * name, or the name of a named section). */
-NNK_API int nnk_experiment_override(nnk_experiment *e, const char *assignment,
-                            nnk_err *err);
-/* The value of kind[.name] key, or NULL. */
-NNK_API const char *nnk_experiment_get(const nnk_experiment *e, const char *kind,
-                               const char *key);
-
-/* Run settings read from [data], [fit] and [run]. */
-typedef struct nnk_run_config {
-    const char *train, *test, *validation; /* data specs */
-    const char *label, *features;          /* CSV columns */
-    double validation_split, test_split, scale;
-    int standardize;
-    int64_t epochs, batch_size, verbose;
-    int shuffle;
-    int64_t seed;
-    const char *run_dir, *run_name;
-} nnk_run_config;
-
-typedef struct nnk_experiment_parts {
-    nnk_params *data, *fit, *run; /* typed [data], [fit], [run] */
-    char *joined_features;        /* the inputs' columns, when they name them */
-    nnk_run_config cfg;           /* views into the params above */
-} nnk_experiment_parts;
-
-/* Checks [data], [fit] and [run] against their specs and fills parts. */
-NNK_API int nnk_experiment_settings(const nnk_experiment *e, nnk_experiment_parts *parts,
-                            nnk_err *err);
-NNK_API void nnk_experiment_parts_clear(nnk_experiment_parts *parts);
-/* Builds (inputs, layers, compile; not nnk_model_build) a model. */
-NNK_API nnk_model *nnk_experiment_model(const nnk_experiment *e, nnk_registry *reg,
-                                nnk_err *err);
-/* The experiment's [callback NAME] sections as callbacks. *n is set. */
-NNK_API nnk_callback **nnk_experiment_callbacks(const nnk_experiment *e,
-                                        nnk_registry *reg, int *n,
-                                        nnk_err *err);
-/* The experiment with every value resolved (defaults included), as text
- * (caller frees). */
-NNK_API char *nnk_experiment_resolved_text(const nnk_experiment *e, const nnk_model *m,
-                                   const nnk_experiment_parts *parts);
-/* The hyper-parameters of a run: every key the experiment sets in [data]
- * (but the data paths and columns), [layer NAME] (but type and inputs),
- * [compile] and [fit] (but verbose), plus the
- * defaults of compile.optimizer, compile.learning_rate, fit.batch_size and
- * fit.epochs. Arrays of n strings, freed with nnk_experiment_hparams_free. */
-NNK_API int nnk_experiment_hparams(const nnk_experiment *e, const nnk_experiment_parts *parts,
-                           const nnk_model *m, char ***names, char ***values, int *n);
-NNK_API void nnk_experiment_hparams_free(char **names, char **values, int n);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,7 @@
 /* Experiment files: INI parsed by libinih into sections, typed by the
  * components' parameter specs. Every error carries file:line. */
-#include "internal.h"
+#include <nnkit/experiment.h>
+#include <stdint.h>
 #include <ctype.h>
 #include <ini.h>
 #include <math.h>
@@ -480,6 +481,20 @@ static int parse_shape(const char *text, nnk_shape *s)
 
 static int split_list(const char *text, char **copy, const char **out, int cap);
 
+/* How many names a comma- or blank-separated list holds. */
+static int count_list(const char *text)
+{
+    int n = 0;
+    for (const char *p = text; *p;) {
+        p += strspn(p, ", ");
+        if (!*p)
+            break;
+        n++;
+        p += strcspn(p, ", ");
+    }
+    return n;
+}
+
 static int add_inputs(const nnk_experiment *e, nnk_model *m, nnk_err *err)
 {
     for (int i = 0; i < e->n; i++) {
@@ -502,13 +517,7 @@ static int add_inputs(const nnk_experiment *e, nnk_model *m, nnk_err *err)
                                    where, s->entries[k].key, hint ? " (did you mean '" : "",
                                    hint ? hint : "", hint ? "'?)" : "");
         }
-        int n_cols = 0;
-        if (columns) { /* the CSV columns this input takes */
-            char *copy;
-            const char *parts[NNK_MAX_INPUTS * 64];
-            n_cols = split_list(columns, &copy, parts, NNK_MAX_INPUTS * 64);
-            free(copy);
-        }
+        int n_cols = columns ? count_list(columns) : 0; /* the CSV columns this input takes */
         char cols_text[32];
         if (!text && n_cols) {
             snprintf(cols_text, sizeof cols_text, "%d", n_cols);
@@ -530,7 +539,7 @@ static int add_inputs(const nnk_experiment *e, nnk_model *m, nnk_err *err)
         if (rc)
             return rc;
     }
-    if (m->n_inputs == 0)
+    if (nnk_model_inputs(m, NULL, NULL, 0) == 0)
         return nnk_err_set(err, NNK_ECONFIG, "%s: no [input] section (give the shape of one sample)",
                            e->path);
     return NNK_OK;
@@ -567,7 +576,7 @@ static int add_layers(const nnk_experiment *e, nnk_model *m, nnk_err *err)
             }
         }
         if (!type) /* [layer flatten] with no type: the name is the type */
-            type = nnk_registry_find(m->reg, NNK_KIND_LAYER, s->name) ? s->name : NULL;
+            type = nnk_registry_find(nnk_model_registry(m), NNK_KIND_LAYER, s->name) ? s->name : NULL;
         if (!type) {
             free(inputs_copy);
             return nnk_err_set(err, NNK_ECONFIG, "%s:%d: layer '%s' has no 'type'", e->path,
@@ -696,7 +705,7 @@ nnk_model *nnk_experiment_model(const nnk_experiment *e, nnk_registry *reg, nnk_
     int rc = add_inputs(e, m, err);
     if (!rc)
         rc = add_layers(e, m, err);
-    if (!rc && m->n_nodes == 0)
+    if (!rc && nnk_model_layer_count(m) == 0)
         rc = nnk_err_set(err, NNK_ECONFIG, "%s: no [layer NAME] sections", e->path);
     if (!rc)
         rc = compile_model(e, m, err);
@@ -756,6 +765,16 @@ static void write_params(FILE *f, const nnk_params *p)
     }
 }
 
+/* Input i's name and shape. */
+static void input_at(const nnk_model *m, int i, const char **name, nnk_shape *shape)
+{
+    const char *names[NNK_MAX_INPUTS];
+    nnk_shape shapes[NNK_MAX_INPUTS];
+    nnk_model_inputs(m, names, shapes, NNK_MAX_INPUTS);
+    *name = names[i];
+    *shape = shapes[i];
+}
+
 /* A [callback NAME] section with every parameter, defaults included, as
  * the component's specs type them. */
 static void write_callback(FILE *f, nnk_registry *reg, const nnk_ini_section *s)
@@ -791,54 +810,67 @@ char *nnk_experiment_resolved_text(const nnk_experiment *e, const nnk_model *m,
         return NULL;
     fprintf(f, "; %s, fully resolved (defaults and --set included)\n\n[data]\n", e->path);
     write_params(f, parts->data);
-    for (int i = 0; i < m->n_inputs; i++) {
-        fprintf(f, "\n[input%s%s]\nshape = ", strcmp(m->inputs[i].name, "input") ? " " : "",
-                strcmp(m->inputs[i].name, "input") ? m->inputs[i].name : "");
-        for (int d = 0; d < m->inputs[i].shape.ndim; d++)
-            fprintf(f, "%s%lld", d ? "," : "", (long long)m->inputs[i].shape.dim[d]);
+    int n_in = nnk_model_inputs(m, NULL, NULL, 0);
+    for (int i = 0; i < n_in; i++) {
+        const char *name;
+        nnk_shape shape;
+        input_at(m, i, &name, &shape);
+        int named = strcmp(name, "input") != 0;
+        fprintf(f, "\n[input%s%s]\nshape = ", named ? " " : "", named ? name : "");
+        for (int d = 0; d < shape.ndim; d++)
+            fprintf(f, "%s%lld", d ? "," : "", (long long)shape.dim[d]);
         fprintf(f, "\n");
     }
-    for (int i = 0; i < m->n_nodes; i++) {
-        const nnk_node *n = &m->nodes[i];
-        fprintf(f, "\n[layer %s]\ntype = %s\ninputs = ", n->name, n->comp->name);
-        for (int k = 0; k < n->n_in; k++)
-            fprintf(f, "%s%s", k ? ", " : "", n->in_names[k]);
+    for (int i = 0; i < nnk_model_layer_count(m); i++) {
+        nnk_layer_info li;
+        nnk_model_layer(m, i, &li);
+        fprintf(f, "\n[layer %s]\ntype = %s\ninputs = ", li.name, li.type);
+        for (int k = 0; k < li.n_inputs; k++)
+            fprintf(f, "%s%s", k ? ", " : "", li.inputs[k]);
         fprintf(f, "\n");
-        write_params(f, n->params);
+        write_params(f, nnk_model_layer_params(m, i));
     }
+    int n_out = nnk_model_outputs(m, NULL, NULL, 0);
+    nnk_output_info oi[16];
+    for (int k = 0; k < n_out && k < 16; k++)
+        nnk_model_output_info(m, k, &oi[k]);
     fprintf(f, "\n[compile]\noutputs = ");
-    for (int k = 0; k < m->n_outputs; k++)
-        fprintf(f, "%s%s", k ? ", " : "", m->outs[k].name);
+    for (int k = 0; k < n_out; k++)
+        fprintf(f, "%s%s", k ? ", " : "", oi[k].name);
     fprintf(f, "\nloss = ");
-    for (int k = 0; k < m->n_outputs; k++)
-        fprintf(f, "%s%s", k ? ", " : "", m->outs[k].loss->name);
+    for (int k = 0; k < n_out; k++)
+        fprintf(f, "%s%s", k ? ", " : "", oi[k].loss);
     char num[64];
     fprintf(f, "\nloss_weights = ");
-    for (int k = 0; k < m->n_outputs; k++) {
-        nnk_format_double(m->outs[k].weight, num, sizeof num);
+    for (int k = 0; k < n_out; k++) {
+        nnk_format_double(oi[k].loss_weight, num, sizeof num);
         fprintf(f, "%s%s", k ? ", " : "", num);
     }
-    nnk_format_double(m->learning_rate, num, sizeof num);
-    fprintf(f, "\noptimizer = %s\nlearning_rate = %s\n", m->opt->name, num);
+    const nnk_params *opt_params;
+    const char *opt = nnk_model_optimizer(m, &opt_params);
+    nnk_format_double(nnk_model_learning_rate(m), num, sizeof num);
+    fprintf(f, "\noptimizer = %s\nlearning_rate = %s\n", opt ? opt : "", num);
     const char *clip_names[3] = {"clipnorm", "clipvalue", "global_clipnorm"};
-    double clips[3] = {m->clipnorm, m->clipvalue, m->global_clipnorm};
+    double clips[3];
+    nnk_model_clipping(m, &clips[0], &clips[1], &clips[2]);
     for (int k = 0; k < 3; k++)
         if (clips[k] > 0) {
             nnk_format_double(clips[k], num, sizeof num);
             fprintf(f, "%s = %s\n", clip_names[k], num);
         }
     fprintf(f, "metrics = ");
-    for (int i = 0; i < m->outs[0].n_metrics; i++)
-        fprintf(f, "%s%s", i ? ", " : "", m->outs[0].metrics[i].name);
+    for (int i = 0; n_out && i < oi[0].n_metrics; i++)
+        fprintf(f, "%s%s", i ? ", " : "", nnk_model_output_metric(m, 0, i));
     fprintf(f, "\n");
-    write_params(f, m->opt_params);
-    write_params(f, m->outs[0].loss_params);
+    write_params(f, opt_params);
+    if (n_out)
+        write_params(f, oi[0].loss_params);
     fprintf(f, "\n[fit]\n");
     write_params(f, parts->fit);
     for (int i = 0; i < e->n; i++) {
         const nnk_ini_section *s = &e->sections[i];
         if (!strcmp(s->kind, "callback"))
-            write_callback(f, m->reg, s);
+            write_callback(f, nnk_model_registry(m), s);
     }
     fprintf(f, "\n[run]\n");
     write_params(f, parts->run);
@@ -893,8 +925,9 @@ int nnk_experiment_hparams(const nnk_experiment *e, const nnk_experiment_parts *
         }
     }
     const nnk_run_config *c = &parts->cfg;
-    nnk_format_double(m->learning_rate, buf, sizeof buf);
-    int rc = push_hparam(names, values, n, "compile.optimizer", m->opt->name) ||
+    nnk_format_double(nnk_model_learning_rate(m), buf, sizeof buf);
+    const char *opt = nnk_model_optimizer(m, NULL);
+    int rc = push_hparam(names, values, n, "compile.optimizer", opt ? opt : "") ||
              push_hparam(names, values, n, "compile.learning_rate", buf);
     snprintf(buf, sizeof buf, "%lld", (long long)c->batch_size);
     rc = rc || push_hparam(names, values, n, "fit.batch_size", buf);
