@@ -5,15 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void nnk_shape_text(const nnk_shape *s, char *buf, size_t n)
-{
-    int o = snprintf(buf, n, "(None");
-    for (int d = 0; d < s->ndim && o < (int)n; d++)
-        o += snprintf(buf + o, n - (size_t)o, ", %lld", (long long)s->dim[d]);
-    if (o < (int)n)
-        snprintf(buf + o, n - (size_t)o, ")");
-}
-
 static int find_node(const nnk_model *m, const char *name)
 {
     for (int i = 0; i < m->n_nodes; i++)

@@ -46,7 +46,7 @@ static int add_metric(nnk_model *m, nnk_output *o, const char *name, nnk_err *er
     }
     const nnk_component_info *c = nnk_registry_find(m->reg, NNK_KIND_METRIC, comp_name);
     if (!c)
-        return nnk_unknown_component(m, NNK_KIND_METRIC, comp_name, "compile", err);
+        return nnk_unknown_component(m->reg, NNK_KIND_METRIC, comp_name, "compile", err);
     if (o->n_metrics >= NNK_MAX_METRICS)
         return nnk_err_set(err, NNK_ECONFIG, "compile: too many metrics (at most %d)", NNK_MAX_METRICS);
     nnk_metric_inst *mi = &o->metrics[o->n_metrics];
@@ -81,7 +81,7 @@ int nnk_model_resolve_accuracy(nnk_model *m, nnk_output *o, nnk_err *err)
         const char *want = o->cols == 1 ? "binary_accuracy" : "categorical_accuracy";
         const nnk_component_info *c = nnk_registry_find(m->reg, NNK_KIND_METRIC, want);
         if (!c)
-            return nnk_unknown_component(m, NNK_KIND_METRIC, want, "compile", err);
+            return nnk_unknown_component(m->reg, NNK_KIND_METRIC, want, "compile", err);
         if (c == mi->comp)
             continue;
         const nnk_metric_vtable *vt = c->vtable;
@@ -107,7 +107,7 @@ static int setup_output(nnk_model *m, nnk_output *o, const char *name, const cha
 {
     const nnk_component_info *lc = nnk_registry_find(m->reg, NNK_KIND_LOSS, loss);
     if (!lc)
-        return nnk_unknown_component(m, NNK_KIND_LOSS, loss, "compile", err);
+        return nnk_unknown_component(m->reg, NNK_KIND_LOSS, loss, "compile", err);
     if (!(weight >= 0) || !isfinite(weight))
         return nnk_err_set(err, NNK_ECONFIG, "compile: loss weight %g for output '%s' must be >= 0",
                            weight, name ? name : "");
@@ -175,7 +175,7 @@ int nnk_model_compile_with(nnk_model *m, const nnk_compile_options *o, nnk_err *
     const char *opt = o->optimizer ? o->optimizer : "sgd";
     const nnk_component_info *oc = nnk_registry_find(m->reg, NNK_KIND_OPTIMIZER, opt);
     if (!oc)
-        return nnk_unknown_component(m, NNK_KIND_OPTIMIZER, opt, "compile", err);
+        return nnk_unknown_component(m->reg, NNK_KIND_OPTIMIZER, opt, "compile", err);
     const nnk_optimizer_vtable *ovt = oc->vtable;
     double lr = o->learning_rate != 0 ? o->learning_rate : nnk_optimizer_default_learning_rate(ovt);
     if (!(lr > 0) || !isfinite(lr))

@@ -176,6 +176,10 @@ int nnk_model_backward(nnk_model *m, int64_t rows, int into_logits, nnk_err *err
 void nnk_model_set_inputs(nnk_model *m, const float *x, int64_t rows);
 int64_t nnk_model_input_cols(const nnk_model *m);
 void nnk_output_free(nnk_output *o);
+/* history.c: appends one epoch's logs (the names fix the keys the first
+ * time); -1 when out of memory. h may be NULL. */
+int nnk_history_append(nnk_history *h, int n_logs, char names[][64], const double *values);
+
 /* backup.c: the whole state of a fit, for backup_and_restore. request
  * records the path; the fit loop writes it once every callback has seen
  * the event, so the backup holds their reactions to it (a scheduler's
@@ -194,7 +198,7 @@ uint8_t *nnk_envelope_read(const char *path, const char magic[4], const char *wh
                            nnk_err *err);
 void nnk_shape_text(const nnk_shape *s, char *buf, size_t n);
 int nnk_model_resolve_accuracy(nnk_model *m, nnk_output *o, nnk_err *err);
-int nnk_unknown_component(const nnk_model *m, nnk_kind kind, const char *name,
+int nnk_unknown_component(const nnk_registry *reg, nnk_kind kind, const char *name,
                           const char *owner, nnk_err *err);
 int nnk_model_ensure_rows(nnk_model *m, int64_t rows, nnk_err *err);
 /* Visit each weight: fn(weight, node, index-in-layer, user). */

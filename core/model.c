@@ -109,28 +109,6 @@ int nnk_model_add_input(nnk_model *m, const char *name, const nnk_shape *shape,
     return NNK_OK;
 }
 
-int nnk_unknown_component(const nnk_model *m, nnk_kind kind,
-                             const char *name, const char *owner,
-                             nnk_err *err)
-{
-    char list[1024];
-    nnk_registry_names(m->reg, kind, list, sizeof list);
-    const char *cands[256];
-    int n = 0;
-    for (int i = 0; i < nnk_registry_count(m->reg) && n < 256; i++) {
-        const nnk_component_info *c = nnk_registry_at(m->reg, i);
-        if (c->kind == kind)
-            cands[n++] = c->name;
-    }
-    const char *hint = nnk_suggest(name, cands, n);
-    char hint_text[128] = "";
-    if (hint)
-        snprintf(hint_text, sizeof hint_text, " (did you mean '%s'?)", hint);
-    return nnk_err_set(err, NNK_ECONFIG, "%s: unknown %s '%s'%s; available: %s",
-                       owner, nnk_kind_name(kind), name, hint_text,
-                       list[0] ? list : "none (no plugins loaded)");
-}
-
 static int resolve_activation(nnk_model *m, nnk_node *node, nnk_err *err)
 {
     const nnk_params *p = node->params;
@@ -145,7 +123,7 @@ static int resolve_activation(nnk_model *m, nnk_node *node, nnk_err *err)
         const nnk_component_info *c =
             nnk_registry_find(m->reg, NNK_KIND_ACTIVATION, name);
         if (!c)
-            return nnk_unknown_component(m, NNK_KIND_ACTIVATION, name, owner, err);
+            return nnk_unknown_component(m->reg, NNK_KIND_ACTIVATION, name, owner, err);
         node->act_comp = c;
         node->act = c->vtable;
         snprintf(owner, sizeof owner, "activation '%s' of layer '%s'", name,
@@ -171,7 +149,7 @@ int nnk_model_add_layer(nnk_model *m, const char *name, const char *type,
         return nnk_err_set(err, NNK_ECONFIG, "%s: name already used", owner);
     const nnk_component_info *c = nnk_registry_find(m->reg, NNK_KIND_LAYER, type);
     if (!c)
-        return nnk_unknown_component(m, NNK_KIND_LAYER, type, owner, err);
+        return nnk_unknown_component(m->reg, NNK_KIND_LAYER, type, owner, err);
     if (n_inputs > NNK_MAX_INPUTS)
         return nnk_err_set(err, NNK_ECONFIG, "%s: too many inputs (at most %d)", owner,
                            NNK_MAX_INPUTS);

@@ -24,14 +24,6 @@ struct nnk_registry {
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static const char *const kind_names[NNK_KIND_COUNT] = {
-    "layer", "activation", "loss", "metric", "optimizer", "callback"};
-
-const char *nnk_kind_name(nnk_kind k)
-{
-    return (unsigned)k < NNK_KIND_COUNT ? kind_names[k] : "?";
-}
-
 nnk_registry *nnk_registry_new(void)
 {
     return calloc(1, sizeof(nnk_registry));
@@ -354,4 +346,26 @@ int nnk_registry_load_default(nnk_registry *reg, const char *plugin_dir,
     if (dir_exists(std_dir) && (rc = load_dir(reg, std_dir, 1, err)))
         return rc;
     return NNK_OK;
+}
+
+int nnk_unknown_component(const nnk_registry *reg, nnk_kind kind,
+                             const char *name, const char *owner,
+                             nnk_err *err)
+{
+    char list[1024];
+    nnk_registry_names(reg, kind, list, sizeof list);
+    const char *cands[256];
+    int n = 0;
+    for (int i = 0; i < nnk_registry_count(reg) && n < 256; i++) {
+        const nnk_component_info *c = nnk_registry_at(reg, i);
+        if (c->kind == kind)
+            cands[n++] = c->name;
+    }
+    const char *hint = nnk_suggest(name, cands, n);
+    char hint_text[128] = "";
+    if (hint)
+        snprintf(hint_text, sizeof hint_text, " (did you mean '%s'?)", hint);
+    return nnk_err_set(err, NNK_ECONFIG, "%s: unknown %s '%s'%s; available: %s",
+                       owner, nnk_kind_name(kind), name, hint_text,
+                       list[0] ? list : "none (no plugins loaded)");
 }

@@ -1,5 +1,6 @@
-/* Status table and error formatting. */
-#include "nnkit/nnkit.h"
+/* Status table, error formatting, and the names and texts messages use
+ * (component kinds, shapes): a leaf every other module may call. */
+#include "internal.h"
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -47,4 +48,23 @@ int nnk_err_set(nnk_err *err, nnk_status status, const char *fmt, ...)
         err->status = status;
     }
     return status;
+}
+
+/* ---- names and texts for messages ---- */
+
+static const char *const kind_names[NNK_KIND_COUNT] = {
+    "layer", "activation", "loss", "metric", "optimizer", "callback"};
+
+const char *nnk_kind_name(nnk_kind k)
+{
+    return (unsigned)k < NNK_KIND_COUNT ? kind_names[k] : "?";
+}
+
+void nnk_shape_text(const nnk_shape *s, char *buf, size_t n)
+{
+    int o = snprintf(buf, n, "(None");
+    for (int d = 0; d < s->ndim && o < (int)n; d++)
+        o += snprintf(buf + o, n - (size_t)o, ", %lld", (long long)s->dim[d]);
+    if (o < (int)n)
+        snprintf(buf + o, n - (size_t)o, ")");
 }

@@ -24,17 +24,6 @@ void nnk_fit_options_init(nnk_fit_options *o)
     o->seed = 42;
 }
 
-void nnk_history_clear(nnk_history *h)
-{
-    if (!h)
-        return;
-    for (int i = 0; i < h->n_keys; i++)
-        free(h->keys[i]);
-    free(h->keys);
-    free(h->values);
-    memset(h, 0, sizeof *h);
-}
-
 /* ---- callbacks ---------------------------------------------------------- */
 
 nnk_callback *nnk_callback_new(nnk_registry *reg, const char *type,
@@ -425,28 +414,6 @@ static void optimizer_step(nnk_model *m)
     }
 }
 
-static int history_append(nnk_history *h, int n_logs, char names[][64],
-                          const double *values)
-{
-    if (!h)
-        return 0;
-    if (h->n_keys == 0) {
-        h->keys = calloc((size_t)n_logs, sizeof(char *));
-        if (!h->keys)
-            return -1;
-        for (int i = 0; i < n_logs; i++)
-            h->keys[i] = strdup(names[i]);
-        h->n_keys = n_logs;
-    }
-    double *v = realloc(h->values, (size_t)((h->n_epochs + 1) * h->n_keys) * sizeof(double));
-    if (!v)
-        return -1;
-    h->values = v;
-    memcpy(v + h->n_epochs * h->n_keys, values, (size_t)h->n_keys * sizeof(double));
-    h->n_epochs++;
-    return 0;
-}
-
 static int train_batch(nnk_fit_state *s, int64_t b, nnk_err *err)
 {
     nnk_model *m = s->m;
@@ -633,7 +600,7 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
     for (int64_t e = s.next_epoch; !rc && e < o->epochs && !s.stop; e++) {
         s.info.epoch = e;
         rc = run_epoch(&s, err);
-        if (!rc && history_append(history, s.info.n_logs, s.names, s.values))
+        if (!rc && nnk_history_append(history, s.info.n_logs, s.names, s.values))
             rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
         if (!rc)
             rc = fire(o, NNK_EPOCH_END, &s.info, err);

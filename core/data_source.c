@@ -1,0 +1,76 @@
+/* Where data comes from: "fashion-mnist:train|test" (Debian's package),
+ * a .csv file, or IDX files (the labels found beside the images by name).
+ * Dispatches to the CSV and IDX readers, which build nnk_dataset objects
+ * (dataset.c). */
+#include "internal.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const fashion_classes[10] = {
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+
+static const char *fashion_dir(void)
+{
+    const char *env = getenv("NNKIT_FASHION_MNIST_DIR");
+    return env && *env ? env : "/usr/share/datasets/fashion-mnist";
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+nnk_dataset *nnk_dataset_load(const char *spec, const char *label_columns,
+                              const char *feature_columns, nnk_err *err)
+{
+    if (!strncmp(spec, "fashion-mnist:", 14)) {
+        const char *part = spec + 14;
+        const char *prefix = !strcmp(part, "train") ? "train"
+                             : !strcmp(part, "test") ? "t10k" : NULL;
+        if (!prefix) {
+            nnk_err_set(err, NNK_ECONFIG,
+                        "data '%s': unknown part '%s' (use fashion-mnist:train or fashion-mnist:test)",
+                        spec, part);
+            return NULL;
+        }
+        char images[1024], labels[1024];
+        snprintf(images, sizeof images, "%s/%s-images-idx3-ubyte.gz", fashion_dir(), prefix);
+        snprintf(labels, sizeof labels, "%s/%s-labels-idx1-ubyte.gz", fashion_dir(), prefix);
+        if (access(images, R_OK)) {
+            nnk_err_set(err, NNK_EDATA,
+                        "data '%s': '%s' not found (install Debian's dataset-fashion-mnist: tools/setup.sh)",
+                        spec, images);
+            return NULL;
+        }
+        nnk_dataset *d = nnk_dataset_load_idx(images, labels, err);
+        if (d) {
+            d->class_names = fashion_classes;
+            d->n_classes = 10;
+        }
+        return d;
+    }
+    if (ends_with(spec, ".csv"))
+        return nnk_dataset_load_csv(spec, label_columns, feature_columns, err);
+    const char *tag = strstr(spec, "images-idx");
+    if (tag) {
+        /* the labels file sits beside: ...-labels-idx1-ubyte[.gz] */
+        char labels[1024];
+        size_t pre = (size_t)(tag - spec);
+        const char *after = strchr(tag + 10, '-');
+        if (pre < 900 && after) {
+            snprintf(labels, sizeof labels, "%.*slabels-idx1%s", (int)pre, spec, after);
+            if (!access(labels, R_OK))
+                return nnk_dataset_load_idx(spec, labels, err);
+        }
+    }
+    if (access(spec, R_OK)) {
+        nnk_err_set(err, NNK_EDATA, "data '%s': file not found", spec);
+        return NULL;
+    }
+    return nnk_dataset_load_idx(spec, NULL, err);
+}
+
