@@ -343,13 +343,6 @@ NNK_API int nnk_model_save_as(const nnk_model *m, const char *path, int weights_
 /* Loads and rebuilds a model; its plugins must be in reg. */
 NNK_API nnk_model *nnk_model_load(nnk_registry *reg, const char *path, nnk_err *err);
 
-/* nnkit check-plugin: loads the plugin at path (with the standard plugins
- * for what it uses), validates its descriptor and parameter specs, and
- * runs finite-difference gradient, shape, save/load and determinism
- * checks on each component, printing one row per check to out. Returns
- * the number of failed checks, or -1 (err set) when the plugin does not
- * load. */
-NNK_API int nnk_check_plugin(const char *path, FILE *out, nnk_err *err);
 
 /* mkdir -p; `what` names the directory in messages ("log directory 'x':
  * cannot create 'x/y': ..."). Fails (EIO) when dir exists but is no

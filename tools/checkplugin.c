@@ -1,6 +1,7 @@
 /* nnkit check-plugin: validates a plugin's descriptor and puts each of its
  * components through gradient, shape, save/load and determinism checks.
  * Every check is one row of the report; any failure fails the plugin. */
+#include "checkplugin.h"
 #include "internal.h"
 #include <math.h>
 #include <stdarg.h>
