@@ -46,9 +46,7 @@ static int bn_build(nnk_layer *layer, int n_in, const nnk_shape *in, nnk_shape *
 static void dims(const nnk_tensor *t, int64_t *n, int64_t *c)
 {
     *c = t->shape[t->ndim - 1];
-    *n = 1;
-    for (int d = 0; d < t->ndim - 1; d++)
-        *n *= t->shape[d];
+    *n = *c > 0 ? nnk_tensor_elements(t) / *c : 0; /* sizes the core checked */
 }
 
 static int bn_forward(nnk_layer *layer, int n_in, const nnk_tensor *const *in, nnk_tensor *out,

@@ -64,10 +64,8 @@ static int dense_build(nnk_layer *layer, int n_in, const nnk_shape *in,
 /* The rows the gemm sees: every position but the last axis. */
 static int64_t gemm_rows(const nnk_tensor *t)
 {
-    int64_t n = 1;
-    for (int d = 0; d < t->ndim - 1; d++)
-        n *= t->shape[d];
-    return n;
+    int64_t last = t->shape[t->ndim - 1];
+    return last > 0 ? nnk_tensor_elements(t) / last : 0; /* sizes the core checked */
 }
 
 static int dense_forward(nnk_layer *layer, int n_in, const nnk_tensor *const *in,

@@ -28,10 +28,7 @@ static int64_t rows_of(const nnk_tensor *t) { return t->shape[0]; }
 
 static int64_t cols_of(const nnk_tensor *t)
 {
-    int64_t n = 1;
-    for (int d = 1; d < t->ndim; d++)
-        n *= t->shape[d];
-    return n;
+    return t->shape[0] > 0 ? nnk_tensor_elements(t) / t->shape[0] : 0; /* sizes the core checked */
 }
 
 /* ---- concat -------------------------------------------------------------- */
