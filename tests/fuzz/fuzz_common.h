@@ -37,4 +37,29 @@ static inline void fuzz_check_error(const nnk_err *err, int rc)
         if (*p < 0x20 || *p == 0x7f)
             abort();
 }
+
+/* A loaded data set holds only finite numbers, and is freed. */
+static inline void fuzz_check_finite_and_free(nnk_dataset *d)
+{
+    for (int64_t i = 0; d->x_f32 && i < d->rows * d->x_cols; i++)
+        if (!(d->x_f32[i] - d->x_f32[i] == 0))
+            abort();
+    for (int64_t i = 0; i < d->rows * d->y_cols; i++)
+        if (!(d->y[i] - d->y[i] == 0))
+            abort();
+    nnk_dataset_free(d);
+}
+
+/* The registry of this build's plugins, loaded once. */
+static inline nnk_registry *fuzz_registry(void)
+{
+    static nnk_registry *reg;
+    if (!reg) {
+        nnk_err e = {NNK_OK, ""};
+        reg = nnk_registry_new();
+        if (!reg || nnk_registry_load_default(reg, NULL, &e))
+            abort();
+    }
+    return reg;
+}
 #endif

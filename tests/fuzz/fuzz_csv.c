@@ -3,7 +3,6 @@
  * label columns asked for (none, the first, the last, two, or one that may
  * not exist). */
 #include "fuzz_common.h"
-#include <math.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {
@@ -19,12 +18,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     }
     if (d->rows < 1 || d->x_cols < 1 || d->x_shape.ndim != 1 || d->x_shape.dim[0] != d->x_cols || !d->x_f32)
         abort();
-    for (int64_t i = 0; i < d->rows * d->x_cols; i++)
-        if (!isfinite(d->x_f32[i]))
-            abort();
-    for (int64_t i = 0; i < d->rows * d->y_cols; i++)
-        if (!isfinite(d->y[i]))
-            abort();
-    nnk_dataset_free(d);
+    fuzz_check_finite_and_free(d);
     return 0;
 }

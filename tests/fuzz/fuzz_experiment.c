@@ -4,16 +4,9 @@
 #include "fuzz_common.h"
 #include <nnkit/experiment.h>
 
-static nnk_registry *reg;
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {
-    if (!reg) {
-        reg = nnk_registry_new();
-        nnk_err e = {NNK_OK, ""};
-        if (nnk_registry_load_default(reg, NULL, &e))
-            abort();
-    }
+    nnk_registry *reg = fuzz_registry();
     const char *path = fuzz_path("exp.ini");
     fuzz_write(path, data, n);
     nnk_err err = {NNK_OK, ""};

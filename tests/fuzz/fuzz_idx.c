@@ -6,7 +6,6 @@
  * than the files hold (the fuzzer's -rss_limit_mb and -malloc_limit_mb
  * catch that). */
 #include "fuzz_common.h"
-#include <math.h>
 #include <zlib.h>
 
 static void write_part(const char *path, const uint8_t *data, size_t n)
@@ -40,12 +39,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     }
     if (d->rows < 0 || d->x_cols < 0 || (!d->x_u8 == !d->x_f32))
         abort();
-    for (int64_t i = 0; d->x_f32 && i < d->rows * d->x_cols; i++)
-        if (!isfinite(d->x_f32[i]))
-            abort();
-    for (int64_t i = 0; i < d->rows * d->y_cols; i++)
-        if (!isfinite(d->y[i]))
-            abort();
-    nnk_dataset_free(d);
+    fuzz_check_finite_and_free(d);
     return 0;
 }

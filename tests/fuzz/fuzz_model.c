@@ -13,8 +13,6 @@ static void put_le(unsigned char *p, uint64_t v, int n)
         p[i] = (unsigned char)(v >> (8 * i));
 }
 
-static nnk_registry *reg;
-
 static unsigned char *slurp(const char *path, size_t *n)
 {
     nnk_err err = {NNK_OK, ""};
@@ -26,12 +24,7 @@ static unsigned char *slurp(const char *path, size_t *n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {
-    if (!reg) {
-        reg = nnk_registry_new();
-        nnk_err e = {NNK_OK, ""};
-        if (nnk_registry_load_default(reg, NULL, &e))
-            abort();
-    }
+    nnk_registry *reg = fuzz_registry();
     const char *path = fuzz_path("model.nnk"), *again = fuzz_path("again.nnk"), *third = fuzz_path("third.nnk");
     if (!n)
         return 0;
