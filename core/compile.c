@@ -82,8 +82,14 @@ int nnk_model_resolve_accuracy(nnk_model *m, nnk_output *o, nnk_err *err)
         const nnk_component_info *c = nnk_registry_find(m->reg, NNK_KIND_METRIC, want);
         if (!c)
             return nnk_unknown_component(m->reg, NNK_KIND_METRIC, want, "compile", err);
-        if (c == mi->comp)
+        /* outputs in [-1, 1] (sign, tanh) with -1/+1 labels: compare signs */
+        const nnk_node *n = &m->nodes[o->node];
+        int signed_out = o->cols == 1 && n->act && (!strcmp(n->act->name, "sign") || !strcmp(n->act->name, "tanh"));
+        if (c == mi->comp) {
+            if (signed_out && nnk_params_set(mi->params, "threshold", "0", NULL, err))
+                return err ? err->status : NNK_ECONFIG;
             continue;
+        }
         const nnk_metric_vtable *vt = c->vtable;
         nnk_params *np = nnk_params_new(vt->params, vt->config_size, "metric 'accuracy'", err);
         void *st = calloc(1, vt->state_size + 1);
@@ -98,6 +104,8 @@ int nnk_model_resolve_accuracy(nnk_model *m, nnk_output *o, nnk_err *err)
         mi->state = st;
         mi->comp = c;
         mi->vt = vt;
+        if (signed_out && !strcmp(want, "binary_accuracy") && nnk_params_set(np, "threshold", "0", NULL, err))
+            return err ? err->status : NNK_ECONFIG;
     }
     return NNK_OK;
 }

@@ -70,7 +70,7 @@ histogram_freq = 1
 [callback kill]
 type = fixture_kill
 EOF
-files=(model.nnk comma.csv pipe.csv metrics.txt)
+files=(model.nnk comma.csv pipe.csv training.csv metrics.txt)
 
 # "<run> <step> <tag> <kind>" for every record of a run directory's event files
 records() {

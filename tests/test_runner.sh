@@ -72,6 +72,9 @@ check "missing data" 1 "nnkit: error: data 'missing.csv': cannot open: No such f
 # --- a real run: train, evaluate, predict, summary ---
 check "train" 0 "" $NNKIT train good.ini --run-name r1
 [ -f runs/r1/model.nnk ] && [ -f runs/r1/config.ini ] && pass=$((pass + 1)) || { echo "FAIL: run files missing"; fail=$((fail + 1)); }
+# every run records its history, with no csv_logger configured
+[ "$(head -1 runs/r1/training.csv)" = "epoch,accuracy,loss,val_accuracy,val_loss" ] && [ "$(wc -l <runs/r1/training.csv)" = 4 ] \
+  && pass=$((pass + 1)) || { echo "FAIL: training.csv: $(cat runs/r1/training.csv)"; fail=$((fail + 1)); }
 grep -q "^units = 16$" runs/r1/config.ini && grep -q "^momentum = 0$" runs/r1/config.ini && pass=$((pass + 1)) || { echo "FAIL: config.ini not resolved"; fail=$((fail + 1)); }
 # defect: config.ini must be what ran: the shortest float that reads back,
 # every callback parameter with its default, and the run's name
@@ -348,6 +351,22 @@ check "perceptron accuracy" 0 "" $NNKIT evaluate runs/p/model.nnk --data example
 grep -q "accuracy 1.0000$" out && pass=$((pass + 1)) || { echo "FAIL: perceptron accuracy: $(cat out)"; fail=$((fail + 1)); }
 check "regression" 0 "" $NNKIT train examples/regression.ini --run-name reg --set fit.epochs=5 --set fit.verbose=0
 grep -q "^test: loss [0-9.]* - mae [0-9.]*$" out && pass=$((pass + 1)) || { echo "FAIL: regression output: $(cat out)"; fail=$((fail + 1)); }
+
+# --- accuracy of outputs in [-1, 1] (sign, tanh) against -1/+1 labels compares signs ---
+awk -F, 'NR == 1 { print; next } { $NF = $NF == 1 ? 1 : -1; print }' OFS=, examples/data/iris_setosa.csv >pm.csv
+ini tanh.ini "[data]" "train = pm.csv" "label = is_setosa" "features = petal_length, petal_width" "[input]" "shape = 2" \
+  "[layer out]" "type = dense" "units = 1" "activation = tanh" "[compile]" "loss = mse" "optimizer = sgd" \
+  "learning_rate = 0.002" "metrics = accuracy" "[fit]" "epochs = 1" "verbose = 0"
+check "tanh train" 0 "" $NNKIT train tanh.ini --run-name tanh
+check "tanh evaluate" 0 "" $NNKIT evaluate runs/tanh/model.nnk --data pm.csv
+acc=$(sed -n 's/.* accuracy \([0-9.]*\)$/\1/p' out)
+$NNKIT predict runs/tanh/model.nnk --input pm.csv -o tanh.csv >/dev/null 2>&1
+want=$(paste -d, <(tail -n +2 tanh.csv) <(tail -n +2 pm.csv | awk -F, '{print $NF}') | awk -F, '{ n++; s += ($1 > 0) == ($2 > 0) } END { printf "%.4f", s / n }')
+[ -n "$acc" ] && [ "$acc" = "$want" ] && pass=$((pass + 1)) || { echo "FAIL: tanh accuracy $acc, signs agree on $want"; fail=$((fail + 1)); }
+sed 's/heaviside/sign/; s|examples/data/iris_setosa.csv|pm.csv|' examples/iris_perceptron.ini >sign.ini
+check "sign perceptron" 0 "" $NNKIT train sign.ini --run-name sign --set fit.verbose=0
+check "sign perceptron accuracy" 0 "" $NNKIT evaluate runs/sign/model.nnk --data pm.csv
+grep -q "accuracy 1.0000$" out && pass=$((pass + 1)) || { echo "FAIL: sign perceptron: $(cat out)"; fail=$((fail + 1)); }
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

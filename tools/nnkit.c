@@ -388,20 +388,31 @@ static int cmd_train(const options *o)
         !(cbs = nnk_experiment_callbacks(e, reg, &n_cbs, &err)))
         goto out;
     const nnk_run_config *c = &parts.cfg;
-    int has_console = 0;
+    int has_console = 0, has_history = 0;
     for (int i = 0; i < e->n; i++) {
         const nnk_ini_section *s = &e->sections[i];
-        const char *type = s->name;
-        for (int k = 0; k < s->n; k++)
+        const char *type = s->name, *file = "training.csv";
+        for (int k = 0; k < s->n; k++) {
             if (!strcmp(s->entries[k].key, "type"))
                 type = s->entries[k].value;
+            if (!strcmp(s->entries[k].key, "filename"))
+                file = s->entries[k].value;
+        }
         has_console |= !strcmp(s->kind, "callback") && !strcmp(type, "console");
+        has_history |= !strcmp(s->kind, "callback") && !strcmp(type, "csv_logger") && !strcmp(file, "training.csv");
     }
     if (c->verbose > 0 && !has_console) {
         const char *k[] = {"mode"}, *v[] = {c->verbose == 2 ? "lines" : "auto"};
         if (!(console = nnk_callback_new(reg, "console", "console", k, v, NULL, 1, &err)))
             goto out;
         cbs[n_cbs++] = console;
+    }
+    /* every run records its history in training.csv (Keras's History) */
+    if (!has_history) {
+        nnk_callback *h = nnk_callback_new(reg, "csv_logger", "history", NULL, NULL, NULL, 0, &err);
+        if (!h)
+            goto out;
+        cbs[n_cbs++] = h;
     }
     if (load_train_data(c, &data, &err) || nnk_model_set_scale(m, c->scale, &err) ||
         nnk_model_set_columns(m, c->label, c->features, &err))
@@ -479,7 +490,7 @@ static int cmd_train(const options *o)
     snprintf(path, sizeof path, "%s/metrics.txt", run_dir);
     if (write_metrics(path, &hist, tnames, tvalues, tn, &err) || nnk_callbacks_run_saved(cbs, n_cbs, run_dir, &err))
         goto out;
-    printf("run saved in %s (model.nnk, config.ini, metrics.txt)\n", run_dir);
+    printf("run saved in %s (model.nnk, config.ini, metrics.txt, training.csv)\n", run_dir);
 out:
     rc = err.status;
     /* a run that failed before it trained anything leaves nothing behind
