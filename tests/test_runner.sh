@@ -59,7 +59,7 @@ check "unknown optimizer key" 2 "nnkit: error: --set: unknown key 'momentun' for
 check "bad --set" 2 "nnkit: error: --set 'nodot=3': expected section.key=value" $NNKIT train good.ini --set nodot=3
 check "unknown option" 2 "nnkit train: unknown option '--epochs' (see 'nnkit train --help')" $NNKIT train good.ini --epochs 3
 check "missing experiment" 2 "nnkit: error: experiment 'nope.ini': cannot open: No such file or directory" $NNKIT train nope.ini
-check "unknown command" 2 "nnkit: unknown command 'trian' (commands: train, evaluate, predict, summary, plugins, events, check-plugin, lr-find, sweep)" $NNKIT trian
+check "unknown command" 2 "nnkit: unknown command 'trian' (commands: train, evaluate, predict, summary, plugins, weights, events, check-plugin, lr-find, sweep)" $NNKIT trian
 [ -e runs ] && { echo "FAIL: a configuration error left a runs/ directory"; fail=$((fail + 1)); } || pass=$((pass + 1))
 
 # --- data errors: exit 1 ---
@@ -351,6 +351,25 @@ check "perceptron accuracy" 0 "" $NNKIT evaluate runs/p/model.nnk --data example
 grep -q "accuracy 1.0000$" out && pass=$((pass + 1)) || { echo "FAIL: perceptron accuracy: $(cat out)"; fail=$((fail + 1)); }
 check "regression" 0 "" $NNKIT train examples/regression.ini --run-name reg --set fit.epochs=5 --set fit.verbose=0
 grep -q "^test: loss [0-9.]* - mae [0-9.]*$" out && pass=$((pass + 1)) || { echo "FAIL: regression output: $(cat out)"; fail=$((fail + 1)); }
+
+# --- nnkit weights: names, shapes and values as text, CSV and NumPy's .npy ---
+check "weights text" 0 "" $NNKIT weights runs/r1/model.nnk
+[ "$(grep -c "^[a-z]*/[a-z]* (" out)" = 4 ] && grep -q "^hidden/kernel (4, 16)$" out && grep -q "^output/bias (3,)$" out \
+  && pass=$((pass + 1)) || { echo "FAIL: weights text: $(grep "(" out)"; fail=$((fail + 1)); }
+check "weights csv" 0 "" $NNKIT weights runs/r1/model.nnk hidden/kernel --format csv -o kernel.csv
+check "weights npy" 0 "" $NNKIT weights runs/r1/model.nnk hidden/kernel --format npy -o kernel.npy
+# the .npy header by hand, then its float32 data against the CSV's values
+hdr=$(head -c 128 kernel.npy | tail -c 118)
+[ "$(head -c 6 kernel.npy | tail -c 5)" = NUMPY ] && [ "$(stat -c %s kernel.npy)" = $((128 + 4 * 64)) ] \
+  && echo "$hdr" | grep -q "{'descr': '<f4', 'fortran_order': False, 'shape': (4, 16), }" \
+  && [ "$(tail -c 256 kernel.npy | od -An -v -tf4 -w4 | awk '{printf "%.6g\n", $1}')" = "$(tr ',' '\n' <kernel.csv | awk '{printf "%.6g\n", $1}')" ] \
+  && [ "$(wc -l <kernel.csv)" = 4 ] && pass=$((pass + 1)) || { echo "FAIL: weights npy/csv"; fail=$((fail + 1)); }
+check "weights npy dir" 0 "" $NNKIT weights runs/r1/model.nnk --format npy -o wdir
+[ "$(ls wdir | tr '\n' ' ')" = "hidden.bias.npy hidden.kernel.npy output.bias.npy output.kernel.npy " ] && cmp -s wdir/hidden.kernel.npy kernel.npy \
+  && pass=$((pass + 1)) || { echo "FAIL: weights npy dir: $(ls wdir)"; fail=$((fail + 1)); }
+check "weights unknown layer" 2 "nnkit: error: weights: the model has no layer 'hiden'" $NNKIT weights runs/r1/model.nnk hiden
+check "weights csv of many" 2 "nnkit: error: weights: --format csv shows one weight; name it as LAYER/WEIGHT (2 selected)" \
+  $NNKIT weights runs/r1/model.nnk hidden --format csv
 
 # --- accuracy of outputs in [-1, 1] (sign, tanh) against -1/+1 labels compares signs ---
 awk -F, 'NR == 1 { print; next } { $NF = $NF == 1 ? 1 : -1; print }' OFS=, examples/data/iris_setosa.csv >pm.csv

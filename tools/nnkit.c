@@ -23,7 +23,8 @@ typedef struct options {
     const char *positional;
     const char *sets[MAX_SETS];
     int n_sets;
-    const char *plugin_dir, *run_name, *data, *input, *output, *label, *features;
+    const char *plugin_dir, *run_name, *data, *input, *output, *label, *features, *format;
+    const char *extra; /* a second positional argument (weights: LAYER[/WEIGHT]) */
     int64_t batch_size;
     int help, repair;
     double min_lr, max_lr;
@@ -94,6 +95,11 @@ static const char *const help_texts[][2] = {
                      "round trip and determinism for layers; gradients for activations and losses;\n"
                      "streaming for metrics; descent for optimizers. Prints a pass/fail table.\n"
                      "Exit status: 0 all pass, 1 a check failed, 2 the plugin does not load.\n"},
+    {"weights", "usage: nnkit weights MODEL.nnk [LAYER[/WEIGHT]] [--format text|csv|npy] [-o OUT] [--plugin-dir DIR]\n\n"
+                "Prints a saved model's weights, as Keras's get_weights() gives them: every layer's,\n"
+                "one layer's, or one weight (e.g. hidden1/kernel), with names and shapes. --format csv\n"
+                "writes one weight's rows; npy writes NumPy's .npy format (numpy.load reads it): one\n"
+                "weight to -o FILE or stdout, several to -o DIR as LAYER.WEIGHT.npy.\n"},
     {"plugins", "usage: nnkit plugins [--plugin-dir DIR]\n\n"
                 "Lists every component the loaded plugins provide, with its kind, plugin,\n"
                 "parameters (type, default, range) and documentation.\n"},
@@ -113,6 +119,7 @@ static void print_help(const char *cmd)
            "  predict MODEL.nnk        outputs of a saved model as CSV\n"
            "  summary FILE             the model's layers, shapes and parameter counts\n"
            "  plugins                  every component and its parameters\n"
+           "  weights MODEL.nnk        a saved model's weights (text, CSV or NumPy .npy)\n"
            "  events FILE...           the records of TensorBoard event files\n"
            "  check-plugin PLUGIN.so   validate a plugin and check its components\n"
            "  lr-find EXPERIMENT.ini   loss against an exponentially growing learning rate\n"
@@ -157,6 +164,7 @@ static int parse_options(const char *cmd, int argc, char **argv, options *o)
         TAKE("--data", data)
         TAKE("--input", input)
         TAKE("-o", output)
+        TAKE("--format", format)
         TAKE("--output", output)
         TAKE("--label", label)
         TAKE("--features", features)
@@ -226,6 +234,10 @@ static int parse_options(const char *cmd, int argc, char **argv, options *o)
             if (o->n_files == 256)
                 return usage_error(cmd, "%s", "too many files (at most 256)");
             o->files[o->n_files++] = a;
+            continue;
+        }
+        if (o->positional && !strcmp(cmd, "weights") && !o->extra) {
+            o->extra = a;
             continue;
         }
         if (o->positional)
@@ -682,6 +694,19 @@ static int cmd_sweep(const options *o)
     return 0;
 }
 
+static int cmd_weights(const options *o)
+{
+    if (!o->positional)
+        return usage_error("weights", "%s", "missing MODEL.nnk");
+    const char *format = o->format ? o->format : "text";
+    if (strcmp(format, "text") && strcmp(format, "csv") && strcmp(format, "npy"))
+        return usage_error("weights", "--format must be text, csv or npy, got '%s'", format);
+    nnk_err err = {NNK_OK, ""};
+    if (cmd_weights_run(o->positional, o->extra, format, o->output, o->plugin_dir, &err))
+        return fail(&err);
+    return 0;
+}
+
 static int cmd_lr_find(const options *o)
 {
     if (!o->positional)
@@ -821,7 +846,7 @@ int main(int argc, char **argv)
     } cmds[] = {{"train", cmd_train}, {"evaluate", cmd_evaluate}, {"predict", cmd_predict},
                 {"summary", cmd_summary}, {"plugins", cmd_plugins}, {"events", cmd_events},
                 {"check-plugin", cmd_check_plugin}, {"lr-find", cmd_lr_find},
-                {"sweep", cmd_sweep}};
+                {"sweep", cmd_sweep}, {"weights", cmd_weights}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(argv[1], cmds[i].name))
             continue;
@@ -835,7 +860,7 @@ int main(int argc, char **argv)
         }
         return cmds[i].fn(&o);
     }
-    fprintf(stderr, "nnkit: unknown command '%s' (commands: train, evaluate, predict, summary, plugins, events, check-plugin, lr-find, sweep)\n",
+    fprintf(stderr, "nnkit: unknown command '%s' (commands: train, evaluate, predict, summary, plugins, weights, events, check-plugin, lr-find, sweep)\n",
             argv[1]);
     return 2;
 }

@@ -27,6 +27,12 @@ typedef struct sweep_options {
 } sweep_options;
 int cmd_sweep_run(const sweep_options *so, nnk_err *err);
 
+/* nnkit weights (weights.c): which is LAYER or LAYER/WEIGHT (NULL: all);
+ * format text, csv or npy; output a file (a directory for several npy
+ * arrays), or NULL for stdout. */
+int cmd_weights_run(const char *model, const char *which, const char *format, const char *output,
+                    const char *plugin_dir, nnk_err *err);
+
 /* nnkit lr-find (lrfind.c) */
 int cmd_lr_find_run(const char *experiment, const char *const *sets, int n_sets, const char *plugin_dir,
                     double min_lr, double max_lr, long long steps, nnk_err *err);
