@@ -139,15 +139,26 @@ for freq in epoch 3; do
 done
 
 # a finished run whose results cannot be saved keeps its backup; the next
-# run resumes from it and saves them
-rm -rf runs && mkdir -p runs/keep/model.nnk
+# run resumes from it and saves them (killed at the end of training first,
+# so the directory holds a backup, then its model.nnk blocked)
+rm -rf runs
+(NNKIT_KILL_AT=train_end "$NNKIT" train exp.ini --plugin-dir kp --run-name keep; true) >/dev/null 2>&1
+mkdir runs/keep/model.nnk
 "$NNKIT" train exp.ini --plugin-dir kp --run-name keep >/dev/null 2>err
-[ $? = 1 ] && [ -e runs/keep/backup/training.nnkstate ] && ok || bad "a run that could not save its model lost its backup: $(cat err)"
+[ $? = 1 ] && [ -e runs/keep/backup/training.nnkstate ] && grep -q "model.nnk': rename failed" err && ok ||
+  bad "a run that could not save its model lost its backup: $(cat err)"
 rmdir runs/keep/model.nnk
 "$NNKIT" train exp.ini --plugin-dir kp --run-name keep >/dev/null 2>err
 grep -q "training had finished; saving its results" err && cmp -s runs/keep/model.nnk "$ref/model.nnk" &&
   cmp -s runs/keep/metrics.txt "$ref/metrics.txt" && [ ! -e runs/keep/backup/training.nnkstate ] && ok ||
   bad "the results of a finished run were not saved from its backup: $(cat err)"
+# a directory that exists without a backup is refused, or replaced with --overwrite
+"$NNKIT" train exp.ini --plugin-dir kp --run-name keep >/dev/null 2>err
+[ $? = 2 ] && [ "$(cat err)" = "nnkit: error: run directory 'runs/keep' exists and holds no backup to resume; use --overwrite to replace it, or another --run-name" ] \
+  && cmp -s runs/keep/model.nnk "$ref/model.nnk" && ok || bad "an existing run directory was not refused: $(cat err)"
+touch runs/keep/stray.txt
+"$NNKIT" train exp.ini --plugin-dir kp --run-name keep --overwrite >/dev/null 2>err
+[ $? = 0 ] && [ ! -e runs/keep/stray.txt ] && cmp -s runs/keep/model.nnk "$ref/model.nnk" && ok || bad "--overwrite: $(cat err)"
 
 # temporaries of a process that is gone are removed by the next run there
 (NNKIT_KILL_AT=batch_end:9 "$NNKIT" train exp.ini --plugin-dir kp --run-name tmp; true) >/dev/null 2>&1

@@ -26,7 +26,7 @@ typedef struct options {
     const char *plugin_dir, *run_name, *data, *input, *output, *label, *features, *format;
     const char *extra; /* a second positional argument (weights: LAYER[/WEIGHT]) */
     int64_t batch_size;
-    int help, repair;
+    int help, repair, overwrite;
     double min_lr, max_lr;
     long long steps;
     sweep_options sweep;
@@ -49,7 +49,7 @@ static int usage_error(const char *cmd, const char *fmt, const char *arg)
 }
 
 static const char *const help_texts[][2] = {
-    {"train", "usage: nnkit train EXPERIMENT.ini [--set section.key=value ...] [--plugin-dir DIR] [--run-name NAME]\n\n"
+    {"train", "usage: nnkit train EXPERIMENT.ini [--set section.key=value ...] [--plugin-dir DIR] [--run-name NAME] [--overwrite]\n\n"
               "Builds the model an experiment file describes, trains it, and writes\n"
               "<run.dir>/<name>/model.nnk, config.ini (the resolved experiment) and metrics.txt.\n"
               "With [data] test set, evaluates on it at the end. When a backup_and_restore\n"
@@ -57,7 +57,9 @@ static const char *const help_texts[][2] = {
               "that run in its directory.\n\n"
               "  --set S.K=V      override key K of section S (a kind like fit, or a layer's name)\n"
               "  --plugin-dir DIR search DIR for plugins first\n"
-              "  --run-name NAME  name of the run directory (default: experiment name and time)\n"},
+              "  --run-name NAME  name of the run directory (default: experiment name and time);\n"
+              "                   an existing one is resumed from its backup, or refused\n"
+              "  --overwrite      replace an existing run directory that holds no backup\n"},
     {"evaluate", "usage: nnkit evaluate MODEL.nnk --data SPEC [--label COLS] [--features COLS] [--batch-size N] [--plugin-dir DIR]\n\n"
                  "Prints the loss and metrics of a saved model on labelled data (fashion-mnist:test,\n"
                  "a .csv file, or IDX files). CSV columns default to those the model was trained on.\n"},
@@ -144,6 +146,10 @@ static int parse_options(const char *cmd, int argc, char **argv, options *o)
     }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             o->help = 1;
+            continue;
+        }
+        if (!strcmp(a, "--overwrite") && !strcmp(cmd, "train")) {
+            o->overwrite = 1;
             continue;
         }
         if (!strcmp(a, "--repair") && !strcmp(cmd, "events")) {
@@ -448,6 +454,18 @@ static int cmd_train(const options *o)
         snprintf(run_dir, sizeof run_dir, "%s/%s-%s", c->run_dir, stem, stamp);
         for (int k = 2; access(run_dir, F_OK) == 0 && k < 1000; k++)
             snprintf(run_dir, sizeof run_dir, "%s/%s-%s-%d", c->run_dir, stem, stamp, k);
+    }
+    /* an existing run is continued from its backup, replaced when asked,
+     * and otherwise left alone: never silently mixed into */
+    if (access(run_dir, F_OK) == 0 && !nnk_callback_backup(cbs, n_cbs, run_dir, path, sizeof path)) {
+        if (!o->overwrite) {
+            nnk_err_set(&err, NNK_ECONFIG,
+                        "run directory '%s' exists and holds no backup to resume; use --overwrite to replace it, or "
+                        "another --run-name",
+                        run_dir);
+            goto out;
+        }
+        remove_run_dir(run_dir);
     }
     created_dir = access(run_dir, F_OK) != 0;
     if (nnk_mkdir_p(run_dir, "run directory", &err))

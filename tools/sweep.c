@@ -275,6 +275,7 @@ static void run_round(const sweep_options *so, const char *root, const char *tri
             snprintf(run_dir, sizeof run_dir, "run.dir=%s", root);
             argv[a++] = "--set";
             argv[a++] = run_dir;
+            argv[a++] = "--overwrite"; /* an unfinished trial without a backup starts again */
             argv[a++] = "--run-name";
             argv[a++] = tr->name;
             if (so->plugin_dir) {
