@@ -59,3 +59,30 @@ int nnk_dataset_split(nnk_dataset *d, double fraction, nnk_dataset **tail,
     *tail = t;
     return NNK_OK;
 }
+
+/* Fisher-Yates over whole rows: inputs (bytes or floats) and labels move
+ * together. */
+void nnk_dataset_shuffle(nnk_dataset *d, uint64_t seed)
+{
+    nnk_rng r;
+    nnk_rng_seed(&r, seed, 4);
+    size_t esz = d->x_u8 ? 1 : sizeof(float), xrow = (size_t)d->x_cols * esz, yrow = (size_t)d->y_cols * sizeof(float);
+    unsigned char *x = d->x_u8 ? d->x_u8 : (unsigned char *)d->x_f32, *y = (unsigned char *)d->y;
+    unsigned char *tmp = malloc(xrow > yrow ? xrow : yrow ? yrow : 1);
+    if (!tmp)
+        return;
+    for (int64_t i = d->rows - 1; i > 0; i--) {
+        int64_t j = (int64_t)(nnk_rng_next(&r) % (uint64_t)(i + 1));
+        if (j == i)
+            continue;
+        memcpy(tmp, x + (size_t)i * xrow, xrow);
+        memcpy(x + (size_t)i * xrow, x + (size_t)j * xrow, xrow);
+        memcpy(x + (size_t)j * xrow, tmp, xrow);
+        if (y && yrow) {
+            memcpy(tmp, y + (size_t)i * yrow, yrow);
+            memcpy(y + (size_t)i * yrow, y + (size_t)j * yrow, yrow);
+            memcpy(y + (size_t)j * yrow, tmp, yrow);
+        }
+    }
+    free(tmp);
+}

@@ -179,6 +179,46 @@ START_TEST(split_keeps_order)
 }
 END_TEST
 
+/* shuffle_split's shuffle: a permutation of whole rows (inputs with their
+ * labels), the same for the same seed, another for another seed. */
+static void shuffled_order(uint64_t seed, int64_t *order)
+{
+    float x[40 * 2], y[40];
+    for (int i = 0; i < 40; i++) {
+        x[2 * i] = (float)i;
+        x[2 * i + 1] = (float)(10 * i);
+        y[i] = (float)i;
+    }
+    nnk_dataset *d = test_dataset(x, 40, 2, y, 1);
+    nnk_dataset_shuffle(d, seed);
+    int seen[40] = {0};
+    for (int i = 0; i < 40; i++) {
+        int k = (int)d->y[i];
+        ck_assert(k >= 0 && k < 40 && !seen[k]);
+        seen[k] = 1;
+        ck_assert(d->x_f32[2 * i] == (float)k && d->x_f32[2 * i + 1] == (float)(10 * k));
+        order[i] = k;
+    }
+    nnk_dataset_free(d);
+}
+
+START_TEST(shuffle_moves_whole_rows)
+{
+    int64_t a[40], b[40], c[40];
+    shuffled_order(7, a);
+    shuffled_order(7, b);
+    shuffled_order(8, c);
+    int moved = 0, differ = 0;
+    for (int i = 0; i < 40; i++) {
+        ck_assert_int_eq(a[i], b[i]);
+        moved += a[i] != i;
+        differ += a[i] != c[i];
+    }
+    ck_assert_int_gt(moved, 30);
+    ck_assert_int_gt(differ, 30);
+}
+END_TEST
+
 START_TEST(fashion_mnist_resolves)
 {
     nnk_err err = {0, ""};
@@ -205,6 +245,7 @@ int main(void)
     tcase_add_test(tc, csv_reads_columns);
     tcase_add_test(tc, csv_bad_files);
     tcase_add_test(tc, split_keeps_order);
+    tcase_add_test(tc, shuffle_moves_whole_rows);
     tcase_add_test(tc, fashion_mnist_resolves);
     suite_add_tcase(s, tc);
     return test_run_suite(s);

@@ -352,6 +352,15 @@ grep -q "accuracy 1.0000$" out && pass=$((pass + 1)) || { echo "FAIL: perceptron
 check "regression" 0 "" $NNKIT train examples/regression.ini --run-name reg --set fit.epochs=5 --set fit.verbose=0
 grep -q "^test: loss [0-9.]* - mae [0-9.]*$" out && pass=$((pass + 1)) || { echo "FAIL: regression output: $(cat out)"; fail=$((fail + 1)); }
 
+# --- shuffle_split: a sorted file's validation split holds every class ---
+ini splitcheck.ini "${base[@]}" "[callback tensorboard]" "embeddings_freq = 1" "embeddings_data = validation" "embeddings_samples = 30"
+for shuf in false true; do
+  check "shuffle_split $shuf" 0 "" $NNKIT train splitcheck.ini --run-name "split-$shuf" --set data.shuffle_split=$shuf --set fit.epochs=1
+done
+[ "$(sort -u runs/split-false/train/metadata.tsv | wc -l)" = 1 ] && [ "$(sort -u runs/split-true/train/metadata.tsv | wc -l)" = 3 ] \
+  && [ "$(wc -l <runs/split-true/train/metadata.tsv)" = 30 ] && pass=$((pass + 1)) \
+  || { echo "FAIL: shuffle_split: classes in validation $(sort -u runs/split-false/train/metadata.tsv | wc -l) and $(sort -u runs/split-true/train/metadata.tsv | wc -l)"; fail=$((fail + 1)); }
+
 # --- nnkit weights: names, shapes and values as text, CSV and NumPy's .npy ---
 check "weights text" 0 "" $NNKIT weights runs/r1/model.nnk
 [ "$(grep -c "^[a-z]*/[a-z]* (" out)" = 4 ] && grep -q "^hidden/kernel (4, 16)$" out && grep -q "^output/bias (3,)$" out \

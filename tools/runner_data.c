@@ -14,6 +14,8 @@ int load_train_data(const nnk_run_config *c, train_data *d, nnk_err *err)
     memset(d, 0, sizeof *d);
     if (!(d->train = nnk_dataset_load(c->train, c->label, c->features, err)))
         return err->status;
+    if (c->shuffle_split && (c->test_split > 0 || c->validation_split > 0))
+        nnk_dataset_shuffle(d->train, (uint64_t)c->seed);
     if (c->test[0]) {
         if (!(d->test = nnk_dataset_load(c->test, c->label, c->features, err)))
             return err->status;

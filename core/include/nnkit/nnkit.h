@@ -144,6 +144,9 @@ NNK_API nnk_dataset *nnk_dataset_load_csv(const char *path, const char *label_co
  * the labels file found by name). */
 NNK_API nnk_dataset *nnk_dataset_load(const char *spec, const char *label_columns,
                               const char *feature_columns, nnk_err *err);
+/* Puts the rows (inputs with their labels) in a random order drawn from
+ * seed, the same order for the same seed and row count. */
+NNK_API void nnk_dataset_shuffle(nnk_dataset *d, uint64_t seed);
 /* Splits off the last `fraction` of rows into *tail (Keras's
  * validation_split: taken before any shuffling). */
 NNK_API int nnk_dataset_split(nnk_dataset *d, double fraction, nnk_dataset **tail,

@@ -56,6 +56,7 @@ typedef struct nnk_run_config {
     int shuffle;
     int64_t seed;
     const char *run_dir, *run_name;
+    int shuffle_split;                     /* shuffle rows (seed) before the splits */
 } nnk_run_config;
 
 typedef struct nnk_experiment_parts {
