@@ -352,6 +352,12 @@ grep -q "accuracy 1.0000$" out && pass=$((pass + 1)) || { echo "FAIL: perceptron
 check "regression" 0 "" $NNKIT train examples/regression.ini --run-name reg --set fit.epochs=5 --set fit.verbose=0
 grep -q "^test: loss [0-9.]* - mae [0-9.]*$" out && pass=$((pass + 1)) || { echo "FAIL: regression output: $(cat out)"; fail=$((fail + 1)); }
 
+# --- the projector's default sample count adapts to a small test split ---
+{ cat examples/regression.ini; printf '[callback tensorboard]\nembeddings_freq = 1\n'; } >projector.ini
+check "projector on 89 rows" 0 "" $NNKIT train projector.ini --run-name proj --set fit.epochs=1 --set fit.verbose=0
+[ "$(wc -l <runs/proj/train/tensors.tsv)" = 89 ] && [ "$(wc -l <runs/proj/train/metadata.tsv)" = 89 ] \
+  && pass=$((pass + 1)) || { echo "FAIL: projector rows: $(wc -l <runs/proj/train/tensors.tsv)"; fail=$((fail + 1)); }
+
 # --- shuffle_split: a sorted file's validation split holds every class ---
 ini splitcheck.ini "${base[@]}" "[callback tensorboard]" "embeddings_freq = 1" "embeddings_data = validation" "embeddings_samples = 30"
 for shuf in false true; do

@@ -36,7 +36,8 @@ static const nnk_param_spec tb_params[] = {
      "projector files every N epochs and at the end (0: never)", C(embeddings_freq)},
     {"embeddings_layer", NNK_PARAM_STRING, "", 0, 0, NULL,
      "layer whose outputs are projected (default: the last hidden layer)", C(embeddings_layer)},
-    {"embeddings_samples", NNK_PARAM_INT, "1000", 1, 100000, NULL, "points in the projector", C(embeddings_samples)},
+    {"embeddings_samples", NNK_PARAM_INT, "0", 0, 100000, NULL,
+     "points in the projector (0: up to 1000, as many as the data has)", C(embeddings_samples)},
     {"embeddings_data", NNK_PARAM_CHOICE, "test", 0, 0, splits,
      "data to project (falls back to validation, then train, when absent)", C(embeddings_data)},
     {NULL, 0, NULL, 0, 0, NULL, NULL, 0}};

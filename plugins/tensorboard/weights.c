@@ -121,6 +121,10 @@ int tb_check_embeddings(tb_state *s, const nnk_train_info *info, nnk_err *err)
             break;
         }
     int64_t rows = tb_host->model_rows(info->model, s->emb_split);
+    if (!c->embeddings_samples) { /* the default adapts to small data */
+        s->emb_rows = rows < 1000 ? rows : 1000;
+        return NNK_OK;
+    }
     if (c->embeddings_samples > rows)
         return tb_host->err_set(err, NNK_ECONFIG,
                                 "callback 'tensorboard': embeddings_samples is %lld but the %s data has %lld rows",
