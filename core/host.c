@@ -82,7 +82,7 @@ static int host_layer_add_weight(nnk_layer *layer, const char *name,
     }
     node->fans[i][0] = fan_in;
     node->fans[i][1] = fan_out;
-    w->trainable = 1;
+    w->trainable = !node->frozen;
     layer->n_weights++;
     return i;
 }
@@ -91,8 +91,10 @@ static int host_layer_add_state(nnk_layer *layer, const char *name, const nnk_sh
                                 const char *initializer, nnk_err *err)
 {
     int i = host_layer_add_weight(layer, name, shape, initializer, 1, 1, err);
-    if (i >= 0)
+    if (i >= 0) {
         layer->weights[i].trainable = 0;
+        node_of(layer)->state_mask |= 1u << i;
+    }
     return i;
 }
 

@@ -52,6 +52,8 @@ typedef struct nnk_node {
     float *scratch[NNK_SCRATCH_SLOTS];
     int64_t scratch_n[NNK_SCRATCH_SLOTS];
     char *initializers[NNK_MAX_WEIGHTS];
+    int frozen;              /* trainable = false: its weights are not trained */
+    unsigned state_mask;     /* bit k: weight k is state (never trainable) */
     int64_t *weight_budget;  /* values its weights may still take (a model
                                 file's), or NULL: no limit */
     int64_t fans[NNK_MAX_WEIGHTS][2];

@@ -317,6 +317,25 @@ double nnk_model_learning_rate(const nnk_model *m) { return m->learning_rate; }
 
 nnk_registry *nnk_model_registry(const nnk_model *m) { return m->reg; }
 
+int nnk_model_set_trainable(nnk_model *m, const char *layer, int trainable, nnk_err *err)
+{
+    for (int i = 0; i < m->n_nodes; i++) {
+        nnk_node *n = &m->nodes[i];
+        if (strcmp(n->name, layer))
+            continue;
+        n->frozen = !trainable;
+        for (int k = 0; k < n->layer.n_weights; k++) /* state weights stay untrainable */
+            n->layer.weights[k].trainable = trainable && !(n->state_mask & (1u << k));
+        return NNK_OK;
+    }
+    return nnk_err_set(err, NNK_ECONFIG, "the model has no layer '%s'", layer);
+}
+
+int nnk_model_layer_trainable(const nnk_model *m, int i)
+{
+    return i >= 0 && i < m->n_nodes && !m->nodes[i].frozen;
+}
+
 int nnk_model_layer_count(const nnk_model *m) { return m->n_nodes; }
 
 int nnk_model_layer(const nnk_model *m, int i, nnk_layer_info *out)

@@ -168,6 +168,7 @@ int nnk_model_pack(const nnk_model *m, int weights_only, uint8_t **payload, size
         c->inputs = arena_alloc(&a, sizeof(char *) * (size_t)n->n_in);
         for (int k = 0; c->inputs && k < n->n_in; k++)
             c->inputs[c->n_inputs++] = arena_str(&a, n->in_names[k]);
+        c->frozen = n->frozen;
         msg.layers[msg.n_layers++] = c;
         for (int k = 0; k < n->layer.n_weights; k++) {
             char name[300];
@@ -358,6 +359,8 @@ static int rebuild(nnk_model *m, const Nnkit__Model *msg, const char *path,
         int n = params_arrays(c, keys, values, 128);
         rc = nnk_model_add_layer(m, c->name, c->type, (const char *const *)c->inputs,
                                  (int)c->n_inputs, keys, values, NULL, n, err);
+        if (!rc && c->frozen)
+            rc = nnk_model_set_trainable(m, c->name, 0, err);
     }
     if (rc)
         return rc;

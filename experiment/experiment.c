@@ -557,10 +557,23 @@ static int add_layers(const nnk_experiment *e, nnk_model *m, nnk_err *err)
         char *inputs_copy = NULL;
         char wbuf[64][600];
         const char *where[64];
-        int n = 0, n_in = 0;
+        int n = 0, n_in = 0, trainable = 1;
+        if (s->n > 64)
+            return nnk_err_set(err, NNK_ECONFIG, "%s:%d: layer '%s' has %d keys, at most 64", e->path, s->line, s->name,
+                               s->n);
         for (int k = 0; k < s->n && n < 64; k++) {
             if (!strcmp(s->entries[k].key, "type")) {
                 type = s->entries[k].value;
+            } else if (!strcmp(s->entries[k].key, "trainable")) { /* Keras's layer.trainable, for every layer */
+                const char *v = s->entries[k].value;
+                trainable = !strcmp(v, "true") || !strcmp(v, "1") ? 1 : !strcmp(v, "false") || !strcmp(v, "0") ? 0 : -1;
+                if (trainable < 0) {
+                    char w[600];
+                    where_text(e, &s->entries[k], w, sizeof w);
+                    free(inputs_copy);
+                    return nnk_err_set(err, NNK_ECONFIG, "%s: layer '%s': parameter 'trainable' must be true or false, got '%s'",
+                                       w, s->name, v);
+                }
             } else if (!strcmp(s->entries[k].key, "inputs")) {
                 free(inputs_copy);
                 inputs_copy = strdup(s->entries[k].value);
@@ -585,6 +598,8 @@ static int add_layers(const nnk_experiment *e, nnk_model *m, nnk_err *err)
         }
         int rc = nnk_model_add_layer(m, s->name, type, inputs, n_in, keys, values, where, n, err);
         free(inputs_copy);
+        if (!rc && !trainable)
+            rc = nnk_model_set_trainable(m, s->name, 0, err);
         if (rc)
             return rc;
     }
@@ -828,7 +843,7 @@ char *nnk_experiment_resolved_text(const nnk_experiment *e, const nnk_model *m,
         fprintf(f, "\n[layer %s]\ntype = %s\ninputs = ", li.name, li.type);
         for (int k = 0; k < li.n_inputs; k++)
             fprintf(f, "%s%s", k ? ", " : "", li.inputs[k]);
-        fprintf(f, "\n");
+        fprintf(f, "\ntrainable = %s\n", nnk_model_layer_trainable(m, i) ? "true" : "false");
         write_params(f, nnk_model_layer_params(m, i));
     }
     int n_out = nnk_model_outputs(m, NULL, NULL, 0);

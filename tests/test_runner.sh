@@ -352,6 +352,21 @@ grep -q "accuracy 1.0000$" out && pass=$((pass + 1)) || { echo "FAIL: perceptron
 check "regression" 0 "" $NNKIT train examples/regression.ini --run-name reg --set fit.epochs=5 --set fit.verbose=0
 grep -q "^test: loss [0-9.]* - mae [0-9.]*$" out && pass=$((pass + 1)) || { echo "FAIL: regression output: $(cat out)"; fail=$((fail + 1)); }
 
+# --- trainable = false freezes a layer (the book's transfer learning) ---
+check "frozen start" 0 "" $NNKIT train good.ini --run-name frozen0 --set fit.epochs=0
+check "frozen train" 0 "" $NNKIT train good.ini --run-name frozen --set hidden.trainable=false --set fit.epochs=3
+$NNKIT weights runs/frozen0/model.nnk hidden >w0.txt 2>&1
+$NNKIT weights runs/frozen/model.nnk hidden >w1.txt 2>&1
+$NNKIT weights runs/frozen0/model.nnk output/kernel >o0.txt 2>&1
+$NNKIT weights runs/frozen/model.nnk output/kernel >o1.txt 2>&1
+sed 's/ (not trainable)//' w1.txt | cmp -s - w0.txt && ! cmp -s o0.txt o1.txt && grep -q "^hidden/kernel (4, 16) (not trainable)$" w1.txt \
+  && pass=$((pass + 1)) || { echo "FAIL: a frozen layer changed, or the rest did not"; fail=$((fail + 1)); }
+check "frozen summary" 0 "" $NNKIT summary runs/frozen/model.nnk
+grep -q "^Trainable params: 51$" out && grep -q "^Non-trainable params: 80$" out && grep -q "^trainable = false$" runs/frozen/config.ini \
+  && pass=$((pass + 1)) || { echo "FAIL: frozen summary: $(grep params out)"; fail=$((fail + 1)); }
+check "trainable not a bool" 2 "nnkit: error: --set: layer 'hidden': parameter 'trainable' must be true or false, got 'maybe'" \
+  $NNKIT train good.ini --set hidden.trainable=maybe
+
 # --- the projector's default sample count adapts to a small test split ---
 { cat examples/regression.ini; printf '[callback tensorboard]\nembeddings_freq = 1\n'; } >projector.ini
 check "projector on 89 rows" 0 "" $NNKIT train projector.ini --run-name proj --set fit.epochs=1 --set fit.verbose=0

@@ -299,6 +299,11 @@ NNK_API int nnk_model_layer_count(const nnk_model *m);
 /* Layer i: name, component, activation, inputs, output shape (after
  * build) and weights; -1 when i is out of range. */
 NNK_API int nnk_model_layer(const nnk_model *m, int i, nnk_layer_info *out);
+/* Keras's layer.trainable: a frozen layer's weights keep their values in
+ * fit (transfer learning); they count as non-trainable in the summary and
+ * the model file remembers. Before or after build. */
+NNK_API int nnk_model_set_trainable(nnk_model *m, const char *layer, int trainable, nnk_err *err);
+NNK_API int nnk_model_layer_trainable(const nnk_model *m, int i);
 /* Layer i's parameters, every one resolved (defaults included). */
 NNK_API const nnk_params *nnk_model_layer_params(const nnk_model *m, int i);
 /* Output k of a compiled model: its layer, loss and loss weight and the
