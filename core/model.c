@@ -225,6 +225,80 @@ nnk_weight *nnk_model_weight_at(nnk_model *m, int i, nnk_node **node)
 }
 
 
+static const nnk_node *node_named(const nnk_model *m, const char *name)
+{
+    for (int i = 0; i < m->n_nodes; i++)
+        if (!strcmp(m->nodes[i].name, name))
+            return &m->nodes[i];
+    return NULL;
+}
+
+/* The first model-order index of a node's weights. */
+static int first_weight(const nnk_model *m, const nnk_node *n)
+{
+    int k = 0;
+    for (int i = 0; i < m->n_nodes && &m->nodes[i] != n; i++)
+        k += m->nodes[i].layer.n_weights;
+    return k;
+}
+
+static void shape_of(const nnk_tensor *t, char *buf, size_t n)
+{
+    int o = snprintf(buf, n, "(");
+    for (int d = 0; d < t->ndim && o < (int)n; d++)
+        o += snprintf(buf + o, n - (size_t)o, "%s%lld", d ? ", " : "", (long long)t->shape[d]);
+    if (o < (int)n)
+        snprintf(buf + o, n - (size_t)o, ")");
+}
+
+int nnk_model_take_weights(nnk_model *m, const nnk_model *src, int *matched, nnk_err *err)
+{
+    if (!m->built || !src->built)
+        return nnk_err_set(err, NNK_EUSAGE, "take weights: both models must be built");
+    int same_opt = m->opt && src->opt && m->opt == src->opt && m->slots && src->slots && src->iteration > 0;
+    int ns = m->opt ? m->opt->n_slots : 0, taken = 0;
+    /* check everything first: nothing changes unless all of it fits */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < m->n_nodes; i++) {
+            nnk_node *n = &m->nodes[i];
+            const nnk_node *s = node_named(src, n->name);
+            if (!s)
+                continue;
+            if (s->layer.n_weights != n->layer.n_weights)
+                return nnk_err_set(err, NNK_ECONFIG, "layer '%s' has %d weights here and %d in the saved model", n->name,
+                                   n->layer.n_weights, s->layer.n_weights);
+            int a = first_weight(m, n), b = first_weight(src, s);
+            for (int k = 0; k < n->layer.n_weights; k++) {
+                nnk_weight *w = &n->layer.weights[k];
+                const nnk_weight *v = &s->layer.weights[k];
+                char here[96], there[96];
+                shape_of(&w->value, here, sizeof here);
+                shape_of(&v->value, there, sizeof there);
+                if (strcmp(w->name, v->name))
+                    return nnk_err_set(err, NNK_ECONFIG, "layer '%s': weight %d is '%s' here and '%s' in the saved model",
+                                       n->name, k, w->name, v->name);
+                if (strcmp(here, there))
+                    return nnk_err_set(err, NNK_ECONFIG, "layer '%s': weight '%s' has shape %s here and %s in the saved model",
+                                       n->name, w->name, here, there);
+                if (!pass)
+                    continue;
+                int64_t count = nnk_tensor_elements(&w->value);
+                memcpy(w->value.data, v->value.data, (size_t)count * sizeof(float));
+                for (int j = 0; same_opt && j < ns; j++)
+                    memcpy(m->slots[(a + k) * ns + j], src->slots[(b + k) * ns + j], (size_t)count * sizeof(float));
+            }
+            if (pass) {
+                n->adapted = 1; /* its statistics came with the weights */
+                taken++;
+            }
+        }
+    if (same_opt)
+        m->iteration = src->iteration;
+    if (matched)
+        *matched = taken;
+    return NNK_OK;
+}
+
 int64_t nnk_model_param_count(const nnk_model *m)
 {
     int64_t n = 0;

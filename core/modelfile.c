@@ -427,7 +427,7 @@ static int restore_values(nnk_model *m, const Nnkit__Model *msg, const char *pat
             rc = copy_tensor(msg->optimizer->slots[i * ns + s], m->slots[i * ns + s],
                              &w->value, path, err);
     }
-    m->iteration = msg->optimizer->iteration;
+    m->iteration = has_slots ? msg->optimizer->iteration : 0; /* weights only: the optimizer starts again */
     m->learning_rate = msg->optimizer->learning_rate > 0 ? msg->optimizer->learning_rate : m->learning_rate;
     for (int i = 0; i < m->n_nodes; i++)
         m->nodes[i].adapted = 1; /* the statistics came with the weights */

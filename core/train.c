@@ -532,8 +532,8 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
         return rc;
     if (train->rows == 0)
         return nnk_err_set(err, NNK_EDATA, "data '%s' has no rows", train->source);
-    if (o->epochs < 0 || o->batch_size < 1)
-        return nnk_err_set(err, NNK_EUSAGE, "fit: epochs must be >= 0 and batch_size >= 1");
+    if (o->epochs < 0 || o->batch_size < 1 || o->initial_epoch < 0)
+        return nnk_err_set(err, NNK_EUSAGE, "fit: epochs and initial_epoch must be >= 0 and batch_size >= 1");
     if ((rc = nnk_model_adapt(m, train, 256, err)))
         return rc;
     nnk_fit_state s;
@@ -580,6 +580,11 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
     m->fit_data[NNK_SPLIT_VALIDATION] = o->validation;
     m->fit_data[NNK_SPLIT_TEST] = o->test;
     nnk_rng_seed(&s.data_rng, o->seed, 1);
+    if (o->initial_epoch > 0) { /* continued training: numbering goes on */
+        s.next_epoch = o->initial_epoch;
+        s.info.epoch = o->initial_epoch;
+        s.info.global_batch = o->initial_epoch * s.steps;
+    }
     s.history = history;
     m->fit = &s;
     char backup[4096];

@@ -417,5 +417,22 @@ check "sign perceptron" 0 "" $NNKIT train sign.ini --run-name sign --set fit.ver
 check "sign perceptron accuracy" 0 "" $NNKIT evaluate runs/sign/model.nnk --data pm.csv
 grep -q "accuracy 1.0000$" out && pass=$((pass + 1)) || { echo "FAIL: sign perceptron: $(cat out)"; fail=$((fail + 1)); }
 
+# --- --from and initial_epoch: 2 epochs, then 1 more from the saved model,
+# equal a straight 3-epoch run to the bit (the optimizer's state goes on) ---
+ini cont.ini "[data]" "train = pm.csv" "label = is_setosa" "features = sepal_length,sepal_width,petal_length,petal_width" \
+  "standardize = true" "validation_split = 0.2" "[input]" "shape = 4" "[layer hidden]" "type = dense" "units = 16" \
+  "activation = relu" "[layer output]" "type = dense" "units = 1" "activation = tanh" "[compile]" "loss = mse" \
+  "optimizer = adam" "learning_rate = 0.01" "metrics = accuracy" "[fit]" "epochs = 2" "batch_size = 16" "shuffle = false" "verbose = 0"
+check "continue: first part" 0 "" $NNKIT train cont.ini --run-name contA
+check "continue: straight" 0 "" $NNKIT train cont.ini --run-name contC --set fit.epochs=3
+check "continue: from" 0 "" $NNKIT train cont.ini --run-name contB --from runs/contA/model.nnk --set fit.initial_epoch=2 --set fit.epochs=3
+$NNKIT weights runs/contB/model.nnk >b.txt 2>&1
+$NNKIT weights runs/contC/model.nnk >c.txt 2>&1
+cmp -s b.txt c.txt && [ "$(tail -n +2 runs/contB/training.csv)" = "$(tail -1 runs/contC/training.csv)" ] \
+  && grep -q "^2," runs/contB/training.csv && pass=$((pass + 1)) || { echo "FAIL: continued training differs from a straight run"; fail=$((fail + 1)); }
+check "from: shapes differ" 2 "nnkit: error: --from 'runs/contA/model.nnk': layer 'hidden': weight 'kernel' has shape (4, 8) here and (4, 16) in the saved model" \
+  $NNKIT train cont.ini --run-name contD --from runs/contA/model.nnk --set hidden.units=8
+check "from: another optimizer starts afresh" 0 "" $NNKIT train cont.ini --run-name contE --from runs/contA/model.nnk --set output.units=1 --set output.activation=sigmoid --set compile.optimizer=sgd
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -25,6 +25,7 @@ typedef struct options {
     int n_sets;
     const char *plugin_dir, *run_name, *data, *input, *output, *label, *features, *format;
     const char *extra; /* a second positional argument (weights: LAYER[/WEIGHT]) */
+    const char *from;  /* train: start from a saved model's weights */
     int64_t batch_size;
     int help, repair, overwrite;
     double min_lr, max_lr;
@@ -49,7 +50,8 @@ static int usage_error(const char *cmd, const char *fmt, const char *arg)
 }
 
 static const char *const help_texts[][2] = {
-    {"train", "usage: nnkit train EXPERIMENT.ini [--set section.key=value ...] [--plugin-dir DIR] [--run-name NAME] [--overwrite]\n\n"
+    {"train", "usage: nnkit train EXPERIMENT.ini [--set section.key=value ...] [--plugin-dir DIR] [--run-name NAME] [--overwrite]\n"
+              "                   [--from MODEL.nnk]\n\n"
               "Builds the model an experiment file describes, trains it, and writes\n"
               "<run.dir>/<name>/model.nnk, config.ini (the resolved experiment) and metrics.txt.\n"
               "With [data] test set, evaluates on it at the end. When a backup_and_restore\n"
@@ -59,7 +61,11 @@ static const char *const help_texts[][2] = {
               "  --plugin-dir DIR search DIR for plugins first\n"
               "  --run-name NAME  name of the run directory (default: experiment name and time);\n"
               "                   an existing one is resumed from its backup, or refused\n"
-              "  --overwrite      replace an existing run directory that holds no backup\n"},
+              "  --overwrite      replace an existing run directory that holds no backup\n"
+              "  --from MODEL.nnk start from a saved model: its layers with the experiment's layer\n"
+              "                   names take its weights (shapes must match), the rest start fresh;\n"
+              "                   with the same optimizer its state continues too. With [fit]\n"
+              "                   initial_epoch, epoch numbers, schedules and logged steps go on.\n"},
     {"evaluate", "usage: nnkit evaluate MODEL.nnk --data SPEC [--label COLS] [--features COLS] [--batch-size N] [--plugin-dir DIR]\n\n"
                  "Prints the loss and metrics of a saved model on labelled data (fashion-mnist:test,\n"
                  "a .csv file, or IDX files). CSV columns default to those the model was trained on.\n"},
@@ -171,6 +177,7 @@ static int parse_options(const char *cmd, int argc, char **argv, options *o)
         TAKE("--input", input)
         TAKE("-o", output)
         TAKE("--format", format)
+        TAKE("--from", from)
         TAKE("--output", output)
         TAKE("--label", label)
         TAKE("--features", features)
@@ -439,6 +446,21 @@ static int cmd_train(const options *o)
         goto out;
     if (nnk_model_build(m, (uint64_t)c->seed, &err))
         goto out;
+    if (o->from) { /* continue or fine-tune: the saved model's weights by layer name */
+        nnk_model *src = nnk_model_load(reg, o->from, &err);
+        int matched = 0;
+        if (!src || nnk_model_take_weights(m, src, &matched, &err)) {
+            if (src)
+                nnk_err_set(&err, NNK_ECONFIG, "--from '%s': %.400s", o->from, err.msg);
+            nnk_model_free(src);
+            goto out;
+        }
+        nnk_model_free(src);
+        if (!matched) {
+            nnk_err_set(&err, NNK_ECONFIG, "--from '%s': no layer of the saved model has a name this experiment uses", o->from);
+            goto out;
+        }
+    }
     /* everything is checked; only now does the run directory appear */
     char stem[256];
     experiment_stem(o->positional, stem, sizeof stem);
@@ -490,6 +512,7 @@ static int cmd_train(const options *o)
     nnk_fit_options fo;
     nnk_fit_options_init(&fo);
     fo.epochs = c->epochs;
+    fo.initial_epoch = c->initial_epoch;
     fo.batch_size = c->batch_size;
     fo.shuffle = c->shuffle;
     fo.seed = (uint64_t)c->seed;

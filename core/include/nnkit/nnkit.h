@@ -268,6 +268,10 @@ typedef struct nnk_fit_options {
     int n_hparams;                 /* hyper-parameters, for callbacks */
     const char *const *hparam_names;
     const char *const *hparam_values;
+    int64_t initial_epoch;         /* Keras's initial_epoch: training runs
+                                      epochs initial_epoch .. epochs-1, and
+                                      epoch numbers, schedules and logged
+                                      steps continue from there */
     int keep_backups;              /* backup callbacks keep their file when
                                       training ends; call
                                       nnk_callbacks_run_saved once the results
@@ -340,6 +344,13 @@ NNK_API int nnk_model_get_weights(const nnk_model *m, const char *layer, const c
                           nnk_err *err);
 NNK_API int nnk_model_set_weights(nnk_model *m, const char *layer, const char *weight, const float *values, int64_t n,
                           nnk_err *err);
+/* Fine-tuning and continued training: every layer of m that src (a loaded
+ * model) has by the same name takes its weights, which must have the same
+ * names and shapes (an error names both shapes otherwise); other layers
+ * keep their own. With the same optimizer in both, its state (slots and
+ * step count) comes along too, as Keras's load_model then fit continues.
+ * Both built. Sets *matched to the layers taken (may be NULL). */
+NNK_API int nnk_model_take_weights(nnk_model *m, const nnk_model *src, int *matched, nnk_err *err);
 /* Copies every weight in model order into a new array (caller frees). */
 NNK_API float *nnk_model_weights_copy(const nnk_model *m, int64_t *n);
 

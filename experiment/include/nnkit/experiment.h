@@ -57,6 +57,7 @@ typedef struct nnk_run_config {
     int64_t seed;
     const char *run_dir, *run_name;
     int shuffle_split;                     /* shuffle rows (seed) before the splits */
+    int64_t initial_epoch;
 } nnk_run_config;
 
 typedef struct nnk_experiment_parts {
