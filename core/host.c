@@ -170,7 +170,10 @@ static int64_t host_model_label_cols(const nnk_model_view *v)
 
 static const char *host_model_class_name(const nnk_model_view *v, int64_t k)
 {
-    const nnk_dataset *d = model_of(v)->fit_data[NNK_SPLIT_TRAIN];
+    const nnk_model *m = model_of(v);
+    if (m->n_classes) /* the model's own (saved with it) */
+        return nnk_model_class_name(m, k);
+    const nnk_dataset *d = m->fit_data[NNK_SPLIT_TRAIN];
     return d && d->class_names && k >= 0 && k < d->n_classes ? d->class_names[k] : NULL;
 }
 

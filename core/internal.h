@@ -154,6 +154,8 @@ struct nnk_model {
     int64_t n_std;
     float *mean, *inv_std, *std;
     char *label_columns, *feature_columns;
+    char **class_names;            /* by class index, or NULL */
+    int64_t n_classes;
     float *stage_x, *stage_y;      /* whole data rows of a batch, before splitting */
     int64_t stage_x_cap, stage_y_cap;
     /* the data of the fit in progress, for callbacks (borrowed) */

@@ -66,6 +66,9 @@ void nnk_model_free(nnk_model *m)
     nnk_params_free(m->opt_params);
     free(m->label_columns);
     free(m->feature_columns);
+    for (int64_t k = 0; k < m->n_classes; k++)
+        free(m->class_names[k]);
+    free(m->class_names);
     free(m->mean);
     free(m->std);
     free(m->inv_std);
@@ -520,6 +523,33 @@ int nnk_model_set_columns(nnk_model *m, const char *labels, const char *features
     m->label_columns = l;
     m->feature_columns = f;
     return NNK_OK;
+}
+
+int nnk_model_set_class_names(nnk_model *m, const char *const *names, int64_t n, nnk_err *err)
+{
+    char **copy = n > 0 ? calloc((size_t)n, sizeof *copy) : NULL;
+    if (n > 0 && !copy)
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    for (int64_t k = 0; k < n; k++)
+        if (!(copy[k] = strdup(names[k] ? names[k] : ""))) {
+            while (k-- > 0)
+                free(copy[k]);
+            free(copy);
+            return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+        }
+    for (int64_t k = 0; k < m->n_classes; k++)
+        free(m->class_names[k]);
+    free(m->class_names);
+    m->class_names = copy;
+    m->n_classes = n > 0 ? n : 0;
+    return NNK_OK;
+}
+
+int64_t nnk_model_class_count(const nnk_model *m) { return m->n_classes; }
+
+const char *nnk_model_class_name(const nnk_model *m, int64_t k)
+{
+    return k >= 0 && k < m->n_classes ? m->class_names[k] : NULL;
 }
 
 const char *nnk_model_label_columns(const nnk_model *m)

@@ -223,6 +223,8 @@ int nnk_model_pack(const nnk_model *m, int weights_only, uint8_t **payload, size
         pre->scale = m->scale;
         pre->label_columns = (char *)nnk_model_label_columns(m);
         pre->feature_columns = (char *)nnk_model_feature_columns(m);
+        pre->n_class_names = (size_t)m->n_classes;
+        pre->class_names = m->class_names;
         if (m->mean) {
             pre->n_mean = pre->n_std = (size_t)m->n_std;
             pre->mean = m->mean;
@@ -434,6 +436,9 @@ static int restore_values(nnk_model *m, const Nnkit__Model *msg, const char *pat
     if (!rc)
         rc = nnk_model_set_columns(m, msg->preprocessing->label_columns,
                                    msg->preprocessing->feature_columns, err);
+    if (!rc)
+        rc = nnk_model_set_class_names(m, (const char *const *)msg->preprocessing->class_names,
+                                       (int64_t)msg->preprocessing->n_class_names, err);
     m->scale = msg->preprocessing->scale > 0 ? msg->preprocessing->scale : 1.0;
     const Nnkit__Preprocessing *pre = msg->preprocessing;
     if (!rc && pre->n_mean) {

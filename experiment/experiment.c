@@ -328,6 +328,7 @@ static const nnk_param_spec data_specs[] = {
     {"test_split", NNK_PARAM_FLOAT, "0", 0, 0.99, NULL, "last fraction of the training file held out as test data (when no test file)", RC(test_split)},
     {"scale", NNK_PARAM_FLOAT, "1", 1e-30, 1e30, NULL, "inputs are multiplied by this (1/255 for pixels)", RC(scale)},
     {"standardize", NNK_PARAM_BOOL, "false", 0, 0, NULL, "standardise each feature with mean/std of the training split (saved with the model)", RC(standardize)},
+    {"class_names", NNK_PARAM_STRING, "", 0, 0, NULL, "names of the classes by index, comma separated (default: the data's own, e.g. Fashion-MNIST's)", RC(class_names)},
     {"shuffle_split", NNK_PARAM_BOOL, "false", 0, 0, NULL, "shuffle the rows (seeded by fit.seed) before test_split and validation_split take the last ones (default: Keras's last rows)", RC(shuffle_split)},
     {NULL, 0, NULL, 0, 0, NULL, NULL, 0}};
 static const nnk_param_spec fit_specs[] = {
@@ -444,6 +445,7 @@ int nnk_experiment_settings(const nnk_experiment *e, nnk_experiment_parts *parts
     c->label = d->label; c->features = d->features;
     c->validation_split = d->validation_split; c->test_split = d->test_split;
     c->scale = d->scale; c->standardize = d->standardize; c->shuffle_split = d->shuffle_split;
+    c->class_names = d->class_names;
     c->epochs = f->epochs; c->batch_size = f->batch_size; c->shuffle = f->shuffle;
     c->initial_epoch = f->initial_epoch;
     c->seed = f->seed; c->verbose = f->verbose;

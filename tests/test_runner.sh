@@ -417,6 +417,30 @@ check "sign perceptron" 0 "" $NNKIT train sign.ini --run-name sign --set fit.ver
 check "sign perceptron accuracy" 0 "" $NNKIT evaluate runs/sign/model.nnk --data pm.csv
 grep -q "accuracy 1.0000$" out && pass=$((pass + 1)) || { echo "FAIL: sign perceptron: $(cat out)"; fail=$((fail + 1)); }
 
+# --- predict --classes and --top K, with the class names saved in the model ---
+check "class names" 0 "" $NNKIT train good.ini --run-name cls --set "data.class_names=setosa, versicolor, virginica" --set fit.epochs=20 \
+  --set compile.optimizer=adam --set compile.learning_rate=0.05
+check "predict probabilities" 0 "" $NNKIT predict runs/cls/model.nnk --input examples/data/iris.csv -o probs-cls.csv
+check "predict classes" 0 "" $NNKIT predict runs/cls/model.nnk --input examples/data/iris.csv --classes -o classes.csv
+check "predict top 3" 0 "" $NNKIT predict runs/cls/model.nnk --input examples/data/iris.csv --top 3 -o top3.csv
+# the class is the argmax of the probabilities, named by its index, and top 3 is sorted with top 1 first
+want=$(tail -n +2 probs-cls.csv | awk -F, 'BEGIN { split("setosa versicolor virginica", n, " ") }
+  { k = 1; for (j = 2; j <= 3; j++) if ($j > $k) k = j; printf "%d,%s,%s\n", k - 1, n[k], $k }')
+[ "$(head -1 classes.csv)" = "class,name,probability" ] && [ "$(tail -n +2 classes.csv)" = "$want" ] \
+  && [ "$(tail -n +2 top3.csv | cut -d, -f1-3)" = "$want" ] \
+  && tail -n +2 top3.csv | awk -F, '{ if (!($3 >= $6 && $6 >= $9)) exit 1 }' && [ "$(wc -l <top3.csv)" = 151 ] \
+  && pass=$((pass + 1)) || { echo "FAIL: class predictions: $(head -3 classes.csv)"; fail=$((fail + 1)); }
+check "class names count" 2 "nnkit: error: section [data]: 2 class_names for output 'output' with 3 units (want 3)" \
+  $NNKIT train good.ini --run-name cls2 --set "data.class_names=a,b"
+check "classes of a regressor" 2 "nnkit: error: predict --classes: output 'output' is no classifier (a softmax over several units, or one sigmoid unit)" \
+  $NNKIT predict runs/reg/model.nnk --input examples/data/diabetes.csv --classes
+check "fashion classes" 0 "" $NNKIT train examples/fashion_mnist.ini --run-name fcls --set fit.epochs=1 --set hidden1.units=16 \
+  --set hidden2.units=8 --set fit.verbose=0
+check "fashion predict classes" 0 "" $NNKIT predict runs/fcls/model.nnk --input fashion-mnist:test --classes -o fcls.csv
+tail -n +2 fcls.csv | awk -F, 'BEGIN { split("T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot", n, ",") }
+  { if (n[$1 + 1] != $2) exit 1; seen[$1] = 1 } END { if (length(seen) < 5 || NR != 10000) exit 1 }' \
+  && pass=$((pass + 1)) || { echo "FAIL: fashion class names: $(head -3 fcls.csv)"; fail=$((fail + 1)); }
+
 # --- --from and initial_epoch: 2 epochs, then 1 more from the saved model,
 # equal a straight 3-epoch run to the bit (the optimizer's state goes on) ---
 ini cont.ini "[data]" "train = pm.csv" "label = is_setosa" "features = sepal_length,sepal_width,petal_length,petal_width" \

@@ -27,7 +27,8 @@ typedef struct options {
     const char *extra; /* a second positional argument (weights: LAYER[/WEIGHT]) */
     const char *from;  /* train: start from a saved model's weights */
     int64_t batch_size;
-    int help, repair, overwrite;
+    int help, repair, overwrite, classes;
+    long long top;
     double min_lr, max_lr;
     long long steps;
     sweep_options sweep;
@@ -69,9 +70,12 @@ static const char *const help_texts[][2] = {
     {"evaluate", "usage: nnkit evaluate MODEL.nnk --data SPEC [--label COLS] [--features COLS] [--batch-size N] [--plugin-dir DIR]\n\n"
                  "Prints the loss and metrics of a saved model on labelled data (fashion-mnist:test,\n"
                  "a .csv file, or IDX files). CSV columns default to those the model was trained on.\n"},
-    {"predict", "usage: nnkit predict MODEL.nnk --input FILE [-o OUT.csv] [--features COLS] [--batch-size N] [--plugin-dir DIR]\n\n"
+    {"predict", "usage: nnkit predict MODEL.nnk --input FILE [-o OUT.csv] [--classes] [--top K] [--features COLS]\n"
+                "                     [--batch-size N] [--plugin-dir DIR]\n\n"
                 "Writes the model's outputs for every row of FILE as CSV (class probabilities\n"
-                "or regression outputs) to stdout or, atomically, to OUT.csv.\n"},
+                "or regression outputs) to stdout or, atomically, to OUT.csv. With --classes,\n"
+                "each row's predicted class instead: its index, its name (the data's, saved with\n"
+                "the model) and its probability; --top K gives the K most probable, best first.\n"},
     {"summary", "usage: nnkit summary EXPERIMENT.ini|MODEL.nnk [--set section.key=value ...] [--plugin-dir DIR]\n\n"
                 "Prints a Keras-style table: layer, type, output shape, parameter count.\n"},
     {"events", "usage: nnkit events [--repair] EVENTFILE...\n\n"
@@ -152,6 +156,18 @@ static int parse_options(const char *cmd, int argc, char **argv, options *o)
     }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             o->help = 1;
+            continue;
+        }
+        if (!strcmp(a, "--classes") && !strcmp(cmd, "predict")) {
+            o->classes = 1;
+            continue;
+        }
+        if (!strcmp(a, "--top") && !strcmp(cmd, "predict")) {
+            char *end;
+            if (!next || (o->top = strtoll(next, &end, 10)) < 1 || *end)
+                return usage_error(cmd, "option '--top' needs a positive integer, got '%s'", next ? next : "");
+            o->classes = 1;
+            i++;
             continue;
         }
         if (!strcmp(a, "--overwrite") && !strcmp(cmd, "train")) {
@@ -385,6 +401,42 @@ static int write_metrics(const char *path, const nnk_history *h, char tnames[][6
     return rc;
 }
 
+/* The class names the model keeps: [data] class_names, or the data's own
+ * (Fashion-MNIST's). Their count must fit the one classifier output. */
+static int set_class_names(nnk_model *m, const char *list, const nnk_dataset *train, nnk_err *err)
+{
+    const char *names[1024];
+    int64_t n = 0;
+    char *copy = NULL;
+    if (*list) {
+        copy = strdup(list);
+        char *save = NULL;
+        for (char *t = strtok_r(copy, ",", &save); t && n < 1024; t = strtok_r(NULL, ",", &save)) {
+            while (*t == ' ')
+                t++;
+            size_t l = strlen(t);
+            while (l && t[l - 1] == ' ')
+                t[--l] = 0;
+            names[n++] = t;
+        }
+    } else if (train->class_names) {
+        for (n = 0; n < train->n_classes && n < 1024; n++)
+            names[n] = train->class_names[n];
+    }
+    const char *out_names[NNK_MAX_OUTPUTS];
+    int64_t cols[NNK_MAX_OUTPUTS];
+    int n_out = nnk_model_outputs(m, out_names, cols, NNK_MAX_OUTPUTS);
+    int rc = NNK_OK;
+    if (n && *list && (n_out != 1 || n != (cols[0] > 1 ? cols[0] : 2)))
+        rc = nnk_err_set(err, NNK_ECONFIG, "section [data]: %lld class_names for %s '%s' with %lld unit%s (want %lld)",
+                         (long long)n, n_out == 1 ? "output" : "the first of several outputs,", out_names[0],
+                         (long long)cols[0], cols[0] == 1 ? "" : "s", (long long)(cols[0] > 1 ? cols[0] : 2));
+    if (!rc && n)
+        rc = nnk_model_set_class_names(m, names, n, err);
+    free(copy);
+    return rc;
+}
+
 static int cmd_train(const options *o)
 {
     nnk_err err = {NNK_OK, ""};
@@ -444,7 +496,7 @@ static int cmd_train(const options *o)
         goto out;
     if (c->standardize && nnk_model_fit_standardizer(m, data.train, &err))
         goto out;
-    if (nnk_model_build(m, (uint64_t)c->seed, &err))
+    if (nnk_model_build(m, (uint64_t)c->seed, &err) || set_class_names(m, c->class_names, data.train, &err))
         goto out;
     if (o->from) { /* continue or fine-tune: the saved model's weights by layer name */
         nnk_model *src = nnk_model_load(reg, o->from, &err);
@@ -625,21 +677,28 @@ static int cmd_predict(const options *o)
          * for one regression unit, <output>_J with several outputs */
         const char *names[16];
         int64_t widths[16];
-        int n_out = nnk_model_outputs(m, names, widths, 16);
+        int n_out = o->classes ? 0 : nnk_model_outputs(m, names, widths, 16);
+        if (f && o->classes && write_class_predictions(f, m, out, d->rows, cols, o->top, &err)) {
+            fclose(f);
+            f = NULL;
+        }
         for (int k = 0, col = 0; f && k < n_out && k < 16; k++)
             for (int64_t j = 0; j < widths[k]; j++, col++)
                 fprintf(f, "%s%s_%lld", col ? "," : "",
                         n_out > 1 ? names[k] : widths[k] > 1 ? "prob" : "output", (long long)j);
-        for (int64_t r = 0; f && r < d->rows; r++) {
+        for (int64_t r = 0; f && !o->classes && r < d->rows; r++) {
             fputc('\n', f);
             for (int64_t j = 0; j < cols; j++)
                 fprintf(f, "%s%.6g", j ? "," : "", (double)out[r * cols + j]);
         }
         if (f) {
-            fputc('\n', f);
+            if (!o->classes)
+                fputc('\n', f);
             fclose(f);
         }
-        if (!buf)
+        if (err.status)
+            ; /* already said */
+        else if (!buf)
             nnk_err_set(&err, NNK_ENOMEM, "out of memory");
         else if (o->output)
             nnk_write_file_atomic(o->output, buf, len, &err);

@@ -33,6 +33,11 @@ int cmd_sweep_run(const sweep_options *so, nnk_err *err);
 int cmd_weights_run(const char *model, const char *which, const char *format, const char *output,
                     const char *plugin_dir, nnk_err *err);
 
+/* nnkit predict --classes (classes.c): a header and per row the class
+ * index, name and probability, or the top K of them. */
+int write_class_predictions(FILE *f, const nnk_model *m, const float *out, int64_t rows, int64_t cols, int64_t top,
+                            nnk_err *err);
+
 /* nnkit lr-find (lrfind.c) */
 int cmd_lr_find_run(const char *experiment, const char *const *sets, int n_sets, const char *plugin_dir,
                     double min_lr, double max_lr, long long steps, nnk_err *err);

@@ -224,6 +224,11 @@ NNK_API int nnk_model_set_scale(nnk_model *m, double scale, nnk_err *err);
 NNK_API int nnk_model_set_columns(nnk_model *m, const char *labels,
                           const char *features, nnk_err *err);
 NNK_API const char *nnk_model_label_columns(const nnk_model *m);
+/* The names of the classes, by index (Fashion-MNIST's, a CSV's string
+ * labels, or [data] class_names), saved with the model; n 0 clears them. */
+NNK_API int nnk_model_set_class_names(nnk_model *m, const char *const *names, int64_t n, nnk_err *err);
+NNK_API int64_t nnk_model_class_count(const nnk_model *m);
+NNK_API const char *nnk_model_class_name(const nnk_model *m, int64_t k); /* NULL past the end */
 NNK_API const char *nnk_model_feature_columns(const nnk_model *m);
 /* Fits mean/std per feature on d (after scale). */
 NNK_API int nnk_model_fit_standardizer(nnk_model *m, const nnk_dataset *d,

@@ -58,6 +58,7 @@ typedef struct nnk_run_config {
     const char *run_dir, *run_name;
     int shuffle_split;                     /* shuffle rows (seed) before the splits */
     int64_t initial_epoch;
+    const char *class_names;               /* comma separated, or "" */
 } nnk_run_config;
 
 typedef struct nnk_experiment_parts {
