@@ -550,6 +550,15 @@ static int add_inputs(const nnk_experiment *e, nnk_model *m, nnk_err *err)
     return NNK_OK;
 }
 
+/* A key's value in a section, or NULL. */
+static const char *section_value(const nnk_ini_section *s, const char *key)
+{
+    for (int k = 0; k < s->n; k++)
+        if (!strcmp(s->entries[k].key, key))
+            return s->entries[k].value;
+    return NULL;
+}
+
 static int add_layers(const nnk_experiment *e, nnk_model *m, nnk_err *err)
 {
     for (int i = 0; i < e->n; i++) {
@@ -562,6 +571,7 @@ static int add_layers(const nnk_experiment *e, nnk_model *m, nnk_err *err)
         char wbuf[64][600];
         const char *where[64];
         int n = 0, n_in = 0, trainable = 1;
+        long long repeat = 0; /* 0: one layer under its own name */
         if (s->n > 64)
             return nnk_err_set(err, NNK_ECONFIG, "%s:%d: layer '%s' has %d keys, at most 64", e->path, s->line, s->name,
                                s->n);
@@ -577,6 +587,16 @@ static int add_layers(const nnk_experiment *e, nnk_model *m, nnk_err *err)
                     free(inputs_copy);
                     return nnk_err_set(err, NNK_ECONFIG, "%s: layer '%s': parameter 'trainable' must be true or false, got '%s'",
                                        w, s->name, v);
+                }
+            } else if (!strcmp(s->entries[k].key, "repeat")) { /* N chained copies: NAME_1 ... NAME_N */
+                char *end;
+                repeat = strtoll(s->entries[k].value, &end, 10);
+                if (!*s->entries[k].value || *end || repeat < 1 || repeat > 1000) {
+                    char w[600];
+                    where_text(e, &s->entries[k], w, sizeof w);
+                    free(inputs_copy);
+                    return nnk_err_set(err, NNK_ECONFIG, "%s: layer '%s': parameter 'repeat' must be an integer in [1, 1000], got '%s'",
+                                       w, s->name, s->entries[k].value);
                 }
             } else if (!strcmp(s->entries[k].key, "inputs")) {
                 free(inputs_copy);
@@ -600,10 +620,29 @@ static int add_layers(const nnk_experiment *e, nnk_model *m, nnk_err *err)
             return nnk_err_set(err, NNK_ECONFIG, "%s:%d: layer '%s' has no 'type'", e->path,
                                s->line, s->name);
         }
-        int rc = nnk_model_add_layer(m, s->name, type, inputs, n_in, keys, values, where, n, err);
+        /* an input naming a repeated layer means its last copy */
+        char alias[NNK_MAX_INPUTS][300];
+        for (int k = 0; k < n_in; k++)
+            for (int j = 0; j < e->n; j++) {
+                const nnk_ini_section *o = &e->sections[j];
+                const char *r = o->name && !strcmp(o->kind, "layer") && !strcmp(o->name, inputs[k]) ? section_value(o, "repeat") : NULL;
+                if (r) {
+                    snprintf(alias[k], sizeof alias[k], "%s_%s", inputs[k], r);
+                    inputs[k] = alias[k];
+                }
+            }
+        int rc = NNK_OK;
+        for (long long copy = 1; !rc && copy <= (repeat ? repeat : 1); copy++) {
+            char name[300], prev[300];
+            const char *in1[1] = {prev};
+            snprintf(name, sizeof name, repeat ? "%s_%lld" : "%s", s->name, copy);
+            snprintf(prev, sizeof prev, "%s_%lld", s->name, copy - 1);
+            rc = copy == 1 ? nnk_model_add_layer(m, name, type, inputs, n_in, keys, values, where, n, err)
+                           : nnk_model_add_layer(m, name, type, in1, 1, keys, values, where, n, err);
+            if (!rc && !trainable)
+                rc = nnk_model_set_trainable(m, name, 0, err);
+        }
         free(inputs_copy);
-        if (!rc && !trainable)
-            rc = nnk_model_set_trainable(m, s->name, 0, err);
         if (rc)
             return rc;
     }
@@ -634,6 +673,8 @@ static int compile_model(const nnk_experiment *e, nnk_model *m, nnk_err *err)
         if (strcmp(s->kind, "compile"))
             continue;
         found = 1;
+        if (s->n > 64)
+            return nnk_err_set(err, NNK_ECONFIG, "%s:%d: section [compile] has %d keys, at most 64", e->path, s->line, s->n);
         for (int k = 0; k < s->n && n < 64; k++) {
             const nnk_ini_entry *en = &s->entries[k];
             char w[600];
@@ -678,6 +719,26 @@ static int compile_model(const nnk_experiment *e, nnk_model *m, nnk_err *err)
     }
     if (!found || !loss)
         return nnk_err_set(err, NNK_ECONFIG, "%s: section [compile] needs a 'loss'", e->path);
+    /* OPTIMIZER.key applies only when that optimizer is the one compiled,
+     * so a sweep can switch optimizers (sgd.momentum = 0.9 with adam) */
+    const char *opt = co.optimizer ? co.optimizer : "sgd";
+    int kept = 0;
+    for (int i = 0; i < n; i++) {
+        const char *dot = strchr(keys[i], '.');
+        if (dot) {
+            char scope[128];
+            snprintf(scope, sizeof scope, "%.*s", (int)(dot - keys[i]), keys[i]);
+            if (!nnk_registry_find(nnk_model_registry(m), NNK_KIND_OPTIMIZER, scope))
+                return nnk_err_set(err, NNK_ECONFIG, "%s: compile: '%s' names no optimizer ('%s')", where[i], keys[i], scope);
+            if (strcmp(scope, opt))
+                continue; /* for another optimizer */
+            keys[i] = dot + 1;
+        }
+        keys[kept] = keys[i];
+        values[kept] = values[i];
+        where[kept++] = where[i];
+    }
+    n = kept;
     char *out_copy, *loss_copy, *w_copy;
     const char *out_names[NNK_MAX_OUTPUTS + 1], *losses[NNK_MAX_OUTPUTS + 1], *wtext[NNK_MAX_OUTPUTS + 1];
     double w[NNK_MAX_OUTPUTS + 1];

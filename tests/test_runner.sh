@@ -417,6 +417,24 @@ check "sign perceptron" 0 "" $NNKIT train sign.ini --run-name sign --set fit.ver
 check "sign perceptron accuracy" 0 "" $NNKIT evaluate runs/sign/model.nnk --data pm.csv
 grep -q "accuracy 1.0000$" out && pass=$((pass + 1)) || { echo "FAIL: sign perceptron: $(cat out)"; fail=$((fail + 1)); }
 
+# --- architecture and optimizer as hyper-parameters: repeat = N, OPTIMIZER.key ---
+ini deep.ini "${base[@]/learning_rate = 0.1/sgd.momentum = 0.9}"
+sed -i 's/^activation = relu$/activation = relu\nrepeat = 3/' deep.ini
+check "repeat summary" 0 "" $NNKIT summary deep.ini
+[ "$(grep -c "^ hidden_[123] (dense) " out)" = 3 ] && grep -q "^ hidden_2 (dense) *(None, 16) *272" out \
+  && pass=$((pass + 1)) || { echo "FAIL: repeat: $(cat out)"; fail=$((fail + 1)); }
+check "repeat 0" 2 "nnkit: error: --set: layer 'hidden': parameter 'repeat' must be an integer in [1, 1000], got '0'" \
+  $NNKIT summary deep.ini --set hidden.repeat=0
+check "scoped key of another optimizer" 0 "" $NNKIT train deep.ini --run-name scoped --set compile.optimizer=adam --set fit.epochs=1
+grep -q "^optimizer = adam$" runs/scoped/config.ini && ! grep -q "^momentum" runs/scoped/config.ini && grep -q "^\[layer hidden_3\]$" runs/scoped/config.ini \
+  && pass=$((pass + 1)) || { echo "FAIL: scoped keys: $(grep -A3 "^optimizer" runs/scoped/config.ini)"; fail=$((fail + 1)); }
+check "scope of no optimizer" 2 "nnkit: error: --set: compile: 'sgdd.momentum' names no optimizer ('sgdd')" \
+  $NNKIT train deep.ini --set compile.sgdd.momentum=0.5
+check "sweep depth and optimizer" 0 "" $NNKIT sweep deep.ini --grid hidden.repeat=1,2 --choice compile.optimizer=sgd,adam --name depth \
+  --set fit.epochs=2 --jobs 2
+[ "$(grep -c "^trial-[0-9a-f]\{12\}  .*[0-9]  *\(sgd\|adam\) *$" out)" = 4 ] && [ "$(ls -d runs/depth/trial-*/ | wc -l)" = 4 ] \
+  && pass=$((pass + 1)) || { echo "FAIL: sweep over depth and optimizer: $(cat out)"; fail=$((fail + 1)); }
+
 # --- predict --classes and --top K, with the class names saved in the model ---
 check "class names" 0 "" $NNKIT train good.ini --run-name cls --set "data.class_names=setosa, versicolor, virginica" --set fit.epochs=20 \
   --set compile.optimizer=adam --set compile.learning_rate=0.05
