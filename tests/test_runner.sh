@@ -435,6 +435,14 @@ check "sweep depth and optimizer" 0 "" $NNKIT sweep deep.ini --grid hidden.repea
 [ "$(grep -c "^trial-[0-9a-f]\{12\}  .*[0-9]  *\(sgd\|adam\) *$" out)" = 4 ] && [ "$(ls -d runs/depth/trial-*/ | wc -l)" = 4 ] \
   && pass=$((pass + 1)) || { echo "FAIL: sweep over depth and optimizer: $(cat out)"; fail=$((fail + 1)); }
 
+# --- hyperband: each rung goes on from the previous rung's weights ---
+check "hyperband" 0 "" $NNKIT sweep good.ini --strategy hyperband --log-uniform compile.learning_rate=0.01:0.3 --trials 9 \
+  --set fit.epochs=9 --name hb --jobs 2
+last=$(grep "^trial-[0-9a-f]\{12\}  *2  *9 " out | awk '{print $1}')
+[ -n "$last" ] && [ "$(tail -n +2 runs/hb/$last/training.csv | cut -d, -f1 | paste -sd' ')" = "3 4 5 6 7 8" ] \
+  && grep -q "^initial_epoch = 3$" runs/hb/$last/config.ini && grep -q "^initial_epoch = 0 *$" runs/hb/best.ini \
+  && pass=$((pass + 1)) || { echo "FAIL: hyperband continuation: $(cat out)"; fail=$((fail + 1)); }
+
 # --- predict --classes and --top K, with the class names saved in the model ---
 check "class names" 0 "" $NNKIT train good.ini --run-name cls --set "data.class_names=setosa, versicolor, virginica" --set fit.epochs=20 \
   --set compile.optimizer=adam --set compile.learning_rate=0.05

@@ -42,6 +42,8 @@ typedef struct trial {
     int rung;          /* hyperband: the last rung it reached */
     int same_as;       /* 1 + the trial with the same configuration, or 0 */
     long long epochs;
+    long long initial_epoch; /* hyperband: epochs its previous rung trained */
+    char prev[64];           /* hyperband: the previous rung's run it goes on from */
 } trial;
 
 static int parse_dim(const char *spec, int kind, dim *d, nnk_err *err)
@@ -143,6 +145,11 @@ static int trial_sets(const sweep_options *so, const dim *dims, int nd, const tr
     n++;
     if (t->epochs > 0) {
         snprintf(buf[n], sizeof buf[n], "fit.epochs=%lld", t->epochs);
+        sets[n] = buf[n];
+        n++;
+    }
+    if (t->initial_epoch > 0) {
+        snprintf(buf[n], sizeof buf[n], "fit.initial_epoch=%lld", t->initial_epoch);
         sets[n] = buf[n];
         n++;
     }
@@ -275,6 +282,12 @@ static void run_round(const sweep_options *so, const char *root, const char *tri
             snprintf(run_dir, sizeof run_dir, "run.dir=%s", root);
             argv[a++] = "--set";
             argv[a++] = run_dir;
+            static char from[PATH_MAX + 128];
+            if (tr->prev[0]) {
+                snprintf(from, sizeof from, "%s/%s/model.nnk", root, tr->prev);
+                argv[a++] = "--from";
+                argv[a++] = from;
+            }
             argv[a++] = "--overwrite"; /* an unfinished trial without a backup starts again */
             argv[a++] = "--run-name";
             argv[a++] = tr->name;
@@ -482,6 +495,12 @@ int cmd_sweep_run(const sweep_options *so, nnk_err *err)
             printf("rung %d: %d trials, %lld epochs\n", r, alive, epochs);
             for (int i = 0; i < n; i++)
                 if (t[i].active) {
+                    /* a later rung goes on from the weights and optimizer state
+                     * of the trial's previous one, as Keras Tuner's Hyperband */
+                    if (r > 0 && t[i].ok) {
+                        snprintf(t[i].prev, sizeof t[i].prev, "%s", t[i].name);
+                        t[i].initial_epoch = t[i].epochs;
+                    }
                     t[i].epochs = epochs;
                     t[i].rung = r;
                     t[i].ok = 0;
@@ -543,6 +562,11 @@ int cmd_sweep_run(const sweep_options *so, nnk_err *err)
         return err->status;
     /* the best trial's configuration; its [run] goes where the experiment's
      * runs go, under a fresh name */
+    /* a hyperband trial went on from earlier rungs: best.ini trains from the start */
+    char *ie = strstr((char *)cfg, "\ninitial_epoch = ");
+    if (ie)
+        for (char *d = ie + 17; *d && *d != '\n'; d++)
+            *d = *d >= '0' && *d <= '9' ? (d == ie + 17 ? '0' : ' ') : *d;
     char *run = strstr((char *)cfg, "\n[run]\n");
     if (run)
         len = (size_t)(run - (char *)cfg) + 1;
