@@ -122,9 +122,64 @@ static int append_row(float **arr, int64_t *cap, int64_t rows, int cols)
     return 0;
 }
 
+/* String labels: each row's label text, to become class indices at the end
+ * (sorted distinct values), or looked up in known classes at once. */
+typedef struct string_labels {
+    char **text;
+    int64_t n, cap;
+    int any;           /* some cell of the label column is not a number */
+} string_labels;
+
+static int cmp_text(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static int64_t class_index(const char *const *classes, int64_t n, const char *name)
+{
+    for (int64_t k = 0; k < n; k++)
+        if (!strcmp(classes[k], name))
+            return k;
+    return -1;
+}
+
+/* Turns the collected label texts of d into indices of their sorted
+ * distinct values, which become d's class names. */
+static int classes_from_file(nnk_dataset *d, string_labels *sl, const char *path, nnk_err *err)
+{
+    char **sorted = malloc(sizeof(char *) * (size_t)(sl->n ? sl->n : 1));
+    if (!sorted)
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    memcpy(sorted, sl->text, sizeof(char *) * (size_t)sl->n);
+    qsort(sorted, (size_t)sl->n, sizeof(char *), cmp_text);
+    int64_t distinct = 0;
+    for (int64_t i = 0; i < sl->n; i++)
+        if (!distinct || strcmp(sorted[distinct - 1], sorted[i]))
+            sorted[distinct++] = sorted[i];
+    if (distinct > 100000) {
+        free(sorted);
+        return nnk_err_set(err, NNK_EDATA, "data '%s': %lld distinct string labels; at most 100000 classes", path,
+                           (long long)distinct);
+    }
+    d->names_storage = calloc((size_t)distinct, sizeof(char *));
+    for (int64_t k = 0; d->names_storage && k < distinct; k++)
+        d->names_storage[k] = strdup(sorted[k]);
+    d->n_classes = distinct;
+    d->class_names = (const char *const *)d->names_storage;
+    for (int64_t r = 0; d->names_storage && r < sl->n; r++)
+        d->y[r] = (float)class_index(d->class_names, distinct, sl->text[r]);
+    free(sorted);
+    return d->names_storage ? NNK_OK : nnk_err_set(err, NNK_ENOMEM, "out of memory");
+}
+
 nnk_dataset *nnk_dataset_load_csv(const char *path, const char *label_columns,
                                   const char *feature_columns, nnk_err *err)
 {
+    return nnk_dataset_load_csv_classes(path, label_columns, feature_columns, NULL, 0, err);
+}
+
+nnk_dataset *nnk_dataset_load_csv_classes(const char *path, const char *label_columns,
+                                          const char *feature_columns, const char *const *classes,
+                                          int64_t n_classes, nnk_err *err)
+{
+    string_labels sl = {0};
     FILE *f = nnk_open_input(path, "data", err);
     if (!f) {
         if (err)
@@ -185,15 +240,58 @@ nnk_dataset *nnk_dataset_load_csv(const char *path, const char *label_columns,
         for (int k = 0; k < n_feats && !rc; k++)
             rc = parse_cell(path, line_no, header.v[feats[k]], row.v[feats[k]],
                             &d->x_f32[d->rows * n_feats + k], err);
-        for (int k = 0; k < n_labels && !rc; k++)
-            rc = parse_cell(path, line_no, header.v[labels[k]], row.v[labels[k]],
-                            &d->y[d->rows * n_labels + k], err);
+        for (int k = 0; k < n_labels && !rc; k++) {
+            const char *cell = row.v[labels[k]];
+            char *end;
+            strtod(cell, &end);
+            int text = !*cell || *end; /* not a number: a class name */
+            if (text && n_labels > 1)
+                rc = nnk_err_set(err, NNK_EDATA, "data '%s': line %lld, column '%s': string labels ('%s') need a single label column",
+                                 path, (long long)line_no, header.v[labels[k]], cell);
+            else if (text && classes) {
+                int64_t c = class_index(classes, n_classes, cell);
+                if (c < 0)
+                    rc = nnk_err_set(err, NNK_EDATA, "data '%s': line %lld, column '%s': '%s' is not one of the %lld known classes",
+                                     path, (long long)line_no, header.v[labels[k]], cell, (long long)n_classes);
+                d->y[d->rows] = (float)c;
+            } else if (!rc && n_labels == 1 && !classes) { /* kept until the column's kind is known */
+                if (sl.n == sl.cap) {
+                    int64_t cap = sl.cap ? sl.cap * 2 : 1024;
+                    char **t = realloc(sl.text, sizeof(char *) * (size_t)cap);
+                    if (!t) {
+                        rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+                        break;
+                    }
+                    sl.text = t;
+                    sl.cap = cap;
+                }
+                if (!(sl.text[sl.n++] = strdup(cell)))
+                    rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+                sl.any |= text;
+                if (!text)
+                    rc = parse_cell(path, line_no, header.v[labels[k]], cell, &d->y[d->rows], err);
+            } else {
+                rc = parse_cell(path, line_no, header.v[labels[k]], cell, &d->y[d->rows * n_labels + k], err);
+            }
+        }
         d->rows++;
     }
     if (!rc && ferror(f))
         rc = nnk_err_set(err, NNK_EIO, "data '%s': read error", path);
     if (!rc && d->rows == 0)
         rc = nnk_err_set(err, NNK_EDATA, "data '%s': no data rows", path);
+    if (!rc && sl.any) /* a string label column: its sorted values are the classes */
+        rc = classes_from_file(d, &sl, path, err);
+    if (!rc && classes && n_labels == 1 && !d->names_storage) { /* the known classes name them */
+        d->names_storage = calloc((size_t)(n_classes ? n_classes : 1), sizeof(char *));
+        for (int64_t k = 0; d->names_storage && k < n_classes; k++)
+            d->names_storage[k] = strdup(classes[k]);
+        d->n_classes = d->names_storage ? n_classes : 0;
+        d->class_names = (const char *const *)d->names_storage;
+    }
+    for (int64_t i = 0; i < sl.n; i++)
+        free(sl.text[i]);
+    free(sl.text);
     fclose(f);
     free(hline);
     free(line);

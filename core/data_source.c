@@ -27,6 +27,12 @@ static int ends_with(const char *s, const char *suffix)
 nnk_dataset *nnk_dataset_load(const char *spec, const char *label_columns,
                               const char *feature_columns, nnk_err *err)
 {
+    return nnk_dataset_load_classes(spec, label_columns, feature_columns, NULL, 0, err);
+}
+
+nnk_dataset *nnk_dataset_load_classes(const char *spec, const char *label_columns, const char *feature_columns,
+                                      const char *const *classes, int64_t n_classes, nnk_err *err)
+{
     if (!strncmp(spec, "fashion-mnist:", 14)) {
         const char *part = spec + 14;
         const char *prefix = !strcmp(part, "train") ? "train"
@@ -54,7 +60,7 @@ nnk_dataset *nnk_dataset_load(const char *spec, const char *label_columns,
         return d;
     }
     if (ends_with(spec, ".csv"))
-        return nnk_dataset_load_csv(spec, label_columns, feature_columns, err);
+        return nnk_dataset_load_csv_classes(spec, label_columns, feature_columns, classes, n_classes, err);
     const char *tag = strstr(spec, "images-idx");
     if (tag) {
         /* the labels file sits beside: ...-labels-idx1-ubyte[.gz] */

@@ -12,6 +12,9 @@ void nnk_dataset_free(nnk_dataset *d)
     free(d->x_f32);
     free(d->y);
     free(d->source);
+    for (int64_t k = 0; d->names_storage && k < d->n_classes; k++)
+        free(d->names_storage[k]);
+    free(d->names_storage);
     free(d);
 }
 
@@ -35,6 +38,14 @@ int nnk_dataset_split(nnk_dataset *d, double fraction, nnk_dataset **tail,
     t->x_f32 = NULL;
     t->y = NULL;
     t->source = strdup(d->source);
+    if (d->names_storage) { /* its own copy of the class names */
+        t->names_storage = calloc((size_t)d->n_classes, sizeof(char *));
+        for (int64_t k = 0; t->names_storage && k < d->n_classes; k++)
+            t->names_storage[k] = strdup(d->names_storage[k]);
+        t->class_names = (const char *const *)t->names_storage;
+        if (!t->names_storage)
+            t->n_classes = 0;
+    }
     size_t esz = d->x_u8 ? 1 : sizeof(float);
     void *x = malloc((size_t)(n * d->x_cols) * esz);
     float *y = d->y_cols ? malloc((size_t)(n * d->y_cols) * sizeof(float)) : NULL;

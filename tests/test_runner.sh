@@ -435,6 +435,20 @@ check "sweep depth and optimizer" 0 "" $NNKIT sweep deep.ini --grid hidden.repea
 [ "$(grep -c "^trial-[0-9a-f]\{12\}  .*[0-9]  *\(sgd\|adam\) *$" out)" = 4 ] && [ "$(ls -d runs/depth/trial-*/ | wc -l)" = 4 ] \
   && pass=$((pass + 1)) || { echo "FAIL: sweep over depth and optimizer: $(cat out)"; fail=$((fail + 1)); }
 
+# --- a string label column: its sorted values are the classes, saved with the model ---
+check "string labels" 0 "" $NNKIT train good.ini --run-name strl --set data.label=species_name --set data.shuffle_split=true \
+  --set fit.epochs=30 --set compile.optimizer=adam --set compile.learning_rate=0.05
+check "string labels classes" 0 "" $NNKIT predict runs/strl/model.nnk --input examples/data/iris.csv --classes -o strl.csv
+# the predicted name is the species_name column's value in most rows (the names are the file's, in sorted order)
+agree=$(paste -d, <(tail -n +2 strl.csv | cut -d, -f1,2) <(tail -n +2 examples/data/iris.csv | awk -F, '{print $5 "," $6}') |
+  awk -F, '{ n++; ok += $2 == $4 && $1 == $3 } END { print (ok / n > 0.9) }')
+[ "$agree" = 1 ] && pass=$((pass + 1)) || { echo "FAIL: string label classes: $(head -3 strl.csv)"; fail=$((fail + 1)); }
+sed 's/,setosa$/,daisy/' examples/data/iris.csv >daisy.csv
+check "unknown class" 1 "nnkit: error: data 'daisy.csv': line 2, column 'species_name': 'daisy' is not one of the 3 known classes" \
+  $NNKIT evaluate runs/strl/model.nnk --data daisy.csv
+check "string labels in two columns" 1 "nnkit: error: data 'examples/data/iris.csv': line 2, column 'species_name': string labels ('setosa') need a single label column" \
+  $NNKIT train good.ini --set data.label=species,species_name
+
 # --- hyperband: each rung goes on from the previous rung's weights ---
 check "hyperband" 0 "" $NNKIT sweep good.ini --strategy hyperband --log-uniform compile.learning_rate=0.01:0.3 --trials 9 \
   --set fit.epochs=9 --name hb --jobs 2

@@ -624,10 +624,19 @@ static nnk_dataset *load_for_model(const nnk_model *m, const char *spec, const o
 {
     const char *label = o->label ? o->label : nnk_model_label_columns(m);
     const char *feats = o->features ? o->features : nnk_model_feature_columns(m);
-    if (labels)
-        return nnk_dataset_load(spec, label, feats, err);
+    /* string labels read as the classes the model was trained with */
+    int64_t n_classes = nnk_model_class_count(m);
+    const char **classes = n_classes ? calloc((size_t)n_classes, sizeof(char *)) : NULL;
+    for (int64_t k = 0; classes && k < n_classes; k++)
+        classes[k] = nnk_model_class_name(m, k);
+    if (labels) {
+        nnk_dataset *d = nnk_dataset_load_classes(spec, label, feats, classes, classes ? n_classes : 0, err);
+        free(classes);
+        return d;
+    }
     /* predict: the label columns, when the file has them, are not features */
-    nnk_dataset *d = *label && !*feats ? nnk_dataset_load(spec, label, feats, NULL) : NULL;
+    nnk_dataset *d = *label && !*feats ? nnk_dataset_load_classes(spec, label, feats, classes, classes ? n_classes : 0, NULL) : NULL;
+    free(classes);
     if (!d)
         return nnk_dataset_load(spec, "", feats, err);
     d->y_cols = 0;

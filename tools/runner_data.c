@@ -17,13 +17,14 @@ int load_train_data(const nnk_run_config *c, train_data *d, nnk_err *err)
     if (c->shuffle_split && (c->test_split > 0 || c->validation_split > 0))
         nnk_dataset_shuffle(d->train, (uint64_t)c->seed);
     if (c->test[0]) {
-        if (!(d->test = nnk_dataset_load(c->test, c->label, c->features, err)))
+        if (!(d->test = nnk_dataset_load_classes(c->test, c->label, c->features, d->train->class_names, d->train->n_classes, err)))
             return err->status;
     } else if (c->test_split > 0 && nnk_dataset_split(d->train, c->test_split, &d->test, err)) {
         return err->status;
     }
     if (c->validation[0]) {
-        if (!(d->validation = nnk_dataset_load(c->validation, c->label, c->features, err)))
+        if (!(d->validation = nnk_dataset_load_classes(c->validation, c->label, c->features, d->train->class_names,
+                                                       d->train->n_classes, err)))
             return err->status;
     } else if (c->validation_split > 0 &&
                nnk_dataset_split(d->train, c->validation_split, &d->validation, err)) {

@@ -120,7 +120,8 @@ NNK_API const char *nnk_suggest(const char *word, const char *const *candidates,
  * never stored, so Fashion-MNIST costs 47 MB instead of 188. */
 typedef struct nnk_dataset {
     int64_t rows;
-    const char *const *class_names; /* by label, or NULL; static storage */
+    const char *const *class_names; /* by label, or NULL; static storage or
+                                       names_storage */
     int64_t n_classes;
     nnk_shape x_shape;       /* per sample */
     int64_t x_cols;          /* product of x_shape */
@@ -129,6 +130,8 @@ typedef struct nnk_dataset {
     int64_t y_cols;          /* 0 when unlabelled */
     float *y;
     char *source;            /* where it came from, for messages */
+    char **names_storage;    /* class names the data set owns (a CSV's string
+                                labels), freed with it */
 } nnk_dataset;
 
 NNK_API void nnk_dataset_free(nnk_dataset *d);
@@ -140,10 +143,22 @@ NNK_API nnk_dataset *nnk_dataset_load_idx(const char *images, const char *labels
  * every other column. */
 NNK_API nnk_dataset *nnk_dataset_load_csv(const char *path, const char *label_columns,
                                   const char *feature_columns, nnk_err *err);
+/* The same with string labels read against known classes (a model's, or
+ * the training file's): a label that is none of them is an error naming
+ * its line. With classes NULL, a string label column gets its classes from
+ * the file itself: its distinct values, sorted, become class indices and
+ * the data set's class_names. Numbers stay numbers either way. */
+NNK_API nnk_dataset *nnk_dataset_load_csv_classes(const char *path, const char *label_columns,
+                                          const char *feature_columns, const char *const *classes,
+                                          int64_t n_classes, nnk_err *err);
 /* "fashion-mnist:train" / ":test" or a file path (.csv, or IDX images with
  * the labels file found by name). */
 NNK_API nnk_dataset *nnk_dataset_load(const char *spec, const char *label_columns,
                               const char *feature_columns, nnk_err *err);
+/* nnk_dataset_load with known classes for a CSV's string labels (see
+ * nnk_dataset_load_csv_classes); classes NULL: none known. */
+NNK_API nnk_dataset *nnk_dataset_load_classes(const char *spec, const char *label_columns, const char *feature_columns,
+                                      const char *const *classes, int64_t n_classes, nnk_err *err);
 /* Puts the rows (inputs with their labels) in a random order drawn from
  * seed, the same order for the same seed and row count. */
 NNK_API void nnk_dataset_shuffle(nnk_dataset *d, uint64_t seed);
