@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* A growable array of field pointers into one line. */
 typedef struct fields {
@@ -86,6 +87,12 @@ static int pick_columns(const char *path, const char *list, char **header,
     }
     free(copy);
     return rc;
+}
+
+/* An empty cell, NA, N/A or nan: a missing value. */
+static int is_missing(const char *cell)
+{
+    return !*cell || !strcmp(cell, "NA") || !strcmp(cell, "N/A") || !strcasecmp(cell, "nan");
 }
 
 static int parse_cell(const char *path, int64_t line, const char *col,
@@ -237,9 +244,19 @@ nnk_dataset *nnk_dataset_load_csv_classes(const char *path, const char *label_co
             rc = nnk_err_set(err, NNK_ENOMEM, "data '%s': out of memory at line %lld", path, (long long)line_no);
             break;
         }
-        for (int k = 0; k < n_feats && !rc; k++)
+        for (int k = 0; k < n_feats && !rc; k++) {
+            if (is_missing(row.v[feats[k]])) { /* NaN until a model fills it (or refuses) */
+                d->x_f32[d->rows * n_feats + k] = NAN;
+                if (!d->n_missing++) {
+                    char at[300];
+                    snprintf(at, sizeof at, "line %lld, column '%.200s'", (long long)line_no, header.v[feats[k]]);
+                    d->missing_at = strdup(at);
+                }
+                continue;
+            }
             rc = parse_cell(path, line_no, header.v[feats[k]], row.v[feats[k]],
                             &d->x_f32[d->rows * n_feats + k], err);
+        }
         for (int k = 0; k < n_labels && !rc; k++) {
             const char *cell = row.v[labels[k]];
             char *end;

@@ -15,6 +15,7 @@ void nnk_dataset_free(nnk_dataset *d)
     for (int64_t k = 0; d->names_storage && k < d->n_classes; k++)
         free(d->names_storage[k]);
     free(d->names_storage);
+    free(d->missing_at);
     free(d);
 }
 
@@ -38,6 +39,7 @@ int nnk_dataset_split(nnk_dataset *d, double fraction, nnk_dataset **tail,
     t->x_f32 = NULL;
     t->y = NULL;
     t->source = strdup(d->source);
+    t->missing_at = d->missing_at ? strdup(d->missing_at) : NULL; /* where in the file */
     if (d->names_storage) { /* its own copy of the class names */
         t->names_storage = calloc((size_t)d->n_classes, sizeof(char *));
         for (int64_t k = 0; t->names_storage && k < d->n_classes; k++)

@@ -177,6 +177,13 @@ void nnk_model_gather(nnk_model *m, const nnk_dataset *d, const int64_t *idx,
             for (int64_t c = 0; c < cols; c++) /* vectorizes; a table would not */
                 dst[c] = (float)src[c] * scale;
         }
+    } else if (m->fill && m->n_fill == cols) { /* missing cells take the fitted values */
+        for (int64_t r = 0; r < n; r++) {
+            const float *src = d->x_f32 + idx[r] * cols;
+            float *dst = x + r * cols;
+            for (int64_t c = 0; c < cols; c++)
+                dst[c] = (src[c] == src[c] ? src[c] : m->fill[c]) * scale;
+        }
     } else {
         for (int64_t r = 0; r < n; r++) {
             const float *src = d->x_f32 + idx[r] * cols;
@@ -418,4 +425,64 @@ int nnk_model_adapt(nnk_model *m, const nnk_dataset *d, int64_t bs, nnk_err *err
     }
     free(idx);
     return rc;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+int nnk_model_fit_missing(nnk_model *m, const nnk_dataset *d, const char *how, nnk_err *err)
+{
+    int mean = !strcmp(how, "mean"), median = !strcmp(how, "median"), zero = !strcmp(how, "zero");
+    if (!mean && !median && !zero)
+        return nnk_err_set(err, NNK_ECONFIG, "missing values: fill with mean, median or zero, got '%s'", how);
+    int64_t cols = d->x_cols;
+    float *fill = calloc((size_t)(cols ? cols : 1), sizeof(float));
+    float *present = malloc(sizeof(float) * (size_t)(d->rows ? d->rows : 1));
+    if (!fill || !present) {
+        free(fill);
+        free(present);
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    }
+    for (int64_t c = 0; !zero && d->x_f32 && c < cols; c++) {
+        int64_t n = 0;
+        double sum = 0;
+        for (int64_t r = 0; r < d->rows; r++) {
+            float v = d->x_f32[r * cols + c];
+            if (v == v) {
+                present[n++] = v;
+                sum += v;
+            }
+        }
+        if (!n)
+            continue; /* nothing to go by: 0 */
+        if (mean) {
+            fill[c] = (float)(sum / (double)n);
+        } else {
+            qsort(present, (size_t)n, sizeof(float), cmp_float);
+            fill[c] = n % 2 ? present[n / 2] : (float)(((double)present[n / 2 - 1] + present[n / 2]) / 2);
+        }
+    }
+    free(present);
+    free(m->fill);
+    m->fill = fill;
+    m->n_fill = cols;
+    return NNK_OK;
+}
+
+int nnk_model_check_missing(const nnk_model *m, const nnk_dataset *d, nnk_err *err)
+{
+    if (!d->x_f32 || (m->fill && m->n_fill == d->x_cols))
+        return NNK_OK;
+    int64_t n = 0;
+    for (int64_t i = 0; i < d->rows * d->x_cols; i++)
+        n += d->x_f32[i] != d->x_f32[i];
+    if (!n)
+        return NNK_OK;
+    return nnk_err_set(err, NNK_EDATA,
+                       "data '%s': %lld missing value%s (the file's first: %s); set [data] missing = mean, median or "
+                       "zero to fill them from the training split",
+                       d->source, (long long)n, n > 1 ? "s" : "", d->missing_at ? d->missing_at : "?");
 }

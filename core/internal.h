@@ -153,6 +153,8 @@ struct nnk_model {
     double scale;
     int64_t n_std;
     float *mean, *inv_std, *std;
+    float *fill;                   /* per feature, for missing cells, or NULL */
+    int64_t n_fill;
     char *label_columns, *feature_columns;
     char **class_names;            /* by class index, or NULL */
     int64_t n_classes;

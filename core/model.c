@@ -69,6 +69,7 @@ void nnk_model_free(nnk_model *m)
     for (int64_t k = 0; k < m->n_classes; k++)
         free(m->class_names[k]);
     free(m->class_names);
+    free(m->fill);
     free(m->mean);
     free(m->std);
     free(m->inv_std);

@@ -225,6 +225,8 @@ int nnk_model_pack(const nnk_model *m, int weights_only, uint8_t **payload, size
         pre->feature_columns = (char *)nnk_model_feature_columns(m);
         pre->n_class_names = (size_t)m->n_classes;
         pre->class_names = m->class_names;
+        pre->n_fill = m->fill ? (size_t)m->n_fill : 0;
+        pre->fill = m->fill;
         if (m->mean) {
             pre->n_mean = pre->n_std = (size_t)m->n_std;
             pre->mean = m->mean;
@@ -439,6 +441,17 @@ static int restore_values(nnk_model *m, const Nnkit__Model *msg, const char *pat
     if (!rc)
         rc = nnk_model_set_class_names(m, (const char *const *)msg->preprocessing->class_names,
                                        (int64_t)msg->preprocessing->n_class_names, err);
+    if (!rc && msg->preprocessing->n_fill) {
+        if ((int64_t)msg->preprocessing->n_fill != nnk_model_input_cols(m))
+            return nnk_err_set(err, NNK_EMODEL, "model '%s': %zu fill values for %lld features", path,
+                               msg->preprocessing->n_fill, (long long)nnk_model_input_cols(m));
+        free(m->fill);
+        m->fill = malloc(sizeof(float) * msg->preprocessing->n_fill);
+        if (!m->fill)
+            return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+        memcpy(m->fill, msg->preprocessing->fill, sizeof(float) * msg->preprocessing->n_fill);
+        m->n_fill = (int64_t)msg->preprocessing->n_fill;
+    }
     m->scale = msg->preprocessing->scale > 0 ? msg->preprocessing->scale : 1.0;
     const Nnkit__Preprocessing *pre = msg->preprocessing;
     if (!rc && pre->n_mean) {

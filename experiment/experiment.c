@@ -318,6 +318,7 @@ static void where_text(const nnk_experiment *e, const nnk_ini_entry *en, char *b
 /* ---- [data], [fit], [run] ------------------------------------------------ */
 
 #define RC(f) offsetof(nnk_run_config, f)
+static const char *const missing_choices[] = {"error", "mean", "median", "zero", NULL};
 static const nnk_param_spec data_specs[] = {
     {"train", NNK_PARAM_STRING, NULL, 0, 0, NULL, "training data: fashion-mnist:train, a .csv or an IDX file", RC(train)},
     {"test", NNK_PARAM_STRING, "", 0, 0, NULL, "test data, evaluated after training", RC(test)},
@@ -328,6 +329,7 @@ static const nnk_param_spec data_specs[] = {
     {"test_split", NNK_PARAM_FLOAT, "0", 0, 0.99, NULL, "last fraction of the training file held out as test data (when no test file)", RC(test_split)},
     {"scale", NNK_PARAM_FLOAT, "1", 1e-30, 1e30, NULL, "inputs are multiplied by this (1/255 for pixels)", RC(scale)},
     {"standardize", NNK_PARAM_BOOL, "false", 0, 0, NULL, "standardise each feature with mean/std of the training split (saved with the model)", RC(standardize)},
+    {"missing", NNK_PARAM_CHOICE, "error", 0, 0, missing_choices, "missing cells (empty, NA, nan): an error naming the first, or filled with the training split's mean, median or zero (saved with the model)", RC(missing)},
     {"class_names", NNK_PARAM_STRING, "", 0, 0, NULL, "names of the classes by index, comma separated (default: the data's own, e.g. Fashion-MNIST's)", RC(class_names)},
     {"shuffle_split", NNK_PARAM_BOOL, "false", 0, 0, NULL, "shuffle the rows (seeded by fit.seed) before test_split and validation_split take the last ones (default: Keras's last rows)", RC(shuffle_split)},
     {NULL, 0, NULL, 0, 0, NULL, NULL, 0}};
@@ -446,6 +448,7 @@ int nnk_experiment_settings(const nnk_experiment *e, nnk_experiment_parts *parts
     c->validation_split = d->validation_split; c->test_split = d->test_split;
     c->scale = d->scale; c->standardize = d->standardize; c->shuffle_split = d->shuffle_split;
     c->class_names = d->class_names;
+    c->missing = d->missing;
     c->epochs = f->epochs; c->batch_size = f->batch_size; c->shuffle = f->shuffle;
     c->initial_epoch = f->initial_epoch;
     c->seed = f->seed; c->verbose = f->verbose;

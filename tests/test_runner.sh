@@ -449,6 +449,23 @@ check "unknown class" 1 "nnkit: error: data 'daisy.csv': line 2, column 'species
 check "string labels in two columns" 1 "nnkit: error: data 'examples/data/iris.csv': line 2, column 'species_name': string labels ('setosa') need a single label column" \
   $NNKIT train good.ini --set data.label=species,species_name
 
+# --- missing values: an error by default, or the training split's median ---
+awk -F, 'NR == 1 { print; next } NR % 7 == 0 { $3 = "" } NR % 11 == 0 { $4 = "NA" } { print }' OFS=, examples/data/diabetes.csv >miss.csv
+check "missing values refused" 1 "nnkit: error: data 'miss.csv': 72 missing values (the file's first: line 7, column 'bmi'); set [data] missing = mean, median or zero to fill them from the training split" \
+  $NNKIT train examples/regression.ini --set data.train=miss.csv --run-name miss0 --set fit.epochs=1
+[ ! -e runs/miss0 ] && pass=$((pass + 1)) || { echo "FAIL: a refused run left its directory"; fail=$((fail + 1)); }
+check "missing values filled" 0 "" $NNKIT train examples/regression.ini --set data.train=miss.csv --run-name miss --set fit.epochs=2 \
+  --set data.missing=median --set fit.verbose=0
+# the fill is the median of bmi over the training split (rows 1-308: 20% test, then 12.5% validation, off the end)
+med=$(tail -n +2 miss.csv | head -308 | cut -d, -f3 | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+{ head -1 miss.csv; sed -n 7p miss.csv; sed -n 7p miss.csv | awk -F, -v m="$med" '{ $3 = m; print }' OFS=,; } >miss2.csv
+$NNKIT predict runs/miss/model.nnk --input miss2.csv -o miss2-pred.csv >/dev/null 2>&1
+[ -n "$med" ] && [ "$(sed -n 2p miss2-pred.csv)" = "$(sed -n 3p miss2-pred.csv)" ] && pass=$((pass + 1)) \
+  || { echo "FAIL: missing bmi not filled with the training median $med: $(cat miss2-pred.csv)"; fail=$((fail + 1)); }
+check "missing values in evaluate" 0 "" $NNKIT evaluate runs/miss/model.nnk --data miss.csv
+check "missing values, another choice" 2 "nnkit: error: --set: section [data]: parameter 'missing' must be one of error, mean, median, zero, got 'mode'" \
+  $NNKIT train examples/regression.ini --set data.missing=mode
+
 # --- hyperband: each rung goes on from the previous rung's weights ---
 check "hyperband" 0 "" $NNKIT sweep good.ini --strategy hyperband --log-uniform compile.learning_rate=0.01:0.3 --trials 9 \
   --set fit.epochs=9 --name hb --jobs 2

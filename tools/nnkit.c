@@ -494,7 +494,7 @@ static int cmd_train(const options *o)
     if (load_train_data(c, &data, &err) || nnk_model_set_scale(m, c->scale, &err) ||
         nnk_model_set_columns(m, c->label, c->features, &err))
         goto out;
-    if (c->standardize && nnk_model_fit_standardizer(m, data.train, &err))
+    if (prepare_missing(m, c, &data, &err) || (c->standardize && nnk_model_fit_standardizer(m, data.train, &err)))
         goto out;
     if (nnk_model_build(m, (uint64_t)c->seed, &err) || set_class_names(m, c->class_names, data.train, &err))
         goto out;
@@ -632,14 +632,23 @@ static nnk_dataset *load_for_model(const nnk_model *m, const char *spec, const o
     if (labels) {
         nnk_dataset *d = nnk_dataset_load_classes(spec, label, feats, classes, classes ? n_classes : 0, err);
         free(classes);
+        if (d && nnk_model_check_missing(m, d, err)) {
+            nnk_dataset_free(d);
+            return NULL;
+        }
         return d;
     }
     /* predict: the label columns, when the file has them, are not features */
     nnk_dataset *d = *label && !*feats ? nnk_dataset_load_classes(spec, label, feats, classes, classes ? n_classes : 0, NULL) : NULL;
     free(classes);
     if (!d)
-        return nnk_dataset_load(spec, "", feats, err);
-    d->y_cols = 0;
+        d = nnk_dataset_load(spec, "", feats, err);
+    else
+        d->y_cols = 0;
+    if (d && nnk_model_check_missing(m, d, err)) {
+        nnk_dataset_free(d);
+        return NULL;
+    }
     return d;
 }
 

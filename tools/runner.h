@@ -10,6 +10,9 @@ typedef struct train_data {
 } train_data;
 
 int load_train_data(const nnk_run_config *c, train_data *d, nnk_err *err);
+/* Fills missing cells as [data] missing says (fitted on the training split)
+ * or refuses data that has them, for every part. */
+int prepare_missing(nnk_model *m, const nnk_run_config *c, const train_data *d, nnk_err *err);
 void train_data_free(train_data *d);
 
 /* nnkit sweep (sweep.c) */

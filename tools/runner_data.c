@@ -33,3 +33,13 @@ int load_train_data(const nnk_run_config *c, train_data *d, nnk_err *err)
     return NNK_OK;
 }
 
+int prepare_missing(nnk_model *m, const nnk_run_config *c, const train_data *d, nnk_err *err)
+{
+    if (strcmp(c->missing, "error") && nnk_model_fit_missing(m, d->train, c->missing, err))
+        return err->status;
+    const nnk_dataset *parts[3] = {d->train, d->validation, d->test};
+    for (int i = 0; i < 3; i++)
+        if (parts[i] && nnk_model_check_missing(m, parts[i], err))
+            return err->status;
+    return NNK_OK;
+}

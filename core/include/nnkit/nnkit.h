@@ -132,6 +132,9 @@ typedef struct nnk_dataset {
     char *source;            /* where it came from, for messages */
     char **names_storage;    /* class names the data set owns (a CSV's string
                                 labels), freed with it */
+    int64_t n_missing;       /* missing feature cells (empty, NA, nan), held
+                                as NaN until a model fills them */
+    char *missing_at;        /* where the first is: "line 5, column 'bmi'" */
 } nnk_dataset;
 
 NNK_API void nnk_dataset_free(nnk_dataset *d);
@@ -246,6 +249,13 @@ NNK_API int64_t nnk_model_class_count(const nnk_model *m);
 NNK_API const char *nnk_model_class_name(const nnk_model *m, int64_t k); /* NULL past the end */
 NNK_API const char *nnk_model_feature_columns(const nnk_model *m);
 /* Fits mean/std per feature on d (after scale). */
+/* Missing values: fits a fill value per feature on d (the training split),
+ * over the values present: how is "mean", "median" or "zero". Saved with
+ * the model; rows are filled as they are gathered. */
+NNK_API int nnk_model_fit_missing(nnk_model *m, const nnk_dataset *d, const char *how, nnk_err *err);
+/* Fails (EDATA) naming the first missing cell of d when the model has no
+ * fill values for it. */
+NNK_API int nnk_model_check_missing(const nnk_model *m, const nnk_dataset *d, nnk_err *err);
 NNK_API int nnk_model_fit_standardizer(nnk_model *m, const nnk_dataset *d,
                                nnk_err *err);
 

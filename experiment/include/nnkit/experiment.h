@@ -59,6 +59,7 @@ typedef struct nnk_run_config {
     int shuffle_split;                     /* shuffle rows (seed) before the splits */
     int64_t initial_epoch;
     const char *class_names;               /* comma separated, or "" */
+    const char *missing;                   /* error, mean, median or zero */
 } nnk_run_config;
 
 typedef struct nnk_experiment_parts {
