@@ -134,8 +134,10 @@ head -1 data/iris.csv >header.csv
 bad "header only" 1 "^nnkit: error: data 'header.csv': no data rows$" "$NNKIT" train exp.ini --set data.train=header.csv
 head -c 1500 data/iris.csv >trunc.csv
 bad "truncated csv" 1 "^nnkit: error: data 'trunc.csv': line [0-9]+ has [0-9]+ fields, the header has 6$" "$NNKIT" train exp.ini --set data.train=trunc.csv
+sed -E '5s/^[^,]*/inf/' data/iris.csv >inf-cell.csv
+bad "Inf cell" 1 "^nnkit: error: data 'inf-cell.csv': line 5, column 'sepal_length': NaN or Inf \('inf'\)$" "$NNKIT" train exp.ini --set data.train=inf-cell.csv
 sed -E '5s/^[^,]*/nan/' data/iris.csv >nan.csv
-bad "NaN cell" 1 "^nnkit: error: data 'nan.csv': line 5, column 'sepal_length': NaN or Inf \('nan'\)$" "$NNKIT" train exp.ini --set data.train=nan.csv
+bad "missing (nan) cell" 1 "^nnkit: error: data 'nan.csv': 1 missing value \(the file's first: line 5, column 'sepal_length'\); set \[data\] missing" "$NNKIT" train exp.ini --set data.train=nan.csv
 sed '7s/,0,setosa$/,inf,setosa/' data/iris.csv >inf.csv
 bad "Inf label" 1 "^nnkit: error: data 'inf.csv': line 7, column 'species': NaN or Inf" "$NNKIT" train exp.ini --set data.train=inf.csv
 sed '9s/,0,setosa$/,9,setosa/' data/iris.csv >range.csv

@@ -155,12 +155,27 @@ START_TEST(csv_bad_files)
 {
     expect_csv_error("a,b,y\n1,2,0\n3,4\n", "y", "data '%s': line 3 has 2 fields, the header has 3");
     expect_csv_error("a,b,y\n1,x,0\n", "y", "data '%s': line 2, column 'b': 'x' is not a number");
-    expect_csv_error("a,b,y\n1,nan,0\n", "y", "data '%s': line 2, column 'b': NaN or Inf ('nan')");
+    expect_csv_error("a,b,y\n1,inf,0\n", "y", "data '%s': line 2, column 'b': NaN or Inf ('inf')");
+    expect_csv_error("a,b,y\n1,2,nan\n", "y", "data '%s': line 2, column 'y': NaN or Inf ('nan')");
     expect_csv_error("a,b,y\n1,1e999,0\n", "y", "data '%s': line 2, column 'b': NaN or Inf ('1e999')");
     expect_csv_error("a,b,y\n1,2,0\n", "lable", "data '%s': no label column 'lable'");
     expect_csv_error("a,b,label\n1,2,0\n", "lable", "data '%s': no label column 'lable' (did you mean 'label'?)");
     expect_csv_error("", "y", "data '%s': empty file (a header row is needed)");
     expect_csv_error("a,b,y\n", "y", "data '%s': no data rows");
+}
+END_TEST
+
+/* Missing feature cells are held as NaN and counted, with the first's place. */
+START_TEST(csv_missing_cells)
+{
+    nnk_err err = {0, ""};
+    nnk_dataset *d = csv("a,b,y\n1,,0\n2,NA,1\nnan,4,1\n", "y", NULL, &err);
+    ck_assert_msg(d != NULL, "%s", err.msg);
+    ck_assert_int_eq(d->n_missing, 3);
+    ck_assert_str_eq(d->missing_at, "line 2, column 'b'");
+    ck_assert(d->x_f32[1] != d->x_f32[1] && d->x_f32[3] != d->x_f32[3] && d->x_f32[4] != d->x_f32[4]);
+    ck_assert(d->x_f32[0] == 1 && d->x_f32[5] == 4);
+    nnk_dataset_free(d);
 }
 END_TEST
 
@@ -244,6 +259,7 @@ int main(void)
     tcase_add_test(tc, idx_bad_files);
     tcase_add_test(tc, csv_reads_columns);
     tcase_add_test(tc, csv_bad_files);
+    tcase_add_test(tc, csv_missing_cells);
     tcase_add_test(tc, split_keeps_order);
     tcase_add_test(tc, shuffle_moves_whole_rows);
     tcase_add_test(tc, fashion_mnist_resolves);
