@@ -466,6 +466,17 @@ check "missing values in evaluate" 0 "" $NNKIT evaluate runs/miss/model.nnk --da
 check "missing values, another choice" 2 "nnkit: error: --set: section [data]: parameter 'missing' must be one of error, mean, median, zero, got 'mode'" \
   $NNKIT train examples/regression.ini --set data.missing=mode
 
+# --- bayes: random points, then the Gaussian process's; a seed reproduces the trials ---
+check "bayes" 0 "" $NNKIT sweep good.ini --strategy bayes --log-uniform compile.learning_rate=0.001:1 --uniform hidden.units=2:32 \
+  --trials 8 --jobs 2 --seed 3 --name bayes
+first=$(grep "^trial-" out | sort)
+grep -q "8 trials (bayes)" out && [ "$(echo "$first" | wc -l)" = 8 ] && ! echo "$first" | awk '{print $4}' | grep -q '\.' \
+  && pass=$((pass + 1)) || { echo "FAIL: bayes sweep: $(cat out)"; fail=$((fail + 1)); }
+check "bayes again" 0 "" $NNKIT sweep good.ini --strategy bayes --log-uniform compile.learning_rate=0.001:1 --uniform hidden.units=2:32 \
+  --trials 8 --jobs 2 --seed 3 --name bayes
+[ "$(grep "^trial-" out | sort)" = "$first" ] && ! grep -q "^  trial" out && pass=$((pass + 1)) \
+  || { echo "FAIL: bayes with the same seed proposed other trials: $(cat out)"; fail=$((fail + 1)); }
+
 # --- hyperband: each rung goes on from the previous rung's weights ---
 check "hyperband" 0 "" $NNKIT sweep good.ini --strategy hyperband --log-uniform compile.learning_rate=0.01:0.3 --trials 9 \
   --set fit.epochs=9 --name hb --jobs 2

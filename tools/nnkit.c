@@ -91,11 +91,13 @@ static const char *const help_texts[][2] = {
                 "a rate (a tenth of the rate at the lowest loss) and logs the curve to TensorBoard\n"
                 "in <run.dir>/<experiment>-lr-find-<time>.\n"},
     {"sweep", "usage: nnkit sweep EXPERIMENT.ini [--grid S.K=V1,V2 ...] [--choice S.K=A,B ...] [--uniform S.K=LO:HI ...]\n"
-              "                   [--log-uniform S.K=LO:HI ...] [--trials N] [--jobs N] [--strategy grid|random|hyperband]\n"
+              "                   [--log-uniform S.K=LO:HI ...] [--trials N] [--jobs N] [--strategy grid|random|hyperband|bayes]\n"
               "                   [--objective val_loss] [--mode auto|min|max] [--seed N] [--name NAME] [--set S.K=V ...]\n\n"
               "Hyper-parameter search over any key of any section. With only --grid/--choice every\n"
               "combination is tried; with a range, --trials random samples; hyperband trains many\n"
-              "trials briefly and the best third three times longer, and so on. Each trial is\n"
+              "trials briefly and the best third three times longer, and so on; bayes tries a few\n"
+              "random points, then where a Gaussian process expects the most improvement. A\n"
+              "LOW:HIGH range written as integers gives integers. Each trial is\n"
               "'nnkit train' in its own process (--jobs at a time) and its own TensorBoard run\n"
               "under <run.dir>/<experiment>-sweep (or --name), whose own run records the search\n"
               "space for the HParams dashboard. Prints the trials best first and writes the best\n"
@@ -793,8 +795,8 @@ static int cmd_sweep(const options *o)
     so.n_sets = o->n_sets;
     so.strategy = so.strategy ? so.strategy : "auto";
     if (strcmp(so.strategy, "auto") && strcmp(so.strategy, "grid") && strcmp(so.strategy, "random") &&
-        strcmp(so.strategy, "hyperband"))
-        return usage_error("sweep", "--strategy must be grid, random or hyperband, got '%s'", so.strategy);
+        strcmp(so.strategy, "hyperband") && strcmp(so.strategy, "bayes"))
+        return usage_error("sweep", "--strategy must be grid, random, hyperband or bayes, got '%s'", so.strategy);
     if (!strcmp(so.strategy, "grid"))
         for (int i = 0; i < so.n_dims; i++)
             if (so.dim_kinds[i] >= 2)

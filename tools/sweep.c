@@ -5,6 +5,7 @@
  * process (--jobs at a time) and its own run directory, so TensorBoard's
  * HParams dashboard ranks them; the sweep's own run records the search
  * space. A re-run skips the trials that finished. */
+#include "bayes.h"
 #include "runner.h"
 #include <dirent.h>
 #include <errno.h>
@@ -29,12 +30,14 @@ typedef struct dim {
     char key[128];
     int kind;
     double lo, hi;
+    int integer;       /* LOW:HIGH written as integers: values are rounded (Keras Tuner's hp.Int) */
     char values[MAX_VALUES][64];
     int n_values;
 } dim;
 
 typedef struct trial {
     char value[MAX_DIMS][64];
+    double u[MAX_DIMS];  /* random and bayes: its point in the unit cube */
     char name[64];       /* trial-<id>: the id is a digest of its whole
                             resolved configuration */
     double objective;
@@ -69,6 +72,7 @@ static int parse_dim(const char *spec, int kind, dim *d, nnk_err *err)
         if (!(d->lo < d->hi))
             return nnk_err_set(err, NNK_EUSAGE, "%s '%s': the range is empty or inverted (%g is not below %g)",
                                flags[kind], spec, d->lo, d->hi);
+        d->integer = !strpbrk(v, ".eE") && !strpbrk(h, ".eE");
         if (kind == DIM_LOG && d->lo <= 0)
             return nnk_err_set(err, NNK_EUSAGE, "%s '%s': a log-uniform range must be above 0", flags[kind], spec);
         return NNK_OK;
@@ -86,14 +90,23 @@ static int parse_dim(const char *spec, int kind, dim *d, nnk_err *err)
     return NNK_OK;
 }
 
-/* xorshift64*: the trials of a sweep depend only on its seed, so a re-run
- * proposes the same trials and skips the finished ones. */
-static double next_uniform(uint64_t *s)
+/* A trial's values from its point in the unit cube: ranges map linearly
+ * (or on a log scale), lists pick the value whose share u falls in. */
+static void values_from_unit(const dim *dims, int nd, trial *t)
 {
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return (double)((*s * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53;
+    for (int i = 0; i < nd; i++) {
+        const dim *d = &dims[i];
+        double u = t->u[i];
+        double x = d->kind == DIM_UNIFORM ? d->lo + (d->hi - d->lo) * u
+                   : d->kind == DIM_LOG   ? exp(log(d->lo) + (log(d->hi) - log(d->lo)) * u)
+                                          : 0;
+        if (d->kind >= DIM_UNIFORM && d->integer)
+            snprintf(t->value[i], 64, "%.0f", round(x));
+        else if (d->kind >= DIM_UNIFORM)
+            snprintf(t->value[i], 64, "%.6g", x);
+        else
+            snprintf(t->value[i], 64, "%s", d->values[(int)(u * d->n_values) % d->n_values]);
+    }
 }
 
 static int make_trials(const dim *dims, int nd, int random, int n_random, uint64_t seed, trial *t, nnk_err *err)
@@ -113,17 +126,11 @@ static int make_trials(const dim *dims, int nd, int random, int n_random, uint64
         return n;
     }
     uint64_t s = seed * 2654435761u + 1;
-    for (; n < n_random && n < MAX_TRIALS; n++)
-        for (int i = 0; i < nd; i++) {
-            double u = next_uniform(&s);
-            const dim *d = &dims[i];
-            if (d->kind == DIM_UNIFORM)
-                snprintf(t[n].value[i], 64, "%.6g", d->lo + (d->hi - d->lo) * u);
-            else if (d->kind == DIM_LOG)
-                snprintf(t[n].value[i], 64, "%.6g", exp(log(d->lo) + (log(d->hi) - log(d->lo)) * u));
-            else
-                snprintf(t[n].value[i], 64, "%s", d->values[(int)(u * d->n_values) % d->n_values]);
-        }
+    for (; n < n_random && n < MAX_TRIALS; n++) {
+        for (int i = 0; i < nd; i++)
+            t[n].u[i] = bayes_uniform(&s);
+        values_from_unit(dims, nd, &t[n]);
+    }
     return n;
 }
 
@@ -430,11 +437,13 @@ int cmd_sweep_run(const sweep_options *so, nnk_err *err)
     }
     if (nd == 0)
         return nnk_err_set(err, NNK_EUSAGE, "sweep: nothing to search (give --grid, --choice, --uniform or --log-uniform)");
-    int hyperband = !strcmp(so->strategy, "hyperband");
-    random |= hyperband || !strcmp(so->strategy, "random");
+    int hyperband = !strcmp(so->strategy, "hyperband"), bayes = !strcmp(so->strategy, "bayes");
+    random |= hyperband || bayes || !strcmp(so->strategy, "random");
     static trial t[MAX_TRIALS];
     memset(t, 0, sizeof t);
-    int n = make_trials(dims, nd, random, so->trials, (uint64_t)so->seed, t, err);
+    /* bayes: a few random points first, then the model's */
+    int n_init = so->trials < 2 * nd + 2 ? so->trials : 2 * nd + 2;
+    int n = make_trials(dims, nd, random, bayes ? n_init : so->trials, (uint64_t)so->seed, t, err);
     if (n < 0)
         return err->status;
     int rc = NNK_OK;
@@ -471,13 +480,48 @@ int cmd_sweep_run(const sweep_options *so, nnk_err *err)
         return rc;
     snprintf(trial_ini, sizeof trial_ini, "%s/trial.ini", root);
     if ((rc = write_trial_ini(so->experiment, trial_ini, err)) || (rc = record_space(root, dims, nd, so->objective,
-                                                                                    hyperband ? "hyperband" : random ? "random" : "grid", err)))
+                                                                                    hyperband ? "hyperband" : bayes ? "bayes" : random ? "random" : "grid", err)))
         return rc;
     int minimize = !strcmp(so->mode, "min") ||
                    (!strcmp(so->mode, "auto") && !strstr(so->objective, "acc"));
-    printf("sweep %s: %d trials (%s), objective %s (%s), %d at a time\n", root, n,
-           hyperband ? "hyperband" : random ? "random" : "grid", so->objective, minimize ? "min" : "max", so->jobs);
-    if (!hyperband) {
+    printf("sweep %s: %d trials (%s), objective %s (%s), %d at a time\n", root, bayes ? so->trials : n,
+           hyperband ? "hyperband" : bayes ? "bayes" : random ? "random" : "grid", so->objective, minimize ? "min" : "max",
+           so->jobs);
+    if (bayes) {
+        for (int i = 0; i < n; i++)
+            t[i].active = 1;
+        run_round(so, root, trial_ini, dims, nd, t, n, minimize);
+        /* then model-guided points, --jobs at a time; the values the
+         * batch's earlier proposals will get stand in as the best so far */
+        uint64_t state = (uint64_t)so->seed * 0x9E3779B97F4A7C15ull + 7;
+        static double X[MAX_TRIALS * MAX_DIMS], y[MAX_TRIALS];
+        while (n < so->trials && n < MAX_TRIALS && !rc) {
+            int m = 0;
+            double worst = -INFINITY, best = INFINITY;
+            for (int i = 0; i < n; i++)
+                if (t[i].ok) {
+                    double v = minimize ? t[i].objective : -t[i].objective;
+                    worst = v > worst ? v : worst;
+                    best = v < best ? v : best;
+                }
+            for (int i = 0; i < n; i++) {
+                memcpy(X + m * nd, t[i].u, sizeof(double) * (size_t)nd);
+                y[m++] = t[i].ok ? (minimize ? t[i].objective : -t[i].objective) : (isfinite(worst) ? worst + 1 : 1);
+            }
+            int batch = so->jobs < so->trials - n ? so->jobs : so->trials - n, first = n;
+            for (int b = 0; b < batch; b++, n++) {
+                memset(&t[n], 0, sizeof t[n]);
+                bayes_propose(X, y, m, nd, 2000, &state, t[n].u);
+                memcpy(X + m * nd, t[n].u, sizeof(double) * (size_t)nd);
+                y[m++] = isfinite(best) ? best : 0; /* a stand-in until it has run */
+                values_from_unit(dims, nd, &t[n]);
+                t[n].active = 1;
+                if ((rc = validate(so, dims, nd, &t[n], err)))
+                    return rc;
+            }
+            run_round(so, root, trial_ini, dims, nd, t + first, n - first, minimize);
+        }
+    } else if (!hyperband) {
         for (int i = 0; i < n; i++)
             t[i].active = 1;
         run_round(so, root, trial_ini, dims, nd, t, n, minimize);
