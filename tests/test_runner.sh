@@ -59,7 +59,7 @@ check "unknown optimizer key" 2 "nnkit: error: --set: unknown key 'momentun' for
 check "bad --set" 2 "nnkit: error: --set 'nodot=3': expected section.key=value" $NNKIT train good.ini --set nodot=3
 check "unknown option" 2 "nnkit train: unknown option '--epochs' (see 'nnkit train --help')" $NNKIT train good.ini --epochs 3
 check "missing experiment" 2 "nnkit: error: experiment 'nope.ini': cannot open: No such file or directory" $NNKIT train nope.ini
-check "unknown command" 2 "nnkit: unknown command 'trian' (commands: train, evaluate, predict, summary, plugins, weights, events, check-plugin, lr-find, sweep)" $NNKIT trian
+check "unknown command" 2 "nnkit: unknown command 'trian' (commands: train, evaluate, predict, summary, plugins, weights, plot, events, check-plugin, lr-find, sweep)" $NNKIT trian
 [ -e runs ] && { echo "FAIL: a configuration error left a runs/ directory"; fail=$((fail + 1)); } || pass=$((pass + 1))
 
 # --- data errors: exit 1 ---
@@ -476,6 +476,24 @@ check "bayes again" 0 "" $NNKIT sweep good.ini --strategy bayes --log-uniform co
   --trials 8 --jobs 2 --seed 3 --name bayes
 [ "$(grep "^trial-" out | sort)" = "$first" ] && ! grep -q "^  trial" out && pass=$((pass + 1)) \
   || { echo "FAIL: bayes with the same seed proposed other trials: $(cat out)"; fail=$((fail + 1)); }
+
+# --- nnkit plot: the curves' pixels lie where the data says ---
+mkdir -p handrun && { echo "epoch,loss"; for e in 0 1 2 3 4 5 6 7 8 9; do echo "$e,$(awk -v e=$e 'BEGIN { print 1 - 0.1 * e }')"; done; } >handrun/training.csv
+check "plot png" 0 "" $NNKIT plot handrun -o hand.png
+points=$(for e in 0 1 2 3 4 5 6 7 8 9; do awk -v e=$e 'BEGIN { printf "%d,%g ", e, 1 - 0.1 * e }'; done)
+# one panel, x over [0, 9], y over [0, 1.1] (10% above the highest loss), the first run's colour
+python3 "$SRC/tests/png_curve.py" hand.png 0 9 0 1.1 31,119,180 $points -- 4.5,0.9 2,0.2 >pngcheck 2>&1 && pass=$((pass + 1)) \
+  || { echo "FAIL: plot pixels: $(cat pngcheck)"; fail=$((fail + 1)); }
+check "plot svg and two runs" 0 "" $NNKIT plot runs/r1 runs/c1 -o curves.svg
+grep -q "<svg" curves.svg && pass=$((pass + 1)) || { echo "FAIL: no SVG"; fail=$((fail + 1)); }
+check "plot terminal" 0 "" $NNKIT plot runs/r1
+grep -q "^accuracy$" out && grep -q "^loss$" out && grep -q "  a r1 validation$" out && pass=$((pass + 1)) \
+  || { echo "FAIL: terminal plot: $(head -5 out)"; fail=$((fail + 1)); }
+check "plot activations" 0 "" $NNKIT plot --activations relu,sigmoid,tanh,leaky_relu -o act.png
+check "plot softmax" 2 "nnkit: error: plot: softmax works on whole rows, not one value at a time; draw sigmoid" $NNKIT plot --activations softmax
+check "plot unknown activation" 2 "nnkit: error: plot: unknown activation 'rleu'; available: linear, heaviside, sign, sigmoid, tanh, relu, leaky_relu, elu, selu, softplus, softmax" \
+  $NNKIT plot --activations rleu
+check "plot bad extension" 2 "nnkit: error: plot: -o 'x.jpg' must end in .png or .svg" $NNKIT plot handrun -o x.jpg
 
 # --- hyperband: each rung goes on from the previous rung's weights ---
 check "hyperband" 0 "" $NNKIT sweep good.ini --strategy hyperband --log-uniform compile.learning_rate=0.01:0.3 --trials 9 \

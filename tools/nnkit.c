@@ -26,6 +26,7 @@ typedef struct options {
     const char *plugin_dir, *run_name, *data, *input, *output, *label, *features, *format;
     const char *extra; /* a second positional argument (weights: LAYER[/WEIGHT]) */
     const char *from;  /* train: start from a saved model's weights */
+    const char *activations; /* plot */
     int64_t batch_size;
     int help, repair, overwrite, classes;
     long long top;
@@ -114,6 +115,11 @@ static const char *const help_texts[][2] = {
                 "one layer's, or one weight (e.g. hidden1/kernel), with names and shapes. --format csv\n"
                 "writes one weight's rows; npy writes NumPy's .npy format (numpy.load reads it): one\n"
                 "weight to -o FILE or stdout, several to -o DIR as LAYER.WEIGHT.npy.\n"},
+    {"plot", "usage: nnkit plot RUN_DIR... [-o curves.png|curves.svg] [--activations relu,sigmoid,...] [--plugin-dir DIR]\n\n"
+             "Draws the book's learning curves from each run's training.csv: loss and val_loss, and\n"
+             "each metric with its val_ twin (dashed), against epochs; several runs overlay with a\n"
+             "legend, accuracy's axis is [0, 1]. --activations draws the named activation functions\n"
+             "and their derivatives, computed by the plugins. Without -o it draws in the terminal.\n"},
     {"plugins", "usage: nnkit plugins [--plugin-dir DIR]\n\n"
                 "Lists every component the loaded plugins provide, with its kind, plugin,\n"
                 "parameters (type, default, range) and documentation.\n"},
@@ -134,6 +140,7 @@ static void print_help(const char *cmd)
            "  summary FILE             the model's layers, shapes and parameter counts\n"
            "  plugins                  every component and its parameters\n"
            "  weights MODEL.nnk        a saved model's weights (text, CSV or NumPy .npy)\n"
+           "  plot RUN_DIR...          learning curves (PNG, SVG or the terminal); --activations\n"
            "  events FILE...           the records of TensorBoard event files\n"
            "  check-plugin PLUGIN.so   validate a plugin and check its components\n"
            "  lr-find EXPERIMENT.ini   loss against an exponentially growing learning rate\n"
@@ -196,6 +203,7 @@ static int parse_options(const char *cmd, int argc, char **argv, options *o)
         TAKE("-o", output)
         TAKE("--format", format)
         TAKE("--from", from)
+        TAKE("--activations", activations)
         TAKE("--output", output)
         TAKE("--label", label)
         TAKE("--features", features)
@@ -261,7 +269,7 @@ static int parse_options(const char *cmd, int argc, char **argv, options *o)
 #undef TAKE
         if (a[0] == '-' && a[1])
             return usage_error(cmd, "unknown option '%s'", a);
-        if (!strcmp(cmd, "events")) {
+        if (!strcmp(cmd, "events") || !strcmp(cmd, "plot")) {
             if (o->n_files == 256)
                 return usage_error(cmd, "%s", "too many files (at most 256)");
             o->files[o->n_files++] = a;
@@ -814,6 +822,18 @@ static int cmd_sweep(const options *o)
     return 0;
 }
 
+static int cmd_plot(const options *o)
+{
+    if (!o->n_files && !o->activations)
+        return usage_error("plot", "%s", "missing RUN_DIR (or --activations NAMES)");
+    nnk_err err = {NNK_OK, ""};
+    if (cmd_plot_run(o->files, o->n_files, o->activations, o->output, o->plugin_dir, &err))
+        return fail(&err);
+    if (o->output)
+        printf("plot: wrote %s\n", o->output);
+    return 0;
+}
+
 static int cmd_weights(const options *o)
 {
     if (!o->positional)
@@ -966,7 +986,7 @@ int main(int argc, char **argv)
     } cmds[] = {{"train", cmd_train}, {"evaluate", cmd_evaluate}, {"predict", cmd_predict},
                 {"summary", cmd_summary}, {"plugins", cmd_plugins}, {"events", cmd_events},
                 {"check-plugin", cmd_check_plugin}, {"lr-find", cmd_lr_find},
-                {"sweep", cmd_sweep}, {"weights", cmd_weights}};
+                {"sweep", cmd_sweep}, {"weights", cmd_weights}, {"plot", cmd_plot}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(argv[1], cmds[i].name))
             continue;
@@ -980,7 +1000,7 @@ int main(int argc, char **argv)
         }
         return cmds[i].fn(&o);
     }
-    fprintf(stderr, "nnkit: unknown command '%s' (commands: train, evaluate, predict, summary, plugins, weights, events, check-plugin, lr-find, sweep)\n",
+    fprintf(stderr, "nnkit: unknown command '%s' (commands: train, evaluate, predict, summary, plugins, weights, plot, events, check-plugin, lr-find, sweep)\n",
             argv[1]);
     return 2;
 }

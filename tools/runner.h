@@ -41,6 +41,12 @@ int cmd_weights_run(const char *model, const char *which, const char *format, co
 int write_class_predictions(FILE *f, const nnk_model *m, const float *out, int64_t rows, int64_t cols, int64_t top,
                             nnk_err *err);
 
+/* nnkit plot (plot.c): learning curves of runs and/or activations (a
+ * comma-separated list, may be NULL), to out (.png or .svg) or, with out
+ * NULL, the terminal. */
+int cmd_plot_run(const char *const *runs, int n_runs, const char *activations, const char *out, const char *plugin_dir,
+                 nnk_err *err);
+
 /* nnkit lr-find (lrfind.c) */
 int cmd_lr_find_run(const char *experiment, const char *const *sets, int n_sets, const char *plugin_dir,
                     double min_lr, double max_lr, long long steps, nnk_err *err);

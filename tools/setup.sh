@@ -12,6 +12,7 @@ packages=(
   libinih-dev              # experiment (INI) files
   check                    # unit test framework
   clang                    # libFuzzer for the fuzz harnesses (tools/fuzz.sh)
+  libplplot-dev plplot-driver-cairo  # nnkit plot: learning curves as PNG or SVG
   dataset-fashion-mnist    # the book's data set
 )
 

@@ -13,7 +13,7 @@ meson test -C build --print-errorlogs --num-processes 2 || status=1
 echo "test: every suite again under -Db_sanitize=address,undefined"
 tools/build.sh build-asan -Db_sanitize=address,undefined -Dbuildtype=debug -Db_lundef=false || exit 1
 ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  meson test -C build-asan --print-errorlogs --num-processes 2 -t 4 || status=1
+  LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 meson test -C build-asan --print-errorlogs --num-processes 2 -t 4 || status=1
 echo "test: meson install into a prefix, and an out-of-tree plugin built against it"
 tests/test_install.sh build-install build-install-root | tee build/install-test.log || status=1
 echo "test: fuzz harnesses (saved crashes replayed, then ${NNKIT_FUZZ_SECONDS:-20} s each)"
