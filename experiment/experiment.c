@@ -4,10 +4,12 @@
 #include <stdint.h>
 #include <ctype.h>
 #include <ini.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const section_kinds[] = {"data", "input", "layer", "compile",
                                             "fit", "callback", "run", NULL};
@@ -232,6 +234,37 @@ void nnk_experiment_free(nnk_experiment *e)
     free(e);
 }
 
+/* Data files named in the experiment file are relative to the file's own
+ * directory (a --set value stays relative to where nnkit runs): each is
+ * rewritten as a path from here. fashion-mnist:... and absolute paths
+ * stay as they are. */
+static int resolve_data_paths(nnk_experiment *e)
+{
+    const char *slash = strrchr(e->path, '/');
+    if (!slash)
+        return 0; /* the file is here: its paths are ours */
+    int dir_len = (int)(slash - e->path);
+    for (int i = 0; i < e->n; i++) {
+        nnk_ini_section *s = &e->sections[i];
+        if (strcmp(s->kind, "data"))
+            continue;
+        for (int k = 0; k < s->n; k++) {
+            nnk_ini_entry *en = &s->entries[k];
+            if ((strcmp(en->key, "train") && strcmp(en->key, "test") && strcmp(en->key, "validation")) ||
+                !*en->value || en->value[0] == '/' || strchr(en->value, ':'))
+                continue;
+            size_t n = (size_t)dir_len + 1 + strlen(en->value) + 1;
+            char *v = malloc(n);
+            if (!v)
+                return -1;
+            snprintf(v, n, "%.*s/%s", dir_len, e->path, en->value);
+            free(en->value);
+            en->value = v;
+        }
+    }
+    return 0;
+}
+
 nnk_experiment *nnk_experiment_load(const char *path, nnk_err *err)
 {
     nnk_experiment *e = calloc(1, sizeof *e);
@@ -257,7 +290,31 @@ nnk_experiment *nnk_experiment_load(const char *path, nnk_err *err)
         nnk_experiment_free(e);
         return NULL;
     }
+    if (resolve_data_paths(e)) {
+        nnk_err_set(err, NNK_ENOMEM, "out of memory");
+        nnk_experiment_free(e);
+        return NULL;
+    }
     return e;
+}
+
+/* The experiment as INI text: every section and key as held now (--set
+ * included, data paths resolved, comments gone); the caller frees it. */
+char *nnk_experiment_text(const nnk_experiment *e)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return NULL;
+    for (int i = 0; i < e->n; i++) {
+        const nnk_ini_section *s = &e->sections[i];
+        fprintf(f, "%s[%s%s%s]\n", i ? "\n" : "", s->kind, s->name ? " " : "", s->name ? s->name : "");
+        for (int k = 0; k < s->n; k++)
+            fprintf(f, "%s = %s\n", s->entries[k].key, s->entries[k].value);
+    }
+    fclose(f);
+    return buf;
 }
 
 int nnk_experiment_override(nnk_experiment *e, const char *assignment, nnk_err *err)
@@ -840,12 +897,38 @@ nnk_callback **nnk_experiment_callbacks(const nnk_experiment *e, nnk_registry *r
     return cbs;
 }
 
+/* A data file's path from anywhere: absolute (fashion-mnist:... and
+ * absolute paths as they are), so a config.ini or best.ini reads the same
+ * data wherever it is run from. Caller frees. */
+char *nnk_experiment_data_path(const char *value)
+{
+    if (!*value || value[0] == '/' || strchr(value, ':'))
+        return strdup(value);
+    char real[PATH_MAX];
+    if (realpath(value, real))
+        return strdup(real);
+    char cwd[PATH_MAX];
+    size_t n = strlen(value) + PATH_MAX + 2;
+    char *out = malloc(n);
+    if (out)
+        snprintf(out, n, "%s/%s", getcwd(cwd, sizeof cwd) ? cwd : ".", value);
+    return out;
+}
+
+static int is_data_path(const char *key)
+{
+    return !strcmp(key, "train") || !strcmp(key, "test") || !strcmp(key, "validation");
+}
+
 static void write_params(FILE *f, const nnk_params *p)
 {
     for (int i = 0; p && i < nnk_params_count(p); i++) {
         char buf[1024];
         nnk_params_format(p, i, buf, sizeof buf);
-        fprintf(f, "%s = %s\n", nnk_params_spec(p, i)->name, buf);
+        const char *name = nnk_params_spec(p, i)->name;
+        char *path = is_data_path(name) ? nnk_experiment_data_path(buf) : NULL;
+        fprintf(f, "%s = %s\n", name, path ? path : buf);
+        free(path);
     }
 }
 

@@ -368,10 +368,19 @@ check "trainable not a bool" 2 "nnkit: error: --set: layer 'hidden': parameter '
   $NNKIT train good.ini --set hidden.trainable=maybe
 
 # --- the projector's default sample count adapts to a small test split ---
-{ cat examples/regression.ini; printf '[callback tensorboard]\nembeddings_freq = 1\n'; } >projector.ini
+{ sed 's|^train = data/|train = examples/data/|' examples/regression.ini; printf '[callback tensorboard]\nembeddings_freq = 1\n'; } >projector.ini
 check "projector on 89 rows" 0 "" $NNKIT train projector.ini --run-name proj --set fit.epochs=1 --set fit.verbose=0
 [ "$(wc -l <runs/proj/train/tensors.tsv)" = 89 ] && [ "$(wc -l <runs/proj/train/metadata.tsv)" = 89 ] \
   && pass=$((pass + 1)) || { echo "FAIL: projector rows: $(wc -l <runs/proj/train/tensors.tsv)"; fail=$((fail + 1)); }
+
+# --- data paths in an experiment file are relative to its directory ---
+mkdir -p elsewhere/deep && sed 's|^train = data/|train = ../../examples/data/|' examples/regression.ini >elsewhere/deep/reg.ini
+check "paths from the file's directory" 0 "" $NNKIT train elsewhere/deep/reg.ini --run-name relpath --set fit.epochs=1 --set fit.verbose=0
+grep -q "^train = /.*/examples/data/diabetes.csv$" runs/relpath/config.ini && pass=$((pass + 1)) \
+  || { echo "FAIL: config.ini data path: $(grep "^train" runs/relpath/config.ini)"; fail=$((fail + 1)); }
+check "--set paths from here" 0 "" $NNKIT train elsewhere/deep/reg.ini --run-name relpath2 --set fit.epochs=1 --set fit.verbose=0 \
+  --set data.train=examples/data/diabetes.csv
+check "config.ini runs from anywhere" 0 "" $NNKIT train runs/relpath/config.ini --run-name relpath3 --set fit.epochs=1
 
 # --- shuffle_split: a sorted file's validation split holds every class ---
 ini splitcheck.ini "${base[@]}" "[callback tensorboard]" "embeddings_freq = 1" "embeddings_data = validation" "embeddings_samples = 30"
@@ -412,7 +421,7 @@ acc=$(sed -n 's/.* accuracy \([0-9.]*\)$/\1/p' out)
 $NNKIT predict runs/tanh/model.nnk --input pm.csv -o tanh.csv >/dev/null 2>&1
 want=$(paste -d, <(tail -n +2 tanh.csv) <(tail -n +2 pm.csv | awk -F, '{print $NF}') | awk -F, '{ n++; s += ($1 > 0) == ($2 > 0) } END { printf "%.4f", s / n }')
 [ -n "$acc" ] && [ "$acc" = "$want" ] && pass=$((pass + 1)) || { echo "FAIL: tanh accuracy $acc, signs agree on $want"; fail=$((fail + 1)); }
-sed 's/heaviside/sign/; s|examples/data/iris_setosa.csv|pm.csv|' examples/iris_perceptron.ini >sign.ini
+sed 's/heaviside/sign/; s|data/iris_setosa.csv|pm.csv|' examples/iris_perceptron.ini >sign.ini
 check "sign perceptron" 0 "" $NNKIT train sign.ini --run-name sign --set fit.verbose=0
 check "sign perceptron accuracy" 0 "" $NNKIT evaluate runs/sign/model.nnk --data pm.csv
 grep -q "accuracy 1.0000$" out && pass=$((pass + 1)) || { echo "FAIL: sign perceptron: $(cat out)"; fail=$((fail + 1)); }

@@ -399,25 +399,50 @@ static int record_space(const char *root, const dim *dims, int nd, const char *o
     return rc ? rc : crc;
 }
 
-/* The experiment a trial trains: the original, plus a tensorboard
- * callback when it has none, so every trial is a TensorBoard run. */
+/* The experiment a trial trains: the original (its data paths made
+ * absolute, since trial.ini lives elsewhere), plus a tensorboard callback
+ * when it has none, so every trial is a TensorBoard run. */
 static int write_trial_ini(const char *experiment, const char *path, nnk_err *err)
 {
-    size_t n;
-    unsigned char *text = nnk_read_file(experiment, "experiment", &n, err);
-    if (!text)
+    nnk_experiment *e = nnk_experiment_load(experiment, err);
+    if (!e)
         return err->status;
-    int has_tb = strstr((char *)text, "[callback tensorboard]") != NULL;
-    char *out = malloc(n + 128);
-    if (!out) {
-        free(text);
-        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    int has_tb = 0, rc = NNK_OK;
+    for (int i = 0; !rc && i < e->n; i++) {
+        nnk_ini_section *s = &e->sections[i];
+        const char *type = s->name;
+        for (int k = 0; k < s->n; k++) {
+            if (!strcmp(s->entries[k].key, "type"))
+                type = s->entries[k].value;
+            if (!strcmp(s->kind, "data") &&
+                (!strcmp(s->entries[k].key, "train") || !strcmp(s->entries[k].key, "test") ||
+                 !strcmp(s->entries[k].key, "validation"))) {
+                char *abs = nnk_experiment_data_path(s->entries[k].value);
+                if (!abs) {
+                    rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+                    break;
+                }
+                free(s->entries[k].value);
+                s->entries[k].value = abs;
+            }
+        }
+        has_tb |= !strcmp(s->kind, "callback") && type && !strcmp(type, "tensorboard");
     }
-    memcpy(out, text, n);
-    int len = (int)n;
-    if (!has_tb)
-        len += sprintf(out + n, "\n[callback tensorboard]\n");
-    int rc = nnk_write_file_atomic(path, out, (size_t)len, err);
+    char *text = rc ? NULL : nnk_experiment_text(e);
+    nnk_experiment_free(e);
+    if (!rc && !text)
+        rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = text ? open_memstream(&out, &len) : NULL;
+    if (f) {
+        fputs(text, f);
+        if (!has_tb)
+            fputs("\n[callback tensorboard]\n", f);
+        fclose(f);
+    }
+    if (!rc)
+        rc = out ? nnk_write_file_atomic(path, out, len, err) : nnk_err_set(err, NNK_ENOMEM, "out of memory");
     free(text);
     free(out);
     return rc;

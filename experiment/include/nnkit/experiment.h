@@ -35,9 +35,18 @@ typedef struct nnk_experiment {
 } nnk_experiment;
 
 /* Parses and checks section names (unknown ones get file:line and a
- * did-you-mean). */
+ * did-you-mean). [data] train, test and validation paths in the file are
+ * relative to the file's directory; they come back as paths from the
+ * working directory. */
 NNK_API nnk_experiment *nnk_experiment_load(const char *path, nnk_err *err);
 NNK_API void nnk_experiment_free(nnk_experiment *e);
+/* The experiment as INI text, every section and key as held now (caller
+ * frees); NULL when out of memory. */
+NNK_API char *nnk_experiment_text(const nnk_experiment *e);
+/* A data spec as an absolute path (fashion-mnist:... and absolute paths
+ * unchanged), for files read from elsewhere (config.ini, best.ini, a
+ * sweep's trial.ini); caller frees. */
+NNK_API char *nnk_experiment_data_path(const char *value);
 /* --set: "fit.epochs=5" or "hidden1.units=100" (a section kind without a
  * name, or the name of a named section). */
 NNK_API int nnk_experiment_override(nnk_experiment *e, const char *assignment,
