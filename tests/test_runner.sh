@@ -373,6 +373,16 @@ check "projector on 89 rows" 0 "" $NNKIT train projector.ini --run-name proj --s
 [ "$(wc -l <runs/proj/train/tensors.tsv)" = 89 ] && [ "$(wc -l <runs/proj/train/metadata.tsv)" = 89 ] \
   && pass=$((pass + 1)) || { echo "FAIL: projector rows: $(wc -l <runs/proj/train/tensors.tsv)"; fail=$((fail + 1)); }
 
+# --- XOR: an MLP learns it, a perceptron cannot ---
+check "xor mlp" 0 "" $NNKIT train examples/xor.ini --run-name xor
+check "xor mlp accuracy" 0 "" $NNKIT evaluate runs/xor/model.nnk --data examples/data/xor.csv
+grep -q "accuracy 1.0000$" out && pass=$((pass + 1)) || { echo "FAIL: xor: $(cat out)"; fail=$((fail + 1)); }
+sed 's|^train = data/iris_setosa.csv|train = data/xor.csv|; s|^label = is_setosa|label = y|; s|^features = .*|features = x1, x2|' \
+  examples/iris_perceptron.ini >examples/xor_perceptron.ini
+check "xor perceptron" 0 "" $NNKIT train examples/xor_perceptron.ini --run-name xorp --set fit.epochs=100 --set fit.verbose=0
+check "xor perceptron accuracy" 0 "" $NNKIT evaluate runs/xorp/model.nnk --data examples/data/xor.csv
+! grep -q "accuracy 1.0000$" out && pass=$((pass + 1)) || { echo "FAIL: a perceptron learned xor: $(cat out)"; fail=$((fail + 1)); }
+
 # --- data paths in an experiment file are relative to its directory ---
 mkdir -p elsewhere/deep && sed 's|^train = data/|train = ../../examples/data/|' examples/regression.ini >elsewhere/deep/reg.ini
 check "paths from the file's directory" 0 "" $NNKIT train elsewhere/deep/reg.ini --run-name relpath --set fit.epochs=1 --set fit.verbose=0

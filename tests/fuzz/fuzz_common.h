@@ -38,12 +38,19 @@ static inline void fuzz_check_error(const nnk_err *err, int rc)
             abort();
 }
 
-/* A loaded data set holds only finite numbers, and is freed. */
+/* A loaded data set holds finite numbers, except the feature cells it
+ * counts as missing (NaN, with missing_at naming the first), and is freed. */
 static inline void fuzz_check_finite_and_free(nnk_dataset *d)
 {
-    for (int64_t i = 0; d->x_f32 && i < d->rows * d->x_cols; i++)
-        if (!(d->x_f32[i] - d->x_f32[i] == 0))
+    int64_t nan_cells = 0;
+    for (int64_t i = 0; d->x_f32 && i < d->rows * d->x_cols; i++) {
+        if (d->x_f32[i] != d->x_f32[i])
+            nan_cells++;
+        else if (!(d->x_f32[i] - d->x_f32[i] == 0))
             abort();
+    }
+    if (nan_cells != d->n_missing || (nan_cells > 0 && (!d->missing_at || !d->missing_at[0])))
+        abort();
     for (int64_t i = 0; i < d->rows * d->y_cols; i++)
         if (!(d->y[i] - d->y[i] == 0))
             abort();
