@@ -383,6 +383,13 @@ check "xor perceptron" 0 "" $NNKIT train examples/xor_perceptron.ini --run-name 
 check "xor perceptron accuracy" 0 "" $NNKIT evaluate runs/xorp/model.nnk --data examples/data/xor.csv
 ! grep -q "accuracy 1.0000$" out && pass=$((pass + 1)) || { echo "FAIL: a perceptron learned xor: $(cat out)"; fail=$((fail + 1)); }
 
+# --- iris.ini: string labels become named classes ---
+check "iris example" 0 "" $NNKIT train examples/iris.ini --run-name iris-example
+printf 'sepal_length,sepal_width,petal_length,petal_width\n5.1,3.5,1.4,0.2\n6.3,3.3,6.0,2.5\n' >flowers.csv
+check "iris classes" 0 "" $NNKIT predict runs/iris-example/model.nnk --input flowers.csv --classes
+[ "$(cut -d, -f1,2 out | tr '\n' ' ')" = "class,name 0,setosa 2,virginica " ] && grep -q "^val_accuracy 1$" runs/iris-example/metrics.txt \
+  && pass=$((pass + 1)) || { echo "FAIL: iris example: $(cat out) $(cat runs/iris-example/metrics.txt)"; fail=$((fail + 1)); }
+
 # --- data paths in an experiment file are relative to its directory ---
 mkdir -p elsewhere/deep && sed 's|^train = data/|train = ../../examples/data/|' examples/regression.ini >elsewhere/deep/reg.ini
 check "paths from the file's directory" 0 "" $NNKIT train elsewhere/deep/reg.ini --run-name relpath --set fit.epochs=1 --set fit.verbose=0
