@@ -285,3 +285,14 @@ void nnk_format_double(double v, char *buf, size_t n)
             return;
     }
 }
+
+void nnk_format_float(float v, char *buf, size_t n)
+{
+    if (!n)
+        return;
+    for (int digits = 1; digits <= 9; digits++) {
+        snprintf(buf, n, "%.*g", digits, (double)v);
+        if (strtof(buf, NULL) == v || v != v)
+            return;
+    }
+}

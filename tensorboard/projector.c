@@ -16,11 +16,7 @@ static void format_float(float v, char *buf, size_t n)
         snprintf(buf, n, "%s", isnan(v) ? "nan" : v > 0 ? "inf" : "-inf");
         return;
     }
-    for (int prec = 1; prec <= 9; prec++) {
-        snprintf(buf, n, "%.*g", prec, (double)v);
-        if (strtof(buf, NULL) == v)
-            break;
-    }
+    nnk_format_float(v, buf, n);
     if (!strpbrk(buf, ".en"))
         strncat(buf, ".0", n - strlen(buf) - 1);
 }

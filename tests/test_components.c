@@ -2,6 +2,7 @@
  * hand, finite-difference gradient checks, numerical stability. */
 #include "helpers.h"
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -345,6 +346,59 @@ START_TEST(adaptive_first_steps)
 }
 END_TEST
 
+/* ---- number text ------------------------------------------------------ */
+
+/* Significant digits of a %g text. */
+static int sig_digits(const char *t)
+{
+    int n = 0, leading = 1;
+    for (; *t && *t != 'e'; t++) {
+        if (*t < '0' || *t > '9')
+            continue;
+        if (leading && *t == '0')
+            continue;
+        leading = 0;
+        n++;
+    }
+    return n;
+}
+
+START_TEST(shortest_number_text)
+{
+    char buf[64], fewer[400];
+    nnk_format_float(0.1f, buf, sizeof buf);
+    ck_assert_str_eq(buf, "0.1");
+    nnk_format_float(1.0f / 3.0f, buf, sizeof buf);
+    ck_assert_str_eq(buf, "0.33333334");
+    nnk_format_float(16777216.0f, buf, sizeof buf);
+    ck_assert_str_eq(buf, "16777216");
+    nnk_format_double(1.0 / 12.0, buf, sizeof buf);
+    ck_assert_str_eq(buf, "0.08333333333333333");
+    nnk_format_double(0.1, buf, sizeof buf);
+    ck_assert_str_eq(buf, "0.1");
+    /* any finite float reads back exactly, and one digit fewer would not */
+    uint32_t state = 12345;
+    for (int i = 0; i < 20000; i++) {
+        state = state * 1664525u + 1013904223u;
+        uint32_t bits = state;
+        float v;
+        memcpy(&v, &bits, sizeof v);
+        if (!isfinite(v))
+            continue;
+        nnk_format_float(v, buf, sizeof buf);
+        ck_assert_msg(strtof(buf, NULL) == v, "'%s' does not read back as %.9g", buf, (double)v);
+        int d = sig_digits(buf);
+        if (d > 1) {
+            snprintf(fewer, sizeof fewer, "%.*g", d - 1, (double)v);
+            ck_assert_msg(strtof(fewer, NULL) != v, "'%s' is shorter than '%s'", fewer, buf);
+        }
+        double w = (double)v * 1.000000001;
+        nnk_format_double(w, buf, sizeof buf);
+        ck_assert_msg(strtod(buf, NULL) == w, "'%s' does not read back as %.17g", buf, w);
+    }
+}
+END_TEST
+
 Suite *components_suite(void)
 {
     Suite *s = suite_create("components");
@@ -361,6 +415,7 @@ Suite *components_suite(void)
     tcase_add_test(tc, metric_exact_values);
     tcase_add_test(tc, sgd_steps_by_hand);
     tcase_add_test(tc, adaptive_first_steps);
+    tcase_add_test(tc, shortest_number_text);
     suite_add_tcase(s, tc);
     return s;
 }

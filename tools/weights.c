@@ -50,23 +50,13 @@ static void shape_text(const nnk_tensor *t, char *buf, size_t n)
         snprintf(buf + o, n - (size_t)o, "%s)", t->ndim == 1 ? "," : "");
 }
 
-/* The shortest text that reads back (strtof) to exactly v. */
-static void format_float(float v, char *buf, size_t n)
-{
-    for (int digits = 1; digits <= 9; digits++) {
-        snprintf(buf, n, "%.*g", digits, (double)v);
-        if (strtof(buf, NULL) == v || v != v)
-            return;
-    }
-}
-
 /* Rows of the last axis, one line each. */
 static void write_values(FILE *f, const nnk_tensor *t, const char *sep)
 {
     int64_t n = nnk_tensor_elements(t), cols = t->ndim ? t->shape[t->ndim - 1] : 1;
     char num[64];
     for (int64_t i = 0; i < n; i++) {
-        format_float(t->data[i], num, sizeof num);
+        nnk_format_float(t->data[i], num, sizeof num);
         fprintf(f, "%s%s", i % cols ? sep : "", num);
         if ((i + 1) % cols == 0)
             fputc('\n', f);

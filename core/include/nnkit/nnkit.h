@@ -108,6 +108,9 @@ NNK_API const nnk_param_spec *nnk_params_spec(const nnk_params *p, int i);
 
 /* The shortest decimal text that reads back (strtod) to exactly v. */
 NNK_API void nnk_format_double(double v, char *buf, size_t n);
+/* The same for a float32: the shortest text that reads back (strtof) to
+ * exactly v, at most 9 significant digits. */
+NNK_API void nnk_format_float(float v, char *buf, size_t n);
 /* Did-you-mean: the candidate closest to word, or NULL if none is close. */
 NNK_API const char *nnk_suggest(const char *word, const char *const *candidates,
                         int n);
