@@ -639,22 +639,17 @@ static nnk_dataset *load_for_model(const nnk_model *m, const char *spec, const o
     const char **classes = n_classes ? calloc((size_t)n_classes, sizeof(char *)) : NULL;
     for (int64_t k = 0; classes && k < n_classes; k++)
         classes[k] = nnk_model_class_name(m, k);
+    nnk_dataset *d;
     if (labels) {
-        nnk_dataset *d = nnk_dataset_load_classes(spec, label, feats, classes, classes ? n_classes : 0, err);
-        free(classes);
-        if (d && nnk_model_check_missing(m, d, err)) {
-            nnk_dataset_free(d);
-            return NULL;
-        }
-        return d;
+        d = nnk_dataset_load_classes(spec, label, feats, classes, classes ? n_classes : 0, err);
+    } else { /* predict: the label columns, when the file has them, are not features */
+        d = *label && !*feats ? nnk_dataset_load_classes(spec, label, feats, classes, classes ? n_classes : 0, NULL) : NULL;
+        if (!d)
+            d = nnk_dataset_load(spec, "", feats, err);
+        else
+            d->y_cols = 0;
     }
-    /* predict: the label columns, when the file has them, are not features */
-    nnk_dataset *d = *label && !*feats ? nnk_dataset_load_classes(spec, label, feats, classes, classes ? n_classes : 0, NULL) : NULL;
     free(classes);
-    if (!d)
-        d = nnk_dataset_load(spec, "", feats, err);
-    else
-        d->y_cols = 0;
     if (d && nnk_model_check_missing(m, d, err)) {
         nnk_dataset_free(d);
         return NULL;
@@ -685,6 +680,26 @@ static int cmd_evaluate(const options *o)
     return err.status ? fail(&err) : 0;
 }
 
+/* predict's CSV: one column per unit (prob_J for one classifier output,
+ * output_J for one regression unit, <output>_J with several outputs), one
+ * row per sample. */
+static void write_output_values(FILE *f, const nnk_model *m, const float *out, int64_t rows, int64_t cols)
+{
+    const char *names[16];
+    int64_t widths[16];
+    int n_out = nnk_model_outputs(m, names, widths, 16);
+    for (int k = 0, col = 0; k < n_out && k < 16; k++)
+        for (int64_t j = 0; j < widths[k]; j++, col++)
+            fprintf(f, "%s%s_%lld", col ? "," : "", n_out > 1 ? names[k] : widths[k] > 1 ? "prob" : "output",
+                    (long long)j);
+    for (int64_t r = 0; r < rows; r++) {
+        fputc('\n', f);
+        for (int64_t j = 0; j < cols; j++)
+            fprintf(f, "%s%.6g", j ? "," : "", (double)out[r * cols + j]);
+    }
+    fputc('\n', f);
+}
+
 static int cmd_predict(const options *o)
 {
     nnk_err err = {NNK_OK, ""};
@@ -701,37 +716,19 @@ static int cmd_predict(const options *o)
         char *buf = NULL;
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
-        /* one column per unit: prob_J for one classifier output, output_J
-         * for one regression unit, <output>_J with several outputs */
-        const char *names[16];
-        int64_t widths[16];
-        int n_out = o->classes ? 0 : nnk_model_outputs(m, names, widths, 16);
-        if (f && o->classes && write_class_predictions(f, m, out, d->rows, cols, o->top, &err)) {
-            fclose(f);
-            f = NULL;
-        }
-        for (int k = 0, col = 0; f && k < n_out && k < 16; k++)
-            for (int64_t j = 0; j < widths[k]; j++, col++)
-                fprintf(f, "%s%s_%lld", col ? "," : "",
-                        n_out > 1 ? names[k] : widths[k] > 1 ? "prob" : "output", (long long)j);
-        for (int64_t r = 0; f && !o->classes && r < d->rows; r++) {
-            fputc('\n', f);
-            for (int64_t j = 0; j < cols; j++)
-                fprintf(f, "%s%.6g", j ? "," : "", (double)out[r * cols + j]);
-        }
         if (f) {
-            if (!o->classes)
-                fputc('\n', f);
+            if (o->classes)
+                write_class_predictions(f, m, out, d->rows, cols, o->top, &err);
+            else
+                write_output_values(f, m, out, d->rows, cols);
             fclose(f);
         }
         if (err.status)
             ; /* already said */
         else if (!buf)
             nnk_err_set(&err, NNK_ENOMEM, "out of memory");
-        else if (o->output)
-            nnk_write_file_atomic(o->output, buf, len, &err);
-        else if (fwrite(buf, 1, len, stdout) != len || fflush(stdout))
-            nnk_err_set(&err, NNK_EIO, "stdout: write failed");
+        else
+            write_output(buf, len, o->output, &err);
         free(buf);
     }
     free(out);

@@ -36,6 +36,10 @@ int cmd_sweep_run(const sweep_options *so, nnk_err *err);
 int cmd_weights_run(const char *model, const char *which, const char *format, const char *output,
                     const char *plugin_dir, nnk_err *err);
 
+/* Writes a finished output buffer to path atomically (nnk_write_file_atomic),
+ * or to stdout when path is NULL (runner_data.c). */
+int write_output(const char *buf, size_t len, const char *path, nnk_err *err);
+
 /* nnkit predict --classes (classes.c): a header and per row the class
  * index, name and probability, or the top K of them. */
 int write_class_predictions(FILE *f, const nnk_model *m, const float *out, int64_t rows, int64_t cols, int64_t top,

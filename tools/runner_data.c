@@ -1,6 +1,16 @@
-/* Loading an experiment's data for the runner's commands. */
+/* Loading an experiment's data for the runner's commands, and writing
+ * their results. */
 #include "runner.h"
 #include <string.h>
+
+int write_output(const char *buf, size_t len, const char *path, nnk_err *err)
+{
+    if (path)
+        return nnk_write_file_atomic(path, buf, len, err);
+    if (fwrite(buf, 1, len, stdout) != len || fflush(stdout))
+        return nnk_err_set(err, NNK_EIO, "stdout: write failed");
+    return NNK_OK;
+}
 
 void train_data_free(train_data *d)
 {

@@ -82,16 +82,6 @@ static void write_npy(FILE *f, const nnk_tensor *t)
     fwrite(t->data, sizeof(float), (size_t)nnk_tensor_elements(t), f);
 }
 
-/* Writes into a memory buffer, then stdout or (atomically) path. */
-static int emit(char *buf, size_t len, const char *path, nnk_err *err)
-{
-    if (path)
-        return nnk_write_file_atomic(path, buf, len, err);
-    if (fwrite(buf, 1, len, stdout) != len || fflush(stdout))
-        return nnk_err_set(err, NNK_EIO, "stdout: write failed");
-    return NNK_OK;
-}
-
 int cmd_weights_run(const char *model, const char *which, const char *format, const char *output,
                     const char *plugin_dir, nnk_err *err)
 {
@@ -136,7 +126,7 @@ int cmd_weights_run(const char *model, const char *which, const char *format, co
             f = NULL;
             char path[4096];
             snprintf(path, sizeof path, "%s/%s.%s.npy", output, sel[i].layer, sel[i].w->name);
-            rc = buf ? emit(buf, len, path, err) : nnk_err_set(err, NNK_ENOMEM, "out of memory");
+            rc = buf ? write_output(buf, len, path, err) : nnk_err_set(err, NNK_ENOMEM, "out of memory");
             free(buf);
             buf = NULL;
         }
@@ -144,7 +134,7 @@ int cmd_weights_run(const char *model, const char *which, const char *format, co
     if (f) {
         fclose(f);
         if (!rc)
-            rc = buf ? emit(buf, len, output, err) : nnk_err_set(err, NNK_ENOMEM, "out of memory");
+            rc = buf ? write_output(buf, len, output, err) : nnk_err_set(err, NNK_ENOMEM, "out of memory");
     }
     free(buf);
     nnk_model_free(m);
