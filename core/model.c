@@ -275,15 +275,17 @@ int nnk_model_take_weights(nnk_model *m, const nnk_model *src, int *matched, nnk
             for (int k = 0; k < n->layer.n_weights; k++) {
                 nnk_weight *w = &n->layer.weights[k];
                 const nnk_weight *v = &s->layer.weights[k];
-                char here[96], there[96];
-                shape_of(&w->value, here, sizeof here);
-                shape_of(&v->value, there, sizeof there);
                 if (strcmp(w->name, v->name))
                     return nnk_err_set(err, NNK_ECONFIG, "layer '%s': weight %d is '%s' here and '%s' in the saved model",
                                        n->name, k, w->name, v->name);
-                if (strcmp(here, there))
+                if (w->value.ndim != v->value.ndim ||
+                    memcmp(w->value.shape, v->value.shape, sizeof w->value.shape[0] * (size_t)w->value.ndim)) {
+                    char here[96], there[96];
+                    shape_of(&w->value, here, sizeof here);
+                    shape_of(&v->value, there, sizeof there);
                     return nnk_err_set(err, NNK_ECONFIG, "layer '%s': weight '%s' has shape %s here and %s in the saved model",
                                        n->name, w->name, here, there);
+                }
                 if (!pass)
                     continue;
                 int64_t count = nnk_tensor_elements(&w->value);
