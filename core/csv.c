@@ -170,8 +170,10 @@ static int classes_from_file(nnk_dataset *d, string_labels *sl, const char *path
         d->names_storage[k] = strdup(sorted[k]);
     d->n_classes = distinct;
     d->class_names = (const char *const *)d->names_storage;
-    for (int64_t r = 0; d->names_storage && r < sl->n; r++)
-        d->y[r] = (float)class_index(d->class_names, distinct, sl->text[r]);
+    for (int64_t r = 0; d->names_storage && r < sl->n; r++) { /* the names are sorted: a binary search */
+        char *const *hit = bsearch(&sl->text[r], d->names_storage, (size_t)distinct, sizeof(char *), cmp_text);
+        d->y[r] = (float)(hit - d->names_storage);
+    }
     free(sorted);
     return d->names_storage ? NNK_OK : nnk_err_set(err, NNK_ENOMEM, "out of memory");
 }
@@ -262,7 +264,10 @@ nnk_dataset *nnk_dataset_load_csv_classes(const char *path, const char *label_co
             char *end;
             strtod(cell, &end);
             int text = !*cell || *end; /* not a number: a class name */
-            if (text && n_labels > 1)
+            if (text && is_missing(cell)) /* empty, NA, N/A ("nan" reads as a number: refused below) */
+                rc = nnk_err_set(err, NNK_EDATA, "data '%s': line %lld, column '%s': the label is missing ('%s')", path,
+                                 (long long)line_no, header.v[labels[k]], cell);
+            else if (text && n_labels > 1)
                 rc = nnk_err_set(err, NNK_EDATA, "data '%s': line %lld, column '%s': string labels ('%s') need a single label column",
                                  path, (long long)line_no, header.v[labels[k]], cell);
             else if (text && classes) {

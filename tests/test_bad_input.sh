@@ -140,6 +140,8 @@ sed -E '5s/^[^,]*/nan/' data/iris.csv >nan.csv
 bad "missing (nan) cell" 1 "^nnkit: error: data 'nan.csv': 1 missing value \(the file's first: line 5, column 'sepal_length'\); set \[data\] missing" "$NNKIT" train exp.ini --set data.train=nan.csv
 sed '7s/,0,setosa$/,inf,setosa/' data/iris.csv >inf.csv
 bad "Inf label" 1 "^nnkit: error: data 'inf.csv': line 7, column 'species': NaN or Inf" "$NNKIT" train exp.ini --set data.train=inf.csv
+sed '7s/,0,setosa$/,,setosa/' data/iris.csv >nolabel.csv
+bad "missing label" 1 "^nnkit: error: data 'nolabel.csv': line 7, column 'species': the label is missing \(''\)$" "$NNKIT" train exp.ini --set data.train=nolabel.csv
 sed '9s/,0,setosa$/,9,setosa/' data/iris.csv >range.csv
 bad "label out of range" 1 "^nnkit: error: data 'range.csv': label 9 in row 8 is out of range: output layer 'output' has 3 classes$" \
   "$NNKIT" train exp.ini --set data.train=range.csv

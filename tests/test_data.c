@@ -157,6 +157,8 @@ START_TEST(csv_bad_files)
     expect_csv_error("a,b,y\n1,x,0\n", "y", "data '%s': line 2, column 'b': 'x' is not a number");
     expect_csv_error("a,b,y\n1,inf,0\n", "y", "data '%s': line 2, column 'b': NaN or Inf ('inf')");
     expect_csv_error("a,b,y\n1,2,nan\n", "y", "data '%s': line 2, column 'y': NaN or Inf ('nan')");
+    expect_csv_error("a,y\n1,0\n2,\n", "y", "data '%s': line 3, column 'y': the label is missing ('')");
+    expect_csv_error("a,y\n1,cat\n2,NA\n", "y", "data '%s': line 3, column 'y': the label is missing ('NA')");
     expect_csv_error("a,b,y\n1,1e999,0\n", "y", "data '%s': line 2, column 'b': NaN or Inf ('1e999')");
     expect_csv_error("a,b,y\n1,2,0\n", "lable", "data '%s': no label column 'lable'");
     expect_csv_error("a,b,label\n1,2,0\n", "lable", "data '%s': no label column 'lable' (did you mean 'label'?)");
@@ -175,6 +177,24 @@ START_TEST(csv_missing_cells)
     ck_assert_str_eq(d->missing_at, "line 2, column 'b'");
     ck_assert(d->x_f32[1] != d->x_f32[1] && d->x_f32[3] != d->x_f32[3] && d->x_f32[4] != d->x_f32[4]);
     ck_assert(d->x_f32[0] == 1 && d->x_f32[5] == 4);
+    nnk_dataset_free(d);
+}
+END_TEST
+
+/* A string label column: its sorted distinct values are the classes, and
+ * every row's label is its value's index among them. */
+START_TEST(csv_string_labels)
+{
+    nnk_err err = {0, ""};
+    nnk_dataset *d = csv("a,y\n1,pear\n2,apple\n3,fig\n4,pear\n5,apple\n", "y", NULL, &err);
+    ck_assert_msg(d != NULL, "%s", err.msg);
+    ck_assert_int_eq(d->n_classes, 3);
+    ck_assert_str_eq(d->class_names[0], "apple");
+    ck_assert_str_eq(d->class_names[1], "fig");
+    ck_assert_str_eq(d->class_names[2], "pear");
+    const float want[5] = {2, 0, 1, 2, 0};
+    for (int r = 0; r < 5; r++)
+        ck_assert_msg(d->y[r] == want[r], "row %d: class %g, want %g", r, (double)d->y[r], (double)want[r]);
     nnk_dataset_free(d);
 }
 END_TEST
@@ -260,6 +280,7 @@ int main(void)
     tcase_add_test(tc, csv_reads_columns);
     tcase_add_test(tc, csv_bad_files);
     tcase_add_test(tc, csv_missing_cells);
+    tcase_add_test(tc, csv_string_labels);
     tcase_add_test(tc, split_keeps_order);
     tcase_add_test(tc, shuffle_moves_whole_rows);
     tcase_add_test(tc, fashion_mnist_resolves);
