@@ -610,13 +610,18 @@ static int add_inputs(const nnk_experiment *e, nnk_model *m, nnk_err *err)
     return NNK_OK;
 }
 
-/* A key's value in a section, or NULL. */
-static const char *section_value(const nnk_ini_section *s, const char *key)
+const char *nnk_ini_section_value(const nnk_ini_section *s, const char *key)
 {
     for (int k = 0; k < s->n; k++)
         if (!strcmp(s->entries[k].key, key))
             return s->entries[k].value;
     return NULL;
+}
+
+const char *nnk_ini_section_type(const nnk_ini_section *s)
+{
+    const char *type = nnk_ini_section_value(s, "type");
+    return type ? type : s->name;
 }
 
 static int add_layers(const nnk_experiment *e, nnk_model *m, nnk_err *err)
@@ -685,7 +690,7 @@ static int add_layers(const nnk_experiment *e, nnk_model *m, nnk_err *err)
         for (int k = 0; k < n_in; k++)
             for (int j = 0; j < e->n; j++) {
                 const nnk_ini_section *o = &e->sections[j];
-                const char *r = o->name && !strcmp(o->kind, "layer") && !strcmp(o->name, inputs[k]) ? section_value(o, "repeat") : NULL;
+                const char *r = o->name && !strcmp(o->kind, "layer") && !strcmp(o->name, inputs[k]) ? nnk_ini_section_value(o, "repeat") : NULL;
                 if (r) {
                     snprintf(alias[k], sizeof alias[k], "%s_%s", inputs[k], r);
                     inputs[k] = alias[k];
@@ -946,10 +951,7 @@ static void input_at(const nnk_model *m, int i, const char **name, nnk_shape *sh
  * the component's specs type them. */
 static void write_callback(FILE *f, nnk_registry *reg, const nnk_ini_section *s)
 {
-    const char *type = s->name;
-    for (int k = 0; k < s->n; k++)
-        if (!strcmp(s->entries[k].key, "type"))
-            type = s->entries[k].value;
+    const char *type = nnk_ini_section_type(s);
     fprintf(f, "\n[callback %s]\ntype = %s\n", s->name, type);
     const nnk_component_info *c = nnk_registry_find(reg, NNK_KIND_CALLBACK, type);
     const nnk_callback_vtable *vt = c ? c->vtable : NULL;

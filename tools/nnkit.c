@@ -478,15 +478,11 @@ static int cmd_train(const options *o)
     int has_console = 0, has_history = 0;
     for (int i = 0; i < e->n; i++) {
         const nnk_ini_section *s = &e->sections[i];
-        const char *type = s->name, *file = "training.csv";
-        for (int k = 0; k < s->n; k++) {
-            if (!strcmp(s->entries[k].key, "type"))
-                type = s->entries[k].value;
-            if (!strcmp(s->entries[k].key, "filename"))
-                file = s->entries[k].value;
-        }
-        has_console |= !strcmp(s->kind, "callback") && !strcmp(type, "console");
-        has_history |= !strcmp(s->kind, "callback") && !strcmp(type, "csv_logger") && !strcmp(file, "training.csv");
+        if (strcmp(s->kind, "callback"))
+            continue;
+        const char *type = nnk_ini_section_type(s), *file = nnk_ini_section_value(s, "filename");
+        has_console |= !strcmp(type, "console");
+        has_history |= !strcmp(type, "csv_logger") && !strcmp(file ? file : "training.csv", "training.csv");
     }
     if (c->verbose > 0 && !has_console) {
         const char *k[] = {"mode"}, *v[] = {c->verbose == 2 ? "lines" : "auto"};

@@ -410,10 +410,7 @@ static int write_trial_ini(const char *experiment, const char *path, nnk_err *er
     int has_tb = 0, rc = NNK_OK;
     for (int i = 0; !rc && i < e->n; i++) {
         nnk_ini_section *s = &e->sections[i];
-        const char *type = s->name;
         for (int k = 0; k < s->n; k++) {
-            if (!strcmp(s->entries[k].key, "type"))
-                type = s->entries[k].value;
             if (!strcmp(s->kind, "data") &&
                 (!strcmp(s->entries[k].key, "train") || !strcmp(s->entries[k].key, "test") ||
                  !strcmp(s->entries[k].key, "validation"))) {
@@ -426,7 +423,7 @@ static int write_trial_ini(const char *experiment, const char *path, nnk_err *er
                 s->entries[k].value = abs;
             }
         }
-        has_tb |= !strcmp(s->kind, "callback") && type && !strcmp(type, "tensorboard");
+        has_tb |= !strcmp(s->kind, "callback") && !strcmp(nnk_ini_section_type(s), "tensorboard");
     }
     char *text = rc ? NULL : nnk_experiment_text(e);
     nnk_experiment_free(e);

@@ -34,6 +34,12 @@ typedef struct nnk_experiment {
     nnk_ini_section *sections;
 } nnk_experiment;
 
+/* A key's value in a section (keys are unique in a loaded file), or NULL. */
+NNK_API const char *nnk_ini_section_value(const nnk_ini_section *s, const char *key);
+/* A [layer NAME] or [callback NAME] section's component type: its `type`
+ * key, or its name when it has none (NULL for an unnamed section). */
+NNK_API const char *nnk_ini_section_type(const nnk_ini_section *s);
+
 /* Parses and checks section names (unknown ones get file:line and a
  * did-you-mean). [data] train, test and validation paths in the file are
  * relative to the file's directory; they come back as paths from the
