@@ -111,6 +111,20 @@ static int parse_cell(const char *path, int64_t line, const char *col,
     return NNK_OK;
 }
 
+static int append_lines(int64_t **lines, int64_t *cap, int64_t rows, int64_t line)
+{
+    if (rows == *cap) {
+        int64_t nc = *cap ? *cap * 2 : 1024;
+        int64_t *p = realloc(*lines, sizeof(int64_t) * (size_t)nc);
+        if (!p)
+            return -1;
+        *lines = p;
+        *cap = nc;
+    }
+    (*lines)[rows] = line;
+    return 0;
+}
+
 static int append_row(float **arr, int64_t *cap, int64_t rows, int cols)
 {
     int64_t need;
@@ -126,6 +140,68 @@ static int append_row(float **arr, int64_t *cap, int64_t rows, int cols)
         return -1;
     *arr = p;
     *cap = nc;
+    return 0;
+}
+
+/* Text feature columns: a column turns to text at its first cell that is
+ * not a number, and from then on every cell holds the index of its text
+ * (numbers as their shortest float text, so "1.50" and "1.5" agree). */
+typedef struct text_columns {
+    nnk_text_dict *dicts; /* per feature */
+    char *is_text;
+} text_columns;
+
+/* The index of cell's text in dict, as a float (exact below 2^24). */
+static int intern_cell(nnk_text_dict *dict, const char *cell, float *out)
+{
+    char *end, buf[32];
+    double v = strtod(cell, &end);
+    if (*cell && !*end && isfinite(v) && isfinite((float)v)) {
+        nnk_format_float((float)v, buf, sizeof buf);
+        cell = buf;
+    }
+    int64_t i = dict->n < (1 << 24) ? nnk_text_dict_intern(dict, cell) : -1;
+    *out = (float)i;
+    return i < 0 ? -1 : 0;
+}
+
+/* Column k of the rows read so far becomes text: their numbers turn into
+ * indices of their texts. */
+static int turn_to_text(text_columns *tc, float *x, int64_t rows, int cols, int k)
+{
+    tc->is_text[k] = 1;
+    for (int64_t r = 0; r < rows; r++) {
+        float *v = &x[r * cols + k];
+        char buf[32];
+        if (*v != *v)
+            continue;
+        nnk_format_float(*v, buf, sizeof buf);
+        if (intern_cell(&tc->dicts[k], buf, v))
+            return -1;
+    }
+    return 0;
+}
+
+/* Moves the text columns into d (which holds cols features). */
+static int keep_text_columns(nnk_dataset *d, text_columns *tc, int cols)
+{
+    int n = 0;
+    for (int k = 0; k < cols; k++)
+        n += tc->is_text[k];
+    if (!n)
+        return 0;
+    if (!(d->text = calloc((size_t)n, sizeof *d->text)))
+        return -1;
+    for (int k = 0; k < cols; k++) {
+        if (!tc->is_text[k])
+            continue;
+        nnk_text_column *t = &d->text[d->n_text++];
+        t->feature = k;
+        t->values = tc->dicts[k].values;
+        t->n_values = tc->dicts[k].n;
+        tc->dicts[k].values = NULL;
+        tc->dicts[k].n = 0;
+    }
     return 0;
 }
 
@@ -170,6 +246,7 @@ static int classes_from_file(nnk_dataset *d, string_labels *sl, const char *path
         d->names_storage[k] = strdup(sorted[k]);
     d->n_classes = distinct;
     d->class_names = (const char *const *)d->names_storage;
+    d->text_labels = 1;
     for (int64_t r = 0; d->names_storage && r < sl->n; r++) { /* the names are sorted: a binary search */
         char *const *hit = bsearch(&sl->text[r], d->names_storage, (size_t)distinct, sizeof(char *), cmp_text);
         d->y[r] = (float)(hit - d->names_storage);
@@ -226,7 +303,15 @@ nnk_dataset *nnk_dataset_load_csv_classes(const char *path, const char *label_co
     }
     if (!rc && n_feats == 0)
         rc = nnk_err_set(err, NNK_EDATA, "data '%s': no feature columns", path);
-    int64_t xcap = 0, ycap = 0, line_no = 1;
+    text_columns tc = {0};
+    if (!rc && (!(tc.dicts = calloc((size_t)n_feats, sizeof *tc.dicts)) || !(tc.is_text = calloc((size_t)n_feats, 1)) ||
+                !(d->feature_names = calloc((size_t)n_feats, sizeof(char *)))))
+        rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    for (int k = 0; !rc && k < n_feats; k++)
+        if (!(d->feature_names[k] = strdup(header.v[feats[k]])))
+            rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    d->x_cols = n_feats; /* so that freeing d frees the names */
+    int64_t xcap = 0, ycap = 0, lines_cap = 0, line_no = 1;
     while (!rc && getline(&line, &lcap, f) >= 0) {
         line_no++;
         if (line[0] == '\n' || (line[0] == '\r' && line[1] == '\n') || !line[0])
@@ -246,8 +331,26 @@ nnk_dataset *nnk_dataset_load_csv_classes(const char *path, const char *label_co
             rc = nnk_err_set(err, NNK_ENOMEM, "data '%s': out of memory at line %lld", path, (long long)line_no);
             break;
         }
+        if (append_lines(&d->lines, &lines_cap, d->rows, line_no)) {
+            rc = nnk_err_set(err, NNK_ENOMEM, "data '%s': out of memory at line %lld", path, (long long)line_no);
+            break;
+        }
         for (int k = 0; k < n_feats && !rc; k++) {
-            if (is_missing(row.v[feats[k]])) { /* NaN until a model fills it (or refuses) */
+            const char *cell = row.v[feats[k]];
+            float *x = &d->x_f32[d->rows * n_feats + k];
+            if (!is_missing(cell) && !tc.is_text[k]) {
+                char *end;
+                strtod(cell, &end);
+                if (*end && turn_to_text(&tc, d->x_f32, d->rows, n_feats, k))
+                    rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+            }
+            if (!rc && !is_missing(cell) && tc.is_text[k]) {
+                if (intern_cell(&tc.dicts[k], cell, x))
+                    rc = nnk_err_set(err, NNK_EDATA, "data '%s': line %lld, column '%s': out of memory or too many distinct texts",
+                                     path, (long long)line_no, header.v[feats[k]]);
+                continue;
+            }
+            if (is_missing(cell)) { /* NaN until a model fills it (or refuses) */
                 d->x_f32[d->rows * n_feats + k] = NAN;
                 if (!d->n_missing++) {
                     char at[300];
@@ -256,8 +359,8 @@ nnk_dataset *nnk_dataset_load_csv_classes(const char *path, const char *label_co
                 }
                 continue;
             }
-            rc = parse_cell(path, line_no, header.v[feats[k]], row.v[feats[k]],
-                            &d->x_f32[d->rows * n_feats + k], err);
+            if (!rc)
+                rc = parse_cell(path, line_no, header.v[feats[k]], cell, x, err);
         }
         for (int k = 0; k < n_labels && !rc; k++) {
             const char *cell = row.v[labels[k]];
@@ -304,6 +407,12 @@ nnk_dataset *nnk_dataset_load_csv_classes(const char *path, const char *label_co
         rc = nnk_err_set(err, NNK_EDATA, "data '%s': no data rows", path);
     if (!rc && sl.any) /* a string label column: its sorted values are the classes */
         rc = classes_from_file(d, &sl, path, err);
+    if (!rc && keep_text_columns(d, &tc, n_feats))
+        rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    for (int k = 0; tc.dicts && k < n_feats; k++)
+        nnk_text_dict_free(&tc.dicts[k]);
+    free(tc.dicts);
+    free(tc.is_text);
     if (!rc && classes && n_labels == 1 && !d->names_storage) { /* the known classes name them */
         d->names_storage = calloc((size_t)(n_classes ? n_classes : 1), sizeof(char *));
         for (int64_t k = 0; d->names_storage && k < n_classes; k++)

@@ -16,7 +16,57 @@ void nnk_dataset_free(nnk_dataset *d)
         free(d->names_storage[k]);
     free(d->names_storage);
     free(d->missing_at);
+    free(d->lines);
+    for (int64_t c = 0; d->feature_names && c < d->x_cols; c++)
+        free(d->feature_names[c]);
+    free(d->feature_names);
+    nnk_dataset_clear_text(d);
     free(d);
+}
+
+void nnk_dataset_clear_text(nnk_dataset *d)
+{
+    for (int64_t k = 0; k < d->n_text; k++) {
+        for (int64_t v = 0; v < d->text[k].n_values; v++)
+            free(d->text[k].values[v]);
+        free(d->text[k].values);
+    }
+    free(d->text);
+    d->text = NULL;
+    d->n_text = 0;
+}
+
+static char **copy_texts(char *const *v, int64_t n)
+{
+    char **c = calloc((size_t)(n ? n : 1), sizeof(char *));
+    for (int64_t i = 0; c && i < n; i++)
+        if (!(c[i] = strdup(v[i]))) {
+            while (i--)
+                free(c[i]);
+            free(c);
+            return NULL;
+        }
+    return c;
+}
+
+/* t's own copies of d's column names and text columns; -1 when out of
+ * memory (t then holds what was copied, for nnk_dataset_free). */
+static int copy_columns(const nnk_dataset *d, nnk_dataset *t)
+{
+    t->feature_names = NULL;
+    t->text = NULL;
+    t->n_text = 0;
+    if (d->feature_names && !(t->feature_names = copy_texts(d->feature_names, d->x_cols)))
+        return -1;
+    if (d->n_text && !(t->text = calloc((size_t)d->n_text, sizeof *t->text)))
+        return -1;
+    for (int64_t k = 0; k < d->n_text; k++) {
+        t->text[k] = d->text[k];
+        if (!(t->text[k].values = copy_texts(d->text[k].values, d->text[k].n_values)))
+            return -1;
+        t->n_text = k + 1;
+    }
+    return 0;
 }
 
 int nnk_dataset_split(nnk_dataset *d, double fraction, nnk_dataset **tail,
@@ -40,6 +90,10 @@ int nnk_dataset_split(nnk_dataset *d, double fraction, nnk_dataset **tail,
     t->y = NULL;
     t->source = strdup(d->source);
     t->missing_at = d->missing_at ? strdup(d->missing_at) : NULL; /* where in the file */
+    t->lines = d->lines ? malloc(sizeof(int64_t) * (size_t)n) : NULL;
+    if (t->lines)
+        memcpy(t->lines, d->lines + keep, sizeof(int64_t) * (size_t)n);
+    int columns_failed = copy_columns(d, t);
     if (d->names_storage) { /* its own copy of the class names */
         t->names_storage = calloc((size_t)d->n_classes, sizeof(char *));
         for (int64_t k = 0; t->names_storage && k < d->n_classes; k++)
@@ -51,7 +105,7 @@ int nnk_dataset_split(nnk_dataset *d, double fraction, nnk_dataset **tail,
     size_t esz = d->x_u8 ? 1 : sizeof(float);
     void *x = malloc((size_t)(n * d->x_cols) * esz);
     float *y = d->y_cols ? malloc((size_t)(n * d->y_cols) * sizeof(float)) : NULL;
-    if (!x || (d->y_cols && !y) || !t->source) {
+    if (!x || (d->y_cols && !y) || !t->source || (d->lines && !t->lines) || columns_failed) {
         free(x);
         free(y);
         nnk_dataset_free(t);
@@ -96,6 +150,67 @@ void nnk_dataset_shuffle(nnk_dataset *d, uint64_t seed)
             memcpy(y + (size_t)i * yrow, y + (size_t)j * yrow, yrow);
             memcpy(y + (size_t)j * yrow, tmp, yrow);
         }
+        if (d->lines) {
+            int64_t l = d->lines[i];
+            d->lines[i] = d->lines[j];
+            d->lines[j] = l;
+        }
     }
     free(tmp);
+}
+
+/* Renumbers d's labels by map (old class -> new, -1: absent from train) and
+ * gives it the names; fails naming the first row whose class train lacks. */
+static int renumber_classes(nnk_dataset *d, const int64_t *map, char **names, int64_t n, nnk_err *err)
+{
+    for (int64_t r = 0; r < d->rows; r++) {
+        int64_t old = (int64_t)d->y[r], now = map[old];
+        if (now < 0)
+            return nnk_err_set(err, NNK_EDATA, "data '%s': line %lld: label '%s' does not occur in the training split",
+                               d->source, (long long)(d->lines ? d->lines[r] : r + 2), d->class_names[old]);
+    }
+    char **copy = copy_texts(names, n);
+    if (!copy)
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    for (int64_t r = 0; r < d->rows; r++)
+        d->y[r] = (float)map[(int64_t)d->y[r]];
+    for (int64_t k = 0; k < d->n_classes; k++)
+        free(d->names_storage[k]);
+    free(d->names_storage);
+    d->names_storage = copy;
+    d->class_names = (const char *const *)copy;
+    d->n_classes = n;
+    return NNK_OK;
+}
+
+int nnk_dataset_fit_classes(nnk_dataset *train, nnk_dataset *const *others, int n_others, nnk_err *err)
+{
+    if (!train->text_labels || train->y_cols != 1)
+        return NNK_OK;
+    int64_t all = train->n_classes, n = 0;
+    int64_t *map = malloc(sizeof(int64_t) * (size_t)(all ? all : 1));
+    char **names = malloc(sizeof(char *) * (size_t)(all ? all : 1));
+    if (!map || !names) {
+        free(map);
+        free(names);
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    }
+    for (int64_t k = 0; k < all; k++)
+        map[k] = -1;
+    for (int64_t r = 0; r < train->rows; r++)
+        map[(int64_t)train->y[r]] = 0;
+    for (int64_t k = 0; k < all; k++) /* the names are sorted: present ones keep their order */
+        if (!map[k]) {
+            names[n] = train->names_storage[k];
+            map[k] = n++;
+        }
+    int rc = NNK_OK;
+    for (int i = 0; i < n_others && !rc; i++)
+        if (others[i] && others[i]->text_labels)
+            rc = renumber_classes(others[i], map, names, n, err);
+    if (!rc)
+        rc = renumber_classes(train, map, names, n, err);
+    free(map);
+    free(names);
+    return rc;
 }

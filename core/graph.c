@@ -243,6 +243,12 @@ static int layout_labels(nnk_model *m, const nnk_dataset *d, nnk_err *err)
 int nnk_model_check_data(const nnk_model *m, const nnk_dataset *d, nnk_err *err)
 {
     int64_t cols = nnk_model_input_cols(m);
+    if (d->n_text) {
+        const nnk_text_column *t = &d->text[0];
+        return nnk_err_set(err, NNK_EDATA, "data '%s': column '%s' holds text; one-hot encode it first "
+                           "(nnk_model_fit_categories, nnk_model_encode_categories)",
+                           d->source, d->feature_names ? d->feature_names[t->feature] : "?");
+    }
     if (d->x_cols != cols)
         return nnk_err_set(err, NNK_EDATA, "data '%s': %lld features per sample, but the model's input%s take%s %lld",
                            d->source, (long long)d->x_cols, m->n_inputs > 1 ? "s" : "",
@@ -476,9 +482,7 @@ int nnk_model_check_missing(const nnk_model *m, const nnk_dataset *d, nnk_err *e
 {
     if (!d->x_f32 || (m->fill && m->n_fill == d->x_cols))
         return NNK_OK;
-    int64_t n = 0;
-    for (int64_t i = 0; i < d->rows * d->x_cols; i++)
-        n += d->x_f32[i] != d->x_f32[i];
+    int64_t n = nnk_model_count_missing(m, d);
     if (!n)
         return NNK_OK;
     return nnk_err_set(err, NNK_EDATA,

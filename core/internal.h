@@ -128,6 +128,13 @@ struct nnk_callback {
     void *user;
 };
 
+/* A categorical feature of a model (categories.c). */
+typedef struct nnk_category {
+    int64_t feature;   /* raw feature position */
+    char **values;     /* sorted, distinct */
+    int64_t n_values;
+} nnk_category;
+
 struct nnk_model {
     nnk_registry *reg;
     int n_inputs;
@@ -157,6 +164,13 @@ struct nnk_model {
     int64_t n_fill;
     char *label_columns, *feature_columns;
     char **class_names;            /* by class index, or NULL */
+    nnk_category *categories;      /* text features, one-hot encoded */
+    int64_t n_categories;
+    char **raw_names;              /* the CSV's feature names, before encoding */
+    int64_t n_raw;
+    char **encoded_names;          /* after: "age", "color=red" */
+    int64_t n_encoded;
+    int ignore_unknown;            /* an unknown text encodes as all zeros */
     int64_t n_classes;
     float *stage_x, *stage_y;      /* whole data rows of a batch, before splitting */
     int64_t stage_x_cap, stage_y_cap;
@@ -169,6 +183,29 @@ struct nnk_model {
 int nnk_check_plugin_record(const nnk_plugin_record *r, const char *path, nnk_err *err);
 int nnk_check_plugin_descriptor(const nnk_plugin *d, const nnk_plugin_record *r, const char *path, nnk_err *err);
 int nnk_check_component(nnk_kind kind, const void *vtable, const char *path, nnk_err *err);
+
+/* text_dict.c: distinct texts, each with its index in first-seen order */
+typedef struct nnk_text_dict {
+    char **values;
+    int64_t n, cap;
+    int64_t *slots; /* value index + 1; 0: empty */
+    int64_t n_slots;
+} nnk_text_dict;
+/* The index of text, added when new; -1 when out of memory. */
+int64_t nnk_text_dict_intern(nnk_text_dict *t, const char *text);
+void nnk_text_dict_free(nnk_text_dict *t);
+
+/* dataset.c: frees d's text columns (once encoded) */
+void nnk_dataset_clear_text(nnk_dataset *d);
+
+/* categories.c */
+void nnk_model_clear_categories(nnk_model *m);
+/* d's missing cells, a one-hot encoded column's block counting once. */
+int64_t nnk_model_count_missing(const nnk_model *m, const nnk_dataset *d);
+/* Sets the categories (taking ownership of cats) and derives the encoded
+ * feature names; fails when the names do not fit the raw count. */
+int nnk_model_set_categories(nnk_model *m, char **raw_names, int64_t n_raw, nnk_category *cats, int64_t n_cats,
+                             int ignore_unknown, nnk_err *err);
 
 /* graph.c */
 int nnk_model_forward(nnk_model *m, int64_t rows, int training, nnk_err *err);

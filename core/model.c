@@ -70,6 +70,7 @@ void nnk_model_free(nnk_model *m)
         free(m->class_names[k]);
     free(m->class_names);
     free(m->fill);
+    nnk_model_clear_categories(m);
     free(m->mean);
     free(m->std);
     free(m->inv_std);
@@ -510,6 +511,19 @@ void nnk_model_summary(const nnk_model *m, FILE *out)
     fprintf(out, "Total params: %lld (%.2f KB)\nTrainable params: %lld\nNon-trainable params: %lld\n%s\n",
             (long long)total, (double)total * 4 / 1024.0, (long long)trainable,
             (long long)(total - trainable), rule);
+    if (m->n_encoded) { /* which column of the input is which, after one-hot encoding */
+        fprintf(out, "Input features (%lld, text columns one-hot):", (long long)m->n_encoded);
+        int width = 80;
+        for (int64_t k = 0; k < m->n_encoded; k++) {
+            int len = (int)strlen(m->encoded_names[k]) + 2;
+            if (width + len > 78) {
+                fprintf(out, "\n ");
+                width = 1;
+            }
+            fprintf(out, " %s%s", m->encoded_names[k], k + 1 < m->n_encoded ? "," : "\n");
+            width += len;
+        }
+    }
 }
 
 int nnk_model_set_columns(nnk_model *m, const char *labels, const char *features,

@@ -227,6 +227,20 @@ int nnk_model_pack(const nnk_model *m, int weights_only, uint8_t **payload, size
         pre->class_names = m->class_names;
         pre->n_fill = m->fill ? (size_t)m->n_fill : 0;
         pre->fill = m->fill;
+        pre->n_feature_names = m->n_categories ? (size_t)m->n_raw : 0;
+        pre->feature_names = m->raw_names;
+        pre->ignore_unknown = m->ignore_unknown;
+        pre->categories = arena_alloc(&a, sizeof(void *) * (size_t)(m->n_categories + 1));
+        for (int64_t k = 0; pre->categories && k < m->n_categories; k++) {
+            Nnkit__Category *c = arena_alloc(&a, sizeof *c);
+            if (!c)
+                break;
+            nnkit__category__init(c);
+            c->feature = m->categories[k].feature;
+            c->n_values = (size_t)m->categories[k].n_values;
+            c->values = m->categories[k].values;
+            pre->categories[pre->n_categories++] = c;
+        }
         if (m->mean) {
             pre->n_mean = pre->n_std = (size_t)m->n_std;
             pre->mean = m->mean;
@@ -316,6 +330,46 @@ static int params_arrays(const Nnkit__Component *c, const char **keys,
         values[n] = c->params[i]->value;
     }
     return n;
+}
+
+/* The categorical features (checked: positions in order, vocabularies
+ * sorted, the encoded count equal to the inputs'). */
+static int load_categories(nnk_model *m, const Nnkit__Preprocessing *pre, const char *path, nnk_err *err)
+{
+    int64_t n_raw = (int64_t)pre->n_feature_names, n_cats = (int64_t)pre->n_categories;
+    char **raw = calloc((size_t)(n_raw ? n_raw : 1), sizeof(char *));
+    nnk_category *cats = calloc((size_t)n_cats, sizeof *cats);
+    int rc = raw && cats ? NNK_OK : nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    for (int64_t i = 0; !rc && i < n_raw; i++)
+        if (!(raw[i] = strdup(pre->feature_names[i])))
+            rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    for (int64_t k = 0; !rc && k < n_cats; k++) {
+        const Nnkit__Category *c = pre->categories[k];
+        cats[k].feature = c->feature;
+        if (!(cats[k].values = calloc(c->n_values ? c->n_values : 1, sizeof(char *))))
+            rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+        for (size_t v = 0; !rc && v < c->n_values; v++, cats[k].n_values++)
+            if (!(cats[k].values[v] = strdup(c->values[v])))
+                rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    }
+    if (rc) { /* set_categories frees what it is given */
+        for (int64_t i = 0; raw && i < n_raw; i++)
+            free(raw[i]);
+        free(raw);
+        for (int64_t k = 0; cats && k < n_cats; k++) {
+            for (int64_t v = 0; v < cats[k].n_values; v++)
+                free(cats[k].values[v]);
+            free(cats[k].values);
+        }
+        free(cats);
+        return rc;
+    }
+    if (nnk_model_set_categories(m, raw, n_raw, cats, n_cats, pre->ignore_unknown, err))
+        return nnk_err_set(err, NNK_EMODEL, "model '%s': %.400s", path, err->msg);
+    if (m->n_encoded != nnk_model_input_cols(m))
+        return nnk_err_set(err, NNK_EMODEL, "model '%s': %lld encoded features for inputs of %lld", path,
+                           (long long)m->n_encoded, (long long)nnk_model_input_cols(m));
+    return NNK_OK;
 }
 
 static int copy_tensor(const Nnkit__Tensor *t, float *dst, const nnk_tensor *like,
@@ -441,6 +495,8 @@ static int restore_values(nnk_model *m, const Nnkit__Model *msg, const char *pat
     if (!rc)
         rc = nnk_model_set_class_names(m, (const char *const *)msg->preprocessing->class_names,
                                        (int64_t)msg->preprocessing->n_class_names, err);
+    if (!rc && msg->preprocessing->n_categories)
+        rc = load_categories(m, msg->preprocessing, path, err);
     if (!rc && msg->preprocessing->n_fill) {
         if ((int64_t)msg->preprocessing->n_fill != nnk_model_input_cols(m))
             return nnk_err_set(err, NNK_EMODEL, "model '%s': %zu fill values for %lld features", path,

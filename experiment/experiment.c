@@ -376,6 +376,7 @@ static void where_text(const nnk_experiment *e, const nnk_ini_entry *en, char *b
 
 #define RC(f) offsetof(nnk_run_config, f)
 static const char *const missing_choices[] = {"error", "mean", "median", "zero", NULL};
+static const char *const unknown_choices[] = {"error", "ignore", NULL};
 static const nnk_param_spec data_specs[] = {
     {"train", NNK_PARAM_STRING, NULL, 0, 0, NULL, "training data: fashion-mnist:train, a .csv or an IDX file", RC(train)},
     {"test", NNK_PARAM_STRING, "", 0, 0, NULL, "test data, evaluated after training", RC(test)},
@@ -387,6 +388,7 @@ static const nnk_param_spec data_specs[] = {
     {"scale", NNK_PARAM_FLOAT, "1", 1e-30, 1e30, NULL, "inputs are multiplied by this (1/255 for pixels)", RC(scale)},
     {"standardize", NNK_PARAM_BOOL, "false", 0, 0, NULL, "standardise each feature with mean/std of the training split (saved with the model)", RC(standardize)},
     {"missing", NNK_PARAM_CHOICE, "error", 0, 0, missing_choices, "missing cells (empty, NA, nan): an error naming the first, or filled with the training split's mean, median or zero (saved with the model)", RC(missing)},
+    {"unknown_category", NNK_PARAM_CHOICE, "error", 0, 0, unknown_choices, "a text the training split did not have, in a one-hot encoded column: an error naming its line, or ignore (all zeros)", RC(unknown_category)},
     {"class_names", NNK_PARAM_STRING, "", 0, 0, NULL, "names of the classes by index, comma separated (default: the data's own, e.g. Fashion-MNIST's)", RC(class_names)},
     {"shuffle_split", NNK_PARAM_BOOL, "false", 0, 0, NULL, "shuffle the rows (seeded by fit.seed) before test_split and validation_split take the last ones (default: Keras's last rows)", RC(shuffle_split)},
     {NULL, 0, NULL, 0, 0, NULL, NULL, 0}};
@@ -506,6 +508,7 @@ int nnk_experiment_settings(const nnk_experiment *e, nnk_experiment_parts *parts
     c->scale = d->scale; c->standardize = d->standardize; c->shuffle_split = d->shuffle_split;
     c->class_names = d->class_names;
     c->missing = d->missing;
+    c->unknown_category = d->unknown_category;
     c->epochs = f->epochs; c->batch_size = f->batch_size; c->shuffle = f->shuffle;
     c->initial_epoch = f->initial_epoch;
     c->seed = f->seed; c->verbose = f->verbose;
@@ -969,6 +972,29 @@ static void write_callback(FILE *f, nnk_registry *reg, const nnk_ini_section *s)
     nnk_params_free(p);
 }
 
+/* With one-hot encoded text columns: which column of input i is which. */
+static void write_encoded_columns(FILE *f, const nnk_model *m, int i)
+{
+    if (!nnk_model_encoded_feature_count(m))
+        return;
+    int64_t start = 0;
+    for (int k = 0; k < i; k++) {
+        const char *name;
+        nnk_shape shape;
+        input_at(m, k, &name, &shape);
+        start += nnk_shape_elements(&shape);
+    }
+    const char *name;
+    nnk_shape shape;
+    input_at(m, i, &name, &shape);
+    fprintf(f, "; its columns, text columns one-hot encoded:");
+    for (int64_t c = start; c < start + nnk_shape_elements(&shape); c++) {
+        const char *col = nnk_model_encoded_feature_name(m, c);
+        fprintf(f, "%s %s", c > start ? "," : "", col ? col : "?");
+    }
+    fprintf(f, "\n");
+}
+
 char *nnk_experiment_resolved_text(const nnk_experiment *e, const nnk_model *m,
                                    const nnk_experiment_parts *parts)
 {
@@ -989,6 +1015,7 @@ char *nnk_experiment_resolved_text(const nnk_experiment *e, const nnk_model *m,
         for (int d = 0; d < shape.ndim; d++)
             fprintf(f, "%s%lld", d ? "," : "", (long long)shape.dim[d]);
         fprintf(f, "\n");
+        write_encoded_columns(f, m, i);
     }
     for (int i = 0; i < nnk_model_layer_count(m); i++) {
         nnk_layer_info li;

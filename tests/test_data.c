@@ -1,5 +1,6 @@
 /* Data readers: IDX in every element type, gzip or plain; CSV; and every
  * kind of bad file with its exact message. */
+#include <math.h>
 #include "helpers.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,7 +155,6 @@ static void expect_csv_error(const char *text, const char *labels, const char *w
 START_TEST(csv_bad_files)
 {
     expect_csv_error("a,b,y\n1,2,0\n3,4\n", "y", "data '%s': line 3 has 2 fields, the header has 3");
-    expect_csv_error("a,b,y\n1,x,0\n", "y", "data '%s': line 2, column 'b': 'x' is not a number");
     expect_csv_error("a,b,y\n1,inf,0\n", "y", "data '%s': line 2, column 'b': NaN or Inf ('inf')");
     expect_csv_error("a,b,y\n1,2,nan\n", "y", "data '%s': line 2, column 'y': NaN or Inf ('nan')");
     expect_csv_error("a,y\n1,0\n2,\n", "y", "data '%s': line 3, column 'y': the label is missing ('')");
@@ -195,6 +195,90 @@ START_TEST(csv_string_labels)
     const float want[5] = {2, 0, 1, 2, 0};
     for (int r = 0; r < 5; r++)
         ck_assert_msg(d->y[r] == want[r], "row %d: class %g, want %g", r, (double)d->y[r], (double)want[r]);
+    nnk_dataset_free(d);
+}
+END_TEST
+
+/* A feature column turns to text at its first cell that is not a number:
+ * its cells become indices of their texts in first-seen order, numbers
+ * (those before the turn too) by their shortest float text; missing cells
+ * stay NaN. Rows keep their lines. */
+START_TEST(csv_text_columns)
+{
+    nnk_err err = {0, ""};
+    nnk_dataset *d = csv("a,b,y\n1,2,0\n2,01.50,1\n\n3,,0\n4,x,1\n5,1.5,0\n6,2.0,1\n", "y", NULL, &err);
+    ck_assert_msg(d != NULL, "%s", err.msg);
+    ck_assert_int_eq(d->n_text, 1);
+    ck_assert_int_eq(d->text[0].feature, 1);
+    ck_assert_int_eq(d->text[0].n_values, 3);
+    ck_assert_str_eq(d->text[0].values[0], "2");
+    ck_assert_str_eq(d->text[0].values[1], "1.5");
+    ck_assert_str_eq(d->text[0].values[2], "x");
+    const float want[6] = {0, 1, NAN, 2, 1, 0};
+    const int64_t lines[6] = {2, 3, 5, 6, 7, 8};
+    for (int r = 0; r < 6; r++) {
+        float v = d->x_f32[r * 2 + 1];
+        ck_assert_msg(v == want[r] || (v != v && want[r] != want[r]), "row %d: %g, want %g", r, (double)v, (double)want[r]);
+        ck_assert(d->x_f32[r * 2] == (float)(r + 1));
+        ck_assert_int_eq(d->lines[r], lines[r]);
+    }
+    ck_assert_str_eq(d->feature_names[0], "a");
+    ck_assert_str_eq(d->feature_names[1], "b");
+    /* a split keeps its own copy of the texts and the lines; a shuffle moves lines with rows */
+    nnk_dataset *t = NULL;
+    ck_assert_int_eq(nnk_dataset_split(d, 0.5, &t, &err), 0);
+    ck_assert(t->n_text == 1 && t->text[0].n_values == 3 && t->text[0].values != d->text[0].values);
+    ck_assert_str_eq(t->text[0].values[2], "x");
+    ck_assert(t->lines[0] == 6 && t->lines[2] == 8 && t->x_f32[1] == 2);
+    ck_assert_str_eq(t->feature_names[1], "b");
+    nnk_dataset_shuffle(t, 3);
+    for (int r = 0; r < 3; r++)
+        ck_assert(t->x_f32[r * 2] == (float)(t->lines[r] - 2));
+    nnk_dataset_free(t);
+    nnk_dataset_free(d);
+}
+END_TEST
+
+/* String labels fitted on the training split: its classes only, sorted;
+ * the other part is renumbered, and a class it alone has names its line. */
+START_TEST(classes_fitted_on_training_split)
+{
+    nnk_err err = {0, ""};
+    nnk_dataset *d = csv("a,y\n1,pear\n2,apple\n3,pear\n4,apple\n5,kiwi\n6,apple\n", "y", NULL, &err), *t = NULL;
+    ck_assert_msg(d != NULL, "%s", err.msg);
+    ck_assert_int_eq(d->n_classes, 3); /* apple, kiwi, pear */
+    ck_assert_int_eq(nnk_dataset_split(d, 0.5, &t, &err), 0);
+    nnk_dataset *others[1] = {t};
+    ck_assert_int_eq(nnk_dataset_fit_classes(d, others, 1, &err), NNK_EDATA);
+    char want[600];
+    snprintf(want, sizeof want, "data '%s': line 6: label 'kiwi' does not occur in the training split", path_buf[2]);
+    ck_assert_str_eq(err.msg, want);
+    nnk_dataset_free(t);
+    nnk_dataset_free(d);
+    /* the training split alone (the rest set aside): fig and pear, renumbered */
+    d = csv("a,y\n1,pear\n2,fig\n3,pear\n4,apple\n5,kiwi\n6,apple\n", "y", NULL, &err);
+    ck_assert_int_eq(nnk_dataset_split(d, 0.5, &t, &err), 0);
+    ck_assert_msg(nnk_dataset_fit_classes(d, NULL, 0, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(d->n_classes, 2);
+    ck_assert_str_eq(d->class_names[0], "fig");
+    ck_assert_str_eq(d->class_names[1], "pear");
+    ck_assert(d->y[0] == 1 && d->y[1] == 0 && d->y[2] == 1);
+    nnk_dataset_free(t);
+    nnk_dataset_free(d);
+    /* every class of the rest in the training split: the same classes */
+    d = csv("a,y\n1,pear\n2,fig\n3,apple\n4,apple\n5,pear\n6,apple\n", "y", NULL, &err);
+    ck_assert_int_eq(nnk_dataset_split(d, 0.5, &t, &err), 0);
+    others[0] = t;
+    ck_assert_msg(nnk_dataset_fit_classes(d, others, 1, &err) == 0, "%s", err.msg);
+    ck_assert(d->n_classes == 3 && t->n_classes == 3);
+    ck_assert(d->y[0] == 2 && d->y[1] == 1 && d->y[2] == 0 && t->y[0] == 0 && t->y[1] == 2 && t->y[2] == 0);
+    nnk_dataset_free(t);
+    nnk_dataset_free(d);
+    d = csv("a,y\n1,pear\n2,apple\n3,apple\n4,kiwi\n", "y", NULL, &err);
+    ck_assert_int_eq(nnk_dataset_split(d, 0.5, &t, &err), 0);
+    others[0] = t;
+    ck_assert_int_eq(nnk_dataset_fit_classes(d, others, 1, &err), NNK_EDATA); /* kiwi */
+    nnk_dataset_free(t);
     nnk_dataset_free(d);
 }
 END_TEST
@@ -281,6 +365,8 @@ int main(void)
     tcase_add_test(tc, csv_bad_files);
     tcase_add_test(tc, csv_missing_cells);
     tcase_add_test(tc, csv_string_labels);
+    tcase_add_test(tc, csv_text_columns);
+    tcase_add_test(tc, classes_fitted_on_training_split);
     tcase_add_test(tc, split_keeps_order);
     tcase_add_test(tc, shuffle_moves_whole_rows);
     tcase_add_test(tc, fashion_mnist_resolves);

@@ -457,6 +457,97 @@ START_TEST(regularization_and_clipping)
 }
 END_TEST
 
+static nnk_dataset *csv_text(const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", test_tmpdir(), name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+    nnk_err err = {0, ""};
+    nnk_dataset *d = nnk_dataset_load_csv(path, "y", NULL, &err);
+    ck_assert_msg(d != NULL, "%s", err.msg);
+    return d;
+}
+
+/* Text columns: the vocabulary is the training rows' sorted texts, the
+ * input grows to the encoded width, cells become exact one-hot rows (NaN
+ * when missing, filled by frequency with mean), and a saved model encodes
+ * new data the same way, refusing an unknown text by its line. */
+START_TEST(categories_one_hot)
+{
+    nnk_err err = {0, ""};
+    nnk_dataset *d = csv_text("cat.csv", "x,color,y\n1,red,0\n2,blue,1\n3,red,0\n4,green,1\n5,,0\n");
+    nnk_model *m = nnk_model_new(reg);
+    nnk_shape s = {1, {2}};
+    const char *keys[] = {"units"}, *values[] = {"1"};
+    ck_assert_int_eq(nnk_model_add_input(m, "input", &s, &err), 0);
+    ck_assert_int_eq(nnk_model_add_layer(m, "out", "dense", NULL, 0, keys, values, NULL, 1, &err), 0);
+    ck_assert_int_eq(nnk_model_compile(m, "mse", NULL, "sgd", 0.1, NULL, NULL, NULL, 0, &err), 0);
+    ck_assert_int_eq(nnk_model_check_data(m, d, &err), NNK_EDATA); /* text not yet encoded */
+    ck_assert_msg(nnk_model_fit_categories(m, d, "error", &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(nnk_model_encoded_feature_count(m), 4);
+    const char *names[4] = {"x", "color=blue", "color=green", "color=red"};
+    for (int i = 0; i < 4; i++)
+        ck_assert_str_eq(nnk_model_encoded_feature_name(m, i), names[i]);
+    ck_assert_int_eq(m->inputs[0].shape.dim[0], 4);
+    ck_assert_msg(nnk_model_encode_categories(m, d, &err) == 0, "%s", err.msg);
+    ck_assert(d->x_cols == 4 && d->n_text == 0);
+    const float want[5][4] = {{1, 0, 0, 1}, {2, 1, 0, 0}, {3, 0, 0, 1}, {4, 0, 1, 0}, {5, NAN, NAN, NAN}};
+    for (int r = 0; r < 5; r++)
+        for (int c = 0; c < 4; c++) {
+            float v = d->x_f32[r * 4 + c];
+            ck_assert_msg(v == want[r][c] || (v != v && want[r][c] != want[r][c]), "row %d col %d: %g", r, c, (double)v);
+        }
+    ck_assert_str_eq(d->feature_names[3], "color=red");
+    ck_assert_int_eq(nnk_model_count_missing(m, d), 1);
+    ck_assert_int_eq(nnk_model_fit_missing(m, d, "mean", &err), 0);
+    ck_assert(m->fill[1] == 0.25f && m->fill[2] == 0.25f && m->fill[3] == 0.5f);
+    ck_assert_msg(nnk_model_build(m, 1, &err) == 0, "%s", err.msg);
+    char path[512];
+    snprintf(path, sizeof path, "%s/cat.nnk", test_tmpdir());
+    ck_assert_msg(nnk_model_save(m, path, &err) == 0, "%s", err.msg);
+    nnk_model *l = nnk_model_load(reg, path, &err);
+    ck_assert_msg(l != NULL, "%s", err.msg);
+    ck_assert_int_eq(nnk_model_encoded_feature_count(l), 4);
+    ck_assert_str_eq(nnk_model_encoded_feature_name(l, 2), "color=green");
+    /* new data: numbers in the text column, and the saved vocabulary's order */
+    nnk_dataset *n = csv_text("new.csv", "x,color,y\n7,green,0\n8,blue,1\n");
+    ck_assert_msg(nnk_model_encode_categories(l, n, &err) == 0, "%s", err.msg);
+    ck_assert(n->x_f32[0] == 7 && n->x_f32[1] == 0 && n->x_f32[2] == 1 && n->x_f32[3] == 0 && n->x_f32[5] == 1);
+    int64_t c1, c2;
+    float *p1 = nnk_model_predict(m, n, 2, &c1, &err), *p2 = nnk_model_predict(l, n, 2, &c2, &err);
+    ck_assert(p1 && p2 && p1[0] == p2[0] && p1[1] == p2[1]);
+    free(p1);
+    free(p2);
+    nnk_dataset_free(n);
+    n = csv_text("new.csv", "x,color,y\n7,green,0\n8,mauve,1\n");
+    ck_assert_int_eq(nnk_model_encode_categories(l, n, &err), NNK_EDATA);
+    ck_assert_ptr_nonnull(strstr(err.msg, "line 3, column 'color': unknown category 'mauve' (the training split had 3)"));
+    nnk_dataset_free(n);
+    /* numbers only, where the model has a text column: read as their texts */
+    n = csv_text("new.csv", "x,color,y\n7,2,0\n");
+    ck_assert_int_eq(nnk_model_encode_categories(l, n, &err), NNK_EDATA);
+    ck_assert_ptr_nonnull(strstr(err.msg, "unknown category '2'"));
+    nnk_dataset_free(n);
+    /* ignore: an unknown text is all zeros */
+    nnk_dataset_free(d);
+    d = csv_text("cat.csv", "x,color,y\n1,red,0\n2,blue,1\n");
+    nnk_model *ig = nnk_model_new(reg);
+    ck_assert_int_eq(nnk_model_fit_categories(ig, d, "ignore", &err), 0);
+    n = csv_text("new.csv", "x,color,y\n7,mauve,0\n8,red,1\n");
+    ck_assert_msg(nnk_model_encode_categories(ig, n, &err) == 0, "%s", err.msg);
+    const float zeros[6] = {7, 0, 0, 8, 0, 1};
+    ck_assert(n->x_cols == 3 && !memcmp(n->x_f32, zeros, sizeof zeros));
+    nnk_dataset_free(n);
+    nnk_model_free(ig);
+    nnk_dataset_free(d);
+    nnk_model_free(l);
+    nnk_model_free(m);
+}
+END_TEST
+
 START_TEST(save_load_predict_identical)
 {
     nnk_model *m = iris_mlp(9);
@@ -652,6 +743,7 @@ Suite *model_suite(void)
     tcase_add_test(tc, regularization_and_clipping);
     tcase_add_test(tc, save_load_predict_identical);
     tcase_add_test(tc, bad_model_files);
+    tcase_add_test(tc, categories_one_hot);
     tcase_add_test(tc, shape_errors_name_both_layers);
     tcase_add_test(tc, fashion_subset_reaches_080);
     suite_add_tcase(s, tc);

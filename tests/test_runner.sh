@@ -475,6 +475,59 @@ check "unknown class" 1 "nnkit: error: data 'daisy.csv': line 2, column 'species
 check "string labels in two columns" 1 "nnkit: error: data 'examples/data/iris.csv': line 2, column 'species_name': string labels ('setosa') need a single label column" \
   $NNKIT train good.ini --set data.label=species,species_name
 
+# --- string features: one-hot columns by the training split's vocabulary, saved with the model ---
+# price = 2 size + 5 (red) - 3 (green) + 0 (blue); a linear model's kernel rows are size, color=blue, green, red
+awk 'BEGIN { print "size,color,price"; split("blue green red", c, " "); e["blue"] = 0; e["green"] = -3; e["red"] = 5
+  for (i = 1; i <= 300; i++) { s = (i * 37 % 100) / 10; k = c[i % 3 + 1]; printf "%g,%s,%g\n", s, k, 2 * s + e[k] } }' >houses.csv
+house=("[data]" "train = houses.csv" "label = price" "features = size, color" "validation_split = 0.2"
+  "[input]" "shape = 2" "[layer out]" "type = dense" "units = 1"
+  "[compile]" "loss = mse" "optimizer = adam" "learning_rate = 0.05" "[fit]" "epochs = 150" "batch_size = 16" "verbose = 0")
+ini house.ini "${house[@]}"
+check "string feature" 0 "" $NNKIT train house.ini --run-name house
+check "string feature kernel" 0 "" $NNKIT weights runs/house/model.nnk out/kernel --format csv
+awk 'NR == 1 && ($1 - 2) ^ 2 < 0.01 { ok++ } NR == 2 { b = $1 } NR == 3 && ($1 - b + 3) ^ 2 < 0.02 { ok++ } NR == 4 && ($1 - b - 5) ^ 2 < 0.02 { ok++ }
+  END { exit ok != 3 }' out && pass=$((pass + 1)) || { echo "FAIL: one-hot kernel rows, want 2, b, b-3, b+5: $(cat out)"; fail=$((fail + 1)); }
+check "string feature summary" 0 "" $NNKIT summary runs/house/model.nnk
+grep -q "^Input features (4, text columns one-hot):" out && grep -q "^  size, color=blue, color=green, color=red$" out \
+  && pass=$((pass + 1)) || { echo "FAIL: summary feature names: $(tail -3 out)"; fail=$((fail + 1)); }
+grep -q "^shape = 4$" runs/house/config.ini && grep -q "^; its columns, text columns one-hot encoded: size, color=blue, color=green, color=red$" runs/house/config.ini \
+  && pass=$((pass + 1)) || { echo "FAIL: config.ini input: $(grep -A2 '^\[input' runs/house/config.ini)"; fail=$((fail + 1)); }
+check "string feature config.ini again" 0 "" $NNKIT train runs/house/config.ini --run-name house2
+cmp -s runs/house/metrics.txt runs/house2/metrics.txt && pass=$((pass + 1)) || { echo "FAIL: config.ini (shape = 4) trains otherwise"; fail=$((fail + 1)); }
+# a colour only in the validation rows (the last 20%) is unknown to the vocabulary, fitted on the training split
+awk -F, -v OFS=, 'NR > 241 && NR % 5 == 0 { $2 = "purple" } { print }' houses.csv >purple.csv
+check "unknown category in validation" 1 "nnkit: error: data 'purple.csv': line 245, column 'color': unknown category 'purple' (the training split had 3); set [data] unknown_category = ignore to encode it as all zeros" \
+  $NNKIT train house.ini --set data.train=purple.csv --run-name purple
+[ ! -e runs/purple ] && pass=$((pass + 1)) || { echo "FAIL: a refused run left its directory"; fail=$((fail + 1)); }
+check "unknown category ignored" 0 "" $NNKIT train house.ini --set data.train=purple.csv --set data.unknown_category=ignore --run-name purple
+check "unknown category ignored summary" 0 "" $NNKIT summary runs/purple/model.nnk
+grep -q "^Input features (4," out && ! grep -q purple out && pass=$((pass + 1)) || { echo "FAIL: purple in the vocabulary: $(tail -2 out)"; fail=$((fail + 1)); }
+# predict: an unknown colour is all zeros (the bias alone at size 0); the error names the line otherwise
+printf 'size,color,price\n0,purple,0\n0,blue,0\n0,mauve,0\n' >new.csv
+check "predict unknown ignored" 0 "" $NNKIT predict runs/purple/model.nnk --input new.csv
+bias=$($NNKIT weights runs/purple/model.nnk out/bias --format csv)
+awk -v b="$bias" 'NR == 2 { p = $1 } NR == 4 { q = $1 } END { exit !((p - b) ^ 2 < 1e-10 && p == q) }' out && pass=$((pass + 1)) \
+  || { echo "FAIL: unknown colour, want the bias $bias: $(cat out)"; fail=$((fail + 1)); }
+check "predict unknown category" 1 "nnkit: error: data 'new.csv': line 2, column 'color': unknown category 'purple' (the training split had 3); set [data] unknown_category = ignore to encode it as all zeros" \
+  $NNKIT predict runs/house/model.nnk --input new.csv
+printf 'size,color,price\n1,2,0\nbig,blue,0\n' >num.csv
+check "text where the model reads numbers" 1 "nnkit: error: data 'num.csv': line 3, column 'size': 'big' is not a number" \
+  $NNKIT predict runs/house/model.nnk --input num.csv
+# numbers in a text column are texts by their float value: "1", "1.0" and "01" are one category
+awk -F, -v OFS=, 'NR > 1 { $2 = $2 == "blue" ? (NR % 2 ? "1" : "01.0") : $2 } { print }' houses.csv >numtext.csv
+check "numbers in a text column" 0 "" $NNKIT train house.ini --set data.train=numtext.csv --run-name numtext --set fit.epochs=1
+check "numbers in a text column summary" 0 "" $NNKIT summary runs/numtext/model.nnk
+grep -q "^  size, color=1, color=green, color=red$" out && pass=$((pass + 1)) || { echo "FAIL: numeric texts: $(tail -2 out)"; fail=$((fail + 1)); }
+# a missing colour: an error by default; with missing = mean its columns take the colours' training frequencies
+awk -F, -v OFS=, 'NR == 10 { $2 = "NA" } { print }' houses.csv >nacolor.csv
+check "missing text cell" 1 "nnkit: error: data 'nacolor.csv': 1 missing value (the file's first: line 10, column 'color'); set [data] missing = mean, median or zero to fill them from the training split" \
+  $NNKIT train house.ini --set data.train=nacolor.csv --run-name nacolor
+check "missing text cell filled" 0 "" $NNKIT train house.ini --set data.train=nacolor.csv --set data.missing=mean --run-name nacolor --set fit.epochs=1
+# string labels: the classes are the training split's; a class only in the validation rows is an error naming its line
+awk -F, -v OFS=, 'NR == 1 { print "size,color,kind"; next } { print $1, $2, (NR > 290 ? "luxury" : $3 > 8 ? "dear" : "cheap") }' houses.csv >kinds.csv
+check "label only in validation" 1 "nnkit: error: data 'kinds.csv': line 291: label 'luxury' does not occur in the training split" \
+  $NNKIT train house.ini --set data.train=kinds.csv --set data.label=kind --set compile.loss=sparse_categorical_crossentropy --set out.units=2
+
 # --- missing values: an error by default, or the training split's median ---
 awk -F, 'NR == 1 { print; next } NR % 7 == 0 { $3 = "" } NR % 11 == 0 { $4 = "NA" } { print }' OFS=, examples/data/diabetes.csv >miss.csv
 check "missing values refused" 1 "nnkit: error: data 'miss.csv': 72 missing values (the file's first: line 7, column 'bmi'); set [data] missing = mean, median or zero to fill them from the training split" \

@@ -139,7 +139,7 @@ int cmd_lr_find_run(const char *experiment, const char *const *sets, int n_sets,
     if (!rc)
         rc = load_train_data(c, &data, err);
     if (!rc)
-        rc = nnk_model_set_scale(m, c->scale, err) || prepare_missing(m, c, &data, err) ||
+        rc = nnk_model_set_scale(m, c->scale, err) || prepare_features(m, c, &data, err) ||
                      (c->standardize && nnk_model_fit_standardizer(m, data.train, err)) ||
              nnk_model_build(m, (uint64_t)c->seed, err) ? err->status : NNK_OK;
     p.lr = calloc((size_t)steps, sizeof(double));

@@ -500,7 +500,7 @@ static int cmd_train(const options *o)
     if (load_train_data(c, &data, &err) || nnk_model_set_scale(m, c->scale, &err) ||
         nnk_model_set_columns(m, c->label, c->features, &err))
         goto out;
-    if (prepare_missing(m, c, &data, &err) || (c->standardize && nnk_model_fit_standardizer(m, data.train, &err)))
+    if (prepare_features(m, c, &data, &err) || (c->standardize && nnk_model_fit_standardizer(m, data.train, &err)))
         goto out;
     if (nnk_model_build(m, (uint64_t)c->seed, &err) || set_class_names(m, c->class_names, data.train, &err))
         goto out;
@@ -646,7 +646,7 @@ static nnk_dataset *load_for_model(const nnk_model *m, const char *spec, const o
             d->y_cols = 0;
     }
     free(classes);
-    if (d && nnk_model_check_missing(m, d, err)) {
+    if (d && (nnk_model_encode_categories(m, d, err) || nnk_model_check_missing(m, d, err))) {
         nnk_dataset_free(d);
         return NULL;
     }

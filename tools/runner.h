@@ -9,10 +9,13 @@ typedef struct train_data {
     nnk_dataset *train, *validation, *test;
 } train_data;
 
+/* The experiment's training data, split as [data] says; string labels take
+ * the training split's classes. */
 int load_train_data(const nnk_run_config *c, train_data *d, nnk_err *err);
-/* Fills missing cells as [data] missing says (fitted on the training split)
- * or refuses data that has them, for every part. */
-int prepare_missing(nnk_model *m, const nnk_run_config *c, const train_data *d, nnk_err *err);
+/* Before build: one-hot encodes text columns by the training split's
+ * vocabulary, then fills missing cells as [data] missing says (fitted on
+ * the training split) or refuses data that has them, for every part. */
+int prepare_features(nnk_model *m, const nnk_run_config *c, const train_data *d, nnk_err *err);
 void train_data_free(train_data *d);
 
 /* nnkit sweep (sweep.c) */

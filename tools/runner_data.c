@@ -26,28 +26,35 @@ int load_train_data(const nnk_run_config *c, train_data *d, nnk_err *err)
         return err->status;
     if (c->shuffle_split && (c->test_split > 0 || c->validation_split > 0))
         nnk_dataset_shuffle(d->train, (uint64_t)c->seed);
-    if (c->test[0]) {
-        if (!(d->test = nnk_dataset_load_classes(c->test, c->label, c->features, d->train->class_names, d->train->n_classes, err)))
-            return err->status;
-    } else if (c->test_split > 0 && nnk_dataset_split(d->train, c->test_split, &d->test, err)) {
+    if (!c->test[0] && c->test_split > 0 && nnk_dataset_split(d->train, c->test_split, &d->test, err))
         return err->status;
-    }
-    if (c->validation[0]) {
-        if (!(d->validation = nnk_dataset_load_classes(c->validation, c->label, c->features, d->train->class_names,
-                                                       d->train->n_classes, err)))
-            return err->status;
-    } else if (c->validation_split > 0 &&
-               nnk_dataset_split(d->train, c->validation_split, &d->validation, err)) {
+    if (!c->validation[0] && c->validation_split > 0 &&
+        nnk_dataset_split(d->train, c->validation_split, &d->validation, err))
         return err->status;
-    }
+    /* string labels: the classes are those of the training split */
+    nnk_dataset *split[2] = {d->test, d->validation};
+    if (nnk_dataset_fit_classes(d->train, split, 2, err))
+        return err->status;
+    if (c->test[0] && !(d->test = nnk_dataset_load_classes(c->test, c->label, c->features, d->train->class_names,
+                                                           d->train->n_classes, err)))
+        return err->status;
+    if (c->validation[0] && !(d->validation = nnk_dataset_load_classes(c->validation, c->label, c->features,
+                                                                       d->train->class_names, d->train->n_classes, err)))
+        return err->status;
     return NNK_OK;
 }
 
-int prepare_missing(nnk_model *m, const nnk_run_config *c, const train_data *d, nnk_err *err)
+int prepare_features(nnk_model *m, const nnk_run_config *c, const train_data *d, nnk_err *err)
 {
+    /* text columns: one-hot by the training split's vocabulary */
+    if (nnk_model_fit_categories(m, d->train, c->unknown_category, err))
+        return err->status;
+    nnk_dataset *parts[3] = {d->train, d->validation, d->test};
+    for (int i = 0; i < 3; i++)
+        if (parts[i] && nnk_model_encode_categories(m, parts[i], err))
+            return err->status;
     if (strcmp(c->missing, "error") && nnk_model_fit_missing(m, d->train, c->missing, err))
         return err->status;
-    const nnk_dataset *parts[3] = {d->train, d->validation, d->test};
     for (int i = 0; i < 3; i++)
         if (parts[i] && nnk_model_check_missing(m, parts[i], err))
             return err->status;

@@ -121,6 +121,15 @@ NNK_API const char *nnk_suggest(const char *word, const char *const *candidates,
  * (images), float32 otherwise; labels as float32 (class indices are exact).
  * Scaling and standardisation are applied per batch when rows are gathered,
  * never stored, so Fashion-MNIST costs 47 MB instead of 188. */
+/* A CSV feature column that holds text (a category per cell). */
+typedef struct nnk_text_column {
+    int64_t feature;         /* its position among the data set's features */
+    char **values;           /* the distinct texts met, in first-seen order;
+                                a number in such a column reads as its
+                                shortest float text ("01.50" is "1.5") */
+    int64_t n_values;
+} nnk_text_column;
+
 typedef struct nnk_dataset {
     int64_t rows;
     const char *const *class_names; /* by label, or NULL; static storage or
@@ -138,6 +147,16 @@ typedef struct nnk_dataset {
     int64_t n_missing;       /* missing feature cells (empty, NA, nan), held
                                 as NaN until a model fills them */
     char *missing_at;        /* where the first is: "line 5, column 'bmi'" */
+    int64_t *lines;          /* CSV: each row's line in its file, or NULL */
+    char **feature_names;    /* CSV: each feature column's name, or NULL */
+    int64_t n_text;          /* text feature columns not yet encoded: their
+                                cells in x_f32 hold indices into the column's
+                                values (NaN: missing) until
+                                nnk_model_encode_categories one-hot encodes
+                                them; models refuse such data */
+    nnk_text_column *text;
+    int text_labels;         /* class_names are a string label column's
+                                values (see nnk_dataset_fit_classes) */
 } nnk_dataset;
 
 NNK_API void nnk_dataset_free(nnk_dataset *d);
@@ -165,6 +184,12 @@ NNK_API nnk_dataset *nnk_dataset_load(const char *spec, const char *label_column
  * nnk_dataset_load_csv_classes); classes NULL: none known. */
 NNK_API nnk_dataset *nnk_dataset_load_classes(const char *spec, const char *label_columns, const char *feature_columns,
                                       const char *const *classes, int64_t n_classes, nnk_err *err);
+/* String labels fitted on the training split: the classes become the
+ * sorted label texts that occur in train's rows, and the rows of train and
+ * of each of others (split from the same file) are renumbered to them. A
+ * row of others whose label does not occur in train is an error naming its
+ * line and label. Nothing happens unless train->text_labels. */
+NNK_API int nnk_dataset_fit_classes(nnk_dataset *train, nnk_dataset *const *others, int n_others, nnk_err *err);
 /* Puts the rows (inputs with their labels) in a random order drawn from
  * seed, the same order for the same seed and row count. */
 NNK_API void nnk_dataset_shuffle(nnk_dataset *d, uint64_t seed);
@@ -251,6 +276,28 @@ NNK_API int nnk_model_set_class_names(nnk_model *m, const char *const *names, in
 NNK_API int64_t nnk_model_class_count(const nnk_model *m);
 NNK_API const char *nnk_model_class_name(const nnk_model *m, int64_t k); /* NULL past the end */
 NNK_API const char *nnk_model_feature_columns(const nnk_model *m);
+/* Categorical features, fitted on d (the training split): each text
+ * column of d gets the sorted texts that occur in its rows as vocabulary,
+ * saved with the model with the feature names and `unknown` ("error" or
+ * "ignore"). Fails naming a column of more than NNK_MAX_CATEGORIES texts.
+ * Before build, a 1-D input declared with the raw column count it takes
+ * grows by each of its text columns' vocabulary size less one. With no
+ * text columns it clears any categories. */
+#define NNK_MAX_CATEGORIES 10000
+NNK_API int nnk_model_fit_categories(nnk_model *m, const nnk_dataset *d, const char *unknown, nnk_err *err);
+/* One-hot encodes d's categorical columns in place, by the model's
+ * vocabularies: each becomes one column per known text, named
+ * "column=text" in d->feature_names; a missing cell makes its columns NaN
+ * (for nnk_model_fit_missing's fills). A text the vocabulary lacks is an
+ * error naming its line, column and text, or all zeros when the model
+ * ignores unknown texts; text in a column the model reads as numbers is an
+ * error naming the cell. No-op for a model without categories and data
+ * without text. */
+NNK_API int nnk_model_encode_categories(const nnk_model *m, nnk_dataset *d, nnk_err *err);
+/* The model's input features after encoding: their count (0 when the model
+ * has no categories) and the name of feature i ("age", "color=red"). */
+NNK_API int64_t nnk_model_encoded_feature_count(const nnk_model *m);
+NNK_API const char *nnk_model_encoded_feature_name(const nnk_model *m, int64_t i);
 /* Fits mean/std per feature on d (after scale). */
 /* Missing values: fits a fill value per feature on d (the training split),
  * over the values present: how is "mean", "median" or "zero". Saved with

@@ -75,6 +75,7 @@ typedef struct nnk_run_config {
     int64_t initial_epoch;
     const char *class_names;               /* comma separated, or "" */
     const char *missing;                   /* error, mean, median or zero */
+    const char *unknown_category;          /* error or ignore (all zeros) */
 } nnk_run_config;
 
 typedef struct nnk_experiment_parts {
