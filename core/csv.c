@@ -149,6 +149,8 @@ static int append_row(float **arr, int64_t *cap, int64_t rows, int cols)
 typedef struct text_columns {
     nnk_text_dict *dicts; /* per feature */
     char *is_text;
+    int64_t *numbers, *text_line; /* per feature: cells that were numbers; the first that was not, */
+    char **first_text;            /* and its text */
 } text_columns;
 
 /* The index of cell's text in dict, as a float (exact below 2^24). */
@@ -167,14 +169,18 @@ static int intern_cell(nnk_text_dict *dict, const char *cell, float *out)
 
 /* Column k of the rows read so far becomes text: their numbers turn into
  * indices of their texts. */
-static int turn_to_text(text_columns *tc, float *x, int64_t rows, int cols, int k)
+static int turn_to_text(text_columns *tc, float *x, int64_t rows, int cols, int k, int64_t line, const char *cell)
 {
     tc->is_text[k] = 1;
+    tc->text_line[k] = line;
+    if (!(tc->first_text[k] = strdup(cell)))
+        return -1;
     for (int64_t r = 0; r < rows; r++) {
         float *v = &x[r * cols + k];
         char buf[32];
         if (*v != *v)
             continue;
+        tc->numbers[k]++;
         nnk_format_float(*v, buf, sizeof buf);
         if (intern_cell(&tc->dicts[k], buf, v))
             return -1;
@@ -199,6 +205,10 @@ static int keep_text_columns(nnk_dataset *d, text_columns *tc, int cols)
         t->feature = k;
         t->values = tc->dicts[k].values;
         t->n_values = tc->dicts[k].n;
+        t->numbers = tc->numbers[k];
+        t->text_line = tc->text_line[k];
+        t->text = tc->first_text[k];
+        tc->first_text[k] = NULL;
         tc->dicts[k].values = NULL;
         tc->dicts[k].n = 0;
     }
@@ -305,6 +315,9 @@ nnk_dataset *nnk_dataset_load_csv_classes(const char *path, const char *label_co
         rc = nnk_err_set(err, NNK_EDATA, "data '%s': no feature columns", path);
     text_columns tc = {0};
     if (!rc && (!(tc.dicts = calloc((size_t)n_feats, sizeof *tc.dicts)) || !(tc.is_text = calloc((size_t)n_feats, 1)) ||
+                !(tc.numbers = calloc((size_t)n_feats, sizeof(int64_t))) ||
+                !(tc.text_line = calloc((size_t)n_feats, sizeof(int64_t))) ||
+                !(tc.first_text = calloc((size_t)n_feats, sizeof(char *))) ||
                 !(d->feature_names = calloc((size_t)n_feats, sizeof(char *)))))
         rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
     for (int k = 0; !rc && k < n_feats; k++)
@@ -341,8 +354,13 @@ nnk_dataset *nnk_dataset_load_csv_classes(const char *path, const char *label_co
             if (!is_missing(cell) && !tc.is_text[k]) {
                 char *end;
                 strtod(cell, &end);
-                if (*end && turn_to_text(&tc, d->x_f32, d->rows, n_feats, k))
+                if (*end && turn_to_text(&tc, d->x_f32, d->rows, n_feats, k, line_no, cell))
                     rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+            }
+            if (!rc && !is_missing(cell) && tc.is_text[k]) {
+                char *end;
+                strtod(cell, &end);
+                tc.numbers[k] += !*end;
             }
             if (!rc && !is_missing(cell) && tc.is_text[k]) {
                 if (intern_cell(&tc.dicts[k], cell, x))
@@ -411,8 +429,13 @@ nnk_dataset *nnk_dataset_load_csv_classes(const char *path, const char *label_co
         rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
     for (int k = 0; tc.dicts && k < n_feats; k++)
         nnk_text_dict_free(&tc.dicts[k]);
+    for (int k = 0; tc.first_text && k < n_feats; k++)
+        free(tc.first_text[k]);
     free(tc.dicts);
     free(tc.is_text);
+    free(tc.numbers);
+    free(tc.text_line);
+    free(tc.first_text);
     if (!rc && classes && n_labels == 1 && !d->names_storage) { /* the known classes name them */
         d->names_storage = calloc((size_t)(n_classes ? n_classes : 1), sizeof(char *));
         for (int64_t k = 0; d->names_storage && k < n_classes; k++)

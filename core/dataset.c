@@ -30,6 +30,7 @@ void nnk_dataset_clear_text(nnk_dataset *d)
         for (int64_t v = 0; v < d->text[k].n_values; v++)
             free(d->text[k].values[v]);
         free(d->text[k].values);
+        free(d->text[k].text);
     }
     free(d->text);
     d->text = NULL;
@@ -62,7 +63,9 @@ static int copy_columns(const nnk_dataset *d, nnk_dataset *t)
         return -1;
     for (int64_t k = 0; k < d->n_text; k++) {
         t->text[k] = d->text[k];
-        if (!(t->text[k].values = copy_texts(d->text[k].values, d->text[k].n_values)))
+        t->text[k].text = NULL;
+        if (!(t->text[k].values = copy_texts(d->text[k].values, d->text[k].n_values)) ||
+            (d->text[k].text && !(t->text[k].text = strdup(d->text[k].text))))
             return -1;
         t->n_text = k + 1;
     }

@@ -523,6 +523,10 @@ awk -F, -v OFS=, 'NR == 10 { $2 = "NA" } { print }' houses.csv >nacolor.csv
 check "missing text cell" 1 "nnkit: error: data 'nacolor.csv': 1 missing value (the file's first: line 10, column 'color'); set [data] missing = mean, median or zero to fill them from the training split" \
   $NNKIT train house.ini --set data.train=nacolor.csv --run-name nacolor
 check "missing text cell filled" 0 "" $NNKIT train house.ini --set data.train=nacolor.csv --set data.missing=mean --run-name nacolor --set fit.epochs=1
+# a mistyped number turns its column to text (one category per size here): a note says so
+sed '5s/^[^,]*/x/' houses.csv >typo.csv
+check "mistyped number" 0 "nnkit: note: data 'typo.csv': column 'size' is one-hot encoded as text (line 5 has 'x'), though 299 of its cells are numbers" \
+  $NNKIT train house.ini --set data.train=typo.csv --set fit.epochs=1 --run-name typo
 # string labels: the classes are the training split's; a class only in the validation rows is an error naming its line
 awk -F, -v OFS=, 'NR == 1 { print "size,color,kind"; next } { print $1, $2, (NR > 290 ? "luxury" : $3 > 8 ? "dear" : "cheap") }' houses.csv >kinds.csv
 check "label only in validation" 1 "nnkit: error: data 'kinds.csv': line 291: label 'luxury' does not occur in the training split" \

@@ -1,6 +1,7 @@
 /* Loading an experiment's data for the runner's commands, and writing
  * their results. */
 #include "runner.h"
+#include <stdio.h>
 #include <string.h>
 
 int write_output(const char *buf, size_t len, const char *path, nnk_err *err)
@@ -49,6 +50,15 @@ int prepare_features(nnk_model *m, const nnk_run_config *c, const train_data *d,
     /* text columns: one-hot by the training split's vocabulary */
     if (nnk_model_fit_categories(m, d->train, c->unknown_category, err))
         return err->status;
+    for (int64_t k = 0; k < d->train->n_text; k++) { /* a mistyped number turns a column to text: say so */
+        const nnk_text_column *t = &d->train->text[k];
+        if (t->numbers)
+            fprintf(stderr,
+                    "nnkit: note: data '%s': column '%s' is one-hot encoded as text (line %lld has '%.100s'), though "
+                    "%lld of its cells are numbers\n",
+                    d->train->source, d->train->feature_names[t->feature], (long long)t->text_line, t->text,
+                    (long long)t->numbers);
+    }
     nnk_dataset *parts[3] = {d->train, d->validation, d->test};
     for (int i = 0; i < 3; i++)
         if (parts[i] && nnk_model_encode_categories(m, parts[i], err))

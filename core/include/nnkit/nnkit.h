@@ -128,6 +128,9 @@ typedef struct nnk_text_column {
                                 a number in such a column reads as its
                                 shortest float text ("01.50" is "1.5") */
     int64_t n_values;
+    int64_t numbers;         /* cells that were numbers */
+    int64_t text_line;       /* the first cell that is not: its line, */
+    char *text;              /* and its text */
 } nnk_text_column;
 
 typedef struct nnk_dataset {
