@@ -97,8 +97,26 @@ int nnk_model_forward_to(nnk_model *m, int64_t rows, int training, int end, nnk_
     return NNK_OK;
 }
 
+/* Which nodes' output gradients anything needs: a node with a trainable
+ * weight, or one a needing node is fed by (any order of nodes is
+ * topological once built). The rest run no backward, and no layer computes
+ * an input gradient for them: e.g. the first dense layer after flatten
+ * skips x^T-shaped work as large as its forward product. */
+static void mark_gradients_needed(nnk_model *m)
+{
+    for (int i = 0; i < m->n_nodes; i++) {
+        nnk_node *n = &m->nodes[i];
+        n->grad_needed = 0;
+        for (int k = 0; k < n->layer.n_weights && !n->grad_needed; k++)
+            n->grad_needed = n->layer.weights[k].trainable;
+        for (int k = 0; k < n->n_in && !n->grad_needed; k++)
+            n->grad_needed = n->in[k] >= 0 && m->nodes[n->in[k]].grad_needed;
+    }
+}
+
 int nnk_model_backward(nnk_model *m, int64_t rows, int into_logits, nnk_err *err)
 {
+    mark_gradients_needed(m);
     /* a node's gradient is summed when several layers (or a layer and a
      * loss) read its output; otherwise its single reader writes it */
     for (int i = 0; i < m->n_nodes; i++)
@@ -118,6 +136,8 @@ int nnk_model_backward(nnk_model *m, int64_t rows, int into_logits, nnk_err *err
     }
     for (int i = m->n_nodes - 1; i >= 0; i--) {
         nnk_node *n = &m->nodes[i];
+        if (!n->grad_needed)
+            continue;
         int logits_given = n->is_output && (into_logits || m->outs[n->is_output - 1].fused);
         if (has_activation(n) && !logits_given)
             n->act->backward(nnk_params_config(n->act_params), n->z.data, n->a.data, n->da.data,
@@ -129,7 +149,7 @@ int nnk_model_backward(nnk_model *m, int64_t rows, int into_logits, nnk_err *err
             int s = n->in[k];
             in[k] = source_output(m, s);
             din[k] = NULL;
-            if (s < 0)
+            if (s < 0 || !m->nodes[s].grad_needed)
                 continue;
             nnk_node *src = &m->nodes[s];
             if (src->n_consumers + (src->is_output != 0) == 1) {
@@ -154,7 +174,7 @@ int nnk_model_backward(nnk_model *m, int64_t rows, int into_logits, nnk_err *err
             return rc;
         for (int k = 0; k < n->n_in; k++) {
             int s = n->in[k];
-            if (s < 0 || din[k] == &m->nodes[s].da)
+            if (s < 0 || !din[k] || din[k] == &m->nodes[s].da)
                 continue;
             float *dst = m->nodes[s].da.data;
             int64_t cnt = rows * m->nodes[s].out_cols;

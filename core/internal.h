@@ -53,6 +53,7 @@ typedef struct nnk_node {
     int64_t scratch_n[NNK_SCRATCH_SLOTS];
     char *initializers[NNK_MAX_WEIGHTS];
     int frozen;              /* trainable = false: its weights are not trained */
+    int grad_needed;         /* backward: its output's gradient is used */
     unsigned state_mask;     /* bit k: weight k is state (never trainable) */
     int64_t *weight_budget;  /* values its weights may still take (a model
                                 file's), or NULL: no limit */

@@ -690,6 +690,36 @@ static nnk_dataset *fashion_subset(const char *part, int64_t rows)
     return d;
 }
 
+/* Backward runs only where a gradient is used: not into a flatten that
+ * the data feeds, nor through a frozen first layer; the trainable
+ * layers' gradients are the same either way. */
+START_TEST(backward_skips_unneeded_gradients)
+{
+    nnk_err err = {0, ""};
+    nnk_model *m = nnk_model_new(reg);
+    nnk_shape s = {2, {2, 3}};
+    const char *k2[] = {"units", "activation"}, *v1[] = {"5", "tanh"}, *v2[] = {"2", "softmax"};
+    ck_assert_int_eq(nnk_model_add_input(m, "input", &s, &err), 0);
+    ck_assert_int_eq(nnk_model_add_layer(m, "flat", "flatten", NULL, 0, NULL, NULL, NULL, 0, &err), 0);
+    ck_assert_int_eq(nnk_model_add_layer(m, "h", "dense", NULL, 0, k2, v1, NULL, 2, &err), 0);
+    ck_assert_int_eq(nnk_model_add_layer(m, "out", "dense", NULL, 0, k2, v2, NULL, 2, &err), 0);
+    ck_assert_int_eq(nnk_model_compile(m, "sparse_categorical_crossentropy", NULL, "sgd", 0.1, NULL, NULL, NULL, 0, &err), 0);
+    ck_assert_msg(nnk_model_build(m, 3, &err) == 0, "%s", err.msg);
+    const float x[12] = {0.5f, -1, 2, 0.1f, 0.3f, -0.7f, -1.2f, 0.8f, 0, 1.5f, -0.4f, 0.9f}, y[2] = {1, 0};
+    model_loss(m, x, y, 2, 1);
+    ck_assert_int_eq(nnk_model_backward(m, 2, 0, &err), 0);
+    ck_assert(!m->nodes[0].grad_needed && m->nodes[1].grad_needed && m->nodes[2].grad_needed);
+    float dout[10];
+    memcpy(dout, m->nodes[2].layer.weights[0].grad.data, sizeof dout);
+    ck_assert_int_eq(nnk_model_set_trainable(m, "h", 0, &err), 0);
+    model_loss(m, x, y, 2, 1);
+    ck_assert_int_eq(nnk_model_backward(m, 2, 0, &err), 0);
+    ck_assert(!m->nodes[0].grad_needed && !m->nodes[1].grad_needed && m->nodes[2].grad_needed);
+    ck_assert(!memcmp(dout, m->nodes[2].layer.weights[0].grad.data, sizeof dout));
+    nnk_model_free(m);
+}
+END_TEST
+
 START_TEST(fashion_subset_reaches_080)
 {
     nnk_model *m = nnk_model_new(reg);
@@ -746,6 +776,7 @@ Suite *model_suite(void)
     tcase_add_test(tc, categories_one_hot);
     tcase_add_test(tc, shape_errors_name_both_layers);
     tcase_add_test(tc, fashion_subset_reaches_080);
+    tcase_add_test(tc, backward_skips_unneeded_gradients);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,9 +1,16 @@
-/* Benchmark: trains an experiment's model for one epoch and reports
- * samples per second, achieved GFLOP/s, the machine's sgemm rate measured
- * in the same process, and peak RSS. Used by tools/bench.sh.
- *   bench_train EXPERIMENT.ini BATCH_SIZE [--tensorboard]
- * With --tensorboard the epoch also logs every batch's scalars and a
- * histogram of every weight and bias (the callback's cost). */
+/* Benchmark: trains an experiment's model and reports samples per second,
+ * achieved GFLOP/s, the sgemm-only bound measured in the same process, and
+ * peak RSS. Used by tools/bench.sh.
+ *   bench_train EXPERIMENT.ini BATCH_SIZE [--tensorboard] [--predict] [--epochs N]
+ * The bound is the time of the sgemm calls alone of one training step at
+ * the model's real shapes (per dense layer: the forward product, the
+ * weight gradient and, except for a layer fed by the data, the input
+ * gradient), looped over an epoch's steps, on the same BLAS and threads.
+ * --predict times nnk_model_predict over the training rows instead (the
+ * bound: the forward products alone). --epochs N trains N epochs (small
+ * models, whose epoch is too short to time). With --tensorboard the run
+ * also logs every batch's scalars and a histogram of every weight and bias
+ * (the callback's cost). */
 #include <nnkit/experiment.h>
 #include <cblas.h>
 #include <stdio.h>
@@ -20,29 +27,99 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* GFLOP/s of a square sgemm, best of a few runs. */
-static double sgemm_rate(int n)
+/* A dense layer's gemm shapes: fan in k, units n, and whether its input
+ * gradient is computed: only when a layer with weights lies upstream
+ * (none does for the first dense layer, even after a flatten). */
+typedef struct gemm_layer {
+    int k, n, needs_dx;
+} gemm_layer;
+
+static int dense_layers(const nnk_model *m, gemm_layer *out, int cap)
 {
-    float *a = malloc(sizeof(float) * (size_t)n * n), *b = malloc(sizeof(float) * (size_t)n * n),
-          *c = malloc(sizeof(float) * (size_t)n * n);
-    for (long i = 0; i < (long)n * n; i++)
-        a[i] = b[i] = (float)(i % 7) * 0.1f;
-    double best = 0;
-    for (int r = 0; r < 5; r++) {
-        double t = now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
-        double g = 2.0 * n * n * n / (now() - t) / 1e9;
-        best = g > best ? g : best;
+    int n = 0, count = nnk_model_layer_count(m);
+    char *weighted_upstream = calloc((size_t)count + 1, 1); /* by layer: it or a layer before it has weights */
+    for (int i = 0; i < count && n < cap; i++) {
+        nnk_layer_info li;
+        nnk_model_layer(m, i, &li);
+        int upstream = 0;
+        for (int j = 0; j < i; j++) {
+            nnk_layer_info lj;
+            nnk_model_layer(m, j, &lj);
+            for (int k = 0; k < li.n_inputs; k++)
+                upstream |= !strcmp(li.inputs[k], lj.name) && weighted_upstream[j];
+        }
+        weighted_upstream[i] = upstream || li.n_weights > 0;
+        if (!strcmp(li.type, "dense") && li.n_weights > 0)
+            out[n++] = (gemm_layer){(int)li.weights[0].value.shape[0], (int)li.weights[0].value.shape[1], upstream};
     }
-    free(a), free(b), free(c);
+    free(weighted_upstream);
+    return n;
+}
+
+/* FLOPs per sample of the gemms (2 per multiply-add). */
+static double gemm_flops(const gemm_layer *l, int n, int training)
+{
+    double f = 0;
+    for (int i = 0; i < n; i++)
+        f += 2.0 * l[i].k * l[i].n * (training ? 2 + l[i].needs_dx : 1);
+    return f;
+}
+
+/* Samples per second if an epoch of `rows` samples in batches of `batch`
+ * did nothing but its sgemm calls: the best of three timed epochs. */
+static double sgemm_bound(const gemm_layer *l, int n, int64_t rows, int batch, int training)
+{
+    int widest = 1;
+    for (int i = 0; i < n; i++)
+        widest = l[i].k > widest ? l[i].k : l[i].n > widest ? l[i].n : widest;
+    size_t act = (size_t)batch * (size_t)widest;
+    float *x = calloc(act, sizeof(float)), *y = calloc(act, sizeof(float)), *dy = calloc(act, sizeof(float)),
+          *dx = calloc(act, sizeof(float));
+    float **w = calloc((size_t)n, sizeof(float *)), **dw = calloc((size_t)n, sizeof(float *));
+    for (int i = 0; i < n; i++) {
+        w[i] = calloc((size_t)l[i].k * l[i].n, sizeof(float));
+        dw[i] = calloc((size_t)l[i].k * l[i].n, sizeof(float));
+    }
+    double best = 0;
+    for (int rep = 0; rep < 3; rep++) {
+        double t = now();
+        for (int64_t start = 0; start < rows; start += batch) {
+            int b = (int)(rows - start < batch ? rows - start : batch);
+            for (int i = 0; i < n; i++)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, l[i].n, l[i].k, 1, x, l[i].k, w[i], l[i].n,
+                            0, y, l[i].n);
+            for (int i = n - 1; training && i >= 0; i--) {
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, l[i].k, l[i].n, b, 1, x, l[i].k, dy, l[i].n, 0,
+                            dw[i], l[i].n);
+                if (l[i].needs_dx)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, l[i].k, l[i].n, 1, dy, l[i].n, w[i],
+                                l[i].n, 0, dx, l[i].k);
+            }
+        }
+        double sps = (double)rows / (now() - t);
+        best = sps > best ? sps : best;
+    }
+    for (int i = 0; i < n; i++)
+        free(w[i]), free(dw[i]);
+    free(w), free(dw), free(x), free(y), free(dy), free(dx);
     return best;
 }
 
 int main(int argc, char **argv)
 {
-    int with_tb = argc == 4 && !strcmp(argv[3], "--tensorboard");
-    if (argc != 3 && !with_tb) {
-        fprintf(stderr, "usage: bench_train EXPERIMENT.ini BATCH_SIZE [--tensorboard]\n");
+    int with_tb = 0, predict = 0, epochs = 1;
+    for (int i = 3; i < argc; i++) {
+        if (!strcmp(argv[i], "--tensorboard"))
+            with_tb = 1;
+        else if (!strcmp(argv[i], "--predict"))
+            predict = 1;
+        else if (!strcmp(argv[i], "--epochs") && i + 1 < argc && atoi(argv[i + 1]) > 0)
+            epochs = atoi(argv[++i]);
+        else
+            argc = 0;
+    }
+    if (argc < 3) {
+        fprintf(stderr, "usage: bench_train EXPERIMENT.ini BATCH_SIZE [--tensorboard] [--predict] [--epochs N]\n");
         return 2;
     }
     nnk_err err = {0, ""};
@@ -57,19 +134,16 @@ int main(int argc, char **argv)
         nnk_experiment_override(e, set, &err) || nnk_experiment_settings(e, &parts, &err) ||
         !(m = nnk_experiment_model(e, reg, &err)) ||
         nnk_model_set_scale(m, parts.cfg.scale, &err) || nnk_model_build(m, 42, &err) ||
-        !(train = nnk_dataset_load(parts.cfg.train, NULL, NULL, &err)) ||
-        nnk_dataset_split(train, parts.cfg.validation_split, &val, &err)) {
+        !(train = nnk_dataset_load(parts.cfg.train, parts.cfg.label, parts.cfg.features, &err)) ||
+        (parts.cfg.validation_split > 0 && nnk_dataset_split(train, parts.cfg.validation_split, &val, &err))) {
         fprintf(stderr, "bench_train: %s\n", err.msg);
         return 1;
     }
-    /* flops per trained sample: forward 2*MACs; backward 2*MACs for the
-     * weight gradients and 2*MACs for the input gradients of every dense
-     * layer but the first */
-    const double macs = 784.0 * 300 + 300.0 * 100 + 100.0 * 10;
-    const double flops = 2 * macs * 3 - 2 * 784.0 * 300;
+    gemm_layer layers[64];
+    int n_layers = dense_layers(m, layers, 64);
     nnk_fit_options o;
     nnk_fit_options_init(&o);
-    o.epochs = 1;
+    o.epochs = epochs;
     o.batch_size = parts.cfg.batch_size;
     nnk_callback *tb = NULL;
     char logdir[] = "/tmp/nnkit-bench-XXXXXX";
@@ -85,14 +159,19 @@ int main(int argc, char **argv)
         o.run_dir = "bench";
     }
     double t = now();
-    if (nnk_model_fit(m, train, &o, NULL, &err)) {
+    int64_t cols = 0;
+    float *out = NULL;
+    if (predict ? !(out = nnk_model_predict(m, train, o.batch_size, &cols, &err)) : nnk_model_fit(m, train, &o, NULL, &err) != 0) {
         fprintf(stderr, "bench_train: %s\n", err.msg);
         return 1;
     }
     double sec = now() - t;
+    free(out);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    double sps = (double)train->rows / sec;
+    double samples = (double)train->rows * (predict ? 1 : epochs), sps = samples / sec;
+    double steps = (double)((train->rows + o.batch_size - 1) / o.batch_size) * (predict ? 1 : epochs);
+    double bound = sgemm_bound(layers, n_layers, train->rows, (int)o.batch_size, !predict);
     nnk_callback_free(tb);
     if (with_tb) {
         char cmd[128];
@@ -100,9 +179,10 @@ int main(int argc, char **argv)
         if (system(cmd) != 0)
             fprintf(stderr, "bench_train: could not remove %s\n", logdir);
     }
-    printf("%s batch=%s samples=%lld seconds=%.3f samples_per_s=%.0f gflops=%.2f sgemm_gflops=%.2f peak_rss_mb=%.1f\n",
-           with_tb ? "nnkit+tb" : "nnkit", argv[2], (long long)train->rows, sec, sps, sps * flops / 1e9, sgemm_rate(1024),
-           ru.ru_maxrss / 1024.0);
+    printf("%s batch=%s samples=%.0f seconds=%.3f samples_per_s=%.0f steps_per_s=%.0f gflops=%.2f bound_samples_per_s=%.0f "
+           "of_bound=%.3f peak_rss_mb=%.1f\n",
+           with_tb ? "nnkit+tb" : "nnkit", argv[2], samples, sec, sps, steps / sec,
+           sps * gemm_flops(layers, n_layers, !predict) / 1e9, bound, sps / bound, ru.ru_maxrss / 1024.0);
     nnk_dataset_free(train);
     nnk_dataset_free(val);
     nnk_model_free(m);
