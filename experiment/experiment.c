@@ -394,6 +394,7 @@ static const nnk_param_spec data_specs[] = {
     {NULL, 0, NULL, 0, 0, NULL, NULL, 0}};
 static const nnk_param_spec fit_specs[] = {
     {"epochs", NNK_PARAM_INT, "1", 0, 1000000, NULL, "passes over the training data", RC(epochs)},
+    {"threads", NNK_PARAM_INT, "0", 0, 1024, NULL, "BLAS threads (0: OPENBLAS_NUM_THREADS when set, else every core); results are bit-identical for the same count", RC(threads)},
     {"initial_epoch", NNK_PARAM_INT, "0", 0, 1000000, NULL, "the epoch to start at (continued training: numbering, schedules and logged steps go on from it)", RC(initial_epoch)},
     {"batch_size", NNK_PARAM_INT, "32", 1, 1000000, NULL, "samples per gradient step", RC(batch_size)},
     {"shuffle", NNK_PARAM_BOOL, "true", 0, 0, NULL, "reshuffle the training data every epoch", RC(shuffle)},
@@ -511,6 +512,7 @@ int nnk_experiment_settings(const nnk_experiment *e, nnk_experiment_parts *parts
     c->unknown_category = d->unknown_category;
     c->epochs = f->epochs; c->batch_size = f->batch_size; c->shuffle = f->shuffle;
     c->initial_epoch = f->initial_epoch;
+    c->threads = f->threads;
     c->seed = f->seed; c->verbose = f->verbose;
     c->run_dir = r->run_dir; c->run_name = r->run_name;
     /* an empty directory would put runs at the file system's root */

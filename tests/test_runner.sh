@@ -532,6 +532,19 @@ awk -F, -v OFS=, 'NR == 1 { print "size,color,kind"; next } { print $1, $2, (NR 
 check "label only in validation" 1 "nnkit: error: data 'kinds.csv': line 291: label 'luxury' does not occur in the training split" \
   $NNKIT train house.ini --set data.train=kinds.csv --set data.label=kind --set compile.loss=sparse_categorical_crossentropy --set out.units=2
 
+# --- threads: [fit] threads / --threads N; the same count gives bit-identical models ---
+check "threads" 0 "" $NNKIT train good.ini --run-name thr1 --threads 2 --set fit.epochs=2
+check "threads again" 0 "" $NNKIT train good.ini --run-name thr2 --set fit.threads=2 --set fit.epochs=2
+cmp -s runs/thr1/model.nnk runs/thr2/model.nnk && grep -q "^threads = 2$" runs/thr1/config.ini && pass=$((pass + 1)) \
+  || { echo "FAIL: two runs with 2 threads differ, or config.ini lacks threads = 2"; fail=$((fail + 1)); }
+check "threads 0" 2 "nnkit train: option '--threads' needs an integer in [1, 1024], got '0' (see 'nnkit train --help')" \
+  $NNKIT train good.ini --threads 0
+check "predict threads" 0 "" $NNKIT predict runs/thr1/model.nnk --input examples/data/iris.csv --threads 1
+check "threads of a sweep's trials" 0 "" $NNKIT sweep good.ini --grid hidden.units=4,8 --jobs 2 --name thr --set fit.epochs=1
+per_job=$(( $(nproc) / 2 > 1 ? $(nproc) / 2 : 1 ))
+[ "$(grep -h "^threads = " runs/thr/trial-*/config.ini | sort -u)" = "threads = $per_job" ] && pass=$((pass + 1)) \
+  || { echo "FAIL: sweep trials' threads: $(grep -h "^threads" runs/thr/trial-*/config.ini)"; fail=$((fail + 1)); }
+
 # --- missing values: an error by default, or the training split's median ---
 awk -F, 'NR == 1 { print; next } NR % 7 == 0 { $3 = "" } NR % 11 == 0 { $4 = "NA" } { print }' OFS=, examples/data/diabetes.csv >miss.csv
 check "missing values refused" 1 "nnkit: error: data 'miss.csv': 72 missing values (the file's first: line 7, column 'bmi'); set [data] missing = mean, median or zero to fill them from the training split" \

@@ -137,6 +137,8 @@ int cmd_lr_find_run(const char *experiment, const char *const *sets, int n_sets,
         rc = err->status;
     const nnk_run_config *c = &parts.cfg;
     if (!rc)
+        nnk_set_threads((int)c->threads);
+    if (!rc)
         rc = load_train_data(c, &data, err);
     if (!rc)
         rc = nnk_model_set_scale(m, c->scale, err) || prepare_features(m, c, &data, err) ||

@@ -28,6 +28,7 @@ typedef struct options {
     const char *from;  /* train: start from a saved model's weights */
     const char *activations; /* plot */
     int64_t batch_size;
+    int threads; /* --threads N: 0 when not given */
     int help, repair, overwrite, classes;
     long long top;
     double min_lr, max_lr;
@@ -53,7 +54,7 @@ static int usage_error(const char *cmd, const char *fmt, const char *arg)
 
 static const char *const help_texts[][2] = {
     {"train", "usage: nnkit train EXPERIMENT.ini [--set section.key=value ...] [--plugin-dir DIR] [--run-name NAME] [--overwrite]\n"
-              "                   [--from MODEL.nnk]\n\n"
+              "                   [--from MODEL.nnk] [--threads N]\n\n"
               "Builds the model an experiment file describes, trains it, and writes\n"
               "<run.dir>/<name>/model.nnk, config.ini (the resolved experiment) and metrics.txt.\n"
               "With [data] test set, evaluates on it at the end. When a backup_and_restore\n"
@@ -67,12 +68,15 @@ static const char *const help_texts[][2] = {
               "  --from MODEL.nnk start from a saved model: its layers with the experiment's layer\n"
               "                   names take its weights (shapes must match), the rest start fresh;\n"
               "                   with the same optimizer its state continues too. With [fit]\n"
-              "                   initial_epoch, epoch numbers, schedules and logged steps go on.\n"},
-    {"evaluate", "usage: nnkit evaluate MODEL.nnk --data SPEC [--label COLS] [--features COLS] [--batch-size N] [--plugin-dir DIR]\n\n"
+              "                   initial_epoch, epoch numbers, schedules and logged steps go on.\n"
+              "  --threads N      BLAS threads (as [fit] threads; default: OPENBLAS_NUM_THREADS or\n"
+              "                   every core); results are bit-identical for the same count\n"},
+    {"evaluate", "usage: nnkit evaluate MODEL.nnk --data SPEC [--label COLS] [--features COLS] [--batch-size N] [--threads N]\n"
+                 "                     [--plugin-dir DIR]\n\n"
                  "Prints the loss and metrics of a saved model on labelled data (fashion-mnist:test,\n"
                  "a .csv file, or IDX files). CSV columns default to those the model was trained on.\n"},
     {"predict", "usage: nnkit predict MODEL.nnk --input FILE [-o OUT.csv] [--classes] [--top K] [--features COLS]\n"
-                "                     [--batch-size N] [--plugin-dir DIR]\n\n"
+                "                     [--batch-size N] [--threads N] [--plugin-dir DIR]\n\n"
                 "Writes the model's outputs for every row of FILE as CSV (class probabilities\n"
                 "or regression outputs) to stdout or, atomically, to OUT.csv. With --classes,\n"
                 "each row's predicted class instead: its index, its name (the data's, saved with\n"
@@ -85,7 +89,8 @@ static const char *const help_texts[][2] = {
                "(exit 1) and skipped: the whole records after it are still listed. --repair keeps\n"
                "every whole record and drops only the damaged bytes (written to a temporary file,\n"
                "then renamed over the original), and says what it dropped.\n"},
-    {"lr-find", "usage: nnkit lr-find EXPERIMENT.ini [--min-lr 1e-5] [--max-lr 10] [--steps 300] [--set S.K=V ...] [--plugin-dir DIR]\n\n"
+    {"lr-find", "usage: nnkit lr-find EXPERIMENT.ini [--min-lr 1e-5] [--max-lr 10] [--steps 300] [--set S.K=V ...] [--threads N]\n"
+                "                     [--plugin-dir DIR]\n\n"
                 "The book's learning-rate search: from the experiment's initial weights, trains\n"
                 "--steps iterations with the rate growing exponentially from --min-lr to --max-lr,\n"
                 "stops when the loss diverges, plots the smoothed loss against the rate, suggests\n"
@@ -93,7 +98,8 @@ static const char *const help_texts[][2] = {
                 "in <run.dir>/<experiment>-lr-find-<time>.\n"},
     {"sweep", "usage: nnkit sweep EXPERIMENT.ini [--grid S.K=V1,V2 ...] [--choice S.K=A,B ...] [--uniform S.K=LO:HI ...]\n"
               "                   [--log-uniform S.K=LO:HI ...] [--trials N] [--jobs N] [--strategy grid|random|hyperband|bayes]\n"
-              "                   [--objective val_loss] [--mode auto|min|max] [--seed N] [--name NAME] [--set S.K=V ...]\n\n"
+              "                   [--objective val_loss] [--mode auto|min|max] [--seed N] [--name NAME] [--set S.K=V ...]\n"
+              "                   [--threads N]\n\n"
               "Hyper-parameter search over any key of any section. With only --grid/--choice every\n"
               "combination is tried; with a range, --trials random samples; hyperband trains many\n"
               "trials briefly and the best third three times longer, and so on; bayes tries a few\n"
@@ -102,7 +108,8 @@ static const char *const help_texts[][2] = {
               "'nnkit train' in its own process (--jobs at a time) and its own TensorBoard run\n"
               "under <run.dir>/<experiment>-sweep (or --name), whose own run records the search\n"
               "space for the HParams dashboard. Prints the trials best first and writes the best\n"
-              "trial's experiment as best.ini. A re-run skips the trials that finished.\n"},
+              "trial's experiment as best.ini. A re-run skips the trials that finished. Each\n"
+              "trial gets --threads BLAS threads (default: the cores divided among the jobs).\n"},
     {"check-plugin", "usage: nnkit check-plugin PLUGIN.so\n\n"
                      "Loads a plugin, validates its descriptor (ABI version, names, parameter specs,\n"
                      "defaults within their ranges) and checks each component: finite-difference\n"
@@ -185,6 +192,21 @@ static int parse_options(const char *cmd, int argc, char **argv, options *o)
         }
         if (!strcmp(a, "--repair") && !strcmp(cmd, "events")) {
             o->repair = 1;
+            continue;
+        }
+        if (!strcmp(a, "--threads") && (!strcmp(cmd, "train") || !strcmp(cmd, "evaluate") || !strcmp(cmd, "predict") ||
+                                         !strcmp(cmd, "lr-find") || !strcmp(cmd, "sweep"))) {
+            char *end;
+            long v = next ? strtol(next, &end, 10) : 0;
+            if (!next || *end || v < 1 || v > 1024)
+                return usage_error(cmd, "option '--threads' needs an integer in [1, 1024], got '%s'", next ? next : "");
+            o->threads = (int)v;
+            o->sweep.threads = (int)v;
+            static char set[32]; /* train and lr-find: as fit.threads, so config.ini records it */
+            snprintf(set, sizeof set, "fit.threads=%ld", v);
+            if (strcmp(cmd, "sweep") && o->n_sets < MAX_SETS)
+                o->sets[o->n_sets++] = set;
+            i++;
             continue;
         }
         if (!strcmp(a, "--set")) {
@@ -475,6 +497,7 @@ static int cmd_train(const options *o)
         !(cbs = nnk_experiment_callbacks(e, reg, &n_cbs, &err)))
         goto out;
     const nnk_run_config *c = &parts.cfg;
+    nnk_set_threads((int)c->threads);
     int has_console = 0, has_history = 0;
     for (int i = 0; i < e->n; i++) {
         const nnk_ini_section *s = &e->sections[i];
@@ -660,6 +683,7 @@ static int cmd_evaluate(const options *o)
         return usage_error("evaluate", "%s", "missing MODEL.nnk");
     if (!o->data)
         return usage_error("evaluate", "%s", "missing --data SPEC");
+    nnk_set_threads(o->threads);
     nnk_registry *reg = load_registry(o, &err);
     nnk_model *m = reg ? nnk_model_load(reg, o->positional, &err) : NULL;
     nnk_dataset *d = m ? load_for_model(m, o->data, o, 1, &err) : NULL;
@@ -703,6 +727,7 @@ static int cmd_predict(const options *o)
         return usage_error("predict", "%s", "missing MODEL.nnk");
     if (!o->input)
         return usage_error("predict", "%s", "missing --input FILE");
+    nnk_set_threads(o->threads);
     nnk_registry *reg = load_registry(o, &err);
     nnk_model *m = reg ? nnk_model_load(reg, o->positional, &err) : NULL;
     nnk_dataset *d = m ? load_for_model(m, o->input, o, 0, &err) : NULL;

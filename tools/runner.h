@@ -29,6 +29,7 @@ typedef struct sweep_options {
     const char *strategy;      /* grid, random, hyperband */
     const char *objective, *mode;
     int trials, jobs;
+    int threads;               /* each trial's; 0: cores / jobs */
     long long seed;
 } sweep_options;
 int cmd_sweep_run(const sweep_options *so, nnk_err *err);

@@ -295,6 +295,12 @@ static void run_round(const sweep_options *so, const char *root, const char *tri
                 argv[a++] = "--from";
                 argv[a++] = from;
             }
+            static char threads[32]; /* the cores shared among the jobs */
+            long cores = sysconf(_SC_NPROCESSORS_ONLN);
+            snprintf(threads, sizeof threads, "%d",
+                     so->threads ? so->threads : cores / so->jobs > 1 ? (int)(cores / so->jobs) : 1);
+            argv[a++] = "--threads";
+            argv[a++] = threads;
             argv[a++] = "--overwrite"; /* an unfinished trial without a backup starts again */
             argv[a++] = "--run-name";
             argv[a++] = tr->name;

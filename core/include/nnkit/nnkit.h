@@ -115,6 +115,17 @@ NNK_API void nnk_format_float(float v, char *buf, size_t n);
 NNK_API const char *nnk_suggest(const char *word, const char *const *candidates,
                         int n);
 
+/* ---- threads -------------------------------------------------------------- */
+
+/* Sets the threads the BLAS uses for every later call in this process
+ * (process-wide, like OpenBLAS's own setting): n > 0 exactly n; n <= 0
+ * OPENBLAS_NUM_THREADS when the environment sets it, else every online
+ * core. Returns the count now in effect. Training, evaluation and
+ * prediction give bit-identical results for the same thread count; another
+ * count may change the last bits (the gemms sum in another order). */
+NNK_API int nnk_set_threads(int n);
+NNK_API int nnk_thread_count(void);
+
 /* ---- data ----------------------------------------------------------------- */
 
 /* A data set held compactly: inputs as uint8 when the source is bytes
