@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# Training throughput of the book's Fashion-MNIST model: one epoch of 55,000
-# images at batch 32 and 256, nnkit and (where Debian's python3-torch is
-# installed) PyTorch, in the same run, on the same cores. Each runs with 1
-# thread and with every core, and the faster setting of each is compared
-# (on a shared machine, or for small batches, one thread is often faster). Prints every run,
-# then medians and ratios.
+# nnkit's speed against its bound and against PyTorch, in one run on the same
+# cores (where Debian's python3-torch is installed):
+#  - training the book's Fashion-MNIST model (784-300-100-10, SGD) for one
+#    epoch of 55,000 images at batch 32 and 256, with 1 thread and with every
+#    core; next to each nnkit run, the sgemm-only bound measured in the same
+#    process (its sgemm calls alone at the model's shapes: 3 forward products,
+#    3 weight gradients and 2 input gradients per step, over an epoch);
+#  - predict and evaluate over the same images at batch 256 (PyTorch under
+#    torch.no_grad());
+#  - the regression example's small network (10-30-30-1, batch 16, 200
+#    epochs), in steps per second;
+#  - the tensorboard callback's cost.
+# Prints every run, then medians and the ratios the README quotes.
 #   usage: tools/bench.sh [--native-blas] [REPEATS]   (default 3 repeats)
 # --native-blas unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for this run,
 # so OpenBLAS picks its kernels for this CPU (some machines here pin it to
@@ -17,56 +24,83 @@ if [ "${1:-}" = "--native-blas" ]; then
 fi
 reps=${1:-3}
 tools/build.sh build
-threads=$(nproc)
+unset OPENBLAS_NUM_THREADS # each run sets its own
+cores=$(nproc)
+thread_counts=$(printf '%s\n' 1 "$cores" | sort -un)
 have_torch=0
 /usr/bin/python3 -c "import torch" 2>/dev/null && have_torch=1
+bench=./build/tools/bench_train
+torch() { [ "$have_torch" = 0 ] || /usr/bin/python3 tools/bench_torch.py "$@"; }
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for r in $(seq "$reps"); do
-  # the tensorboard callback's cost: batch scalars and weight histograms
-  ./build/tools/bench_train examples/fashion_mnist.ini 32 | sed "s/^nnkit /tbbase /" | tee -a "$log"
-  ./build/tools/bench_train examples/fashion_mnist.ini 32 --tensorboard | sed "s/^nnkit+tb /tbcost /" | tee -a "$log"
   for b in 32 256; do
-    for t in $(printf '%s\n' 1 "$threads" | sort -u); do
-      OPENBLAS_NUM_THREADS=$t ./build/tools/bench_train examples/fashion_mnist.ini "$b" |
-        sed "s/^nnkit /nnkit$t /" | tee -a "$log"
+    for t in $thread_counts; do
+      $bench examples/fashion_mnist.ini "$b" --threads "$t" | tee -a "$log"
+      torch train "$b" "$t" | tee -a "$log"
     done
-    if [ "$have_torch" = 1 ]; then
-      for t in $(printf '%s\n' 1 "$threads" | sort -u); do
-        /usr/bin/python3 tools/bench_torch.py "$b" "$t" | sed "s/^torch /torch$t /" | tee -a "$log"
-      done
-    fi
   done
+  for mode in predict evaluate; do
+    for t in $thread_counts; do
+      $bench examples/fashion_mnist.ini 256 --threads "$t" --$mode | tee -a "$log"
+      torch $mode 256 "$t" | tee -a "$log"
+    done
+  done
+  $bench examples/regression.ini 16 --threads 1 --epochs 200 | sed 's/mode=train/mode=small/' | tee -a "$log"
+  torch small 16 1 200 | tee -a "$log"
+  $bench examples/fashion_mnist.ini 32 --threads 1 | sed "s/^nnkit /tbbase /" | tee -a "$log"
+  $bench examples/fashion_mnist.ini 32 --threads 1 --tensorboard | sed "s/^nnkit+tb /tbcost /" | tee -a "$log"
 done
 [ "$have_torch" = 1 ] || echo "bench: python3-torch is not installed (apt-get install python3-torch) - nnkit only"
 echo
-echo "medians over $reps runs ($threads cores, OpenBLAS core type: ${OPENBLAS_CORETYPE:-auto}):"
+echo "medians over $reps runs ($cores cores, OpenBLAS core type: ${OPENBLAS_CORETYPE:-auto}):"
 /usr/bin/python3 - "$log" <<'PY'
 import statistics, sys
 runs = {}
 for line in open(sys.argv[1]):
     parts = line.split()
-    who, kv = parts[0], dict(p.split("=") for p in parts[1:])
-    runs.setdefault((who, kv["batch"]), []).append(kv)
-def med(who, b, key):
-    vals = [float(r[key]) for r in runs.get((who, b), []) if key in r]
+    who, kv = parts[0], dict(p.split("=", 1) for p in parts[1:])
+    runs.setdefault((who, kv["mode"], kv["batch"], kv.get("threads", "1")), []).append(kv)
+def med(who, mode, b, t, key):
+    vals = [float(r[key]) for r in runs.get((who, mode, b, t), []) if key in r]
     return statistics.median(vals) if vals else None
+def threads_of(who, mode, b):
+    return sorted({t for (w, m, bb, t) in runs if w == who and m == mode and bb == b}, key=int)
+def best(who, mode, b, key="samples_per_s"):
+    cands = [(med(who, mode, b, t, key), t) for t in threads_of(who, mode, b)]
+    return max(cands) if cands else (None, None)
+def ratio(a, b):
+    return f"{a / b:.2f}" if a and b else "-"
+print("training, samples/s (nnkit | its sgemm-only bound | PyTorch):")
 for b in ("32", "256"):
-    def fastest(prefix):
-        cands = [w for (w, bb) in runs if bb == b and w.startswith(prefix)]
-        return max(cands, key=lambda w: med(w, b, "samples_per_s"), default=None)
-    nb, best = fastest("nnkit"), fastest("torch")
-    n_sps, n_rss = med(nb, b, "samples_per_s"), med(nb, b, "peak_rss_mb")
-    t_sps = med(best, b, "samples_per_s") if best else None
-    t_rss = med(best, b, "peak_rss_mb") if best else None
-    threads = lambda w: f"{w[5:]} thread{'s' if w[5:] != '1' else ''}"
-    line = (f"batch {b:>3}: nnkit ({threads(nb)}) {n_sps:8.0f} samples/s, {med(nb, b, 'gflops'):.2f} GFLOP/s "
-            f"(sgemm 1024^3: {med(nb, b, 'sgemm_gflops'):.2f}), peak RSS {n_rss:.0f} MB")
-    if t_sps:
-        line += (f" | torch ({threads(best)}) {t_sps:8.0f} samples/s, peak RSS {t_rss:.0f} MB"
-                 f" | throughput x{n_sps / t_sps:.2f}, RSS x{n_rss / t_rss:.2f}")
-    print(line)
-base, cost = med("tbbase", "32", "seconds"), med("tbcost", "32", "seconds")
+    for t in threads_of("nnkit", "train", b):
+        n, bound = med("nnkit", "train", b, t, "samples_per_s"), med("nnkit", "train", b, t, "bound_samples_per_s")
+        tp = med("torch", "train", b, t, "samples_per_s")
+        print(f"  batch {b:>3}, {t} thread{'s' if t != '1' else ''}: nnkit {n:8.0f} | bound {bound:8.0f} "
+              f"({n / bound:.2f} of it) | torch {tp or 0:8.0f}")
+summary = []
+for b, goal in (("32", 0.8), ("256", 0.85)):
+    (n_best, nt), (t_best, tt) = best("nnkit", "train", b), best("torch", "train", b)
+    bounds = {t: med("nnkit", "train", b, t, "bound_samples_per_s") for t in threads_of("nnkit", "train", b)}
+    # batch 256 against the bound on every core; batch 32 against the bound at its best thread count
+    bound = bounds[max(bounds, key=int)] if b == "256" else max(bounds.values())
+    one, every = (med("nnkit", "train", b, t, "samples_per_s") for t in (min(bounds, key=int), max(bounds, key=int)))
+    summary.append(f"  batch {b:>3}: nnkit/bound {n_best / bound:.2f} (goal {goal}), nnkit/torch {ratio(n_best, t_best)} "
+                   f"(goal 1.5; nnkit at {nt} thread(s), torch at {tt or '-'}), "
+                   f"{max(bounds, key=int)} threads/1 thread {every / one:.2f}")
+print("\n".join(summary))
+for mode in ("predict", "evaluate"):
+    (n, nt), (tp, tt) = best("nnkit", mode, "256"), best("torch", mode, "256")
+    bound = med("nnkit", mode, "256", nt, "bound_samples_per_s")
+    print(f"{mode:>8}, batch 256: nnkit {n:8.0f} samples/s ({nt} thread(s), {n / bound:.2f} of its bound) | "
+          f"torch {tp or 0:8.0f} (no_grad, {tt or '-'} thread(s)) | nnkit/torch {ratio(n, tp)}")
+ns, ts = med("nnkit", "small", "16", "1", "steps_per_s"), med("torch", "small", "16", "1", "steps_per_s")
+print(f"small network (10-30-30-1, batch 16, 1 thread): nnkit {ns:.0f} steps/s | torch {ts or 0:.0f} | "
+      f"nnkit/torch {ratio(ns, ts)} (goal 10)")
+rss = [med("nnkit", "train", b, t, "peak_rss_mb") for b in ("32", "256") for t in threads_of("nnkit", "train", b)]
+trss = [med("torch", "train", b, t, "peak_rss_mb") for b in ("32", "256") for t in threads_of("torch", "train", b)]
+print(f"peak RSS, training: nnkit {max(rss):.0f} MB | torch {max(trss) if trss else 0:.0f} MB")
+base, cost = med("tbbase", "train", "32", "1", "seconds"), med("tbcost", "train", "32", "1", "seconds")
 if base and cost:
     print(f"tensorboard callback (scalars every batch, histograms every epoch), batch 32: "
           f"{base:.3f}s -> {cost:.3f}s per epoch, +{100 * (cost / base - 1):.1f}%")

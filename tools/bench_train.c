@@ -1,13 +1,15 @@
 /* Benchmark: trains an experiment's model and reports samples per second,
  * achieved GFLOP/s, the sgemm-only bound measured in the same process, and
  * peak RSS. Used by tools/bench.sh.
- *   bench_train EXPERIMENT.ini BATCH_SIZE [--tensorboard] [--predict] [--epochs N]
+ *   bench_train EXPERIMENT.ini BATCH_SIZE [--threads N] [--tensorboard] [--predict|--evaluate] [--epochs N]
  * The bound is the time of the sgemm calls alone of one training step at
  * the model's real shapes (per dense layer: the forward product, the
  * weight gradient and, except for a layer fed by the data, the input
  * gradient), looped over an epoch's steps, on the same BLAS and threads.
- * --predict times nnk_model_predict over the training rows instead (the
- * bound: the forward products alone). --epochs N trains N epochs (small
+ * --predict times nnk_model_predict over the training rows instead, and
+ * --evaluate nnk_model_evaluate (their bound: the forward products alone).
+ * --threads N sets the BLAS threads (default: OPENBLAS_NUM_THREADS or every
+ * core). --epochs N trains N epochs (small
  * models, whose epoch is too short to time). With --tensorboard the run
  * also logs every batch's scalars and a histogram of every weight and bias
  * (the callback's cost). */
@@ -107,21 +109,28 @@ static double sgemm_bound(const gemm_layer *l, int n, int64_t rows, int batch, i
 
 int main(int argc, char **argv)
 {
-    int with_tb = 0, predict = 0, epochs = 1;
+    int with_tb = 0, predict = 0, evaluate = 0, epochs = 1, threads = 0;
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "--tensorboard"))
             with_tb = 1;
         else if (!strcmp(argv[i], "--predict"))
             predict = 1;
+        else if (!strcmp(argv[i], "--evaluate"))
+            evaluate = 1;
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc && atoi(argv[i + 1]) > 0)
+            threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--epochs") && i + 1 < argc && atoi(argv[i + 1]) > 0)
             epochs = atoi(argv[++i]);
         else
             argc = 0;
     }
     if (argc < 3) {
-        fprintf(stderr, "usage: bench_train EXPERIMENT.ini BATCH_SIZE [--tensorboard] [--predict] [--epochs N]\n");
+        fprintf(stderr, "usage: bench_train EXPERIMENT.ini BATCH_SIZE [--threads N] [--tensorboard] [--predict|--evaluate] "
+                        "[--epochs N]\n");
         return 2;
     }
+    threads = nnk_set_threads(threads);
+    int inference = predict || evaluate;
     nnk_err err = {0, ""};
     nnk_registry *reg = nnk_registry_new();
     nnk_experiment *e = NULL;
@@ -161,7 +170,12 @@ int main(int argc, char **argv)
     double t = now();
     int64_t cols = 0;
     float *out = NULL;
-    if (predict ? !(out = nnk_model_predict(m, train, o.batch_size, &cols, &err)) : nnk_model_fit(m, train, &o, NULL, &err) != 0) {
+    char names[40][64];
+    double values[40];
+    int n_logs;
+    if (predict ? !(out = nnk_model_predict(m, train, o.batch_size, &cols, &err))
+        : evaluate ? nnk_model_evaluate(m, train, o.batch_size, names, values, 40, &n_logs, &err) != 0
+                   : nnk_model_fit(m, train, &o, NULL, &err) != 0) {
         fprintf(stderr, "bench_train: %s\n", err.msg);
         return 1;
     }
@@ -169,9 +183,9 @@ int main(int argc, char **argv)
     free(out);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    double samples = (double)train->rows * (predict ? 1 : epochs), sps = samples / sec;
-    double steps = (double)((train->rows + o.batch_size - 1) / o.batch_size) * (predict ? 1 : epochs);
-    double bound = sgemm_bound(layers, n_layers, train->rows, (int)o.batch_size, !predict);
+    double samples = (double)train->rows * (inference ? 1 : epochs), sps = samples / sec;
+    double steps = (double)((train->rows + o.batch_size - 1) / o.batch_size) * (inference ? 1 : epochs);
+    double bound = sgemm_bound(layers, n_layers, train->rows, (int)o.batch_size, !inference);
     nnk_callback_free(tb);
     if (with_tb) {
         char cmd[128];
@@ -179,10 +193,11 @@ int main(int argc, char **argv)
         if (system(cmd) != 0)
             fprintf(stderr, "bench_train: could not remove %s\n", logdir);
     }
-    printf("%s batch=%s samples=%.0f seconds=%.3f samples_per_s=%.0f steps_per_s=%.0f gflops=%.2f bound_samples_per_s=%.0f "
-           "of_bound=%.3f peak_rss_mb=%.1f\n",
-           with_tb ? "nnkit+tb" : "nnkit", argv[2], samples, sec, sps, steps / sec,
-           sps * gemm_flops(layers, n_layers, !predict) / 1e9, bound, sps / bound, ru.ru_maxrss / 1024.0);
+    printf("%s mode=%s batch=%s threads=%d samples=%.0f seconds=%.3f samples_per_s=%.0f steps_per_s=%.0f gflops=%.2f "
+           "bound_samples_per_s=%.0f of_bound=%.3f peak_rss_mb=%.1f\n",
+           with_tb ? "nnkit+tb" : "nnkit", predict ? "predict" : evaluate ? "evaluate" : "train", argv[2], threads, samples,
+           sec, sps, steps / sec, sps * gemm_flops(layers, n_layers, !inference) / 1e9, bound, sps / bound,
+           ru.ru_maxrss / 1024.0);
     nnk_dataset_free(train);
     nnk_dataset_free(val);
     nnk_model_free(m);
