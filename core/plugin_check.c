@@ -5,9 +5,13 @@
 #include "internal.h"
 #include <string.h>
 
-/* The struct sizes of ABI 2.0. A later minor adds its own row; a plugin
- * built for minor k must match row k. */
-static const nnk_abi_sizes sizes_2_0 = NNK_ABI_SIZES;
+/* The struct sizes of each minor of ABI 2 (a plugin built for minor k must
+ * match row k): 2.1 appended nnk_layer.sgd_learning_rate,
+ * nnk_layer_vtable.flags and nnk_optimizer_vtable.plain_step. */
+static const nnk_abi_sizes sizes_by_minor[NNK_ABI_MINOR + 1] = {
+    {516, 40, 48, 64, 208, 104, 120, 1016, 168, 88, 88, 64, 80, 64, 64, 88},
+    NNK_ABI_SIZES,
+};
 
 static const char *const size_names[] = {"nnk_err", "nnk_shape", "nnk_tensor", "nnk_param_spec", "nnk_host",
                                          "nnk_layer_info", "nnk_weight", "nnk_layer", "nnk_train_info",
@@ -23,8 +27,8 @@ int nnk_check_plugin_record(const nnk_plugin_record *r, const char *path, nnk_er
     if (r->abi_major != NNK_ABI_MAJOR || r->abi_minor > NNK_ABI_MINOR)
         return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': built for ABI %u.%u, this nnkit has ABI %d.%d", path,
                            r->abi_major, r->abi_minor, NNK_ABI_MAJOR, NNK_ABI_MINOR);
-    const uint32_t *theirs = (const uint32_t *)&r->sizes, *ours = (const uint32_t *)&sizes_2_0;
-    for (size_t i = 0; i < sizeof sizes_2_0 / sizeof(uint32_t); i++)
+    const uint32_t *theirs = (const uint32_t *)&r->sizes, *ours = (const uint32_t *)&sizes_by_minor[r->abi_minor];
+    for (size_t i = 0; i < sizeof(nnk_abi_sizes) / sizeof(uint32_t); i++)
         if (theirs[i] != ours[i])
             return nnk_err_set(err, NNK_EPLUGIN,
                                "plugin '%s': built for ABI %u.%u, but its %s is %u bytes where ABI %u.%u has %u (other "
@@ -92,9 +96,9 @@ static int check_params(const nnk_param_spec *p, size_t config_size, const char 
     return NNK_OK;
 }
 
-static const size_t min_vtable_size[NNK_KIND_COUNT] = {
-    sizeof(nnk_layer_vtable), sizeof(nnk_activation_vtable), sizeof(nnk_loss_vtable),
-    sizeof(nnk_metric_vtable), sizeof(nnk_optimizer_vtable), sizeof(nnk_callback_vtable)};
+/* ABI 2.0's sizes: the fields 2.1 appended are read only when a vtable's
+ * struct_size covers them. */
+static const size_t min_vtable_size[NNK_KIND_COUNT] = {88, 64, 80, 64, 64, 88};
 
 /* The functions a component of each kind cannot do without. */
 static const char *missing_function(nnk_kind kind, const void *vt)

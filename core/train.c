@@ -397,6 +397,30 @@ static void clip_gradients(nnk_model *m)
     }
 }
 
+/* Plain SGD folded into the layers' backward (NNK_LAYER_APPLIES_SGD):
+ * for a step whose update is exactly w <- w - lr g (the optimizer says so,
+ * no clipping), each layer that can, with no regularized weight, applies
+ * it while computing g. Returns how many layers do. */
+static int fold_sgd(nnk_model *m)
+{
+    const nnk_optimizer_vtable *o = m->opt;
+    int plain = o->struct_size >= offsetof(nnk_optimizer_vtable, plain_step) + sizeof o->plain_step && o->plain_step &&
+                o->plain_step(nnk_params_config(m->opt_params)) && !(o->flags & NNK_OPT_PERCEPTRON) &&
+                m->clipvalue <= 0 && m->clipnorm <= 0 && m->global_clipnorm <= 0 && m->learning_rate > 0;
+    int folded = 0;
+    for (int i = 0; i < m->n_nodes; i++) {
+        nnk_node *n = &m->nodes[i];
+        const nnk_layer_vtable *vt = n->vt;
+        int can = plain && vt->struct_size >= offsetof(nnk_layer_vtable, flags) + sizeof vt->flags &&
+                  (vt->flags & NNK_LAYER_APPLIES_SGD);
+        for (int k = 0; can && k < n->layer.n_weights; k++)
+            can = !n->layer.weights[k].trainable || (n->layer.weights[k].l1 == 0 && n->layer.weights[k].l2 == 0);
+        n->layer.sgd_learning_rate = can ? (float)m->learning_rate : 0.0f;
+        folded += can;
+    }
+    return folded;
+}
+
 static void optimizer_step(nnk_model *m)
 {
     int nw = nnk_model_weight_count(m), ns = m->opt->n_slots;
@@ -405,8 +429,9 @@ static void optimizer_step(nnk_model *m)
         clip_gradients(m);
     m->iteration++;
     for (int i = 0; i < nw; i++) {
-        nnk_weight *w = nnk_model_weight_at(m, i, NULL);
-        if (!w->trainable)
+        nnk_node *node;
+        nnk_weight *w = nnk_model_weight_at(m, i, &node);
+        if (!w->trainable || node->layer.sgd_learning_rate > 0) /* the layer applied it in backward */
             continue;
         int64_t n = nnk_tensor_elements(&w->value);
         m->opt->step(cfg, m->learning_rate, m->iteration, w->value.data,
@@ -426,10 +451,15 @@ static int train_batch(nnk_fit_state *s, int64_t b, nnk_err *err)
         rc = nnk_model_forward(m, rows, 1, err);
     double loss = 0, outs[NNK_MAX_OUTPUTS];
     if (!rc)
+        fold_sgd(m);
+    if (!rc)
         rc = nnk_model_loss(m, rows, &loss, outs, 1, err);
+    if (!rc)
+        optimizer_step(m);
+    for (int i = 0; i < m->n_nodes; i++) /* gradients computed elsewhere (callbacks, checks) are plain */
+        m->nodes[i].layer.sgd_learning_rate = 0;
     if (rc)
         return rc;
-    optimizer_step(m);
     metrics_update(m, rows);
     s->loss_sum += loss * (double)rows;
     for (int k = 0; k < m->n_outputs; k++)

@@ -1,6 +1,7 @@
 /* The plugin loader: every failure stage with its exact message, the ABI
  * layout pinned, parameter parsing. */
 #include "helpers.h"
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,9 +25,9 @@ START_TEST(loader_failures)
 {
     expect_load_error(FIX("fixture_noentry.so"), "plugin '%s': not an nnkit plugin (no nnkit_plugin record)");
     /* its init would abort: the record is checked before any plugin code runs */
-    expect_load_error(FIX("fixture_abi.so"), "plugin '%s': built for ABI 3.0, this nnkit has ABI 2.0");
+    expect_load_error(FIX("fixture_abi.so"), "plugin '%s': built for ABI 3.0, this nnkit has ABI 2.1");
     expect_load_error(FIX("fixture_bad_sizes.so"),
-                      "plugin '%s': built for ABI 2.0, but its nnk_host is 200 bytes where ABI 2.0 has 208 (other headers "
+                      "plugin '%s': built for ABI 2.1, but its nnk_host is 200 bytes where ABI 2.1 has 208 (other headers "
                       "or compiler settings)");
     /* components are checked before anything of theirs is called */
     expect_load_error(FIX("fixture_bad_null_backward.so"), "plugin '%s': layer 'broken' has no backward function");
@@ -34,7 +35,7 @@ START_TEST(loader_failures)
                       "plugin '%s': layer 'broken': parameter 'units' lies outside the config struct (offset 64 + 8 "
                       "bytes > config_size 8)");
     expect_load_error(FIX("fixture_bad_struct_size.so"),
-                      "plugin '%s': a layer has struct_size 0, expected at least 88 for ABI 2.0 (set it to "
+                      "plugin '%s': a layer has struct_size 0, expected at least 88 for ABI 2.1 (set it to "
                       "sizeof(nnk_layer_vtable))");
     expect_load_error(FIX("fixture_bad_type.so"), "plugin '%s': layer 'broken': parameter 'units' has unknown type 42");
     expect_load_error(FIX("fixture_initfail.so"), "plugin '%s': init failed: license file '/nowhere' not found");
@@ -46,6 +47,70 @@ START_TEST(loader_failures)
     /* a text file is no shared object */
     ck_assert_int_eq(nnk_registry_load_file(reg, TEST_SOURCE_DIR "/README.md", &err), NNK_EPLUGIN);
     ck_assert(strstr(err.msg, "plugin '" TEST_SOURCE_DIR "/README.md': cannot open: ") == err.msg);
+    nnk_registry_free(reg);
+}
+END_TEST
+
+/* A plugin built for ABI 2.0 loads and trains under 2.1: the core reads no
+ * vtable field past its struct_size, so its layer's weight gets the
+ * optimizer's update (the 2.1 flag it carries in those bytes is ignored),
+ * while the built-in dense layer beside it folds plain SGD into backward. */
+static nnk_model *scaled_model(nnk_registry *reg, double clipvalue)
+{
+    nnk_err err = {0, ""};
+    nnk_model *m = nnk_model_new(reg);
+    nnk_shape s = {1, {3}};
+    const char *k[] = {"units"}, *v[] = {"1"};
+    ck_assert_int_eq(nnk_model_add_input(m, "input", &s, &err), 0);
+    ck_assert_msg(nnk_model_add_layer(m, "scale", "old_scale", NULL, 0, NULL, NULL, NULL, 0, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(nnk_model_add_layer(m, "out", "dense", NULL, 0, k, v, NULL, 1, &err), 0);
+    nnk_compile_options co;
+    nnk_compile_options_init(&co);
+    const char *loss[] = {"mse"};
+    co.losses = loss;
+    co.n_losses = 1;
+    co.learning_rate = 0.05;
+    co.clipvalue = clipvalue;
+    ck_assert_msg(nnk_model_compile_with(m, &co, &err) == 0, "%s", err.msg);
+    ck_assert_msg(nnk_model_build(m, 5, &err) == 0, "%s", err.msg);
+    return m;
+}
+
+START_TEST(abi_2_0_plugin_trains)
+{
+    nnk_registry *reg = test_registry();
+    nnk_err err = {0, ""};
+    ck_assert_msg(nnk_registry_load_file(reg, FIX("fixture_abi20.so"), &err) == 0, "%s", err.msg);
+    float x[3 * 16], y[16];
+    for (int i = 0; i < 16; i++) {
+        for (int j = 0; j < 3; j++)
+            x[3 * i + j] = (float)((i * 7 + j * 3) % 11) / 5.0f - 1.0f;
+        y[i] = 2 * x[3 * i] - x[3 * i + 1] + 0.5f * x[3 * i + 2];
+    }
+    nnk_dataset *d = test_dataset(x, 16, 3, y, 1);
+    /* clipvalue 1e30 clips nothing but keeps the update out of backward */
+    nnk_model *folded = scaled_model(reg, 0), *plain = scaled_model(reg, 1e30);
+    nnk_fit_options o;
+    nnk_fit_options_init(&o);
+    o.epochs = 5;
+    o.batch_size = 4;
+    ck_assert_msg(nnk_model_fit(folded, d, &o, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_msg(nnk_model_fit(plain, d, &o, NULL, &err) == 0, "%s", err.msg);
+    float s1[3], s2[3], w1[3], w2[3];
+    ck_assert_int_eq(nnk_model_get_weights(folded, "scale", "scale", s1, 3, &err), 0);
+    ck_assert_int_eq(nnk_model_get_weights(plain, "scale", "scale", s2, 3, &err), 0);
+    ck_assert_int_eq(nnk_model_get_weights(folded, "out", "kernel", w1, 3, &err), 0);
+    ck_assert_int_eq(nnk_model_get_weights(plain, "out", "kernel", w2, 3, &err), 0);
+    int moved = 0;
+    for (int j = 0; j < 3; j++) {
+        moved += s1[j] != 1.0f;
+        ck_assert_msg(fabsf(s1[j] - s2[j]) <= 1e-6f * (1 + fabsf(s2[j])), "scale %d: %g folded, %g plain", j, (double)s1[j], (double)s2[j]);
+        ck_assert_msg(fabsf(w1[j] - w2[j]) <= 1e-6f * (1 + fabsf(w2[j])), "kernel %d: %g folded, %g plain", j, (double)w1[j], (double)w2[j]);
+    }
+    ck_assert_int_eq(moved, 3);
+    nnk_model_free(folded);
+    nnk_model_free(plain);
+    nnk_dataset_free(d);
     nnk_registry_free(reg);
 }
 END_TEST
@@ -75,7 +140,7 @@ END_TEST
 START_TEST(abi_layout_pinned)
 {
     ck_assert_int_eq(NNK_ABI_MAJOR, 2);
-    ck_assert_int_eq(NNK_ABI_MINOR, 0);
+    ck_assert_int_eq(NNK_ABI_MINOR, 1);
     ck_assert_uint_eq(sizeof(nnk_abi_sizes), 64);
     ck_assert_uint_eq(sizeof(nnk_plugin_record), 88);
     ck_assert_uint_eq(offsetof(nnk_plugin_record, sizes), 12);
@@ -92,14 +157,17 @@ START_TEST(abi_layout_pinned)
     ck_assert_uint_eq(sizeof(nnk_layer_info), 104);
     ck_assert_uint_eq(offsetof(nnk_host, layer_scratch), 88);
     ck_assert_uint_eq(sizeof(nnk_weight), 120);
-    ck_assert_uint_eq(sizeof(nnk_layer), 1016);
+    ck_assert_uint_eq(sizeof(nnk_layer), 1024);
+    ck_assert_uint_eq(offsetof(nnk_layer, sgd_learning_rate), 1016);
     ck_assert_uint_eq(offsetof(nnk_layer, input_names), 1008);
     ck_assert_uint_eq(offsetof(nnk_layer, weights), 48);
-    ck_assert_uint_eq(sizeof(nnk_layer_vtable), 88);
+    ck_assert_uint_eq(sizeof(nnk_layer_vtable), 96);
+    ck_assert_uint_eq(offsetof(nnk_layer_vtable, flags), 88);
     ck_assert_uint_eq(sizeof(nnk_activation_vtable), 64);
     ck_assert_uint_eq(sizeof(nnk_loss_vtable), 80);
     ck_assert_uint_eq(sizeof(nnk_metric_vtable), 64);
-    ck_assert_uint_eq(sizeof(nnk_optimizer_vtable), 64);
+    ck_assert_uint_eq(sizeof(nnk_optimizer_vtable), 72);
+    ck_assert_uint_eq(offsetof(nnk_optimizer_vtable, plain_step), 64);
     ck_assert_uint_eq(offsetof(nnk_optimizer_vtable, default_learning_rate), 56);
     ck_assert_uint_eq(sizeof(nnk_callback_vtable), 88);
     ck_assert_uint_eq(sizeof(nnk_train_info), 168);
@@ -169,6 +237,7 @@ int main(void)
     tcase_add_test(tc, loader_failures);
     tcase_add_test(tc, builtins_all_present);
     tcase_add_test(tc, abi_layout_pinned);
+    tcase_add_test(tc, abi_2_0_plugin_trains);
     tcase_add_test(tc, params_parse_and_reject);
     suite_add_tcase(s, tc);
     return test_run_suite(s);

@@ -91,22 +91,27 @@ static int dense_backward(nnk_layer *layer, int n_in, const nnk_tensor *const *i
     const dense_config *c = layer->config;
     (void)n_in, (void)out, (void)err;
     int64_t rows = gemm_rows(in[0]), k = layer->weights[0].value.shape[0], n = c->units;
-    /* dW = x^T dout */
-    layers_host->sgemm(1, 0, k, n, rows, 1.0f, in[0]->data, k, dout->data, n, 0.0f,
-                       layer->weights[0].grad.data, n);
-    if (c->use_bias) {
-        float *db = layer->weights[1].grad.data;
+    float lr = layer->sgd_learning_rate;
+    nnk_weight *w = &layer->weights[0], *b = c->use_bias ? &layer->weights[1] : NULL;
+    /* dx = dout W^T, first: a folded update below changes W */
+    if (din[0])
+        layers_host->sgemm(0, 1, rows, k, n, 1.0f, dout->data, n, w->value.data, n, 0.0f, din[0]->data, k);
+    /* dW = x^T dout, or with plain SGD folded in: W += -lr x^T dout */
+    if (lr <= 0)
+        layers_host->sgemm(1, 0, k, n, rows, 1.0f, in[0]->data, k, dout->data, n, 0.0f, w->grad.data, n);
+    else if (w->trainable)
+        layers_host->sgemm(1, 0, k, n, rows, -lr, in[0]->data, k, dout->data, n, 1.0f, w->value.data, n);
+    if (b && (lr <= 0 || b->trainable)) {
+        float *db = b->grad.data;
         memset(db, 0, (size_t)n * sizeof(float));
         for (int64_t r = 0; r < rows; r++) {
             const float *g = dout->data + r * n;
             for (int64_t j = 0; j < n; j++)
                 db[j] += g[j];
         }
+        for (int64_t j = 0; lr > 0 && j < n; j++)
+            b->value.data[j] -= lr * db[j];
     }
-    /* dx = dout W^T */
-    if (din[0])
-        layers_host->sgemm(0, 1, rows, k, n, 1.0f, dout->data, n,
-                           layer->weights[0].value.data, n, 0.0f, din[0]->data, k);
     return NNK_OK;
 }
 
@@ -121,4 +126,5 @@ const nnk_layer_vtable dense_layer = {
     .build = dense_build,
     .forward = dense_forward,
     .backward = dense_backward,
+    .flags = NNK_LAYER_APPLIES_SGD,
 };

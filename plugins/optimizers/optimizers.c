@@ -37,6 +37,9 @@ static void sgd_step(const void *cfg, double lr, int64_t iteration, float *w,
     }
 }
 
+/* Without momentum sgd keeps no state: layers may apply it themselves. */
+static int sgd_plain(const void *cfg) { return ((const sgd_config *)cfg)->momentum == 0; }
+
 /* The core feeds yhat - y into the output's pre-activation (see
  * NNK_OPT_PERCEPTRON), so g = (yhat - y) x and this is the book's
  * w <- w + eta (y - yhat) x, one sample at a time. */
@@ -57,6 +60,7 @@ static const nnk_optimizer_vtable sgd_opt = {
     .n_slots = 1,
     .step = sgd_step,
     .default_learning_rate = 0.01,
+    .plain_step = sgd_plain,
 };
 
 static const nnk_optimizer_vtable perceptron_opt = {

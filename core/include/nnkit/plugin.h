@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define NNK_ABI_MAJOR 2
-#define NNK_ABI_MINOR 0
+#define NNK_ABI_MINOR 1 /* 2.1: nnk_layer.sgd_learning_rate, nnk_layer_vtable.flags, nnk_optimizer_vtable.plain_step */
 #define NNK_MAX_DIMS 4
 #define NNK_MAX_WEIGHTS 8
 #define NNK_ERR_MAX 512
@@ -302,6 +302,13 @@ struct nnk_layer {
     nnk_weight weights[NNK_MAX_WEIGHTS];
     const char *const *input_names; /* n_in names of layers or model inputs,
                                        for error messages */
+    /* ABI 2.1, read only by layers whose vtable sets NNK_LAYER_APPLIES_SGD:
+     * when > 0, backward applies plain SGD itself, value -= rate * dL/dvalue,
+     * to each trainable weight instead of writing its grad (the core sets
+     * it for a step whose optimizer update is exactly that, with no
+     * clipping or regularization in between, and clears it after); input
+     * gradients use the weights from before the update. */
+    float sgd_learning_rate;
 };
 
 typedef struct nnk_layer_vtable {
@@ -332,7 +339,15 @@ typedef struct nnk_layer_vtable {
      * weights; a model loaded from a file is not adapted again. */
     int (*adapt)(nnk_layer *layer, const nnk_tensor *batch, int final,
                  nnk_err *err);
+    /* ABI 2.1: NNK_LAYER_* (the core reads it only when struct_size covers
+     * it, so 2.0 layers load unchanged). */
+    unsigned flags;
 } nnk_layer_vtable;
+
+/* backward honours nnk_layer.sgd_learning_rate: a gemm-based layer can fold
+ * the update into its weight-gradient product (alpha = -rate, beta = 1)
+ * and skip the gradient buffer and a pass over the weights. */
+#define NNK_LAYER_APPLIES_SGD 1u
 
 /* ---- activations (element-wise; softmax row-wise) ----------------------- */
 
@@ -416,6 +431,10 @@ typedef struct nnk_optimizer_vtable {
                  float *w, const float *g, float *const *slots, int64_t n);
     /* The learning rate when the user gives none (0: 0.01). */
     double default_learning_rate;
+    /* ABI 2.1, optional: non-zero when, with this config, step is exactly
+     * w <- w - learning_rate * g and keeps no state, so that layers may
+     * apply it during backward (see NNK_LAYER_APPLIES_SGD). */
+    int (*plain_step)(const void *config);
 } nnk_optimizer_vtable;
 
 /* ---- callbacks ------------------------------------------------------ */
