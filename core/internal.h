@@ -185,6 +185,13 @@ int nnk_check_plugin_record(const nnk_plugin_record *r, const char *path, nnk_er
 int nnk_check_plugin_descriptor(const nnk_plugin *d, const nnk_plugin_record *r, const char *path, nnk_err *err);
 int nnk_check_component(nnk_kind kind, const void *vtable, const char *path, nnk_err *err);
 
+/* parallel.c: runs fn(ctx, 0..n_tasks-1) on the pool's threads (the caller
+ * included) and returns when all are done; serially with one thread, or
+ * when called from inside a task. */
+void nnk_parallel_run(int n_tasks, void (*fn)(void *ctx, int task), void *ctx);
+/* The pool's threads: 1 until nnk_set_threads (OpenBLAS threads alone). */
+int nnk_parallel_threads(void);
+
 /* text_dict.c: distinct texts, each with its index in first-seen order */
 typedef struct nnk_text_dict {
     char **values;

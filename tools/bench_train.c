@@ -69,8 +69,9 @@ static double gemm_flops(const gemm_layer *l, int n, int training)
 
 /* Samples per second if an epoch of `rows` samples in batches of `batch`
  * did nothing but its sgemm calls: the best of three timed epochs. */
-static double sgemm_bound(const gemm_layer *l, int n, int64_t rows, int batch, int training)
+static double sgemm_bound(const gemm_layer *l, int n, int64_t rows, int batch, int training, int threads)
 {
+    openblas_set_num_threads(threads); /* OpenBLAS's own threading, as a plain caller gets it */
     int widest = 1;
     for (int i = 0; i < n; i++)
         widest = l[i].k > widest ? l[i].k : l[i].n > widest ? l[i].n : widest;
@@ -104,6 +105,7 @@ static double sgemm_bound(const gemm_layer *l, int n, int64_t rows, int batch, i
     for (int i = 0; i < n; i++)
         free(w[i]), free(dw[i]);
     free(w), free(dw), free(x), free(y), free(dy), free(dx);
+    nnk_set_threads(threads); /* nnkit's setting back */
     return best;
 }
 
@@ -185,7 +187,7 @@ int main(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     double samples = (double)train->rows * (inference ? 1 : epochs), sps = samples / sec;
     double steps = (double)((train->rows + o.batch_size - 1) / o.batch_size) * (inference ? 1 : epochs);
-    double bound = sgemm_bound(layers, n_layers, train->rows, (int)o.batch_size, !inference);
+    double bound = sgemm_bound(layers, n_layers, train->rows, (int)o.batch_size, !inference, threads);
     nnk_callback_free(tb);
     if (with_tb) {
         char cmd[128];

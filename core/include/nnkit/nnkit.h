@@ -117,12 +117,14 @@ NNK_API const char *nnk_suggest(const char *word, const char *const *candidates,
 
 /* ---- threads -------------------------------------------------------------- */
 
-/* Sets the threads the BLAS uses for every later call in this process
- * (process-wide, like OpenBLAS's own setting): n > 0 exactly n; n <= 0
- * OPENBLAS_NUM_THREADS when the environment sets it, else every online
- * core. Returns the count now in effect. Training, evaluation and
- * prediction give bit-identical results for the same thread count; another
- * count may change the last bits (the gemms sum in another order). */
+/* Sets the threads nnkit computes with, process-wide: n > 0 exactly n;
+ * n <= 0 OPENBLAS_NUM_THREADS when the environment sets it, else every
+ * online core. nnkit then runs its own pool of threads, splitting each
+ * large gemm into one block per thread with the BLAS on one thread inside
+ * each (OpenBLAS is set to one thread). Returns the count now in effect.
+ * Until it is called, gemms run as single calls with OpenBLAS's own
+ * threading. Training, evaluation and prediction give bit-identical results
+ * for the same thread count; another count may change the last bits. */
 NNK_API int nnk_set_threads(int n);
 NNK_API int nnk_thread_count(void);
 

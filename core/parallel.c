@@ -1,0 +1,141 @@
+/* nnkit's own threads: a small pool that runs the tasks of one parallel
+ * job at a time, the calling thread included. The BLAS runs on one thread
+ * inside each task; nnk_sgemm splits a product into blocks of C, one task
+ * each, which scales the mid-sized products of a training step far better
+ * than OpenBLAS's own threading does (measured in tools/bench.sh).
+ *
+ * Workers spin briefly between jobs (a training step's jobs come tens of
+ * microseconds apart), then sleep on a condition variable. */
+#include "internal.h"
+#include <cblas.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define cpu_relax() _mm_pause()
+#else
+#define cpu_relax() ((void)0)
+#endif
+
+#define MAX_THREADS 256
+#define SPINS 200000 /* about 100 microseconds of pause instructions */
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int threads;                  /* the pool's size, callers included */
+    int set;                      /* nnk_set_threads was called */
+    int started;                  /* workers running */
+    atomic_uint generation;       /* bumped for every job */
+    atomic_int sleeping;
+    /* the job in progress */
+    void (*fn)(void *ctx, int task);
+    void *ctx;
+    int n_tasks;
+    atomic_int next_task, done_tasks;
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 1, 0, 0, 0, 0, NULL, NULL, 0, 0, 0};
+
+static pthread_mutex_t job_lock = PTHREAD_MUTEX_INITIALIZER; /* one job at a time */
+static _Thread_local int in_task; /* a job started from a task runs serially */
+
+static void run_tasks(void)
+{
+    int t;
+    in_task = 1;
+    while ((t = atomic_fetch_add(&pool.next_task, 1)) < pool.n_tasks) {
+        pool.fn(pool.ctx, t);
+        atomic_fetch_add_explicit(&pool.done_tasks, 1, memory_order_release);
+    }
+    in_task = 0;
+}
+
+static void *worker(void *arg)
+{
+    (void)arg;
+    unsigned seen = atomic_load(&pool.generation);
+    for (;;) {
+        int spins = 0;
+        while (atomic_load_explicit(&pool.generation, memory_order_acquire) == seen && ++spins < SPINS)
+            cpu_relax();
+        if (atomic_load_explicit(&pool.generation, memory_order_acquire) == seen) {
+            pthread_mutex_lock(&pool.lock);
+            atomic_fetch_add(&pool.sleeping, 1);
+            while (atomic_load(&pool.generation) == seen)
+                pthread_cond_wait(&pool.wake, &pool.lock);
+            atomic_fetch_sub(&pool.sleeping, 1);
+            pthread_mutex_unlock(&pool.lock);
+        }
+        seen = atomic_load_explicit(&pool.generation, memory_order_acquire);
+        run_tasks();
+    }
+    return NULL;
+}
+
+/* Starts workers up to threads - 1 (they are never stopped: a smaller
+ * pool just hands out fewer tasks). */
+static void start_workers(int threads)
+{
+    pthread_mutex_lock(&pool.lock);
+    while (pool.started < threads - 1) {
+        pthread_t t;
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+        int rc = pthread_create(&t, &a, worker, NULL);
+        pthread_attr_destroy(&a);
+        if (rc)
+            break;
+        pool.started++;
+    }
+    pthread_mutex_unlock(&pool.lock);
+}
+
+int nnk_set_threads(int n)
+{
+    if (n <= 0) {
+        const char *env = getenv("OPENBLAS_NUM_THREADS");
+        n = env ? atoi(env) : 0;
+    }
+    if (n <= 0) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        n = cores > 0 ? (int)cores : 1;
+    }
+    n = n > MAX_THREADS ? MAX_THREADS : n;
+    openblas_set_num_threads(1); /* each task's gemm runs on its own thread */
+    pool.threads = n;
+    pool.set = 1;
+    return n;
+}
+
+int nnk_thread_count(void) { return pool.set ? pool.threads : openblas_get_num_threads(); }
+
+void nnk_parallel_run(int n_tasks, void (*fn)(void *ctx, int task), void *ctx)
+{
+    if (n_tasks <= 1 || pool.threads <= 1 || in_task) {
+        for (int t = 0; t < n_tasks; t++)
+            fn(ctx, t);
+        return;
+    }
+    if (pool.started < pool.threads - 1)
+        start_workers(pool.threads);
+    pthread_mutex_lock(&job_lock);
+    pool.fn = fn;
+    pool.ctx = ctx;
+    pool.n_tasks = n_tasks;
+    atomic_store(&pool.done_tasks, 0);
+    atomic_store(&pool.next_task, 0);
+    atomic_fetch_add_explicit(&pool.generation, 1, memory_order_release);
+    if (atomic_load(&pool.sleeping)) {
+        pthread_mutex_lock(&pool.lock);
+        pthread_cond_broadcast(&pool.wake);
+        pthread_mutex_unlock(&pool.lock);
+    }
+    run_tasks();
+    while (atomic_load_explicit(&pool.done_tasks, memory_order_acquire) < n_tasks)
+        cpu_relax();
+    pthread_mutex_unlock(&job_lock);
+}
+
+int nnk_parallel_threads(void) { return pool.threads; }
