@@ -75,6 +75,31 @@ static const nnk_tensor *source_output(nnk_model *m, int src)
     return src >= 0 ? &m->nodes[src].a : &m->inputs[-1 - src].x;
 }
 
+/* Activations are element-wise (softmax row-wise): blocks of rows can run
+ * on the pool's threads. */
+typedef struct activation_job {
+    const nnk_node *n;
+    int backward;
+} activation_job;
+
+static void activation_rows(void *ctx, int64_t r0, int64_t r1)
+{
+    const activation_job *j = ctx;
+    const nnk_node *n = j->n;
+    int64_t off = r0 * n->out_cols;
+    const void *cfg = nnk_params_config(n->act_params);
+    if (j->backward)
+        n->act->backward(cfg, n->z.data + off, n->a.data + off, n->da.data + off, n->dz.data + off, r1 - r0, n->out_cols);
+    else
+        n->act->forward(cfg, n->z.data + off, n->a.data + off, r1 - r0, n->out_cols);
+}
+
+static void run_activation(const nnk_node *n, int64_t rows, int backward)
+{
+    activation_job j = {n, backward};
+    nnk_parallel_rows(rows, n->out_cols, activation_rows, &j);
+}
+
 int nnk_model_forward(nnk_model *m, int64_t rows, int training, nnk_err *err)
 {
     return nnk_model_forward_to(m, rows, training, m->n_nodes, err);
@@ -91,8 +116,7 @@ int nnk_model_forward_to(nnk_model *m, int64_t rows, int training, int end, nnk_
         if (rc)
             return rc;
         if (has_activation(n))
-            n->act->forward(nnk_params_config(n->act_params), n->z.data,
-                            n->a.data, rows, n->out_cols);
+            run_activation(n, rows, 0);
     }
     return NNK_OK;
 }
@@ -140,8 +164,7 @@ int nnk_model_backward(nnk_model *m, int64_t rows, int into_logits, nnk_err *err
             continue;
         int logits_given = n->is_output && (into_logits || m->outs[n->is_output - 1].fused);
         if (has_activation(n) && !logits_given)
-            n->act->backward(nnk_params_config(n->act_params), n->z.data, n->a.data, n->da.data,
-                             n->dz.data, rows, n->out_cols);
+            run_activation(n, rows, 1);
         const nnk_tensor *in[NNK_MAX_INPUTS];
         nnk_tensor *din[NNK_MAX_INPUTS];
         nnk_tensor tmp[NNK_MAX_INPUTS];
@@ -185,27 +208,38 @@ int nnk_model_backward(nnk_model *m, int64_t rows, int into_logits, nnk_err *err
     return NNK_OK;
 }
 
-void nnk_model_gather(nnk_model *m, const nnk_dataset *d, const int64_t *idx,
-                      int64_t n, float *x)
+typedef struct gather_job {
+    const nnk_model *m;
+    const nnk_dataset *d;
+    const int64_t *idx;
+    float *x;
+} gather_job;
+
+static void gather_rows(void *ctx, int64_t r0, int64_t r1)
 {
+    const gather_job *j = ctx;
+    const nnk_model *m = j->m;
+    const nnk_dataset *d = j->d;
+    const int64_t *idx = j->idx;
+    float *x = j->x;
     int64_t cols = d->x_cols;
     float scale = (float)m->scale;
     if (d->x_u8) {
-        for (int64_t r = 0; r < n; r++) {
+        for (int64_t r = r0; r < r1; r++) {
             const uint8_t *src = d->x_u8 + idx[r] * cols;
             float *dst = x + r * cols;
             for (int64_t c = 0; c < cols; c++) /* vectorizes; a table would not */
                 dst[c] = (float)src[c] * scale;
         }
     } else if (m->fill && m->n_fill == cols) { /* missing cells take the fitted values */
-        for (int64_t r = 0; r < n; r++) {
+        for (int64_t r = r0; r < r1; r++) {
             const float *src = d->x_f32 + idx[r] * cols;
             float *dst = x + r * cols;
             for (int64_t c = 0; c < cols; c++)
                 dst[c] = (src[c] == src[c] ? src[c] : m->fill[c]) * scale;
         }
     } else {
-        for (int64_t r = 0; r < n; r++) {
+        for (int64_t r = r0; r < r1; r++) {
             const float *src = d->x_f32 + idx[r] * cols;
             float *dst = x + r * cols;
             for (int64_t c = 0; c < cols; c++)
@@ -213,11 +247,18 @@ void nnk_model_gather(nnk_model *m, const nnk_dataset *d, const int64_t *idx,
         }
     }
     if (m->mean && m->n_std == cols)
-        for (int64_t r = 0; r < n; r++) {
+        for (int64_t r = r0; r < r1; r++) {
             float *row = x + r * cols;
             for (int64_t c = 0; c < cols; c++)
                 row[c] = (row[c] - m->mean[c]) * m->inv_std[c];
         }
+}
+
+void nnk_model_gather(nnk_model *m, const nnk_dataset *d, const int64_t *idx,
+                      int64_t n, float *x)
+{
+    gather_job j = {m, d, idx, x};
+    nnk_parallel_rows(n, d->x_cols, gather_rows, &j);
 }
 
 int64_t nnk_model_input_cols(const nnk_model *m)

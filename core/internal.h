@@ -189,6 +189,9 @@ int nnk_check_component(nnk_kind kind, const void *vtable, const char *path, nnk
  * included) and returns when all are done; serially with one thread, or
  * when called from inside a task. */
 void nnk_parallel_run(int n_tasks, void (*fn)(void *ctx, int task), void *ctx);
+/* fn(ctx, r0, r1) over row blocks of [0, rows), one per thread when the
+ * work (rows x work_per_row elements) is worth sharing. */
+void nnk_parallel_rows(int64_t rows, int64_t work_per_row, void (*fn)(void *ctx, int64_t r0, int64_t r1), void *ctx);
 /* The pool's threads: 1 until nnk_set_threads (OpenBLAS threads alone). */
 int nnk_parallel_threads(void);
 

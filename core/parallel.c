@@ -139,3 +139,29 @@ void nnk_parallel_run(int n_tasks, void (*fn)(void *ctx, int task), void *ctx)
 }
 
 int nnk_parallel_threads(void) { return pool.threads; }
+
+typedef struct rows_job {
+    void (*fn)(void *ctx, int64_t r0, int64_t r1);
+    void *ctx;
+    int64_t rows, step;
+} rows_job;
+
+static void rows_task(void *ctx, int task)
+{
+    const rows_job *j = ctx;
+    int64_t r0 = task * j->step, r1 = r0 + j->step < j->rows ? r0 + j->step : j->rows;
+    if (r0 < r1)
+        j->fn(j->ctx, r0, r1);
+}
+
+void nnk_parallel_rows(int64_t rows, int64_t work_per_row, void (*fn)(void *ctx, int64_t r0, int64_t r1), void *ctx)
+{
+    int threads = pool.threads;
+    if (threads <= 1 || rows < 2 || rows * work_per_row < 16384) {
+        fn(ctx, 0, rows);
+        return;
+    }
+    int64_t parts = rows < threads ? rows : threads;
+    rows_job j = {fn, ctx, rows, (rows + parts - 1) / parts};
+    nnk_parallel_run((int)parts, rows_task, &j);
+}
