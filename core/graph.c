@@ -15,9 +15,10 @@ static int grow(nnk_tensor *t, const nnk_shape *s, int64_t rows, int64_t cols)
     int64_t n;
     if (nnk_size_mul(rows, cols, &n))
         return -1;
-    float *p = realloc(t->data, (size_t)n * sizeof(float));
+    float *p = nnk_floats_aligned(n, 0); /* a batch buffer's old rows are never read again */
     if (!p)
         return -1;
+    free(t->data);
     t->data = p;
     t->ndim = s->ndim + 1;
     t->shape[0] = rows;

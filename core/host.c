@@ -110,8 +110,8 @@ static int host_layer_add_weight(nnk_layer *layer, const char *name,
     w->value.ndim = w->grad.ndim = shape->ndim;
     memcpy(w->value.shape, shape->dim, sizeof shape->dim);
     memcpy(w->grad.shape, shape->dim, sizeof shape->dim);
-    w->value.data = calloc((size_t)n, sizeof(float));
-    w->grad.data = calloc((size_t)n, sizeof(float));
+    w->value.data = nnk_floats_aligned(n, 1);
+    w->grad.data = nnk_floats_aligned(n, 1);
     node->initializers[i] = strdup(initializer);
     if (!w->name || !w->value.data || !w->grad.data || !node->initializers[i]) {
         free((char *)w->name);

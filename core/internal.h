@@ -20,9 +20,6 @@ double nnk_rng_normal(nnk_rng *r);
 
 extern const nnk_host nnk_host_table;
 
-void nnk_sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
-               const float *a, int64_t lda, const float *b, int64_t ldb,
-               float beta, float *c, int64_t ldc);
 
 /* A node of the model graph: one layer instance, plus the activation the
  * core applies after it when the layer has an ACTIVATION parameter. */
@@ -192,6 +189,9 @@ void nnk_parallel_run(int n_tasks, void (*fn)(void *ctx, int task), void *ctx);
 /* fn(ctx, r0, r1) over row blocks of [0, rows), one per thread when the
  * work (rows x work_per_row elements) is worth sharing. */
 void nnk_parallel_rows(int64_t rows, int64_t work_per_row, void (*fn)(void *ctx, int64_t r0, int64_t r1), void *ctx);
+/* n floats on a 64-byte boundary (a cache line, an AVX-512 vector), zeroed
+ * or not; free() releases them. Weights and batch buffers use it. */
+float *nnk_floats_aligned(int64_t n, int zeroed);
 /* The pool's threads: 1 until nnk_set_threads (OpenBLAS threads alone). */
 int nnk_parallel_threads(void);
 

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -164,4 +165,13 @@ void nnk_parallel_rows(int64_t rows, int64_t work_per_row, void (*fn)(void *ctx,
     int64_t parts = rows < threads ? rows : threads;
     rows_job j = {fn, ctx, rows, (rows + parts - 1) / parts};
     nnk_parallel_run((int)parts, rows_task, &j);
+}
+
+float *nnk_floats_aligned(int64_t n, int zeroed)
+{
+    size_t bytes = ((size_t)(n > 0 ? n : 1) * sizeof(float) + 63) / 64 * 64;
+    float *p = aligned_alloc(64, bytes);
+    if (p && zeroed)
+        memset(p, 0, bytes);
+    return p;
 }

@@ -709,6 +709,11 @@ START_TEST(backward_skips_unneeded_gradients)
     model_loss(m, x, y, 2, 1);
     ck_assert_int_eq(nnk_model_backward(m, 2, 0, &err), 0);
     ck_assert(!m->nodes[0].grad_needed && m->nodes[1].grad_needed && m->nodes[2].grad_needed);
+    for (int i = 1; i < 3; i++) { /* weights and batch buffers start on a cache line */
+        const nnk_node *n = &m->nodes[i];
+        ck_assert(((uintptr_t)n->layer.weights[0].value.data | (uintptr_t)n->layer.weights[0].grad.data |
+                   (uintptr_t)n->z.data | (uintptr_t)n->a.data | (uintptr_t)n->dz.data) % 64 == 0);
+    }
     float dout[10];
     memcpy(dout, m->nodes[2].layer.weights[0].grad.data, sizeof dout);
     ck_assert_int_eq(nnk_model_set_trainable(m, "h", 0, &err), 0);

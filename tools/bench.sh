@@ -48,6 +48,9 @@ for r in $(seq "$reps"); do
   done
   $bench examples/regression.ini 16 --threads 1 --epochs 200 | sed 's/mode=train/mode=small/' | tee -a "$log"
   torch small 16 1 200 | tee -a "$log"
+  for b in 32 256; do
+    ./build/tools/bench_gemm "$b" "$cores" | tee -a "$log"
+  done
   $bench examples/fashion_mnist.ini 32 --threads 1 | sed "s/^nnkit /tbbase /" | tee -a "$log"
   $bench examples/fashion_mnist.ini 32 --threads 1 --tensorboard | sed "s/^nnkit+tb /tbcost /" | tee -a "$log"
 done
@@ -56,11 +59,14 @@ echo
 echo "medians over $reps runs ($cores cores, OpenBLAS core type: ${OPENBLAS_CORETYPE:-auto}):"
 /usr/bin/python3 - "$log" <<'PY'
 import statistics, sys
-runs = {}
+runs, gemms = {}, {}
 for line in open(sys.argv[1]):
     parts = line.split()
     who, kv = parts[0], dict(p.split("=", 1) for p in parts[1:])
-    runs.setdefault((who, kv["mode"], kv["batch"], kv.get("threads", "1")), []).append(kv)
+    if who == "gemm":
+        gemms.setdefault((kv["batch"], kv["threads"], kv["shape"]), []).append(kv)
+    else:
+        runs.setdefault((who, kv["mode"], kv["batch"], kv.get("threads", "1")), []).append(kv)
 def med(who, mode, b, t, key):
     vals = [float(r[key]) for r in runs.get((who, mode, b, t), []) if key in r]
     return statistics.median(vals) if vals else None
@@ -97,6 +103,12 @@ for mode in ("predict", "evaluate"):
 ns, ts = med("nnkit", "small", "16", "1", "steps_per_s"), med("torch", "small", "16", "1", "steps_per_s")
 print(f"small network (10-30-30-1, batch 16, 1 thread): nnkit {ns:.0f} steps/s | torch {ts or 0:.0f} | "
       f"nnkit/torch {ratio(ns, ts)} (goal 10)")
+for (b, t, shape), rows in sorted(gemms.items(), key=lambda kv: int(kv[0][0])):
+    if shape != "step":
+        continue
+    one, blas, ours = (statistics.median(float(r[k]) for r in rows) for k in ("openblas1_us", "openblasN_us", "nnkitN_us"))
+    print(f"one step's gemms alone, batch {b:>3}: OpenBLAS 1 thread {one:.0f} us | OpenBLAS on {t} threads {blas:.0f} us "
+          f"(x{one / blas:.2f}) | nnkit's split on {t} threads {ours:.0f} us (x{one / ours:.2f})")
 rss = [med("nnkit", "train", b, t, "peak_rss_mb") for b in ("32", "256") for t in threads_of("nnkit", "train", b)]
 trss = [med("torch", "train", b, t, "peak_rss_mb") for b in ("32", "256") for t in threads_of("torch", "train", b)]
 print(f"peak RSS, training: nnkit {max(rss):.0f} MB | torch {max(trss) if trss else 0:.0f} MB")

@@ -127,6 +127,12 @@ NNK_API const char *nnk_suggest(const char *word, const char *const *candidates,
  * for the same thread count; another count may change the last bits. */
 NNK_API int nnk_set_threads(int n);
 NNK_API int nnk_thread_count(void);
+/* The product nnkit computes with (plugins get it as host->sgemm): row-major
+ * C = alpha op(A) op(B) + beta C, op transposing when ta / tb is non-zero.
+ * After nnk_set_threads(n > 1) a large product is split into one block of
+ * C per thread, each a one-thread BLAS call; before, it is one BLAS call. */
+NNK_API void nnk_sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t lda,
+                       const float *b, int64_t ldb, float beta, float *c, int64_t ldc);
 
 /* ---- data ----------------------------------------------------------------- */
 
