@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -21,7 +22,7 @@
 #endif
 
 #define MAX_THREADS 256
-#define SPINS 200000 /* about 100 microseconds of pause instructions */
+#define SPIN_NS 200000 /* how long an idle worker spins before it sleeps */
 
 static struct {
     pthread_mutex_t lock;
@@ -52,14 +53,24 @@ static void run_tasks(void)
     in_task = 0;
 }
 
+static int64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
 static void *worker(void *arg)
 {
     (void)arg;
     unsigned seen = atomic_load(&pool.generation);
     for (;;) {
-        int spins = 0;
-        while (atomic_load_explicit(&pool.generation, memory_order_acquire) == seen && ++spins < SPINS)
+        int64_t until = now_ns() + SPIN_NS;
+        for (int spins = 0; atomic_load_explicit(&pool.generation, memory_order_acquire) == seen; spins++) {
+            if ((spins & 255) == 255 && now_ns() > until)
+                break;
             cpu_relax();
+        }
         if (atomic_load_explicit(&pool.generation, memory_order_acquire) == seen) {
             pthread_mutex_lock(&pool.lock);
             atomic_fetch_add(&pool.sleeping, 1);
