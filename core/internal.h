@@ -113,6 +113,8 @@ typedef struct nnk_fit_state {
     int64_t seen;
     int stop;
     nnk_history *history;
+    const nnk_reducer *red;    /* data-parallel training on several processes, or NULL */
+    double *log_buf;           /* with red: the logs' sums over every process */
     char pending_backup[4096]; /* asked for during an event, written after it */
     nnk_train_info info;
 } nnk_fit_state;
@@ -171,6 +173,8 @@ struct nnk_model {
     int ignore_unknown;            /* an unknown text encodes as all zeros */
     int64_t n_classes;
     float *stage_x, *stage_y;      /* whole data rows of a batch, before splitting */
+    float *dp_buf;                 /* data-parallel: the flat gradient buffer */
+    int64_t dp_cap;
     int64_t stage_x_cap, stage_y_cap;
     /* the data of the fit in progress, for callbacks (borrowed) */
     const nnk_dataset *fit_data[3]; /* by nnk_split */
@@ -181,6 +185,24 @@ struct nnk_model {
 int nnk_check_plugin_record(const nnk_plugin_record *r, const char *path, nnk_err *err);
 int nnk_check_plugin_descriptor(const nnk_plugin *d, const nnk_plugin_record *r, const char *path, nnk_err *err);
 int nnk_check_component(nnk_kind kind, const void *vtable, const char *path, nnk_err *err);
+
+/* distributed.c: data-parallel training over a reducer (see nnk_reducer) */
+/* The rows [*lo, *lo + *n) of a global batch of `rows` this process takes. */
+void nnk_dp_slice(const nnk_reducer *r, int64_t rows, int64_t *lo, int64_t *n);
+/* Fails naming what cannot be trained on several processes. */
+int nnk_dp_check(const nnk_model *m, const nnk_reducer *r, nnk_err *err);
+void nnk_dp_zero_gradients(nnk_model *m);
+/* Sums the trainable gradients over the processes, each first multiplied
+ * by share (its rows over the global batch's). */
+int nnk_dp_sum_gradients(nnk_model *m, const nnk_reducer *r, float share, nnk_err *err);
+/* The logs' sums packed for one reduction: loss, rows, output losses, then
+ * every metric's state. */
+int64_t nnk_dp_log_count(const nnk_model *m);
+void nnk_dp_pack_logs(const nnk_model *m, double loss_sum, const double *out_sums, double seen, double *buf);
+const void *nnk_dp_metric_state(const nnk_model *m, const double *buf, int k, int i);
+int nnk_dp_broadcast_model(nnk_model *m, const nnk_reducer *r, nnk_err *err);
+/* Fails when any process's weights differ from rank 0's. */
+int nnk_dp_check_weights(nnk_model *m, const nnk_reducer *r, const char *when, nnk_err *err);
 
 /* parallel.c: runs fn(ctx, 0..n_tasks-1) on the pool's threads (the caller
  * included) and returns when all are done; serially with one thread, or

@@ -76,6 +76,7 @@ void nnk_model_free(nnk_model *m)
     free(m->inv_std);
     free(m->stage_x);
     free(m->stage_y);
+    free(m->dp_buf);
     free(m);
 }
 

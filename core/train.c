@@ -152,9 +152,11 @@ static int log_names(const nnk_model *m, char names[][64], int cap)
     return n;
 }
 
-/* Values in log_names' order, from summed losses over `seen` rows. */
-static int log_values(const nnk_model *m, double total, const double *out_losses, double seen,
-                      double *values)
+/* Values in log_names' order, from summed losses over `seen` rows; the
+ * metrics' states are the model's, or those packed in summed (every
+ * process's, see nnk_dp_pack_logs) when it is not NULL. */
+static int log_values_of(const nnk_model *m, double total, const double *out_losses, double seen,
+                         const double *summed, double *values)
 {
     int n = 0;
     values[n++] = seen > 0 ? total / seen : 0;
@@ -164,9 +166,25 @@ static int log_values(const nnk_model *m, double total, const double *out_losses
             values[n++] = seen > 0 ? out_losses[k] / seen : 0;
         for (int i = 0; i < o->n_metrics; i++)
             values[n++] = o->metrics[i].vt->result(nnk_params_config(o->metrics[i].params),
-                                                   o->metrics[i].state);
+                                                   summed ? nnk_dp_metric_state(m, summed, k, i) : o->metrics[i].state);
     }
     return n;
+}
+
+static int log_values(const nnk_model *m, double total, const double *out_losses, double seen, double *values)
+{
+    return log_values_of(m, total, out_losses, seen, NULL, values);
+}
+
+/* The logs over every process: the sums reduced, then the values. */
+static int reduced_log_values(const nnk_model *m, const nnk_reducer *r, double total, const double *out_losses,
+                              double seen, double *buf, double *values, nnk_err *err)
+{
+    nnk_dp_pack_logs(m, total, out_losses, seen, buf);
+    int rc = r->sum_doubles(r->ctx, buf, nnk_dp_log_count(m), err);
+    if (!rc)
+        log_values_of(m, buf[0], buf + 2, buf[1], buf, values);
+    return rc;
 }
 
 int nnk_model_loss(nnk_model *m, int64_t rows, double *loss, double *out_losses, int grads,
@@ -223,15 +241,18 @@ int nnk_model_loss(nnk_model *m, int64_t rows, double *loss, double *out_losses,
 }
 
 /* Evaluates in order; writes the logs (log_names' order) into values. */
-static int evaluate_pass(nnk_model *m, const nnk_dataset *d, int64_t bs, double *values,
+static int evaluate_pass(nnk_model *m, const nnk_dataset *d, int64_t bs, const nnk_reducer *red, double *values,
                          nnk_err *err)
 {
     int64_t *idx = malloc((size_t)(bs > 0 ? bs : 1) * sizeof(int64_t));
     int rc = !idx ? nnk_err_set(err, NNK_ENOMEM, "out of memory") : NNK_OK;
     metrics_reset(m);
     double total = 0, outs[NNK_MAX_OUTPUTS] = {0}, l, ol[NNK_MAX_OUTPUTS];
-    for (int64_t start = 0, rows; !rc && start < d->rows; start += bs) {
-        rc = nnk_model_load_rows(m, d, start, bs, idx, &rows, err);
+    int64_t lo = 0, n = d->rows; /* with several processes, each evaluates its shard */
+    if (red)
+        nnk_dp_slice(red, d->rows, &lo, &n);
+    for (int64_t start = lo, rows; !rc && start < lo + n; start += rows) {
+        rc = nnk_model_load_rows(m, d, start, lo + n - start < bs ? lo + n - start : bs, idx, &rows, err);
         if (!rc)
             rc = nnk_model_forward(m, rows, 0, err);
         if (!rc)
@@ -243,8 +264,14 @@ static int evaluate_pass(nnk_model *m, const nnk_dataset *d, int64_t bs, double 
             outs[k] += ol[k] * (double)rows;
         metrics_update(m, rows);
     }
-    if (!rc)
+    if (!rc && red) {
+        double *buf = malloc(sizeof(double) * (size_t)nnk_dp_log_count(m));
+        rc = buf ? reduced_log_values(m, red, total, outs, (double)n, buf, values, err)
+                 : nnk_err_set(err, NNK_ENOMEM, "out of memory");
+        free(buf);
+    } else if (!rc) {
         log_values(m, total, outs, (double)d->rows, values);
+    }
     free(idx);
     return rc;
 }
@@ -272,7 +299,7 @@ int nnk_model_evaluate(nnk_model *m, const nnk_dataset *d, int64_t batch_size,
         batch_size = 32;
     if (batch_size > d->rows) /* a batch never holds more than the data */
         batch_size = d->rows > 0 ? d->rows : 1;
-    if ((rc = evaluate_pass(m, d, batch_size, values, err)))
+    if ((rc = evaluate_pass(m, d, batch_size, NULL, values, err)))
         return rc;
     memcpy(names, tmp, sizeof(tmp[0]) * (size_t)count);
     *n = count;
@@ -443,24 +470,36 @@ static int train_batch(nnk_fit_state *s, int64_t b, nnk_err *err)
 {
     nnk_model *m = s->m;
     int64_t start = b * s->bs;
-    int64_t rows = s->d->rows - start < s->bs ? s->d->rows - start : s->bs;
-    int rc = nnk_model_ensure_rows(m, rows, err);
-    if (!rc)
-        rc = nnk_model_gather_batch(m, s->d, s->perm + start, rows, err);
-    if (!rc)
+    int64_t global = s->d->rows - start < s->bs ? s->d->rows - start : s->bs, lo = 0, rows = global;
+    if (s->red) /* data-parallel: this process's share of the global batch */
+        nnk_dp_slice(s->red, global, &lo, &rows);
+    double loss = 0, outs[NNK_MAX_OUTPUTS] = {0};
+    int rc = nnk_model_ensure_rows(m, rows > 0 ? rows : 1, err);
+    if (!rc && rows > 0)
+        rc = nnk_model_gather_batch(m, s->d, s->perm + start + lo, rows, err);
+    if (!rc && rows > 0)
         rc = nnk_model_forward(m, rows, 1, err);
-    double loss = 0, outs[NNK_MAX_OUTPUTS];
-    if (!rc)
+    if (!rc && !s->red) /* with a reducer the update waits for the sum */
         fold_sgd(m);
-    if (!rc)
+    if (!rc && rows > 0)
         rc = nnk_model_loss(m, rows, &loss, outs, 1, err);
+    else if (!rc)
+        nnk_dp_zero_gradients(m);
+    if (!rc && s->red)
+        rc = nnk_dp_sum_gradients(m, s->red, (float)((double)rows / (double)global), err);
     if (!rc)
         optimizer_step(m);
     for (int i = 0; i < m->n_nodes; i++) /* gradients computed elsewhere (callbacks, checks) are plain */
         m->nodes[i].layer.sgd_learning_rate = 0;
+    if (!rc && s->red && s->o->check_weights_every_step) {
+        char when[96];
+        snprintf(when, sizeof when, "after epoch %lld, batch %lld", (long long)s->info.epoch + 1, (long long)b + 1);
+        rc = nnk_dp_check_weights(m, s->red, when, err);
+    }
     if (rc)
         return rc;
-    metrics_update(m, rows);
+    if (rows > 0)
+        metrics_update(m, rows);
     s->loss_sum += loss * (double)rows;
     for (int k = 0; k < m->n_outputs; k++)
         s->out_sums[k] += outs[k] * (double)rows;
@@ -468,9 +507,15 @@ static int train_batch(nnk_fit_state *s, int64_t b, nnk_err *err)
     return NNK_OK;
 }
 
-static void running_logs(nnk_fit_state *s)
+static int running_logs(nnk_fit_state *s, nnk_err *err)
 {
+    if (s->red) { /* every process's rows */
+        int rc = reduced_log_values(s->m, s->red, s->loss_sum, s->out_sums, (double)s->seen, s->log_buf, s->values, err);
+        s->info.n_logs = s->n_train_logs;
+        return rc;
+    }
     s->info.n_logs = log_values(s->m, s->loss_sum, s->out_sums, (double)s->seen, s->values);
+    return NNK_OK;
 }
 
 /* Writes the backup a callback asked for during the event just fired. */
@@ -478,7 +523,7 @@ static int write_pending_backup(nnk_fit_state *s, nnk_err *err)
 {
     if (!s->pending_backup[0])
         return NNK_OK;
-    int rc = nnk_fit_backup_save(s->m, s->pending_backup, err);
+    int rc = s->red && s->red->rank != 0 ? NNK_OK : nnk_fit_backup_save(s->m, s->pending_backup, err); /* rank 0 writes */
     s->pending_backup[0] = 0;
     return rc;
 }
@@ -506,19 +551,20 @@ static int run_epoch(nnk_fit_state *s, nnk_err *err)
         rc = train_batch(s, b, err);
         s->info.global_batch++;
         s->next_batch = b + 1;
-        if (!rc) {
-            running_logs(s);
+        if (!rc)
+            rc = running_logs(s, err);
+        if (!rc)
             rc = fire(o, NNK_BATCH_END, &s->info, err);
-        }
         if (!rc)
             rc = write_pending_backup(s, err);
     }
+    if (!rc)
+        rc = running_logs(s, err);
     if (rc)
         return rc;
-    running_logs(s);
     int n = s->n_train_logs;
     if (o->validation) {
-        if ((rc = evaluate_pass(m, o->validation, s->bs, s->values + n, err)))
+        if ((rc = evaluate_pass(m, o->validation, s->bs, s->red, s->values + n, err)))
             return rc;
         n *= 2;
     }
@@ -574,15 +620,23 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
     s.m = m;
     s.d = train;
     s.o = o;
+    s.red = o->reducer && o->reducer->size > 1 ? o->reducer : NULL;
+    if (s.red && (rc = nnk_dp_check(m, s.red, err)))
+        return rc;
+    if (s.red && !(s.log_buf = malloc(sizeof(double) * (size_t)nnk_dp_log_count(m))))
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
     s.bs = (m->opt->flags & NNK_OPT_PERCEPTRON) ? 1 : o->batch_size;
     if (s.bs > train->rows)
         s.bs = train->rows;
     s.steps = (train->rows + s.bs - 1) / s.bs;
     s.perm = malloc((size_t)train->rows * sizeof(int64_t));
-    if (!s.perm)
+    if (!s.perm) {
+        free(s.log_buf);
         return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    }
     if ((rc = nnk_model_ensure_rows(m, s.bs, err))) {
         free(s.perm);
+        free(s.log_buf);
         return rc;
     }
     for (int64_t i = 0; i < train->rows; i++)
@@ -622,6 +676,8 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
                              ? backup : NULL;
     s.info.resumed = resume != NULL;
     s.info.keep_backup = o->keep_backups != 0;
+    s.info.rank = s.red ? s.red->rank : 0;
+    s.info.size = s.red ? s.red->size : 1;
     rc = fire(o, NNK_TRAIN_BEGIN, &s.info, err);
     /* after TRAIN_BEGIN, so the callbacks' restored state is what counts */
     if (!rc && resume) {
@@ -632,9 +688,16 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
             nnk_host_table.note("resuming from '%s': epoch %lld, batch %lld", resume,
                                 (long long)s.next_epoch + 1, (long long)s.next_batch);
     }
+    if (!rc && s.red) /* every process starts from rank 0's model, whatever each loaded */
+        rc = nnk_dp_broadcast_model(m, s.red, err);
     for (int64_t e = s.next_epoch; !rc && e < o->epochs && !s.stop; e++) {
         s.info.epoch = e;
         rc = run_epoch(&s, err);
+        if (!rc && s.red) {
+            char when[64];
+            snprintf(when, sizeof when, "after epoch %lld", (long long)e + 1);
+            rc = nnk_dp_check_weights(m, s.red, when, err);
+        }
         if (!rc && nnk_history_append(history, s.info.n_logs, s.names, s.values))
             rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
         if (!rc)
@@ -650,5 +713,6 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
     m->fit = NULL;
     memset(m->fit_data, 0, sizeof m->fit_data);
     free(s.perm);
+    free(s.log_buf);
     return rc;
 }

@@ -165,12 +165,15 @@ START_TEST(abi_layout_pinned)
     ck_assert_uint_eq(offsetof(nnk_layer_vtable, flags), 88);
     ck_assert_uint_eq(sizeof(nnk_activation_vtable), 64);
     ck_assert_uint_eq(sizeof(nnk_loss_vtable), 80);
-    ck_assert_uint_eq(sizeof(nnk_metric_vtable), 64);
+    ck_assert_uint_eq(sizeof(nnk_metric_vtable), 72);
+    ck_assert_uint_eq(offsetof(nnk_metric_vtable, flags), 64);
     ck_assert_uint_eq(sizeof(nnk_optimizer_vtable), 72);
     ck_assert_uint_eq(offsetof(nnk_optimizer_vtable, plain_step), 64);
     ck_assert_uint_eq(offsetof(nnk_optimizer_vtable, default_learning_rate), 56);
     ck_assert_uint_eq(sizeof(nnk_callback_vtable), 88);
-    ck_assert_uint_eq(sizeof(nnk_train_info), 168);
+    ck_assert_uint_eq(sizeof(nnk_train_info), 176);
+    ck_assert_uint_eq(offsetof(nnk_train_info, rank), 164);
+    ck_assert_uint_eq(offsetof(nnk_train_info, size), 168);
     ck_assert_uint_eq(offsetof(nnk_train_info, resumed), 156);
     ck_assert_uint_eq(offsetof(nnk_train_info, keep_backup), 160);
     ck_assert_uint_eq(offsetof(nnk_train_info, n_log_names), 152);

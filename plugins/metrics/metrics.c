@@ -92,6 +92,7 @@ static double mean_result(const void *cfg, const void *state)
         .state_size = sizeof(mean_state),            \
         .update = fn,                                \
         .result = mean_result,                       \
+        .flags = NNK_METRIC_SUMS,                    \
     };
 
 METRIC(binary_acc, "binary_accuracy", "share of outputs on the right side of the threshold", binary_params, binary_update)

@@ -356,6 +356,29 @@ NNK_API int nnk_callback_backup(nnk_callback *const *cbs, int n, const char *run
  * leaves the backup, and the next run resumes from it and saves again. */
 NNK_API int nnk_callbacks_run_saved(nnk_callback *const *cbs, int n, const char *run_dir, nnk_err *err);
 
+/* ---- data-parallel training -------------------------------------------
+ * A reducer joins processes that train one model together (the core knows
+ * no transport: libnnkit-mpi implements one with MPI, see nnkit/mpi.h).
+ * Every process calls fit with the same model, data and options and a
+ * reducer of the same size; batch_size is the global batch. Each process
+ * computes the gradient of its share of every global batch (a remainder
+ * goes to the first ranks), the gradients are summed weighted by rows, and
+ * every process applies the same update, so the weights stay identical
+ * (checked at every epoch's end; see check_weights_every_step). Losses and
+ * metrics are summed too, so logs and callback decisions are the same on
+ * every process and equal a single process's up to float summation order.
+ * Metrics need NNK_METRIC_SUMS. */
+typedef struct nnk_reducer {
+    int rank, size;                 /* this process's index, and how many */
+    void *ctx;
+    /* Sums n values over the processes, in place; every process gets the
+     * same bits. */
+    int (*sum_floats)(void *ctx, float *values, int64_t n, nnk_err *err);
+    int (*sum_doubles)(void *ctx, double *values, int64_t n, nnk_err *err);
+    /* Copies n bytes from process root to every other. */
+    int (*broadcast)(void *ctx, void *bytes, int64_t n, int root, nnk_err *err);
+} nnk_reducer;
+
 typedef struct nnk_fit_options {
     int64_t epochs;
     int64_t batch_size;
@@ -378,6 +401,10 @@ typedef struct nnk_fit_options {
                                       training ends; call
                                       nnk_callbacks_run_saved once the results
                                       are saved (nnkit train does) */
+    const nnk_reducer *reducer;    /* data-parallel training, or NULL */
+    int check_weights_every_step;  /* with a reducer: compare the processes'
+                                      weights after every step (a debug aid),
+                                      not only at every epoch's end */
 } nnk_fit_options;
 
 NNK_API void nnk_fit_options_init(nnk_fit_options *o); /* Keras defaults */

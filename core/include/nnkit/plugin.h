@@ -30,7 +30,9 @@ extern "C" {
 #endif
 
 #define NNK_ABI_MAJOR 2
-#define NNK_ABI_MINOR 1 /* 2.1: nnk_layer.sgd_learning_rate, nnk_layer_vtable.flags, nnk_optimizer_vtable.plain_step */
+#define NNK_ABI_MINOR 1 /* 2.1 appended: nnk_layer.sgd_learning_rate, nnk_layer_vtable.flags,
+                           nnk_optimizer_vtable.plain_step, nnk_metric_vtable.flags,
+                           nnk_train_info.rank and size */
 #define NNK_MAX_DIMS 4
 #define NNK_MAX_WEIGHTS 8
 #define NNK_ERR_MAX 512
@@ -408,7 +410,14 @@ typedef struct nnk_metric_vtable {
     void (*update)(const void *config, void *state, const float *pred,
                    const float *y, int64_t rows, int64_t cols);
     double (*result)(const void *config, const void *state);
+    /* ABI 2.1: NNK_METRIC_* (read only when struct_size covers it). */
+    unsigned flags;
 } nnk_metric_vtable;
+
+/* The state is state_size / sizeof(double) doubles, each a sum over the
+ * rows seen: the states of several shards of the data combine by adding
+ * them, so the metric works in data-parallel training. */
+#define NNK_METRIC_SUMS 1u
 
 /* ---- optimizers ---------------------------------------------------------- */
 
@@ -482,6 +491,10 @@ typedef struct nnk_train_info {
     int keep_backup;            /* the application saves results after fit
                                    and then fires NNK_RUN_SAVED: backups stay
                                    at TRAIN_END and go at RUN_SAVED */
+    /* ABI 2.1 (check with NNK_INFO_HAS): data-parallel training on `size`
+     * processes, this one `rank` (0..size-1). Every process sees the same
+     * logs and makes the same decisions; only rank 0 writes files. */
+    int rank, size;
 } nnk_train_info;
 
 /* Whether info carries field f (for fields a later minor adds). */

@@ -1,0 +1,170 @@
+/* Data-parallel training over a reducer: which rows of a global batch this
+ * process takes, the gradient sum, the logs' sums, and the checks that
+ * keep every process's model the same. The transport is the reducer's
+ * (libnnkit-mpi); nothing here knows MPI. */
+#include "internal.h"
+#include <stdlib.h>
+#include <string.h>
+
+void nnk_dp_slice(const nnk_reducer *r, int64_t rows, int64_t *lo, int64_t *n)
+{
+    int64_t base = rows / r->size, rem = rows % r->size;
+    *lo = r->rank * base + (r->rank < rem ? r->rank : rem);
+    *n = base + (r->rank < rem);
+}
+
+static int metric_sums(const nnk_metric_vtable *vt)
+{
+    return vt->struct_size >= offsetof(nnk_metric_vtable, flags) + sizeof vt->flags && (vt->flags & NNK_METRIC_SUMS) &&
+           vt->state_size % sizeof(double) == 0;
+}
+
+int nnk_dp_check(const nnk_model *m, const nnk_reducer *r, nnk_err *err)
+{
+    if (r->size < 1 || r->rank < 0 || r->rank >= r->size || !r->sum_floats || !r->sum_doubles || !r->broadcast)
+        return nnk_err_set(err, NNK_EUSAGE, "fit: reducer of rank %d and size %d is not usable", r->rank, r->size);
+    if (m->opt->flags & NNK_OPT_PERCEPTRON)
+        return nnk_err_set(err, NNK_ECONFIG, "the perceptron learns one sample at a time and cannot train on %d processes",
+                           r->size);
+    for (int k = 0; k < m->n_outputs; k++)
+        for (int i = 0; i < m->outs[k].n_metrics; i++)
+            if (!metric_sums(m->outs[k].metrics[i].vt))
+                return nnk_err_set(err, NNK_ECONFIG,
+                                   "metric '%s' keeps a state that cannot be summed over processes (no NNK_METRIC_SUMS): "
+                                   "it cannot be used in data-parallel training",
+                                   m->outs[k].metrics[i].name);
+    return NNK_OK;
+}
+
+/* A buffer of the model's, grown to n floats. */
+static float *scratch(nnk_model *m, int64_t n)
+{
+    if (m->dp_cap < n) {
+        float *p = realloc(m->dp_buf, sizeof(float) * (size_t)(n ? n : 1));
+        if (!p)
+            return NULL;
+        m->dp_buf = p;
+        m->dp_cap = n;
+    }
+    return m->dp_buf;
+}
+
+void nnk_dp_zero_gradients(nnk_model *m)
+{
+    for (int i = 0; i < nnk_model_weight_count(m); i++) {
+        nnk_weight *w = nnk_model_weight_at(m, i, NULL);
+        if (w->trainable)
+            memset(w->grad.data, 0, sizeof(float) * (size_t)nnk_tensor_elements(&w->value));
+    }
+}
+
+int nnk_dp_sum_gradients(nnk_model *m, const nnk_reducer *r, float share, nnk_err *err)
+{
+    int nw = nnk_model_weight_count(m);
+    int64_t total = 0;
+    for (int i = 0; i < nw; i++) {
+        nnk_weight *w = nnk_model_weight_at(m, i, NULL);
+        total += w->trainable ? nnk_tensor_elements(&w->value) : 0;
+    }
+    float *buf = scratch(m, total);
+    if (!buf)
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory for the gradient buffer (%lld values)", (long long)total);
+    int64_t off = 0;
+    for (int i = 0; i < nw; i++) { /* one flat buffer, each gradient weighted by this process's rows */
+        nnk_weight *w = nnk_model_weight_at(m, i, NULL);
+        int64_t n = w->trainable ? nnk_tensor_elements(&w->value) : 0;
+        for (int64_t j = 0; j < n; j++)
+            buf[off + j] = w->grad.data[j] * share;
+        off += n;
+    }
+    int rc = r->sum_floats(r->ctx, buf, total, err);
+    off = 0;
+    for (int i = 0; !rc && i < nw; i++) {
+        nnk_weight *w = nnk_model_weight_at(m, i, NULL);
+        int64_t n = w->trainable ? nnk_tensor_elements(&w->value) : 0;
+        memcpy(w->grad.data, buf + off, sizeof(float) * (size_t)n);
+        off += n;
+    }
+    return rc;
+}
+
+int64_t nnk_dp_log_count(const nnk_model *m)
+{
+    int64_t n = 2 + m->n_outputs; /* loss sum, rows, each output's loss sum */
+    for (int k = 0; k < m->n_outputs; k++)
+        for (int i = 0; i < m->outs[k].n_metrics; i++)
+            n += (int64_t)(m->outs[k].metrics[i].vt->state_size / sizeof(double));
+    return n;
+}
+
+void nnk_dp_pack_logs(const nnk_model *m, double loss_sum, const double *out_sums, double seen, double *buf)
+{
+    int64_t n = 0;
+    buf[n++] = loss_sum;
+    buf[n++] = seen;
+    for (int k = 0; k < m->n_outputs; k++)
+        buf[n++] = out_sums[k];
+    for (int k = 0; k < m->n_outputs; k++)
+        for (int i = 0; i < m->outs[k].n_metrics; i++) {
+            size_t bytes = m->outs[k].metrics[i].vt->state_size;
+            memcpy(buf + n, m->outs[k].metrics[i].state, bytes);
+            n += (int64_t)(bytes / sizeof(double));
+        }
+}
+
+const void *nnk_dp_metric_state(const nnk_model *m, const double *buf, int k, int i)
+{
+    int64_t n = 2 + m->n_outputs;
+    for (int kk = 0; kk < m->n_outputs; kk++)
+        for (int ii = 0; ii < m->outs[kk].n_metrics; ii++) {
+            if (kk == k && ii == i)
+                return buf + n;
+            n += (int64_t)(m->outs[kk].metrics[ii].vt->state_size / sizeof(double));
+        }
+    return NULL;
+}
+
+/* Every weight and optimizer slot, the step count and the rate, from
+ * rank 0: the processes start from the same model whatever each loaded. */
+int nnk_dp_broadcast_model(nnk_model *m, const nnk_reducer *r, nnk_err *err)
+{
+    int nw = nnk_model_weight_count(m), ns = m->opt->n_slots, rc = NNK_OK;
+    for (int i = 0; !rc && i < nw; i++) {
+        nnk_weight *w = nnk_model_weight_at(m, i, NULL);
+        int64_t bytes = (int64_t)sizeof(float) * nnk_tensor_elements(&w->value);
+        rc = r->broadcast(r->ctx, w->value.data, bytes, 0, err);
+        for (int s = 0; !rc && m->slots && s < ns; s++)
+            rc = r->broadcast(r->ctx, m->slots[i * ns + s], bytes, 0, err);
+    }
+    if (!rc)
+        rc = r->broadcast(r->ctx, &m->iteration, sizeof m->iteration, 0, err);
+    if (!rc)
+        rc = r->broadcast(r->ctx, &m->learning_rate, sizeof m->learning_rate, 0, err);
+    return rc;
+}
+
+/* FNV-1a over the bytes of every weight. */
+static uint64_t weights_hash(nnk_model *m)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (int i = 0; i < nnk_model_weight_count(m); i++) {
+        nnk_weight *w = nnk_model_weight_at(m, i, NULL);
+        const unsigned char *p = (const unsigned char *)w->value.data;
+        for (size_t j = 0; j < sizeof(float) * (size_t)nnk_tensor_elements(&w->value); j++)
+            h = (h ^ p[j]) * 1099511628211ull;
+    }
+    return h;
+}
+
+int nnk_dp_check_weights(nnk_model *m, const nnk_reducer *r, const char *when, nnk_err *err)
+{
+    uint64_t mine = weights_hash(m), first = mine;
+    int rc = r->broadcast(r->ctx, &first, sizeof first, 0, err);
+    double differ = mine != first;
+    if (!rc)
+        rc = r->sum_doubles(r->ctx, &differ, 1, err);
+    if (!rc && differ > 0)
+        rc = nnk_err_set(err, NNK_ECONFIG, "data-parallel training: the weights of %.0f of %d processes differ from rank 0's %s",
+                         differ, r->size, when);
+    return rc;
+}
