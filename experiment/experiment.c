@@ -377,6 +377,7 @@ static void where_text(const nnk_experiment *e, const nnk_ini_entry *en, char *b
 #define RC(f) offsetof(nnk_run_config, f)
 static const char *const missing_choices[] = {"error", "mean", "median", "zero", NULL};
 static const char *const unknown_choices[] = {"error", "ignore", NULL};
+static const char *const check_weights_choices[] = {"epoch", "step", NULL};
 static const nnk_param_spec data_specs[] = {
     {"train", NNK_PARAM_STRING, NULL, 0, 0, NULL, "training data: fashion-mnist:train, a .csv or an IDX file", RC(train)},
     {"test", NNK_PARAM_STRING, "", 0, 0, NULL, "test data, evaluated after training", RC(test)},
@@ -394,6 +395,7 @@ static const nnk_param_spec data_specs[] = {
     {NULL, 0, NULL, 0, 0, NULL, NULL, 0}};
 static const nnk_param_spec fit_specs[] = {
     {"epochs", NNK_PARAM_INT, "1", 0, 1000000, NULL, "passes over the training data", RC(epochs)},
+    {"check_weights", NNK_PARAM_CHOICE, "epoch", 0, 0, check_weights_choices, "under mpirun: compare every process's weights with rank 0's after every epoch, or after every step (a debug aid)", RC(check_weights)},
     {"threads", NNK_PARAM_INT, "0", 0, 1024, NULL, "BLAS threads (0: OPENBLAS_NUM_THREADS when set, else every core); results are bit-identical for the same count", RC(threads)},
     {"initial_epoch", NNK_PARAM_INT, "0", 0, 1000000, NULL, "the epoch to start at (continued training: numbering, schedules and logged steps go on from it)", RC(initial_epoch)},
     {"batch_size", NNK_PARAM_INT, "32", 1, 1000000, NULL, "samples per gradient step", RC(batch_size)},
@@ -513,6 +515,7 @@ int nnk_experiment_settings(const nnk_experiment *e, nnk_experiment_parts *parts
     c->epochs = f->epochs; c->batch_size = f->batch_size; c->shuffle = f->shuffle;
     c->initial_epoch = f->initial_epoch;
     c->threads = f->threads;
+    c->check_weights = f->check_weights;
     c->seed = f->seed; c->verbose = f->verbose;
     c->run_dir = r->run_dir; c->run_name = r->run_name;
     /* an empty directory would put runs at the file system's root */

@@ -16,6 +16,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef NNK_HAVE_MPI
+#include <nnkit/mpi.h>
+#endif
 
 #define MAX_SETS 256
 
@@ -469,6 +472,61 @@ static int set_class_names(nnk_model *m, const char *list, const nnk_dataset *tr
     return rc;
 }
 
+/* The run's directory: named by --run-name or [run] name, an interrupted
+ * run of this experiment (its backup), or the experiment and the time. An
+ * existing one without a backup is refused unless --overwrite replaces it.
+ * Made, with stale temporaries of an earlier process removed. */
+static int choose_run_dir(const options *o, const nnk_run_config *c, nnk_callback *const *cbs, int n_cbs, char *run_dir,
+                          size_t size, int *created_dir, nnk_err *err)
+{
+    char stem[256], path[4200];
+    experiment_stem(o->positional, stem, sizeof stem);
+    const char *name = o->run_name ? o->run_name : c->run_name;
+    if (name && *name) {
+        snprintf(run_dir, size, "%s/%s", c->run_dir, name);
+    } else if (find_backed_up_run(c->run_dir, stem, cbs, n_cbs, run_dir, size)) {
+        /* an interrupted run of this experiment: carry on in its directory */
+    } else {
+        char stamp[64];
+        time_t t = time(NULL);
+        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&t));
+        snprintf(run_dir, size, "%s/%s-%s", c->run_dir, stem, stamp);
+        for (int k = 2; access(run_dir, F_OK) == 0 && k < 1000; k++)
+            snprintf(run_dir, size, "%s/%s-%s-%d", c->run_dir, stem, stamp, k);
+    }
+    /* an existing run is continued from its backup, replaced when asked,
+     * and otherwise left alone: never silently mixed into */
+    if (access(run_dir, F_OK) == 0 && !nnk_callback_backup(cbs, n_cbs, run_dir, path, sizeof path)) {
+        if (!o->overwrite)
+            return nnk_err_set(err, NNK_ECONFIG,
+                               "run directory '%s' exists and holds no backup to resume; use --overwrite to replace it, "
+                               "or another --run-name",
+                               run_dir);
+        remove_run_dir(run_dir);
+    }
+    *created_dir = access(run_dir, F_OK) != 0;
+    if (nnk_mkdir_p(run_dir, "run directory", err))
+        return err->status;
+    if (!*created_dir)
+        remove_stale_temporaries(run_dir);
+    return NNK_OK;
+}
+
+/* Rank 0's run directory and status, to every process; another rank that
+ * gets a failure exits with its status and no message of its own. */
+static int share_run_dir(const nnk_reducer *red, char *run_dir, size_t size, nnk_err *err)
+{
+    int32_t status = err->status;
+    int rc = red->broadcast(red->ctx, &status, sizeof status, 0, err);
+    if (!rc)
+        rc = red->broadcast(red->ctx, run_dir, (int64_t)size, 0, err);
+    if (!rc && red->rank != 0 && status) {
+        err->status = status;
+        err->msg[0] = 0;
+    }
+    return rc;
+}
+
 static int cmd_train(const options *o)
 {
     nnk_err err = {NNK_OK, ""};
@@ -487,6 +545,12 @@ static int cmd_train(const options *o)
     char run_dir[4096] = "", path[4200];
     char *resolved = NULL, **hp_names = NULL, **hp_values = NULL;
     int n_hp = 0, created_dir = 0, trained = 0;
+    nnk_reducer *red = NULL; /* under mpirun: data-parallel over its processes */
+#ifdef NNK_HAVE_MPI
+    if (nnk_mpi_launched() && !(red = nnk_mpi_join(&err)))
+        return fail(&err);
+#endif
+    int rank = red ? red->rank : 0; /* only rank 0 writes files and prints */
 
     if (!(reg = load_registry(o, &err)) || !(e = nnk_experiment_load(o->positional, &err)))
         goto out;
@@ -497,7 +561,14 @@ static int cmd_train(const options *o)
         !(cbs = nnk_experiment_callbacks(e, reg, &n_cbs, &err)))
         goto out;
     const nnk_run_config *c = &parts.cfg;
-    nnk_set_threads((int)c->threads);
+    int threads = (int)c->threads;
+#ifdef NNK_HAVE_MPI
+    if (red && threads == 0 && !getenv("OPENBLAS_NUM_THREADS")) { /* this host's cores shared by its processes */
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = cores / nnk_mpi_local_size(red) > 1 ? (int)(cores / nnk_mpi_local_size(red)) : 1;
+    }
+#endif
+    nnk_set_threads(threads);
     int has_console = 0, has_history = 0;
     for (int i = 0; i < e->n; i++) {
         const nnk_ini_section *s = &e->sections[i];
@@ -542,39 +613,14 @@ static int cmd_train(const options *o)
             goto out;
         }
     }
-    /* everything is checked; only now does the run directory appear */
-    char stem[256];
-    experiment_stem(o->positional, stem, sizeof stem);
-    const char *name = o->run_name ? o->run_name : c->run_name;
-    if (name && *name) {
-        snprintf(run_dir, sizeof run_dir, "%s/%s", c->run_dir, name);
-    } else if (find_backed_up_run(c->run_dir, stem, cbs, n_cbs, run_dir, sizeof run_dir)) {
-        /* an interrupted run of this experiment: carry on in its directory */
-    } else {
-        char stamp[64];
-        time_t t = time(NULL);
-        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&t));
-        snprintf(run_dir, sizeof run_dir, "%s/%s-%s", c->run_dir, stem, stamp);
-        for (int k = 2; access(run_dir, F_OK) == 0 && k < 1000; k++)
-            snprintf(run_dir, sizeof run_dir, "%s/%s-%s-%d", c->run_dir, stem, stamp, k);
-    }
-    /* an existing run is continued from its backup, replaced when asked,
-     * and otherwise left alone: never silently mixed into */
-    if (access(run_dir, F_OK) == 0 && !nnk_callback_backup(cbs, n_cbs, run_dir, path, sizeof path)) {
-        if (!o->overwrite) {
-            nnk_err_set(&err, NNK_ECONFIG,
-                        "run directory '%s' exists and holds no backup to resume; use --overwrite to replace it, or "
-                        "another --run-name",
-                        run_dir);
-            goto out;
-        }
-        remove_run_dir(run_dir);
-    }
-    created_dir = access(run_dir, F_OK) != 0;
-    if (nnk_mkdir_p(run_dir, "run directory", &err))
+    /* everything is checked; only now does the run directory appear: rank 0
+     * chooses and makes it (its clock names a new run) and tells the others */
+    if (rank == 0)
+        choose_run_dir(o, c, cbs, n_cbs, run_dir, sizeof run_dir, &created_dir, &err);
+    if (red && share_run_dir(red, run_dir, sizeof run_dir, &err))
         goto out;
-    if (!created_dir)
-        remove_stale_temporaries(run_dir);
+    if (err.status)
+        goto out;
     /* config.ini names the run it describes */
     const char *base = strrchr(run_dir, '/');
     if (nnk_params_set(parts.run, "name", base ? base + 1 : run_dir, "--run-name", &err))
@@ -584,7 +630,7 @@ static int cmd_train(const options *o)
         nnk_err_set(&err, NNK_ENOMEM, "out of memory");
         goto out;
     }
-    if (nnk_write_file_atomic(path, resolved, strlen(resolved), &err) ||
+    if ((rank == 0 && nnk_write_file_atomic(path, resolved, strlen(resolved), &err)) ||
         nnk_experiment_hparams(e, &parts, m, &hp_names, &hp_values, &n_hp)) {
         if (!err.status)
             nnk_err_set(&err, NNK_ENOMEM, "out of memory");
@@ -607,9 +653,13 @@ static int cmd_train(const options *o)
     fo.hparam_names = (const char *const *)hp_names;
     fo.hparam_values = (const char *const *)hp_values;
     fo.keep_backups = 1; /* until model.nnk and metrics.txt are on disk */
+    fo.reducer = red;
+    fo.check_weights_every_step = !strcmp(c->check_weights, "step");
     if (nnk_model_fit(m, data.train, &fo, &hist, &err))
         goto out;
     trained = 1;
+    if (rank != 0) /* rank 0 saves the results */
+        goto out;
     snprintf(path, sizeof path, "%s/model.nnk", run_dir);
     if (nnk_model_save(m, path, &err))
         goto out;
@@ -645,6 +695,11 @@ out:
     nnk_experiment_parts_clear(&parts);
     nnk_experiment_free(e);
     nnk_registry_free(reg);
+#ifdef NNK_HAVE_MPI
+    if (red && rc) /* mpirun ends the other processes */
+        return err.msg[0] ? fail(&err) : nnk_status_exit_code(err.status);
+    nnk_mpi_leave(red);
+#endif
     return rc ? fail(&err) : 0;
 }
 

@@ -14,6 +14,7 @@ packages=(
   clang                    # libFuzzer for the fuzz harnesses (tools/fuzz.sh)
   libplplot-dev plplot-driver-cairo  # nnkit plot: learning curves as PNG or SVG
   dataset-fashion-mnist    # the book's data set
+  libopenmpi-dev openmpi-bin  # data-parallel training under mpirun (libnnkit-mpi)
 )
 
 missing=()

@@ -61,7 +61,7 @@ static int br_event(void *state, nnk_event ev, const nnk_train_info *info, nnk_e
     br_state *s = state;
     if (ev == NNK_TRAIN_BEGIN) {
         br_path(s, info->run_dir, s->path, sizeof s->path);
-        return cb_make_parent_dirs("backup_and_restore", s->path, err);
+        return cb_writes_files(info) ? cb_make_parent_dirs("backup_and_restore", s->path, err) : NNK_OK;
     }
     if ((ev == NNK_EPOCH_END && !s->every) || (ev == NNK_BATCH_END && s->every && info->global_batch % s->every == 0))
         return callbacks_host->fit_backup(info->model, s->path, err);
@@ -70,7 +70,7 @@ static int br_event(void *state, nnk_event ev, const nnk_train_info *info, nnk_e
     int kept = NNK_INFO_HAS(info, keep_backup) && info->keep_backup;
     if (ev == NNK_RUN_SAVED && !s->path[0])
         br_path(s, info->run_dir, s->path, sizeof s->path);
-    if (((ev == NNK_TRAIN_END && !kept) || (ev == NNK_RUN_SAVED && kept)) && s->c->delete_checkpoint &&
+    if (((ev == NNK_TRAIN_END && !kept) || (ev == NNK_RUN_SAVED && kept)) && s->c->delete_checkpoint && cb_writes_files(info) &&
         unlink(s->path) && errno != ENOENT)
         return callbacks_host->err_set(err, NNK_EIO, "callback 'backup_and_restore': cannot delete '%s': %s", s->path,
                                        strerror(errno));

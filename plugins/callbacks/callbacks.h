@@ -13,6 +13,13 @@ extern const nnk_callback_vtable terminate_on_nan_callback;
 extern const nnk_callback_vtable learning_rate_scheduler_callback;
 extern const nnk_callback_vtable backup_and_restore_callback;
 
+/* Whether this process writes files: in data-parallel training only rank
+ * 0 does (every rank runs the callbacks, so decisions agree). */
+static inline int cb_writes_files(const nnk_train_info *info)
+{
+    return !NNK_INFO_HAS(info, rank) || info->rank == 0;
+}
+
 /* monitor.c */
 int cb_find_log(const nnk_train_info *info, const char *name, int all_names);
 int cb_check_monitor(const char *callback, const nnk_train_info *info, const char *monitor, nnk_err *err);

@@ -85,6 +85,8 @@ static void draw_bar(console_state *s, const nnk_train_info *info, int64_t done,
 
 static int console_event(void *state, nnk_event ev, const nnk_train_info *info, nnk_err *err)
 {
+    if (!cb_writes_files(info)) /* another rank writes */
+        return NNK_OK;
     console_state *s = state;
     (void)err;
     if (s->silent)

@@ -64,6 +64,8 @@ static int csv_open(csv_state *s, const nnk_train_info *info, nnk_err *err)
 
 static int csv_event(void *state, nnk_event ev, const nnk_train_info *info, nnk_err *err)
 {
+    if (!cb_writes_files(info)) /* another rank writes */
+        return NNK_OK;
     csv_state *s = state;
     if (ev == NNK_TRAIN_BEGIN) {
         int had = csv_open(s, info, err);

@@ -120,6 +120,8 @@ static int save(ckpt_state *s, const nnk_train_info *info, nnk_err *err)
 
 static int ckpt_event(void *state, nnk_event ev, const nnk_train_info *info, nnk_err *err)
 {
+    if (!cb_writes_files(info)) /* another rank writes */
+        return NNK_OK;
     ckpt_state *s = state;
     if (ev == NNK_TRAIN_BEGIN) {
         const char *fp = s->c->filepath;

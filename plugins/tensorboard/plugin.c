@@ -216,6 +216,8 @@ static int train_end(tb_state *s, const nnk_train_info *info, nnk_err *err)
 
 static int tb_event(void *state, nnk_event ev, const nnk_train_info *info, nnk_err *err)
 {
+    if (NNK_INFO_HAS(info, rank) && info->rank != 0) /* data-parallel: rank 0 writes the events */
+        return NNK_OK;
     tb_state *s = state;
     switch (ev) {
     case NNK_TRAIN_BEGIN: return train_begin(s, info, err);

@@ -74,6 +74,7 @@ typedef struct nnk_run_config {
     int shuffle_split;                     /* shuffle rows (seed) before the splits */
     int64_t initial_epoch;
     int64_t threads;                       /* BLAS threads; 0: the environment's or every core */
+    const char *check_weights;             /* under mpirun: "epoch" or "step" */
     const char *class_names;               /* comma separated, or "" */
     const char *missing;                   /* error, mean, median or zero */
     const char *unknown_category;          /* error or ignore (all zeros) */
