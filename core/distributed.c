@@ -168,3 +168,24 @@ int nnk_dp_check_weights(nnk_model *m, const nnk_reducer *r, const char *when, n
                          differ, r->size, when);
     return rc;
 }
+
+/* Each process's random layers (dropout) draw their own numbers: for a
+ * step every layer's stream is swapped for one keyed by the shared stream
+ * and the rank; afterwards the shared stream comes back and moves on by
+ * one draw, alike on every process, so rank 0's backup resumes them all. */
+void nnk_dp_rng_swap_in(nnk_model *m, const nnk_reducer *r, nnk_rng *shared)
+{
+    for (int i = 0; i < m->n_nodes; i++) {
+        shared[i] = m->nodes[i].rng;
+        nnk_rng key = shared[i];
+        nnk_rng_seed(&m->nodes[i].rng, nnk_rng_next(&key), 3000 + (uint64_t)r->rank);
+    }
+}
+
+void nnk_dp_rng_swap_out(nnk_model *m, const nnk_rng *shared)
+{
+    for (int i = 0; i < m->n_nodes; i++) {
+        m->nodes[i].rng = shared[i];
+        nnk_rng_next(&m->nodes[i].rng);
+    }
+}

@@ -115,6 +115,7 @@ typedef struct nnk_fit_state {
     nnk_history *history;
     const nnk_reducer *red;    /* data-parallel training on several processes, or NULL */
     double *log_buf;           /* with red: the logs' sums over every process */
+    nnk_rng *dp_rngs;          /* with red: the layers' common random streams during a step */
     char pending_backup[4096]; /* asked for during an event, written after it */
     nnk_train_info info;
 } nnk_fit_state;
@@ -201,6 +202,10 @@ int64_t nnk_dp_log_count(const nnk_model *m);
 void nnk_dp_pack_logs(const nnk_model *m, double loss_sum, const double *out_sums, double seen, double *buf);
 const void *nnk_dp_metric_state(const nnk_model *m, const double *buf, int k, int i);
 int nnk_dp_broadcast_model(nnk_model *m, const nnk_reducer *r, nnk_err *err);
+/* Around a step: the layers' random streams per process (shared[n_nodes]
+ * keeps the common ones). */
+void nnk_dp_rng_swap_in(nnk_model *m, const nnk_reducer *r, nnk_rng *shared);
+void nnk_dp_rng_swap_out(nnk_model *m, const nnk_rng *shared);
 /* Fails when any process's weights differ from rank 0's. */
 int nnk_dp_check_weights(nnk_model *m, const nnk_reducer *r, const char *when, nnk_err *err);
 

@@ -477,8 +477,12 @@ static int train_batch(nnk_fit_state *s, int64_t b, nnk_err *err)
     int rc = nnk_model_ensure_rows(m, rows > 0 ? rows : 1, err);
     if (!rc && rows > 0)
         rc = nnk_model_gather_batch(m, s->d, s->perm + start + lo, rows, err);
+    if (s->red) /* each process's own dropout masks */
+        nnk_dp_rng_swap_in(m, s->red, s->dp_rngs);
     if (!rc && rows > 0)
         rc = nnk_model_forward(m, rows, 1, err);
+    if (s->red)
+        nnk_dp_rng_swap_out(m, s->dp_rngs);
     if (!rc && !s->red) /* with a reducer the update waits for the sum */
         fold_sgd(m);
     if (!rc && rows > 0)
@@ -623,8 +627,11 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
     s.red = o->reducer && o->reducer->size > 1 ? o->reducer : NULL;
     if (s.red && (rc = nnk_dp_check(m, s.red, err)))
         return rc;
-    if (s.red && !(s.log_buf = malloc(sizeof(double) * (size_t)nnk_dp_log_count(m))))
+    if (s.red && (!(s.log_buf = malloc(sizeof(double) * (size_t)nnk_dp_log_count(m))) ||
+                  !(s.dp_rngs = malloc(sizeof(nnk_rng) * (size_t)(m->n_nodes ? m->n_nodes : 1))))) {
+        free(s.log_buf);
         return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    }
     s.bs = (m->opt->flags & NNK_OPT_PERCEPTRON) ? 1 : o->batch_size;
     if (s.bs > train->rows)
         s.bs = train->rows;
@@ -632,11 +639,13 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
     s.perm = malloc((size_t)train->rows * sizeof(int64_t));
     if (!s.perm) {
         free(s.log_buf);
+        free(s.dp_rngs);
         return nnk_err_set(err, NNK_ENOMEM, "out of memory");
     }
     if ((rc = nnk_model_ensure_rows(m, s.bs, err))) {
         free(s.perm);
         free(s.log_buf);
+        free(s.dp_rngs);
         return rc;
     }
     for (int64_t i = 0; i < train->rows; i++)
@@ -714,5 +723,6 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
     memset(m->fit_data, 0, sizeof m->fit_data);
     free(s.perm);
     free(s.log_buf);
+    free(s.dp_rngs);
     return rc;
 }

@@ -250,6 +250,26 @@ START_TEST(refusals)
 }
 END_TEST
 
+/* Dropout masks differ between processes, while the common streams they
+ * come from stay the same on every process (what a backup saves). */
+START_TEST(random_streams_per_rank)
+{
+    nnk_model *a = mlp("sgd"), *b = mlp("sgd");
+    nnk_reducer r0 = {0, 2, NULL, sum_floats, sum_doubles, broadcast}, r1 = {1, 2, NULL, sum_floats, sum_doubles, broadcast};
+    nnk_rng sa[2], sb[2], common = a->nodes[0].rng;
+    nnk_dp_rng_swap_in(a, &r0, sa);
+    nnk_dp_rng_swap_in(b, &r1, sb);
+    ck_assert(nnk_rng_next(&a->nodes[0].rng) != nnk_rng_next(&b->nodes[0].rng));
+    nnk_dp_rng_swap_out(a, sa);
+    nnk_dp_rng_swap_out(b, sb);
+    ck_assert(!memcmp(&a->nodes[0].rng, &b->nodes[0].rng, sizeof(nnk_rng)));
+    nnk_rng_next(&common);
+    ck_assert(!memcmp(&a->nodes[0].rng, &common, sizeof(nnk_rng)));
+    nnk_model_free(a);
+    nnk_model_free(b);
+}
+END_TEST
+
 int main(void)
 {
     reg = test_registry();
@@ -259,6 +279,7 @@ int main(void)
     tcase_add_test(tc, two_and_three_ranks_match_one_process);
     tcase_add_test(tc, diverged_weights_are_caught);
     tcase_add_test(tc, refusals);
+    tcase_add_test(tc, random_streams_per_rank);
     suite_add_tcase(s, tc);
     int rc = test_run_suite(s);
     nnk_registry_free(reg);

@@ -96,7 +96,9 @@ list=$(cd runs/files && find . -type f | sed 's/events.out.tfevents.*/EVENTS/' |
   && ok || bad "files of a 3-process run: $list / runs: $(ls runs | tr '\n' ' ') / here: $(ls | tr '\n' ' ')"
 
 # a killed rank ends the job; the re-run resumes from rank 0's last epoch-end backup
-cat exp.ini - >kill.ini <<'EOF'
+# (with dropout: every process draws its own masks, and resumes its streams exactly)
+sed 's/^\[layer output\]$/[layer drop]\ntype = dropout\nrate = 0.3\n\n[layer output]/' exp.ini >kill.ini
+cat >>kill.ini <<'EOF'
 [callback backup]
 type = backup_and_restore
 [callback kill]
