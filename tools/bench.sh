@@ -12,7 +12,11 @@
 #    epochs), in steps per second;
 #  - the tensorboard callback's cost.
 # Prints every run, then medians and the ratios the README quotes.
-#   usage: tools/bench.sh [--native-blas] [REPEATS]   (default 3 repeats)
+#   usage: tools/bench.sh [--native-blas] [--mpi] [REPEATS]   (default 3 repeats)
+# --mpi measures data-parallel training instead: 2 processes x 1 thread
+# under mpirun against 1 process x 1 thread and 1 x 2 threads, at batch 256
+# and 1024, and the allreduce of the model's gradient buffer on this host,
+# then prints tools/scaling.py's model of larger clusters from them.
 # --native-blas unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for this run,
 # so OpenBLAS picks its kernels for this CPU (some machines here pin it to
 # Haswell's AVX2 kernels for safety; PyTorch's oneDNN is not pinned).
@@ -22,11 +26,54 @@ if [ "${1:-}" = "--native-blas" ]; then
   unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
   shift
 fi
+mpi=0
+if [ "${1:-}" = "--mpi" ]; then
+  mpi=1
+  shift
+fi
 reps=${1:-3}
 tools/build.sh build
 unset OPENBLAS_NUM_THREADS # each run sets its own
 cores=$(nproc)
 thread_counts=$(printf '%s\n' 1 "$cores" | sort -un)
+if [ "$mpi" = 1 ]; then
+  command -v mpirun >/dev/null || { echo "bench: --mpi needs Open MPI (tools/setup.sh installs it)" >&2; exit 1; }
+  MPIRUN=(mpirun --oversubscribe -n 2)
+  [ "$(id -u)" = 0 ] && MPIRUN=(mpirun --allow-run-as-root --oversubscribe -n 2)
+  log=$(mktemp)
+  trap 'rm -f "$log"' EXIT
+  for r in $(seq "$reps"); do
+    for b in 256 1024; do
+      ./build/tools/bench_train examples/fashion_mnist.ini "$b" --threads 1 | sed 's/^nnkit /one1 /' | tee -a "$log"
+      ./build/tools/bench_train examples/fashion_mnist.ini "$b" --threads 2 | sed 's/^nnkit /one2 /' | tee -a "$log"
+      "${MPIRUN[@]}" ./build/tools/bench_train examples/fashion_mnist.ini "$b" --threads 1 --mpi | sed 's/^nnkit-mpi /two1 /' | tee -a "$log"
+    done
+    "${MPIRUN[@]}" ./build/tools/bench_train examples/fashion_mnist.ini 256 --mpi --allreduce | tee -a "$log"
+  done
+  echo
+  echo "medians over $reps runs (data-parallel, this host):"
+  /usr/bin/python3 - "$log" <<'PY'
+import statistics, subprocess, sys
+rows = {}
+for line in open(sys.argv[1]):
+    parts = line.split()
+    kv = dict(p.split("=", 1) for p in parts[1:])
+    rows.setdefault((parts[0], kv["batch"]), []).append(kv)
+med = lambda who, b, k: statistics.median(float(r[k]) for r in rows[(who, b)])
+for b in ("256", "1024"):
+    one1, one2, two1 = (med(w, b, "samples_per_s") for w in ("one1", "one2", "two1"))
+    print(f"  batch {b:>4}: 1 process x 1 thread {one1:8.0f} samples/s | 1 x 2 threads {one2:8.0f} (x{one2 / one1:.2f}) | "
+          f"2 processes x 1 thread {two1:8.0f} (x{two1 / one1:.2f})")
+us, size = med("allreduce", "256", "us"), int(rows[("allreduce", "256")][0]["bytes"])
+print(f"  allreduce of the gradient buffer ({size} bytes) over 2 processes on this host: {us:.0f} us")
+PY
+  median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+  rate=$(awk '$1 == "one2" && /batch=1024/' "$log" | sed 's/.* samples_per_s=\([0-9]*\).*/\1/' | median)
+  us=$(awk '$1 == "allreduce"' "$log" | sed 's/.* us=\([0-9.]*\).*/\1/' | median)
+  bytes=$(awk '$1 == "allreduce"' "$log" | sed 's/.* bytes=\([0-9]*\).*/\1/' | head -1)
+  /usr/bin/python3 tools/scaling.py --samples-per-s "$rate" --allreduce-us "$us" --allreduce-bytes "$bytes"
+  exit 0
+fi
 have_torch=0
 /usr/bin/python3 -c "import torch" 2>/dev/null && have_torch=1
 bench=./build/tools/bench_train

@@ -2,6 +2,7 @@
  * achieved GFLOP/s, the sgemm-only bound measured in the same process, and
  * peak RSS. Used by tools/bench.sh.
  *   bench_train EXPERIMENT.ini BATCH_SIZE [--threads N] [--tensorboard] [--predict|--evaluate] [--epochs N]
+ *               [--mpi [--allreduce]]
  * The bound is the time of the sgemm calls alone of one training step at
  * the model's real shapes (per dense layer: the forward product, the
  * weight gradient and, except for a layer fed by the data, the input
@@ -9,11 +10,18 @@
  * --predict times nnk_model_predict over the training rows instead, and
  * --evaluate nnk_model_evaluate (their bound: the forward products alone).
  * --threads N sets the BLAS threads (default: OPENBLAS_NUM_THREADS or every
- * core). --epochs N trains N epochs (small
+ * core). --mpi (under mpirun) trains data-parallel over the job's
+ * processes, the batch being the global one, and only rank 0 prints;
+ * with --allreduce it times instead the sum of one gradient buffer of the
+ * model's trainable size over the processes (median of 50). The bound
+ * stays one process's. --epochs N trains N epochs (small
  * models, whose epoch is too short to time). With --tensorboard the run
  * also logs every batch's scalars and a histogram of every weight and bias
  * (the callback's cost). */
 #include <nnkit/experiment.h>
+#ifdef NNK_HAVE_MPI
+#include <nnkit/mpi.h>
+#endif
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,9 +117,43 @@ static double sgemm_bound(const gemm_layer *l, int n, int64_t rows, int batch, i
     return best;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The sum over the processes of one buffer of the model's trainable size,
+ * the median of 50 after 5 to warm up. */
+static int time_allreduce(const nnk_model *m, nnk_reducer *red, const char *batch)
+{
+    int64_t n = nnk_model_param_count(m);
+    float *buf = calloc((size_t)n, sizeof(float));
+    double us[50];
+    nnk_err err = {0, ""};
+    for (int i = -5; buf && i < 50; i++) {
+        double t = now();
+        if (red->sum_floats(red->ctx, buf, n, &err)) {
+            fprintf(stderr, "bench_train: %s\n", err.msg);
+            return 1;
+        }
+        if (i >= 0)
+            us[i] = (now() - t) * 1e6;
+    }
+    qsort(us, 50, sizeof(double), cmp_double);
+    if (red->rank == 0)
+        printf("allreduce mode=allreduce batch=%s ranks=%d floats=%lld bytes=%lld us=%.1f\n", batch, red->size,
+               (long long)n, (long long)n * 4, us[25]);
+    free(buf);
+#ifdef NNK_HAVE_MPI
+    nnk_mpi_leave(red);
+#endif
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    int with_tb = 0, predict = 0, evaluate = 0, epochs = 1, threads = 0;
+    int with_tb = 0, predict = 0, evaluate = 0, epochs = 1, threads = 0, mpi = 0, allreduce = 0;
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "--tensorboard"))
             with_tb = 1;
@@ -119,6 +161,10 @@ int main(int argc, char **argv)
             predict = 1;
         else if (!strcmp(argv[i], "--evaluate"))
             evaluate = 1;
+        else if (!strcmp(argv[i], "--mpi"))
+            mpi = 1;
+        else if (!strcmp(argv[i], "--allreduce"))
+            allreduce = 1;
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc && atoi(argv[i + 1]) > 0)
             threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--epochs") && i + 1 < argc && atoi(argv[i + 1]) > 0)
@@ -133,6 +179,19 @@ int main(int argc, char **argv)
     }
     threads = nnk_set_threads(threads);
     int inference = predict || evaluate;
+    nnk_reducer *red = NULL;
+    if (mpi) {
+#ifdef NNK_HAVE_MPI
+        nnk_err merr = {0, ""};
+        if (!(red = nnk_mpi_join(&merr))) {
+            fprintf(stderr, "bench_train: %s\n", merr.msg);
+            return 1;
+        }
+#else
+        fprintf(stderr, "bench_train: built without MPI\n");
+        return 2;
+#endif
+    }
     nnk_err err = {0, ""};
     nnk_registry *reg = nnk_registry_new();
     nnk_experiment *e = NULL;
@@ -152,10 +211,13 @@ int main(int argc, char **argv)
     }
     gemm_layer layers[64];
     int n_layers = dense_layers(m, layers, 64);
+    if (red && allreduce)
+        return time_allreduce(m, red, argv[2]);
     nnk_fit_options o;
     nnk_fit_options_init(&o);
     o.epochs = epochs;
     o.batch_size = parts.cfg.batch_size;
+    o.reducer = red;
     nnk_callback *tb = NULL;
     char logdir[] = "/tmp/nnkit-bench-XXXXXX";
     if (with_tb) {
@@ -195,9 +257,13 @@ int main(int argc, char **argv)
         if (system(cmd) != 0)
             fprintf(stderr, "bench_train: could not remove %s\n", logdir);
     }
-    printf("%s mode=%s batch=%s threads=%d samples=%.0f seconds=%.3f samples_per_s=%.0f steps_per_s=%.0f gflops=%.2f "
+    if (red && red->rank != 0)
+        bound = 0, sps = 0; /* rank 0 reports */
+    else
+        printf("%s%s mode=%s batch=%s threads=%d samples=%.0f seconds=%.3f samples_per_s=%.0f steps_per_s=%.0f gflops=%.2f "
            "bound_samples_per_s=%.0f of_bound=%.3f peak_rss_mb=%.1f\n",
-           with_tb ? "nnkit+tb" : "nnkit", predict ? "predict" : evaluate ? "evaluate" : "train", argv[2], threads, samples,
+           with_tb ? "nnkit+tb" : "nnkit", red ? "-mpi" : "", predict ? "predict" : evaluate ? "evaluate" : "train", argv[2],
+           threads, samples,
            sec, sps, steps / sec, sps * gemm_flops(layers, n_layers, !inference) / 1e9, bound, sps / bound,
            ru.ru_maxrss / 1024.0);
     nnk_dataset_free(train);
@@ -206,5 +272,8 @@ int main(int argc, char **argv)
     nnk_experiment_parts_clear(&parts);
     nnk_experiment_free(e);
     nnk_registry_free(reg);
+#ifdef NNK_HAVE_MPI
+    nnk_mpi_leave(red);
+#endif
     return 0;
 }
