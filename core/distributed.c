@@ -189,3 +189,16 @@ void nnk_dp_rng_swap_out(nnk_model *m, const nnk_rng *shared)
         nnk_rng_next(&m->nodes[i].rng);
     }
 }
+
+int nnk_dp_broadcast_state(nnk_model *m, const nnk_reducer *r, nnk_err *err)
+{
+    int rc = NNK_OK;
+    for (int i = 0; !rc && i < m->n_nodes; i++) {
+        nnk_node *n = &m->nodes[i];
+        for (int k = 0; !rc && k < n->layer.n_weights; k++)
+            if (n->state_mask & (1u << k))
+                rc = r->broadcast(r->ctx, n->layer.weights[k].value.data,
+                                  (int64_t)sizeof(float) * nnk_tensor_elements(&n->layer.weights[k].value), 0, err);
+    }
+    return rc;
+}

@@ -284,6 +284,14 @@ static int host_fit_backup(nnk_model_view *v, const char *path, nnk_err *err)
     return nnk_fit_backup_request(model_of(v), path, err);
 }
 
+static int host_layer_allreduce(nnk_layer *layer, double *values, int64_t n, nnk_err *err)
+{
+    const nnk_reducer *r = node_of(layer)->dp;
+    if (!r || r->size < 2)
+        return 1;
+    return r->sum_doubles(r->ctx, values, n, err) ? -1 : r->size;
+}
+
 const nnk_host nnk_host_table = {
     .struct_size = sizeof(nnk_host),
     .abi_major = NNK_ABI_MAJOR,
@@ -312,4 +320,5 @@ const nnk_host nnk_host_table = {
     .model_save = host_model_save,
     .note = host_note,
     .fit_backup = host_fit_backup,
+    .layer_allreduce = host_layer_allreduce,
 };

@@ -51,6 +51,8 @@ typedef struct nnk_node {
     char *initializers[NNK_MAX_WEIGHTS];
     int frozen;              /* trainable = false: its weights are not trained */
     int grad_needed;         /* backward: its output's gradient is used */
+    const nnk_reducer *dp;   /* during a data-parallel training step: what
+                                host->layer_allreduce sums over */
     unsigned state_mask;     /* bit k: weight k is state (never trainable) */
     int64_t *weight_budget;  /* values its weights may still take (a model
                                 file's), or NULL: no limit */
@@ -206,6 +208,10 @@ int nnk_dp_broadcast_model(nnk_model *m, const nnk_reducer *r, nnk_err *err);
  * keeps the common ones). */
 void nnk_dp_rng_swap_in(nnk_model *m, const nnk_reducer *r, nnk_rng *shared);
 void nnk_dp_rng_swap_out(nnk_model *m, const nnk_rng *shared);
+/* Rank 0's state weights (moving statistics) to every process after a
+ * step, as DDP broadcasts buffers: each process's own statistics (batch
+ * normalization with sync = false) do not make the models drift apart. */
+int nnk_dp_broadcast_state(nnk_model *m, const nnk_reducer *r, nnk_err *err);
 /* Fails when any process's weights differ from rank 0's. */
 int nnk_dp_check_weights(nnk_model *m, const nnk_reducer *r, const char *when, nnk_err *err);
 

@@ -8,7 +8,8 @@
 /* The struct sizes of each minor of ABI 2 (a plugin built for minor k must
  * match row k): 2.1 appended nnk_layer.sgd_learning_rate,
  * nnk_layer_vtable.flags, nnk_optimizer_vtable.plain_step,
- * nnk_metric_vtable.flags and nnk_train_info's rank and size. */
+ * nnk_metric_vtable.flags, nnk_train_info's rank and size and
+ * nnk_host.layer_allreduce. */
 static const nnk_abi_sizes sizes_by_minor[NNK_ABI_MINOR + 1] = {
     {516, 40, 48, 64, 208, 104, 120, 1016, 168, 88, 88, 64, 80, 64, 64, 88},
     NNK_ABI_SIZES,

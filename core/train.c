@@ -474,25 +474,36 @@ static int train_batch(nnk_fit_state *s, int64_t b, nnk_err *err)
     if (s->red) /* data-parallel: this process's share of the global batch */
         nnk_dp_slice(s->red, global, &lo, &rows);
     double loss = 0, outs[NNK_MAX_OUTPUTS] = {0};
-    int rc = nnk_model_ensure_rows(m, rows > 0 ? rows : 1, err);
+    int rc = nnk_model_ensure_rows(m, rows, err);
     if (!rc && rows > 0)
         rc = nnk_model_gather_batch(m, s->d, s->perm + start + lo, rows, err);
-    if (s->red) /* each process's own dropout masks */
+    if (s->red) { /* each process's own dropout masks; layers may sum statistics over the processes */
         nnk_dp_rng_swap_in(m, s->red, s->dp_rngs);
+        for (int i = 0; i < m->n_nodes; i++)
+            m->nodes[i].dp = s->red;
+    }
     if (!rc && rows > 0)
         rc = nnk_model_forward(m, rows, 1, err);
     if (s->red)
         nnk_dp_rng_swap_out(m, s->dp_rngs);
     if (!rc && !s->red) /* with a reducer the update waits for the sum */
         fold_sgd(m);
-    if (!rc && rows > 0)
+    if (!rc && rows > 0) {
         rc = nnk_model_loss(m, rows, &loss, outs, 1, err);
-    else if (!rc)
+    } else if (!rc) { /* no row here: a pass of none, so layers that sum statistics meet the others */
+        rc = nnk_model_forward(m, 0, 1, err);
+        if (!rc)
+            rc = nnk_model_backward(m, 0, 0, err);
         nnk_dp_zero_gradients(m);
+    }
+    for (int i = 0; s->red && i < m->n_nodes; i++)
+        m->nodes[i].dp = NULL;
     if (!rc && s->red)
         rc = nnk_dp_sum_gradients(m, s->red, (float)((double)rows / (double)global), err);
     if (!rc)
         optimizer_step(m);
+    if (!rc && s->red)
+        rc = nnk_dp_broadcast_state(m, s->red, err);
     for (int i = 0; i < m->n_nodes; i++) /* gradients computed elsewhere (callbacks, checks) are plain */
         m->nodes[i].layer.sgd_learning_rate = 0;
     if (!rc && s->red && s->o->check_weights_every_step) {

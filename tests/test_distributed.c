@@ -83,6 +83,8 @@ static nnk_dataset *blobs(void)
     return test_dataset(x, 50, 4, y, 1);
 }
 
+static const char *bn_sync = NULL; /* "true"/"false": a batch normalization after the hidden layer */
+
 static nnk_model *mlp(const char *optimizer)
 {
     nnk_err err = {0, ""};
@@ -91,6 +93,10 @@ static nnk_model *mlp(const char *optimizer)
     const char *k[] = {"units", "activation"}, *v1[] = {"8", "tanh"}, *v2[] = {"3", "softmax"};
     ck_assert_int_eq(nnk_model_add_input(m, "input", &s, &err), 0);
     ck_assert_int_eq(nnk_model_add_layer(m, "h", "dense", NULL, 0, k, v1, NULL, 2, &err), 0);
+    if (bn_sync) {
+        const char *bk[] = {"sync", "momentum"}, *bv[] = {bn_sync, "0.5"};
+        ck_assert_int_eq(nnk_model_add_layer(m, "bn", "batch_normalization", NULL, 0, bk, bv, NULL, 2, &err), 0);
+    }
     ck_assert_int_eq(nnk_model_add_layer(m, "out", "dense", NULL, 0, k, v2, NULL, 2, &err), 0);
     ck_assert_msg(nnk_model_compile(m, "sparse_categorical_crossentropy", "accuracy", optimizer, 0.1, NULL, NULL, NULL, 0,
                                     &err) == 0,
@@ -183,6 +189,55 @@ START_TEST(two_and_three_ranks_match_one_process)
     compare_ranks(2, "sgd");
     compare_ranks(3, "sgd");
     compare_ranks(3, "adam");
+}
+END_TEST
+
+/* Synchronized batch normalization: statistics over the global batch, so
+ * the processes still train the single-process model (moving statistics
+ * included, which the weight comparison covers). */
+START_TEST(synchronized_batch_normalization)
+{
+    bn_sync = "true";
+    compare_ranks(2, "sgd");
+    compare_ranks(3, "adam");
+    bn_sync = NULL;
+}
+END_TEST
+
+/* With sync = false each process normalizes by its own rows: training
+ * runs, the processes keep identical weights (rank 0's moving statistics
+ * are broadcast after every step), but the model is not one process's. */
+START_TEST(per_process_batch_normalization)
+{
+    bn_sync = "false";
+    nnk_dataset *train = blobs();
+    shared sh = {.size = 2};
+    pthread_barrier_init(&sh.barrier, NULL, 2);
+    job jobs[2];
+    pthread_t t[2];
+    for (int r = 0; r < 2; r++) {
+        jobs[r] = (job){&sh, r, "sgd", train, NULL, NULL, {0}, 0, ""};
+        pthread_create(&t[r], NULL, run_rank, &jobs[r]);
+    }
+    for (int r = 0; r < 2; r++)
+        pthread_join(t[r], NULL);
+    for (int r = 0; r < 2; r++)
+        ck_assert_msg(jobs[r].rc == 0, "rank %d: %s", r, jobs[r].msg);
+    nnk_model *one = mlp("sgd");
+    nnk_fit_options o;
+    fit_options(&o, NULL);
+    nnk_err err = {0, ""};
+    ck_assert_int_eq(nnk_model_fit(one, train, &o, NULL, &err), 0);
+    nnk_weight *a = nnk_model_weight_at(one, 0, NULL), *b = nnk_model_weight_at(jobs[0].m, 0, NULL);
+    ck_assert(memcmp(a->value.data, b->value.data, sizeof(float) * (size_t)nnk_tensor_elements(&a->value)) != 0);
+    for (int r = 0; r < 2; r++) {
+        nnk_history_clear(&jobs[r].h);
+        nnk_model_free(jobs[r].m);
+    }
+    nnk_model_free(one);
+    nnk_dataset_free(train);
+    pthread_barrier_destroy(&sh.barrier);
+    bn_sync = NULL;
 }
 END_TEST
 
@@ -279,6 +334,8 @@ int main(void)
     tcase_add_test(tc, two_and_three_ranks_match_one_process);
     tcase_add_test(tc, diverged_weights_are_caught);
     tcase_add_test(tc, refusals);
+    tcase_add_test(tc, synchronized_batch_normalization);
+    tcase_add_test(tc, per_process_batch_normalization);
     tcase_add_test(tc, random_streams_per_rank);
     suite_add_tcase(s, tc);
     int rc = test_run_suite(s);

@@ -9,7 +9,7 @@
 
 typedef struct bn_config {
     double momentum, epsilon;
-    int center, scale;
+    int center, scale, sync;
 } bn_config;
 
 static const nnk_param_spec bn_params[] = {
@@ -18,6 +18,9 @@ static const nnk_param_spec bn_params[] = {
     {"epsilon", NNK_PARAM_FLOAT, "0.001", 1e-12, 1, NULL, "added to the variance", offsetof(bn_config, epsilon)},
     {"center", NNK_PARAM_BOOL, "true", 0, 0, NULL, "learn an offset beta", offsetof(bn_config, center)},
     {"scale", NNK_PARAM_BOOL, "true", 0, 0, NULL, "learn a scale gamma", offsetof(bn_config, scale)},
+    {"sync", NNK_PARAM_BOOL, "true", 0, 0, NULL,
+     "in data-parallel training, statistics over the global batch (SyncBatchNormalization); false: each process's own",
+     offsetof(bn_config, sync)},
     {NULL, 0, NULL, 0, 0, NULL, NULL, 0}};
 
 enum { GAMMA, BETA, MOVING_MEAN, MOVING_VARIANCE };
@@ -49,6 +52,53 @@ static void dims(const nnk_tensor *t, int64_t *n, int64_t *c)
     *n = *c > 0 ? nnk_tensor_elements(t) / *c : 0; /* sizes the core checked */
 }
 
+/* The host's sum over processes, when it has one (ABI 2.1) and sync is on:
+ * how many processes took part (1: this one alone), negative on failure. */
+static int allreduce(nnk_layer *layer, double *v, int64_t n, nnk_err *err)
+{
+    const bn_config *cfg = layer->config;
+    if (!cfg->sync || layers_host->struct_size < offsetof(nnk_host, layer_allreduce) + sizeof(void *) ||
+        !layers_host->layer_allreduce)
+        return 1;
+    return layers_host->layer_allreduce(layer, v, n, err);
+}
+
+/* Training statistics over every process's rows (synchronized batch
+ * normalization): mean from the summed sums and count, variance from the
+ * summed squared deviations from it. synced[0..1] keep the global and
+ * local row counts for backward. Returns how many processes took part. */
+static int global_statistics(nnk_layer *layer, const float *x, int64_t n, int64_t c, double *mean, double *var,
+                             double *counts, nnk_err *err)
+{
+    for (int64_t j = 0; j < c; j++) {
+        double s = 0;
+        for (int64_t i = 0; i < n; i++)
+            s += x[i * c + j];
+        mean[j] = s;
+    }
+    mean[c] = (double)n;
+    int k = allreduce(layer, mean, c + 1, err);
+    if (k <= 1)
+        return k;
+    double total = mean[c];
+    for (int64_t j = 0; j < c; j++) {
+        mean[j] /= total;
+        double sq = 0;
+        for (int64_t i = 0; i < n; i++) {
+            double d = x[i * c + j] - mean[j];
+            sq += d * d;
+        }
+        var[j] = sq;
+    }
+    if (allreduce(layer, var, c, err) < 0)
+        return -1;
+    for (int64_t j = 0; j < c; j++)
+        var[j] /= total;
+    counts[0] = total;
+    counts[1] = (double)n;
+    return k;
+}
+
 static int bn_forward(nnk_layer *layer, int n_in, const nnk_tensor *const *in, nnk_tensor *out,
                       int training, nnk_err *err)
 {
@@ -59,11 +109,25 @@ static int bn_forward(nnk_layer *layer, int n_in, const nnk_tensor *const *in, n
     const float *x = in[0]->data, *gamma = layer->weights[GAMMA].value.data, *beta = layer->weights[BETA].value.data;
     float *mm = layer->weights[MOVING_MEAN].value.data, *mv = layer->weights[MOVING_VARIANCE].value.data;
     float *xhat = layers_host->layer_scratch(layer, 0, n * c), *inv = layers_host->layer_scratch(layer, 1, c);
-    if (!xhat || !inv)
+    /* slot 2: the global statistics (c + 1 means, c variances) and the row counts, as doubles */
+    double *g = (double *)layers_host->layer_scratch(layer, 2, 2 * (4 * c + 4));
+    if (!xhat || !inv || !g)
         return layers_host->err_set(err, NNK_ENOMEM, "out of memory");
+    double *gmean = g, *gvar = g + c + 1, *counts = g + 2 * c + 1;
+    counts[0] = 0; /* not synchronized, unless the sums below say so */
+    int procs = training ? global_statistics(layer, x, n, c, gmean, gvar, counts, err) : 1;
+    if (procs < 0)
+        return err->status;
+    if (training && procs == 1 && n == 0) /* no row to learn statistics from */
+        return NNK_OK;
     for (int64_t j = 0; j < c; j++) {
         double mean = mm[j], var = mv[j];
-        if (training) {
+        if (training && procs > 1) {
+            mean = gmean[j];
+            var = gvar[j];
+            mm[j] = (float)(cfg->momentum * mm[j] + (1 - cfg->momentum) * mean);
+            mv[j] = (float)(cfg->momentum * mv[j] + (1 - cfg->momentum) * var);
+        } else if (training) {
             double s = 0, sq = 0;
             for (int64_t i = 0; i < n; i++)
                 s += x[i * c + j];
@@ -86,6 +150,36 @@ static int bn_forward(nnk_layer *layer, int n_in, const nnk_tensor *const *in, n
     return NNK_OK;
 }
 
+/* Backward through global statistics. Each process's dy is the gradient of
+ * its own rows' mean loss; the global one is dy times n / N (its rows over
+ * the global batch's), and the result goes back to the local scale:
+ *   dx = g inv / N (N dy - N/n (sum dy' + xhat sum dy' xhat)), dy' global. */
+static int synced_backward(nnk_layer *layer, int64_t n, int64_t c, const float *dy, const float *xhat, const float *inv,
+                           const float *gamma, float *dg, float *db, const double *counts, double *sums, nnk_tensor *dx,
+                           nnk_err *err)
+{
+    double total = counts[0], share = counts[1] / total;
+    for (int64_t j = 0; j < c; j++) {
+        double sdy = 0, sdyh = 0;
+        for (int64_t i = 0; i < n; i++) {
+            sdy += dy[i * c + j];
+            sdyh += (double)dy[i * c + j] * xhat[i * c + j];
+        }
+        dg[j] = (float)sdyh; /* the core weights these by share and sums them */
+        db[j] = (float)sdy;
+        sums[j] = sdy * share;
+        sums[c + j] = sdyh * share;
+    }
+    if (allreduce(layer, sums, 2 * c, err) < 0)
+        return err->status;
+    for (int64_t j = 0; dx && j < c; j++) {
+        double k = gamma[j] * inv[j] / total, back = counts[1] > 0 ? total / counts[1] : 0;
+        for (int64_t i = 0; i < n; i++)
+            dx->data[i * c + j] = (float)(k * (total * dy[i * c + j] - back * (sums[j] + xhat[i * c + j] * sums[c + j])));
+    }
+    return NNK_OK;
+}
+
 static int bn_backward(nnk_layer *layer, int n_in, const nnk_tensor *const *in, const nnk_tensor *out,
                        const nnk_tensor *dout, nnk_tensor *const *din, nnk_err *err)
 {
@@ -95,8 +189,12 @@ static int bn_backward(nnk_layer *layer, int n_in, const nnk_tensor *const *in, 
     const float *gamma = layer->weights[GAMMA].value.data, *dy = dout->data;
     float *dg = layer->weights[GAMMA].grad.data, *db = layer->weights[BETA].grad.data;
     float *xhat = layers_host->layer_scratch(layer, 0, n * c), *inv = layers_host->layer_scratch(layer, 1, c);
-    if (!xhat || !inv)
+    double *g = (double *)layers_host->layer_scratch(layer, 2, 2 * (4 * c + 4));
+    if (!xhat || !inv || !g)
         return layers_host->err_set(err, NNK_ENOMEM, "out of memory");
+    double *counts = g + 2 * c + 1, *sums = g + 2 * c + 3;
+    if (counts[0] > 0) /* the forward pass used the global batch's statistics */
+        return synced_backward(layer, n, c, dy, xhat, inv, gamma, dg, db, counts, sums, din[0], err);
     for (int64_t j = 0; j < c; j++) {
         double sdy = 0, sdyh = 0;
         for (int64_t i = 0; i < n; i++) {

@@ -32,7 +32,7 @@ extern "C" {
 #define NNK_ABI_MAJOR 2
 #define NNK_ABI_MINOR 1 /* 2.1 appended: nnk_layer.sgd_learning_rate, nnk_layer_vtable.flags,
                            nnk_optimizer_vtable.plain_step, nnk_metric_vtable.flags,
-                           nnk_train_info.rank and size */
+                           nnk_train_info.rank and size, nnk_host.layer_allreduce */
 #define NNK_MAX_DIMS 4
 #define NNK_MAX_WEIGHTS 8
 #define NNK_ERR_MAX 512
@@ -274,6 +274,15 @@ typedef struct nnk_host {
      * written atomically to path once every callback has handled the
      * current EPOCH_END or BATCH_END. */
     int (*fit_backup)(nnk_model_view *m, const char *path, nnk_err *err);
+    /* ABI 2.1 (check struct_size): in a data-parallel training step, sums
+     * n values over the processes in place and returns how many took part;
+     * anywhere else (one process, inference, outside fit) leaves them and
+     * returns 1; negative with err set when the sum fails. Every process
+     * calls it at the same point of the same step (a layer whose statistics
+     * span the global batch, as synchronized batch normalization). There,
+     * each process's dout is the gradient of its own rows' mean loss; the
+     * core weights the processes' gradients by rows / global rows. */
+    int (*layer_allreduce)(nnk_layer *layer, double *values, int64_t n, nnk_err *err);
 } nnk_host;
 
 /* ---- layers ---------------------------------------------------------- */
