@@ -113,5 +113,21 @@ rc=$?
 grep -q "resuming from" err out && ok || bad "no resume: $(cat out err)"
 weights whole && weights killed && cmp -s whole.w killed.w && ok || bad "resumed 2-process run differs from the uninterrupted one"
 
+# sweeps: the processes share the trials; the table is a local sweep's, printed once
+sweep_table() { sed -n '/^trial  /,$p' | sed 's/sweep-[a-z0-9]*/S/g; s|runs/[a-z0-9]*/best.ini|BEST|'; }
+"$NNKIT" sweep exp.ini --grid hidden.units=4,8 --choice compile.optimizer=sgd,adam --name local --set fit.epochs=3 --threads 1 \
+  --set fit.check_weights=epoch >local.out 2>err || bad "local sweep: $(cat err)"
+"${MPIRUN[@]}" 3 "$NNKIT" sweep exp.ini --grid hidden.units=4,8 --choice compile.optimizer=sgd,adam --name dist --set fit.epochs=3 \
+  --threads 1 --set fit.check_weights=epoch >dist.out 2>err || bad "sweep over 3 processes: $(cat err)"
+[ -n "$(sweep_table <local.out)" ] && [ "$(sweep_table <dist.out)" = "$(sweep_table <local.out)" ] && [ "$(grep -c '^best:' dist.out)" = 1 ] \
+  && [ "$(ls runs/dist/*.log | wc -l)" = 4 ] && [ -f runs/dist/best.ini ] && ok \
+  || bad "sweep over 3 processes: $(cat dist.out) vs $(cat local.out)"
+"$NNKIT" sweep exp.ini --strategy hyperband --log-uniform compile.learning_rate=0.001:0.3 --trials 9 --name hbl --set fit.epochs=9 \
+  --threads 1 >local.out 2>err || bad "local hyperband: $(cat err)"
+"${MPIRUN[@]}" 2 "$NNKIT" sweep exp.ini --strategy hyperband --log-uniform compile.learning_rate=0.001:0.3 --trials 9 --name hbd \
+  --set fit.epochs=9 --threads 1 >dist.out 2>err || bad "hyperband over 2 processes: $(cat err)"
+[ -n "$(sweep_table <local.out)" ] && [ "$(sweep_table <dist.out)" = "$(sweep_table <local.out)" ] && ok \
+  || bad "hyperband over 2 processes: $(cat dist.out) vs $(cat local.out)"
+
 echo "mpi: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -890,9 +890,22 @@ static int cmd_sweep(const options *o)
     so.jobs = so.jobs ? so.jobs : 1;
     so.seed = so.seed ? so.seed : 42;
     nnk_err err = {NNK_OK, ""};
-    if (cmd_sweep_run(&so, &err))
+    nnk_reducer *red = NULL; /* under mpirun: the processes share the trials, rank 0 reports */
+#ifdef NNK_HAVE_MPI
+    if (nnk_mpi_launched() && !(red = nnk_mpi_join(&err)))
         return fail(&err);
-    return 0;
+    so.local_processes = nnk_mpi_local_size(red);
+#endif
+    so.reducer = red && red->size > 1 ? red : NULL;
+    if (so.reducer && red->rank != 0 && !freopen("/dev/null", "w", stdout))
+        return fail(&err);
+    int rc = cmd_sweep_run(&so, &err);
+#ifdef NNK_HAVE_MPI
+    if (red && rc) /* mpirun ends the other processes */
+        return fail(&err);
+    nnk_mpi_leave(red);
+#endif
+    return rc ? fail(&err) : 0;
 }
 
 static int cmd_plot(const options *o)

@@ -31,6 +31,8 @@ typedef struct sweep_options {
     int trials, jobs;
     int threads;               /* each trial's; 0: cores / jobs */
     long long seed;
+    const nnk_reducer *reducer; /* under mpirun: the processes share the trials */
+    int local_processes;        /* the sweep's processes on this host */
 } sweep_options;
 int cmd_sweep_run(const sweep_options *so, nnk_err *err);
 

@@ -242,8 +242,50 @@ static int read_objective(const char *dir, const char *objective, double *value)
     return found ? 0 : -1;
 }
 
+/* A trial started by a process of an MPI job must not join the job: the
+ * launcher's variables go from its environment. */
+static void leave_mpi_environment(void)
+{
+    extern char **environ;
+    for (int again = 1; again;) {
+        again = 0;
+        for (char **e = environ; e && *e; e++)
+            if (!strncmp(*e, "OMPI_", 5) || !strncmp(*e, "PMIX_", 5) || !strncmp(*e, "PMI_", 4)) {
+                char name[256];
+                size_t len = strcspn(*e, "=");
+                snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), *e);
+                unsetenv(name);
+                again = 1;
+                break;
+            }
+    }
+}
+
+/* Under mpirun: waits for every process's share of the round, then reads
+ * each trial's result from its run directory (a shared file system). */
+static void gather_results(const sweep_options *so, const char *root, trial *t, int n)
+{
+    nnk_err err = {NNK_OK, ""};
+    double done = 1; /* a barrier */
+    if (so->reducer->sum_doubles(so->reducer->ctx, &done, 1, &err))
+        return;
+    for (int i = 0; i < n; i++) {
+        if (!t[i].active || t[i].same_as || i % so->reducer->size == so->reducer->rank)
+            continue;
+        char dir[PATH_MAX + 128];
+        snprintf(dir, sizeof dir, "%s/%s", root, t[i].name);
+        t[i].ok = read_objective(dir, so->objective, &t[i].objective) == 0 && isfinite(t[i].objective);
+        if (t[i].ok)
+            printf("  %s: %s %.6g\n", t[i].name, so->objective, t[i].objective);
+        else
+            printf("  %s: failed (see %s/%s.log)\n", t[i].name, root, t[i].name);
+    }
+    fflush(stdout);
+}
+
 /* Runs the trials of one round, --jobs at a time, skipping those whose
- * run directory already holds their results. */
+ * run directory already holds their results. Under mpirun each process
+ * runs the trials whose place in the round is its rank modulo the size. */
 static void run_round(const sweep_options *so, const char *root, const char *trial_ini, const dim *dims, int nd,
                       trial *t, int n, int minimize)
 {
@@ -259,6 +301,10 @@ static void run_round(const sweep_options *so, const char *root, const char *tri
             char dir[PATH_MAX + 128];
             snprintf(dir, sizeof dir, "%s/%s", root, tr->name);
             if (!tr->active) { /* stopped in an earlier rung: keep its result */
+                next++;
+                continue;
+            }
+            if (so->reducer && next % so->reducer->size != so->reducer->rank) { /* another process's */
                 next++;
                 continue;
             }
@@ -297,8 +343,8 @@ static void run_round(const sweep_options *so, const char *root, const char *tri
             }
             static char threads[32]; /* the cores shared among the jobs */
             long cores = sysconf(_SC_NPROCESSORS_ONLN);
-            snprintf(threads, sizeof threads, "%d",
-                     so->threads ? so->threads : cores / so->jobs > 1 ? (int)(cores / so->jobs) : 1);
+            long share = cores / so->jobs / (so->local_processes > 0 ? so->local_processes : 1);
+            snprintf(threads, sizeof threads, "%d", so->threads ? so->threads : share > 1 ? (int)share : 1);
             argv[a++] = "--threads";
             argv[a++] = threads;
             argv[a++] = "--overwrite"; /* an unfinished trial without a backup starts again */
@@ -314,6 +360,7 @@ static void run_round(const sweep_options *so, const char *root, const char *tri
             fflush(stdout);
             pid_t pid = fork();
             if (pid == 0) {
+                leave_mpi_environment(); /* the trial is a process of its own, not one of the job's */
                 FILE *f = freopen(log, "w", stdout);
                 if (!f || dup2(fileno(stdout), 2) < 0)
                     _exit(1);
@@ -350,6 +397,8 @@ static void run_round(const sweep_options *so, const char *root, const char *tri
                 running--;
             }
     }
+    if (so->reducer) /* every process's trials done: read all of them */
+        gather_results(so, root, t, n);
     for (int i = 0; i < n; i++)
         if (t[i].active && t[i].same_as) {
             t[i].ok = t[t[i].same_as - 1].ok;
@@ -504,17 +553,20 @@ int cmd_sweep_run(const sweep_options *so, nnk_err *err)
     const char *max_epochs_text = nnk_experiment_get(e, "fit", "epochs");
     long long max_epochs = max_epochs_text ? atoll(max_epochs_text) : 1;
     nnk_experiment_free(e);
-    if ((rc = nnk_mkdir_p(root, "sweep directory", err)))
-        return rc;
     snprintf(trial_ini, sizeof trial_ini, "%s/trial.ini", root);
-    if ((rc = write_trial_ini(so->experiment, trial_ini, err)) || (rc = record_space(root, dims, nd, so->objective,
-                                                                                    hyperband ? "hyperband" : bayes ? "bayes" : random ? "random" : "grid", err)))
+    int writer = !so->reducer || so->reducer->rank == 0; /* under mpirun rank 0 writes the sweep's own files */
+    if (writer && ((rc = nnk_mkdir_p(root, "sweep directory", err)) || (rc = write_trial_ini(so->experiment, trial_ini, err)) ||
+                   (rc = record_space(root, dims, nd, so->objective,
+                                      hyperband ? "hyperband" : bayes ? "bayes" : random ? "random" : "grid", err))))
+        return rc;
+    double ready = 1;
+    if (so->reducer && (rc = so->reducer->sum_doubles(so->reducer->ctx, &ready, 1, err))) /* its files are there */
         return rc;
     int minimize = !strcmp(so->mode, "min") ||
                    (!strcmp(so->mode, "auto") && !strstr(so->objective, "acc"));
-    printf("sweep %s: %d trials (%s), objective %s (%s), %d at a time\n", root, bayes ? so->trials : n,
+    printf("sweep %s: %d trials (%s), objective %s (%s), %d at a time%s\n", root, bayes ? so->trials : n,
            hyperband ? "hyperband" : bayes ? "bayes" : random ? "random" : "grid", so->objective, minimize ? "min" : "max",
-           so->jobs);
+           so->jobs * (so->reducer ? so->reducer->size : 1), so->reducer ? " over the job's processes" : "");
     if (bayes) {
         for (int i = 0; i < n; i++)
             t[i].active = 1;
@@ -536,7 +588,8 @@ int cmd_sweep_run(const sweep_options *so, nnk_err *err)
                 memcpy(X + m * nd, t[i].u, sizeof(double) * (size_t)nd);
                 y[m++] = t[i].ok ? (minimize ? t[i].objective : -t[i].objective) : (isfinite(worst) ? worst + 1 : 1);
             }
-            int batch = so->jobs < so->trials - n ? so->jobs : so->trials - n, first = n;
+            int parallel = so->jobs * (so->reducer ? so->reducer->size : 1); /* one proposal for every slot */
+            int batch = parallel < so->trials - n ? parallel : so->trials - n, first = n;
             for (int b = 0; b < batch; b++, n++) {
                 memset(&t[n], 0, sizeof t[n]);
                 bayes_propose(X, y, m, nd, 2000, &state, t[n].u);
@@ -625,6 +678,8 @@ int cmd_sweep_run(const sweep_options *so, nnk_err *err)
     const trial *best = &t[order[0]];
     if (!best->ok)
         return nnk_err_set(err, NNK_ERUNTIME, "sweep: every trial failed; see the .log files in '%s'", root);
+    if (!writer)
+        return NNK_OK;
     char from[PATH_MAX + 128], to[PATH_MAX + 16];
     snprintf(from, sizeof from, "%s/%s/config.ini", root, best->name);
     snprintf(to, sizeof to, "%s/best.ini", root);
