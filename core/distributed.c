@@ -202,3 +202,142 @@ int nnk_dp_broadcast_state(nnk_model *m, const nnk_reducer *r, nnk_err *err)
     }
     return rc;
 }
+
+/* ---- gradient buckets summed while backward runs ---------------------- */
+
+#define BUCKET_FLOATS 16384 /* a bucket is started once it holds this many */
+#define MAX_BUCKETS 256
+
+typedef struct dp_overlap {
+    const nnk_reducer *r;
+    float share;
+    int64_t *offset;    /* per node: where its trainable gradients go (backward order) */
+    int64_t total, sent; /* floats laid out; floats whose sum has started */
+    int64_t filled;     /* floats packed so far */
+    int last_node;      /* the last node backward reaches that has any */
+    void *handle[MAX_BUCKETS];
+    int n_started;
+    int failed;
+    nnk_err err;
+} dp_overlap;
+
+static int64_t node_trainable(const nnk_node *n)
+{
+    int64_t k = 0;
+    for (int w = 0; w < n->layer.n_weights; w++)
+        k += n->layer.weights[w].trainable ? nnk_tensor_elements(&n->layer.weights[w].value) : 0;
+    return k;
+}
+
+static void start_bucket(dp_overlap *o, float *buf)
+{
+    if (o->failed || o->filled == o->sent)
+        return;
+    if (o->n_started == MAX_BUCKETS ||
+        o->r->start_sum_floats(o->r->ctx, buf + o->sent, o->filled - o->sent, &o->handle[o->n_started], &o->err)) {
+        o->failed = 1;
+        if (!o->err.status)
+            nnk_err_set(&o->err, NNK_ENOMEM, "too many gradient buckets");
+        return;
+    }
+    o->n_started++;
+    o->sent = o->filled;
+}
+
+/* After node i's backward: its gradients, weighted, into the buffer; a full
+ * bucket (or the last) starts its sum. */
+static void after_node(nnk_model *m, int i)
+{
+    dp_overlap *o = m->dp_overlap;
+    nnk_node *n = &m->nodes[i];
+    if (o->offset[i] < 0)
+        return;
+    float *buf = m->dp_buf + o->offset[i];
+    for (int w = 0; w < n->layer.n_weights; w++) {
+        nnk_weight *wt = &n->layer.weights[w];
+        if (!wt->trainable)
+            continue;
+        int64_t k = nnk_tensor_elements(&wt->value);
+        for (int64_t j = 0; j < k; j++)
+            buf[j] = wt->grad.data[j] * o->share;
+        buf += k;
+    }
+    o->filled = o->offset[i] + node_trainable(n);
+    if (o->filled - o->sent >= BUCKET_FLOATS || i == o->last_node)
+        start_bucket(o, m->dp_buf);
+    if (o->r->progress)
+        o->r->progress(o->r->ctx);
+}
+
+int nnk_dp_overlap_begin(nnk_model *m, const nnk_reducer *r, float share, nnk_err *err)
+{
+    dp_overlap *o = m->dp_overlap;
+    if (!o) {
+        if (!(o = calloc(1, sizeof *o)) || !(o->offset = malloc(sizeof(int64_t) * (size_t)(m->n_nodes ? m->n_nodes : 1)))) {
+            free(o);
+            return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+        }
+        m->dp_overlap = o;
+    }
+    o->total = 0;
+    o->last_node = -1;
+    for (int i = m->n_nodes - 1; i >= 0; i--) { /* backward order */
+        int64_t k = node_trainable(&m->nodes[i]);
+        o->offset[i] = k ? o->total : -1;
+        o->total += k;
+        if (k)
+            o->last_node = i;
+    }
+    if (!scratch(m, o->total))
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory for the gradient buffer (%lld values)", (long long)o->total);
+    o->r = r;
+    o->share = share;
+    o->sent = o->filled = 0;
+    o->n_started = 0;
+    o->failed = 0;
+    o->err = (nnk_err){NNK_OK, ""};
+    m->after_backward = after_node;
+    return NNK_OK;
+}
+
+int nnk_dp_overlap_end(nnk_model *m, int backward_failed, nnk_err *err)
+{
+    dp_overlap *o = m->dp_overlap;
+    m->after_backward = NULL;
+    if (!backward_failed)
+        start_bucket(o, m->dp_buf); /* whatever backward left */
+    int rc = NNK_OK;
+    for (int b = 0; b < o->n_started; b++) { /* every started sum completes, even after a failure */
+        nnk_err werr = {NNK_OK, ""};
+        if (o->r->wait_sum(o->r->ctx, o->handle[b], &werr) && !rc)
+            rc = nnk_err_set(err, werr.status, "%s", werr.msg);
+    }
+    if (backward_failed)
+        return backward_failed;
+    if (o->failed)
+        return nnk_err_set(err, o->err.status, "%s", o->err.msg);
+    for (int i = 0; !rc && i < m->n_nodes; i++) {
+        if (o->offset[i] < 0)
+            continue;
+        const float *buf = m->dp_buf + o->offset[i];
+        nnk_node *n = &m->nodes[i];
+        for (int w = 0; w < n->layer.n_weights; w++) {
+            nnk_weight *wt = &n->layer.weights[w];
+            if (!wt->trainable)
+                continue;
+            int64_t k = nnk_tensor_elements(&wt->value);
+            memcpy(wt->grad.data, buf, sizeof(float) * (size_t)k);
+            buf += k;
+        }
+    }
+    return rc;
+}
+
+void nnk_dp_overlap_free(nnk_model *m)
+{
+    dp_overlap *o = m->dp_overlap;
+    if (o)
+        free(o->offset);
+    free(o);
+    m->dp_overlap = NULL;
+}

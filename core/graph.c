@@ -205,6 +205,8 @@ int nnk_model_backward(nnk_model *m, int64_t rows, int into_logits, nnk_err *err
             for (int64_t j = 0; j < cnt; j++)
                 dst[j] += tmp[k].data[j];
         }
+        if (m->after_backward) /* its weights' gradients are final */
+            m->after_backward(m, i);
     }
     return NNK_OK;
 }

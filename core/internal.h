@@ -178,6 +178,8 @@ struct nnk_model {
     float *stage_x, *stage_y;      /* whole data rows of a batch, before splitting */
     float *dp_buf;                 /* data-parallel: the flat gradient buffer */
     int64_t dp_cap;
+    struct dp_overlap *dp_overlap; /* its buckets, summed during backward */
+    void (*after_backward)(nnk_model *m, int node); /* called after each node's backward, or NULL */
     int64_t stage_x_cap, stage_y_cap;
     /* the data of the fit in progress, for callbacks (borrowed) */
     const nnk_dataset *fit_data[3]; /* by nnk_split */
@@ -212,6 +214,13 @@ void nnk_dp_rng_swap_out(nnk_model *m, const nnk_rng *shared);
  * step, as DDP broadcasts buffers: each process's own statistics (batch
  * normalization with sync = false) do not make the models drift apart. */
 int nnk_dp_broadcast_state(nnk_model *m, const nnk_reducer *r, nnk_err *err);
+/* Gradient buckets summed while backward runs (reducers with
+ * start_sum_floats): begin before backward, end after it, which waits for
+ * every sum and unpacks them (backward_failed: its status, returned after
+ * the started sums complete). */
+int nnk_dp_overlap_begin(nnk_model *m, const nnk_reducer *r, float share, nnk_err *err);
+int nnk_dp_overlap_end(nnk_model *m, int backward_failed, nnk_err *err);
+void nnk_dp_overlap_free(nnk_model *m);
 /* Fails when any process's weights differ from rank 0's. */
 int nnk_dp_check_weights(nnk_model *m, const nnk_reducer *r, const char *when, nnk_err *err);
 

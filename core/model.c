@@ -77,6 +77,7 @@ void nnk_model_free(nnk_model *m)
     free(m->stage_x);
     free(m->stage_y);
     free(m->dp_buf);
+    nnk_dp_overlap_free(m);
     free(m);
 }
 

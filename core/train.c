@@ -466,6 +466,18 @@ static void optimizer_step(nnk_model *m)
     }
 }
 
+/* Whether a trainable weight has l1 or l2, whose gradient the loss adds
+ * after backward. */
+static int regularized(const nnk_model *m)
+{
+    for (int i = 0; i < nnk_model_weight_count(m); i++) {
+        const nnk_weight *w = nnk_model_weight_at((nnk_model *)m, i, NULL);
+        if (w->trainable && (w->l1 != 0 || w->l2 != 0))
+            return 1;
+    }
+    return 0;
+}
+
 static int train_batch(nnk_fit_state *s, int64_t b, nnk_err *err)
 {
     nnk_model *m = s->m;
@@ -488,6 +500,12 @@ static int train_batch(nnk_fit_state *s, int64_t b, nnk_err *err)
         nnk_dp_rng_swap_out(m, s->dp_rngs);
     if (!rc && !s->red) /* with a reducer the update waits for the sum */
         fold_sgd(m);
+    /* the gradient sum: in buckets as backward produces them, or in one call after */
+    float share = s->red ? (float)((double)rows / (double)global) : 1.0f;
+    int overlap = !rc && s->red && s->red->start_sum_floats && s->red->wait_sum && s->o->gradient_buckets &&
+                  !regularized(m);
+    if (overlap)
+        rc = nnk_dp_overlap_begin(m, s->red, share, err);
     if (!rc && rows > 0) {
         rc = nnk_model_loss(m, rows, &loss, outs, 1, err);
     } else if (!rc) { /* no row here: a pass of none, so layers that sum statistics meet the others */
@@ -498,8 +516,10 @@ static int train_batch(nnk_fit_state *s, int64_t b, nnk_err *err)
     }
     for (int i = 0; s->red && i < m->n_nodes; i++)
         m->nodes[i].dp = NULL;
-    if (!rc && s->red)
-        rc = nnk_dp_sum_gradients(m, s->red, (float)((double)rows / (double)global), err);
+    if (overlap)
+        rc = nnk_dp_overlap_end(m, rc, err);
+    else if (!rc && s->red)
+        rc = nnk_dp_sum_gradients(m, s->red, share, err);
     if (!rc)
         optimizer_step(m);
     if (!rc && s->red)

@@ -396,6 +396,7 @@ static const nnk_param_spec data_specs[] = {
 static const nnk_param_spec fit_specs[] = {
     {"epochs", NNK_PARAM_INT, "1", 0, 1000000, NULL, "passes over the training data", RC(epochs)},
     {"check_weights", NNK_PARAM_CHOICE, "epoch", 0, 0, check_weights_choices, "under mpirun: compare every process's weights with rank 0's after every epoch, or after every step (a debug aid)", RC(check_weights)},
+    {"gradient_buckets", NNK_PARAM_BOOL, "false", 0, 0, NULL, "under mpirun: sum the gradients in buckets while backward runs (DDP's overlap), for links slower than the compute", RC(gradient_buckets)},
     {"threads", NNK_PARAM_INT, "0", 0, 1024, NULL, "BLAS threads (0: OPENBLAS_NUM_THREADS when set, else every core); results are bit-identical for the same count", RC(threads)},
     {"initial_epoch", NNK_PARAM_INT, "0", 0, 1000000, NULL, "the epoch to start at (continued training: numbering, schedules and logged steps go on from it)", RC(initial_epoch)},
     {"batch_size", NNK_PARAM_INT, "32", 1, 1000000, NULL, "samples per gradient step", RC(batch_size)},
@@ -516,6 +517,7 @@ int nnk_experiment_settings(const nnk_experiment *e, nnk_experiment_parts *parts
     c->initial_epoch = f->initial_epoch;
     c->threads = f->threads;
     c->check_weights = f->check_weights;
+    c->gradient_buckets = f->gradient_buckets;
     c->seed = f->seed; c->verbose = f->verbose;
     c->run_dir = r->run_dir; c->run_name = r->run_name;
     /* an empty directory would put runs at the file system's root */

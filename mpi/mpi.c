@@ -49,6 +49,60 @@ static int sum_doubles(void *ctx, double *values, int64_t n, nnk_err *err)
     return allreduce(ctx, values, n, MPI_DOUBLE, sizeof(double), err);
 }
 
+/* A bucket's sum in flight (one MPI_Iallreduce; buckets stay far below
+ * MPI's int count). The oldest pending one is tested by progress. */
+typedef struct pending {
+    MPI_Request req;
+    struct pending *next;
+} pending;
+
+static pending *in_flight;
+
+static int start_sum_floats(void *ctx, float *values, int64_t n, void **handle, nnk_err *err)
+{
+    mpi_ctx *c = ctx;
+    if (n > INT_MAX)
+        return nnk_err_set(err, NNK_EUSAGE, "MPI iallreduce: %lld values in one bucket", (long long)n);
+    pending *p = calloc(1, sizeof *p);
+    if (!p)
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    int rc = check(MPI_Iallreduce(MPI_IN_PLACE, values, (int)n, MPI_FLOAT, MPI_SUM, c->comm, &p->req), "iallreduce", err);
+    if (rc) {
+        free(p);
+        return rc;
+    }
+    pending **tail = &in_flight;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = p;
+    *handle = p;
+    return NNK_OK;
+}
+
+static int wait_sum(void *ctx, void *handle, nnk_err *err)
+{
+    (void)ctx;
+    pending *p = handle;
+    int rc = check(MPI_Wait(&p->req, MPI_STATUS_IGNORE), "wait", err);
+    for (pending **q = &in_flight; *q; q = &(*q)->next)
+        if (*q == p) {
+            *q = p->next;
+            break;
+        }
+    free(p);
+    return rc;
+}
+
+/* MPI advances non-blocking collectives only inside MPI calls: a test
+ * between layers' backward lets the started sums move. */
+static void progress(void *ctx)
+{
+    (void)ctx;
+    int done;
+    if (in_flight)
+        MPI_Test(&in_flight->req, &done, MPI_STATUS_IGNORE);
+}
+
 static int broadcast(void *ctx, void *bytes, int64_t n, int root, nnk_err *err)
 {
     mpi_ctx *c = ctx;
@@ -89,6 +143,9 @@ nnk_reducer *nnk_mpi_join(nnk_err *err)
     r->sum_floats = sum_floats;
     r->sum_doubles = sum_doubles;
     r->broadcast = broadcast;
+    r->start_sum_floats = start_sum_floats;
+    r->wait_sum = wait_sum;
+    r->progress = progress;
     return r;
 }
 

@@ -58,6 +58,20 @@ static int sum_generic(void *ctx, void *values, int64_t n, int doubles, nnk_err 
 static int sum_floats(void *ctx, float *v, int64_t n, nnk_err *err) { return sum_generic(ctx, v, n, 0, err); }
 static int sum_doubles(void *ctx, double *v, int64_t n, nnk_err *err) { return sum_generic(ctx, v, n, 1, err); }
 
+/* "Non-blocking" sums for the bucketed path: done at once, in the order
+ * started (every rank starts the same buckets in the same order). */
+static int start_sum(void *ctx, float *v, int64_t n, void **handle, nnk_err *err)
+{
+    *handle = NULL;
+    return sum_generic(ctx, v, n, 0, err);
+}
+
+static int wait_sum(void *ctx, void *handle, nnk_err *err)
+{
+    (void)ctx, (void)handle, (void)err;
+    return NNK_OK;
+}
+
 static int broadcast(void *ctx, void *bytes, int64_t n, int root, nnk_err *err)
 {
     (void)err;
@@ -84,6 +98,7 @@ static nnk_dataset *blobs(void)
 }
 
 static const char *bn_sync = NULL; /* "true"/"false": a batch normalization after the hidden layer */
+static int buckets = 0;            /* the reducer sums buckets during backward */
 
 static nnk_model *mlp(const char *optimizer)
 {
@@ -128,11 +143,16 @@ static void *run_rank(void *arg)
 {
     job *j = arg;
     rank_ctx c = {j->sh, j->rank};
-    nnk_reducer r = {j->rank, j->sh->size, &c, sum_floats, sum_doubles, broadcast};
+    nnk_reducer r = {j->rank, j->sh->size, &c, sum_floats, sum_doubles, broadcast, NULL, NULL, NULL};
+    if (buckets) {
+        r.start_sum_floats = start_sum;
+        r.wait_sum = wait_sum;
+    }
     nnk_fit_options o;
     fit_options(&o, j->val);
     o.reducer = &r;
     o.check_weights_every_step = 1;
+    o.gradient_buckets = buckets;
     nnk_err err = {0, ""};
     j->m = mlp(j->optimizer);
     j->rc = nnk_model_fit(j->m, j->train, &o, &j->h, &err);
@@ -189,6 +209,12 @@ START_TEST(two_and_three_ranks_match_one_process)
     compare_ranks(2, "sgd");
     compare_ranks(3, "sgd");
     compare_ranks(3, "adam");
+    buckets = 1; /* the same with gradients summed in buckets during backward */
+    compare_ranks(3, "sgd");
+    bn_sync = "true";
+    compare_ranks(2, "adam");
+    bn_sync = NULL;
+    buckets = 0;
 }
 END_TEST
 
@@ -247,7 +273,7 @@ static void *check_rank(void *arg)
 {
     job *j = arg;
     rank_ctx c = {j->sh, j->rank};
-    nnk_reducer r = {j->rank, j->sh->size, &c, sum_floats, sum_doubles, broadcast};
+    nnk_reducer r = {j->rank, j->sh->size, &c, sum_floats, sum_doubles, broadcast, NULL, NULL, NULL};
     nnk_err err = {0, ""};
     j->rc = nnk_dp_check_weights(j->m, &r, "after epoch 3", &err);
     memcpy(j->msg, err.msg, sizeof j->msg);
@@ -286,7 +312,7 @@ START_TEST(refusals)
 {
     shared sh = {.size = 2};
     rank_ctx c = {&sh, 0};
-    nnk_reducer r = {0, 2, &c, sum_floats, sum_doubles, broadcast};
+    nnk_reducer r = {0, 2, &c, sum_floats, sum_doubles, broadcast, NULL, NULL, NULL};
     nnk_err err = {0, ""};
     nnk_model *m = mlp("sgd");
     ck_assert_int_eq(nnk_dp_check(m, &r, &err), NNK_OK);
@@ -295,7 +321,7 @@ START_TEST(refusals)
     ck_assert_str_eq(err.msg, "fit: reducer of rank 2 and size 2 is not usable");
     nnk_model_free(m);
     int64_t lo, n, got[3] = {0};
-    nnk_reducer three = {0, 3, NULL, NULL, NULL, NULL};
+    nnk_reducer three = {0, 3, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     for (three.rank = 0; three.rank < 3; three.rank++) { /* 10 rows: 4, 3, 3, in order */
         nnk_dp_slice(&three, 10, &lo, &n);
         got[three.rank] = n;
@@ -310,7 +336,8 @@ END_TEST
 START_TEST(random_streams_per_rank)
 {
     nnk_model *a = mlp("sgd"), *b = mlp("sgd");
-    nnk_reducer r0 = {0, 2, NULL, sum_floats, sum_doubles, broadcast}, r1 = {1, 2, NULL, sum_floats, sum_doubles, broadcast};
+    nnk_reducer r0 = {0, 2, NULL, sum_floats, sum_doubles, broadcast, NULL, NULL, NULL},
+                r1 = {1, 2, NULL, sum_floats, sum_doubles, broadcast, NULL, NULL, NULL};
     nnk_rng sa[2], sb[2], common = a->nodes[0].rng;
     nnk_dp_rng_swap_in(a, &r0, sa);
     nnk_dp_rng_swap_in(b, &r1, sb);

@@ -77,6 +77,9 @@ for n in 2 3; do
   same_run "ranks$n" one
   [ "$(grep -c "^run saved in" out)" = 1 ] && ok || bad "$n ranks: not one 'run saved' line: $(cat out)"
 done
+# the gradients summed in buckets while backward runs (MPI_Iallreduce): the same model
+"${MPIRUN[@]}" 3 "$NNKIT" train exp.ini --run-name buckets --set fit.gradient_buckets=true >/dev/null 2>err || bad "buckets: $(cat err)"
+same_run buckets one
 
 # only rank 0 writes: with every file-writing callback, one set of files
 cat exp.ini - >files.ini <<'EOF'
@@ -92,7 +95,7 @@ EOF
 "${MPIRUN[@]}" 3 "$NNKIT" train files.ini --run-name files >/dev/null 2>err || bad "files: $(cat err)"
 list=$(cd runs/files && find . -type f | sed 's/events.out.tfevents.*/EVENTS/' | sort | tr '\n' ' ')
 [ "$list" = "./EVENTS ./best.nnk ./config.ini ./metrics.txt ./model.nnk ./train/EVENTS ./training.csv ./validation/EVENTS " ] \
-  && [ "$(ls runs)" = "$(printf 'files\none\nranks2\nranks3')" ] && [ -z "$(ls | grep -v '^\(examples\|kp\|runs\|exp.ini\|files.ini\|out\|err\|.*\.w\)$')" ] \
+  && [ "$(ls runs)" = "$(printf 'buckets\nfiles\none\nranks2\nranks3')" ] && [ -z "$(ls | grep -v '^\(examples\|kp\|runs\|exp.ini\|files.ini\|out\|err\|.*\.w\)$')" ] \
   && ok || bad "files of a 3-process run: $list / runs: $(ls runs | tr '\n' ' ') / here: $(ls | tr '\n' ' ')"
 
 # a killed rank ends the job; the re-run resumes from rank 0's last epoch-end backup

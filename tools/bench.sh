@@ -15,7 +15,8 @@
 #   usage: tools/bench.sh [--native-blas] [--mpi] [REPEATS]   (default 3 repeats)
 # --mpi measures data-parallel training instead: 2 processes x 1 thread
 # under mpirun against 1 process x 1 thread and 1 x 2 threads, at batch 256
-# and 1024, and the allreduce of the model's gradient buffer on this host,
+# and 1024 (the gradients summed after backward, and in buckets during it),
+# and the allreduce of the model's gradient buffer on this host,
 # then prints tools/scaling.py's model of larger clusters from them.
 # --native-blas unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for this run,
 # so OpenBLAS picks its kernels for this CPU (some machines here pin it to
@@ -47,6 +48,8 @@ if [ "$mpi" = 1 ]; then
       ./build/tools/bench_train examples/fashion_mnist.ini "$b" --threads 1 | sed 's/^nnkit /one1 /' | tee -a "$log"
       ./build/tools/bench_train examples/fashion_mnist.ini "$b" --threads 2 | sed 's/^nnkit /one2 /' | tee -a "$log"
       "${MPIRUN[@]}" ./build/tools/bench_train examples/fashion_mnist.ini "$b" --threads 1 --mpi | sed 's/^nnkit-mpi /two1 /' | tee -a "$log"
+      "${MPIRUN[@]}" ./build/tools/bench_train examples/fashion_mnist.ini "$b" --threads 1 --mpi --buckets |
+        sed 's/^nnkit-mpi /two1b /' | tee -a "$log"
     done
     "${MPIRUN[@]}" ./build/tools/bench_train examples/fashion_mnist.ini 256 --mpi --allreduce | tee -a "$log"
   done
@@ -61,9 +64,10 @@ for line in open(sys.argv[1]):
     rows.setdefault((parts[0], kv["batch"]), []).append(kv)
 med = lambda who, b, k: statistics.median(float(r[k]) for r in rows[(who, b)])
 for b in ("256", "1024"):
-    one1, one2, two1 = (med(w, b, "samples_per_s") for w in ("one1", "one2", "two1"))
+    one1, one2, two1, two1b = (med(w, b, "samples_per_s") for w in ("one1", "one2", "two1", "two1b"))
     print(f"  batch {b:>4}: 1 process x 1 thread {one1:8.0f} samples/s | 1 x 2 threads {one2:8.0f} (x{one2 / one1:.2f}) | "
-          f"2 processes x 1 thread {two1:8.0f} (x{two1 / one1:.2f})")
+          f"2 processes x 1 thread {two1:8.0f} (x{two1 / one1:.2f}); summed in buckets during backward {two1b:8.0f} "
+          f"(x{two1b / two1:.2f} of one sum after it)")
 us, size = med("allreduce", "256", "us"), int(rows[("allreduce", "256")][0]["bytes"])
 print(f"  allreduce of the gradient buffer ({size} bytes) over 2 processes on this host: {us:.0f} us")
 PY

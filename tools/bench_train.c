@@ -2,7 +2,7 @@
  * achieved GFLOP/s, the sgemm-only bound measured in the same process, and
  * peak RSS. Used by tools/bench.sh.
  *   bench_train EXPERIMENT.ini BATCH_SIZE [--threads N] [--tensorboard] [--predict|--evaluate] [--epochs N]
- *               [--mpi [--allreduce]]
+ *               [--mpi [--allreduce | --buckets]]
  * The bound is the time of the sgemm calls alone of one training step at
  * the model's real shapes (per dense layer: the forward product, the
  * weight gradient and, except for a layer fed by the data, the input
@@ -13,7 +13,9 @@
  * core). --mpi (under mpirun) trains data-parallel over the job's
  * processes, the batch being the global one, and only rank 0 prints;
  * with --allreduce it times instead the sum of one gradient buffer of the
- * model's trainable size over the processes (median of 50). The bound
+ * model's trainable size over the processes (median of 50), and with
+ * --buckets it sums the gradients in buckets during backward instead of
+ * in one call after it (to measure the overlap). The bound
  * stays one process's. --epochs N trains N epochs (small
  * models, whose epoch is too short to time). With --tensorboard the run
  * also logs every batch's scalars and a histogram of every weight and bias
@@ -153,7 +155,7 @@ static int time_allreduce(const nnk_model *m, nnk_reducer *red, const char *batc
 
 int main(int argc, char **argv)
 {
-    int with_tb = 0, predict = 0, evaluate = 0, epochs = 1, threads = 0, mpi = 0, allreduce = 0;
+    int with_tb = 0, predict = 0, evaluate = 0, epochs = 1, threads = 0, mpi = 0, allreduce = 0, buckets = 0;
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "--tensorboard"))
             with_tb = 1;
@@ -165,6 +167,8 @@ int main(int argc, char **argv)
             mpi = 1;
         else if (!strcmp(argv[i], "--allreduce"))
             allreduce = 1;
+        else if (!strcmp(argv[i], "--buckets"))
+            buckets = 1;
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc && atoi(argv[i + 1]) > 0)
             threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--epochs") && i + 1 < argc && atoi(argv[i + 1]) > 0)
@@ -218,6 +222,7 @@ int main(int argc, char **argv)
     o.epochs = epochs;
     o.batch_size = parts.cfg.batch_size;
     o.reducer = red;
+    o.gradient_buckets = buckets;
     nnk_callback *tb = NULL;
     char logdir[] = "/tmp/nnkit-bench-XXXXXX";
     if (with_tb) {

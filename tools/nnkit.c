@@ -655,6 +655,7 @@ static int cmd_train(const options *o)
     fo.keep_backups = 1; /* until model.nnk and metrics.txt are on disk */
     fo.reducer = red;
     fo.check_weights_every_step = !strcmp(c->check_weights, "step");
+    fo.gradient_buckets = c->gradient_buckets;
     if (nnk_model_fit(m, data.train, &fo, &hist, &err))
         goto out;
     trained = 1;

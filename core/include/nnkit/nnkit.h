@@ -377,6 +377,15 @@ typedef struct nnk_reducer {
     int (*sum_doubles)(void *ctx, double *values, int64_t n, nnk_err *err);
     /* Copies n bytes from process root to every other. */
     int (*broadcast)(void *ctx, void *bytes, int64_t n, int root, nnk_err *err);
+    /* Optional, to overlap the gradient sum with backward: starts summing n
+     * floats in place (every process starts the same sums in the same
+     * order) and gives a handle that wait_sum completes; progress lets
+     * started sums advance. With them (and nnk_fit_options.gradient_buckets)
+     * fit sums each bucket of gradients as soon as backward has produced
+     * it (DDP's design). */
+    int (*start_sum_floats)(void *ctx, float *values, int64_t n, void **handle, nnk_err *err);
+    int (*wait_sum)(void *ctx, void *handle, nnk_err *err);
+    void (*progress)(void *ctx);
 } nnk_reducer;
 
 typedef struct nnk_fit_options {
@@ -405,6 +414,13 @@ typedef struct nnk_fit_options {
     int check_weights_every_step;  /* with a reducer: compare the processes'
                                       weights after every step (a debug aid),
                                       not only at every epoch's end */
+    int gradient_buckets;          /* with a reducer that can: sum the
+                                      gradients in buckets while backward
+                                      runs (DDP's overlap) instead of in one
+                                      call after it; for links slower than
+                                      the compute (tools/scaling.py): on one
+                                      2-core host, with no core spare for
+                                      MPI's progress, it measured slower */
 } nnk_fit_options;
 
 NNK_API void nnk_fit_options_init(nnk_fit_options *o); /* Keras defaults */

@@ -75,6 +75,7 @@ typedef struct nnk_run_config {
     int64_t initial_epoch;
     int64_t threads;                       /* BLAS threads; 0: the environment's or every core */
     const char *check_weights;             /* under mpirun: "epoch" or "step" */
+    int gradient_buckets;                  /* under mpirun: sums overlap backward */
     const char *class_names;               /* comma separated, or "" */
     const char *missing;                   /* error, mean, median or zero */
     const char *unknown_category;          /* error or ignore (all zeros) */
