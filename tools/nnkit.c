@@ -325,19 +325,6 @@ static nnk_registry *load_registry(const options *o, nnk_err *err)
     return reg;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
-/* A run that failed on its configuration before training leaves nothing
- * behind (only a directory this invocation created is removed). */
-static void remove_run_dir(const char *dir)
-{
-    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* A file's name ends in ".tmp.PID" (an atomic write in progress) and
  * that process is gone. */
 static int is_stale_temporary(const char *path)
@@ -502,7 +489,7 @@ static int choose_run_dir(const options *o, const nnk_run_config *c, nnk_callbac
                                "run directory '%s' exists and holds no backup to resume; use --overwrite to replace it, "
                                "or another --run-name",
                                run_dir);
-        remove_run_dir(run_dir);
+        remove_tree(run_dir);
     }
     *created_dir = access(run_dir, F_OK) != 0;
     if (nnk_mkdir_p(run_dir, "run directory", err))
@@ -686,7 +673,7 @@ out:
     for (int i = 0; cbs && i < n_cbs; i++)
         nnk_callback_free(cbs[i]);
     if (discard)
-        remove_run_dir(run_dir);
+        remove_tree(run_dir);
     free(cbs);
     nnk_history_clear(&hist);
     free(resolved);

@@ -42,6 +42,10 @@ int cmd_sweep_run(const sweep_options *so, nnk_err *err);
 int cmd_weights_run(const char *model, const char *which, const char *format, const char *output,
                     const char *plugin_dir, nnk_err *err);
 
+/* Removes dir and everything in it (a run that failed on its
+ * configuration, a sweep's stale claims). */
+void remove_tree(const char *dir);
+
 /* Writes a finished output buffer to path atomically (nnk_write_file_atomic),
  * or to stdout when path is NULL (runner_data.c). */
 int write_output(const char *buf, size_t len, const char *path, nnk_err *err);

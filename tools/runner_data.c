@@ -2,6 +2,7 @@
  * their results. */
 #include "runner.h"
 #include <stdio.h>
+#include <ftw.h>
 #include <string.h>
 
 int write_output(const char *buf, size_t len, const char *path, nnk_err *err)
@@ -69,4 +70,15 @@ int prepare_features(nnk_model *m, const nnk_run_config *c, const train_data *d,
         if (parts[i] && nnk_model_check_missing(m, parts[i], err))
             return err->status;
     return NNK_OK;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+void remove_tree(const char *dir)
+{
+    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

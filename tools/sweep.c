@@ -9,6 +9,7 @@
 #include "runner.h"
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <nnkit/tensorboard.h>
@@ -47,6 +48,7 @@ typedef struct trial {
     long long epochs;
     long long initial_epoch; /* hyperband: epochs its previous rung trained */
     char prev[64];           /* hyperband: the previous rung's run it goes on from */
+    int mine;                /* under mpirun: this process ran it this round */
 } trial;
 
 static int parse_dim(const char *spec, int kind, dim *d, nnk_err *err)
@@ -261,6 +263,20 @@ static void leave_mpi_environment(void)
     }
 }
 
+/* Under mpirun a free process takes the next trial nobody has: it claims
+ * it by creating its claim file, which only one process can (O_EXCL, on
+ * the shared file system). */
+static int claim_trial(const char *root, int round, int index)
+{
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/.claims/%d-%d", root, round, index);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0)
+        return 0;
+    close(fd);
+    return 1;
+}
+
 /* Under mpirun: waits for every process's share of the round, then reads
  * each trial's result from its run directory (a shared file system). */
 static void gather_results(const sweep_options *so, const char *root, trial *t, int n)
@@ -270,7 +286,7 @@ static void gather_results(const sweep_options *so, const char *root, trial *t, 
     if (so->reducer->sum_doubles(so->reducer->ctx, &done, 1, &err))
         return;
     for (int i = 0; i < n; i++) {
-        if (!t[i].active || t[i].same_as || i % so->reducer->size == so->reducer->rank)
+        if (!t[i].active || t[i].same_as || t[i].mine)
             continue;
         char dir[PATH_MAX + 128];
         snprintf(dir, sizeof dir, "%s/%s", root, t[i].name);
@@ -284,11 +300,13 @@ static void gather_results(const sweep_options *so, const char *root, trial *t, 
 }
 
 /* Runs the trials of one round, --jobs at a time, skipping those whose
- * run directory already holds their results. Under mpirun each process
- * runs the trials whose place in the round is its rank modulo the size. */
+ * run directory already holds their results. Under mpirun the processes
+ * take the round's trials in order as they free up (claim_trial). */
 static void run_round(const sweep_options *so, const char *root, const char *trial_ini, const dim *dims, int nd,
                       trial *t, int n, int minimize)
 {
+    static int rounds; /* every process counts the same rounds */
+    int round = rounds++;
     int running = 0, next = 0;
     pid_t pids[64] = {0};
     int slot_trial[64];
@@ -304,11 +322,8 @@ static void run_round(const sweep_options *so, const char *root, const char *tri
                 next++;
                 continue;
             }
-            if (so->reducer && next % so->reducer->size != so->reducer->rank) { /* another process's */
-                next++;
-                continue;
-            }
             tr->same_as = 0;
+            tr->mine = 0;
             for (int j = 0; j < next && !tr->same_as; j++)
                 if (t[j].active && !strcmp(t[j].name, tr->name))
                     tr->same_as = j + 1; /* the same configuration: trained once */
@@ -316,6 +331,11 @@ static void run_round(const sweep_options *so, const char *root, const char *tri
                 next++;
                 continue;
             }
+            if (so->reducer && !claim_trial(root, round, next)) { /* another process took it */
+                next++;
+                continue;
+            }
+            tr->mine = 1;
             if (read_objective(dir, so->objective, &tr->objective) == 0) { /* finished before */
                 tr->ok = isfinite(tr->objective);
                 next++;
@@ -555,7 +575,12 @@ int cmd_sweep_run(const sweep_options *so, nnk_err *err)
     nnk_experiment_free(e);
     snprintf(trial_ini, sizeof trial_ini, "%s/trial.ini", root);
     int writer = !so->reducer || so->reducer->rank == 0; /* under mpirun rank 0 writes the sweep's own files */
-    if (writer && ((rc = nnk_mkdir_p(root, "sweep directory", err)) || (rc = write_trial_ini(so->experiment, trial_ini, err)) ||
+    char claims[PATH_MAX + 16];
+    snprintf(claims, sizeof claims, "%s/.claims", root);
+    if (writer && so->reducer) /* an earlier sweep's claims go: a re-run runs what it did not finish */
+        remove_tree(claims);
+    if (writer && ((rc = nnk_mkdir_p(so->reducer ? claims : root, "sweep directory", err)) ||
+                   (rc = write_trial_ini(so->experiment, trial_ini, err)) ||
                    (rc = record_space(root, dims, nd, so->objective,
                                       hyperband ? "hyperband" : bayes ? "bayes" : random ? "random" : "grid", err))))
         return rc;
