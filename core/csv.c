@@ -3,6 +3,7 @@
 #include "internal.h"
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,9 +272,57 @@ nnk_dataset *nnk_dataset_load_csv(const char *path, const char *label_columns,
     return nnk_dataset_load_csv_classes(path, label_columns, feature_columns, NULL, 0, err);
 }
 
+static nnk_dataset *load_csv(const char *path, const char *label_columns, const char *feature_columns,
+                             const char *const *classes, int64_t n_classes, int64_t lo, int64_t hi, nnk_err *err);
+
 nnk_dataset *nnk_dataset_load_csv_classes(const char *path, const char *label_columns,
                                           const char *feature_columns, const char *const *classes,
                                           int64_t n_classes, nnk_err *err)
+{
+    return load_csv(path, label_columns, feature_columns, classes, n_classes, 0, INT64_MAX, err);
+}
+
+/* The data rows of a CSV file: its non-empty lines after the header. */
+static int64_t count_rows(const char *path, nnk_err *err)
+{
+    FILE *f = nnk_open_input(path, "data", err);
+    if (!f)
+        return -1;
+    char *line = NULL;
+    size_t cap = 0;
+    int64_t n = 0, lines = 0;
+    while (getline(&line, &cap, f) >= 0)
+        n += lines++ > 0 && line[0] != '\n' && !(line[0] == '\r' && line[1] == '\n') && line[0];
+    free(line);
+    fclose(f);
+    return n;
+}
+
+nnk_dataset *nnk_dataset_load_csv_part(const char *path, const char *label_columns, const char *feature_columns,
+                                       int part, int parts, int64_t *total, nnk_err *err)
+{
+    int64_t n = count_rows(path, err);
+    if (n < 0) {
+        if (err)
+            err->status = NNK_EDATA;
+        return NULL;
+    }
+    int64_t base = n / parts, rem = n % parts, lo = part * base + (part < rem ? part : rem);
+    nnk_dataset *d = load_csv(path, label_columns, feature_columns, NULL, 0, lo, lo + base + (part < rem), err);
+    if (d && (d->n_text || d->text_labels)) { /* a vocabulary needs every row */
+        nnk_err_set(err, NNK_EDATA, "data '%s': column '%s' holds text; a shard of the data cannot fit its classes or "
+                    "categories (use numbers, or load the whole file)", path,
+                    d->n_text ? d->feature_names[d->text[0].feature] : label_columns);
+        nnk_dataset_free(d);
+        return NULL;
+    }
+    if (total)
+        *total = n;
+    return d;
+}
+
+static nnk_dataset *load_csv(const char *path, const char *label_columns, const char *feature_columns,
+                             const char *const *classes, int64_t n_classes, int64_t lo, int64_t hi, nnk_err *err)
 {
     string_labels sl = {0};
     FILE *f = nnk_open_input(path, "data", err);
@@ -324,10 +373,12 @@ nnk_dataset *nnk_dataset_load_csv_classes(const char *path, const char *label_co
         if (!(d->feature_names[k] = strdup(header.v[feats[k]])))
             rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
     d->x_cols = n_feats; /* so that freeing d frees the names */
-    int64_t xcap = 0, ycap = 0, lines_cap = 0, line_no = 1;
+    int64_t xcap = 0, ycap = 0, lines_cap = 0, line_no = 1, data_row = -1;
     while (!rc && getline(&line, &lcap, f) >= 0) {
         line_no++;
         if (line[0] == '\n' || (line[0] == '\r' && line[1] == '\n') || !line[0])
+            continue;
+        if (++data_row < lo || data_row >= hi) /* another part's row */
             continue;
         int n = split_line(line, &row);
         if (n < 0) {

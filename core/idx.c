@@ -92,7 +92,24 @@ static int read_growing(gzFile f, int64_t bytes, void **data, const char *path, 
     return NNK_OK;
 }
 
-static int idx_read(const char *path, idx_file *out, nnk_err *err)
+/* Skips n bytes of the (possibly gzip) stream. */
+static int skip_bytes(gzFile f, int64_t n, const char *path, nnk_err *err)
+{
+    unsigned char buf[1 << 16];
+    while (n > 0) {
+        size_t part = n < (int64_t)sizeof buf ? (size_t)n : sizeof buf;
+        int rc = read_exact(f, buf, part, path, "data", err);
+        if (rc)
+            return rc;
+        n -= (int64_t)part;
+    }
+    return NNK_OK;
+}
+
+/* A part of an IDX file: records [*first, *first + *count) of its dim[0],
+ * as nnk_dp_slice's part `part` of `parts` splits them; *total gets dim[0].
+ * parts 1 reads the whole file (and refuses trailing bytes). */
+static int idx_read_part(const char *path, idx_file *out, int part, int parts, int64_t *total, nnk_err *err)
 {
     memset(out, 0, sizeof *out);
     FILE *check = nnk_open_input(path, "data", err); /* a clear message for a directory */
@@ -122,12 +139,23 @@ static int idx_read(const char *path, idx_file *out, nnk_err *err)
         }
     }
     int size = elem_size(out->type);
-    int64_t bytes = 0;
+    int64_t bytes = 0, record = 0, first = 0;
     if (!rc && nnk_size_mul(out->count, size, &bytes))
         rc = nnk_err_set(err, NNK_EDATA, "data '%s': the IDX header declares too many values", path);
+    if (total)
+        *total = rc ? 0 : out->dim[0];
+    if (!rc && parts > 1 && out->dim[0] > 0) { /* only this part's records */
+        record = bytes / out->dim[0];
+        int64_t n = out->dim[0] / parts, rem = out->dim[0] % parts;
+        first = part * n + (part < rem ? part : rem);
+        out->dim[0] = n + (part < rem);
+        out->count = out->count / (n * parts + rem) * out->dim[0];
+        bytes = record * out->dim[0];
+        rc = skip_bytes(f, first * record, path, err);
+    }
     if (!rc)
         rc = read_growing(f, bytes, &out->data, path, err);
-    if (!rc) {
+    if (!rc && parts <= 1) {
         unsigned char extra;
         if (gzread(f, &extra, 1) > 0)
             rc = nnk_err_set(err, NNK_EDATA, "data '%s': trailing bytes after the IDX data", path);
@@ -158,12 +186,28 @@ static double idx_value(const idx_file *f, int64_t i)
 nnk_dataset *nnk_dataset_load_idx(const char *images, const char *labels,
                                   nnk_err *err)
 {
+    return nnk_dataset_load_idx_part(images, labels, 0, 1, NULL, err);
+}
+
+nnk_dataset *nnk_dataset_load_idx_part(const char *images, const char *labels, int part, int parts, int64_t *total,
+                                       nnk_err *err)
+{
     idx_file xi, yi;
     memset(&yi, 0, sizeof yi);
-    if (idx_read(images, &xi, err))
+    int64_t xtotal = 0, ytotal = 0;
+    if (idx_read_part(images, &xi, part, parts, &xtotal, err))
         return NULL;
-    if (labels && idx_read(labels, &yi, err)) {
+    if (labels && idx_read_part(labels, &yi, part, parts, &ytotal, err)) {
         free(xi.data);
+        return NULL;
+    }
+    if (total)
+        *total = xtotal;
+    if (labels && parts > 1 && xtotal != ytotal) { /* the parts' sizes alone would not show it */
+        free(xi.data);
+        free(yi.data);
+        nnk_err_set(err, NNK_EDATA, "data '%s': %lld labels for %lld samples in '%s'", labels, (long long)ytotal,
+                    (long long)xtotal, images);
         return NULL;
     }
     nnk_dataset *d = calloc(1, sizeof *d);

@@ -248,6 +248,14 @@ typedef struct nnk_text_dict {
 int64_t nnk_text_dict_intern(nnk_text_dict *t, const char *text);
 void nnk_text_dict_free(nnk_text_dict *t);
 
+/* idx.c: part `part` of `parts` of the records (nnk_dp_slice's split) */
+nnk_dataset *nnk_dataset_load_idx_part(const char *images, const char *labels, int part, int parts, int64_t *total,
+                                       nnk_err *err);
+/* csv.c: likewise for the data rows of a CSV file (read through, only the
+ * part's rows kept) */
+nnk_dataset *nnk_dataset_load_csv_part(const char *path, const char *label_columns, const char *feature_columns,
+                                       int part, int parts, int64_t *total, nnk_err *err);
+
 /* dataset.c: frees d's text columns (once encoded) */
 void nnk_dataset_clear_text(nnk_dataset *d);
 

@@ -283,6 +283,51 @@ START_TEST(classes_fitted_on_training_split)
 }
 END_TEST
 
+/* Parts of a source, each read without the others, put back together in
+ * order are the whole: Fashion-MNIST's test images (gzip IDX) in 3 parts
+ * and a CSV file in 4; a text column cannot be split so. */
+START_TEST(parts_make_the_whole)
+{
+    nnk_err err = {0, ""};
+    nnk_dataset *whole = nnk_dataset_load("fashion-mnist:test", NULL, NULL, &err);
+    ck_assert_msg(whole != NULL, "%s", err.msg);
+    int64_t at = 0, total = 0;
+    for (int p = 0; p < 3; p++) {
+        nnk_dataset *d = nnk_dataset_load_part("fashion-mnist:test", NULL, NULL, p, 3, &total, &err);
+        ck_assert_msg(d != NULL, "%s", err.msg);
+        ck_assert_int_eq(total, 10000);
+        ck_assert_int_eq(d->rows, p == 0 ? 3334 : 3333);
+        ck_assert(!memcmp(d->x_u8, whole->x_u8 + at * 784, (size_t)(d->rows * 784)));
+        ck_assert(!memcmp(d->y, whole->y + at, sizeof(float) * (size_t)d->rows));
+        ck_assert_str_eq(d->class_names[9], "Ankle boot");
+        at += d->rows;
+        nnk_dataset_free(d);
+    }
+    ck_assert_int_eq(at, 10000);
+    nnk_dataset_free(whole);
+    const char *text = "a,b,y\n1,2,0\n3,4,1\n\n5,6,0\n7,8,1\n9,10,0\n11,12,1\n13,14,0\n";
+    whole = csv(text, "y", NULL, &err);
+    at = 0;
+    for (int p = 0; p < 4; p++) {
+        nnk_dataset *d = nnk_dataset_load_part(path_buf[2], "y", NULL, p, 4, &total, &err);
+        ck_assert_msg(d != NULL, "%s", err.msg);
+        ck_assert_int_eq(total, 7);
+        ck_assert_int_eq(d->rows, p < 3 ? 2 : 1);
+        ck_assert(!memcmp(d->x_f32, whole->x_f32 + at * 2, sizeof(float) * (size_t)(d->rows * 2)));
+        ck_assert(d->lines[0] == whole->lines[at]); /* lines of the file, the blank one counted */
+        at += d->rows;
+        nnk_dataset_free(d);
+    }
+    nnk_dataset_free(whole);
+    nnk_dataset_free(csv("a,y\n1,cat\n2,dog\n", "y", NULL, &err));
+    ck_assert_ptr_null(nnk_dataset_load_part(path_buf[2], "y", NULL, 0, 2, NULL, &err));
+    char want[1200];
+    snprintf(want, sizeof want, "data '%s': column 'y' holds text; a shard of the data cannot fit its classes or categories "
+             "(use numbers, or load the whole file)", path_buf[2]);
+    ck_assert_str_eq(err.msg, want);
+}
+END_TEST
+
 START_TEST(split_keeps_order)
 {
     float x[10], y[10];
@@ -367,6 +412,7 @@ int main(void)
     tcase_add_test(tc, csv_string_labels);
     tcase_add_test(tc, csv_text_columns);
     tcase_add_test(tc, classes_fitted_on_training_split);
+    tcase_add_test(tc, parts_make_the_whole);
     tcase_add_test(tc, split_keeps_order);
     tcase_add_test(tc, shuffle_moves_whole_rows);
     tcase_add_test(tc, fashion_mnist_resolves);

@@ -206,6 +206,14 @@ NNK_API nnk_dataset *nnk_dataset_load(const char *spec, const char *label_column
  * nnk_dataset_load_csv_classes); classes NULL: none known. */
 NNK_API nnk_dataset *nnk_dataset_load_classes(const char *spec, const char *label_columns, const char *feature_columns,
                                       const char *const *classes, int64_t n_classes, nnk_err *err);
+/* Part `part` of `parts` of a data source: its contiguous rows as a
+ * data-parallel process's shard (nnk_reducer's split: a remainder to the
+ * first parts), without the other rows in memory; *total (may be NULL)
+ * gets the source's row count. IDX files (fashion-mnist too) skip to the
+ * part; a CSV file is read through, keeping only its rows, and a text
+ * column or string label is refused (their classes need every row). */
+NNK_API nnk_dataset *nnk_dataset_load_part(const char *spec, const char *label_columns, const char *feature_columns,
+                                           int part, int parts, int64_t *total, nnk_err *err);
 /* String labels fitted on the training split: the classes become the
  * sorted label texts that occur in train's rows, and the rows of train and
  * of each of others (split from the same file) are renumbered to them. A
