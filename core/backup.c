@@ -155,13 +155,14 @@ static int restore(nnk_model *m, nnk_fit_state *s, const Nnkit__TrainingState *s
         return nnk_err_set(err, NNK_ECONFIG,
                            "backup '%s' belongs to another experiment (its configuration differs from this one); remove it to start afresh",
                            path);
-    if ((int64_t)st->n_order != s->d->rows || (int)st->n_layer_rngs != m->n_nodes ||
+    if ((!s->shard_total && (int64_t)st->n_order != s->d->rows) || (int)st->n_layer_rngs != m->n_nodes ||
         (int)st->n_output_sums != m->n_outputs || st->batch > s->steps)
         return nnk_err_set(err, NNK_ECONFIG, "backup '%s' does not fit this model and data; remove it to start afresh", path);
     int rc = nnk_model_unpack_values(m, st->model.data, st->model.len, path, err);
     if (rc)
         return rc;
-    memcpy(s->perm, st->order, sizeof(int64_t) * st->n_order);
+    if (!s->shard_total) /* a sharded process draws its order again from the epoch */
+        memcpy(s->perm, st->order, sizeof(int64_t) * st->n_order);
     if (rng_from_msg(&s->data_rng, st->data_rng))
         return nnk_err_set(err, NNK_EMODEL, "backup '%s': bad random stream", path);
     for (int i = 0; i < m->n_nodes; i++)

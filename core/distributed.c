@@ -112,6 +112,21 @@ void nnk_dp_pack_logs(const nnk_model *m, double loss_sum, const double *out_sum
         }
 }
 
+void nnk_dp_unpack_logs(nnk_model *m, const double *buf, double *loss_sum, double *out_sums, int64_t *seen)
+{
+    int64_t n = 2 + m->n_outputs;
+    *loss_sum = buf[0];
+    *seen = (int64_t)buf[1];
+    for (int k = 0; k < m->n_outputs; k++)
+        out_sums[k] = buf[2 + k];
+    for (int k = 0; k < m->n_outputs; k++)
+        for (int i = 0; i < m->outs[k].n_metrics; i++) {
+            size_t bytes = m->outs[k].metrics[i].vt->state_size;
+            memcpy(m->outs[k].metrics[i].state, buf + n, bytes);
+            n += (int64_t)(bytes / sizeof(double));
+        }
+}
+
 const void *nnk_dp_metric_state(const nnk_model *m, const double *buf, int k, int i)
 {
     int64_t n = 2 + m->n_outputs;
@@ -340,4 +355,38 @@ void nnk_dp_overlap_free(nnk_model *m)
         free(o->offset);
     free(o);
     m->dp_overlap = NULL;
+}
+
+/* ---- sharded data -------------------------------------------------------- */
+
+static int64_t part_of(int64_t n, int parts, int part)
+{
+    return n / parts + (part < n % parts);
+}
+
+int64_t nnk_dp_shard_steps(const nnk_reducer *r, int64_t total, int64_t batch)
+{
+    int64_t steps = 0;
+    for (int q = 0; q < r->size; q++) { /* the longest part decides; the others give no row at the end */
+        int64_t rows = part_of(total, r->size, q), per = part_of(batch, r->size, q);
+        int64_t k = per > 0 ? (rows + per - 1) / per : 0;
+        steps = k > steps ? k : steps;
+    }
+    return steps;
+}
+
+void nnk_dp_shard_batch(const nnk_reducer *r, int64_t total, int64_t batch, int64_t b, int64_t *lo, int64_t *rows,
+                        int64_t *global)
+{
+    *global = 0;
+    for (int q = 0; q < r->size; q++) {
+        int64_t have = part_of(total, r->size, q), per = part_of(batch, r->size, q), start = b * per;
+        int64_t n = have - start < per ? have - start : per;
+        n = n > 0 ? n : 0;
+        *global += n;
+        if (q == r->rank) {
+            *lo = start;
+            *rows = n;
+        }
+    }
 }

@@ -118,6 +118,7 @@ typedef struct nnk_fit_state {
     const nnk_reducer *red;    /* data-parallel training on several processes, or NULL */
     double *log_buf;           /* with red: the logs' sums over every process */
     nnk_rng *dp_rngs;          /* with red: the layers' common random streams during a step */
+    int64_t shard_total;       /* with red, > 0: d is this process's part of so many rows */
     char pending_backup[4096]; /* asked for during an event, written after it */
     nnk_train_info info;
 } nnk_fit_state;
@@ -205,6 +206,8 @@ int nnk_dp_sum_gradients(nnk_model *m, const nnk_reducer *r, float share, nnk_er
 int64_t nnk_dp_log_count(const nnk_model *m);
 void nnk_dp_pack_logs(const nnk_model *m, double loss_sum, const double *out_sums, double seen, double *buf);
 const void *nnk_dp_metric_state(const nnk_model *m, const double *buf, int k, int i);
+/* The reverse of nnk_dp_pack_logs, into the sums and the model's metric states. */
+void nnk_dp_unpack_logs(nnk_model *m, const double *buf, double *loss_sum, double *out_sums, int64_t *seen);
 int nnk_dp_broadcast_model(nnk_model *m, const nnk_reducer *r, nnk_err *err);
 /* Around a step: the layers' random streams per process (shared[n_nodes]
  * keeps the common ones). */
@@ -221,6 +224,12 @@ int nnk_dp_broadcast_state(nnk_model *m, const nnk_reducer *r, nnk_err *err);
 int nnk_dp_overlap_begin(nnk_model *m, const nnk_reducer *r, float share, nnk_err *err);
 int nnk_dp_overlap_end(nnk_model *m, int backward_failed, nnk_err *err);
 void nnk_dp_overlap_free(nnk_model *m);
+/* Sharded data (each process holds its part of `total` rows): the steps
+ * of an epoch of global batches of `batch`, and step b's rows here (from
+ * *lo of this process's order, *rows of them) and in all (*global). */
+int64_t nnk_dp_shard_steps(const nnk_reducer *r, int64_t total, int64_t batch);
+void nnk_dp_shard_batch(const nnk_reducer *r, int64_t total, int64_t batch, int64_t b, int64_t *lo, int64_t *rows,
+                        int64_t *global);
 /* Fails when any process's weights differ from rank 0's. */
 int nnk_dp_check_weights(nnk_model *m, const nnk_reducer *r, const char *when, nnk_err *err);
 

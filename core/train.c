@@ -483,8 +483,12 @@ static int train_batch(nnk_fit_state *s, int64_t b, nnk_err *err)
     nnk_model *m = s->m;
     int64_t start = b * s->bs;
     int64_t global = s->d->rows - start < s->bs ? s->d->rows - start : s->bs, lo = 0, rows = global;
-    if (s->red) /* data-parallel: this process's share of the global batch */
+    if (s->shard_total) { /* sharded: this process's share, from its own rows */
+        nnk_dp_shard_batch(s->red, s->shard_total, s->bs, b, &lo, &rows, &global);
+        start = 0;
+    } else if (s->red) { /* data-parallel: this process's share of the global batch */
         nnk_dp_slice(s->red, global, &lo, &rows);
+    }
     double loss = 0, outs[NNK_MAX_OUTPUTS] = {0};
     int rc = nnk_model_ensure_rows(m, rows, err);
     if (!rc && rows > 0)
@@ -542,6 +546,17 @@ static int train_batch(nnk_fit_state *s, int64_t b, nnk_err *err)
     return NNK_OK;
 }
 
+static void shard_order(nnk_fit_state *s)
+{
+    for (int64_t i = 0; i < s->d->rows; i++)
+        s->perm[i] = i;
+    if (!s->o->shuffle)
+        return;
+    nnk_rng r;
+    nnk_rng_seed(&r, s->o->seed ^ (uint64_t)(s->info.epoch + 1) * 0x9E3779B97F4A7C15ull, 6000 + (uint64_t)s->red->rank);
+    shuffle(&r, s->perm, s->d->rows);
+}
+
 static int running_logs(nnk_fit_state *s, nnk_err *err)
 {
     if (s->red) { /* every process's rows */
@@ -553,12 +568,32 @@ static int running_logs(nnk_fit_state *s, nnk_err *err)
     return NNK_OK;
 }
 
+/* Data-parallel: rank 0 writes the backup with the running sums of every
+ * process (the last logs' reduction), so a resumed run's logs count each
+ * row once: rank 0 takes them back, the others start from nothing. */
+static int global_backup(nnk_fit_state *s, nnk_err *err)
+{
+    nnk_model *m = s->m;
+    if (s->red->rank != 0)
+        return NNK_OK;
+    int64_t n = nnk_dp_log_count(m);
+    double *mine = malloc(sizeof(double) * (size_t)n);
+    if (!mine)
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    nnk_dp_pack_logs(m, s->loss_sum, s->out_sums, (double)s->seen, mine);
+    nnk_dp_unpack_logs(m, s->log_buf, &s->loss_sum, s->out_sums, &s->seen);
+    int rc = nnk_fit_backup_save(m, s->pending_backup, err);
+    nnk_dp_unpack_logs(m, mine, &s->loss_sum, s->out_sums, &s->seen);
+    free(mine);
+    return rc;
+}
+
 /* Writes the backup a callback asked for during the event just fired. */
 static int write_pending_backup(nnk_fit_state *s, nnk_err *err)
 {
     if (!s->pending_backup[0])
         return NNK_OK;
-    int rc = s->red && s->red->rank != 0 ? NNK_OK : nnk_fit_backup_save(s->m, s->pending_backup, err); /* rank 0 writes */
+    int rc = s->red ? global_backup(s, err) : nnk_fit_backup_save(s->m, s->pending_backup, err);
     s->pending_backup[0] = 0;
     return rc;
 }
@@ -569,8 +604,10 @@ static int run_epoch(nnk_fit_state *s, nnk_err *err)
     nnk_model *m = s->m;
     const nnk_fit_options *o = s->o;
     double t0 = now_seconds();
+    if (s->shard_total) /* its own rows, in an order drawn for this epoch and process (a backup needs none) */
+        shard_order(s);
     if (s->next_batch == 0) {
-        if (o->shuffle)
+        if (o->shuffle && !s->shard_total)
             shuffle(&s->data_rng, s->perm, s->d->rows);
         metrics_reset(m);
         s->loss_sum = 0;
@@ -667,6 +704,11 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
     if (s.bs > train->rows)
         s.bs = train->rows;
     s.steps = (train->rows + s.bs - 1) / s.bs;
+    if (s.red && o->sharded_rows > 0) { /* each process holds its part of the data */
+        s.shard_total = o->sharded_rows;
+        s.bs = o->batch_size < o->sharded_rows ? o->batch_size : o->sharded_rows;
+        s.steps = nnk_dp_shard_steps(s.red, s.shard_total, s.bs);
+    }
     s.perm = malloc((size_t)train->rows * sizeof(int64_t));
     if (!s.perm) {
         free(s.log_buf);
@@ -689,7 +731,7 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
     s.info.n_log_names = o->validation ? 2 * s.n_train_logs : s.n_train_logs;
     s.info.epochs = o->epochs;
     s.info.steps = s.steps;
-    s.info.samples = train->rows;
+    s.info.samples = s.shard_total ? s.shard_total : train->rows;
     s.info.log_names = s.name_ptrs;
     s.info.log_values = s.values;
     s.info.learning_rate = &m->learning_rate;
@@ -730,6 +772,12 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
     }
     if (!rc && s.red) /* every process starts from rank 0's model, whatever each loaded */
         rc = nnk_dp_broadcast_model(m, s.red, err);
+    if (!rc && s.red && resume && s.red->rank != 0) { /* the backup's sums are every process's: rank 0 has them */
+        s.loss_sum = 0;
+        memset(s.out_sums, 0, sizeof s.out_sums);
+        s.seen = 0;
+        metrics_reset(m);
+    }
     for (int64_t e = s.next_epoch; !rc && e < o->epochs && !s.stop; e++) {
         s.info.epoch = e;
         rc = run_epoch(&s, err);

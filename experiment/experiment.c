@@ -390,6 +390,7 @@ static const nnk_param_spec data_specs[] = {
     {"standardize", NNK_PARAM_BOOL, "false", 0, 0, NULL, "standardise each feature with mean/std of the training split (saved with the model)", RC(standardize)},
     {"missing", NNK_PARAM_CHOICE, "error", 0, 0, missing_choices, "missing cells (empty, NA, nan): an error naming the first, or filled with the training split's mean, median or zero (saved with the model)", RC(missing)},
     {"unknown_category", NNK_PARAM_CHOICE, "error", 0, 0, unknown_choices, "a text the training split did not have, in a one-hot encoded column: an error naming its line, or ignore (all zeros)", RC(unknown_category)},
+    {"shard", NNK_PARAM_BOOL, "false", 0, 0, NULL, "under mpirun: each process loads only its part of the training data and shuffles its own rows (validation and test come from files)", RC(shard)},
     {"class_names", NNK_PARAM_STRING, "", 0, 0, NULL, "names of the classes by index, comma separated (default: the data's own, e.g. Fashion-MNIST's)", RC(class_names)},
     {"shuffle_split", NNK_PARAM_BOOL, "false", 0, 0, NULL, "shuffle the rows (seeded by fit.seed) before test_split and validation_split take the last ones (default: Keras's last rows)", RC(shuffle_split)},
     {NULL, 0, NULL, 0, 0, NULL, NULL, 0}};
@@ -513,6 +514,7 @@ int nnk_experiment_settings(const nnk_experiment *e, nnk_experiment_parts *parts
     c->class_names = d->class_names;
     c->missing = d->missing;
     c->unknown_category = d->unknown_category;
+    c->shard = d->shard;
     c->epochs = f->epochs; c->batch_size = f->batch_size; c->shuffle = f->shuffle;
     c->initial_epoch = f->initial_epoch;
     c->threads = f->threads;

@@ -328,6 +328,23 @@ START_TEST(refusals)
         ck_assert_int_eq(lo, three.rank == 0 ? 0 : three.rank == 1 ? 4 : 7);
     }
     ck_assert(got[0] == 4 && got[1] == 3 && got[2] == 3);
+    /* sharded: parts of 17, 17, 16 rows and shares 6, 5, 5 of a batch of 16;
+     * 4 steps cover every row once, and each step's global count is the
+     * sum of the ranks' rows */
+    ck_assert_int_eq(nnk_dp_shard_steps(&three, 50, 16), 4);
+    int64_t seen[3] = {0}, all = 0;
+    for (int64_t b = 0; b < 4; b++) {
+        int64_t sum = 0, global = 0;
+        for (three.rank = 0; three.rank < 3; three.rank++) {
+            nnk_dp_shard_batch(&three, 50, 16, b, &lo, &n, &global);
+            ck_assert(n == 0 || lo == seen[three.rank]);
+            seen[three.rank] += n;
+            sum += n;
+        }
+        ck_assert_int_eq(global, sum);
+        all += sum;
+    }
+    ck_assert(seen[0] == 17 && seen[1] == 17 && seen[2] == 16 && all == 50);
 }
 END_TEST
 
@@ -352,6 +369,81 @@ START_TEST(random_streams_per_rank)
 }
 END_TEST
 
+/* Sharded data: each rank holds only its part of the rows and shuffles
+ * them itself. At learning rate 0 an epoch's logged loss is the loss over
+ * every row once (what evaluate gives on the whole set); learning, the
+ * ranks keep the same weights (checked after every step) and get better. */
+typedef struct shard_job {
+    shared *sh;
+    int rank;
+    double lr;
+    nnk_dataset *part;
+    nnk_model *m;
+    nnk_history h;
+    int rc;
+    char msg[NNK_ERR_MAX];
+} shard_job;
+
+static void *run_shard(void *arg)
+{
+    shard_job *j = arg;
+    rank_ctx c = {j->sh, j->rank};
+    nnk_reducer r = {j->rank, j->sh->size, &c, sum_floats, sum_doubles, broadcast, NULL, NULL, NULL};
+    nnk_fit_options o;
+    fit_options(&o, NULL);
+    o.reducer = &r;
+    o.sharded_rows = 50;
+    o.check_weights_every_step = 1;
+    nnk_err err = {0, ""};
+    j->m = mlp("sgd");
+    j->m->learning_rate = j->lr;
+    j->rc = nnk_model_fit(j->m, j->part, &o, &j->h, &err);
+    memcpy(j->msg, err.msg, sizeof j->msg);
+    return NULL;
+}
+
+START_TEST(sharded_data)
+{
+    nnk_dataset *all = blobs();
+    for (int learn = 0; learn < 2; learn++) {
+        shared sh = {.size = 3};
+        pthread_barrier_init(&sh.barrier, NULL, 3);
+        shard_job jobs[3];
+        pthread_t t[3];
+        for (int r = 0, at = 0; r < 3; r++) { /* parts of 17, 17 and 16 rows, as nnk_dataset_load_part cuts them */
+            int n = 50 / 3 + (r < 50 % 3);
+            jobs[r] = (shard_job){&sh, r, learn ? 0.1 : 0.0, test_dataset(all->x_f32 + at * 4, n, 4, all->y + at, 1), NULL,
+                                  {0}, 0, ""};
+            at += n;
+            pthread_create(&t[r], NULL, run_shard, &jobs[r]);
+        }
+        for (int r = 0; r < 3; r++)
+            pthread_join(t[r], NULL);
+        nnk_err err = {0, ""};
+        nnk_model *one = mlp("sgd");
+        char names[8][64];
+        double values[8];
+        int n;
+        ck_assert_int_eq(nnk_model_evaluate(one, all, 50, names, values, 8, &n, &err), 0);
+        for (int r = 0; r < 3; r++) {
+            ck_assert_msg(jobs[r].rc == 0, "rank %d: %s", r, jobs[r].msg);
+            double first = jobs[r].h.values[0], last = jobs[r].h.values[(jobs[r].h.n_epochs - 1) * jobs[r].h.n_keys];
+            if (!learn) /* every row once an epoch, with the initial weights */
+                ck_assert_msg(fabs(first - values[0]) < 1e-5 && fabs(last - values[0]) < 1e-5,
+                              "rank %d: epoch losses %g, %g; evaluate %g", r, first, last, values[0]);
+            else
+                ck_assert_msg(last < first - 0.05, "rank %d: loss %g -> %g", r, first, last);
+            nnk_history_clear(&jobs[r].h);
+            nnk_model_free(jobs[r].m);
+            nnk_dataset_free(jobs[r].part);
+        }
+        nnk_model_free(one);
+        pthread_barrier_destroy(&sh.barrier);
+    }
+    nnk_dataset_free(all);
+}
+END_TEST
+
 int main(void)
 {
     reg = test_registry();
@@ -363,6 +455,7 @@ int main(void)
     tcase_add_test(tc, refusals);
     tcase_add_test(tc, synchronized_batch_normalization);
     tcase_add_test(tc, per_process_batch_normalization);
+    tcase_add_test(tc, sharded_data);
     tcase_add_test(tc, random_streams_per_rank);
     suite_add_tcase(s, tc);
     int rc = test_run_suite(s);

@@ -116,6 +116,27 @@ rc=$?
 grep -q "resuming from" err out && ok || bad "no resume: $(cat out err)"
 weights whole && weights killed && cmp -s whole.w killed.w && ok || bad "resumed 2-process run differs from the uninterrupted one"
 
+# sharded data: each process loads only its part; at learning rate 1e-30 (no change to any weight) an epoch's
+# loss is evaluate's on the whole file (every row once); killed and resumed, the
+# same weights as without the kill; splits are refused
+sed 's/^validation_split = 0.2$/validation = examples\/data\/iris.csv/; s/^shuffle_split = true$/shard = true/; s/^standardize = true$//' \
+  exp.ini >shard.ini
+"${MPIRUN[@]}" 3 "$NNKIT" train shard.ini --run-name shard0 --set compile.learning_rate=1e-30 --set fit.epochs=1 >/dev/null 2>err \
+  || bad "sharded: $(cat err)"
+"$NNKIT" evaluate runs/shard0/model.nnk --data examples/data/iris.csv >out 2>err
+want=$(sed -n 's/^evaluate: loss \([0-9.]*\).*/\1/p' out)
+got=$(awk '$1 == "loss" { printf "%.4f", $2 }' runs/shard0/metrics.txt)
+[ -n "$want" ] && [ "$got" = "$want" ] && ok || bad "sharded epoch loss $got, evaluate on the whole file $want"
+{ cat shard.ini; printf '[callback backup]\ntype = backup_and_restore\nsave_freq = 4\n[callback kill]\ntype = fixture_kill\n'; } >shardkill.ini
+"${MPIRUN[@]}" 3 "$NNKIT" train shardkill.ini --plugin-dir kp --run-name swhole >/dev/null 2>err || bad "sharded whole: $(cat err)"
+NNKIT_KILL_AT=batch_end:21 NNKIT_KILL_RANK=2 "${MPIRUN[@]}" 3 "$NNKIT" train shardkill.ini --plugin-dir kp --run-name skilled \
+  >/dev/null 2>&1 && bad "sharded: the killed job succeeded"
+"${MPIRUN[@]}" 3 "$NNKIT" train shardkill.ini --plugin-dir kp --run-name skilled >/dev/null 2>err || bad "sharded resume: $(cat err)"
+weights swhole && weights skilled && cmp -s swhole.w skilled.w && diff -q runs/swhole/metrics.txt runs/skilled/metrics.txt >/dev/null \
+  && ok || bad "resumed sharded run differs: $(paste runs/swhole/metrics.txt runs/skilled/metrics.txt | tr '\n' ';')"
+"${MPIRUN[@]}" 2 "$NNKIT" train exp.ini --set data.shard=true >/dev/null 2>err
+grep -q "shard = true takes validation and test files, not validation_split or test_split" err && ok || bad "shard with a split: $(cat err)"
+
 # sweeps: the processes share the trials; the table is a local sweep's, printed once
 sweep_table() { sed -n '/^trial  /,$p' | sed 's/sweep-[a-z0-9]*/S/g; s|runs/[a-z0-9]*/best.ini|BEST|'; }
 "$NNKIT" sweep exp.ini --grid hidden.units=4,8 --choice compile.optimizer=sgd,adam --name local --set fit.epochs=3 --threads 1 \

@@ -139,7 +139,7 @@ int cmd_lr_find_run(const char *experiment, const char *const *sets, int n_sets,
     if (!rc)
         nnk_set_threads((int)c->threads);
     if (!rc)
-        rc = load_train_data(c, &data, err);
+        rc = load_train_data(c, NULL, &data, err);
     if (!rc)
         rc = nnk_model_set_scale(m, c->scale, err) || prepare_features(m, c, &data, err) ||
                      (c->standardize && nnk_model_fit_standardizer(m, data.train, err)) ||

@@ -578,7 +578,7 @@ static int cmd_train(const options *o)
             goto out;
         cbs[n_cbs++] = h;
     }
-    if (load_train_data(c, &data, &err) || nnk_model_set_scale(m, c->scale, &err) ||
+    if (load_train_data(c, red, &data, &err) || nnk_model_set_scale(m, c->scale, &err) ||
         nnk_model_set_columns(m, c->label, c->features, &err))
         goto out;
     if (prepare_features(m, c, &data, &err) || (c->standardize && nnk_model_fit_standardizer(m, data.train, &err)))
@@ -643,6 +643,7 @@ static int cmd_train(const options *o)
     fo.reducer = red;
     fo.check_weights_every_step = !strcmp(c->check_weights, "step");
     fo.gradient_buckets = c->gradient_buckets;
+    fo.sharded_rows = data.shard_total;
     if (nnk_model_fit(m, data.train, &fo, &hist, &err))
         goto out;
     trained = 1;

@@ -7,11 +7,13 @@
  * (files, or splits of the training file as [data] says). */
 typedef struct train_data {
     nnk_dataset *train, *validation, *test;
+    int64_t shard_total; /* > 0: train is this process's part of so many rows */
 } train_data;
 
 /* The experiment's training data, split as [data] says; string labels take
- * the training split's classes. */
-int load_train_data(const nnk_run_config *c, train_data *d, nnk_err *err);
+ * the training split's classes. With [data] shard and several processes
+ * (red not NULL), only this process's part of the training file. */
+int load_train_data(const nnk_run_config *c, const nnk_reducer *red, train_data *d, nnk_err *err);
 /* Before build: one-hot encodes text columns by the training split's
  * vocabulary, then fills missing cells as [data] missing says (fitted on
  * the training split) or refuses data that has them, for every part. */

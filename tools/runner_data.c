@@ -21,11 +21,28 @@ void train_data_free(train_data *d)
     nnk_dataset_free(d->test);
 }
 
-int load_train_data(const nnk_run_config *c, train_data *d, nnk_err *err)
+/* What a process holding only its part of the training data cannot do. */
+static int check_shard(const nnk_run_config *c, nnk_err *err)
+{
+    if (c->validation_split > 0 || c->test_split > 0)
+        return nnk_err_set(err, NNK_ECONFIG, "section [data]: shard = true takes validation and test files, not "
+                           "validation_split or test_split (each process holds only its rows)");
+    if (c->standardize || strcmp(c->missing, "error"))
+        return nnk_err_set(err, NNK_ECONFIG, "section [data]: shard = true cannot fit %s on the training data (each process "
+                           "holds only its rows); use scale", c->standardize ? "standardize" : "missing-value fills");
+    return NNK_OK;
+}
+
+int load_train_data(const nnk_run_config *c, const nnk_reducer *red, train_data *d, nnk_err *err)
 {
     memset(d, 0, sizeof *d);
-    if (!(d->train = nnk_dataset_load(c->train, c->label, c->features, err)))
+    if (c->shard && red && red->size > 1) {
+        if (check_shard(c, err) ||
+            !(d->train = nnk_dataset_load_part(c->train, c->label, c->features, red->rank, red->size, &d->shard_total, err)))
+            return err->status;
+    } else if (!(d->train = nnk_dataset_load(c->train, c->label, c->features, err))) {
         return err->status;
+    }
     if (c->shuffle_split && (c->test_split > 0 || c->validation_split > 0))
         nnk_dataset_shuffle(d->train, (uint64_t)c->seed);
     if (!c->test[0] && c->test_split > 0 && nnk_dataset_split(d->train, c->test_split, &d->test, err))

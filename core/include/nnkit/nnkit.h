@@ -422,6 +422,12 @@ typedef struct nnk_fit_options {
     int check_weights_every_step;  /* with a reducer: compare the processes'
                                       weights after every step (a debug aid),
                                       not only at every epoch's end */
+    int64_t sharded_rows;          /* with a reducer, > 0: train is this
+                                      process's part (nnk_dataset_load_part)
+                                      of a data set of this many rows; each
+                                      process shuffles its own rows every
+                                      epoch and gives every global batch
+                                      its share of them */
     int gradient_buckets;          /* with a reducer that can: sum the
                                       gradients in buckets while backward
                                       runs (DDP's overlap) instead of in one

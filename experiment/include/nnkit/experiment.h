@@ -79,6 +79,7 @@ typedef struct nnk_run_config {
     const char *class_names;               /* comma separated, or "" */
     const char *missing;                   /* error, mean, median or zero */
     const char *unknown_category;          /* error or ignore (all zeros) */
+    int shard;                             /* under mpirun: each process loads its part */
 } nnk_run_config;
 
 typedef struct nnk_experiment_parts {
