@@ -444,6 +444,21 @@ const nnk_params *nnk_model_layer_params(const nnk_model *m, int i)
     return i >= 0 && i < m->n_nodes ? m->nodes[i].params : NULL;
 }
 
+const nnk_params *nnk_model_layer_activation_params(const nnk_model *m, int i)
+{
+    return i >= 0 && i < m->n_nodes ? m->nodes[i].act_params : NULL;
+}
+
+void nnk_model_preprocessing(const nnk_model *m, nnk_preprocessing *out)
+{
+    int64_t cols = nnk_model_input_cols(m);
+    out->scale = m->scale;
+    out->n = cols;
+    out->fill = m->fill && m->n_fill == cols ? m->fill : NULL;
+    out->mean = m->mean && m->n_std == cols ? m->mean : NULL;
+    out->inv_std = out->mean ? m->inv_std : NULL;
+}
+
 int nnk_model_output_info(const nnk_model *m, int k, nnk_output_info *out)
 {
     if (k < 0 || k >= m->n_outputs)

@@ -981,6 +981,17 @@ static void write_callback(FILE *f, nnk_registry *reg, const nnk_ini_section *s)
     nnk_params_free(p);
 }
 
+/* The columns = of the experiment's [input NAME] section, or NULL. */
+static const char *input_columns(const nnk_experiment *e, const char *name)
+{
+    for (int i = 0; i < e->n; i++) {
+        const nnk_ini_section *s = &e->sections[i];
+        if (!strcmp(s->kind, "input") && !strcmp(s->name ? s->name : "input", name))
+            return nnk_ini_section_value(s, "columns");
+    }
+    return NULL;
+}
+
 /* With one-hot encoded text columns: which column of input i is which. */
 static void write_encoded_columns(FILE *f, const nnk_model *m, int i)
 {
@@ -1020,10 +1031,16 @@ char *nnk_experiment_resolved_text(const nnk_experiment *e, const nnk_model *m,
         nnk_shape shape;
         input_at(m, i, &name, &shape);
         int named = strcmp(name, "input") != 0;
-        fprintf(f, "\n[input%s%s]\nshape = ", named ? " " : "", named ? name : "");
-        for (int d = 0; d < shape.ndim; d++)
-            fprintf(f, "%s%lld", d ? "," : "", (long long)shape.dim[d]);
-        fprintf(f, "\n");
+        const char *columns = input_columns(e, name);
+        fprintf(f, "\n[input%s%s]\n", named ? " " : "", named ? name : "");
+        if (columns) { /* the CSV columns it takes give its shape (and keep config.ini trainable) */
+            fprintf(f, "columns = %s\n", columns);
+        } else {
+            fprintf(f, "shape = ");
+            for (int d = 0; d < shape.ndim; d++)
+                fprintf(f, "%s%lld", d ? "," : "", (long long)shape.dim[d]);
+            fprintf(f, "\n");
+        }
         write_encoded_columns(f, m, i);
     }
     for (int i = 0; i < nnk_model_layer_count(m); i++) {

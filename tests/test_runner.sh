@@ -532,6 +532,12 @@ awk -F, -v OFS=, 'NR == 1 { print "size,color,kind"; next } { print $1, $2, (NR 
 check "label only in validation" 1 "nnkit: error: data 'kinds.csv': line 291: label 'luxury' does not occur in the training split" \
   $NNKIT train house.ini --set data.train=kinds.csv --set data.label=kind --set compile.loss=sparse_categorical_crossentropy --set out.units=2
 
+# --- a functional model's config.ini keeps its inputs' columns, so it trains again to the same metrics ---
+check "wide and deep" 0 "" $NNKIT train examples/wide_and_deep.ini --run-name wd1 --set fit.epochs=2 --set fit.verbose=0
+check "wide and deep config.ini" 0 "" $NNKIT train runs/wd1/config.ini --run-name wd2 --set fit.verbose=0
+grep -q "^columns = age, sex, bmi, bp, s1$" runs/wd1/config.ini && cmp -s runs/wd1/metrics.txt runs/wd2/metrics.txt && pass=$((pass + 1)) \
+  || { echo "FAIL: wide and deep config.ini: $(grep -A1 '^\[input' runs/wd1/config.ini)"; fail=$((fail + 1)); }
+
 # --- threads: [fit] threads / --threads N; the same count gives bit-identical models ---
 check "threads" 0 "" $NNKIT train good.ini --run-name thr1 --threads 2 --set fit.epochs=2
 check "threads again" 0 "" $NNKIT train good.ini --run-name thr2 --set fit.threads=2 --set fit.epochs=2

@@ -125,6 +125,12 @@ static const char *const help_texts[][2] = {
                 "one layer's, or one weight (e.g. hidden1/kernel), with names and shapes. --format csv\n"
                 "writes one weight's rows; npy writes NumPy's .npy format (numpy.load reads it): one\n"
                 "weight to -o FILE or stdout, several to -o DIR as LAYER.WEIGHT.npy.\n"},
+    {"export", "usage: nnkit export MODEL.nnk --format c -o model.c [--plugin-dir DIR]\n\n"
+               "Writes the model as one C99 file and its header (model.c, model.h): the weights as\n"
+               "static const arrays and one function, int model_predict(const float *in, float *out),\n"
+               "named after the output file, that computes what nnkit predict does for one sample\n"
+               "(preprocessing included) with nothing but libm: no BLAS, no allocation, no nnkit.\n"
+               "The header gives the input and output sizes and the stack the function uses.\n"},
     {"plot", "usage: nnkit plot RUN_DIR... [-o curves.png|curves.svg] [--activations relu,sigmoid,...] [--plugin-dir DIR]\n\n"
              "Draws the book's learning curves from each run's training.csv: loss and val_loss, and\n"
              "each metric with its val_ twin (dashed), against epochs; several runs overlay with a\n"
@@ -150,6 +156,7 @@ static void print_help(const char *cmd)
            "  summary FILE             the model's layers, shapes and parameter counts\n"
            "  plugins                  every component and its parameters\n"
            "  weights MODEL.nnk        a saved model's weights (text, CSV or NumPy .npy)\n"
+           "  export MODEL.nnk         the model as standalone C (--format c -o model.c)\n"
            "  plot RUN_DIR...          learning curves (PNG, SVG or the terminal); --activations\n"
            "  events FILE...           the records of TensorBoard event files\n"
            "  check-plugin PLUGIN.so   validate a plugin and check its components\n"
@@ -922,6 +929,28 @@ static int cmd_weights(const options *o)
     return 0;
 }
 
+static int cmd_export(const options *o)
+{
+    if (!o->positional)
+        return usage_error("export", "%s", "missing MODEL.nnk");
+    const char *format = o->format ? o->format : "c";
+    if (strcmp(format, "c"))
+        return usage_error("export", "--format must be c (ONNX is not there yet), got '%s'", format);
+    if (!o->output)
+        return usage_error("export", "%s", "missing -o OUT.c");
+    size_t n = strlen(o->output);
+    if (n < 3 || strcmp(o->output + n - 2, ".c"))
+        return usage_error("export", "-o '%s' must end in .c (the header goes beside it as .h)", o->output);
+    nnk_err err = {NNK_OK, ""};
+    nnk_registry *reg = load_registry(o, &err);
+    nnk_model *m = reg ? nnk_model_load(reg, o->positional, &err) : NULL;
+    if (m)
+        export_c(m, o->positional, o->output, &err);
+    nnk_model_free(m);
+    nnk_registry_free(reg);
+    return err.status ? fail(&err) : 0;
+}
+
 static int cmd_lr_find(const options *o)
 {
     if (!o->positional)
@@ -1061,7 +1090,7 @@ int main(int argc, char **argv)
     } cmds[] = {{"train", cmd_train}, {"evaluate", cmd_evaluate}, {"predict", cmd_predict},
                 {"summary", cmd_summary}, {"plugins", cmd_plugins}, {"events", cmd_events},
                 {"check-plugin", cmd_check_plugin}, {"lr-find", cmd_lr_find},
-                {"sweep", cmd_sweep}, {"weights", cmd_weights}, {"plot", cmd_plot}};
+                {"sweep", cmd_sweep}, {"weights", cmd_weights}, {"plot", cmd_plot}, {"export", cmd_export}};
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         if (strcmp(argv[1], cmds[i].name))
             continue;

@@ -44,6 +44,9 @@ int cmd_sweep_run(const sweep_options *so, nnk_err *err);
 int cmd_weights_run(const char *model, const char *which, const char *format, const char *output,
                     const char *plugin_dir, nnk_err *err);
 
+/* nnkit export --format c (export_c.c): output (.c) and its header (.h). */
+int export_c(const nnk_model *m, const char *model_path, const char *output, nnk_err *err);
+
 /* Removes dir and everything in it (a run that failed on its
  * configuration, a sweep's stale claims). */
 void remove_tree(const char *dir);

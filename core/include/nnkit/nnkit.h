@@ -469,6 +469,19 @@ NNK_API int nnk_model_set_trainable(nnk_model *m, const char *layer, int trainab
 NNK_API int nnk_model_layer_trainable(const nnk_model *m, int i);
 /* Layer i's parameters, every one resolved (defaults included). */
 NNK_API const nnk_params *nnk_model_layer_params(const nnk_model *m, int i);
+/* Layer i's activation's parameters (leaky_relu's alpha, ...), or NULL
+ * when it has none. */
+NNK_API const nnk_params *nnk_model_layer_activation_params(const nnk_model *m, int i);
+/* The preprocessing a data row gets before the inputs (as predict applies
+ * it): missing cells (NaN) take fill[j] when fill is not NULL, then
+ * x = x * scale, then (x - mean[j]) * inv_std[j] when mean is not NULL.
+ * Arrays of n values (the inputs' columns), owned by the model. */
+typedef struct nnk_preprocessing {
+    double scale;
+    const float *fill, *mean, *inv_std;
+    int64_t n;
+} nnk_preprocessing;
+NNK_API void nnk_model_preprocessing(const nnk_model *m, nnk_preprocessing *out);
 /* Output k of a compiled model: its layer, loss and loss weight and the
  * loss's parameters; n_metrics metrics, named by nnk_model_output_metric. */
 typedef struct nnk_output_info {

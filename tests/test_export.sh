@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# nnkit export --format c: every example model as one C99 file, compiled
+# with cc -std=c99 -Wall -Werror -O2 and nothing but libm, gives nnkit
+# predict's outputs on the same rows within 1e-5 (relative to the value,
+# at least 1); a model with every activation, batch normalization,
+# normalization, dropout, add and concat too. Prints each model's code
+# size and stack use.
+set -u
+NNKIT=$(realpath "$1")
+SRC=$(realpath "$2")
+work=$(mktemp -d /tmp/nnkit-export-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+cp -r "$SRC/examples" .
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+CC=${CC:-cc}
+
+# a main() reading CSV rows of the model's inputs (one header line), printing its outputs
+main_c() { # prefix
+  local up
+  up=$(echo "$1" | tr a-z A-Z)
+  cat <<EOF
+#include "$1.h"
+#include <stdio.h>
+#include <stdlib.h>
+int main(void)
+{
+    static char line[1 << 16];
+    float in[${up}_INPUTS], out[${up}_OUTPUTS];
+    if (!fgets(line, sizeof line, stdin))
+        return 1;
+    while (fgets(line, sizeof line, stdin)) {
+        char *p = line;
+        for (int j = 0; j < ${up}_INPUTS; j++) {
+            in[j] = strtof(p, &p);
+            if (*p == ',')
+                p++;
+        }
+        $1_predict(in, out);
+        for (int j = 0; j < ${up}_OUTPUTS; j++)
+            printf("%s%.9g", j ? "," : "", out[j]);
+        printf("\n");
+    }
+    return 0;
+}
+EOF
+}
+
+# export RUN's model as NAME.c, compile it, run it on INPUT.csv (the model's
+# columns, in order) and compare with nnkit predict on DATA
+check_model() { # name run input.csv data
+  local name=$1 run=$2 input=$3 data=$4
+  "$NNKIT" export "runs/$run/model.nnk" --format c -o "$name.c" 2>err || { bad "$name: export: $(cat err)"; return; }
+  main_c "$name" >"main_$name.c"
+  $CC -std=c99 -Wall -Werror -O2 -c "$name.c" -o "$name.o" 2>err && $CC -std=c99 -Wall -Werror -O2 "main_$name.c" "$name.o" -lm \
+    -o "$name" 2>>err || { bad "$name: compile: $(head -5 err)"; return; }
+  "./$name" <"$input" >"$name.c.out"
+  "$NNKIT" predict "runs/$run/model.nnk" --input "$data" 2>err | tail -n +2 | head -n "$(wc -l <"$name.c.out")" >"$name.n.out"
+  local rows cmp
+  rows=$(wc -l <"$name.c.out")
+  cmp=$(paste -d'|' "$name.c.out" "$name.n.out" | awk -F'|' '{ n = split($1, a, ","); split($2, b, ",");
+      for (j = 1; j <= n; j++) { d = a[j] - b[j]; d = d < 0 ? -d : d; m = b[j] < 0 ? -b[j] : b[j]; r = d / (m > 1 ? m : 1); if (r > w) w = r } }
+    END { printf "%g", w }')
+  if [ "$rows" -gt 0 ] && [ "$(wc -l <"$name.n.out")" = "$rows" ] && awk -v w="$cmp" 'BEGIN { exit !(w <= 1e-5) }'; then
+    ok
+  else
+    bad "$name: $rows rows, worst difference $cmp against nnkit predict"
+  fi
+  local bytes stack
+  bytes=$(size -A "$name.o" | awk '$1 == ".text" || $1 == ".rodata" || $1 ~ /^\.rodata\./ { s += $2 } END { print s }')
+  stack=$(sed -n 's/^#define [A-Z_0-9]*_STACK_BYTES \([0-9]*\).*/\1/p' "$name.h")
+  echo "export: $name: $rows rows match; code and weights $bytes bytes, stack $stack bytes"
+}
+
+# the columns an exported model reads (its header names them), out of a CSV file
+columns() { # run csv
+  local feats
+  "$NNKIT" export "runs/$1/model.nnk" --format c -o "cols_$1.c" 2>/dev/null
+  feats=$(sed -n 's|^/\* in: the CSV columns \(.*\) \*/$|\1|p' "cols_$1.h")
+  awk -F, -v want="$feats" 'NR == 1 { n = split(want, w, ", *"); for (i = 1; i <= NF; i++) col[$i] = i }
+    { line = ""; for (i = 1; i <= n; i++) line = line (i > 1 ? "," : "") $(col[w[i]]); print line }' "$2"
+}
+
+"$NNKIT" train examples/regression.ini --run-name reg --set fit.epochs=20 >/dev/null 2>&1 || bad "train regression"
+cut -d, -f1-10 examples/data/diabetes.csv >reg.csv
+check_model regression reg reg.csv examples/data/diabetes.csv
+
+"$NNKIT" train examples/iris_perceptron.ini --run-name perceptron >/dev/null 2>&1 || bad "train perceptron"
+columns perceptron examples/data/iris_setosa.csv >perc.csv
+check_model perceptron perceptron perc.csv examples/data/iris_setosa.csv
+
+"$NNKIT" train examples/wide_and_deep.ini --run-name wd --set fit.epochs=10 >/dev/null 2>&1 || bad "train wide and deep"
+columns wd examples/data/diabetes.csv >wd.csv
+check_model wide_and_deep wd wd.csv examples/data/diabetes.csv
+
+"$NNKIT" train examples/fashion_mnist.ini --run-name fashion --set fit.epochs=1 >/dev/null 2>&1 || bad "train fashion"
+/usr/bin/python3 - <<'EOF' >fashion.csv
+import gzip
+with gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz") as f:
+    data = f.read()[16:]
+print(",".join(f"p{i}" for i in range(784)))
+for r in range(300):
+    print(",".join(str(b) for b in data[r * 784:(r + 1) * 784]))
+EOF
+check_model fashion fashion fashion.csv fashion-mnist:test
+
+# every activation, batch normalization, normalization, dropout, add, concat
+{
+  printf '[data]\ntrain = examples/data/iris.csv\nlabel = species\nfeatures = sepal_length, sepal_width, petal_length, petal_width\n'
+  printf '[input]\nshape = 4\n[layer norm]\ntype = normalization\n'
+  i=0
+  for act in linear heaviside sign sigmoid tanh relu leaky_relu elu selu softplus; do
+    printf '[layer l%d]\ntype = dense\nunits = 6\nactivation = %s\ninputs = norm\n' "$i" "$act"
+    i=$((i + 1))
+  done
+  printf '[layer sum]\ntype = add\ninputs = l0, l1, l2, l3, l4\n[layer cat]\ntype = concat\ninputs = sum, l5, l6, l7, l8, l9\n'
+  printf '[layer bn]\ntype = batch_normalization\ninputs = cat\n[layer drop]\ntype = dropout\nrate = 0.3\ninputs = bn\n'
+  printf '[layer out]\ntype = dense\nunits = 3\nactivation = softmax\ninputs = drop\n'
+  printf '[compile]\nloss = sparse_categorical_crossentropy\noptimizer = adam\n[fit]\nepochs = 5\nbatch_size = 16\nverbose = 0\n'
+} >every.ini
+"$NNKIT" train every.ini --run-name every >/dev/null 2>err || bad "train every layer: $(cat err)"
+columns every examples/data/iris.csv >every.csv
+check_model every every every.csv examples/data/iris.csv
+
+# refusals: one line each, exit 2 (usage) or 2 (configuration)
+"$NNKIT" export runs/reg/model.nnk --format onnx -o m.onnx 2>err
+[ $? = 2 ] && grep -q "^nnkit export: --format must be c" err && ok || bad "onnx: $(cat err)"
+"$NNKIT" export runs/reg/model.nnk -o model.txt 2>err
+[ $? = 2 ] && grep -q "must end in .c" err && ok || bad "-o without .c: $(cat err)"
+[ ! -e model.txt ] && [ ! -e model.h ] && ok || bad "a refused export left files"
+
+echo "export: $pass passed, $fail failed"
+[ "$fail" = 0 ]
