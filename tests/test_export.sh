@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# nnkit export --format c: every example model as one C99 file, compiled
-# with cc -std=c99 -Wall -Werror -O2 and nothing but libm, gives nnkit
-# predict's outputs on the same rows within 1e-5 (relative to the value,
-# at least 1); a model with every activation, batch normalization,
-# normalization, dropout, add and concat too. Prints each model's code
-# size and stack use.
+# nnkit export: every example model as ONNX (passing ONNX's full checker,
+# run by ONNX Runtime) and as one C99 file (compiled with cc -std=c99
+# -Wall -Werror -O2 and nothing but libm) gives nnkit predict's outputs on
+# the same rows within 1e-5 (relative to the value, at least 1); a model
+# with every activation, batch normalization, normalization, dropout, add
+# and concat too. Prints each model's code size and stack use.
 set -u
 NNKIT=$(realpath "$1")
 SRC=$(realpath "$2")
@@ -68,10 +68,29 @@ check_model() { # name run input.csv data
   else
     bad "$name: $rows rows, worst difference $cmp against nnkit predict"
   fi
+  # the ONNX model: ONNX's full checker, then ONNX Runtime on the same rows
+  "$NNKIT" export "runs/$run/model.nnk" -o "$name.onnx" 2>err || { bad "$name: onnx export: $(cat err)"; return; }
+  local spec
+  spec=$(/usr/bin/python3 -c '
+import sys, onnx
+m = onnx.load(sys.argv[1])
+onnx.checker.check_model(m, full_check=True)
+assert m.ir_version == 8 and m.opset_import[0].version == 17
+print(" ".join(i.name + ":" + "x".join(str(d.dim_value) for d in i.type.tensor_type.shape.dim[1:]) for i in m.graph.input))
+' "$name.onnx" 2>err) || { bad "$name: onnx checker: $(tail -3 err)"; return; }
+  node "$SRC/tests/onnx_run.js" "$name.onnx" "$input" $spec >"$name.o.out" 2>err || { bad "$name: onnx runtime: $(cat err)"; return; }
+  cmp=$(paste -d'|' "$name.o.out" "$name.n.out" | awk -F'|' '{ n = split($1, a, ","); split($2, b, ",");
+      for (j = 1; j <= n; j++) { d = a[j] - b[j]; d = d < 0 ? -d : d; m = b[j] < 0 ? -b[j] : b[j]; r = d / (m > 1 ? m : 1); if (r > w) w = r } }
+    END { printf "%g", w }')
+  if [ "$(wc -l <"$name.o.out")" = "$rows" ] && awk -v w="$cmp" 'BEGIN { exit !(w <= 1e-5) }'; then
+    ok
+  else
+    bad "$name: ONNX Runtime's worst difference $cmp against nnkit predict"
+  fi
   local bytes stack
   bytes=$(size -A "$name.o" | awk '$1 == ".text" || $1 == ".rodata" || $1 ~ /^\.rodata\./ { s += $2 } END { print s }')
   stack=$(sed -n 's/^#define [A-Z_0-9]*_STACK_BYTES \([0-9]*\).*/\1/p' "$name.h")
-  echo "export: $name: $rows rows match; code and weights $bytes bytes, stack $stack bytes"
+  echo "export: $name: $rows rows match in C and ONNX Runtime; C code and weights $bytes bytes, stack $stack bytes; ONNX $(wc -c <"$name.onnx") bytes"
 }
 
 # the columns an exported model reads (its header names them), out of a CSV file
@@ -86,6 +105,13 @@ columns() { # run csv
 "$NNKIT" train examples/regression.ini --run-name reg --set fit.epochs=20 >/dev/null 2>&1 || bad "train regression"
 cut -d, -f1-10 examples/data/diabetes.csv >reg.csv
 check_model regression reg reg.csv examples/data/diabetes.csv
+
+# missing cells: the saved fills (IsNaN and Where in ONNX); nan reads as missing everywhere
+awk -F, -v OFS=, 'NR > 1 && NR % 5 == 0 { $3 = "nan" } NR > 1 && NR % 7 == 0 { $9 = "nan" } { print }' examples/data/diabetes.csv >miss.csv
+"$NNKIT" train examples/regression.ini --set data.train=miss.csv --set data.missing=median --run-name miss --set fit.epochs=10 \
+  >/dev/null 2>&1 || bad "train with missing cells"
+cut -d, -f1-10 miss.csv >missin.csv
+check_model missing miss missin.csv miss.csv
 
 "$NNKIT" train examples/iris_perceptron.ini --run-name perceptron >/dev/null 2>&1 || bad "train perceptron"
 columns perceptron examples/data/iris_setosa.csv >perc.csv
@@ -125,9 +151,11 @@ columns every examples/data/iris.csv >every.csv
 check_model every every every.csv examples/data/iris.csv
 
 # refusals: one line each, exit 2 (usage) or 2 (configuration)
-"$NNKIT" export runs/reg/model.nnk --format onnx -o m.onnx 2>err
-[ $? = 2 ] && grep -q "^nnkit export: --format must be c" err && ok || bad "onnx: $(cat err)"
-"$NNKIT" export runs/reg/model.nnk -o model.txt 2>err
+"$NNKIT" export runs/reg/model.nnk --format tflite -o m.tflite 2>err
+[ $? = 2 ] && grep -q "^nnkit export: --format must be onnx or c" err && ok || bad "tflite: $(cat err)"
+"$NNKIT" export runs/reg/model.nnk -o m.pb 2>err
+[ $? = 2 ] && grep -q "must end in .onnx" err && ok || bad "-o without .onnx: $(cat err)"
+"$NNKIT" export runs/reg/model.nnk --format c -o model.txt 2>err
 [ $? = 2 ] && grep -q "must end in .c" err && ok || bad "-o without .c: $(cat err)"
 [ ! -e model.txt ] && [ ! -e model.h ] && ok || bad "a refused export left files"
 

@@ -125,8 +125,9 @@ static const char *const help_texts[][2] = {
                 "one layer's, or one weight (e.g. hidden1/kernel), with names and shapes. --format csv\n"
                 "writes one weight's rows; npy writes NumPy's .npy format (numpy.load reads it): one\n"
                 "weight to -o FILE or stdout, several to -o DIR as LAYER.WEIGHT.npy.\n"},
-    {"export", "usage: nnkit export MODEL.nnk --format c -o model.c [--plugin-dir DIR]\n\n"
-               "Writes the model as one C99 file and its header (model.c, model.h): the weights as\n"
+    {"export", "usage: nnkit export MODEL.nnk -o model.onnx | --format c -o model.c [--plugin-dir DIR]\n\n"
+               "Writes the model as ONNX (opset 17; the default), taking the same raw input as nnkit\n"
+               "predict (its preprocessing comes first, as ONNX ops), or with --format c as one C99 file and its header (model.c, model.h): the weights as\n"
                "static const arrays and one function, int model_predict(const float *in, float *out),\n"
                "named after the output file, that computes what nnkit predict does for one sample\n"
                "(preprocessing included) with nothing but libm: no BLAS, no allocation, no nnkit.\n"
@@ -156,7 +157,7 @@ static void print_help(const char *cmd)
            "  summary FILE             the model's layers, shapes and parameter counts\n"
            "  plugins                  every component and its parameters\n"
            "  weights MODEL.nnk        a saved model's weights (text, CSV or NumPy .npy)\n"
-           "  export MODEL.nnk         the model as standalone C (--format c -o model.c)\n"
+           "  export MODEL.nnk         the model as ONNX (-o model.onnx) or standalone C (--format c)\n"
            "  plot RUN_DIR...          learning curves (PNG, SVG or the terminal); --activations\n"
            "  events FILE...           the records of TensorBoard event files\n"
            "  check-plugin PLUGIN.so   validate a plugin and check its components\n"
@@ -933,19 +934,21 @@ static int cmd_export(const options *o)
 {
     if (!o->positional)
         return usage_error("export", "%s", "missing MODEL.nnk");
-    const char *format = o->format ? o->format : "c";
-    if (strcmp(format, "c"))
-        return usage_error("export", "--format must be c (ONNX is not there yet), got '%s'", format);
+    const char *format = o->format ? o->format : "onnx";
+    int onnx = !strcmp(format, "onnx");
+    if (!onnx && strcmp(format, "c"))
+        return usage_error("export", "--format must be onnx or c, got '%s'", format);
     if (!o->output)
-        return usage_error("export", "%s", "missing -o OUT.c");
+        return usage_error("export", "missing -o %s", onnx ? "OUT.onnx" : "OUT.c");
     size_t n = strlen(o->output);
-    if (n < 3 || strcmp(o->output + n - 2, ".c"))
-        return usage_error("export", "-o '%s' must end in .c (the header goes beside it as .h)", o->output);
+    if (onnx ? n < 6 || strcmp(o->output + n - 5, ".onnx") : n < 3 || strcmp(o->output + n - 2, ".c"))
+        return usage_error("export", onnx ? "-o '%s' must end in .onnx" : "-o '%s' must end in .c (the header goes beside it as .h)",
+                           o->output);
     nnk_err err = {NNK_OK, ""};
     nnk_registry *reg = load_registry(o, &err);
     nnk_model *m = reg ? nnk_model_load(reg, o->positional, &err) : NULL;
     if (m)
-        export_c(m, o->positional, o->output, &err);
+        onnx ? export_onnx(m, o->positional, o->output, &err) : export_c(m, o->positional, o->output, &err);
     nnk_model_free(m);
     nnk_registry_free(reg);
     return err.status ? fail(&err) : 0;

@@ -46,6 +46,8 @@ int cmd_weights_run(const char *model, const char *which, const char *format, co
 
 /* nnkit export --format c (export_c.c): output (.c) and its header (.h). */
 int export_c(const nnk_model *m, const char *model_path, const char *output, nnk_err *err);
+/* nnkit export --format onnx (export_onnx.c): an ONNX model (opset 17). */
+int export_onnx(const nnk_model *m, const char *model_path, const char *output, nnk_err *err);
 
 /* Removes dir and everything in it (a run that failed on its
  * configuration, a sweep's stale claims). */

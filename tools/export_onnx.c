@@ -1,0 +1,456 @@
+/* nnkit export --format onnx: a model as an ONNX model (opset 17, IR
+ * version 8), serialised with protobuf-c from proto/onnx_subset.proto. The
+ * graph takes the same raw input as nnkit predict: the saved preprocessing
+ * (missing-value fills, scale, standardization) comes first, as ONNX ops. */
+#include "runner.h"
+#include "onnx_subset.pb-c.h"
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OPSET 17
+#define IR_VERSION 8 /* ONNX 1.12, which opset 17 came with */
+
+/* Everything the message holds, freed together. */
+typedef struct builder {
+    void **blocks;
+    int n_blocks, cap_blocks;
+    int failed;
+    NnkitOnnx__GraphProto *g;
+    int n_node_cap, n_init_cap;
+    int serial; /* for unique tensor names */
+    const nnk_model *m;
+    nnk_err *err;
+} builder;
+
+static void *keep(builder *b, void *p)
+{
+    if (!p) {
+        b->failed = 1;
+        return NULL;
+    }
+    if (b->n_blocks == b->cap_blocks) {
+        int cap = b->cap_blocks ? b->cap_blocks * 2 : 256;
+        void **v = realloc(b->blocks, sizeof(void *) * (size_t)cap);
+        if (!v) {
+            free(p);
+            b->failed = 1;
+            return NULL;
+        }
+        b->blocks = v;
+        b->cap_blocks = cap;
+    }
+    b->blocks[b->n_blocks++] = p;
+    return p;
+}
+
+static void *alloc(builder *b, size_t n) { return keep(b, calloc(1, n ? n : 1)); }
+
+static char *text(builder *b, const char *fmt, const char *a, const char *c)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, fmt, a ? a : "", c ? c : "");
+    return keep(b, strdup(buf));
+}
+
+/* A fresh name for an intermediate value of layer (or stage) `of`. */
+static char *fresh(builder *b, const char *of, const char *what)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s/%s_%d", of, what, b->serial++);
+    return keep(b, strdup(buf));
+}
+
+/* Grows a repeated field of pointers by one. */
+static int push(builder *b, void ***arr, size_t *n, int *cap, void *item)
+{
+    if (!item)
+        return -1;
+    if ((int)*n == *cap) {
+        int nc = *cap ? *cap * 2 : 32;
+        void **v = alloc(b, sizeof(void *) * (size_t)nc);
+        if (!v)
+            return -1;
+        if (*n)
+            memcpy(v, *arr, sizeof(void *) * *n);
+        *arr = v;
+        *cap = nc;
+    }
+    (*arr)[(*n)++] = item;
+    return 0;
+}
+
+/* A float constant of the given dims (n values), as an initializer. */
+static const char *constant(builder *b, const char *of, const char *what, const float *v, int64_t n, const int64_t *dims,
+                            int ndim)
+{
+    NnkitOnnx__TensorProto *t = alloc(b, sizeof *t);
+    if (!t)
+        return NULL;
+    nnkit_onnx__tensor_proto__init(t);
+    t->name = fresh(b, of, what);
+    t->has_data_type = 1;
+    t->data_type = NNKIT_ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    t->n_dims = (size_t)ndim;
+    t->dims = alloc(b, sizeof(int64_t) * (size_t)(ndim ? ndim : 1));
+    if (t->dims && ndim)
+        memcpy(t->dims, dims, sizeof(int64_t) * (size_t)ndim);
+    t->has_raw_data = 1;
+    t->raw_data.len = sizeof(float) * (size_t)n; /* little-endian, as x86 and ARM keep floats */
+    t->raw_data.data = alloc(b, t->raw_data.len);
+    if (t->raw_data.data)
+        memcpy(t->raw_data.data, v, t->raw_data.len);
+    push(b, (void ***)&b->g->initializer, &b->g->n_initializer, &b->n_init_cap, t);
+    return t->name;
+}
+
+static const char *scalar(builder *b, const char *of, const char *what, float v)
+{
+    return constant(b, of, what, &v, 1, NULL, 0);
+}
+
+static NnkitOnnx__AttributeProto *attr_int(builder *b, const char *name, int64_t v)
+{
+    NnkitOnnx__AttributeProto *a = alloc(b, sizeof *a);
+    if (a) {
+        nnkit_onnx__attribute_proto__init(a);
+        a->name = text(b, "%s", name, NULL);
+        a->has_type = a->has_i = 1;
+        a->type = NNKIT_ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
+        a->i = v;
+    }
+    return a;
+}
+
+static NnkitOnnx__AttributeProto *attr_float(builder *b, const char *name, float v)
+{
+    NnkitOnnx__AttributeProto *a = alloc(b, sizeof *a);
+    if (a) {
+        nnkit_onnx__attribute_proto__init(a);
+        a->name = text(b, "%s", name, NULL);
+        a->has_type = a->has_f = 1;
+        a->type = NNKIT_ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
+        a->f = v;
+    }
+    return a;
+}
+
+/* A node of op_type over inputs (NULL-terminated) into a fresh output
+ * (or `out` when given), with up to two attributes. Returns its output. */
+static const char *node(builder *b, const char *of, const char *op, const char *const *inputs, const char *out,
+                        NnkitOnnx__AttributeProto *a1, NnkitOnnx__AttributeProto *a2)
+{
+    NnkitOnnx__NodeProto *n = alloc(b, sizeof *n);
+    if (!n)
+        return NULL;
+    nnkit_onnx__node_proto__init(n);
+    n->op_type = text(b, "%s", op, NULL);
+    n->name = fresh(b, of, op);
+    int k = 0;
+    while (inputs[k])
+        k++;
+    n->n_input = (size_t)k;
+    n->input = alloc(b, sizeof(char *) * (size_t)(k ? k : 1));
+    for (int i = 0; n->input && i < k; i++)
+        n->input[i] = (char *)inputs[i];
+    n->n_output = 1;
+    n->output = alloc(b, sizeof(char *));
+    if (n->output)
+        n->output[0] = out ? text(b, "%s", out, NULL) : fresh(b, of, "out");
+    NnkitOnnx__AttributeProto *as[2] = {a1, a2};
+    n->attribute = alloc(b, sizeof(void *) * 2);
+    for (int i = 0; n->attribute && i < 2; i++)
+        if (as[i])
+            n->attribute[n->n_attribute++] = as[i];
+    push(b, (void ***)&b->g->node, &b->g->n_node, &b->n_node_cap, n);
+    return n->output ? n->output[0] : NULL;
+}
+
+#define IN(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static NnkitOnnx__ValueInfoProto *value_info(builder *b, const char *name, const nnk_shape *per_sample)
+{
+    NnkitOnnx__ValueInfoProto *v = alloc(b, sizeof *v);
+    NnkitOnnx__TypeProto *t = alloc(b, sizeof *t);
+    NnkitOnnx__TypeProto__Tensor *tt = alloc(b, sizeof *tt);
+    NnkitOnnx__TensorShapeProto *s = alloc(b, sizeof *s);
+    if (!v || !t || !tt || !s)
+        return NULL;
+    nnkit_onnx__value_info_proto__init(v);
+    nnkit_onnx__type_proto__init(t);
+    nnkit_onnx__type_proto__tensor__init(tt);
+    nnkit_onnx__tensor_shape_proto__init(s);
+    v->name = text(b, "%s", name, NULL);
+    v->type = t;
+    t->value_case = NNKIT_ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    t->tensor_type = tt;
+    tt->has_elem_type = 1;
+    tt->elem_type = NNKIT_ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    tt->shape = s;
+    s->n_dim = (size_t)per_sample->ndim + 1;
+    s->dim = alloc(b, sizeof(void *) * s->n_dim);
+    for (size_t d = 0; s->dim && d < s->n_dim; d++) {
+        NnkitOnnx__TensorShapeProto__Dimension *dim = alloc(b, sizeof *dim);
+        if (!dim)
+            return NULL;
+        nnkit_onnx__tensor_shape_proto__dimension__init(dim);
+        if (d == 0) { /* the batch: any number of rows */
+            dim->value_case = NNKIT_ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+            dim->dim_param = text(b, "%s", "batch", NULL);
+        } else {
+            dim->value_case = NNKIT_ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+            dim->dim_value = per_sample->dim[d - 1];
+        }
+        s->dim[d] = dim;
+    }
+    return v;
+}
+
+static double param_number(const nnk_params *p, const char *name, double fallback)
+{
+    for (int i = 0; p && i < nnk_params_count(p); i++)
+        if (!strcmp(nnk_params_spec(p, i)->name, name)) {
+            char buf[64];
+            nnk_params_format(p, i, buf, sizeof buf);
+            return strtod(buf, NULL);
+        }
+    return fallback;
+}
+
+static const float *weight_of(const nnk_layer_info *li, const char *name, int64_t *n)
+{
+    for (int k = 0; k < li->n_weights; k++)
+        if (!strcmp(li->weights[k].name, name)) {
+            *n = nnk_tensor_elements(&li->weights[k].value);
+            return li->weights[k].value.data;
+        }
+    return NULL;
+}
+
+/* The activation of layer i after value x, into `out`. */
+static const char *activation(builder *b, int i, const char *act, const char *x, const char *out, int rank)
+{
+    const nnk_params *p = nnk_model_layer_activation_params(b->m, i);
+    nnk_layer_info li;
+    nnk_model_layer(b->m, i, &li);
+    const char *of = li.name;
+    if (!act || !strcmp(act, "linear"))
+        return node(b, of, "Identity", IN(x), out, NULL, NULL);
+    if (!strcmp(act, "relu"))
+        return node(b, of, "Relu", IN(x), out, NULL, NULL);
+    if (!strcmp(act, "sigmoid"))
+        return node(b, of, "Sigmoid", IN(x), out, NULL, NULL);
+    if (!strcmp(act, "tanh"))
+        return node(b, of, "Tanh", IN(x), out, NULL, NULL);
+    if (!strcmp(act, "softplus"))
+        return node(b, of, "Softplus", IN(x), out, NULL, NULL);
+    if (!strcmp(act, "selu")) /* ONNX's default alpha and gamma are SELU's constants */
+        return node(b, of, "Selu", IN(x), out, NULL, NULL);
+    if (!strcmp(act, "sign"))
+        return node(b, of, "Sign", IN(x), out, NULL, NULL);
+    if (!strcmp(act, "leaky_relu"))
+        return node(b, of, "LeakyRelu", IN(x), out, attr_float(b, "alpha", (float)param_number(p, "alpha", 0.2)), NULL);
+    if (!strcmp(act, "elu"))
+        return node(b, of, "Elu", IN(x), out, attr_float(b, "alpha", (float)param_number(p, "alpha", 1.0)), NULL);
+    if (!strcmp(act, "heaviside")) { /* 1 where x >= 0 */
+        const char *ge = node(b, of, "GreaterOrEqual", IN(x, scalar(b, of, "zero", 0.0f)), NULL, NULL, NULL);
+        return node(b, of, "Cast", IN(ge), out, attr_int(b, "to", NNKIT_ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT), NULL);
+    }
+    if (!strcmp(act, "softmax")) {
+        if (rank != 2) {
+            nnk_err_set(b->err, NNK_ECONFIG, "export: layer '%s': softmax over a %d-D sample has no ONNX mapping here", of,
+                        rank - 1);
+            return NULL;
+        }
+        return node(b, of, "Softmax", IN(x), out, attr_int(b, "axis", -1), NULL);
+    }
+    nnk_err_set(b->err, NNK_ECONFIG, "export: layer '%s': activation '%s' has no ONNX mapping", of, act);
+    return NULL;
+}
+
+/* Layer i, whose inputs are the values in[] (its name is its output). */
+static int layer(builder *b, int i, const char *const *in)
+{
+    nnk_layer_info li;
+    nnk_model_layer(b->m, i, &li);
+    const char *of = li.name, *y = NULL;
+    int rank = li.output.ndim + 1;
+    int64_t c = li.output.dim[li.output.ndim - 1];
+    if (!strcmp(li.type, "dense")) {
+        int64_t nb = 0, dims[2] = {li.weights[0].value.shape[0], li.weights[0].value.shape[1]};
+        const float *bias = weight_of(&li, "bias", &nb);
+        const char *w = constant(b, of, "kernel", li.weights[0].value.data, dims[0] * dims[1], dims, 2);
+        const char *bn = bias ? constant(b, of, "bias", bias, nb, dims + 1, 1) : NULL;
+        if (rank == 2 && bn)
+            y = node(b, of, "Gemm", IN(in[0], w, bn), NULL, NULL, NULL);
+        else if (rank == 2)
+            y = node(b, of, "Gemm", IN(in[0], w), NULL, NULL, NULL);
+        else { /* along the last axis of a sample of several dimensions */
+            y = node(b, of, "MatMul", IN(in[0], w), NULL, NULL, NULL);
+            if (bn)
+                y = node(b, of, "Add", IN(y, bn), NULL, NULL, NULL);
+        }
+    } else if (!strcmp(li.type, "flatten")) {
+        y = node(b, of, "Flatten", IN(in[0]), NULL, attr_int(b, "axis", 1), NULL);
+    } else if (!strcmp(li.type, "dropout")) {
+        y = node(b, of, "Identity", IN(in[0]), NULL, NULL, NULL);
+    } else if (!strcmp(li.type, "concat")) {
+        NnkitOnnx__AttributeProto *axis = attr_int(b, "axis", -1);
+        const char *all[NNK_MAX_INPUTS + 1] = {0};
+        for (int k = 0; k < li.n_inputs; k++)
+            all[k] = in[k];
+        y = node(b, of, "Concat", all, NULL, axis, NULL);
+    } else if (!strcmp(li.type, "add")) {
+        const char *all[NNK_MAX_INPUTS + 1] = {0};
+        for (int k = 0; k < li.n_inputs; k++)
+            all[k] = in[k];
+        y = node(b, of, "Sum", all, NULL, NULL, NULL);
+    } else if (!strcmp(li.type, "batch_normalization") || !strcmp(li.type, "normalization")) {
+        int bn = li.type[0] == 'b';
+        int64_t n1 = 0, n2 = 0, ng = 0, nbeta = 0;
+        const float *mean = weight_of(&li, bn ? "moving_mean" : "mean", &n1),
+                    *var = weight_of(&li, bn ? "moving_variance" : "variance", &n2);
+        const float *gamma = bn ? weight_of(&li, "gamma", &ng) : NULL, *beta = bn ? weight_of(&li, "beta", &nbeta) : NULL;
+        if (!mean || !var || n1 != c || n2 != c)
+            return nnk_err_set(b->err, NNK_EMODEL, "export: layer '%s' lacks its statistics", of);
+        double eps = param_number(nnk_model_layer_params(b->m, i), "epsilon", 1e-3);
+        if (bn && rank == 2) { /* ONNX's own BatchNormalization over the feature axis */
+            float *ones = alloc(b, sizeof(float) * (size_t)c), *zeros = alloc(b, sizeof(float) * (size_t)c);
+            for (int64_t j = 0; ones && zeros && j < c; j++)
+                ones[j] = 1.0f, zeros[j] = 0.0f;
+            y = node(b, of, "BatchNormalization",
+                     IN(in[0], constant(b, of, "gamma", gamma ? gamma : ones, c, &c, 1),
+                        constant(b, of, "beta", beta ? beta : zeros, c, &c, 1), constant(b, of, "mean", mean, c, &c, 1),
+                        constant(b, of, "variance", var, c, &c, 1)),
+                     NULL, attr_float(b, "epsilon", (float)eps), NULL);
+        } else { /* (x - mean) * scale + shift, over the last axis, as the layer computes it */
+            float *scale = alloc(b, sizeof(float) * (size_t)c), *shift = alloc(b, sizeof(float) * (size_t)c);
+            for (int64_t j = 0; scale && shift && j < c; j++) {
+                double sd = bn ? sqrt((double)var[j] + eps) : sqrt(var[j]);
+                float inv = bn ? (float)(1.0 / sd) : (float)(1.0 / (sd > 1e-7 ? sd : 1e-7));
+                scale[j] = gamma ? gamma[j] * inv : inv;
+                shift[j] = beta ? beta[j] : 0.0f;
+            }
+            y = node(b, of, "Sub", IN(in[0], constant(b, of, "mean", mean, c, &c, 1)), NULL, NULL, NULL);
+            y = node(b, of, "Mul", IN(y, constant(b, of, "scale", scale, c, &c, 1)), NULL, NULL, NULL);
+            if (bn)
+                y = node(b, of, "Add", IN(y, constant(b, of, "shift", shift, c, &c, 1)), NULL, NULL, NULL);
+        }
+    } else {
+        return nnk_err_set(b->err, NNK_ECONFIG, "export: layer '%s' of type '%s' has no ONNX mapping", of, li.type);
+    }
+    if (!y || !activation(b, i, li.activation, y, of, rank))
+        return b->err->status ? (int)b->err->status : nnk_err_set(b->err, NNK_ENOMEM, "out of memory");
+    return NNK_OK;
+}
+
+/* Model input j's raw values, prepared as predict prepares them: its
+ * columns' fills, the scale, the standardization. Returns the value the
+ * layers read. */
+static const char *prepared_input(builder *b, const char *name, const nnk_shape *shape, int64_t off,
+                                  const nnk_preprocessing *pp)
+{
+    int64_t n = 1, dims[NNK_MAX_DIMS];
+    for (int d = 0; d < shape->ndim; d++)
+        n *= dims[d] = shape->dim[d];
+    const char *x = name;
+    if (pp->fill) {
+        const char *isnan = node(b, name, "IsNaN", IN(x), NULL, NULL, NULL);
+        x = node(b, name, "Where", IN(isnan, constant(b, name, "fill", pp->fill + off, n, dims, shape->ndim), x), NULL, NULL, NULL);
+    }
+    if (pp->scale != 1.0)
+        x = node(b, name, "Mul", IN(x, scalar(b, name, "scale", (float)pp->scale)), NULL, NULL, NULL);
+    if (pp->mean) {
+        x = node(b, name, "Sub", IN(x, constant(b, name, "mean", pp->mean + off, n, dims, shape->ndim)), NULL, NULL, NULL);
+        x = node(b, name, "Mul", IN(x, constant(b, name, "inv_std", pp->inv_std + off, n, dims, shape->ndim)), NULL, NULL, NULL);
+    }
+    return x;
+}
+
+int export_onnx(const nnk_model *m, const char *model_path, const char *output, nnk_err *err)
+{
+    if (nnk_model_encoded_feature_count(m))
+        return nnk_err_set(err, NNK_ECONFIG, "export: the model one-hot encodes text columns, which the ONNX export does "
+                           "not map yet");
+    builder b = {0};
+    b.m = m;
+    b.err = err;
+    NnkitOnnx__ModelProto model;
+    NnkitOnnx__GraphProto graph;
+    NnkitOnnx__OperatorSetIdProto opset;
+    nnkit_onnx__model_proto__init(&model);
+    nnkit_onnx__graph_proto__init(&graph);
+    nnkit_onnx__operator_set_id_proto__init(&opset);
+    b.g = &graph;
+    opset.domain = "";
+    opset.has_version = 1;
+    opset.version = OPSET;
+    NnkitOnnx__OperatorSetIdProto *opsets[1] = {&opset};
+    model.has_ir_version = 1;
+    model.ir_version = IR_VERSION;
+    model.producer_name = "nnkit";
+    model.producer_version = "0.1.0";
+    model.n_opset_import = 1;
+    model.opset_import = opsets;
+    model.graph = &graph;
+    graph.name = text(&b, "%s", model_path, NULL);
+    graph.doc_string = "exported by nnkit export from a saved model; raw inputs as nnkit predict takes them";
+    /* the inputs, each prepared */
+    const char *in_names[16];
+    nnk_shape in_shapes[16];
+    int n_in = nnk_model_inputs(m, in_names, in_shapes, 16);
+    const char *prepared[16];
+    nnk_preprocessing pp;
+    nnk_model_preprocessing(m, &pp);
+    graph.input = alloc(&b, sizeof(void *) * (size_t)(n_in ? n_in : 1));
+    for (int64_t j = 0, off = 0; graph.input && j < n_in; j++) {
+        graph.input[graph.n_input++] = value_info(&b, in_names[j], &in_shapes[j]);
+        prepared[j] = prepared_input(&b, in_names[j], &in_shapes[j], off, &pp);
+        int64_t n = 1;
+        for (int d = 0; d < in_shapes[j].ndim; d++)
+            n *= in_shapes[j].dim[d];
+        off += n;
+    }
+    /* the layers, in order: each reads inputs' prepared values or earlier layers' outputs (their names) */
+    int rc = b.failed ? nnk_err_set(err, NNK_ENOMEM, "out of memory") : NNK_OK;
+    for (int i = 0; !rc && i < nnk_model_layer_count(m); i++) {
+        nnk_layer_info li;
+        nnk_model_layer(m, i, &li);
+        const char *ins[NNK_MAX_INPUTS];
+        for (int k = 0; k < li.n_inputs; k++) {
+            ins[k] = li.inputs[k];
+            for (int j = 0; j < n_in; j++)
+                if (!strcmp(li.inputs[k], in_names[j]))
+                    ins[k] = prepared[j];
+        }
+        rc = layer(&b, i, ins);
+    }
+    const char *outs[16];
+    int n_out = nnk_model_outputs(m, outs, NULL, 16);
+    graph.output = alloc(&b, sizeof(void *) * (size_t)(n_out ? n_out : 1));
+    for (int k = 0; !rc && graph.output && k < n_out; k++)
+        for (int i = 0; i < nnk_model_layer_count(m); i++) {
+            nnk_layer_info li;
+            nnk_model_layer(m, i, &li);
+            if (!strcmp(li.name, outs[k]))
+                graph.output[graph.n_output++] = value_info(&b, li.name, &li.output);
+        }
+    if (!rc && b.failed)
+        rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    if (!rc) {
+        size_t len = nnkit_onnx__model_proto__get_packed_size(&model);
+        uint8_t *buf = malloc(len ? len : 1);
+        if (!buf)
+            rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+        else {
+            nnkit_onnx__model_proto__pack(&model, buf);
+            rc = nnk_write_file_atomic(output, buf, len, err);
+            free(buf);
+        }
+    }
+    for (int i = 0; i < b.n_blocks; i++)
+        free(b.blocks[i]);
+    free(b.blocks);
+    return rc;
+}
