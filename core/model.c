@@ -449,6 +449,11 @@ const nnk_params *nnk_model_layer_activation_params(const nnk_model *m, int i)
     return i >= 0 && i < m->n_nodes ? m->nodes[i].act_params : NULL;
 }
 
+const nnk_layer *nnk_model_layer_instance(const nnk_model *m, int i)
+{
+    return i >= 0 && i < m->n_nodes ? &m->nodes[i].layer : NULL;
+}
+
 void nnk_model_preprocessing(const nnk_model *m, nnk_preprocessing *out)
 {
     int64_t cols = nnk_model_input_cols(m);

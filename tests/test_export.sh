@@ -8,6 +8,7 @@
 set -u
 NNKIT=$(realpath "$1")
 SRC=$(realpath "$2")
+FIXTURES=${3:+$(realpath "$3")}
 work=$(mktemp -d /tmp/nnkit-export-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -50,14 +51,16 @@ EOF
 
 # export RUN's model as NAME.c, compile it, run it on INPUT.csv (the model's
 # columns, in order) and compare with nnkit predict on DATA
-check_model() { # name run input.csv data
+check_model() { # name run input.csv data [nnkit flags, e.g. --plugin-dir DIR]
   local name=$1 run=$2 input=$3 data=$4
-  "$NNKIT" export "runs/$run/model.nnk" --format c -o "$name.c" 2>err || { bad "$name: export: $(cat err)"; return; }
+  shift 4
+  local flags=("$@")
+  "$NNKIT" export "runs/$run/model.nnk" "${flags[@]}" --format c -o "$name.c" 2>err || { bad "$name: export: $(cat err)"; return; }
   main_c "$name" >"main_$name.c"
   $CC -std=c99 -Wall -Werror -O2 -c "$name.c" -o "$name.o" 2>err && $CC -std=c99 -Wall -Werror -O2 "main_$name.c" "$name.o" -lm \
     -o "$name" 2>>err || { bad "$name: compile: $(head -5 err)"; return; }
   "./$name" <"$input" >"$name.c.out"
-  "$NNKIT" predict "runs/$run/model.nnk" --input "$data" 2>err | tail -n +2 | head -n "$(wc -l <"$name.c.out")" >"$name.n.out"
+  "$NNKIT" predict "runs/$run/model.nnk" "${flags[@]}" --input "$data" 2>err | tail -n +2 | head -n "$(wc -l <"$name.c.out")" >"$name.n.out"
   local rows cmp
   rows=$(wc -l <"$name.c.out")
   cmp=$(paste -d'|' "$name.c.out" "$name.n.out" | awk -F'|' '{ n = split($1, a, ","); split($2, b, ",");
@@ -69,7 +72,7 @@ check_model() { # name run input.csv data
     bad "$name: $rows rows, worst difference $cmp against nnkit predict"
   fi
   # the ONNX model: ONNX's full checker, then ONNX Runtime on the same rows
-  "$NNKIT" export "runs/$run/model.nnk" -o "$name.onnx" 2>err || { bad "$name: onnx export: $(cat err)"; return; }
+  "$NNKIT" export "runs/$run/model.nnk" "${flags[@]}" -o "$name.onnx" 2>err || { bad "$name: onnx export: $(cat err)"; return; }
   local spec
   spec=$(/usr/bin/python3 -c '
 import sys, onnx
@@ -149,6 +152,26 @@ check_model fashion fashion fashion.csv fashion-mnist:test
 "$NNKIT" train every.ini --run-name every >/dev/null 2>err || bad "train every layer: $(cat err)"
 columns every examples/data/iris.csv >every.csv
 check_model every every every.csv examples/data/iris.csv
+
+# the template plugin's model: its residual_block and swish map themselves (their export hooks)
+mkdir -p plugin
+${CC} -I"$SRC/core/include" -O2 -fPIC -shared -fvisibility=hidden -o plugin/myplugin.so "$SRC/examples/plugins/myplugin.c" -lm \
+  || bad "build the template plugin"
+"$NNKIT" train examples/plugins/residual.ini --plugin-dir plugin --run-name residual --set fit.epochs=10 >/dev/null 2>err \
+  || bad "train residual.ini: $(cat err)"
+check_model residual residual reg.csv examples/data/diabetes.csv --plugin-dir plugin
+# a plugin layer without a hook: the export names it (fixture_badgrad's doubler)
+if [ -n "${FIXTURES:-}" ]; then
+  mkdir -p nohook && cp "$FIXTURES/fixture_badgrad.so" nohook/
+  printf '[data]\ntrain = examples/data/diabetes.csv\nlabel = progression\n[input]\nshape = 10\n[layer d]\ntype = doubler\n[layer out]\ntype = dense\nunits = 1\n[compile]\nloss = mse\n[fit]\nepochs = 1\nverbose = 0\n' >nohook.ini
+  "$NNKIT" train nohook.ini --plugin-dir nohook --run-name nohook >/dev/null 2>&1 || bad "train nohook"
+  "$NNKIT" export runs/nohook/model.nnk --plugin-dir nohook -o nohook.onnx 2>err
+  [ $? = 2 ] && [ "$(cat err)" = "nnkit: error: export: layer 'd' of type 'doubler' has no ONNX mapping" ] && [ ! -e nohook.onnx ] && ok \
+    || bad "a layer without a mapping: $(cat err)"
+  "$NNKIT" export runs/nohook/model.nnk --plugin-dir nohook --format c -o nohook.c 2>err
+  [ $? = 2 ] && [ "$(cat err)" = "nnkit: error: export: layer 'd' of type 'doubler' has no C export" ] && [ ! -e nohook.c ] && ok \
+    || bad "a layer without a C export: $(cat err)"
+fi
 
 # refusals: one line each, exit 2 (usage) or 2 (configuration)
 "$NNKIT" export runs/reg/model.nnk --format tflite -o m.tflite 2>err

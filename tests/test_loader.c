@@ -162,9 +162,11 @@ START_TEST(abi_layout_pinned)
     ck_assert_uint_eq(offsetof(nnk_layer, sgd_learning_rate), 1016);
     ck_assert_uint_eq(offsetof(nnk_layer, input_names), 1008);
     ck_assert_uint_eq(offsetof(nnk_layer, weights), 48);
-    ck_assert_uint_eq(sizeof(nnk_layer_vtable), 96);
+    ck_assert_uint_eq(sizeof(nnk_layer_vtable), 112);
+    ck_assert_uint_eq(offsetof(nnk_layer_vtable, export_c), 104);
     ck_assert_uint_eq(offsetof(nnk_layer_vtable, flags), 88);
-    ck_assert_uint_eq(sizeof(nnk_activation_vtable), 64);
+    ck_assert_uint_eq(sizeof(nnk_activation_vtable), 80);
+    ck_assert_uint_eq(offsetof(nnk_activation_vtable, export_c), 72);
     ck_assert_uint_eq(sizeof(nnk_loss_vtable), 80);
     ck_assert_uint_eq(sizeof(nnk_metric_vtable), 72);
     ck_assert_uint_eq(offsetof(nnk_metric_vtable, flags), 64);

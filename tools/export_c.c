@@ -6,6 +6,7 @@
 #include "runner.h"
 #include <ctype.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,52 @@ typedef struct emitter {
     const char *prefix;
     int64_t stack;          /* bytes of the buffers */
     nnk_err *err;
+    FILE *pre;              /* the arrays before the function (plugins' hooks add theirs) */
+    char **names;           /* the identifiers handed to hooks */
+    int n_names;
+    int failed;
 } emitter;
+
+static int write_array(emitter *e, const char *name, const float *v, int64_t n);
+
+/* The export host's C services for a plugin's hooks. */
+static const char *hook_array(nnk_exporter *x, const float *values, int64_t n)
+{
+    emitter *e = (emitter *)x;
+    char name[64], full[200];
+    snprintf(name, sizeof name, "p%d", e->n_names);
+    char **grown = realloc(e->names, sizeof(char *) * (size_t)(e->n_names + 1));
+    if (!grown) {
+        e->failed = 1;
+        return NULL;
+    }
+    e->names = grown;
+    FILE *body = e->f;
+    e->f = e->pre;
+    if (write_array(e, name, values, n))
+        e->failed = 1;
+    e->f = body;
+    snprintf(full, sizeof full, "%s_%s", e->prefix, name);
+    return e->names[e->n_names++] = strdup(full);
+}
+
+static void hook_code(nnk_exporter *x, const char *fmt, ...)
+{
+    emitter *e = (emitter *)x;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(e->f, fmt, ap);
+    va_end(ap);
+}
+
+static const nnk_export_host c_host = {sizeof(nnk_export_host), NULL, NULL, hook_array, hook_code};
+
+/* A plugin component's vtable, or NULL. */
+static const void *component(const nnk_model *m, nnk_kind kind, const char *name)
+{
+    const nnk_component_info *c = nnk_registry_find(nnk_model_registry(m), kind, name);
+    return c ? c->vtable : NULL;
+}
 
 static double param_number(const nnk_params *p, const char *name, double fallback)
 {
@@ -117,8 +163,17 @@ static int emit_activation(emitter *e, int i, const char *act, int64_t n)
                  strpbrk(alpha, ".e") ? "f" : ".0f");
         expr = buf;
     }
-    if (!expr)
-        return nnk_err_set(e->err, NNK_ECONFIG, "export: layer %d's activation '%s' has no C export", i, act);
+    const nnk_activation_vtable *vt = expr ? NULL : component(e->m, NNK_KIND_ACTIVATION, act);
+    if (vt && vt->struct_size >= offsetof(nnk_activation_vtable, export_c) + sizeof vt->export_c && vt->export_c) {
+        if (vt->export_c(nnk_params_config(p), buf, sizeof buf, e->err)) /* the plugin's own mapping */
+            return e->err->status;
+        expr = buf;
+    }
+    if (!expr) {
+        nnk_layer_info li;
+        nnk_model_layer(e->m, i, &li);
+        return nnk_err_set(e->err, NNK_ECONFIG, "export: layer '%s': activation '%s' has no C export", li.name, act);
+    }
     fprintf(e->f, "    for (int j = 0; j < %lld; j++) {\n        float v = a%d[j];\n        a%d[j] = %s;\n    }\n", (long long)n,
             i, i, expr);
     return NNK_OK;
@@ -228,9 +283,25 @@ static int emit_layer(emitter *e, FILE *pre, int i)
         e->f = body;
         fprintf(e->f, "    for (int j = 0; j < %lld; j++)\n        a%d[j] = (%s[j] - %s_mean%d[j %% %lld]) * %s_scale%d[j %% %lld] + %s_shift%d[j %% %lld];\n",
                 (long long)n_out, i, src, e->prefix, i, (long long)c, e->prefix, i, (long long)c, e->prefix, i, (long long)c);
-    } else {
+    } else { /* a plugin's layer: its own export hook, or a refusal naming it */
         e->f = body;
-        return nnk_err_set(e->err, NNK_ECONFIG, "export: layer '%s' of type '%s' has no C export", li.name, li.type);
+        const nnk_layer_vtable *vt = component(e->m, NNK_KIND_LAYER, li.type);
+        if (!vt || vt->struct_size < offsetof(nnk_layer_vtable, export_c) + sizeof vt->export_c || !vt->export_c)
+            return nnk_err_set(e->err, NNK_ECONFIG, "export: layer '%s' of type '%s' has no C export", li.name, li.type);
+        char names[NNK_MAX_INPUTS][64], out[32];
+        const char *ins[NNK_MAX_INPUTS];
+        int64_t sizes[NNK_MAX_INPUTS];
+        for (int k = 0; !rc && k < li.n_inputs; k++) {
+            rc = source_of(e, li.inputs[k], names[k], sizeof names[k], &sizes[k]);
+            ins[k] = names[k];
+        }
+        snprintf(out, sizeof out, "a%d", i);
+        e->pre = pre;
+        if (!rc)
+            rc = vt->export_c(nnk_model_layer_instance(e->m, i), &c_host, (nnk_exporter *)e, ins, sizes, li.n_inputs, out,
+                              n_out, e->err);
+        if (!rc && e->failed)
+            rc = nnk_err_set(e->err, NNK_ENOMEM, "out of memory");
     }
     e->f = body;
     return rc ? rc : emit_activation(e, i, li.activation, n_out);
@@ -268,7 +339,7 @@ int export_c(const nnk_model *m, const char *model_path, const char *output, nnk
             fclose(body);
         return nnk_err_set(err, NNK_ENOMEM, "out of memory");
     }
-    emitter e = {body, m, prefix, 0, err};
+    emitter e = {body, m, prefix, 0, err, pre, NULL, 0, 0};
     nnk_preprocessing pp;
     nnk_model_preprocessing(m, &pp);
     int rc = NNK_OK;
@@ -347,6 +418,9 @@ int export_c(const nnk_model *m, const char *model_path, const char *output, nnk
         rc = nnk_write_file_atomic(header, text, len, err);
         free(text);
     }
+    for (int k = 0; k < e.n_names; k++)
+        free(e.names[k]);
+    free(e.names);
     free(code);
     free(weights);
     return rc;

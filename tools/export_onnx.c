@@ -136,10 +136,25 @@ static NnkitOnnx__AttributeProto *attr_float(builder *b, const char *name, float
     return a;
 }
 
+static const char *node_n(builder *b, const char *of, const char *op, const char *const *inputs, const char *out,
+                          NnkitOnnx__AttributeProto *const *attrs, int n_attrs);
+
 /* A node of op_type over inputs (NULL-terminated) into a fresh output
  * (or `out` when given), with up to two attributes. Returns its output. */
 static const char *node(builder *b, const char *of, const char *op, const char *const *inputs, const char *out,
                         NnkitOnnx__AttributeProto *a1, NnkitOnnx__AttributeProto *a2)
+{
+    NnkitOnnx__AttributeProto *as[2];
+    int n = 0;
+    if (a1)
+        as[n++] = a1;
+    if (a2)
+        as[n++] = a2;
+    return node_n(b, of, op, inputs, out, as, n);
+}
+
+static const char *node_n(builder *b, const char *of, const char *op, const char *const *inputs, const char *out,
+                          NnkitOnnx__AttributeProto *const *attrs, int n_attrs)
 {
     NnkitOnnx__NodeProto *n = alloc(b, sizeof *n);
     if (!n)
@@ -158,11 +173,10 @@ static const char *node(builder *b, const char *of, const char *op, const char *
     n->output = alloc(b, sizeof(char *));
     if (n->output)
         n->output[0] = out ? text(b, "%s", out, NULL) : fresh(b, of, "out");
-    NnkitOnnx__AttributeProto *as[2] = {a1, a2};
-    n->attribute = alloc(b, sizeof(void *) * 2);
-    for (int i = 0; n->attribute && i < 2; i++)
-        if (as[i])
-            n->attribute[n->n_attribute++] = as[i];
+    n->attribute = alloc(b, sizeof(void *) * (size_t)(n_attrs ? n_attrs : 1));
+    for (int i = 0; n->attribute && i < n_attrs; i++)
+        if (attrs[i])
+            n->attribute[n->n_attribute++] = attrs[i];
     push(b, (void ***)&b->g->node, &b->g->n_node, &b->n_node_cap, n);
     return n->output ? n->output[0] : NULL;
 }
@@ -205,6 +219,37 @@ static NnkitOnnx__ValueInfoProto *value_info(builder *b, const char *name, const
         s->dim[d] = dim;
     }
     return v;
+}
+
+/* The export host's ONNX services for a plugin's hooks. */
+static const char *hook_of = "plugin"; /* the layer whose hook is adding nodes, for their names */
+
+static const char *hook_constant(nnk_exporter *x, const float *values, const int64_t *dims, int ndim)
+{
+    builder *b = (builder *)x;
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++)
+        n *= dims[d];
+    return constant(b, hook_of, "const", values, n, dims, ndim);
+}
+
+static const char *hook_node(nnk_exporter *x, const char *op, const char *const *inputs, const char *output, int n_attrs,
+                             const char *const *names, const double *values, const int *is_int)
+{
+    builder *b = (builder *)x;
+    NnkitOnnx__AttributeProto *as[16];
+    int n = n_attrs < 16 ? n_attrs : 16;
+    for (int k = 0; k < n; k++)
+        as[k] = is_int[k] ? attr_int(b, names[k], (int64_t)values[k]) : attr_float(b, names[k], (float)values[k]);
+    return node_n(b, hook_of, op, inputs, output, as, n);
+}
+
+static const nnk_export_host onnx_host = {sizeof(nnk_export_host), hook_constant, hook_node, NULL, NULL};
+
+static const void *component(const nnk_model *m, nnk_kind kind, const char *name)
+{
+    const nnk_component_info *c = nnk_registry_find(nnk_model_registry(m), kind, name);
+    return c ? c->vtable : NULL;
 }
 
 static double param_number(const nnk_params *p, const char *name, double fallback)
@@ -265,8 +310,34 @@ static const char *activation(builder *b, int i, const char *act, const char *x,
         }
         return node(b, of, "Softmax", IN(x), out, attr_int(b, "axis", -1), NULL);
     }
+    const nnk_activation_vtable *vt = component(b->m, NNK_KIND_ACTIVATION, act);
+    if (vt && vt->struct_size >= offsetof(nnk_activation_vtable, export_onnx) + sizeof vt->export_onnx && vt->export_onnx) {
+        hook_of = of; /* the plugin's own mapping */
+        if (vt->export_onnx(nnk_params_config(p), &onnx_host, (nnk_exporter *)b, x, out, b->err))
+            return NULL;
+        return b->failed ? NULL : out;
+    }
     nnk_err_set(b->err, NNK_ECONFIG, "export: layer '%s': activation '%s' has no ONNX mapping", of, act);
     return NULL;
+}
+
+/* The per-sample shape of a model input or a layer's output, by name. */
+static void input_shape(builder *b, const char *name, nnk_shape *out)
+{
+    const char *names[16];
+    nnk_shape shapes[16];
+    int n = nnk_model_inputs(b->m, names, shapes, 16);
+    for (int j = 0; j < n; j++)
+        if (!strcmp(names[j], name)) {
+            *out = shapes[j];
+            return;
+        }
+    for (int i = 0; i < nnk_model_layer_count(b->m); i++) {
+        nnk_layer_info li;
+        nnk_model_layer(b->m, i, &li);
+        if (!strcmp(li.name, name))
+            *out = li.output;
+    }
 }
 
 /* Layer i, whose inputs are the values in[] (its name is its output). */
@@ -337,8 +408,19 @@ static int layer(builder *b, int i, const char *const *in)
             if (bn)
                 y = node(b, of, "Add", IN(y, constant(b, of, "shift", shift, c, &c, 1)), NULL, NULL, NULL);
         }
-    } else {
-        return nnk_err_set(b->err, NNK_ECONFIG, "export: layer '%s' of type '%s' has no ONNX mapping", of, li.type);
+    } else { /* a plugin's layer: its own export hook, or a refusal naming it */
+        const nnk_layer_vtable *vt = component(b->m, NNK_KIND_LAYER, li.type);
+        if (!vt || vt->struct_size < offsetof(nnk_layer_vtable, export_onnx) + sizeof vt->export_onnx || !vt->export_onnx)
+            return nnk_err_set(b->err, NNK_ECONFIG, "export: layer '%s' of type '%s' has no ONNX mapping", of, li.type);
+        nnk_shape shapes[NNK_MAX_INPUTS];
+        for (int k = 0; k < li.n_inputs; k++)
+            input_shape(b, li.inputs[k], &shapes[k]);
+        y = fresh(b, of, "plugin");
+        hook_of = of;
+        int rc = vt->export_onnx(nnk_model_layer_instance(b->m, i), &onnx_host, (nnk_exporter *)b, in, shapes, li.n_inputs, y,
+                                 b->err);
+        if (rc)
+            return rc;
     }
     if (!y || !activation(b, i, li.activation, y, of, rank))
         return b->err->status ? (int)b->err->status : nnk_err_set(b->err, NNK_ENOMEM, "out of memory");

@@ -121,6 +121,54 @@ static int residual_backward(nnk_layer *layer, int n_in, const nnk_tensor *const
     return NNK_OK;
 }
 
+/* Export hooks: how nnkit export writes the block as ONNX nodes
+ * (-o model.onnx) and as C (--format c), in inference mode. */
+static int residual_export_onnx(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x,
+                                const char *const *inputs, const nnk_shape *in_shapes, int n_in, const char *output,
+                                nnk_err *err)
+{
+    const residual_config *c = layer->config;
+    (void)in_shapes, (void)n_in;
+    int64_t d = layer->weights[0].value.shape[0], kd[2] = {d, d};
+    const char *hv = inputs[0];
+    for (int64_t r = 0; hv && r < c->repeats; r++) {
+        const char *w = h->onnx_constant(x, layer->weights[2 * r].value.data, kd, 2);
+        const char *b = h->onnx_constant(x, layer->weights[2 * r + 1].value.data, &d, 1);
+        const char *z = w && b ? h->onnx_node(x, "Gemm", (const char *const[]){hv, w, b, NULL}, NULL, 0, NULL, NULL, NULL) : NULL;
+        hv = z ? h->onnx_node(x, !strcmp(c->inner, "relu") ? "Relu" : "Tanh", (const char *const[]){z, NULL}, NULL, 0, NULL,
+                              NULL, NULL)
+               : NULL;
+    }
+    const char *y = !hv ? NULL
+                    : c->skip ? h->onnx_node(x, "Add", (const char *const[]){hv, inputs[0], NULL}, output, 0, NULL, NULL, NULL)
+                              : h->onnx_node(x, "Identity", (const char *const[]){hv, NULL}, output, 0, NULL, NULL, NULL);
+    return y ? NNK_OK : host->err_set(err, NNK_ENOMEM, "out of memory");
+}
+
+static int residual_export_c(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, const char *const *inputs,
+                             const int64_t *in_n, int n_in, const char *output, int64_t out_n, nnk_err *err)
+{
+    const residual_config *c = layer->config;
+    (void)in_n, (void)n_in, (void)out_n;
+    long long d = (long long)layer->weights[0].value.shape[0];
+    h->c_code(x, "    {\n        float h[%lld], t[%lld];\n        for (int j = 0; j < %lld; j++)\n            h[j] = %s[j];\n", d,
+              d, d, inputs[0]);
+    for (int64_t r = 0; r < c->repeats; r++) {
+        const char *w = h->c_array(x, layer->weights[2 * r].value.data, d * d);
+        const char *b = h->c_array(x, layer->weights[2 * r + 1].value.data, d);
+        if (!w || !b)
+            return host->err_set(err, NNK_ENOMEM, "out of memory");
+        h->c_code(x, "        for (int j = 0; j < %lld; j++) {\n            double acc = %s[j];\n", d, b);
+        h->c_code(x, "            for (int k = 0; k < %lld; k++)\n                acc += (double)h[k] * %s[k * %lld + j];\n", d,
+                  w, d);
+        h->c_code(x, "            t[j] = %s;\n        }\n        for (int j = 0; j < %lld; j++)\n            h[j] = t[j];\n",
+                  !strcmp(c->inner, "relu") ? "acc > 0 ? (float)acc : 0.0f" : "tanhf((float)acc)", d);
+    }
+    h->c_code(x, "        for (int j = 0; j < %lld; j++)\n            %s[j] = h[j]%s%s%s;\n    }\n", d, output,
+              c->skip ? " + " : "", c->skip ? inputs[0] : "", c->skip ? "[j]" : "");
+    return NNK_OK;
+}
+
 static const nnk_layer_vtable residual_block = {
     .struct_size = sizeof(nnk_layer_vtable),
     .name = "residual_block",
@@ -132,6 +180,8 @@ static const nnk_layer_vtable residual_block = {
     .build = residual_build,
     .forward = residual_forward,
     .backward = residual_backward,
+    .export_onnx = residual_export_onnx,
+    .export_c = residual_export_c,
 };
 
 /* ---- swish: z * sigmoid(beta z) ------------------------------------------ */
@@ -162,6 +212,24 @@ static void swish_backward(const void *config, const float *z, const float *a, c
     }
 }
 
+static int swish_export_onnx(const void *config, const nnk_export_host *h, nnk_exporter *x, const char *input,
+                             const char *output, nnk_err *err)
+{
+    float beta = (float)((const swish_config *)config)->beta;
+    const char *b = h->onnx_constant(x, &beta, NULL, 0);
+    const char *bz = b ? h->onnx_node(x, "Mul", (const char *const[]){input, b, NULL}, NULL, 0, NULL, NULL, NULL) : NULL;
+    const char *s = bz ? h->onnx_node(x, "Sigmoid", (const char *const[]){bz, NULL}, NULL, 0, NULL, NULL, NULL) : NULL;
+    const char *y = s ? h->onnx_node(x, "Mul", (const char *const[]){input, s, NULL}, output, 0, NULL, NULL, NULL) : NULL;
+    return y ? NNK_OK : host->err_set(err, NNK_ENOMEM, "out of memory");
+}
+
+static int swish_export_c(const void *config, char *buf, size_t n, nnk_err *err)
+{
+    (void)err;
+    snprintf(buf, n, "v / (1.0f + expf(-(float)%.17g * v))", ((const swish_config *)config)->beta);
+    return NNK_OK;
+}
+
 static const nnk_activation_vtable swish = {
     .struct_size = sizeof(nnk_activation_vtable),
     .name = "swish",
@@ -171,6 +239,8 @@ static const nnk_activation_vtable swish = {
     .differentiable = 1,
     .forward = swish_forward,
     .backward = swish_backward,
+    .export_onnx = swish_export_onnx,
+    .export_c = swish_export_c,
 };
 
 /* ---- the descriptor -------------------------------------------------------- */

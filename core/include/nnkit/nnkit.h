@@ -472,6 +472,9 @@ NNK_API const nnk_params *nnk_model_layer_params(const nnk_model *m, int i);
 /* Layer i's activation's parameters (leaky_relu's alpha, ...), or NULL
  * when it has none. */
 NNK_API const nnk_params *nnk_model_layer_activation_params(const nnk_model *m, int i);
+/* Layer i itself, as its plugin sees it (its config and weights), for an
+ * exporter calling the layer's export hooks; NULL out of range. */
+NNK_API const nnk_layer *nnk_model_layer_instance(const nnk_model *m, int i);
 /* The preprocessing a data row gets before the inputs (as predict applies
  * it): missing cells (NaN) take fill[j] when fill is not NULL, then
  * x = x * scale, then (x - mean[j]) * inv_std[j] when mean is not NULL.

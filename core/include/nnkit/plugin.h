@@ -32,7 +32,8 @@ extern "C" {
 #define NNK_ABI_MAJOR 2
 #define NNK_ABI_MINOR 1 /* 2.1 appended: nnk_layer.sgd_learning_rate, nnk_layer_vtable.flags,
                            nnk_optimizer_vtable.plain_step, nnk_metric_vtable.flags,
-                           nnk_train_info.rank and size, nnk_host.layer_allreduce */
+                           nnk_train_info.rank and size, nnk_host.layer_allreduce,
+                           the export hooks of layers and activations */
 #define NNK_MAX_DIMS 4
 #define NNK_MAX_WEIGHTS 8
 #define NNK_ERR_MAX 512
@@ -322,6 +323,29 @@ struct nnk_layer {
     float sgd_learning_rate;
 };
 
+/* ---- export hooks (ABI 2.1, optional) -------------------------------------
+ * nnkit export asks a plugin's layer or activation how it maps through the
+ * hooks below, handing it these services; a component without the hook a
+ * format needs makes the export fail with a line naming it. */
+typedef struct nnk_exporter nnk_exporter; /* the export in progress */
+typedef struct nnk_export_host {
+    size_t struct_size;
+    /* ONNX (opset 17): a float constant of shape dims; returns its value's
+     * name. */
+    const char *(*onnx_constant)(nnk_exporter *x, const float *values, const int64_t *dims, int ndim);
+    /* ONNX: a node op_type of the default domain over the named inputs
+     * (NULL-terminated), into output when it is not NULL (else a fresh
+     * value), with n_attrs attributes, each a float or (is_int) an integer;
+     * returns the output's name, NULL when out of memory. */
+    const char *(*onnx_node)(nnk_exporter *x, const char *op_type, const char *const *inputs, const char *output, int n_attrs,
+                             const char *const *attr_names, const double *attr_values, const int *attr_is_int);
+    /* C: a static const float array of n values; returns its identifier. */
+    const char *(*c_array)(nnk_exporter *x, const float *values, int64_t n);
+    /* C: text for the body of the predict function (printf-style, whole
+     * statements; float, double and libm are there). */
+    void (*c_code)(nnk_exporter *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+} nnk_export_host;
+
 typedef struct nnk_layer_vtable {
     size_t struct_size;
     const char *name;
@@ -353,6 +377,16 @@ typedef struct nnk_layer_vtable {
     /* ABI 2.1: NNK_LAYER_* (the core reads it only when struct_size covers
      * it, so 2.0 layers load unchanged). */
     unsigned flags;
+    /* ABI 2.1, optional: the layer in nnkit export, in inference mode.
+     * export_onnx adds ONNX nodes from its inputs' values (named in inputs,
+     * per-sample shapes in in_shapes; the batch comes first) into the value
+     * named output. export_c writes C that fills the array `output` (out_n
+     * floats, one sample) from the arrays named in inputs (in_n floats
+     * each). */
+    int (*export_onnx)(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, const char *const *inputs,
+                       const nnk_shape *in_shapes, int n_in, const char *output, nnk_err *err);
+    int (*export_c)(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, const char *const *inputs,
+                    const int64_t *in_n, int n_in, const char *output, int64_t out_n, nnk_err *err);
 } nnk_layer_vtable;
 
 /* backward honours nnk_layer.sgd_learning_rate: a gemm-based layer can fold
@@ -374,6 +408,13 @@ typedef struct nnk_activation_vtable {
     /* dz = da * phi'(z), given z and a = phi(z). dz may alias da. */
     void (*backward)(const void *config, const float *z, const float *a,
                      const float *da, float *dz, int64_t rows, int64_t cols);
+    /* ABI 2.1, optional: the activation in nnkit export. export_onnx adds
+     * ONNX nodes from the value input into the value output; export_c
+     * writes into buf a C expression of the float v (the pre-activation)
+     * giving the activation (element-wise activations). */
+    int (*export_onnx)(const void *config, const nnk_export_host *h, nnk_exporter *x, const char *input, const char *output,
+                       nnk_err *err);
+    int (*export_c)(const void *config, char *buf, size_t n, nnk_err *err);
 } nnk_activation_vtable;
 
 /* ---- losses ------------------------------------------------------------ */
