@@ -57,23 +57,7 @@ static void hook_code(nnk_exporter *x, const char *fmt, ...)
 
 static const nnk_export_host c_host = {sizeof(nnk_export_host), NULL, NULL, hook_array, hook_code};
 
-/* A plugin component's vtable, or NULL. */
-static const void *component(const nnk_model *m, nnk_kind kind, const char *name)
-{
-    const nnk_component_info *c = nnk_registry_find(nnk_model_registry(m), kind, name);
-    return c ? c->vtable : NULL;
-}
 
-static double param_number(const nnk_params *p, const char *name, double fallback)
-{
-    for (int i = 0; p && i < nnk_params_count(p); i++)
-        if (!strcmp(nnk_params_spec(p, i)->name, name)) {
-            char buf[64];
-            nnk_params_format(p, i, buf, sizeof buf);
-            return strtod(buf, NULL);
-        }
-    return fallback;
-}
 
 static int64_t shape_elements(const nnk_shape *s)
 {
@@ -158,12 +142,12 @@ static int emit_activation(emitter *e, int i, const char *act, int64_t n)
         expr = "v > 0 ? 1.05070098f * v : (float)(1.0507009873554805 * 1.6732632423543772) * expm1f(v)";
     else if (!strcmp(act, "leaky_relu") || !strcmp(act, "elu")) {
         char alpha[32];
-        nnk_format_float((float)param_number(p, "alpha", !strcmp(act, "elu") ? 1.0 : 0.2), alpha, sizeof alpha);
+        nnk_format_float((float)export_param(p, "alpha", !strcmp(act, "elu") ? 1.0 : 0.2), alpha, sizeof alpha);
         snprintf(buf, sizeof buf, !strcmp(act, "elu") ? "v > 0 ? v : (%s%s) * expm1f(v)" : "v > 0 ? v : (%s%s) * v", alpha,
                  strpbrk(alpha, ".e") ? "f" : ".0f");
         expr = buf;
     }
-    const nnk_activation_vtable *vt = expr ? NULL : component(e->m, NNK_KIND_ACTIVATION, act);
+    const nnk_activation_vtable *vt = expr ? NULL : export_component(e->m, NNK_KIND_ACTIVATION, act);
     if (vt && vt->struct_size >= offsetof(nnk_activation_vtable, export_c) + sizeof vt->export_c && vt->export_c) {
         if (vt->export_c(nnk_params_config(p), buf, sizeof buf, e->err)) /* the plugin's own mapping */
             return e->err->status;
@@ -179,15 +163,6 @@ static int emit_activation(emitter *e, int i, const char *act, int64_t n)
     return NNK_OK;
 }
 
-static const float *weight_of(const nnk_layer_info *li, const char *name, int64_t *n)
-{
-    for (int k = 0; k < li->n_weights; k++)
-        if (!strcmp(li->weights[k].name, name)) {
-            *n = nnk_tensor_elements(&li->weights[k].value);
-            return li->weights[k].value.data;
-        }
-    return NULL;
-}
 
 /* One layer: its weights' arrays go first (into the text before the
  * function, in *pre), its code into the function. */
@@ -206,7 +181,7 @@ static int emit_layer(emitter *e, FILE *pre, int i)
     e->f = pre;
     if (!strcmp(li.type, "dense")) {
         int64_t k = li.weights[0].value.shape[0], units = li.weights[0].value.shape[1], nb = 0;
-        const float *b = weight_of(&li, "bias", &nb);
+        const float *b = export_weight(&li, "bias", &nb);
         snprintf(name, sizeof name, "w%d", i);
         rc = write_array(e, name, li.weights[0].value.data, k * units);
         if (!rc && b) {
@@ -252,14 +227,14 @@ static int emit_layer(emitter *e, FILE *pre, int i)
     } else if (!strcmp(li.type, "batch_normalization") || !strcmp(li.type, "normalization")) {
         int bn = li.type[0] == 'b';
         int64_t c = last, n1 = 0, n2 = 0;
-        const float *mean = weight_of(&li, bn ? "moving_mean" : "mean", &n1),
-                    *var = weight_of(&li, bn ? "moving_variance" : "variance", &n2);
+        const float *mean = export_weight(&li, bn ? "moving_mean" : "mean", &n1),
+                    *var = export_weight(&li, bn ? "moving_variance" : "variance", &n2);
         float *scale = malloc(sizeof(float) * (size_t)c), *shift = malloc(sizeof(float) * (size_t)c);
         if (!scale || !shift || !mean || !var || n1 != c || n2 != c)
             rc = nnk_err_set(e->err, NNK_EMODEL, "export: layer '%s' lacks its statistics", li.name);
-        double eps = param_number(nnk_model_layer_params(e->m, i), "epsilon", 1e-3);
+        double eps = export_param(nnk_model_layer_params(e->m, i), "epsilon", 1e-3);
         int64_t ng = 0, nbeta = 0;
-        const float *gamma = bn ? weight_of(&li, "gamma", &ng) : NULL, *beta = bn ? weight_of(&li, "beta", &nbeta) : NULL;
+        const float *gamma = bn ? export_weight(&li, "gamma", &ng) : NULL, *beta = bn ? export_weight(&li, "beta", &nbeta) : NULL;
         for (int64_t j = 0; !rc && j < c; j++) { /* as the layer computes them: y = gamma (x - mean) inv + beta */
             double sd = bn ? sqrt((double)var[j] + eps) : sqrt(var[j]);
             float inv = bn ? (float)(1.0 / sd) : (float)(1.0 / (sd > 1e-7 ? sd : 1e-7));
@@ -285,7 +260,7 @@ static int emit_layer(emitter *e, FILE *pre, int i)
                 (long long)n_out, i, src, e->prefix, i, (long long)c, e->prefix, i, (long long)c, e->prefix, i, (long long)c);
     } else { /* a plugin's layer: its own export hook, or a refusal naming it */
         e->f = body;
-        const nnk_layer_vtable *vt = component(e->m, NNK_KIND_LAYER, li.type);
+        const nnk_layer_vtable *vt = export_component(e->m, NNK_KIND_LAYER, li.type);
         if (!vt || vt->struct_size < offsetof(nnk_layer_vtable, export_c) + sizeof vt->export_c || !vt->export_c)
             return nnk_err_set(e->err, NNK_ECONFIG, "export: layer '%s' of type '%s' has no C export", li.name, li.type);
         char names[NNK_MAX_INPUTS][64], out[32];

@@ -246,32 +246,8 @@ static const char *hook_node(nnk_exporter *x, const char *op, const char *const 
 
 static const nnk_export_host onnx_host = {sizeof(nnk_export_host), hook_constant, hook_node, NULL, NULL};
 
-static const void *component(const nnk_model *m, nnk_kind kind, const char *name)
-{
-    const nnk_component_info *c = nnk_registry_find(nnk_model_registry(m), kind, name);
-    return c ? c->vtable : NULL;
-}
 
-static double param_number(const nnk_params *p, const char *name, double fallback)
-{
-    for (int i = 0; p && i < nnk_params_count(p); i++)
-        if (!strcmp(nnk_params_spec(p, i)->name, name)) {
-            char buf[64];
-            nnk_params_format(p, i, buf, sizeof buf);
-            return strtod(buf, NULL);
-        }
-    return fallback;
-}
 
-static const float *weight_of(const nnk_layer_info *li, const char *name, int64_t *n)
-{
-    for (int k = 0; k < li->n_weights; k++)
-        if (!strcmp(li->weights[k].name, name)) {
-            *n = nnk_tensor_elements(&li->weights[k].value);
-            return li->weights[k].value.data;
-        }
-    return NULL;
-}
 
 /* The activation of layer i after value x, into `out`. */
 static const char *activation(builder *b, int i, const char *act, const char *x, const char *out, int rank)
@@ -295,9 +271,9 @@ static const char *activation(builder *b, int i, const char *act, const char *x,
     if (!strcmp(act, "sign"))
         return node(b, of, "Sign", IN(x), out, NULL, NULL);
     if (!strcmp(act, "leaky_relu"))
-        return node(b, of, "LeakyRelu", IN(x), out, attr_float(b, "alpha", (float)param_number(p, "alpha", 0.2)), NULL);
+        return node(b, of, "LeakyRelu", IN(x), out, attr_float(b, "alpha", (float)export_param(p, "alpha", 0.2)), NULL);
     if (!strcmp(act, "elu"))
-        return node(b, of, "Elu", IN(x), out, attr_float(b, "alpha", (float)param_number(p, "alpha", 1.0)), NULL);
+        return node(b, of, "Elu", IN(x), out, attr_float(b, "alpha", (float)export_param(p, "alpha", 1.0)), NULL);
     if (!strcmp(act, "heaviside")) { /* 1 where x >= 0 */
         const char *ge = node(b, of, "GreaterOrEqual", IN(x, scalar(b, of, "zero", 0.0f)), NULL, NULL, NULL);
         return node(b, of, "Cast", IN(ge), out, attr_int(b, "to", NNKIT_ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT), NULL);
@@ -310,7 +286,7 @@ static const char *activation(builder *b, int i, const char *act, const char *x,
         }
         return node(b, of, "Softmax", IN(x), out, attr_int(b, "axis", -1), NULL);
     }
-    const nnk_activation_vtable *vt = component(b->m, NNK_KIND_ACTIVATION, act);
+    const nnk_activation_vtable *vt = export_component(b->m, NNK_KIND_ACTIVATION, act);
     if (vt && vt->struct_size >= offsetof(nnk_activation_vtable, export_onnx) + sizeof vt->export_onnx && vt->export_onnx) {
         hook_of = of; /* the plugin's own mapping */
         if (vt->export_onnx(nnk_params_config(p), &onnx_host, (nnk_exporter *)b, x, out, b->err))
@@ -350,7 +326,7 @@ static int layer(builder *b, int i, const char *const *in)
     int64_t c = li.output.dim[li.output.ndim - 1];
     if (!strcmp(li.type, "dense")) {
         int64_t nb = 0, dims[2] = {li.weights[0].value.shape[0], li.weights[0].value.shape[1]};
-        const float *bias = weight_of(&li, "bias", &nb);
+        const float *bias = export_weight(&li, "bias", &nb);
         const char *w = constant(b, of, "kernel", li.weights[0].value.data, dims[0] * dims[1], dims, 2);
         const char *bn = bias ? constant(b, of, "bias", bias, nb, dims + 1, 1) : NULL;
         if (rank == 2 && bn)
@@ -380,12 +356,12 @@ static int layer(builder *b, int i, const char *const *in)
     } else if (!strcmp(li.type, "batch_normalization") || !strcmp(li.type, "normalization")) {
         int bn = li.type[0] == 'b';
         int64_t n1 = 0, n2 = 0, ng = 0, nbeta = 0;
-        const float *mean = weight_of(&li, bn ? "moving_mean" : "mean", &n1),
-                    *var = weight_of(&li, bn ? "moving_variance" : "variance", &n2);
-        const float *gamma = bn ? weight_of(&li, "gamma", &ng) : NULL, *beta = bn ? weight_of(&li, "beta", &nbeta) : NULL;
+        const float *mean = export_weight(&li, bn ? "moving_mean" : "mean", &n1),
+                    *var = export_weight(&li, bn ? "moving_variance" : "variance", &n2);
+        const float *gamma = bn ? export_weight(&li, "gamma", &ng) : NULL, *beta = bn ? export_weight(&li, "beta", &nbeta) : NULL;
         if (!mean || !var || n1 != c || n2 != c)
             return nnk_err_set(b->err, NNK_EMODEL, "export: layer '%s' lacks its statistics", of);
-        double eps = param_number(nnk_model_layer_params(b->m, i), "epsilon", 1e-3);
+        double eps = export_param(nnk_model_layer_params(b->m, i), "epsilon", 1e-3);
         if (bn && rank == 2) { /* ONNX's own BatchNormalization over the feature axis */
             float *ones = alloc(b, sizeof(float) * (size_t)c), *zeros = alloc(b, sizeof(float) * (size_t)c);
             for (int64_t j = 0; ones && zeros && j < c; j++)
@@ -409,7 +385,7 @@ static int layer(builder *b, int i, const char *const *in)
                 y = node(b, of, "Add", IN(y, constant(b, of, "shift", shift, c, &c, 1)), NULL, NULL, NULL);
         }
     } else { /* a plugin's layer: its own export hook, or a refusal naming it */
-        const nnk_layer_vtable *vt = component(b->m, NNK_KIND_LAYER, li.type);
+        const nnk_layer_vtable *vt = export_component(b->m, NNK_KIND_LAYER, li.type);
         if (!vt || vt->struct_size < offsetof(nnk_layer_vtable, export_onnx) + sizeof vt->export_onnx || !vt->export_onnx)
             return nnk_err_set(b->err, NNK_ECONFIG, "export: layer '%s' of type '%s' has no ONNX mapping", of, li.type);
         nnk_shape shapes[NNK_MAX_INPUTS];

@@ -44,6 +44,13 @@ int cmd_sweep_run(const sweep_options *so, nnk_err *err);
 int cmd_weights_run(const char *model, const char *which, const char *format, const char *output,
                     const char *plugin_dir, nnk_err *err);
 
+/* What both exporters read of a model (export_common.c): a component's
+ * vtable (NULL when the registry has none), a parameter's value as a
+ * number (fallback when absent), a layer's weight by name (n values). */
+const void *export_component(const nnk_model *m, nnk_kind kind, const char *name);
+double export_param(const nnk_params *p, const char *name, double fallback);
+const float *export_weight(const nnk_layer_info *li, const char *name, int64_t *n);
+
 /* nnkit export --format c (export_c.c): output (.c) and its header (.h). */
 int export_c(const nnk_model *m, const char *model_path, const char *output, nnk_err *err);
 /* nnkit export --format onnx (export_onnx.c): an ONNX model (opset 17). */
