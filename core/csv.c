@@ -96,6 +96,18 @@ static int is_missing(const char *cell)
     return !*cell || !strcmp(cell, "NA") || !strcmp(cell, "N/A") || !strcasecmp(cell, "nan");
 }
 
+/* A parsed number into *out, or an error when it is NaN or Inf or past
+ * float's range. */
+static int store_number(const char *path, int64_t line, const char *col, const char *cell, double v, float *out,
+                        nnk_err *err)
+{
+    if (!isfinite(v) || !isfinite((float)v))
+        return nnk_err_set(err, NNK_EDATA, "data '%s': line %lld, column '%s': NaN or Inf ('%s')",
+                           path, (long long)line, col, cell);
+    *out = (float)v;
+    return NNK_OK;
+}
+
 static int parse_cell(const char *path, int64_t line, const char *col,
                       const char *cell, float *out, nnk_err *err)
 {
@@ -105,11 +117,7 @@ static int parse_cell(const char *path, int64_t line, const char *col,
     if (!*cell || *end)
         return nnk_err_set(err, NNK_EDATA, "data '%s': line %lld, column '%s': '%s' is not a number",
                            path, (long long)line, col, cell);
-    if (!isfinite(v) || !isfinite((float)v))
-        return nnk_err_set(err, NNK_EDATA, "data '%s': line %lld, column '%s': NaN or Inf ('%s')",
-                           path, (long long)line, col, cell);
-    *out = (float)v;
-    return NNK_OK;
+    return store_number(path, line, col, cell, v, out, err);
 }
 
 static int append_lines(int64_t **lines, int64_t *cap, int64_t rows, int64_t line)
@@ -154,12 +162,16 @@ typedef struct text_columns {
     char **first_text;            /* and its text */
 } text_columns;
 
-/* The index of cell's text in dict, as a float (exact below 2^24). */
-static int intern_cell(nnk_text_dict *dict, const char *cell, float *out)
+/* The index of cell's text in dict, as a float (exact below 2^24);
+ * *number (may be NULL) says whether the text was a number. */
+static int intern_cell(nnk_text_dict *dict, const char *cell, float *out, int *number)
 {
     char *end, buf[32];
     double v = strtod(cell, &end);
-    if (*cell && !*end && isfinite(v) && isfinite((float)v)) {
+    int is_number = *cell && !*end && isfinite(v) && isfinite((float)v);
+    if (number)
+        *number = is_number;
+    if (is_number) {
         nnk_format_float((float)v, buf, sizeof buf);
         cell = buf;
     }
@@ -183,7 +195,7 @@ static int turn_to_text(text_columns *tc, float *x, int64_t rows, int cols, int 
             continue;
         tc->numbers[k]++;
         nnk_format_float(*v, buf, sizeof buf);
-        if (intern_cell(&tc->dicts[k], buf, v))
+        if (intern_cell(&tc->dicts[k], buf, v, NULL))
             return -1;
     }
     return 0;
@@ -402,25 +414,8 @@ static nnk_dataset *load_csv(const char *path, const char *label_columns, const 
         for (int k = 0; k < n_feats && !rc; k++) {
             const char *cell = row.v[feats[k]];
             float *x = &d->x_f32[d->rows * n_feats + k];
-            if (!is_missing(cell) && !tc.is_text[k]) {
-                char *end;
-                strtod(cell, &end);
-                if (*end && turn_to_text(&tc, d->x_f32, d->rows, n_feats, k, line_no, cell))
-                    rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
-            }
-            if (!rc && !is_missing(cell) && tc.is_text[k]) {
-                char *end;
-                strtod(cell, &end);
-                tc.numbers[k] += !*end;
-            }
-            if (!rc && !is_missing(cell) && tc.is_text[k]) {
-                if (intern_cell(&tc.dicts[k], cell, x))
-                    rc = nnk_err_set(err, NNK_EDATA, "data '%s': line %lld, column '%s': out of memory or too many distinct texts",
-                                     path, (long long)line_no, header.v[feats[k]]);
-                continue;
-            }
             if (is_missing(cell)) { /* NaN until a model fills it (or refuses) */
-                d->x_f32[d->rows * n_feats + k] = NAN;
+                *x = NAN;
                 if (!d->n_missing++) {
                     char at[300];
                     snprintf(at, sizeof at, "line %lld, column '%.200s'", (long long)line_no, header.v[feats[k]]);
@@ -428,8 +423,23 @@ static nnk_dataset *load_csv(const char *path, const char *label_columns, const 
                 }
                 continue;
             }
-            if (!rc)
-                rc = parse_cell(path, line_no, header.v[feats[k]], cell, x, err);
+            if (!tc.is_text[k]) { /* a number, parsed once, or the column's first text */
+                char *end;
+                double v = strtod(cell, &end);
+                if (!*end) {
+                    rc = store_number(path, line_no, header.v[feats[k]], cell, v, x, err);
+                    continue;
+                }
+                if (turn_to_text(&tc, d->x_f32, d->rows, n_feats, k, line_no, cell)) {
+                    rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+                    continue;
+                }
+            }
+            int number = 0;
+            if (intern_cell(&tc.dicts[k], cell, x, &number))
+                rc = nnk_err_set(err, NNK_EDATA, "data '%s': line %lld, column '%s': out of memory or too many distinct texts",
+                                 path, (long long)line_no, header.v[feats[k]]);
+            tc.numbers[k] += number;
         }
         for (int k = 0; k < n_labels && !rc; k++) {
             const char *cell = row.v[labels[k]];
