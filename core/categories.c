@@ -214,7 +214,15 @@ static int refuse_text(const nnk_dataset *d, const nnk_text_column *t, nnk_err *
     return NNK_OK;
 }
 
-static int encode_rows(const nnk_model *m, const nnk_dataset *d, float *x, nnk_err *err)
+/* Where a category's cells come from in d: a text column, with each of its
+ * texts' place in the vocabulary (-1: unknown) worked out once, or numbers
+ * (t NULL), looked up by their text cell by cell. */
+typedef struct category_source {
+    const nnk_text_column *t;
+    int64_t *hot;
+} category_source;
+
+static int encode_rows(const nnk_model *m, const nnk_dataset *d, const category_source *src, float *x, nnk_err *err)
 {
     char buf[32];
     for (int64_t r = 0; r < d->rows; r++) {
@@ -225,9 +233,10 @@ static int encode_rows(const nnk_model *m, const nnk_dataset *d, float *x, nnk_e
                 *out++ = in[f];
                 continue;
             }
-            const nnk_category *c = &m->categories[k++];
-            const char *text = cell_text(d, text_column_at(d, f), r, f, buf, sizeof buf);
-            int64_t hot = text ? vocabulary_index(c, text) : -1;
+            const nnk_category *c = &m->categories[k];
+            const category_source *s = &src[k++];
+            const char *text = cell_text(d, s->t, r, f, buf, sizeof buf);
+            int64_t hot = !text ? -1 : s->t ? s->hot[(int64_t)in[f]] : vocabulary_index(c, text);
             if (text && hot < 0 && !m->ignore_unknown)
                 return nnk_err_set(err, NNK_EDATA,
                                    "data '%s': line %lld, column '%s': unknown category '%.200s' (the training split "
@@ -239,6 +248,31 @@ static int encode_rows(const nnk_model *m, const nnk_dataset *d, float *x, nnk_e
         }
     }
     return NNK_OK;
+}
+
+static void free_sources(category_source *src, int64_t n)
+{
+    for (int64_t k = 0; src && k < n; k++)
+        free(src[k].hot);
+    free(src);
+}
+
+/* Each category's source in d (free with free_sources); NULL when out of
+ * memory. */
+static category_source *find_sources(const nnk_model *m, const nnk_dataset *d)
+{
+    category_source *src = calloc((size_t)m->n_categories, sizeof *src);
+    for (int64_t k = 0; src && k < m->n_categories; k++) {
+        const nnk_text_column *t = text_column_at(d, m->categories[k].feature);
+        if (t && !(src[k].hot = malloc(sizeof(int64_t) * (size_t)(t->n_values ? t->n_values : 1)))) {
+            free_sources(src, k);
+            return NULL;
+        }
+        src[k].t = t;
+        for (int64_t v = 0; t && v < t->n_values; v++)
+            src[k].hot[v] = vocabulary_index(&m->categories[k], t->values[v]);
+    }
+    return src;
 }
 
 int nnk_model_encode_categories(const nnk_model *m, nnk_dataset *d, nnk_err *err)
@@ -265,7 +299,9 @@ int nnk_model_encode_categories(const nnk_model *m, nnk_dataset *d, nnk_err *err
                            (long long)d->rows, (long long)m->n_encoded);
     float *x = malloc(sizeof(float) * (size_t)(cells ? cells : 1));
     char **names = calloc((size_t)m->n_encoded, sizeof(char *));
-    int rc = x && names ? encode_rows(m, d, x, err) : nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    category_source *src = find_sources(m, d);
+    int rc = x && names && src ? encode_rows(m, d, src, x, err) : nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    free_sources(src, m->n_categories);
     for (int64_t k = 0; !rc && k < m->n_encoded; k++)
         if (!(names[k] = strdup(m->encoded_names[k])))
             rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
