@@ -225,25 +225,14 @@ static int emit_layer(emitter *e, FILE *pre, int i)
             at += w;
         }
     } else if (!strcmp(li.type, "batch_normalization") || !strcmp(li.type, "normalization")) {
-        int bn = li.type[0] == 'b';
-        int64_t c = last, n1 = 0, n2 = 0;
-        const float *mean = export_weight(&li, bn ? "moving_mean" : "mean", &n1),
-                    *var = export_weight(&li, bn ? "moving_variance" : "variance", &n2);
+        int64_t c = last;
+        export_norm norm;
         float *scale = malloc(sizeof(float) * (size_t)c), *shift = malloc(sizeof(float) * (size_t)c);
-        if (!scale || !shift || !mean || !var || n1 != c || n2 != c)
-            rc = nnk_err_set(e->err, NNK_EMODEL, "export: layer '%s' lacks its statistics", li.name);
-        double eps = export_param(nnk_model_layer_params(e->m, i), "epsilon", 1e-3);
-        int64_t ng = 0, nbeta = 0;
-        const float *gamma = bn ? export_weight(&li, "gamma", &ng) : NULL, *beta = bn ? export_weight(&li, "beta", &nbeta) : NULL;
-        for (int64_t j = 0; !rc && j < c; j++) { /* as the layer computes them: y = gamma (x - mean) inv + beta */
-            double sd = bn ? sqrt((double)var[j] + eps) : sqrt(var[j]);
-            float inv = bn ? (float)(1.0 / sd) : (float)(1.0 / (sd > 1e-7 ? sd : 1e-7));
-            scale[j] = gamma ? gamma[j] * inv : inv;
-            shift[j] = beta ? beta[j] : 0.0f;
-        }
+        rc = scale && shift ? export_normalizer(e->m, i, &li, c, &norm, scale, shift, e->err)
+                            : nnk_err_set(e->err, NNK_ENOMEM, "out of memory");
         if (!rc) {
             snprintf(name, sizeof name, "mean%d", i);
-            rc = write_array(e, name, mean, c);
+            rc = write_array(e, name, norm.mean, c);
         }
         if (!rc) {
             snprintf(name, sizeof name, "scale%d", i);

@@ -4,7 +4,6 @@
  * (missing-value fills, scale, standardization) comes first, as ONNX ops. */
 #include "runner.h"
 #include "onnx_subset.pb-c.h"
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -354,34 +353,26 @@ static int layer(builder *b, int i, const char *const *in)
             all[k] = in[k];
         y = node(b, of, "Sum", all, NULL, NULL, NULL);
     } else if (!strcmp(li.type, "batch_normalization") || !strcmp(li.type, "normalization")) {
-        int bn = li.type[0] == 'b';
-        int64_t n1 = 0, n2 = 0, ng = 0, nbeta = 0;
-        const float *mean = export_weight(&li, bn ? "moving_mean" : "mean", &n1),
-                    *var = export_weight(&li, bn ? "moving_variance" : "variance", &n2);
-        const float *gamma = bn ? export_weight(&li, "gamma", &ng) : NULL, *beta = bn ? export_weight(&li, "beta", &nbeta) : NULL;
-        if (!mean || !var || n1 != c || n2 != c)
-            return nnk_err_set(b->err, NNK_EMODEL, "export: layer '%s' lacks its statistics", of);
-        double eps = export_param(nnk_model_layer_params(b->m, i), "epsilon", 1e-3);
-        if (bn && rank == 2) { /* ONNX's own BatchNormalization over the feature axis */
+        export_norm nm;
+        float *scale = alloc(b, sizeof(float) * (size_t)c), *shift = alloc(b, sizeof(float) * (size_t)c);
+        if (!scale || !shift)
+            return nnk_err_set(b->err, NNK_ENOMEM, "out of memory");
+        int rc = export_normalizer(b->m, i, &li, c, &nm, scale, shift, b->err);
+        if (rc)
+            return rc;
+        if (nm.batch && rank == 2) { /* ONNX's own BatchNormalization over the feature axis */
             float *ones = alloc(b, sizeof(float) * (size_t)c), *zeros = alloc(b, sizeof(float) * (size_t)c);
             for (int64_t j = 0; ones && zeros && j < c; j++)
                 ones[j] = 1.0f, zeros[j] = 0.0f;
             y = node(b, of, "BatchNormalization",
-                     IN(in[0], constant(b, of, "gamma", gamma ? gamma : ones, c, &c, 1),
-                        constant(b, of, "beta", beta ? beta : zeros, c, &c, 1), constant(b, of, "mean", mean, c, &c, 1),
-                        constant(b, of, "variance", var, c, &c, 1)),
-                     NULL, attr_float(b, "epsilon", (float)eps), NULL);
+                     IN(in[0], constant(b, of, "gamma", nm.gamma ? nm.gamma : ones, c, &c, 1),
+                        constant(b, of, "beta", nm.beta ? nm.beta : zeros, c, &c, 1), constant(b, of, "mean", nm.mean, c, &c, 1),
+                        constant(b, of, "variance", nm.var, c, &c, 1)),
+                     NULL, attr_float(b, "epsilon", (float)nm.epsilon), NULL);
         } else { /* (x - mean) * scale + shift, over the last axis, as the layer computes it */
-            float *scale = alloc(b, sizeof(float) * (size_t)c), *shift = alloc(b, sizeof(float) * (size_t)c);
-            for (int64_t j = 0; scale && shift && j < c; j++) {
-                double sd = bn ? sqrt((double)var[j] + eps) : sqrt(var[j]);
-                float inv = bn ? (float)(1.0 / sd) : (float)(1.0 / (sd > 1e-7 ? sd : 1e-7));
-                scale[j] = gamma ? gamma[j] * inv : inv;
-                shift[j] = beta ? beta[j] : 0.0f;
-            }
-            y = node(b, of, "Sub", IN(in[0], constant(b, of, "mean", mean, c, &c, 1)), NULL, NULL, NULL);
+            y = node(b, of, "Sub", IN(in[0], constant(b, of, "mean", nm.mean, c, &c, 1)), NULL, NULL, NULL);
             y = node(b, of, "Mul", IN(y, constant(b, of, "scale", scale, c, &c, 1)), NULL, NULL, NULL);
-            if (bn)
+            if (nm.batch)
                 y = node(b, of, "Add", IN(y, constant(b, of, "shift", shift, c, &c, 1)), NULL, NULL, NULL);
         }
     } else { /* a plugin's layer: its own export hook, or a refusal naming it */

@@ -50,6 +50,17 @@ int cmd_weights_run(const char *model, const char *which, const char *format, co
 const void *export_component(const nnk_model *m, nnk_kind kind, const char *name);
 double export_param(const nnk_params *p, const char *name, double fallback);
 const float *export_weight(const nnk_layer_info *li, const char *name, int64_t *n);
+/* A batch_normalization or normalization layer (layer i of m, c features
+ * on its last axis) as the layer computes it in inference: its statistics
+ * (pointing into its weights; gamma and beta NULL when absent) and
+ * y = (x - mean) * scale + shift, scale and shift filled when not NULL. */
+typedef struct export_norm {
+    int batch;                 /* batch_normalization (else normalization) */
+    const float *mean, *var, *gamma, *beta;
+    double epsilon;
+} export_norm;
+int export_normalizer(const nnk_model *m, int i, const nnk_layer_info *li, int64_t c, export_norm *n, float *scale,
+                      float *shift, nnk_err *err);
 
 /* nnkit export --format c (export_c.c): output (.c) and its header (.h). */
 int export_c(const nnk_model *m, const char *model_path, const char *output, nnk_err *err);
