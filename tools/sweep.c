@@ -263,6 +263,20 @@ static void leave_mpi_environment(void)
     }
 }
 
+/* A finished trial's result from its run directory (exited: its process
+ * succeeded), printed as a line of the sweep's progress. */
+static void report_trial(const sweep_options *so, const char *root, trial *tr, int exited)
+{
+    char dir[PATH_MAX + 128];
+    snprintf(dir, sizeof dir, "%s/%s", root, tr->name);
+    tr->ok = exited && read_objective(dir, so->objective, &tr->objective) == 0 && isfinite(tr->objective);
+    if (tr->ok)
+        printf("  %s: %s %.6g\n", tr->name, so->objective, tr->objective);
+    else
+        printf("  %s: failed (see %s/%s.log)\n", tr->name, root, tr->name);
+    fflush(stdout);
+}
+
 /* Under mpirun a free process takes the next trial nobody has: it claims
  * it by creating its claim file, which only one process can (O_EXCL, on
  * the shared file system). */
@@ -288,15 +302,8 @@ static void gather_results(const sweep_options *so, const char *root, trial *t, 
     for (int i = 0; i < n; i++) {
         if (!t[i].active || t[i].same_as || t[i].mine)
             continue;
-        char dir[PATH_MAX + 128];
-        snprintf(dir, sizeof dir, "%s/%s", root, t[i].name);
-        t[i].ok = read_objective(dir, so->objective, &t[i].objective) == 0 && isfinite(t[i].objective);
-        if (t[i].ok)
-            printf("  %s: %s %.6g\n", t[i].name, so->objective, t[i].objective);
-        else
-            printf("  %s: failed (see %s/%s.log)\n", t[i].name, root, t[i].name);
+        report_trial(so, root, &t[i], 1);
     }
-    fflush(stdout);
 }
 
 /* Runs the trials of one round, --jobs at a time, skipping those whose
@@ -403,16 +410,7 @@ static void run_round(const sweep_options *so, const char *root, const char *tri
         pid_t done = wait(&status);
         for (int s = 0; s < so->jobs; s++)
             if (pids[s] == done && done > 0) {
-                trial *tr = &t[slot_trial[s]];
-                char dir[PATH_MAX + 128];
-                snprintf(dir, sizeof dir, "%s/%s", root, tr->name);
-                tr->ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
-                         read_objective(dir, so->objective, &tr->objective) == 0 && isfinite(tr->objective);
-                if (tr->ok)
-                    printf("  %s: %s %.6g\n", tr->name, so->objective, tr->objective);
-                else
-                    printf("  %s: failed (see %s/%s.log)\n", tr->name, root, tr->name);
-                fflush(stdout);
+                report_trial(so, root, &t[slot_trial[s]], WIFEXITED(status) && WEXITSTATUS(status) == 0);
                 pids[s] = 0;
                 running--;
             }
