@@ -467,6 +467,36 @@ static int set_class_names(nnk_model *m, const char *list, const nnk_dataset *tr
     return rc;
 }
 
+/* Under mpirun (or another launcher): joins the job, *red its reducer and
+ * *local the job's processes on this host; a plain process gets NULL and
+ * 1. Fails only when MPI cannot start. */
+static int join_job(nnk_reducer **red, int *local, nnk_err *err)
+{
+    *red = NULL;
+    *local = 1;
+#ifdef NNK_HAVE_MPI
+    if (nnk_mpi_launched() && !(*red = nnk_mpi_join(err)))
+        return err->status;
+    *local = nnk_mpi_local_size(*red);
+#endif
+    return NNK_OK;
+}
+
+/* The command's exit status. A job's process that failed leaves the
+ * others to mpirun (which ends them), printing its error unless another
+ * rank's failure stopped it silently; one that succeeded leaves the job. */
+static int finish_job(nnk_reducer *red, int rc, const nnk_err *err)
+{
+    if (rc)
+        return err->msg[0] || !red ? fail(err) : nnk_status_exit_code(err->status);
+#ifdef NNK_HAVE_MPI
+    nnk_mpi_leave(red);
+#else
+    (void)red;
+#endif
+    return 0;
+}
+
 /* The run's directory: named by --run-name or [run] name, an interrupted
  * run of this experiment (its backup), or the experiment and the time. An
  * existing one without a backup is refused unless --overwrite replaces it.
@@ -541,10 +571,9 @@ static int cmd_train(const options *o)
     char *resolved = NULL, **hp_names = NULL, **hp_values = NULL;
     int n_hp = 0, created_dir = 0, trained = 0;
     nnk_reducer *red = NULL; /* under mpirun: data-parallel over its processes */
-#ifdef NNK_HAVE_MPI
-    if (nnk_mpi_launched() && !(red = nnk_mpi_join(&err)))
+    int local = 1; /* this host's processes of the job */
+    if (join_job(&red, &local, &err))
         return fail(&err);
-#endif
     int rank = red ? red->rank : 0; /* only rank 0 writes files and prints */
 
     if (!(reg = load_registry(o, &err)) || !(e = nnk_experiment_load(o->positional, &err)))
@@ -557,12 +586,10 @@ static int cmd_train(const options *o)
         goto out;
     const nnk_run_config *c = &parts.cfg;
     int threads = (int)c->threads;
-#ifdef NNK_HAVE_MPI
     if (red && threads == 0 && !getenv("OPENBLAS_NUM_THREADS")) { /* this host's cores shared by its processes */
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = cores / nnk_mpi_local_size(red) > 1 ? (int)(cores / nnk_mpi_local_size(red)) : 1;
+        threads = cores / local > 1 ? (int)(cores / local) : 1;
     }
-#endif
     nnk_set_threads(threads);
     int has_console = 0, has_history = 0;
     for (int i = 0; i < e->n; i++) {
@@ -692,12 +719,7 @@ out:
     nnk_experiment_parts_clear(&parts);
     nnk_experiment_free(e);
     nnk_registry_free(reg);
-#ifdef NNK_HAVE_MPI
-    if (red && rc) /* mpirun ends the other processes */
-        return err.msg[0] ? fail(&err) : nnk_status_exit_code(err.status);
-    nnk_mpi_leave(red);
-#endif
-    return rc ? fail(&err) : 0;
+    return finish_job(red, rc, &err);
 }
 
 static nnk_dataset *load_for_model(const nnk_model *m, const char *spec, const options *o,
@@ -888,21 +910,12 @@ static int cmd_sweep(const options *o)
     so.seed = so.seed ? so.seed : 42;
     nnk_err err = {NNK_OK, ""};
     nnk_reducer *red = NULL; /* under mpirun: the processes share the trials, rank 0 reports */
-#ifdef NNK_HAVE_MPI
-    if (nnk_mpi_launched() && !(red = nnk_mpi_join(&err)))
+    if (join_job(&red, &so.local_processes, &err))
         return fail(&err);
-    so.local_processes = nnk_mpi_local_size(red);
-#endif
     so.reducer = red && red->size > 1 ? red : NULL;
     if (so.reducer && red->rank != 0 && !freopen("/dev/null", "w", stdout))
         return fail(&err);
-    int rc = cmd_sweep_run(&so, &err);
-#ifdef NNK_HAVE_MPI
-    if (red && rc) /* mpirun ends the other processes */
-        return fail(&err);
-    nnk_mpi_leave(red);
-#endif
-    return rc ? fail(&err) : 0;
+    return finish_job(red, cmd_sweep_run(&so, &err), &err);
 }
 
 static int cmd_plot(const options *o)
