@@ -478,6 +478,8 @@ static int join_job(nnk_reducer **red, int *local, nnk_err *err)
     if (nnk_mpi_launched() && !(*red = nnk_mpi_join(err)))
         return err->status;
     *local = nnk_mpi_local_size(*red);
+#else
+    (void)err;
 #endif
     return NNK_OK;
 }
