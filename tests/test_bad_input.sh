@@ -183,6 +183,12 @@ mkdir adir.nnk
 bad "directory as model" 1 "^nnkit: error: model 'adir.nnk': is a directory, not a file$" "$NNKIT" evaluate adir.nnk --data data/iris.csv
 head -c 100 "$MODEL" >trunc.nnk
 bad "truncated model" 1 "^nnkit: error: model 'trunc.nnk': truncated or padded" "$NNKIT" predict trunc.nnk --input data/iris.csv
+bad "export a truncated model" 1 "^nnkit: error: model 'trunc.nnk': truncated or padded" "$NNKIT" export trunc.nnk -o t.onnx
+bad "export a missing model" 1 "^nnkit: error: model 'nope.nnk': cannot open: No such file or directory$" "$NNKIT" export nope.nnk --format c -o t.c
+bad "export into no directory" 1 "^nnkit: error: file 'nodir/t.onnx': cannot create: No such file or directory$" "$NNKIT" export "$MODEL" -o nodir/t.onnx
+mkdir hdir.h
+bad "export C whose header cannot be written" 1 "^nnkit: error: file 'hdir.h': " "$NNKIT" export "$MODEL" --format c -o hdir.c
+bad "export to another format" 2 "^nnkit export: --format must be onnx or c, got 'tflite'" "$NNKIT" export "$MODEL" --format tflite -o t.tflite
 # a model file whose input shape overflows, sealed with a valid checksum
 python3 - "$MODEL" "$SRC/proto" <<'PY' >/dev/null 2>&1 && \
   bad "model with an overflowing shape" 1 "^nnkit: error: model 'huge.nnk': input 'input': a shape needs 1 to 3 dimensions" "$NNKIT" predict huge.nnk --input data/iris.csv

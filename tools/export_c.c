@@ -381,6 +381,8 @@ int export_c(const nnk_model *m, const char *model_path, const char *output, nnk
         fclose(f);
         rc = nnk_write_file_atomic(header, text, len, err);
         free(text);
+        if (rc) /* no .c without its header */
+            remove(output);
     }
     for (int k = 0; k < e.n_names; k++)
         free(e.names[k]);
