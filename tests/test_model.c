@@ -725,6 +725,73 @@ START_TEST(backward_skips_unneeded_gradients)
 }
 END_TEST
 
+/* nnkit's split gemm on 3 threads against a plain triple loop in double:
+ * every transposition, sides that are not multiples of the 16-wide blocks
+ * (split by rows, and by columns when there are few rows), alpha and beta. */
+START_TEST(split_gemm_matches_plain_loops)
+{
+    ck_assert_int_eq(nnk_set_threads(3), 3);
+    /* each above the size worth splitting (m n k >= 32768) */
+    const int shapes[][3] = {{70, 33, 20}, {20, 90, 40}, {64, 64, 16}, {129, 7, 40}, {40, 200, 30}};
+    for (int s = 0; s < 5; s++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) {
+                int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+                float *a = malloc(sizeof(float) * (size_t)(m * k)), *b = malloc(sizeof(float) * (size_t)(k * n)),
+                      *c = malloc(sizeof(float) * (size_t)(m * n));
+                for (int i = 0; i < m * k; i++)
+                    a[i] = (float)((i * 7 % 13) - 6) / 5.0f;
+                for (int i = 0; i < k * n; i++)
+                    b[i] = (float)((i * 5 % 11) - 5) / 4.0f;
+                for (int i = 0; i < m * n; i++)
+                    c[i] = (float)(i % 3);
+                nnk_sgemm(ta, tb, m, n, k, -0.5f, a, ta ? m : k, b, tb ? k : n, 1.0f, c, n);
+                for (int i = 0; i < m; i++)
+                    for (int j = 0; j < n; j++) {
+                        double want = (double)((i * n + j) % 3);
+                        for (int t = 0; t < k; t++)
+                            want += -0.5 * (double)(ta ? a[t * m + i] : a[i * k + t]) * (tb ? b[j * k + t] : b[t * n + j]);
+                        ck_assert_msg(fabs(c[i * n + j] - want) <= 1e-4 * (1 + fabs(want)),
+                                      "%dx%dx%d ta %d tb %d: c[%d][%d] = %g, want %g", m, n, k, ta, tb, i, j,
+                                      (double)c[i * n + j], want);
+                    }
+                free(a), free(b), free(c);
+            }
+}
+END_TEST
+
+/* Activations and the batch gather in row blocks on 3 threads give what
+ * one thread gives: every row done, each once, in its place (to float
+ * rounding: the gemm blocks may sum in another order). */
+START_TEST(row_blocks_match_one_thread)
+{
+    layer_def layers[] = {
+        {"h", "dense", {"units", "activation"}, {"64", "elu"}, 2},
+        {"out", "dense", {"units", "activation"}, {"40", "softmax"}, 2},
+    };
+    float *x = malloc(sizeof(float) * 500 * 30), *y = calloc(500, sizeof(float));
+    for (int i = 0; i < 500 * 30; i++)
+        x[i] = (float)((i * 37 % 101) - 50) / 25.0f;
+    nnk_dataset *d = test_dataset(x, 500, 30, y, 1);
+    float *p[2];
+    int64_t cols;
+    nnk_err err = {0, ""};
+    for (int t = 0; t < 2; t++) {
+        nnk_set_threads(t ? 3 : 1);
+        nnk_model *m = make_model(30, layers, 2, "sparse_categorical_crossentropy", NULL, "sgd", 0.1, 4);
+        ck_assert_int_eq(nnk_model_set_scale(m, 0.5, &err), 0);
+        p[t] = nnk_model_predict(m, d, 500, &cols, &err);
+        ck_assert_msg(p[t] != NULL, "%s", err.msg);
+        nnk_model_free(m);
+    }
+    for (int64_t i = 0; i < 500 * cols; i++)
+        ck_assert_msg(fabsf(p[0][i] - p[1][i]) <= 1e-6f, "output %lld: %g on 1 thread, %g on 3", (long long)i, (double)p[0][i],
+                      (double)p[1][i]);
+    free(p[0]), free(p[1]), free(x), free(y);
+    nnk_dataset_free(d);
+}
+END_TEST
+
 START_TEST(fashion_subset_reaches_080)
 {
     nnk_model *m = nnk_model_new(reg);
@@ -782,6 +849,8 @@ Suite *model_suite(void)
     tcase_add_test(tc, shape_errors_name_both_layers);
     tcase_add_test(tc, fashion_subset_reaches_080);
     tcase_add_test(tc, backward_skips_unneeded_gradients);
+    tcase_add_test(tc, split_gemm_matches_plain_loops);
+    tcase_add_test(tc, row_blocks_match_one_thread);
     suite_add_tcase(s, tc);
     return s;
 }
