@@ -2,6 +2,8 @@
 #include "internal.h"
 #include <dirent.h>
 #include <dlfcn.h>
+#include <link.h> /* dladdr1 (with -D_GNU_SOURCE): the record's symbol table entry */
+#include <stdint.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -183,6 +185,28 @@ static int register_plugin(nnk_registry *reg, void *handle, const char *path,
     return NNK_OK;
 }
 
+/* The exported symbol must be a data object at least as large as the record
+ * and aligned for it, as the dynamic symbol table says, before one of its
+ * bytes is read: a function or a short array of that name is refused. */
+static int check_record_symbol(const void *record, const char *path, nnk_err *err)
+{
+    Dl_info info;
+    const ElfW(Sym) *sym = NULL;
+    if (!dladdr1(record, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym)
+        return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': not an nnkit plugin (%s has no symbol table entry)", path,
+                           NNK_PLUGIN_SYMBOL_NAME);
+    if (ELF64_ST_TYPE(sym->st_info) != STT_OBJECT)
+        return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': not an nnkit plugin (%s is not a data record)", path,
+                           NNK_PLUGIN_SYMBOL_NAME);
+    if (sym->st_size < sizeof(nnk_plugin_record))
+        return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': not an nnkit plugin (%s is %zu bytes, the record %zu)", path,
+                           NNK_PLUGIN_SYMBOL_NAME, (size_t)sym->st_size, sizeof(nnk_plugin_record));
+    if ((uintptr_t)record % _Alignof(nnk_plugin_record))
+        return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': not an nnkit plugin (%s is not aligned to %zu bytes)", path,
+                           NNK_PLUGIN_SYMBOL_NAME, _Alignof(nnk_plugin_record));
+    return NNK_OK;
+}
+
 static int load_file(nnk_registry *reg, const char *path, int skip_known,
                      nnk_err *err)
 {
@@ -199,7 +223,9 @@ static int load_file(nnk_registry *reg, const char *path, int skip_known,
         return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': not an nnkit plugin (no %s record)", path,
                            NNK_PLUGIN_SYMBOL_NAME);
     }
-    int rc = nnk_check_plugin_record(record, path, err);
+    int rc = check_record_symbol(record, path, err);
+    if (!rc)
+        rc = nnk_check_plugin_record(record, path, err);
     if (rc) {
         dlclose(h);
         return rc;

@@ -24,6 +24,11 @@ static void expect_load_error(const char *path, const char *want_fmt)
 START_TEST(loader_failures)
 {
     expect_load_error(FIX("fixture_noentry.so"), "plugin '%s': not an nnkit plugin (no nnkit_plugin record)");
+    /* the symbol table is read before the record: a function or a short
+     * object of that name is refused without one byte of it being read */
+    expect_load_error(FIX("fixture_funcrecord.so"), "plugin '%s': not an nnkit plugin (nnkit_plugin is not a data record)");
+    expect_load_error(FIX("fixture_shortrecord.so"),
+                      "plugin '%s': not an nnkit plugin (nnkit_plugin is 3 bytes, the record 88)");
     /* its init would abort: the record is checked before any plugin code runs */
     expect_load_error(FIX("fixture_abi.so"), "plugin '%s': built for ABI 3.0, this nnkit has ABI 2.1");
     expect_load_error(FIX("fixture_bad_sizes.so"),
