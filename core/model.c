@@ -95,6 +95,8 @@ static int name_taken(const nnk_model *m, const char *name)
 int nnk_model_add_input(nnk_model *m, const char *name, const nnk_shape *shape,
                         nnk_err *err)
 {
+    if (nnk_name_check("input", name, err))
+        return err->status;
     if (m->n_inputs >= NNK_MAX_INPUTS)
         return nnk_err_set(err, NNK_ECONFIG, "too many inputs (at most %d)",
                            NNK_MAX_INPUTS);
@@ -148,6 +150,8 @@ int nnk_model_add_layer(nnk_model *m, const char *name, const char *type,
                         const char *const *keys, const char *const *values,
                         const char *const *where, int n_params, nnk_err *err)
 {
+    if (nnk_name_check("layer", name, err))
+        return err->status;
     char owner[200];
     snprintf(owner, sizeof owner, "layer '%s'", name);
     if (m->built)

@@ -25,6 +25,7 @@ typedef struct parse_ctx {
 
 static nnk_ini_section *add_section(nnk_experiment *e, const char *header, int line, nnk_err *err);
 static nnk_ini_section *find_header(nnk_experiment *e, const char *header);
+static int split_header(const char *header, char *kind, size_t kind_size, char *name, size_t name_size);
 
 /* libinih's reader is called once per line, so counting here gives the
  * line of every key the handler sees (the packaged libinih is built
@@ -104,17 +105,38 @@ static nnk_ini_section *find_section(nnk_experiment *e, const char *kind,
 /* The section a header names, when the file already has it. */
 static nnk_ini_section *find_header(nnk_experiment *e, const char *header)
 {
-    char kind[128] = "", name[128] = "";
-    if (sscanf(header, "%127s %127s", kind, name) < 1)
+    char kind[128], name[512];
+    if (split_header(header, kind, sizeof kind, name, sizeof name))
         return NULL;
     return find_section(e, kind, name[0] ? name : NULL);
+}
+
+/* A header's kind (its first word) and name (all the rest, blanks around it
+ * dropped), so that [layer a b] has the name 'a b' for the name check to
+ * refuse rather than a silent 'a'. Nonzero when the header is empty. */
+static int split_header(const char *header, char *kind, size_t kind_size, char *name, size_t name_size)
+{
+    while (isspace((unsigned char)*header))
+        header++;
+    size_t k = strcspn(header, " \t\r\n\v\f");
+    if (!k)
+        return 1;
+    snprintf(kind, kind_size, "%.*s", (int)k, header);
+    header += k;
+    while (isspace((unsigned char)*header))
+        header++;
+    size_t n = strlen(header);
+    while (n && isspace((unsigned char)header[n - 1]))
+        n--;
+    snprintf(name, name_size, "%.*s", (int)n, header);
+    return 0;
 }
 
 static nnk_ini_section *add_section(nnk_experiment *e, const char *header, int line,
                                     nnk_err *err)
 {
-    char kind[128] = "", name[128] = "";
-    if (sscanf(header, "%127s %127s", kind, name) < 1) {
+    char kind[128], name[512];
+    if (split_header(header, kind, sizeof kind, name, sizeof name)) {
         nnk_err_set(err, NNK_ECONFIG, "%s:%d: empty section name", e->path, line);
         return NULL;
     }
@@ -136,6 +158,12 @@ static nnk_ini_section *add_section(nnk_experiment *e, const char *header, int l
     }
     if (!named && name[0] && strcmp(kind, "input")) {
         nnk_err_set(err, NNK_ECONFIG, "%s:%d: section [%s] takes no name", e->path, line, kind);
+        return NULL;
+    }
+    if (name[0] && nnk_name_check(kind, name, err)) {
+        char why[NNK_ERR_MAX];
+        snprintf(why, sizeof why, "%s", err->msg);
+        nnk_err_set(err, NNK_ECONFIG, "%s:%d: %s", e->path, line, why);
         return NULL;
     }
     nnk_ini_section *s = find_section(e, kind, name[0] ? name : NULL);

@@ -28,6 +28,18 @@ check() { # name, expected status, expected stderr (exact, or '*' to skip), comm
   fi
 }
 
+wait_for() { # what, then a command that succeeds once it has happened; polls for up to 10 minutes
+  local what=$1
+  shift
+  for _ in $(seq 30000); do
+    "$@" && return 0
+    sleep 0.02
+  done
+  echo "FAIL: waited 10 minutes for $what"
+  fail=$((fail + 1))
+  return 1
+}
+
 ini() { # file, then lines
   local f=$1
   shift
@@ -180,12 +192,15 @@ check "tb log_dir unwritable" 1 "nnkit: error: log directory 'notadir/tb5/train'
 [ ! -e runs/tb5/model.nnk ] && pass=$((pass + 1)) || { echo "FAIL: a failed run left a model"; fail=$((fail + 1)); }
 
 # --- kill -9 mid-epoch: every event file still reads to its last whole record ---
+# Killed at moments the files mark, never by the clock: once the training
+# event file exists, and once it has grown past 40 KB of batch records.
 ini slow.ini "${base[@]}" "[callback tensorboard]" "update_freq = batch" "histogram_freq = 1"
-for delay in 0.3 0.7; do
+for bytes in 0 40000; do
   rm -rf runs/kill
   $NNKIT train slow.ini --run-name kill --set fit.epochs=100000 --set fit.batch_size=1 >/dev/null 2>&1 &
   pid=$!
-  sleep $delay
+  wait_for "training event file past $bytes bytes" \
+    sh -c "[ \$(cat runs/kill/train/events.* 2>/dev/null | wc -c) -gt $bytes ]"
   kill -9 $pid
   wait $pid 2>/dev/null
   ok=1
@@ -193,7 +208,7 @@ for delay in 0.3 0.7; do
     [ -e "$ev" ] || { ok=0; continue; }
     $NNKIT events "$ev" >/dev/null 2>err || grep -q "truncated record" err || ok=0
   done
-  [ $ok = 1 ] && pass=$((pass + 1)) || { echo "FAIL: after kill -9 at ${delay}s: $(cat err)"; fail=$((fail + 1)); }
+  [ $ok = 1 ] && pass=$((pass + 1)) || { echo "FAIL: after kill -9 past $bytes bytes of events: $(cat err)"; fail=$((fail + 1)); }
 done
 
 # --- functional models: Wide & Deep converges; graph errors name the layers ---
@@ -257,35 +272,37 @@ ini br.ini "[data]" "train = fashion-mnist:train" "validation_split = 0.08333333
   "[callback csv_logger]"
 check "backup reference" 0 "" $NNKIT train br.ini --run-name brref
 [ ! -e runs/brref/backup/training.nnkstate ] && pass=$((pass + 1)) || { echo "FAIL: the backup was not deleted after training"; fail=$((fail + 1)); }
-# kill once a backup exists (right away, and a little later), never by the clock alone
-start_and_kill() { # extra seconds after the first backup appears, then more train arguments
-  local extra=$1
+# kill once a backup exists (the first one, or the second: its file is
+# replaced by a rename, so a new inode marks it), never by the clock
+start_and_kill() { # which backup to kill after (1 or 2), then more train arguments
+  local nth=$1
   shift
   rm -rf runs/br-*
   $NNKIT train br.ini "$@" >/dev/null 2>&1 &
   pid=$!
-  for _ in $(seq 500); do
-    ls runs/br-*/backup/training.nnkstate >/dev/null 2>&1 && break
-    sleep 0.02
-  done
-  sleep "$extra"
+  wait_for "a first backup" sh -c 'ls runs/br-*/backup/training.nnkstate >/dev/null 2>&1'
+  if [ "$nth" = 2 ]; then
+    local first
+    first=$(stat -c %i runs/br-*/backup/training.nnkstate 2>/dev/null)
+    wait_for "a second backup" sh -c "[ \"\$(stat -c %i runs/br-*/backup/training.nnkstate 2>/dev/null)\" != '$first' ]"
+  fi
   kill -9 $pid
   wait $pid 2>/dev/null
 }
-for extra in 0 0.3; do
+for extra in 1 2; do
   start_and_kill $extra
-  check "resume after kill -9 (+${extra}s)" 0 "*" $NNKIT train br.ini
+  check "resume after kill -9 (after backup $extra)" 0 "*" $NNKIT train br.ini
   grep -q "^nnkit: note: resuming from 'runs/br-.*/backup/training.nnkstate': epoch [0-9]*, batch [0-9]*$" err \
     && cmp -s runs/brref/model.nnk runs/br-*/model.nnk && cmp -s runs/brref/training.csv runs/br-*/training.csv \
-    && pass=$((pass + 1)) || { echo "FAIL: resumed run (+${extra}s) differs from the uninterrupted one: $(cat err)"; fail=$((fail + 1)); }
+    && pass=$((pass + 1)) || { echo "FAIL: resumed run (after backup $extra) differs from the uninterrupted one: $(cat err)"; fail=$((fail + 1)); }
 done
 # the first report's case: backups every epoch, killed in epoch 2, resumed
-start_and_kill 0 --set backup_and_restore.save_freq=epoch
+start_and_kill 1 --set backup_and_restore.save_freq=epoch
 check "resume after kill -9 with epoch backups" 0 "*" $NNKIT train br.ini --set backup_and_restore.save_freq=epoch
 grep -q "^nnkit: note: resuming from 'runs/br-.*/backup/training.nnkstate': epoch 2, batch 0$" err \
   && cmp -s runs/brref/model.nnk runs/br-*/model.nnk && cmp -s runs/brref/training.csv runs/br-*/training.csv \
   && grep -q "^epochs 2$" runs/br-*/metrics.txt && pass=$((pass + 1)) || { echo "FAIL: resumed run (epoch backups) differs from the uninterrupted one: $(cat err)"; fail=$((fail + 1)); }
-start_and_kill 0
+start_and_kill 1
 check "backup of another experiment" 2 "*" $NNKIT train br.ini --set compile.learning_rate=0.002
 grep -q "^nnkit: error: backup 'runs/br-.*/backup/training.nnkstate' belongs to another experiment (its configuration differs from this one); remove it to start afresh$" err \
   && pass=$((pass + 1)) || { echo "FAIL: foreign backup: $(cat err)"; fail=$((fail + 1)); }

@@ -111,6 +111,17 @@ NNK_API void nnk_format_double(double v, char *buf, size_t n);
 /* The same for a float32: the shortest text that reads back (strtof) to
  * exactly v, at most 9 significant digits. */
 NNK_API void nnk_format_float(float v, char *buf, size_t n);
+/* Names of inputs, layers and callbacks: 1 to NNK_NAME_MAX bytes of ASCII
+ * letters, digits, '_' and '-', the first a letter or '_'. Such a name is
+ * safe in every file nnkit writes (a C comment, an ONNX graph, an INI
+ * section, a --set key), so nothing that accepts a name escapes it.
+ * Returns 1 for a valid name. */
+#define NNK_NAME_MAX 64
+NNK_API int nnk_name_valid(const char *name);
+/* ECONFIG naming `what` (e.g. "layer") and the name, quoted, when it is not
+ * valid: "layer name 'a b' must be 1 to 64 letters, digits, '_' or '-',
+ * starting with a letter or '_'". Non-printable bytes show as \xNN. */
+NNK_API int nnk_name_check(const char *what, const char *name, nnk_err *err);
 /* Did-you-mean: the candidate closest to word, or NULL if none is close. */
 NNK_API const char *nnk_suggest(const char *word, const char *const *candidates,
                         int n);
