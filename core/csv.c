@@ -47,6 +47,39 @@ static int split_line(char *line, fields *f)
     }
 }
 
+/* A line may hold no control character but its end (\n, \r\n) and tabs:
+ * a NUL would cut a cell short unseen, and the rest would reach names,
+ * classes and categories that files and logs carry. */
+static int check_line(const char *path, int64_t line_no, const char *line, ssize_t len, nnk_err *err)
+{
+    for (ssize_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)line[i];
+        int at_end = (c == '\n' && i == len - 1) || (c == '\r' && i == len - 2 && line[i + 1] == '\n') ||
+                     (c == '\r' && i == len - 1);
+        if ((c < 0x20 && c != '\t' && !at_end) || c == 0x7f)
+            return nnk_err_set(err, NNK_EDATA, "data '%s': line %lld, byte %lld: control character 0x%02x%s", path,
+                               (long long)line_no, (long long)i + 1, c, c ? "" : " (NUL)");
+    }
+    return NNK_OK;
+}
+
+/* Column names: not empty, at most 256 bytes, each once. */
+static int check_header(const char *path, char **header, int n, nnk_err *err)
+{
+    for (int i = 0; i < n; i++) {
+        if (!*header[i])
+            return nnk_err_set(err, NNK_EDATA, "data '%s': column %d of the header has no name", path, i + 1);
+        if (strlen(header[i]) > 256)
+            return nnk_err_set(err, NNK_EDATA, "data '%s': column %d's name is %zu bytes long (at most 256)", path, i + 1,
+                               strlen(header[i]));
+        for (int j = 0; j < i; j++)
+            if (!strcmp(header[i], header[j]))
+                return nnk_err_set(err, NNK_EDATA, "data '%s': column '%s' appears twice in the header (columns %d and %d)",
+                                   path, header[i], j + 1, i + 1);
+    }
+    return NNK_OK;
+}
+
 static int find_col(char **header, int n, const char *name)
 {
     for (int i = 0; i < n; i++)
@@ -349,13 +382,18 @@ static nnk_dataset *load_csv(const char *path, const char *label_columns, const 
     int *labels = NULL, *feats = NULL, n_labels = 0, n_feats = 0, n_header = 0;
     nnk_dataset *d = calloc(1, sizeof *d);
     int rc = d ? NNK_OK : nnk_err_set(err, NNK_ENOMEM, "out of memory");
-    if (!rc && getline(&hline, &hcap, f) < 0)
+    ssize_t hlen = rc ? -1 : getline(&hline, &hcap, f);
+    if (!rc && hlen < 0)
         rc = nnk_err_set(err, NNK_EDATA, "data '%s': empty file (a header row is needed)", path);
+    if (!rc)
+        rc = check_line(path, 1, hline, hlen, err);
     char *h = hline;
     if (!rc && !strncmp(h, "\xEF\xBB\xBF", 3)) /* a UTF-8 byte order mark is not part of a name */
         h += 3;
     if (!rc && (n_header = split_line(h, &header)) < 0)
         rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    if (!rc)
+        rc = check_header(path, header.v, n_header, err);
     if (!rc)
         rc = pick_columns(path, label_columns, header.v, n_header, &labels, &n_labels, "label", err);
     if (!rc)
@@ -386,8 +424,11 @@ static nnk_dataset *load_csv(const char *path, const char *label_columns, const 
             rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
     d->x_cols = n_feats; /* so that freeing d frees the names */
     int64_t xcap = 0, ycap = 0, lines_cap = 0, line_no = 1, data_row = -1;
-    while (!rc && getline(&line, &lcap, f) >= 0) {
+    ssize_t len;
+    while (!rc && (len = getline(&line, &lcap, f)) >= 0) {
         line_no++;
+        if ((rc = check_line(path, line_no, line, len, err)))
+            break;
         if (line[0] == '\n' || (line[0] == '\r' && line[1] == '\n') || !line[0])
             continue;
         if (++data_row < lo || data_row >= hi) /* another part's row */

@@ -372,10 +372,27 @@ static int load_categories(nnk_model *m, const Nnkit__Preprocessing *pre, const 
     return NNK_OK;
 }
 
-static int copy_tensor(const Nnkit__Tensor *t, float *dst, const nnk_tensor *like,
+/* The stored tensor t into dst, when its name (unless want_name is NULL),
+ * its shape and its value count are those of the built tensor `like`. */
+static int copy_tensor(const Nnkit__Tensor *t, float *dst, const nnk_tensor *like, const char *want_name,
                        const char *path, nnk_err *err)
 {
     int64_t n = nnk_tensor_elements(like);
+    if (want_name && strcmp(t->name, want_name))
+        return nnk_err_set(err, NNK_EMODEL, "model '%s': weight tensor '%s' stored where the architecture has '%s'", path,
+                           t->name, want_name);
+    int same_shape = (int)t->n_shape == like->ndim;
+    for (int d = 0; same_shape && d < like->ndim; d++)
+        same_shape = t->shape[d] == like->shape[d];
+    if (!same_shape) {
+        char stored[160] = "", built[160] = "";
+        for (size_t d = 0, k = 0; d < t->n_shape && k < sizeof stored - 24; d++)
+            k += (size_t)snprintf(stored + k, sizeof stored - k, "%s%lld", d ? "x" : "", (long long)t->shape[d]);
+        for (int d = 0, k = 0; d < like->ndim; d++)
+            k += snprintf(built + k, sizeof built - (size_t)k, "%s%lld", d ? "x" : "", (long long)like->shape[d]);
+        return nnk_err_set(err, NNK_EMODEL, "model '%s': tensor '%s' has shape %s, the architecture builds %s", path,
+                           t->name, stored[0] ? stored : "()", built[0] ? built : "()");
+    }
     if (n < 0 || (int64_t)t->n_data != n)
         return nnk_err_set(err, NNK_EMODEL, "model '%s': tensor '%s' has %zu values, expected %lld",
                            path, t->name, t->n_data, (long long)n);
@@ -479,11 +496,14 @@ static int restore_values(nnk_model *m, const Nnkit__Model *msg, const char *pat
         return nnk_err_set(err, NNK_EMODEL, "model '%s': %zu weight tensors stored, the architecture has %d",
                            path, msg->n_weights, nw);
     for (int i = 0; !rc && i < nw; i++) {
-        nnk_weight *w = nnk_model_weight_at(m, i, NULL);
-        rc = copy_tensor(msg->weights[i], w->value.data, &w->value, path, err);
+        nnk_node *node = NULL;
+        nnk_weight *w = nnk_model_weight_at(m, i, &node);
+        char want[2 * NNK_NAME_MAX + 160];
+        snprintf(want, sizeof want, "%s/%s", node->name, w->name);
+        rc = copy_tensor(msg->weights[i], w->value.data, &w->value, want, path, err);
         for (int s = 0; !rc && has_slots && s < ns; s++)
             rc = copy_tensor(msg->optimizer->slots[i * ns + s], m->slots[i * ns + s],
-                             &w->value, path, err);
+                             &w->value, NULL, path, err);
     }
     m->iteration = has_slots ? msg->optimizer->iteration : 0; /* weights only: the optimizer starts again */
     m->learning_rate = msg->optimizer->learning_rate > 0 ? msg->optimizer->learning_rate : m->learning_rate;

@@ -79,6 +79,11 @@ static int check_params(const nnk_param_spec *p, size_t config_size, const char 
         if (i == MAX_PARAMS)
             return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': %s: more than %d parameters (is the table's end "
                                "entry missing?)", path, what, MAX_PARAMS);
+        if (!nnk_name_valid(p[i].name)) {
+            nnk_err sub;
+            nnk_name_check("parameter", p[i].name, &sub);
+            return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': %s: %s", path, what, sub.msg);
+        }
         size_t size = type_size(p[i].type);
         if (!size)
             return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': %s: parameter '%s' has unknown type %d", path, what,
@@ -147,8 +152,13 @@ int nnk_check_component(nnk_kind kind, const void *vt, const char *path, nnk_err
                            "plugin '%s': a %s has struct_size %zu, expected at least %zu for ABI %d.%d (set it to "
                            "sizeof(nnk_%s_vtable))",
                            path, k, h->struct_size, min_vtable_size[kind], NNK_ABI_MAJOR, NNK_ABI_MINOR, k);
-    if (!h->name || !*h->name || strlen(h->name) > 127)
-        return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': a %s has no name (or one over 127 characters)", path, k);
+    if (!h->name || !*h->name)
+        return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': a %s has no name", path, k);
+    if (!nnk_name_valid(h->name)) { /* it reaches experiment files, exports and logs */
+        nnk_err sub;
+        nnk_name_check(k, h->name, &sub);
+        return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': %s", path, sub.msg);
+    }
     char what[160];
     snprintf(what, sizeof what, "%s '%s'", k, h->name);
     const char *fn = missing_function(kind, vt);

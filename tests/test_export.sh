@@ -163,7 +163,7 @@ check_model residual residual reg.csv examples/data/diabetes.csv --plugin-dir pl
 # a plugin layer without a hook: the export names it (fixture_badgrad's doubler)
 if [ -n "${FIXTURES:-}" ]; then
   mkdir -p nohook && cp "$FIXTURES/fixture_badgrad.so" nohook/
-  printf '[data]\ntrain = examples/data/diabetes.csv\nlabel = progression\n[input]\nshape = 10\n[layer d]\ntype = doubler\n[layer out]\ntype = dense\nunits = 1\n[compile]\nloss = mse\n[fit]\nepochs = 1\nverbose = 0\n' >nohook.ini
+  printf '[data]\ntrain = examples/data/diabetes.csv\nlabel = progression\nstandardize = true\n[input]\nshape = 10\n[layer d]\ntype = doubler\n[layer out]\ntype = dense\nunits = 1\n[compile]\nloss = mse\n[fit]\nepochs = 1\nverbose = 0\n' >nohook.ini
   "$NNKIT" train nohook.ini --plugin-dir nohook --run-name nohook >/dev/null 2>&1 || bad "train nohook"
   "$NNKIT" export runs/nohook/model.nnk --plugin-dir nohook -o nohook.onnx 2>err
   [ $? = 2 ] && [ "$(cat err)" = "nnkit: error: export: layer 'd' of type 'doubler' has no ONNX mapping" ] && [ ! -e nohook.onnx ] && ok \

@@ -962,7 +962,7 @@ static int cmd_export(const options *o)
     nnk_err err = {NNK_OK, ""};
     nnk_registry *reg = load_registry(o, &err);
     nnk_model *m = reg ? nnk_model_load(reg, o->positional, &err) : NULL;
-    if (m)
+    if (m && !export_check_finite(m, &err))
         onnx ? export_onnx(m, o->positional, o->output, &err) : export_c(m, o->positional, o->output, &err);
     nnk_model_free(m);
     nnk_registry_free(reg);

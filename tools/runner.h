@@ -62,6 +62,9 @@ typedef struct export_norm {
 int export_normalizer(const nnk_model *m, int i, const nnk_layer_info *li, int64_t c, export_norm *n, float *scale,
                       float *shift, nnk_err *err);
 
+/* Both formats refuse a model with NaN or Inf in a weight or in its saved
+ * preprocessing (EMODEL naming the layer, the weight and the place). */
+int export_check_finite(const nnk_model *m, nnk_err *err);
 /* nnkit export --format c (export_c.c): output (.c) and its header (.h). */
 int export_c(const nnk_model *m, const char *model_path, const char *output, nnk_err *err);
 /* nnkit export --format onnx (export_onnx.c): an ONNX model (opset 17). */
