@@ -18,9 +18,9 @@ typedef struct parse_ctx {
     nnk_experiment *e;
     FILE *f;
     int line;
-    int section_line; /* line of the last [section] header */
     nnk_err *err;
     int failed;
+    int current; /* the section of the last header, by index (libinih cuts a long header's name) */
 } parse_ctx;
 
 static nnk_ini_section *add_section(nnk_experiment *e, const char *header, int line, nnk_err *err);
@@ -74,7 +74,6 @@ static char *count_lines(char *str, int num, void *stream)
     if (end) {
         char header[256];
         snprintf(header, sizeof header, "%.*s", (int)(end - r - 1), r + 1);
-        c->section_line = c->line;
         nnk_ini_section *old = find_header(c->e, header);
         if (old) {
             nnk_err_set(c->err, NNK_ECONFIG, "%s:%d: section [%s] repeats the one at line %d", c->e->path, c->line,
@@ -82,10 +81,12 @@ static char *count_lines(char *str, int num, void *stream)
             c->failed = 1;
             return NULL;
         }
-        if (!add_section(c->e, header, c->line, c->err)) {
+        nnk_ini_section *s = add_section(c->e, header, c->line, c->err);
+        if (!s) {
             c->failed = 1;
             return NULL;
         }
+        c->current = (int)(s - c->e->sections);
     }
     return r;
 }
@@ -223,15 +224,16 @@ static int handler(void *user, const char *section, const char *key, const char 
         c->failed = 1;
         return 0;
     }
-    nnk_ini_section *s = add_section(c->e, section, c->section_line, c->err);
-    if (!s) {
+    nnk_ini_section *s = c->current >= 0 ? &c->e->sections[c->current] : NULL;
+    if (!s) { /* cannot happen: the line reader registers every header */
+        nnk_err_set(c->err, NNK_ECONFIG, "%s:%d: key '%s' outside any section", c->e->path, c->line, key);
         c->failed = 1;
         return 0;
     }
     for (int i = 0; i < s->n; i++)
         if (!strcmp(s->entries[i].key, key)) {
-            nnk_err_set(c->err, NNK_ECONFIG, "%s:%d: key '%s' repeats the one at line %d in [%s]", c->e->path,
-                        c->line, key, s->entries[i].line, section);
+            nnk_err_set(c->err, NNK_ECONFIG, "%s:%d: key '%s' repeats the one at line %d in [%s%s%s]", c->e->path,
+                        c->line, key, s->entries[i].line, s->kind, s->name ? " " : "", s->name ? s->name : "");
             c->failed = 1;
             return 0;
         }
@@ -296,7 +298,7 @@ static int resolve_data_paths(nnk_experiment *e)
 nnk_experiment *nnk_experiment_load(const char *path, nnk_err *err)
 {
     nnk_experiment *e = calloc(1, sizeof *e);
-    parse_ctx c = {e, NULL, 0, 0, err, 0};
+    parse_ctx c = {e, NULL, 0, err, 0, -1};
     if (!e || !(e->path = strdup(path))) {
         free(e);
         nnk_err_set(err, NNK_ENOMEM, "out of memory");
