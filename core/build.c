@@ -143,6 +143,9 @@ static int build_node(nnk_model *m, int idx, nnk_err *err)
     node->layer.rng = &node->rng;
     nnk_err lerr = {NNK_OK, ""};
     int rc = node->vt->build(&node->layer, node->n_in, in, &node->out_shape, &lerr);
+    if (rc && !lerr.msg[0]) /* a plugin that gave no reason: say who failed */
+        snprintf(lerr.msg, sizeof lerr.msg, "layer '%s': type '%s' from '%s' failed to build and gave no reason", node->name,
+                 node->comp->name, node->comp->path ? node->comp->path : "(built in)");
     if (rc) {
         if (node->n_in > 1) /* merges name their inputs themselves */
             return nnk_err_set(err, lerr.status ? lerr.status : NNK_ESHAPE, "%s", lerr.msg);

@@ -203,6 +203,14 @@ open('huge.nnk', 'wb').write(b'NNKM' + struct.pack('<IQI', 1, len(payload), zlib
 PY
 bad "predict into a directory" 1 "^nnkit: error: file 'adir.csv': rename failed: Is a directory$" \
   "$NNKIT" predict "$MODEL" --input data/iris.csv -o adir.csv
+bad "--top past int64" 2 "^nnkit predict: option '--top' needs a positive integer, got '99999999999999999999'" \
+  "$NNKIT" predict "$MODEL" --input data/iris.csv --top 99999999999999999999
+bad "--top as a float" 2 "^nnkit predict: option '--top' needs a positive integer, got '1e3'" \
+  "$NNKIT" predict "$MODEL" --input data/iris.csv --top 1e3
+for which in / hidden/ /kernel hidden//kernel; do
+  bad "weights '$which'" 2 "^nnkit: error: weights: '$which' names no weight \(give LAYER or LAYER/WEIGHT\)$" \
+    "$NNKIT" weights "$MODEL" "$which"
+done
 bad "batch size not a number" 2 "^nnkit predict: option '--batch-size' needs a positive integer, got '1e15'" \
   "$NNKIT" predict "$MODEL" --input data/iris.csv --batch-size 1e15
 good "huge batch size" "$NNKIT" predict "$MODEL" --input data/iris.csv --batch-size 1000000000000000 -o big.csv
@@ -251,6 +259,14 @@ bad "plugin struct_size 0" 2 "^nnkit: error: plugin 'p_struct_size/fixture_bad_s
   "$NNKIT" summary exp.ini --plugin-dir p_struct_size
 bad "plugin parameter of no type" 2 "^nnkit: error: plugin 'p_type/fixture_bad_type.so': layer 'broken': parameter 'units' has unknown type 42$" \
   "$NNKIT" plugins --plugin-dir p_type
+mkdir -p p_silent && cp "$FIXTURES/fixture_silent.so" p_silent/
+sed 's/^\[layer output\]$/[layer quiet]\ntype = silent\n[layer output]/' exp.ini >silent.ini
+bad "plugin build failing without a message" 2 \
+  "^nnkit: error: layer 'quiet': type 'silent' from 'p_silent/fixture_silent.so' failed to build and gave no reason \(input from layer 'hidden' with shape \(None, 4\)\)$" \
+  "$NNKIT" train silent.ini --plugin-dir p_silent
+mkdir -p p_func && cp "$FIXTURES/fixture_funcrecord.so" p_func/
+bad "plugin record that is a function" 2 "^nnkit: error: plugin 'p_func/fixture_funcrecord.so': not an nnkit plugin \(nnkit_plugin is not a data record\)$" \
+  "$NNKIT" plugins --plugin-dir p_func
 mkdir -p foreign && cp "$(ldd "$NNKIT" | awk '/libz\.so/ {print $3}')" foreign/libz.so
 bad "foreign shared object" 2 "^nnkit: error: plugin 'foreign/libz.so': not an nnkit plugin \(no nnkit_plugin record\)$" \
   "$NNKIT" plugins --plugin-dir foreign

@@ -663,5 +663,22 @@ check "from: shapes differ" 2 "nnkit: error: --from 'runs/contA/model.nnk': laye
   $NNKIT train cont.ini --run-name contD --from runs/contA/model.nnk --set hidden.units=8
 check "from: another optimizer starts afresh" 0 "" $NNKIT train cont.ini --run-name contE --from runs/contA/model.nnk --set output.units=1 --set output.activation=sigmoid --set compile.optimizer=sgd
 
+# --- predict writes each float so that it reads back to the same float ---
+# y = 1 * x + 0 with labels equal to the inputs (so training leaves the
+# weights alone): the predictions are the inputs as float32, exactly.
+printf 'x,y\n0.1234567891,0.1234567891\n3.14159265358979,3.14159265358979\n-2.718281828e-5,-2.718281828e-5\n1e-30,1e-30\n123456789.123,123456789.123\n0.3,0.3\n' >id.csv
+ini id.ini "[data]" "train = id.csv" "label = y" "[input]" "shape = 1" "[layer o]" "type = dense" "units = 1" \
+  "kernel_initializer = ones" "bias_initializer = zeros" "[compile]" "loss = mse" "[fit]" "epochs = 1" "verbose = 0"
+check "identity model" 0 "*" $NNKIT train id.ini --run-name id
+check "predict the identity" 0 "" $NNKIT predict runs/id/model.nnk --input id.csv
+python3 - id.csv out <<'PY' && pass=$((pass + 1)) || { echo "FAIL: predict's text does not read back to the float32 inputs: $(paste -sd' ' out)"; fail=$((fail + 1)); }
+import struct, sys
+f32 = lambda t: struct.unpack('f', struct.pack('f', float(t)))[0]
+want = [f32(l.split(',')[0]) for l in open(sys.argv[1]).read().split()[1:]]
+got = open(sys.argv[2]).read().split()[1:]
+sys.exit(not (len(got) == len(want) and all(f32(g) == w and len(g.lstrip('-').split('e')[0].replace('.', '').lstrip('0')) <= 9
+                                            for g, w in zip(got, want))))
+PY
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -67,7 +67,9 @@ int write_class_predictions(FILE *f, const nnk_model *m, const float *out, int64
             const char *name = nnk_model_class_name(m, order[k]);
             char idx[32];
             snprintf(idx, sizeof idx, "%lld", (long long)order[k]);
-            fprintf(f, "%s%lld,%s,%.6g", k ? "," : "", (long long)order[k], name ? name : idx, (double)p[order[k]]);
+            char prob[32]; /* the shortest text that reads back to the same float */
+            nnk_format_float(p[order[k]], prob, sizeof prob);
+            fprintf(f, "%s%lld,%s,%s", k ? "," : "", (long long)order[k], name ? name : idx, prob);
         }
         fputc('\n', f);
     }

@@ -30,7 +30,7 @@ typedef struct options {
     const char *extra; /* a second positional argument (weights: LAYER[/WEIGHT]) */
     const char *from;  /* train: start from a saved model's weights */
     const char *activations; /* plot */
-    int64_t batch_size;
+    long long batch_size;
     int threads; /* --threads N: 0 when not given */
     int help, repair, overwrite, classes;
     long long top;
@@ -167,6 +167,21 @@ static void print_help(const char *cmd)
            "failure, 2 usage or configuration error.\n");
 }
 
+/* An option's integer: all of text, in [lo, hi], representable (a number
+ * past int64 is refused, never clamped). Returns 0 and sets *out when so. */
+static int integer_arg(const char *text, long long lo, long long hi, long long *out)
+{
+    if (!text || !*text)
+        return -1;
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
 static int parse_options(const char *cmd, int argc, char **argv, options *o)
 {
     memset(o, 0, sizeof *o);
@@ -190,8 +205,7 @@ static int parse_options(const char *cmd, int argc, char **argv, options *o)
             continue;
         }
         if (!strcmp(a, "--top") && !strcmp(cmd, "predict")) {
-            char *end;
-            if (!next || (o->top = strtoll(next, &end, 10)) < 1 || *end)
+            if (integer_arg(next, 1, LLONG_MAX, &o->top))
                 return usage_error(cmd, "option '--top' needs a positive integer, got '%s'", next ? next : "");
             o->classes = 1;
             i++;
@@ -207,14 +221,13 @@ static int parse_options(const char *cmd, int argc, char **argv, options *o)
         }
         if (!strcmp(a, "--threads") && (!strcmp(cmd, "train") || !strcmp(cmd, "evaluate") || !strcmp(cmd, "predict") ||
                                          !strcmp(cmd, "lr-find") || !strcmp(cmd, "sweep"))) {
-            char *end;
-            long v = next ? strtol(next, &end, 10) : 0;
-            if (!next || *end || v < 1 || v > 1024)
+            long long v;
+            if (integer_arg(next, 1, 1024, &v))
                 return usage_error(cmd, "option '--threads' needs an integer in [1, 1024], got '%s'", next ? next : "");
             o->threads = (int)v;
             o->sweep.threads = (int)v;
             static char set[32]; /* train and lr-find: as fit.threads, so config.ini records it */
-            snprintf(set, sizeof set, "fit.threads=%ld", v);
+            snprintf(set, sizeof set, "fit.threads=%lld", v);
             if (strcmp(cmd, "sweep") && o->n_sets < MAX_SETS)
                 o->sets[o->n_sets++] = set;
             i++;
@@ -256,17 +269,15 @@ static int parse_options(const char *cmd, int argc, char **argv, options *o)
             continue;
         }
         if (!strcmp(a, "--trials") || !strcmp(a, "--jobs")) {
-            char *end;
-            long v = next ? strtol(next, &end, 10) : 0;
-            if (!next || *end || v < 1 || v > (a[2] == 't' ? 1024 : 64))
+            long long v;
+            if (integer_arg(next, 1, a[2] == 't' ? 1024 : 64, &v))
                 return usage_error(cmd, "option '%s' needs a positive integer (at most 1024 trials, 64 jobs)", a);
             *(a[2] == 't' ? &o->sweep.trials : &o->sweep.jobs) = (int)v;
             i++;
             continue;
         }
         if (!strcmp(a, "--seed")) {
-            char *end;
-            if (!next || (o->sweep.seed = strtoll(next, &end, 10)) < 0 || *end)
+            if (integer_arg(next, 0, LLONG_MAX, &o->sweep.seed))
                 return usage_error(cmd, "option '--seed' needs an integer >= 0, got '%s'", next ? next : "");
             i++;
             continue;
@@ -285,15 +296,13 @@ static int parse_options(const char *cmd, int argc, char **argv, options *o)
             continue;
         }
         if (!strcmp(a, "--steps")) {
-            char *end;
-            if (!next || (o->steps = strtoll(next, &end, 10)) < 10 || o->steps > 100000 || *end)
+            if (integer_arg(next, 10, 100000, &o->steps))
                 return usage_error(cmd, "option '--steps' needs an integer in [10, 100000], got '%s'", next ? next : "");
             i++;
             continue;
         }
         if (!strcmp(a, "--batch-size")) {
-            char *end;
-            if (!next || (o->batch_size = strtoll(next, &end, 10)) < 1 || *end)
+            if (integer_arg(next, 1, LLONG_MAX, &o->batch_size))
                 return usage_error(cmd, "option '--batch-size' needs a positive integer, got '%s'",
                                    next ? next : "");
             i++;
@@ -790,8 +799,11 @@ static void write_output_values(FILE *f, const nnk_model *m, const float *out, i
                     (long long)j);
     for (int64_t r = 0; r < rows; r++) {
         fputc('\n', f);
-        for (int64_t j = 0; j < cols; j++)
-            fprintf(f, "%s%.6g", j ? "," : "", (double)out[r * cols + j]);
+        for (int64_t j = 0; j < cols; j++) { /* the shortest text that reads back to the same float */
+            char num[32];
+            nnk_format_float(out[r * cols + j], num, sizeof num);
+            fprintf(f, "%s%s", j ? "," : "", num);
+        }
     }
     fputc('\n', f);
 }

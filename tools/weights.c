@@ -19,6 +19,8 @@ static int select_weights(const nnk_model *m, const char *which, selected *out, 
     char layer[256] = "", weight[256] = "";
     if (which) {
         const char *slash = strchr(which, '/');
+        if (!*which || which[0] == '/' || (slash && (!slash[1] || strchr(slash + 1, '/'))))
+            return nnk_err_set(err, NNK_EUSAGE, "weights: '%s' names no weight (give LAYER or LAYER/WEIGHT)", which), -1;
         snprintf(layer, sizeof layer, "%.*s", slash ? (int)(slash - which) : (int)strlen(which), which);
         if (slash)
             snprintf(weight, sizeof weight, "%s", slash + 1);
