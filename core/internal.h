@@ -14,6 +14,9 @@ struct nnk_rng {
 };
 
 void nnk_rng_seed(nnk_rng *r, uint64_t seed, uint64_t stream);
+/* The stream's draws for one epoch: epoch k's are the same whichever epoch
+ * a run started from (train --from with initial_epoch, a resumed backup). */
+void nnk_rng_seed_epoch(nnk_rng *r, uint64_t seed, uint64_t stream, int64_t epoch);
 uint64_t nnk_rng_next(nnk_rng *r);
 double nnk_rng_uniform(nnk_rng *r);
 double nnk_rng_normal(nnk_rng *r);
@@ -103,7 +106,7 @@ typedef struct nnk_fit_state {
     const nnk_fit_options *o;
     int64_t bs, steps;
     int64_t *perm;            /* this epoch's data order */
-    nnk_rng data_rng;         /* shuffles the order every epoch */
+    nnk_rng data_rng;         /* shuffles the order, drawn anew for every epoch */
     int64_t next_epoch;       /* the epoch the loop starts or continues */
     int64_t next_batch;       /* batches of the current epoch already trained */
     int epoch_finished;       /* its EPOCH_END has fired */

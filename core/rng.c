@@ -20,6 +20,11 @@ void nnk_rng_seed(nnk_rng *r, uint64_t seed, uint64_t stream)
     r->spare = 0;
 }
 
+void nnk_rng_seed_epoch(nnk_rng *r, uint64_t seed, uint64_t stream, int64_t epoch)
+{
+    nnk_rng_seed(r, seed ^ (uint64_t)(epoch + 1) * 0x9E3779B97F4A7C15ull, stream);
+}
+
 static inline uint64_t rotl(uint64_t x, int k)
 {
     return (x << k) | (x >> (64 - k));

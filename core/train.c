@@ -553,7 +553,7 @@ static void shard_order(nnk_fit_state *s)
     if (!s->o->shuffle)
         return;
     nnk_rng r;
-    nnk_rng_seed(&r, s->o->seed ^ (uint64_t)(s->info.epoch + 1) * 0x9E3779B97F4A7C15ull, 6000 + (uint64_t)s->red->rank);
+    nnk_rng_seed_epoch(&r, s->o->seed, 6000 + (uint64_t)s->red->rank, s->info.epoch);
     shuffle(&r, s->perm, s->d->rows);
 }
 
@@ -606,9 +606,15 @@ static int run_epoch(nnk_fit_state *s, nnk_err *err)
     double t0 = now_seconds();
     if (s->shard_total) /* its own rows, in an order drawn for this epoch and process (a backup needs none) */
         shard_order(s);
-    if (s->next_batch == 0) {
-        if (o->shuffle && !s->shard_total)
+    if (s->next_batch == 0) { /* the epoch's random streams, keyed by seed and epoch (a backup carries them mid-epoch) */
+        if (o->shuffle && !s->shard_total) {
+            for (int64_t i = 0; i < s->d->rows; i++)
+                s->perm[i] = i;
+            nnk_rng_seed_epoch(&s->data_rng, o->seed, 1, s->info.epoch);
             shuffle(&s->data_rng, s->perm, s->d->rows);
+        }
+        for (int i = 0; i < m->n_nodes; i++)
+            nnk_rng_seed_epoch(&m->nodes[i].rng, m->seed, 1000 + (uint64_t)i, s->info.epoch);
         metrics_reset(m);
         s->loss_sum = 0;
         memset(s->out_sums, 0, sizeof s->out_sums);

@@ -189,6 +189,34 @@ static size_t resync(const unsigned char *buf, size_t len, size_t off)
     return len;
 }
 
+/* A histogram tensor is (k, 3) doubles, left edge, right edge and count of
+ * each bucket, held in tensor_content (k * 24 bytes) or double_val (3k
+ * values); a declared shape its content does not fill is damage. */
+static int histogram_whole(const Tensorboard__TensorProto *t)
+{
+    if (!t || t->dtype != DT_DOUBLE || !t->tensor_shape || t->tensor_shape->n_dim != 2 ||
+        t->tensor_shape->dim[1]->size != 3 || t->tensor_shape->dim[0]->size < 0)
+        return 0;
+    uint64_t k = (uint64_t)t->tensor_shape->dim[0]->size;
+    if (k > SIZE_MAX / 24)
+        return 0;
+    return t->tensor_content.len ? t->tensor_content.len == k * 24 : t->n_double_val == k * 3;
+}
+
+/* Whether every value of the event holds what its metadata declares. */
+static int event_whole(const Tensorboard__Event *ev)
+{
+    if (ev->what_case != TENSORBOARD__EVENT__WHAT_SUMMARY || !ev->summary)
+        return 1;
+    for (size_t i = 0; i < ev->summary->n_value; i++) {
+        const Tensorboard__Summary__Value *v = ev->summary->value[i];
+        if (v->value_case == TENSORBOARD__SUMMARY__VALUE__VALUE_TENSOR && !strcmp(plugin_of(v), "histograms") &&
+            !histogram_whole(v->tensor))
+            return 0;
+    }
+    return 1;
+}
+
 static void report_event(const Tensorboard__Event *ev, size_t off, uint64_t n, nnk_tb_record_fn fn, void *user)
 {
     nnk_tb_record_info r;
@@ -251,8 +279,15 @@ int nnk_tb_scan_file(const char *path, nnk_tb_record_fn fn, void *user, nnk_tb_s
                 scan->first_bad = off;
             }
         } else {
-            if (fn)
+            if (!event_whole(ev)) {
+                scan->undecodable++;
+                if (result == NNK_TB_READ_OK) {
+                    result = NNK_TB_READ_BAD_CONTENT;
+                    scan->first_bad = off;
+                }
+            } else if (fn) {
                 report_event(ev, off, n, fn, user);
+            }
             tensorboard__event__free_unpacked(ev, NULL);
         }
         off += 12 + (size_t)n + 4;

@@ -653,12 +653,27 @@ ini cont.ini "[data]" "train = pm.csv" "label = is_setosa" "features = sepal_len
   "activation = relu" "[layer output]" "type = dense" "units = 1" "activation = tanh" "[compile]" "loss = mse" \
   "optimizer = adam" "learning_rate = 0.01" "metrics = accuracy" "[fit]" "epochs = 2" "batch_size = 16" "shuffle = false" "verbose = 0"
 check "continue: first part" 0 "" $NNKIT train cont.ini --run-name contA
-check "continue: straight" 0 "" $NNKIT train cont.ini --run-name contC --set fit.epochs=3
-check "continue: from" 0 "" $NNKIT train cont.ini --run-name contB --from runs/contA/model.nnk --set fit.initial_epoch=2 --set fit.epochs=3
-$NNKIT weights runs/contB/model.nnk >b.txt 2>&1
-$NNKIT weights runs/contC/model.nnk >c.txt 2>&1
-cmp -s b.txt c.txt && [ "$(tail -n +2 runs/contB/training.csv)" = "$(tail -1 runs/contC/training.csv)" ] \
-  && grep -q "^2," runs/contB/training.csv && pass=$((pass + 1)) || { echo "FAIL: continued training differs from a straight run"; fail=$((fail + 1)); }
+# every per-epoch random stream (shuffle, dropout) is keyed by seed and
+# epoch, so the same holds with shuffling, dropout and momentum
+sed 's/^\[layer output\]$/[layer drop]\ntype = dropout\nrate = 0.3\n[layer output]/' cont.ini >contdrop.ini
+for opt in adam sgd; do
+  for shuffle in false true; do
+    for f in cont contdrop; do
+      sets=(--set fit.shuffle=$shuffle --set compile.optimizer=$opt)
+      [ $opt = sgd ] && sets+=(--set compile.momentum=0.9)
+      tag="$opt shuffle=$shuffle"; [ $f = contdrop ] && tag="$tag dropout"
+      check "continue ($tag): 2 epochs" 0 "" $NNKIT train $f.ini --run-name c2 --overwrite "${sets[@]}"
+      check "continue ($tag): straight 3" 0 "" $NNKIT train $f.ini --run-name c3 --overwrite "${sets[@]}" --set fit.epochs=3
+      check "continue ($tag): 1 more" 0 "" $NNKIT train $f.ini --run-name c21 --overwrite "${sets[@]}" --from runs/c2/model.nnk \
+        --set fit.initial_epoch=2 --set fit.epochs=3
+      $NNKIT weights runs/c21/model.nnk >b.txt 2>&1
+      $NNKIT weights runs/c3/model.nnk >c.txt 2>&1
+      cmp -s b.txt c.txt && [ "$(tail -n +2 runs/c21/training.csv)" = "$(tail -1 runs/c3/training.csv)" ] \
+        && grep -q "^2," runs/c21/training.csv && pass=$((pass + 1)) \
+        || { echo "FAIL: continued training ($tag) differs from a straight run: $(tail -1 runs/c21/training.csv) against $(tail -1 runs/c3/training.csv)"; fail=$((fail + 1)); }
+    done
+  done
+done
 check "from: shapes differ" 2 "nnkit: error: --from 'runs/contA/model.nnk': layer 'hidden': weight 'kernel' has shape (4, 8) here and (4, 16) in the saved model" \
   $NNKIT train cont.ini --run-name contD --from runs/contA/model.nnk --set hidden.units=8
 check "from: another optimizer starts afresh" 0 "" $NNKIT train cont.ini --run-name contE --from runs/contA/model.nnk --set output.units=1 --set output.activation=sigmoid --set compile.optimizer=sgd

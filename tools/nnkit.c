@@ -1022,7 +1022,7 @@ static int cmd_events(const options *o)
         return usage_error("events", "%s", "missing EVENTFILE");
     int worst = 0;
     static const char *const what[] = {"", "truncated record (the file ends inside it)", "bad CRC",
-                                       "undecodable Event"};
+                                       "undecodable Event", "histogram whose shape disagrees with its content"};
     for (int i = 0; i < o->n_files; i++) {
         const char *path = o->files[i];
         nnk_err err = {NNK_OK, ""};

@@ -207,6 +207,7 @@ typedef enum nnk_tb_read_result {
     NNK_TB_READ_TRUNCATED, /* the file ends inside a record at bad_offset */
     NNK_TB_READ_BAD_CRC,   /* a CRC mismatch at bad_offset */
     NNK_TB_READ_BAD_PROTO, /* a payload that does not decode */
+    NNK_TB_READ_BAD_CONTENT, /* a summary whose content disagrees with its declared shape (not reported to fn) */
 } nnk_tb_read_result;
 
 /* What reading or repairing a file found. */
