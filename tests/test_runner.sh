@@ -589,7 +589,7 @@ check "missing values, another choice" 2 "nnkit: error: --set: section [data]: p
 check "bayes" 0 "" $NNKIT sweep good.ini --strategy bayes --log-uniform compile.learning_rate=0.001:1 --uniform hidden.units=2:32 \
   --trials 8 --jobs 2 --seed 3 --name bayes
 first=$(grep "^trial-" out | sort)
-grep -q "8 trials (bayes)" out && [ "$(echo "$first" | wc -l)" = 8 ] && ! echo "$first" | awk '{print $4}' | grep -q '\.' \
+grep -q "8 trials (bayes)" out && [ "$(echo "$first" | wc -l)" = 8 ] && ! echo "$first" | awk '{print $5}' | grep -q '\.' \
   && pass=$((pass + 1)) || { echo "FAIL: bayes sweep: $(cat out)"; fail=$((fail + 1)); }
 check "bayes again" 0 "" $NNKIT sweep good.ini --strategy bayes --log-uniform compile.learning_rate=0.001:1 --uniform hidden.units=2:32 \
   --trials 8 --jobs 2 --seed 3 --name bayes
@@ -617,10 +617,27 @@ check "plot bad extension" 2 "nnkit: error: plot: -o 'x.jpg' must end in .png or
 # --- hyperband: each rung goes on from the previous rung's weights ---
 check "hyperband" 0 "" $NNKIT sweep good.ini --strategy hyperband --log-uniform compile.learning_rate=0.01:0.3 --trials 9 \
   --set fit.epochs=9 --name hb --jobs 2
-last=$(grep "^trial-[0-9a-f]\{12\}  *2  *9 " out | awk '{print $1}')
+cp out hb.out
+last=$(basename "$(dirname "$(grep -l "^initial_epoch = 3$" runs/hb/trial-*/config.ini | head -1)")")
 [ -n "$last" ] && [ "$(tail -n +2 runs/hb/$last/training.csv | cut -d, -f1 | paste -sd' ')" = "3 4 5 6 7 8" ] \
-  && grep -q "^initial_epoch = 3$" runs/hb/$last/config.ini && grep -q "^initial_epoch = 0 *$" runs/hb/best.ini \
+  && grep -q "^initial_epoch = 0 *$" runs/hb/best.ini \
   && pass=$((pass + 1)) || { echo "FAIL: hyperband continuation: $(cat out)"; fail=$((fail + 1)); }
+# every rung, rung 1 included, goes on from its parent's weights: its
+# epochs equal the same configuration trained straight from epoch 0
+for ie in 1 3; do
+  run=$(dirname "$(grep -l "^initial_epoch = $ie$" runs/hb/trial-*/config.ini | head -1)")
+  sed "s/^initial_epoch = $ie$/initial_epoch = 0/" "$run/config.ini" >straight$ie.ini
+  check "hyperband rung from epoch $ie, trained straight" 0 "*" $NNKIT train straight$ie.ini --run-name straight$ie --set run.dir=runs
+  [ -n "$run" ] && [ "$(tail -n +2 "$run/training.csv")" = "$(tail -n +$((ie + 2)) runs/straight$ie/training.csv)" ] \
+    && pass=$((pass + 1)) || { echo "FAIL: the rung from epoch $ie does not go on from its parent: $(tail -2 "$run/training.csv") against $(tail -2 runs/straight$ie/training.csv)"; fail=$((fail + 1)); }
+done
+# the best is the best epoch of any trial in any rung (Keras Tuner's score)
+want=$(for f in runs/hb/trial-*/training.csv; do
+  awk -F, 'NR == 1 { for (j = 1; j <= NF; j++) if ($j == "val_loss") c = j; next } c { print $c }' "$f"
+done | sort -g | head -1)
+got=$(sed -n 's/^best: trial-[0-9a-f]* (val_loss \([^ ]*\) at epoch [0-9]*); .*/\1/p' hb.out)
+awk -v w="$want" -v g="$got" 'BEGIN { exit !(g != "" && w != "" && (g - w) * (g - w) <= (1e-5 * w) * (1e-5 * w)) }' \
+  && pass=$((pass + 1)) || { echo "FAIL: hyperband's best is '$got', the best epoch of all trials $want"; fail=$((fail + 1)); }
 
 # --- predict --classes and --top K, with the class names saved in the model ---
 check "class names" 0 "" $NNKIT train good.ini --run-name cls --set "data.class_names=setosa, versicolor, virginica" --set fit.epochs=20 \

@@ -49,6 +49,12 @@ typedef struct trial {
     long long initial_epoch; /* hyperband: epochs its previous rung trained */
     char prev[64];           /* hyperband: the previous rung's run it goes on from */
     int mine;                /* under mpirun: this process ran it this round */
+    long long best_epoch;    /* epochs trained at its best epoch this run (Keras Tuner scores a trial by it), or 0 */
+    /* its best over every run it had (every rung of Hyperband's), which ranks it */
+    int top_ok, top_rung;
+    double top_objective;
+    long long top_epoch;
+    char top_run[64];
 } trial;
 
 static int parse_dim(const char *spec, int kind, dim *d, nnk_err *err)
@@ -226,18 +232,51 @@ static int validate(const sweep_options *so, const dim *dims, int nd, trial *t, 
     return rc;
 }
 
-static int read_objective(const char *dir, const char *objective, double *value)
+/* A run's score as Keras Tuner scores a trial: the best value of the
+ * objective over its epochs (training.csv), with the epochs trained when it
+ * was reached; an objective training.csv lacks is read from metrics.txt
+ * (its last value, *epoch 0). */
+static int read_objective(const char *dir, const char *objective, int minimize, double *value, long long *epoch)
 {
-    char path[PATH_MAX + 256], key[128];
-    snprintf(path, sizeof path, "%s/metrics.txt", dir);
+    char path[PATH_MAX + 256];
+    snprintf(path, sizeof path, "%s/training.csv", dir);
     FILE *f = fopen(path, "r");
-    if (!f)
+    char *line = NULL;
+    size_t cap = 0;
+    int col = -1, found = 0;
+    if (f && getline(&line, &cap, f) > 0) {
+        line[strcspn(line, "\r\n")] = 0;
+        int k = 0;
+        for (char *save = NULL, *tok = strtok_r(line, ",", &save); tok; tok = strtok_r(NULL, ",", &save), k++)
+            if (!strcmp(tok, objective))
+                col = k;
+    }
+    while (f && col > 0 && getline(&line, &cap, f) > 0) {
+        char *p = line, *end;
+        long long e = strtoll(p, &end, 10);
+        for (int k = 0; k < col && (p = strchr(p, ',')); k++)
+            p++;
+        double v = p ? strtod(p, &end) : NAN;
+        if (p && end != p && isfinite(v) && (!found || (minimize ? v < *value : v > *value))) {
+            *value = v;
+            *epoch = e + 1; /* training.csv counts from 0 */
+            found = 1;
+        }
+    }
+    free(line);
+    if (f)
+        fclose(f);
+    if (found)
+        return 0;
+    snprintf(path, sizeof path, "%s/metrics.txt", dir);
+    if (!(f = fopen(path, "r")))
         return -1;
+    char key[128];
     double v;
-    int found = 0;
     while (fscanf(f, "%127s %lf", key, &v) == 2)
         if (!strcmp(key, objective)) {
             *value = v;
+            *epoch = 0;
             found = 1;
         }
     fclose(f);
@@ -265,12 +304,15 @@ static void leave_mpi_environment(void)
 
 /* A finished trial's result from its run directory (exited: its process
  * succeeded), printed as a line of the sweep's progress. */
-static void report_trial(const sweep_options *so, const char *root, trial *tr, int exited)
+static void report_trial(const sweep_options *so, const char *root, trial *tr, int exited, int minimize)
 {
     char dir[PATH_MAX + 128];
     snprintf(dir, sizeof dir, "%s/%s", root, tr->name);
-    tr->ok = exited && read_objective(dir, so->objective, &tr->objective) == 0 && isfinite(tr->objective);
-    if (tr->ok)
+    tr->ok = exited && read_objective(dir, so->objective, minimize, &tr->objective, &tr->best_epoch) == 0 &&
+             isfinite(tr->objective);
+    if (tr->ok && tr->best_epoch)
+        printf("  %s: %s %.6g (best at epoch %lld)\n", tr->name, so->objective, tr->objective, tr->best_epoch);
+    else if (tr->ok)
         printf("  %s: %s %.6g\n", tr->name, so->objective, tr->objective);
     else
         printf("  %s: failed (see %s/%s.log)\n", tr->name, root, tr->name);
@@ -293,7 +335,7 @@ static int claim_trial(const char *root, int round, int index)
 
 /* Under mpirun: waits for every process's share of the round, then reads
  * each trial's result from its run directory (a shared file system). */
-static void gather_results(const sweep_options *so, const char *root, trial *t, int n)
+static void gather_results(const sweep_options *so, const char *root, trial *t, int n, int minimize)
 {
     nnk_err err = {NNK_OK, ""};
     double done = 1; /* a barrier */
@@ -302,7 +344,7 @@ static void gather_results(const sweep_options *so, const char *root, trial *t, 
     for (int i = 0; i < n; i++) {
         if (!t[i].active || t[i].same_as || t[i].mine)
             continue;
-        report_trial(so, root, &t[i], 1);
+        report_trial(so, root, &t[i], 1, minimize);
     }
 }
 
@@ -343,7 +385,7 @@ static void run_round(const sweep_options *so, const char *root, const char *tri
                 continue;
             }
             tr->mine = 1;
-            if (read_objective(dir, so->objective, &tr->objective) == 0) { /* finished before */
+            if (read_objective(dir, so->objective, minimize, &tr->objective, &tr->best_epoch) == 0) { /* finished before */
                 tr->ok = isfinite(tr->objective);
                 next++;
                 continue;
@@ -410,28 +452,98 @@ static void run_round(const sweep_options *so, const char *root, const char *tri
         pid_t done = wait(&status);
         for (int s = 0; s < so->jobs; s++)
             if (pids[s] == done && done > 0) {
-                report_trial(so, root, &t[slot_trial[s]], WIFEXITED(status) && WEXITSTATUS(status) == 0);
+                report_trial(so, root, &t[slot_trial[s]], WIFEXITED(status) && WEXITSTATUS(status) == 0, minimize);
                 pids[s] = 0;
                 running--;
             }
     }
     if (so->reducer) /* every process's trials done: read all of them */
-        gather_results(so, root, t, n);
+        gather_results(so, root, t, n, minimize);
     for (int i = 0; i < n; i++)
         if (t[i].active && t[i].same_as) {
             t[i].ok = t[t[i].same_as - 1].ok;
             t[i].objective = t[t[i].same_as - 1].objective;
+            t[i].best_epoch = t[t[i].same_as - 1].best_epoch;
         }
-    (void)minimize;
+    for (int i = 0; i < n; i++) /* each trial's best over all its runs (Hyperband's rungs) */
+        if (t[i].active && t[i].ok &&
+            (!t[i].top_ok || (minimize ? t[i].objective < t[i].top_objective : t[i].objective > t[i].top_objective))) {
+            t[i].top_ok = 1;
+            t[i].top_objective = t[i].objective;
+            t[i].top_epoch = t[i].best_epoch;
+            t[i].top_rung = t[i].rung;
+            snprintf(t[i].top_run, sizeof t[i].top_run, "%s", t[i].name);
+        }
 }
 
-static int better(const trial *a, const trial *b, int minimize)
+/* Whether a ranks above b by this run's score (Hyperband's rung cut). */
+static int better_now(const trial *a, const trial *b, int minimize)
 {
     if (a->ok != b->ok)
         return a->ok;
-    if (a->rung != b->rung) /* longer-trained trials rank first */
-        return a->rung > b->rung;
     return minimize ? a->objective < b->objective : a->objective > b->objective;
+}
+
+/* Whether a ranks above b by its best score over all its runs (the table). */
+static int better(const trial *a, const trial *b, int minimize)
+{
+    if (a->top_ok != b->top_ok)
+        return a->top_ok;
+    return minimize ? a->top_objective < b->top_objective : a->top_objective > b->top_objective;
+}
+
+/* The logs of one epoch (epochs trained: row epoch - 1 of training.csv) as
+ * "key value, ...". */
+static void epoch_logs(const char *root, const char *run, long long epoch, char *out, size_t n)
+{
+    char path[PATH_MAX + 256], *head = NULL, *line = NULL;
+    size_t hcap = 0, lcap = 0;
+    snprintf(path, sizeof path, "%s/%s/training.csv", root, run);
+    FILE *f = fopen(path, "r");
+    if (f && getline(&head, &hcap, f) > 0) {
+        int found = 0;
+        while (!found && getline(&line, &lcap, f) > 0)
+            found = strtoll(line, NULL, 10) == epoch - 1;
+        if (found) {
+            head[strcspn(head, "\r\n")] = 0;
+            line[strcspn(line, "\r\n")] = 0;
+            size_t k = 0;
+            char *hs = NULL, *ls = NULL;
+            char *key = strtok_r(head, ",", &hs), *val = strtok_r(line, ",", &ls);
+            for (key = strtok_r(NULL, ",", &hs), val = strtok_r(NULL, ",", &ls); key && val && k < n;
+                 key = strtok_r(NULL, ",", &hs), val = strtok_r(NULL, ",", &ls))
+                k += (size_t)snprintf(out + k, n - k, "%s%s %s", k ? ", " : "", key, val);
+        }
+    }
+    free(head);
+    free(line);
+    if (f)
+        fclose(f);
+}
+
+/* Sets [fit] epochs in INI text (adding the key when the section lacks it). */
+static int set_epochs(char **text, size_t *len, long long epochs)
+{
+    char *fit = strstr(*text, "\n[fit]\n");
+    if (!fit)
+        return 0;
+    char *end = strstr(fit + 1, "\n["), *key = strstr(fit, "\nepochs = ");
+    char *out = NULL;
+    size_t olen = 0;
+    FILE *f = open_memstream(&out, &olen);
+    if (!f)
+        return -1;
+    if (key && (!end || key < end)) {
+        char *eol = strchr(key + 1, '\n');
+        fprintf(f, "%.*s\nepochs = %lld%s", (int)(key - *text), *text, epochs, eol ? eol : "\n");
+    } else {
+        fprintf(f, "%.*s\nepochs = %lld%s", (int)(fit + 7 - *text), *text, epochs, fit + 7);
+    }
+    fclose(f);
+    free(*text);
+    *text = out;
+    *len = olen;
+    return 0;
 }
 
 /* The search space as text in the sweep's own run (step k for its k-th
@@ -517,6 +629,8 @@ static int write_trial_ini(const char *experiment, const char *path, nnk_err *er
     free(out);
     return rc;
 }
+
+static int write_best(const sweep_options *so, const char *root, const char *runs_dir, const trial *best, nnk_err *err);
 
 int cmd_sweep_run(const sweep_options *so, nnk_err *err)
 {
@@ -661,7 +775,7 @@ int cmd_sweep_run(const sweep_options *so, nnk_err *err)
             for (int k = 0; k < keep; k++) {
                 int best = -1;
                 for (int i = 0; i < n; i++)
-                    if (t[i].active == 1 && (best < 0 || better(&t[i], &t[best], minimize)))
+                    if (t[i].active == 1 && (best < 0 || better_now(&t[i], &t[best], minimize)))
                         best = i;
                 if (best >= 0)
                     t[best].active = 2;
@@ -681,39 +795,47 @@ int cmd_sweep_run(const sweep_options *so, nnk_err *err)
             order[j] = order[j - 1];
             order[j - 1] = x;
         }
-    printf("\n%-20s %s%-12s", "trial", hyperband ? "rung epochs " : "", so->objective);
+    printf("\n%-20s %s%-12s %-6s", "trial", hyperband ? "rung epochs " : "", so->objective, "epoch");
     for (int i = 0; i < nd; i++)
         printf(" %-18s", dims[i].key);
     printf("\n");
     for (int k = 0; k < n; k++) {
         const trial *tr = &t[order[k]];
-        printf("%-20s ", tr->name);
+        printf("%-20s ", tr->top_ok ? tr->top_run : tr->name);
         if (hyperband)
-            printf("%-4d %-6lld ", tr->rung, tr->epochs);
-        if (tr->ok)
-            printf("%-12.6g", tr->objective);
+            printf("%-4d %-6lld ", tr->top_ok ? tr->top_rung : tr->rung, tr->epochs);
+        if (tr->top_ok)
+            printf("%-12.6g %-6lld", tr->top_objective, tr->top_epoch);
         else
-            printf("%-12s", "failed");
+            printf("%-12s %-6s", "failed", "");
         for (int i = 0; i < nd; i++)
             printf(" %-18s", tr->value[i]);
         printf("\n");
     }
     const trial *best = &t[order[0]];
-    if (!best->ok)
+    if (!best->top_ok)
         return nnk_err_set(err, NNK_ERUNTIME, "sweep: every trial failed; see the .log files in '%s'", root);
     if (!writer)
         return NNK_OK;
-    char from[PATH_MAX + 128], to[PATH_MAX + 16];
-    snprintf(from, sizeof from, "%s/%s/config.ini", root, best->name);
+    return write_best(so, root, runs_dir, best, err);
+}
+
+/* best.ini: the best trial's configuration, trained from the start for the
+ * epochs that reached its best epoch (runs are reproducible, so it trains
+ * that model again), its [run] where the experiment's runs go, under a
+ * fresh name; a comment gives that epoch's logs. */
+static int write_best(const sweep_options *so, const char *root, const char *runs_dir, const trial *best, nnk_err *err)
+{
+    char from[PATH_MAX + 128], to[PATH_MAX + 16], logs[1024] = "";
+    snprintf(from, sizeof from, "%s/%s/config.ini", root, best->top_run);
     snprintf(to, sizeof to, "%s/best.ini", root);
+    if (best->top_epoch > 0)
+        epoch_logs(root, best->top_run, best->top_epoch, logs, sizeof logs);
     size_t len;
     unsigned char *cfg = nnk_read_file(from, "config", &len, err);
     if (!cfg)
         return err->status;
-    /* the best trial's configuration; its [run] goes where the experiment's
-     * runs go, under a fresh name */
-    /* a hyperband trial went on from earlier rungs: best.ini trains from the start */
-    char *ie = strstr((char *)cfg, "\ninitial_epoch = ");
+    char *ie = strstr((char *)cfg, "\ninitial_epoch = "); /* a Hyperband rung went on from earlier ones */
     if (ie)
         for (char *d = ie + 17; *d && *d != '\n'; d++)
             *d = *d >= '0' && *d <= '9' ? (d == ie + 17 ? '0' : ' ') : *d;
@@ -724,14 +846,24 @@ int cmd_sweep_run(const sweep_options *so, nnk_err *err)
     size_t tlen = 0;
     FILE *f = open_memstream(&text, &tlen);
     if (f) {
+        if (best->top_epoch > 0)
+            fprintf(f, "; best trial %s: %s %.17g at epoch %lld%s%s\n", best->top_run, so->objective, best->top_objective,
+                    best->top_epoch, logs[0] ? "; its logs: " : "", logs);
         fwrite(cfg, 1, len, f);
         fprintf(f, "\n[run]\ndir = %s\nname = \n", runs_dir);
         fclose(f);
     }
-    rc = text ? nnk_write_file_atomic(to, text, tlen, err) : nnk_err_set(err, NNK_ENOMEM, "out of memory");
-    free(text);
     free(cfg);
-    if (!rc)
-        printf("\nbest: %s (%s %.6g); its experiment is %s\n", best->name, so->objective, best->objective, to);
+    if (text && best->top_epoch > 0 && set_epochs(&text, &tlen, best->top_epoch)) {
+        free(text);
+        text = NULL;
+    }
+    int rc = text ? nnk_write_file_atomic(to, text, tlen, err) : nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    free(text);
+    if (!rc && best->top_epoch > 0)
+        printf("\nbest: %s (%s %.6g at epoch %lld); its experiment is %s\n", best->top_run, so->objective,
+               best->top_objective, best->top_epoch, to);
+    else if (!rc)
+        printf("\nbest: %s (%s %.6g); its experiment is %s\n", best->top_run, so->objective, best->top_objective, to);
     return rc;
 }
