@@ -50,6 +50,30 @@ static int random_trials(uint64_t seed)
     return 100001;
 }
 
+/* Expected improvement against its closed form at fixed points, from
+ * tabulated values of the standard normal's Phi and phi (not erfc): a
+ * flipped sign or a missing term changes every one of them. */
+START_TEST(expected_improvement_closed_form)
+{
+    const double phi0 = 0.3989422804014327, Phi1 = 0.8413447460685429, phi1 = 0.24197072451914337;
+    const double Phi025 = 0.5987063256829237, phi025 = 0.3866681168028493;
+    const struct {
+        double best, mu, s, want;
+    } cases[] = {
+        {0.0, 0.0, 1.0, phi0},                        /* at the best: s phi(0) */
+        {1.0, 0.0, 1.0, 1.0 * Phi1 + phi1},           /* a mean one sd below the best */
+        {0.0, 1.0, 1.0, -1.0 * (1 - Phi1) + phi1},    /* one sd above: only the spread helps */
+        {2.5, 2.0, 2.0, 0.5 * Phi025 + 2.0 * phi025}, /* z = 0.25 with s = 2 */
+        {-1.0, -1.0, 3.0, 3.0 * phi0},                /* scales with s */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        double got = bayes_expected_improvement(cases[i].best, cases[i].mu, cases[i].s);
+        ck_assert_msg(fabs(got - cases[i].want) <= 1e-12, "EI(best %g, mu %g, s %g) = %.17g, want %.17g", cases[i].best,
+                      cases[i].mu, cases[i].s, got, cases[i].want);
+    }
+}
+END_TEST
+
 START_TEST(fewer_trials_than_random)
 {
     double bayes = 0, random = 0;
@@ -77,6 +101,7 @@ int main(void)
 {
     Suite *s = suite_create("bayes");
     TCase *tc = tcase_create("all");
+    tcase_add_test(tc, expected_improvement_closed_form);
     tcase_add_test(tc, fewer_trials_than_random);
     tcase_add_test(tc, a_seed_reproduces);
     suite_add_tcase(s, tc);

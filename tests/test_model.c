@@ -727,36 +727,42 @@ END_TEST
 
 /* nnkit's split gemm on 3 threads against a plain triple loop in double:
  * every transposition, sides that are not multiples of the 16-wide blocks
- * (split by rows, and by columns when there are few rows), alpha and beta. */
+ * (split by rows, and by columns when there are few rows), alpha and beta,
+ * and leading dimensions larger than the matrices (sub-matrices of wider
+ * buffers, whose extra columns must stay untouched). */
 START_TEST(split_gemm_matches_plain_loops)
 {
     ck_assert_int_eq(nnk_set_threads(3), 3);
     /* each above the size worth splitting (m n k >= 32768) */
     const int shapes[][3] = {{70, 33, 20}, {20, 90, 40}, {64, 64, 16}, {129, 7, 40}, {40, 200, 30}};
     for (int s = 0; s < 5; s++)
-        for (int ta = 0; ta < 2; ta++)
-            for (int tb = 0; tb < 2; tb++) {
-                int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
-                float *a = malloc(sizeof(float) * (size_t)(m * k)), *b = malloc(sizeof(float) * (size_t)(k * n)),
-                      *c = malloc(sizeof(float) * (size_t)(m * n));
-                for (int i = 0; i < m * k; i++)
-                    a[i] = (float)((i * 7 % 13) - 6) / 5.0f;
-                for (int i = 0; i < k * n; i++)
-                    b[i] = (float)((i * 5 % 11) - 5) / 4.0f;
-                for (int i = 0; i < m * n; i++)
-                    c[i] = (float)(i % 3);
-                nnk_sgemm(ta, tb, m, n, k, -0.5f, a, ta ? m : k, b, tb ? k : n, 1.0f, c, n);
-                for (int i = 0; i < m; i++)
-                    for (int j = 0; j < n; j++) {
-                        double want = (double)((i * n + j) % 3);
-                        for (int t = 0; t < k; t++)
-                            want += -0.5 * (double)(ta ? a[t * m + i] : a[i * k + t]) * (tb ? b[j * k + t] : b[t * n + j]);
-                        ck_assert_msg(fabs(c[i * n + j] - want) <= 1e-4 * (1 + fabs(want)),
-                                      "%dx%dx%d ta %d tb %d: c[%d][%d] = %g, want %g", m, n, k, ta, tb, i, j,
-                                      (double)c[i * n + j], want);
-                    }
-                free(a), free(b), free(c);
-            }
+        for (int pad = 0; pad < 2; pad++)
+            for (int ta = 0; ta < 2; ta++)
+                for (int tb = 0; tb < 2; tb++) {
+                    int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+                    int lda = (ta ? m : k) + 5 * pad, ldb = (tb ? k : n) + 3 * pad, ldc = n + 7 * pad;
+                    int arows = ta ? k : m, brows = tb ? n : k;
+                    float *a = malloc(sizeof(float) * (size_t)(arows * lda)), *b = malloc(sizeof(float) * (size_t)(brows * ldb)),
+                          *c = malloc(sizeof(float) * (size_t)(m * ldc));
+                    for (int i = 0; i < arows * lda; i++)
+                        a[i] = (float)((i * 7 % 13) - 6) / 5.0f;
+                    for (int i = 0; i < brows * ldb; i++)
+                        b[i] = (float)((i * 5 % 11) - 5) / 4.0f;
+                    for (int i = 0; i < m * ldc; i++)
+                        c[i] = (float)(i % 3);
+                    nnk_sgemm(ta, tb, m, n, k, -0.5f, a, lda, b, ldb, 1.0f, c, ldc);
+                    for (int i = 0; i < m; i++)
+                        for (int j = 0; j < ldc; j++) {
+                            double want = (double)((i * ldc + j) % 3);
+                            for (int t = 0; j < n && t < k; t++)
+                                want += -0.5 * (double)(ta ? a[t * lda + i] : a[i * lda + t]) *
+                                        (tb ? b[j * ldb + t] : b[t * ldb + j]);
+                            ck_assert_msg(fabs(c[i * ldc + j] - want) <= 1e-4 * (1 + fabs(want)),
+                                          "%dx%dx%d ta %d tb %d lda %d ldb %d ldc %d: c[%d][%d] = %g, want %g", m, n, k, ta,
+                                          tb, lda, ldb, ldc, i, j, (double)c[i * ldc + j], want);
+                        }
+                    free(a), free(b), free(c);
+                }
 }
 END_TEST
 
@@ -811,6 +817,8 @@ START_TEST(fashion_subset_reaches_080)
     ck_assert_int_eq(val->rows, 5000);
     nnk_fit_options o;
     nnk_fit_options_init(&o);
+    ck_assert_int_eq(o.shuffle, 1); /* Keras's default: shuffled every epoch */
+    ck_assert_int_eq(o.initial_epoch, 0);
     o.epochs = 5; /* plain SGD at 0.01 on half the data: noisy in its first epochs */
     o.validation = val;
     nnk_history h = {0};

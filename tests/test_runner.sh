@@ -702,6 +702,8 @@ printf 'x,y\n0.1234567891,0.1234567891\n3.14159265358979,3.14159265358979\n-2.71
 ini id.ini "[data]" "train = id.csv" "label = y" "[input]" "shape = 1" "[layer o]" "type = dense" "units = 1" \
   "kernel_initializer = ones" "bias_initializer = zeros" "[compile]" "loss = mse" "[fit]" "epochs = 1" "verbose = 0"
 check "identity model" 0 "*" $NNKIT train id.ini --run-name id
+# fit.shuffle defaults to true, as Keras's fit(shuffle=True)
+grep -q "^shuffle = true$" runs/id/config.ini && pass=$((pass + 1)) || { echo "FAIL: the shuffle default: $(grep shuffle runs/id/config.ini)"; fail=$((fail + 1)); }
 check "predict the identity" 0 "" $NNKIT predict runs/id/model.nnk --input id.csv
 python3 - id.csv out <<'PY' && pass=$((pass + 1)) || { echo "FAIL: predict's text does not read back to the float32 inputs: $(paste -sd' ' out)"; fail=$((fail + 1)); }
 import struct, sys

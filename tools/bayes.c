@@ -18,6 +18,12 @@ double bayes_uniform(uint64_t *s)
     return (double)((*s * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53;
 }
 
+double bayes_expected_improvement(double best, double mu, double s)
+{
+    double z = (best - mu) / s;
+    return (best - mu) * 0.5 * erfc(-z / sqrt(2)) + s * exp(-0.5 * z * z) / sqrt(2 * M_PI);
+}
+
 static double kernel(const double *a, const double *b, int d)
 {
     double r2 = 0;
@@ -110,9 +116,7 @@ void bayes_propose(const double *X, const double *y, int n, int d, int candidate
         for (int i = 0; i < n; i++)
             s2 -= v[i] * v[i];
         double s = s2 > 1e-12 ? sqrt(s2) : 1e-6;
-        /* expected improvement below the best value so far */
-        double z = (best - mu) / s;
-        double ei = (best - mu) * 0.5 * erfc(-z / sqrt(2)) + s * exp(-0.5 * z * z) / sqrt(2 * M_PI);
+        double ei = bayes_expected_improvement(best, mu, s);
         if (ei > best_ei) {
             best_ei = ei;
             memcpy(out, x, sizeof(double) * (size_t)d);

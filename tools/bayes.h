@@ -9,6 +9,11 @@
  * stream, so a fixed seed proposes the same trials). */
 double bayes_uniform(uint64_t *state);
 
+/* The expected improvement below `best` (minimising) of a value whose
+ * posterior is normal with mean mu and standard deviation s > 0:
+ * (best - mu) Phi(z) + s phi(z), z = (best - mu) / s. */
+double bayes_expected_improvement(double best, double mu, double s);
+
 /* The next point to try, in [0, 1]^d: the one with the highest expected
  * improvement (for minimising y) among `candidates` random points, under
  * a Gaussian process (squared-exponential kernel) fitted to the n points
