@@ -1153,32 +1153,38 @@ static int push_hparam(char ***names, char ***values, int *n, const char *name,
 int nnk_experiment_hparams(const nnk_experiment *e, const nnk_experiment_parts *parts,
                            const nnk_model *m, char ***names, char ***values, int *n)
 {
-    static const char *const not_hparams[] = {"train", "test", "validation", "label",
-                                              "features", "verbose", NULL};
+    /* where the data is, how much is printed, how many threads and where
+     * files go are settings of the machine and the run, not of the model */
+    static const char *const not_hparams[] = {"train", "test", "validation", "label", "features", "verbose",
+                                              "threads", "log_dir", "filepath", "filename", "backup_dir", NULL};
     *names = NULL;
     *values = NULL;
     *n = 0;
     char key[300], buf[64];
+    const char *opt = nnk_model_optimizer(m, NULL);
     for (int i = 0; i < e->n; i++) {
         const nnk_ini_section *s = &e->sections[i];
-        int layer = !strcmp(s->kind, "layer");
-        if (!layer && strcmp(s->kind, "data") && strcmp(s->kind, "compile") && strcmp(s->kind, "fit"))
+        int named = !strcmp(s->kind, "layer") || !strcmp(s->kind, "callback");
+        if (!named && strcmp(s->kind, "data") && strcmp(s->kind, "compile") && strcmp(s->kind, "fit"))
             continue;
         for (int k = 0; k < s->n; k++) {
-            int skip = 0;
+            const char *name = s->entries[k].key, *dot = strchr(name, '.');
+            int skip = !strcmp(s->kind, "layer") && !strcmp(name, "inputs");
+            skip |= named && !strcmp(name, "type");
             for (int j = 0; not_hparams[j]; j++)
-                skip |= !layer && !strcmp(s->entries[k].key, not_hparams[j]);
-            skip |= layer && (!strcmp(s->entries[k].key, "type") || !strcmp(s->entries[k].key, "inputs"));
+                skip |= !strcmp(s->kind, "layer") ? 0 : !strcmp(name, not_hparams[j]);
+            /* OPTIMIZER.key in [compile] applies only with that optimizer */
+            skip |= !strcmp(s->kind, "compile") && dot && (!opt || strncmp(name, opt, (size_t)(dot - name)) ||
+                                                           opt[dot - name]);
             if (skip)
                 continue;
-            snprintf(key, sizeof key, "%s.%s", layer ? s->name : s->kind, s->entries[k].key);
+            snprintf(key, sizeof key, "%s.%s", named ? s->name : s->kind, name);
             if (push_hparam(names, values, n, key, s->entries[k].value))
                 return NNK_ENOMEM;
         }
     }
     const nnk_run_config *c = &parts->cfg;
     nnk_format_double(nnk_model_learning_rate(m), buf, sizeof buf);
-    const char *opt = nnk_model_optimizer(m, NULL);
     int rc = push_hparam(names, values, n, "compile.optimizer", opt ? opt : "") ||
              push_hparam(names, values, n, "compile.learning_rate", buf);
     snprintf(buf, sizeof buf, "%lld", (long long)c->batch_size);

@@ -695,6 +695,17 @@ check "from: shapes differ" 2 "nnkit: error: --from 'runs/contA/model.nnk': laye
   $NNKIT train cont.ini --run-name contD --from runs/contA/model.nnk --set hidden.units=8
 check "from: another optimizer starts afresh" 0 "" $NNKIT train cont.ini --run-name contE --from runs/contA/model.nnk --set output.units=1 --set output.activation=sigmoid --set compile.optimizer=sgd
 
+# --- hyper-parameters: every key the experiment sets, callbacks included,
+# none that did not apply (another optimizer's key) or that sets the machine ---
+ini hp.ini "${base[@]}" "threads = 1" "[callback early_stopping]" "patience = 5" "[callback tensorboard]"
+sed -i 's/^\[compile\]$/[compile]\nsgd.momentum = 0.9/' hp.ini
+check "hparams run" 0 "" $NNKIT train hp.ini --run-name hp --set compile.optimizer=adam --set early_stopping.patience=2
+check "hparams record" 0 "" $NNKIT events runs/hp/events.out.tfevents.*
+hp=$(grep "session start" out)
+echo "$hp" | grep -q " early_stopping.patience" && echo "$hp" | grep -q " compile.optimizer" && echo "$hp" | grep -q " hidden.units" \
+  && ! echo "$hp" | grep -q "momentum" && ! echo "$hp" | grep -q "threads" && ! echo "$hp" | grep -q "log_dir" \
+  && pass=$((pass + 1)) || { echo "FAIL: hparams: $hp"; fail=$((fail + 1)); }
+
 # --- predict writes each float so that it reads back to the same float ---
 # y = 1 * x + 0 with labels equal to the inputs (so training leaves the
 # weights alone): the predictions are the inputs as float32, exactly.

@@ -105,7 +105,9 @@ NNK_API char *nnk_experiment_resolved_text(const nnk_experiment *e, const nnk_mo
                                    const nnk_experiment_parts *parts);
 /* The hyper-parameters of a run: every key the experiment sets in [data]
  * (but the data paths and columns), [layer NAME] (but type and inputs),
- * [compile] and [fit] (but verbose), plus the
+ * [callback NAME] (as NAME.KEY, but type and file paths), [compile] (but
+ * OPTIMIZER.key for an optimizer other than the compiled one) and [fit]
+ * (but verbose and threads), plus the
  * defaults of compile.optimizer, compile.learning_rate, fit.batch_size and
  * fit.epochs. Arrays of n strings, freed with nnk_experiment_hparams_free. */
 NNK_API int nnk_experiment_hparams(const nnk_experiment *e, const nnk_experiment_parts *parts,
