@@ -61,11 +61,17 @@ static int report_cycle(const nnk_model *m, const int *placed, nnk_err *err)
     int start = 0;
     while (placed[start])
         start++;
-    /* walk backwards along unplaced inputs until a node repeats */
-    int path[256], len = 0, cur = start, seen_at[1024];
-    for (int i = 0; i < m->n_nodes && i < 1024; i++)
+    /* walk backwards along unplaced inputs until a node repeats: at most
+     * n_nodes steps, so the path and the positions are sized by the graph */
+    int *path = malloc(sizeof(int) * (size_t)m->n_nodes), *seen_at = malloc(sizeof(int) * (size_t)m->n_nodes);
+    if (!path || !seen_at) {
+        free(path), free(seen_at);
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    }
+    int len = 0, cur = start;
+    for (int i = 0; i < m->n_nodes; i++)
         seen_at[i] = -1;
-    while (len < 256 && seen_at[cur] < 0) {
+    while (seen_at[cur] < 0) {
         seen_at[cur] = len;
         path[len++] = cur;
         const nnk_node *n = &m->nodes[cur];
@@ -76,9 +82,16 @@ static int report_cycle(const nnk_model *m, const int *placed, nnk_err *err)
             }
     }
     char text[900] = "";
-    for (int i = len - 1; i >= seen_at[cur]; i--)
-        snprintf(text + strlen(text), sizeof text - strlen(text), "'%s' -> ", m->nodes[path[i]].name);
+    for (int i = len - 1; i >= seen_at[cur]; i--) {
+        size_t used = strlen(text);
+        if (used + 8 + strlen(m->nodes[path[i]].name) >= 300) { /* a long cycle: its start, then its end */
+            snprintf(text + used, sizeof text - used, "... -> ");
+            break;
+        }
+        snprintf(text + used, sizeof text - used, "'%s' -> ", m->nodes[path[i]].name);
+    }
     snprintf(text + strlen(text), sizeof text - strlen(text), "'%s'", m->nodes[path[len - 1]].name);
+    free(path), free(seen_at);
     return nnk_err_set(err, NNK_ECONFIG, "layers %s form a cycle", text);
 }
 

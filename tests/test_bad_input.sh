@@ -178,6 +178,12 @@ printf '\x00\x00\x08\x01\x00\x00\x00\x00' >two-labels-idx1-ubyte
 bad "labels file with no rows" 1 "^nnkit: error: data 'two-labels-idx1-ubyte': 0 labels for 2 samples in 'two-images-idx3-ubyte'$" \
   "$NNKIT" train exp.ini --set data.train=two-images-idx3-ubyte --set input.shape=1,1
 
+# --- a cycle through 1,501 layers: named by its start and end, not cut short ---
+{ sed -n '1,/^\[input\]$/p' exp.ini; printf 'shape = 4\n[layer first]\ntype = concat\ninputs = input, l1499\n'
+  for i in $(seq 0 1499); do printf '[layer l%d]\ntype = dense\nunits = 4\ninputs = %s\n' "$i" "$([ "$i" = 0 ] && echo first || echo "l$((i - 1))")"; done
+  printf '[layer out]\ntype = dense\nunits = 3\ninputs = l1499\n[compile]\nloss = mse\n'; } >cycle.ini
+bad "a cycle of 1,501 layers" 2 "^nnkit: error: layers 'l0' -> 'l1' -> .* -> \.\.\. -> 'l0' form a cycle$" "$NNKIT" train cycle.ini
+
 # --- model files ---
 mkdir adir.nnk
 bad "directory as model" 1 "^nnkit: error: model 'adir.nnk': is a directory, not a file$" "$NNKIT" evaluate adir.nnk --data data/iris.csv
