@@ -184,6 +184,22 @@ bad "labels file with no rows" 1 "^nnkit: error: data 'two-labels-idx1-ubyte': 0
   printf '[layer out]\ntype = dense\nunits = 3\ninputs = l1499\n[compile]\nloss = mse\n'; } >cycle.ini
 bad "a cycle of 1,501 layers" 2 "^nnkit: error: layers 'l0' -> 'l1' -> .* -> \.\.\. -> 'l0' form a cycle$" "$NNKIT" train cycle.ini
 
+# --- nnkit plot: a damaged training.csv, an output nowhere, a full disk ---
+"$NNKIT" plot base/m -o old.png >/dev/null 2>&1 || echo "FAIL: plot of the base run"
+mkdir -p short long text
+printf 'epoch,loss,accuracy\n0,1,0.5\n1,0.9\n' >short/training.csv
+printf 'epoch,loss,accuracy\n0,1,0.5,7\n' >long/training.csv
+printf 'epoch,loss,accuracy\n0,1,0.5\n1,0.9,high\n' >text/training.csv
+bad "plot: a short row" 1 "^nnkit: error: history 'short/training.csv': line 3 has 2 fields, the header has 3$" "$NNKIT" plot short -o s.png
+bad "plot: a long row" 1 "^nnkit: error: history 'long/training.csv': line 2 has 4 fields, the header has 3$" "$NNKIT" plot long
+bad "plot: text for a number" 1 "^nnkit: error: history 'text/training.csv': line 3, column 3: 'high' is not a number$" "$NNKIT" plot text
+bad "plot into no directory" 1 "^nnkit: error: plot: cannot create 'nodir/p.png': No such file or directory$" "$NNKIT" plot base/m -o nodir/p.png
+for ext in png svg; do
+  [ $ext = svg ] && { "$NNKIT" plot base/m -o old.svg >/dev/null 2>&1 || echo "FAIL: plot of the base run as SVG"; }
+  bad "plot on a full disk ($ext): the old picture stays" 1 "^nnkit: error: plot: 'old.$ext' could not be written whole \(disk full\?\); nothing was replaced$" \
+    bash -c "ulimit -f 2; trap '' XFSZ; exec \"$NNKIT\" plot base/m -o old.$ext"
+done
+
 # --- model files ---
 mkdir adir.nnk
 bad "directory as model" 1 "^nnkit: error: model 'adir.nnk': is a directory, not a file$" "$NNKIT" evaluate adir.nnk --data data/iris.csv

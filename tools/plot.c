@@ -4,6 +4,7 @@
  * computed by the plugins themselves. Drawn with PLplot's cairo drivers
  * (PNG or SVG), or as text in the terminal when no -o is given. */
 #include "runner.h"
+#include <errno.h>
 #include <math.h>
 #include <plplot.h>
 #include <stdio.h>
@@ -83,6 +84,20 @@ static series *add_series(panel *p, const char *label, int run, int dashed, nnk_
 
 /* A run's history (RUN/training.csv: epoch, then the logs by name) into
  * the panels: one per log without val_, its val_ twin dashed. */
+/* The next line of a text (cut in place), or NULL at its end. */
+static char *next_line(char **text)
+{
+    if (!*text || !**text)
+        return NULL;
+    char *line = *text, *nl = strchr(line, '\n');
+    *text = nl ? nl + 1 : NULL;
+    if (nl)
+        *nl = 0;
+    if (nl && nl > line && nl[-1] == '\r')
+        nl[-1] = 0;
+    return line;
+}
+
 static int read_history(figure *f, const char *run, int index, nnk_err *err)
 {
     char path[4200], name[256];
@@ -100,7 +115,7 @@ static int read_history(figure *f, const char *run, int index, nnk_err *err)
     text[len] = 0;
     const char *base = strrchr(run, '/');
     snprintf(name, sizeof name, "%s", base && base[1] ? base + 1 : run);
-    char *save = NULL, *line = strtok_r(text, "\n", &save);
+    char *next = text, *line = next_line(&next);
     char *cols[64];
     int n_cols = 0, rc = NNK_OK;
     for (char *c = line ? strtok(line, ",") : NULL; c && n_cols < 64; c = strtok(NULL, ","))
@@ -116,17 +131,29 @@ static int read_history(figure *f, const char *run, int index, nnk_err *err)
         if (!p || !(s[k] = add_series(p, label, index, val, err)))
             rc = err->status;
     }
-    for (char *row = strtok_r(NULL, "\n", &save); !rc && row; row = strtok_r(NULL, "\n", &save)) {
-        char *end, *field = row;
-        double epoch = strtod(field, &end);
-        for (int k = 1; k < n_cols && *end == ','; k++) {
+    /* every row: an epoch number and one number per column, nothing else */
+    for (int line_no = 2; !rc && (line = next_line(&next)); line_no++) {
+        if (!*line)
+            continue;
+        char *end, *field = line;
+        double epoch = strtod(field, &end), row[64];
+        int n = 1, bad = end == field || !isfinite(epoch) || (*end && *end != ',');
+        for (; !bad && *end == ',' && n < 64; n++) {
             field = end + 1;
-            double v = strtod(field, &end);
-            if (end != field && s[k]->n < MAX_POINTS && isfinite(v)) {
-                s[k]->x[s[k]->n] = epoch;
-                s[k]->y[s[k]->n++] = v;
-            }
+            row[n] = strtod(field, &end);
+            bad = end == field || (*end && *end != ',');
         }
+        if (bad)
+            rc = nnk_err_set(err, NNK_EDATA, "history '%s': line %d, column %d: '%.40s' is not a number", path, line_no, n,
+                             field);
+        else if (n != n_cols || *end)
+            rc = nnk_err_set(err, NNK_EDATA, "history '%s': line %d has %d fields, the header has %d", path, line_no,
+                             n + (*end ? 1 : 0), n_cols);
+        for (int k = 1; !rc && k < n_cols; k++)
+            if (s[k]->n < MAX_POINTS && isfinite(row[k])) {
+                s[k]->x[s[k]->n] = epoch;
+                s[k]->y[s[k]->n++] = row[k];
+            }
     }
     free(text);
     return rc;
@@ -212,6 +239,27 @@ static void range(const panel *p, double *x0, double *x1, double *y0, double *y1
     *y1 = *y1 > *y0 ? *y0 + (*y1 - *y0) * 1.1 : *y0 + 1;
 }
 
+/* Whether the file PLplot wrote is whole: a PNG ends with its IEND chunk,
+ * an SVG with its closing tag. */
+static int written_whole(const char *path, int svg)
+{
+    static const unsigned char iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+    unsigned char tail[64];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    long size = fseek(f, 0, SEEK_END) ? -1 : ftell(f);
+    size_t n = 0;
+    if (size >= 12 && !fseek(f, size > 64 ? size - 64 : 0, SEEK_SET))
+        n = fread(tail, 1, sizeof tail, f);
+    fclose(f);
+    if (!svg)
+        return n >= 12 && !memcmp(tail + n - 12, iend, 12);
+    while (n && (tail[n - 1] == '\n' || tail[n - 1] == ' ' || tail[n - 1] == '\r'))
+        n--;
+    return n >= 6 && !memcmp(tail + n - 6, "</svg>", 6);
+}
+
 static int draw_file(const figure *f, const char *out, nnk_err *err)
 {
     const char *ext = strrchr(out, '.');
@@ -221,6 +269,12 @@ static int draw_file(const figure *f, const char *out, nnk_err *err)
     int cols = f->n > 1 ? 2 : 1, rows = (f->n + cols - 1) / cols;
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out, (long)getpid());
+    /* the temporary is created here first: PLplot exits the process on a
+     * file it cannot open, after a screen of its own messages */
+    FILE *probe = fopen(tmp, "w");
+    if (!probe)
+        return nnk_err_set(err, NNK_EIO, "plot: cannot create '%s': %s", out, strerror(errno));
+    fclose(probe);
     plsdev(svg ? "svgcairo" : "pngcairo");
     plsfnam(tmp);
     plspage(0, 0, PANEL_W * cols, PANEL_H * rows, 0, 0);
@@ -271,8 +325,10 @@ static int draw_file(const figure *f, const char *out, nnk_err *err)
                  NULL, colors, styles, widths, NULL, NULL, NULL, NULL);
     }
     plend();
-    if (access(tmp, F_OK))
-        return nnk_err_set(err, NNK_EIO, "plot: PLplot wrote no '%s' (is plplot-driver-cairo installed?)", tmp);
+    if (!written_whole(tmp, svg)) { /* a full disk or a file-size limit cut it: the old picture stays */
+        unlink(tmp);
+        return nnk_err_set(err, NNK_EIO, "plot: '%s' could not be written whole (disk full?); nothing was replaced", out);
+    }
     if (rename(tmp, out)) {
         unlink(tmp);
         return nnk_err_set(err, NNK_EIO, "plot: cannot write '%s'", out);
