@@ -695,6 +695,17 @@ check "from: shapes differ" 2 "nnkit: error: --from 'runs/contA/model.nnk': laye
   $NNKIT train cont.ini --run-name contD --from runs/contA/model.nnk --set hidden.units=8
 check "from: another optimizer starts afresh" 0 "" $NNKIT train cont.ini --run-name contE --from runs/contA/model.nnk --set output.units=1 --set output.activation=sigmoid --set compile.optimizer=sgd
 
+# --- summary of an experiment whose data has text columns: what training builds ---
+printf 'x1,color,y\n1,red,1\n2,blue,2\n3,green,3\n4,red,4\n5,blue,5\n' >cat.csv
+ini cat.ini "[data]" "train = cat.csv" "label = y" "[input]" "shape = 2" "[layer o]" "type = dense" "units = 1" "[compile]" "loss = mse" \
+  "[fit]" "epochs = 1" "verbose = 0"
+check "summary of an experiment with text columns" 0 "" $NNKIT summary cat.ini
+cp out cat-summary.txt
+check "train it" 0 "" $NNKIT train cat.ini --run-name cat
+check "summary of its model" 0 "" $NNKIT summary runs/cat/model.nnk
+cmp -s out cat-summary.txt && grep -q "^Total params: 5 " out && grep -q "^  x1, color=blue, color=green, color=red$" out \
+  && pass=$((pass + 1)) || { echo "FAIL: the experiment's summary differs from its model's: $(diff cat-summary.txt out | head -5)"; fail=$((fail + 1)); }
+
 # --- hyper-parameters: every key the experiment sets, callbacks included,
 # none that did not apply (another optimizer's key) or that sets the machine ---
 ini hp.ini "${base[@]}" "threads = 1" "[callback early_stopping]" "patience = 5" "[callback tensorboard]"

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -859,6 +860,22 @@ static int is_model_file(const char *path)
     return !memcmp(magic, "NNKM", 4);
 }
 
+/* What training builds from a CSV file: its text columns one-hot encoded
+ * by the training split's vocabulary, so the summary shows the encoded
+ * inputs and the parameter counts training will have. Other sources hold
+ * only numbers and are not read. */
+static int summary_columns(nnk_model *m, const nnk_run_config *c, nnk_err *err)
+{
+    size_t n = strlen(c->train);
+    if (n < 4 || strcasecmp(c->train + n - 4, ".csv"))
+        return NNK_OK;
+    train_data data;
+    int rc = load_train_data(c, NULL, &data, err) || nnk_model_set_columns(m, c->label, c->features, err) ||
+             prepare_features(m, c, &data, err);
+    train_data_free(&data);
+    return rc ? err->status : NNK_OK;
+}
+
 static int cmd_summary(const options *o)
 {
     nnk_err err = {NNK_OK, ""};
@@ -876,6 +893,10 @@ static int cmd_summary(const options *o)
         nnk_experiment_parts parts;
         if (!rc && !nnk_experiment_settings(e, &parts, &err)) {
             m = nnk_experiment_model(e, reg, &err);
+            if (m && summary_columns(m, &parts.cfg, &err)) {
+                nnk_model_free(m);
+                m = NULL;
+            }
             if (m && nnk_model_build(m, (uint64_t)parts.cfg.seed, &err)) {
                 nnk_model_free(m);
                 m = NULL;
