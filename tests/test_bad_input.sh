@@ -212,8 +212,7 @@ mkdir hdir.h
 bad "export C whose header cannot be written" 1 "^nnkit: error: file 'hdir.h': " "$NNKIT" export "$MODEL" --format c -o hdir.c
 bad "export to another format" 2 "^nnkit export: --format must be onnx or c, got 'tflite'" "$NNKIT" export "$MODEL" --format tflite -o t.tflite
 # a model file whose input shape overflows, sealed with a valid checksum
-python3 - "$MODEL" "$SRC/proto" <<'PY' >/dev/null 2>&1 && \
-  bad "model with an overflowing shape" 1 "^nnkit: error: model 'huge.nnk': input 'input': a shape needs 1 to 3 dimensions" "$NNKIT" predict huge.nnk --input data/iris.csv
+python3 - "$MODEL" "$SRC/proto" <<'PY' >/dev/null 2>&1
 import struct, subprocess, sys, zlib
 raw = open(sys.argv[1], 'rb').read()
 text = subprocess.run(['protoc', '--decode=nnkit.Model', '-I', sys.argv[2], sys.argv[2] + '/nnkit_model.proto'],
@@ -223,6 +222,11 @@ payload = subprocess.run(['protoc', '--encode=nnkit.Model', '-I', sys.argv[2], s
                          input=text.encode(), capture_output=True, check=True).stdout
 open('huge.nnk', 'wb').write(b'NNKM' + struct.pack('<IQI', 1, len(payload), zlib.crc32(payload)) + payload)
 PY
+if [ -e huge.nnk ]; then
+  bad "model with an overflowing shape" 1 "^nnkit: error: model 'huge.nnk': input 'input': a shape needs 1 to 3 dimensions" "$NNKIT" predict huge.nnk --input data/iris.csv
+else
+  echo "SKIP: a crafted model file (python3 or protoc missing)"
+fi
 bad "predict into a directory" 1 "^nnkit: error: file 'adir.csv': rename failed: Is a directory$" \
   "$NNKIT" predict "$MODEL" --input data/iris.csv -o adir.csv
 bad "--top past int64" 2 "^nnkit predict: option '--top' needs a positive integer, got '99999999999999999999'" \
