@@ -767,6 +767,20 @@ static int split_list(const char *text, char **copy, const char **out, int cap)
     return n;
 }
 
+/* Whether the comma or blank separated list holds word. */
+static int list_has(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = list ? list : ""; *p;) {
+        p += strspn(p, ", ");
+        size_t k = strcspn(p, ", ");
+        if (k == n && !strncmp(p, word, n))
+            return 1;
+        p += k;
+    }
+    return 0;
+}
+
 static int compile_model(const nnk_experiment *e, nnk_model *m, nnk_err *err)
 {
     const char *loss = NULL, *outputs = NULL, *weights = NULL, *keys[64], *values[64];
@@ -826,8 +840,9 @@ static int compile_model(const nnk_experiment *e, nnk_model *m, nnk_err *err)
     }
     if (!found || !loss)
         return nnk_err_set(err, NNK_ECONFIG, "%s: section [compile] needs a 'loss'", e->path);
-    /* OPTIMIZER.key applies only when that optimizer is the one compiled,
-     * so a sweep can switch optimizers (sgd.momentum = 0.9 with adam) */
+    /* OPTIMIZER.key and LOSS.key apply only when that optimizer or loss is
+     * the one compiled, so a sweep can switch them (sgd.momentum = 0.9 with
+     * adam, huber.delta = 1 with mse) */
     const char *opt = co.optimizer ? co.optimizer : "sgd";
     int kept = 0;
     for (int i = 0; i < n; i++) {
@@ -835,10 +850,12 @@ static int compile_model(const nnk_experiment *e, nnk_model *m, nnk_err *err)
         if (dot) {
             char scope[128];
             snprintf(scope, sizeof scope, "%.*s", (int)(dot - keys[i]), keys[i]);
-            if (!nnk_registry_find(nnk_model_registry(m), NNK_KIND_OPTIMIZER, scope))
-                return nnk_err_set(err, NNK_ECONFIG, "%s: compile: '%s' names no optimizer ('%s')", where[i], keys[i], scope);
-            if (strcmp(scope, opt))
-                continue; /* for another optimizer */
+            int is_opt = nnk_registry_find(nnk_model_registry(m), NNK_KIND_OPTIMIZER, scope) != NULL;
+            if (!is_opt && !nnk_registry_find(nnk_model_registry(m), NNK_KIND_LOSS, scope))
+                return nnk_err_set(err, NNK_ECONFIG, "%s: compile: '%s' names no optimizer or loss ('%s')", where[i],
+                                   keys[i], scope);
+            if (is_opt ? strcmp(scope, opt) : !list_has(loss, scope))
+                continue; /* for another optimizer or loss */
             keys[i] = dot + 1;
         }
         keys[kept] = keys[i];

@@ -473,7 +473,7 @@ check "repeat 0" 2 "nnkit: error: --set: layer 'hidden': parameter 'repeat' must
 check "scoped key of another optimizer" 0 "" $NNKIT train deep.ini --run-name scoped --set compile.optimizer=adam --set fit.epochs=1
 grep -q "^optimizer = adam$" runs/scoped/config.ini && ! grep -q "^momentum" runs/scoped/config.ini && grep -q "^\[layer hidden_3\]$" runs/scoped/config.ini \
   && pass=$((pass + 1)) || { echo "FAIL: scoped keys: $(grep -A3 "^optimizer" runs/scoped/config.ini)"; fail=$((fail + 1)); }
-check "scope of no optimizer" 2 "nnkit: error: --set: compile: 'sgdd.momentum' names no optimizer ('sgdd')" \
+check "scope of no optimizer" 2 "nnkit: error: --set: compile: 'sgdd.momentum' names no optimizer or loss ('sgdd')" \
   $NNKIT train deep.ini --set compile.sgdd.momentum=0.5
 check "sweep depth and optimizer" 0 "" $NNKIT sweep deep.ini --grid hidden.repeat=1,2 --choice compile.optimizer=sgd,adam --name depth \
   --set fit.epochs=2 --jobs 2
@@ -696,6 +696,22 @@ done
 check "from: shapes differ" 2 "nnkit: error: --from 'runs/contA/model.nnk': layer 'hidden': weight 'kernel' has shape (4, 8) here and (4, 16) in the saved model" \
   $NNKIT train cont.ini --run-name contD --from runs/contA/model.nnk --set hidden.units=8
 check "from: another optimizer starts afresh" 0 "" $NNKIT train cont.ini --run-name contE --from runs/contA/model.nnk --set output.units=1 --set output.activation=sigmoid --set compile.optimizer=sgd
+
+# --- the examples switch optimizer and loss from the command line (their
+# optimizer and loss keys are scoped, so a key of another one waits) ---
+for ex in regression wide_and_deep; do
+  for opt in sgd adam rmsprop adagrad nadam; do
+    check "$ex with $opt" 0 "" $NNKIT train examples/$ex.ini --run-name "sw-$ex-$opt" --set compile.optimizer=$opt \
+      --set fit.epochs=1 --set fit.verbose=0
+  done
+done
+for loss in mse mae huber; do
+  check "regression with $loss" 0 "" $NNKIT train examples/regression.ini --run-name "sw-loss-$loss" --set compile.loss=$loss \
+    --set fit.epochs=1 --set fit.verbose=0
+done
+check "sweep over optimizers" 0 "" $NNKIT sweep examples/regression.ini --choice compile.optimizer=sgd,adam,rmsprop --set fit.epochs=1 \
+  --name opt-sweep
+[ "$(grep -c "^trial-" out)" = 3 ] && pass=$((pass + 1)) || { echo "FAIL: sweep over optimizers: $(cat out)"; fail=$((fail + 1)); }
 
 # --- summary of an experiment whose data has text columns: what training builds ---
 printf 'x1,color,y\n1,red,1\n2,blue,2\n3,green,3\n4,red,4\n5,blue,5\n' >cat.csv
