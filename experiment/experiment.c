@@ -347,37 +347,92 @@ char *nnk_experiment_text(const nnk_experiment *e)
     return buf;
 }
 
+/* The section --set or --unset names: a named section by its name, or an
+ * unnamed kind ([fit], [compile], ...; made when the file lacks it). */
+static nnk_ini_section *override_section(nnk_experiment *e, const char *sec)
+{
+    for (int i = 0; i < e->n; i++)
+        if (e->sections[i].name && !strcmp(e->sections[i].name, sec))
+            return &e->sections[i];
+    for (int i = 0; section_kinds[i]; i++)
+        if (!strcmp(sec, section_kinds[i]) && strcmp(sec, "layer") && strcmp(sec, "callback")) {
+            nnk_ini_section *s = find_section(e, sec, NULL);
+            nnk_err tmp;
+            return s ? s : add_section(e, sec, 0, &tmp);
+        }
+    return NULL;
+}
+
+static int no_section(const nnk_experiment *e, const char *what, const char *sec, nnk_err *err)
+{
+    const char *names[128];
+    int n = 0;
+    for (int i = 0; i < e->n && n < 120; i++)
+        names[n++] = e->sections[i].name ? e->sections[i].name : e->sections[i].kind;
+    const char *hint = nnk_suggest(sec, names, n);
+    return nnk_err_set(err, NNK_EUSAGE, "%s: no section '%s' in '%s'%s%s%s", what, sec, e->path,
+                       hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+}
+
+/* --unset SECTION.KEY removes a key; --unset NAME a [callback NAME]. */
+static int unset_entry(nnk_experiment *e, const char *what, const char *sec, const char *key, nnk_err *err)
+{
+    nnk_ini_section *s = override_section(e, sec);
+    if (!s)
+        return no_section(e, what, sec, err);
+    if (!key) {
+        if (strcmp(s->kind, "callback"))
+            return nnk_err_set(err, NNK_EUSAGE, "%s: only a callback is removed whole; give SECTION.KEY for a key of [%s%s%s]",
+                               what, s->kind, s->name ? " " : "", s->name ? s->name : "");
+        for (int k = 0; k < s->n; k++)
+            free(s->entries[k].key), free(s->entries[k].value);
+        free(s->entries), free(s->kind), free(s->name);
+        memmove(s, s + 1, sizeof *s * (size_t)(e->n - (s - e->sections) - 1));
+        e->n--;
+        return NNK_OK;
+    }
+    for (int k = 0; k < s->n; k++)
+        if (!strcmp(s->entries[k].key, key)) {
+            free(s->entries[k].key), free(s->entries[k].value);
+            memmove(&s->entries[k], &s->entries[k + 1], sizeof *s->entries * (size_t)(s->n - k - 1));
+            s->n--;
+            return NNK_OK;
+        }
+    return nnk_err_set(err, NNK_EUSAGE, "%s: section [%s%s%s] has no key '%s'", what, s->kind, s->name ? " " : "",
+                       s->name ? s->name : "", key);
+}
+
 int nnk_experiment_override(nnk_experiment *e, const char *assignment, nnk_err *err)
 {
     const char *eq = strchr(assignment, '='), *dot = strchr(assignment, '.');
-    if (!eq || !dot || dot > eq || dot == assignment || dot + 1 == eq)
+    char sec[128], key[128], what[300];
+    if (!eq) { /* a removal */
+        snprintf(what, sizeof what, "--unset '%.200s'", assignment);
+        if (!*assignment || dot == assignment || (dot && !dot[1]))
+            return nnk_err_set(err, NNK_EUSAGE, "%s: expected section.key, or the name of a callback", what);
+        snprintf(sec, sizeof sec, "%.*s", dot ? (int)(dot - assignment) : (int)strlen(assignment), assignment);
+        return unset_entry(e, what, sec, dot ? dot + 1 : NULL, err);
+    }
+    if (!dot || dot > eq || dot == assignment || dot + 1 == eq)
         return nnk_err_set(err, NNK_EUSAGE, "--set '%s': expected section.key=value", assignment);
-    char sec[128], key[128];
     snprintf(sec, sizeof sec, "%.*s", (int)(dot - assignment), assignment);
     snprintf(key, sizeof key, "%.*s", (int)(eq - dot - 1), dot + 1);
-    nnk_ini_section *s = NULL;
-    for (int i = 0; i < e->n && !s; i++)
-        if (e->sections[i].name && !strcmp(e->sections[i].name, sec))
-            s = &e->sections[i];
-    if (!s) {
-        for (int i = 0; section_kinds[i] && !s; i++)
-            if (!strcmp(sec, section_kinds[i]) && strcmp(sec, "layer") && strcmp(sec, "callback")) {
-                s = find_section(e, sec, NULL);
-                if (!s) {
-                    nnk_err tmp;
-                    s = add_section(e, sec, 0, &tmp);
-                }
-            }
+    nnk_ini_section *s = override_section(e, sec);
+    int is_kind = 0;
+    for (int i = 0; section_kinds[i]; i++)
+        is_kind |= !strcmp(sec, section_kinds[i]);
+    if (!s && !is_kind && !strcmp(key, "type")) { /* NAME.type=T adds [callback NAME] of type T */
+        nnk_err why = {NNK_OK, ""};
+        if (nnk_name_check("callback", sec, &why))
+            return nnk_err_set(err, NNK_EUSAGE, "--set '%s': %s", assignment, why.msg);
+        char header[300];
+        snprintf(header, sizeof header, "callback %s", sec);
+        if (!(s = add_section(e, header, 0, &why)))
+            return nnk_err_set(err, NNK_ENOMEM, "out of memory");
     }
     if (!s) {
-        const char *names[128];
-        int n = 0;
-        for (int i = 0; i < e->n && n < 120; i++)
-            names[n++] = e->sections[i].name ? e->sections[i].name : e->sections[i].kind;
-        const char *hint = nnk_suggest(sec, names, n);
-        return nnk_err_set(err, NNK_EUSAGE, "--set '%s': no section '%s' in '%s'%s%s%s", assignment,
-                           sec, e->path, hint ? " (did you mean '" : "", hint ? hint : "",
-                           hint ? "'?)" : "");
+        snprintf(what, sizeof what, "--set '%.200s'", assignment);
+        return no_section(e, what, sec, err);
     }
     if (set_entry(s, key, eq + 1, 0))
         return nnk_err_set(err, NNK_ENOMEM, "out of memory");

@@ -713,6 +713,22 @@ check "sweep over optimizers" 0 "" $NNKIT sweep examples/regression.ini --choice
   --name opt-sweep
 [ "$(grep -c "^trial-" out)" = 3 ] && pass=$((pass + 1)) || { echo "FAIL: sweep over optimizers: $(cat out)"; fail=$((fail + 1)); }
 
+# --- --unset removes a key or a callback; NAME.type=T adds a callback ---
+check "add and remove from the command line" 0 "" $NNKIT train examples/regression.ini --run-name cli --set fit.epochs=3 \
+  --set fit.verbose=0 --unset early_stopping --set ckpt.type=model_checkpoint --set "ckpt.filepath=ck/e{epoch:02d}.nnk" \
+  --set warm.type=learning_rate_scheduler --set warm.schedule=warmup --set warm.warmup_steps=20 --unset compile.huber.delta
+[ "$(ls runs/cli/ck | paste -sd' ')" = "e01.nnk e02.nnk e03.nnk" ] && grep -q "^\[callback warm\]$" runs/cli/config.ini \
+  && ! grep -q "early_stopping" runs/cli/config.ini && grep -q "^epochs 3$" runs/cli/metrics.txt \
+  && pass=$((pass + 1)) || { echo "FAIL: --set/--unset callbacks: $(ls runs/cli; grep '^\[' runs/cli/config.ini)"; fail=$((fail + 1)); }
+check "unset a key that is not there" 2 "nnkit: error: --unset 'fit.nope': section [fit] has no key 'nope'" \
+  $NNKIT train examples/regression.ini --unset fit.nope
+check "unset a layer" 2 "nnkit: error: --unset 'hidden1': only a callback is removed whole; give SECTION.KEY for a key of [layer hidden1]" \
+  $NNKIT train examples/regression.ini --unset hidden1
+check "set without a value" 2 "nnkit train: --set 'fit.epochs': expected section.key=value (--unset section.key removes a key) (see 'nnkit train --help')" \
+  $NNKIT train examples/regression.ini --set fit.epochs
+check "a callback named by no name" 2 "nnkit: error: --set 'a b.type=x': callback name 'a b' must be 1 to 64 letters, digits, '_' or '-', starting with a letter or '_'" \
+  $NNKIT train examples/regression.ini --set "a b.type=x"
+
 # --- summary of an experiment whose data has text columns: what training builds ---
 printf 'x1,color,y\n1,red,1\n2,blue,2\n3,green,3\n4,red,4\n5,blue,5\n' >cat.csv
 ini cat.ini "[data]" "train = cat.csv" "label = y" "[input]" "shape = 2" "[layer o]" "type = dense" "units = 1" "[compile]" "loss = mse" \

@@ -57,14 +57,20 @@ static int usage_error(const char *cmd, const char *fmt, const char *arg)
 }
 
 static const char *const help_texts[][2] = {
-    {"train", "usage: nnkit train EXPERIMENT.ini [--set section.key=value ...] [--plugin-dir DIR] [--run-name NAME] [--overwrite]\n"
-              "                   [--from MODEL.nnk] [--threads N]\n\n"
+    {"train", "usage: nnkit train EXPERIMENT.ini [--set section.key=value ...] [--unset section.key ...] [--plugin-dir DIR]\n"
+              "                   [--run-name NAME] [--overwrite] [--from MODEL.nnk] [--threads N]\n\n"
               "Builds the model an experiment file describes, trains it, and writes\n"
               "<run.dir>/<name>/model.nnk, config.ini (the resolved experiment) and metrics.txt.\n"
               "With [data] test set, evaluates on it at the end. When a backup_and_restore\n"
               "callback left a backup of an interrupted run of this experiment, train resumes\n"
               "that run in its directory.\n\n"
-              "  --set S.K=V      override key K of section S (a kind like fit, or a layer's name)\n"
+              "  --set S.K=V      override key K of section S (a kind like fit, or a layer's or\n"
+              "                   callback's name); S.type=T where no section is named S adds a\n"
+              "                   callback: --set ckpt.type=model_checkpoint --set ckpt.filepath=best.nnk,\n"
+              "                   or a warm-up: --set warm.type=learning_rate_scheduler\n"
+              "                   --set warm.schedule=warmup --set warm.warmup_steps=200\n"
+              "  --unset S.K      remove key K of section S (its default applies); --unset NAME\n"
+              "                   removes the callback NAME. --set and --unset apply in order\n"
               "  --plugin-dir DIR search DIR for plugins first\n"
               "  --run-name NAME  name of the run directory (default: experiment name and time);\n"
               "                   an existing one is resumed from its backup, or refused\n"
@@ -234,9 +240,13 @@ static int parse_options(const char *cmd, int argc, char **argv, options *o)
             i++;
             continue;
         }
-        if (!strcmp(a, "--set")) {
+        if (!strcmp(a, "--set") || !strcmp(a, "--unset")) { /* one list, in order: an entry without '=' removes */
             if (!next)
                 return usage_error(cmd, "option '%s' needs a value", a);
+            if (a[2] == 's' && !strchr(next, '='))
+                return usage_error(cmd, "--set '%s': expected section.key=value (--unset section.key removes a key)", next);
+            if (a[2] == 'u' && strchr(next, '='))
+                return usage_error(cmd, "--unset '%s': expected section.key, or the name of a callback", next);
             if (o->n_sets == MAX_SETS)
                 return usage_error(cmd, "%s", "too many --set options");
             o->sets[o->n_sets++] = next;

@@ -398,7 +398,7 @@ static void run_round(const sweep_options *so, const char *root, const char *tri
             argv[a++] = "train";
             argv[a++] = (char *)trial_ini;
             for (int i = 0; i < n_sets; i++) {
-                argv[a++] = "--set";
+                argv[a++] = strchr(sets[i], '=') ? "--set" : "--unset";
                 argv[a++] = (char *)sets[i];
             }
             snprintf(run_dir, sizeof run_dir, "run.dir=%s", root);

@@ -54,7 +54,10 @@ NNK_API char *nnk_experiment_text(const nnk_experiment *e);
  * sweep's trial.ini); caller frees. */
 NNK_API char *nnk_experiment_data_path(const char *value);
 /* --set: "fit.epochs=5" or "hidden1.units=100" (a section kind without a
- * name, or the name of a named section). */
+ * name, or the name of a named section); "ckpt.type=model_checkpoint",
+ * where no section is named ckpt, adds [callback ckpt]. Without '=' it
+ * removes (--unset): "fit.shuffle" a key, "early_stopping" a whole
+ * [callback early_stopping]. EUSAGE naming the assignment when it cannot. */
 NNK_API int nnk_experiment_override(nnk_experiment *e, const char *assignment,
                             nnk_err *err);
 /* The value of kind[.name] key, or NULL. */
