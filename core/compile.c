@@ -85,6 +85,7 @@ int nnk_model_resolve_accuracy(nnk_model *m, nnk_output *o, nnk_err *err)
         /* outputs in [-1, 1] (sign, tanh) with -1/+1 labels: compare signs */
         const nnk_node *n = &m->nodes[o->node];
         int signed_out = o->cols == 1 && n->act && (!strcmp(n->act->name, "sign") || !strcmp(n->act->name, "tanh"));
+        o->signed_accuracy = signed_out;
         if (c == mi->comp) {
             if (signed_out && nnk_params_set(mi->params, "threshold", "0", NULL, err))
                 return err ? err->status : NNK_ECONFIG;

@@ -272,6 +272,27 @@ int64_t nnk_model_input_cols(const nnk_model *m)
     return n;
 }
 
+/* A hint for one column of class indices given to a loss that takes one
+ * column per class: the registry's loss of the same name for class
+ * indices (categorical_crossentropy -> sparse_categorical_crossentropy). */
+static const char *sparse_hint(const nnk_model *m, const nnk_dataset *d)
+{
+    static char hint[200];
+    if (d->y_cols != 1 || m->n_outputs != 1 || m->outs[0].loss->labels == NNK_LABELS_SPARSE || m->outs[0].label_cols < 2)
+        return "";
+    const char *own = m->outs[0].loss_comp->name;
+    for (int i = 0; i < nnk_registry_count(m->reg); i++) {
+        const nnk_component_info *c = nnk_registry_at(m->reg, i);
+        size_t n = strlen(c->name), k = strlen(own);
+        if (c->kind == NNK_KIND_LOSS && ((const nnk_loss_vtable *)c->vtable)->labels == NNK_LABELS_SPARSE && n > k &&
+            !strcmp(c->name + n - k, own)) {
+            snprintf(hint, sizeof hint, " (class indices in one column want loss '%s')", c->name);
+            return hint;
+        }
+    }
+    return "";
+}
+
 /* Labels: one block per output in order, or, when every output takes the
  * same number of label columns and the data has just that many, the same
  * labels for every output (the book's Wide & Deep with an auxiliary
@@ -300,8 +321,8 @@ static int layout_labels(nnk_model *m, const nnk_dataset *d, nnk_err *err)
     for (int k = 0; k < m->n_outputs; k++)
         snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld for '%s'", k ? ", " : "",
                  (long long)m->outs[k].label_cols, m->outs[k].name);
-    return nnk_err_set(err, NNK_EDATA, "data '%s': %lld label columns, but the model's outputs need %s",
-                       d->source, (long long)d->y_cols, want);
+    return nnk_err_set(err, NNK_EDATA, "data '%s': %lld label columns, but the model's outputs need %s%s",
+                       d->source, (long long)d->y_cols, want, sparse_hint(m, d));
 }
 
 int nnk_model_check_data(const nnk_model *m, const nnk_dataset *d, nnk_err *err)

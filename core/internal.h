@@ -91,6 +91,7 @@ typedef struct nnk_output {
     int fused;                  /* loss from the logits */
     int64_t cols;               /* output units */
     int64_t label_off, label_cols; /* its labels within a data row */
+    int signed_accuracy;        /* accuracy compares signs (threshold 0): -1/+1 labels */
     int n_metrics;
     nnk_metric_inst metrics[NNK_MAX_METRICS];
     float *y, *grad;            /* batch buffers */

@@ -378,11 +378,16 @@ int nnk_unknown_component(const nnk_registry *reg, nnk_kind kind,
                              const char *name, const char *owner,
                              nnk_err *err)
 {
-    char list[1024];
-    nnk_registry_names(reg, kind, list, sizeof list);
-    const char *cands[256];
+    char list[1100], names[1024];
+    nnk_registry_names(reg, kind, names, sizeof names);
+    const char *cands[257];
     int n = 0;
-    for (int i = 0; i < nnk_registry_count(reg) && n < 256; i++) {
+    /* "accuracy" (and "acc") is compile's own name for the accuracy the loss implies */
+    int metric = kind == NNK_KIND_METRIC;
+    snprintf(list, sizeof list, "%s%s", metric ? "accuracy (the one the loss implies), " : "", names);
+    if (metric)
+        cands[n++] = "accuracy";
+    for (int i = 0; i < nnk_registry_count(reg) && n < 257; i++) {
         const nnk_component_info *c = nnk_registry_at(reg, i);
         if (c->kind == kind)
             cands[n++] = c->name;
@@ -393,5 +398,5 @@ int nnk_unknown_component(const nnk_registry *reg, nnk_kind kind,
         snprintf(hint_text, sizeof hint_text, " (did you mean '%s'?)", hint);
     return nnk_err_set(err, NNK_ECONFIG, "%s: unknown %s '%s'%s; available: %s",
                        owner, nnk_kind_name(kind), name, hint_text,
-                       list[0] ? list : "none (no plugins loaded)");
+                       names[0] ? list : "none (no plugins loaded)");
 }

@@ -676,6 +676,26 @@ int nnk_callbacks_run_saved(nnk_callback *const *cbs, int n, const char *run_dir
     return fire(&o, NNK_RUN_SAVED, &info, err);
 }
 
+/* An output whose accuracy compares signs (a sign or tanh unit) trained on
+ * labels that are all 0 or 1 counts every 0 as wrong: say so once. */
+static void note_label_signs(const nnk_model *m, const nnk_dataset *d)
+{
+    for (int k = 0; k < m->n_outputs; k++) {
+        const nnk_output *o = &m->outs[k];
+        if (!o->signed_accuracy || o->label_cols != 1 || !d->y)
+            continue;
+        int64_t zeros = 0, other = 0;
+        for (int64_t r = 0; r < d->rows; r++) {
+            float y = d->y[r * d->y_cols + o->label_off];
+            zeros += y == 0;
+            other += y != 0 && y != 1;
+        }
+        if (zeros && !other)
+            nnk_host_table.note("output '%s': its accuracy compares signs (-1 or +1 against a threshold of 0), but its "
+                                "labels are 0 and 1; give -1 for the negative class", o->name);
+    }
+}
+
 int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
                   const nnk_fit_options *o, nnk_history *history, nnk_err *err)
 {
@@ -690,6 +710,8 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
         return nnk_err_set(err, NNK_EUSAGE, "fit: epochs and initial_epoch must be >= 0 and batch_size >= 1");
     if ((rc = nnk_model_adapt(m, train, 256, err)))
         return rc;
+    if (!o->reducer || o->reducer->rank == 0)
+        note_label_signs(m, train);
     nnk_fit_state s;
     memset(&s, 0, sizeof s);
     s.n_train_logs = log_names(m, s.names, MAX_LOGS / 2);

@@ -495,6 +495,40 @@ static const nnk_param_spec run_specs[] = {
     {"name", NNK_PARAM_STRING, "", 0, 0, NULL, "run name (default: experiment name and time)", RC(run_name)},
     {NULL, 0, NULL, 0, 0, NULL, NULL, 0}};
 
+static const char *const compile_keys[] = {"loss", "optimizer", "learning_rate", "metrics", "outputs", "loss_weights",
+                                           "clipnorm", "clipvalue", "global_clipnorm", NULL};
+
+static int spec_has(const nnk_param_spec *specs, const char *key)
+{
+    for (int i = 0; specs[i].name; i++)
+        if (!strcmp(specs[i].name, key))
+            return 1;
+    return 0;
+}
+
+/* The section other than `kind` where key belongs, or NULL: an error for a
+ * key in the wrong section names the right one. */
+static const char *home_of(const char *kind, const char *key)
+{
+    static const struct {
+        const char *kind;
+        const nnk_param_spec *specs;
+    } homes[] = {{"data", data_specs}, {"fit", fit_specs}, {"run", run_specs}};
+    for (size_t i = 0; i < sizeof homes / sizeof homes[0]; i++)
+        if (strcmp(kind, homes[i].kind) && spec_has(homes[i].specs, key))
+            return homes[i].kind;
+    for (int i = 0; compile_keys[i]; i++)
+        if (strcmp(kind, "compile") && !strcmp(key, compile_keys[i]))
+            return "compile";
+    return NULL;
+}
+
+static int wrong_section(const char *where, const char *kind, const char *key, const char *home, nnk_err *err)
+{
+    return nnk_err_set(err, NNK_ECONFIG, "%s: unknown key '%s' for section [%s]; it belongs in [%s]", where, key, kind,
+                       home);
+}
+
 static nnk_params *section_params(const nnk_experiment *e, const char *kind,
                                   const nnk_param_spec *specs, nnk_err *err)
 {
@@ -510,6 +544,12 @@ static nnk_params *section_params(const nnk_experiment *e, const char *kind,
         for (int k = 0; k < s->n; k++) {
             char where[600];
             where_text(e, &s->entries[k], where, sizeof where);
+            const char *home = spec_has(specs, s->entries[k].key) ? NULL : home_of(kind, s->entries[k].key);
+            if (home) {
+                wrong_section(where, kind, s->entries[k].key, home, err);
+                nnk_params_free(p);
+                return NULL;
+            }
             if (nnk_params_set(p, s->entries[k].key, s->entries[k].value, where, err)) {
                 nnk_params_free(p);
                 return NULL;
@@ -885,6 +925,8 @@ static int compile_model(const nnk_experiment *e, nnk_model *m, nnk_err *err)
                                  : !strcmp(en->key, "clipvalue") ? &co.clipvalue
                                                                  : &co.global_clipnorm;
                 *target = v;
+            } else if (home_of("compile", en->key)) {
+                return wrong_section(w, "compile", en->key, home_of("compile", en->key), err);
             } else {
                 snprintf(wbuf[n], sizeof wbuf[n], "%s", w);
                 where[n] = wbuf[n];

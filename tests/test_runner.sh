@@ -71,7 +71,7 @@ check "unknown optimizer key" 2 "nnkit: error: --set: unknown key 'momentun' for
 check "bad --set" 2 "nnkit: error: --set 'nodot=3': expected section.key=value" $NNKIT train good.ini --set nodot=3
 check "unknown option" 2 "nnkit train: unknown option '--epochs' (see 'nnkit train --help')" $NNKIT train good.ini --epochs 3
 check "missing experiment" 2 "nnkit: error: experiment 'nope.ini': cannot open: No such file or directory" $NNKIT train nope.ini
-check "unknown command" 2 "nnkit: unknown command 'trian' (commands: train, evaluate, predict, summary, plugins, weights, plot, events, check-plugin, lr-find, sweep)" $NNKIT trian
+check "unknown command" 2 "nnkit: unknown command 'trian' (commands: train, evaluate, predict, summary, plugins, weights, plot, events, export, check-plugin, lr-find, sweep)" $NNKIT trian
 [ -e runs ] && { echo "FAIL: a configuration error left a runs/ directory"; fail=$((fail + 1)); } || pass=$((pass + 1))
 
 # --- data errors: exit 1 ---
@@ -728,6 +728,20 @@ check "set without a value" 2 "nnkit train: --set 'fit.epochs': expected section
   $NNKIT train examples/regression.ini --set fit.epochs
 check "a callback named by no name" 2 "nnkit: error: --set 'a b.type=x': callback name 'a b' must be 1 to 64 letters, digits, '_' or '-', starting with a letter or '_'" \
   $NNKIT train examples/regression.ini --set "a b.type=x"
+
+# --- errors and notes that point to the fix ---
+check "a key in the wrong section" 2 "nnkit: error: --set: unknown key 'validation_split' for section [fit]; it belongs in [data]" \
+  $NNKIT train examples/regression.ini --set fit.validation_split=0.1
+check "a fit key in compile" 2 "nnkit: error: --set: unknown key 'epochs' for section [compile]; it belongs in [fit]" \
+  $NNKIT train examples/regression.ini --set compile.epochs=3
+check "integer labels for categorical_crossentropy" 1 \
+  "nnkit: error: data 'examples/data/iris.csv': 1 label columns, but the model's outputs need 3 for 'output' (class indices in one column want loss 'sparse_categorical_crossentropy')" \
+  $NNKIT train examples/iris.ini --set compile.loss=categorical_crossentropy
+check "a mistyped metric" 2 "nnkit: error: compile: unknown metric 'acuracy' (did you mean 'accuracy'?); available: accuracy (the one the loss implies), binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, mse, mae" \
+  $NNKIT train examples/regression.ini --set compile.metrics=acuracy
+check "sign output on 0/1 labels" 0 "nnkit: note: output 'tlu': its accuracy compares signs (-1 or +1 against a threshold of 0), but its labels are 0 and 1; give -1 for the negative class" \
+  $NNKIT train examples/iris_perceptron.ini --set tlu.activation=sign --set fit.epochs=1 --set fit.verbose=0 --run-name signs
+$NNKIT --help | grep -q "hyper-parameter search (grid, random, hyperband, bayes)" && pass=$((pass + 1)) || { echo "FAIL: nnkit --help lacks bayes"; fail=$((fail + 1)); }
 
 # --- summary of an experiment whose data has text columns: what training builds ---
 printf 'x1,color,y\n1,red,1\n2,blue,2\n3,green,3\n4,red,4\n5,blue,5\n' >cat.csv

@@ -109,7 +109,7 @@ static const char *const help_texts[][2] = {
     {"sweep", "usage: nnkit sweep EXPERIMENT.ini [--grid S.K=V1,V2 ...] [--choice S.K=A,B ...] [--uniform S.K=LO:HI ...]\n"
               "                   [--log-uniform S.K=LO:HI ...] [--trials N] [--jobs N] [--strategy grid|random|hyperband|bayes]\n"
               "                   [--objective val_loss] [--mode auto|min|max] [--seed N] [--name NAME] [--set S.K=V ...]\n"
-              "                   [--threads N]\n\n"
+              "                   [--unset S.K ...] [--threads N]\n\n"
               "Hyper-parameter search over any key of any section. With only --grid/--choice every\n"
               "combination is tried; with a range, --trials random samples; hyperband trains many\n"
               "trials briefly and the best third three times longer, and so on; bayes tries a few\n"
@@ -117,8 +117,10 @@ static const char *const help_texts[][2] = {
               "LOW:HIGH range written as integers gives integers. Each trial is\n"
               "'nnkit train' in its own process (--jobs at a time) and its own TensorBoard run\n"
               "under <run.dir>/<experiment>-sweep (or --name), whose own run records the search\n"
-              "space for the HParams dashboard. Prints the trials best first and writes the best\n"
-              "trial's experiment as best.ini. A re-run skips the trials that finished. Each\n"
+              "space for the HParams dashboard. A trial scores its best epoch (Keras Tuner's rule).\n"
+              "Prints the trials best first, each with that epoch, and writes the best trial's\n"
+              "experiment, for the epochs that reached it, as best.ini. A re-run skips the trials\n"
+              "that finished. Each\n"
               "trial gets --threads BLAS threads (default: the cores divided among the jobs).\n"},
     {"check-plugin", "usage: nnkit check-plugin PLUGIN.so\n\n"
                      "Loads a plugin, validates its descriptor (ABI version, names, parameter specs,\n"
@@ -169,7 +171,7 @@ static void print_help(const char *cmd)
            "  events FILE...           the records of TensorBoard event files\n"
            "  check-plugin PLUGIN.so   validate a plugin and check its components\n"
            "  lr-find EXPERIMENT.ini   loss against an exponentially growing learning rate\n"
-           "  sweep EXPERIMENT.ini     hyper-parameter search (grid, random, hyperband)\n\n"
+           "  sweep EXPERIMENT.ini     hyper-parameter search (grid, random, hyperband, bayes)\n\n"
            "'nnkit COMMAND --help' tells more. Exit status: 0 success, 1 runtime or data\n"
            "failure, 2 usage or configuration error.\n");
 }
@@ -1165,7 +1167,7 @@ int main(int argc, char **argv)
         }
         return cmds[i].fn(&o);
     }
-    fprintf(stderr, "nnkit: unknown command '%s' (commands: train, evaluate, predict, summary, plugins, weights, plot, events, check-plugin, lr-find, sweep)\n",
+    fprintf(stderr, "nnkit: unknown command '%s' (commands: train, evaluate, predict, summary, plugins, weights, plot, events, export, check-plugin, lr-find, sweep)\n",
             argv[1]);
     return 2;
 }
