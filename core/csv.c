@@ -566,5 +566,6 @@ static nnk_dataset *load_csv(const char *path, const char *label_columns, const 
     d->x_shape.dim[0] = n_feats;
     d->y_cols = n_labels;
     d->source = strdup(path);
+    d->label_columns = strdup(label_columns ? label_columns : "");
     return d;
 }

@@ -12,6 +12,7 @@ void nnk_dataset_free(nnk_dataset *d)
     free(d->x_f32);
     free(d->y);
     free(d->source);
+    free(d->label_columns);
     for (int64_t k = 0; d->names_storage && k < d->n_classes; k++)
         free(d->names_storage[k]);
     free(d->names_storage);
@@ -92,6 +93,7 @@ int nnk_dataset_split(nnk_dataset *d, double fraction, nnk_dataset **tail,
     t->x_f32 = NULL;
     t->y = NULL;
     t->source = strdup(d->source);
+    t->label_columns = d->label_columns ? strdup(d->label_columns) : NULL;
     t->missing_at = d->missing_at ? strdup(d->missing_at) : NULL; /* where in the file */
     t->lines = d->lines ? malloc(sizeof(int64_t) * (size_t)n) : NULL;
     if (t->lines)

@@ -676,6 +676,29 @@ int nnk_callbacks_run_saved(nnk_callback *const *cbs, int n, const char *run_dir
     return fire(&o, NNK_RUN_SAVED, &info, err);
 }
 
+/* A model built in code and fit on a CSV keeps the columns it learnt from
+ * (as a runner's model does from its experiment), so predict and evaluate
+ * read them from a file by name. Text columns are left to the runner: the
+ * encoded names are not the file's. */
+static int take_columns(nnk_model *m, const nnk_dataset *d, nnk_err *err)
+{
+    if ((m->feature_columns && *m->feature_columns) || !d->feature_names || !d->label_columns || m->n_categories)
+        return NNK_OK;
+    size_t len = 1;
+    for (int64_t c = 0; c < d->x_cols; c++)
+        len += strlen(d->feature_names[c]) + 2;
+    char *list = malloc(len);
+    if (!list)
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    size_t at = 0;
+    for (int64_t c = 0; c < d->x_cols; c++)
+        at += (size_t)snprintf(list + at, len - at, "%s%s", c ? ", " : "", d->feature_names[c]);
+    list[at] = 0;
+    int rc = nnk_model_set_columns(m, d->label_columns, list, err);
+    free(list);
+    return rc;
+}
+
 /* An output whose accuracy compares signs (a sign or tanh unit) trained on
  * labels that are all 0 or 1 counts every 0 as wrong: say so once. */
 static void note_label_signs(const nnk_model *m, const nnk_dataset *d)
@@ -712,6 +735,8 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
         return rc;
     if (!o->reducer || o->reducer->rank == 0)
         note_label_signs(m, train);
+    if ((rc = take_columns(m, train, err)))
+        return rc;
     nnk_fit_state s;
     memset(&s, 0, sizeof s);
     s.n_train_logs = log_names(m, s.names, MAX_LOGS / 2);

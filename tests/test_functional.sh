@@ -15,5 +15,17 @@ ok 'grep -q "concat (concat) .* \[wide, hidden2\]" "$work/out"' "summary shows t
 ok '[ "$(grep -c "^epoch [0-9]*: val_main_output_mae" "$work/out")" = 5 ]' "the C callback ran every 20 epochs"
 mae=$(sed -n "s/^test: .* main_output_mae \([0-9.]*\) .*/\1/p" "$work/out")
 ok 'awk -v m="$mae" "BEGIN { exit !(m != \"\" && m < 52) }"' "test MAE '$mae' (want < 52)"
+# the model keeps the 13 columns it was fit on: predict needs no --features
+NNKIT=${3:-}
+if [ -n "$NNKIT" ]; then
+  "$NNKIT" predict "$work/wd.nnk" --input "$SRC/examples/data/diabetes.csv" >"$work/p.csv" 2>"$work/err"
+  ok '[ "$(wc -l <"$work/p.csv")" = 443 ] && [ "$(head -1 "$work/p.csv")" = "main_output_0,aux_output_0" ]' \
+    "predict from the C API's model without --features: $(cat "$work/err")"
+  "$NNKIT" predict "$work/wd.nnk" --input "$SRC/examples/data/diabetes.csv" --rows 3 >"$work/p3.csv" 2>"$work/err"
+  ok '[ "$(wc -l <"$work/p3.csv")" = 4 ] && [ "$(sed -n 2p "$work/p3.csv" | cut -d, -f1)" = "$(sed -n 2p "$work/p.csv" | cut -d, -f1)" ]' \
+    "predict --rows 3: $(cat "$work/p3.csv" "$work/err")"
+else
+  echo "SKIP: predict from the C API's model (no nnkit given)"
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -34,7 +34,7 @@ typedef struct options {
     long long batch_size;
     int threads; /* --threads N: 0 when not given */
     int help, repair, overwrite, classes;
-    long long top;
+    long long top, rows;
     double min_lr, max_lr;
     long long steps;
     sweep_options sweep;
@@ -85,12 +85,15 @@ static const char *const help_texts[][2] = {
                  "                     [--plugin-dir DIR]\n\n"
                  "Prints the loss and metrics of a saved model on labelled data (fashion-mnist:test,\n"
                  "a .csv file, or IDX files). CSV columns default to those the model was trained on.\n"},
-    {"predict", "usage: nnkit predict MODEL.nnk --input FILE [-o OUT.csv] [--classes] [--top K] [--features COLS]\n"
-                "                     [--batch-size N] [--threads N] [--plugin-dir DIR]\n\n"
-                "Writes the model's outputs for every row of FILE as CSV (class probabilities\n"
-                "or regression outputs) to stdout or, atomically, to OUT.csv. With --classes,\n"
-                "each row's predicted class instead: its index, its name (the data's, saved with\n"
-                "the model) and its probability; --top K gives the K most probable, best first.\n"},
+    {"predict", "usage: nnkit predict MODEL.nnk --input FILE [-o OUT.csv] [--rows N] [--classes] [--top K]\n"
+                "                     [--features COLS] [--batch-size N] [--threads N] [--plugin-dir DIR]\n\n"
+                "Writes the model's outputs for every row of FILE (the first N with --rows) as CSV\n"
+                "(class probabilities or regression outputs, each the shortest text that reads back\n"
+                "to the same float) to stdout or, atomically, to OUT.csv. The model knows its input\n"
+                "columns (from its experiment, or the data it was fit on through the C API);\n"
+                "--features overrides them. With --classes, each row's predicted class instead:\n"
+                "its index, its name (the data's, saved with the model) and its probability;\n"
+                "--top K gives the K most probable, best first.\n"},
     {"summary", "usage: nnkit summary EXPERIMENT.ini|MODEL.nnk [--set section.key=value ...] [--plugin-dir DIR]\n\n"
                 "Prints a Keras-style table: layer, type, output shape, parameter count.\n"},
     {"events", "usage: nnkit events [--repair] EVENTFILE...\n\n"
@@ -211,6 +214,12 @@ static int parse_options(const char *cmd, int argc, char **argv, options *o)
         }
         if (!strcmp(a, "--classes") && !strcmp(cmd, "predict")) {
             o->classes = 1;
+            continue;
+        }
+        if (!strcmp(a, "--rows") && !strcmp(cmd, "predict")) {
+            if (integer_arg(next, 1, LLONG_MAX, &o->rows))
+                return usage_error(cmd, "option '--rows' needs a positive integer, got '%s'", next ? next : "");
+            i++;
             continue;
         }
         if (!strcmp(a, "--top") && !strcmp(cmd, "predict")) {
@@ -832,6 +841,8 @@ static int cmd_predict(const options *o)
     nnk_registry *reg = load_registry(o, &err);
     nnk_model *m = reg ? nnk_model_load(reg, o->positional, &err) : NULL;
     nnk_dataset *d = m ? load_for_model(m, o->input, o, 0, &err) : NULL;
+    if (d && o->rows > 0 && o->rows < d->rows) /* the first N, as the book's X_new = X_test[:3] */
+        d->rows = o->rows;
     int64_t cols = 0;
     float *out = d ? nnk_model_predict(m, d, o->batch_size ? o->batch_size : 256, &cols, &err) : NULL;
     if (out) {

@@ -190,6 +190,10 @@ typedef struct nnk_dataset {
     nnk_text_column *text;
     int text_labels;         /* class_names are a string label column's
                                 values (see nnk_dataset_fit_classes) */
+    char *label_columns;     /* CSV: the label columns it was loaded with
+                                ("" for none), or NULL; with feature_names
+                                they become a model's columns when it fits
+                                on this data without nnk_model_set_columns */
 } nnk_dataset;
 
 NNK_API void nnk_dataset_free(nnk_dataset *d);
