@@ -602,6 +602,75 @@ static void optimizer_checks(report *r, const nnk_component_info *c, nnk_rng *g)
     nnk_params_free(p);
 }
 
+/* One instance of callback c from p: made, its state (when it saves one)
+ * saved, loaded into a second instance and saved again alike, destroyed.
+ * Returns 0 when create refused with a message (a setting it rejects). */
+static int callback_case(report *r, const nnk_component_info *c, nnk_params *p, const char *what)
+{
+    const nnk_callback_vtable *cv = c->vtable;
+    nnk_err err = {NNK_OK, ""};
+    void *a = NULL, *b = NULL;
+    int rc = cv->create ? cv->create(nnk_params_config(p), &a, &err) : NNK_OK;
+    if (rc) {
+        if (!err.msg[0])
+            row(r, c->name, "lifecycle", 0, "create failed with %s and gave no reason", what);
+        return 0;
+    }
+    if (cv->save_state) {
+        uint8_t *first = NULL, *second = NULL;
+        size_t n1 = 0, n2 = 0;
+        int ok = !cv->save_state(a, &first, &n1, &err) && (!cv->create || !cv->create(nnk_params_config(p), &b, &err)) &&
+                 !cv->load_state(b, first, n1, &err) && !cv->save_state(b, &second, &n2, &err) && n1 == n2 &&
+                 (!n1 || !memcmp(first, second, n1));
+        if (ok)
+            row(r, c->name, "state round trip", 1, "%s: %zu bytes saved, loaded and saved again alike", what, n1);
+        else
+            row(r, c->name, "state round trip", 0, "%s: %s", what, err.msg[0] ? err.msg : "the state saved after a load differs");
+        free(first), free(second);
+        if (b && cv->destroy)
+            cv->destroy(b);
+    }
+    if (a && cv->destroy)
+        cv->destroy(a);
+    return 1;
+}
+
+/* A callback is made from its defaults (for a parameter without one, from
+ * each of its choices) and destroyed again; a refusal must say why. */
+static void callback_checks(report *r, const nnk_component_info *c, nnk_rng *g)
+{
+    nnk_params *p = default_params(r, c, "lifecycle");
+    if (!p)
+        return;
+    const nnk_param_spec *need = NULL;
+    for (int i = 0; c->params && c->params[i].name && !need; i++)
+        need = c->params[i].default_value ? NULL : &c->params[i];
+    nnk_err err = {NNK_OK, ""};
+    int made = 0, cases = 0;
+    char value[128], what[200];
+    if (need && need->type == NNK_PARAM_CHOICE) {
+        for (int k = 0; need->choices[k]; k++, cases++) {
+            snprintf(what, sizeof what, "%s = %s", need->name, need->choices[k]);
+            if (!nnk_params_set(p, need->name, need->choices[k], NULL, &err) && !nnk_params_check_required(p, &err))
+                made += callback_case(r, c, p, what);
+        }
+    } else {
+        if (need) {
+            random_param(g, need, value, sizeof value);
+            nnk_params_set(p, need->name, value, NULL, &err);
+        }
+        snprintf(what, sizeof what, "%s", need ? "a value for its required parameter" : "its defaults");
+        cases = 1;
+        if (!nnk_params_check_required(p, &err))
+            made = callback_case(r, c, p, what);
+    }
+    if (made)
+        row(r, c->name, "lifecycle", 1, "made and destroyed from %d of %d settings", made, cases);
+    else
+        row(r, c->name, "lifecycle", 0, "no setting made it (%s)", err.msg[0] ? err.msg : "create refused every one");
+    nnk_params_free(p);
+}
+
 /* ---- the plugin ------------------------------------------------------------- */
 
 int nnk_check_plugin(const char *path, FILE *out, nnk_err *err)
@@ -641,6 +710,7 @@ int nnk_check_plugin(const char *path, FILE *out, nnk_err *err)
         case NNK_KIND_LOSS: loss_checks(&r, c, &g); break;
         case NNK_KIND_METRIC: metric_checks(&r, c, &g); break;
         case NNK_KIND_OPTIMIZER: optimizer_checks(&r, c, &g); break;
+        case NNK_KIND_CALLBACK: callback_checks(&r, c, &g); break;
         default: break;
         }
     }
