@@ -729,6 +729,17 @@ check "set without a value" 2 "nnkit train: --set 'fit.epochs': expected section
 check "a callback named by no name" 2 "nnkit: error: --set 'a b.type=x': callback name 'a b' must be 1 to 64 letters, digits, '_' or '-', starting with a letter or '_'" \
   $NNKIT train examples/regression.ini --set "a b.type=x"
 
+# --- epoch numbers agree: the console's last "Epoch K/", metrics.txt's
+# epochs K, training.csv's last index K - 1; initial_epoch K goes on at K ---
+check "early-stopped run" 0 "" $NNKIT train examples/regression.ini --run-name epochs --set fit.verbose=2 --set early_stopping.patience=3
+k=$(grep -o "^Epoch [0-9]*" out | tail -1 | cut -d' ' -f2)
+[ -n "$k" ] && [ "$k" -lt 200 ] && grep -q "^epochs $k$" runs/epochs/metrics.txt && [ "$(tail -1 runs/epochs/training.csv | cut -d, -f1)" = $((k - 1)) ] \
+  && pass=$((pass + 1)) || { echo "FAIL: epoch numbers: console $k, $(head -1 runs/epochs/metrics.txt), csv $(tail -1 runs/epochs/training.csv | cut -d, -f1)"; fail=$((fail + 1)); }
+check "continue an early-stopped run" 0 "" $NNKIT train examples/regression.ini --run-name epochs2 --from runs/epochs/model.nnk \
+  --set fit.initial_epoch=$k --set fit.epochs=$((k + 2)) --unset early_stopping --set fit.verbose=0
+[ "$(tail -n +2 runs/epochs2/training.csv | cut -d, -f1 | paste -sd' ')" = "$k $((k + 1))" ] && pass=$((pass + 1)) \
+  || { echo "FAIL: continued epochs: $(cut -d, -f1 runs/epochs2/training.csv | paste -sd' ')"; fail=$((fail + 1)); }
+
 # --- errors and notes that point to the fix ---
 check "a key in the wrong section" 2 "nnkit: error: --set: unknown key 'validation_split' for section [fit]; it belongs in [data]" \
   $NNKIT train examples/regression.ini --set fit.validation_split=0.1
