@@ -3,12 +3,15 @@
 data says: decodes the PNG itself (zlib and PNG's filters, no imaging
 library), maps each (x, y) through the panel geometry of tools/plot.c and
 looks for the run's colour within 3 pixels; a control point off the curve
-must have none. Usage: png_curve.py FILE.png X0 X1 Y0 Y1 R,G,B x,y... -- cx,cy"""
+must have none; with --clear, no black pixel (text, a legend's frame)
+lies inside the data area, away from the axes' ticks. --panel=I,COLS,ROWS
+picks panel I of a figure of COLS x ROWS panels. Usage: png_curve.py
+[--clear] [--panel=I,COLS,ROWS] FILE.png X0 X1 Y0 Y1 R,G,B x,y... -- cx,cy"""
 import struct
 import sys
 import zlib
 
-VP_X0, VP_X1, VP_Y0, VP_Y1 = 0.12, 0.95, 0.17, 0.86
+VP_X0, VP_X1, VP_Y0, VP_Y1 = 0.12, 0.68, 0.20, 0.86
 
 
 def decode(path):
@@ -59,20 +62,36 @@ def near(img, x, y, rgb):
 
 
 def main():
-    path, x0, x1, y0, y1, rgb = sys.argv[1], *map(float, sys.argv[2:6]), tuple(map(int, sys.argv[6].split(',')))
-    cut = sys.argv.index('--')
-    points = [tuple(map(float, a.split(','))) for a in sys.argv[7:cut]]
-    controls = [tuple(map(float, a.split(','))) for a in sys.argv[cut + 1:]]
+    args = sys.argv[1:]
+    clear = '--clear' in args
+    args = [a for a in args if a != '--clear']
+    index, cols, rows = 0, 1, 1
+    for a in list(args):
+        if a.startswith('--panel='):
+            index, cols, rows = map(int, a[8:].split(','))
+            args.remove(a)
+    path, x0, x1, y0, y1, rgb = args[0], *map(float, args[1:5]), tuple(map(int, args[5].split(',')))
+    cut = args.index('--')
+    points = [tuple(map(float, a.split(','))) for a in args[6:cut]]
+    controls = [tuple(map(float, a.split(','))) for a in args[cut + 1:]]
     img = decode(path)
-    width, height = img[0], img[1]
+    pw, ph = img[0] / cols, img[1] / rows
+    left, top = pw * (index % cols), ph * (index // cols)
 
     def pixel(x, y):
-        return (round(width * (VP_X0 + (VP_X1 - VP_X0) * (x - x0) / (x1 - x0))),
-                round(height * (1 - (VP_Y0 + (VP_Y1 - VP_Y0) * (y - y0) / (y1 - y0)))))
+        return (round(left + pw * (VP_X0 + (VP_X1 - VP_X0) * (x - x0) / (x1 - x0))),
+                round(top + ph * (1 - (VP_Y0 + (VP_Y1 - VP_Y0) * (y - y0) / (y1 - y0)))))
     missing = [pt for pt in points if not near(img, *pixel(*pt), rgb)]
     stray = [pt for pt in controls if near(img, *pixel(*pt), rgb)]
-    if missing or stray:
-        print(f'curve pixels missing at {missing}, present off the curve at {stray}')
+    covered = []
+    if clear:  # the data area less 12 pixels at each side (the ticks)
+        width, height, bpp, pixels = img
+        xa, xb = round(left + pw * VP_X0) + 12, round(left + pw * VP_X1) - 12
+        ya, yb = round(top + ph * (1 - VP_Y1)) + 12, round(top + ph * (1 - VP_Y0)) - 12
+        covered = [(px, py) for py in range(ya, yb) for px in range(xa, xb)
+                   if tuple(pixels[py][px * bpp:px * bpp + 3]) == (0, 0, 0)][:3]
+    if missing or stray or covered:
+        print(f'curve pixels missing at {missing}, present off the curve at {stray}; black inside the data at {covered}')
         return 1
     return 0
 

@@ -603,8 +603,38 @@ mkdir -p handrun && { echo "epoch,loss"; for e in 0 1 2 3 4 5 6 7 8 9; do echo "
 check "plot png" 0 "" $NNKIT plot handrun -o hand.png
 points=$(for e in 0 1 2 3 4 5 6 7 8 9; do awk -v e=$e 'BEGIN { printf "%d,%g ", e, 1 - 0.1 * e }'; done)
 # one panel, x over [0, 9], y over [0, 1.1] (10% above the highest loss), the first run's colour
-python3 "$SRC/tests/png_curve.py" hand.png 0 9 0 1.1 31,119,180 $points -- 4.5,0.9 2,0.2 >pngcheck 2>&1 && pass=$((pass + 1)) \
+python3 "$SRC/tests/png_curve.py" --clear hand.png 0 9 0 1.1 31,119,180 $points -- 4.5,0.9 2,0.2 >pngcheck 2>&1 && pass=$((pass + 1)) \
   || { echo "FAIL: plot pixels: $(cat pngcheck)"; fail=$((fail + 1)); }
+# twelve runs of a hand-made sweep (hidden.units 1 to 12, loss 1/units
+# falling with the epochs): the ten with the lowest last loss are drawn,
+# each named by the setting that differs, in its own colour, the legend
+# beside the data; a file among the runs is skipped with a note
+for u in 1 2 3 4 5 6 7 8 9 10 11 12; do
+  mkdir -p "hs/trial-$u" && printf '[layer hidden]\ntype = dense\nunits = %d\n[fit]\nepochs = 5\n[run]\nname = trial-%d\n' "$u" "$u" >"hs/trial-$u/config.ini"
+  { echo "epoch,loss,accuracy"; for e in 0 1 2 3 4; do awk -v u=$u -v e=$e 'BEGIN { printf "%d,%g,%g\n", e, (5 - e) / (5 * u), 0.5 + 0.1 * e }'; done; } >"hs/trial-$u/training.csv"
+done
+echo log >hs/trial-1.log
+check "plot a sweep" 0 "nnkit: note: plot: skipping 'hs/trial-1.log' (not a run directory)
+nnkit: note: plot: 12 runs; drawing the 10 with the lowest last val_loss (or loss)" $NNKIT plot hs/* -o sweep.png
+check "plot a sweep in the terminal" 0 "*" $NNKIT plot hs/trial-1 hs/trial-12
+grep -q "  A units=1 train$" out && grep -q "  B units=12 train$" out && pass=$((pass + 1)) || { echo "FAIL: sweep labels: $(grep train out)"; fail=$((fail + 1)); }
+# the panels are loss (first) and accuracy; trial-12 is drawn, trial-1 (the highest loss) is not
+first=$(for e in 0 1 2 3; do awk -v e=$e 'BEGIN { printf "%d,%g ", e, (5 - e) / 60 }'; done)
+# (loss: trial-12 first in blue where the others do not cover it, y up to
+# trial-3's 1/3 and 10%; accuracy:
+# all alike, the tenth run's colour drawn last on top)
+python3 "$SRC/tests/png_curve.py" --clear --panel=1,2,1 sweep.png 0 4 0 1 23,190,207 0,0.5 2,0.7 4,0.9 -- 2,0.2 >pngcheck 2>&1 \
+  && python3 "$SRC/tests/png_curve.py" --clear --panel=0,2,1 sweep.png 0 4 0 0.366666667 31,119,180 $first -- 2,0.3 >>pngcheck 2>&1 \
+  && pass=$((pass + 1)) || { echo "FAIL: sweep plot pixels: $(cat pngcheck)"; fail=$((fail + 1)); }
+# the terminal plot marks where curves meet
+check "plot overlapping curves" 0 "" $NNKIT plot hs/trial-5 hs/trial-6
+grep -q "  \* curves in one place$" out && pass=$((pass + 1)) || { echo "FAIL: no overlap mark: $(tail -4 out)"; fail=$((fail + 1)); }
+# lr-find draws the book's figure, and plot draws it again from the run
+check "lr-find -o" 0 "" $NNKIT lr-find examples/fashion_mnist.ini --steps 100 -o lr.png
+lrrun=$(ls -d runs/fashion_mnist-lr-find-* | tail -1)
+check "plot an lr-find run" 0 "" $NNKIT plot "$lrrun" -o lr2.png
+[ -s lr.png ] && cmp -s lr.png lr2.png && head -1 "$lrrun/lr_find.csv" | grep -q "^learning_rate,loss,smoothed_loss$" \
+  && grep -q "^suggested_learning_rate " "$lrrun/metrics.txt" && pass=$((pass + 1)) || { echo "FAIL: lr-find figure"; fail=$((fail + 1)); }
 check "plot svg and two runs" 0 "" $NNKIT plot runs/r1 runs/c1 -o curves.svg
 grep -q "<svg" curves.svg && pass=$((pass + 1)) || { echo "FAIL: no SVG"; fail=$((fail + 1)); }
 check "plot terminal" 0 "" $NNKIT plot runs/r1

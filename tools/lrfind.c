@@ -116,8 +116,36 @@ static int log_curve(const lr_probe *p, int64_t n, const char *dir, double sugge
     return rc ? rc : crc;
 }
 
+/* DIR/lr_find.csv (learning_rate, loss, smoothed_loss per step) and
+ * DIR/metrics.txt (the suggestion), which nnkit plot draws. */
+static int write_curve(const lr_probe *p, int64_t n, const char *dir, double suggestion, nnk_err *err)
+{
+    char path[4200], *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f)
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    fprintf(f, "learning_rate,loss,smoothed_loss\n");
+    for (int64_t i = 0; i < n; i++) {
+        char a[40], b[40], c[40];
+        nnk_format_double(p->lr[i], a, sizeof a);
+        nnk_format_double(p->loss[i], b, sizeof b);
+        nnk_format_double(p->smooth[i], c, sizeof c);
+        fprintf(f, "%s,%s,%s\n", a, b, c);
+    }
+    fclose(f);
+    snprintf(path, sizeof path, "%s/lr_find.csv", dir);
+    int rc = text ? nnk_write_file_atomic(path, text, len, err) : nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    free(text);
+    char metrics[128], v[40];
+    nnk_format_double(suggestion, v, sizeof v);
+    int m = snprintf(metrics, sizeof metrics, "suggested_learning_rate %s\n", v);
+    snprintf(path, sizeof path, "%s/metrics.txt", dir);
+    return rc ? rc : nnk_write_file_atomic(path, metrics, (size_t)m, err);
+}
+
 int cmd_lr_find_run(const char *experiment, const char *const *sets, int n_sets, const char *plugin_dir,
-                    double min_lr, double max_lr, long long steps, nnk_err *err)
+                    double min_lr, double max_lr, long long steps, const char *out, nnk_err *err)
 {
     nnk_registry *reg = nnk_registry_new();
     nnk_experiment *e = NULL;
@@ -184,7 +212,12 @@ int cmd_lr_find_run(const char *experiment, const char *const *sets, int n_sets,
         snprintf(dir, sizeof dir, "%s/%s-lr-find-%s", c->run_dir, stem, stamp);
         rc = log_curve(&p, p.done, dir, suggestion, err);
         if (!rc)
+            rc = write_curve(&p, p.done, dir, suggestion, err);
+        if (!rc)
             printf("suggested learning rate: %.3g (TensorBoard curve in %s)\n", suggestion, dir);
+        const char *run = dir;
+        if (!rc && out && !(rc = cmd_plot_run(&run, 1, NULL, out, plugin_dir, err)))
+            printf("lr-find: wrote %s\n", out);
     }
     free(p.lr), free(p.loss), free(p.smooth);
     nnk_callback_free(cb);

@@ -102,13 +102,15 @@ static const char *const help_texts[][2] = {
                "(exit 1) and skipped: the whole records after it are still listed. --repair keeps\n"
                "every whole record and drops only the damaged bytes (written to a temporary file,\n"
                "then renamed over the original), and says what it dropped.\n"},
-    {"lr-find", "usage: nnkit lr-find EXPERIMENT.ini [--min-lr 1e-5] [--max-lr 10] [--steps 300] [--set S.K=V ...] [--threads N]\n"
-                "                     [--plugin-dir DIR]\n\n"
+    {"lr-find", "usage: nnkit lr-find EXPERIMENT.ini [--min-lr 1e-5] [--max-lr 10] [--steps 300] [-o LR.png|LR.svg]\n"
+                "                     [--set S.K=V ...] [--threads N] [--plugin-dir DIR]\n\n"
                 "The book's learning-rate search: from the experiment's initial weights, trains\n"
                 "--steps iterations with the rate growing exponentially from --min-lr to --max-lr,\n"
                 "stops when the loss diverges, plots the smoothed loss against the rate, suggests\n"
                 "a rate (a tenth of the rate at the lowest loss) and logs the curve to TensorBoard\n"
-                "in <run.dir>/<experiment>-lr-find-<time>.\n"},
+                "in <run.dir>/<experiment>-lr-find-<time>, with lr_find.csv and metrics.txt. With\n"
+                "-o, draws the book's figure (loss against a log-scale rate, the suggestion marked);\n"
+                "nnkit plot on the run directory draws the same.\n"},
     {"sweep", "usage: nnkit sweep EXPERIMENT.ini [--grid S.K=V1,V2 ...] [--choice S.K=A,B ...] [--uniform S.K=LO:HI ...]\n"
               "                   [--log-uniform S.K=LO:HI ...] [--trials N] [--jobs N] [--strategy grid|random|hyperband|bayes]\n"
               "                   [--objective val_loss] [--mode auto|min|max] [--seed N] [--name NAME] [--set S.K=V ...]\n"
@@ -1033,7 +1035,7 @@ static int cmd_lr_find(const options *o)
     if (lo >= hi)
         return usage_error("lr-find", "%s", "--min-lr must be below --max-lr");
     nnk_err err = {NNK_OK, ""};
-    if (cmd_lr_find_run(o->positional, o->sets, o->n_sets, o->plugin_dir, lo, hi, o->steps ? o->steps : 300, &err))
+    if (cmd_lr_find_run(o->positional, o->sets, o->n_sets, o->plugin_dir, lo, hi, o->steps ? o->steps : 300, o->output, &err))
         return fail(&err);
     return 0;
 }

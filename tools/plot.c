@@ -17,13 +17,15 @@
 #define MAX_PANELS 8
 
 /* Geometry of every panel inside its subpage (normalised), so the tests
- * can find a curve's pixels from its data. */
+ * can find a curve's pixels from its data. The legend goes to the right of
+ * the data, outside it, so it never covers a curve however many runs. */
 #define VP_X0 0.12
-#define VP_X1 0.95
-#define VP_Y0 0.17
+#define VP_X1 0.68
+#define VP_Y0 0.20
 #define VP_Y1 0.86
-#define PANEL_W 800
+#define PANEL_W 1000
 #define PANEL_H 400
+#define MAX_RUNS 10 /* runs drawn; more are cut to the best by their last loss */
 
 typedef struct series {
     char label[160];
@@ -32,8 +34,14 @@ typedef struct series {
 } series;
 
 typedef struct panel {
-    char title[64], xlabel[32];
-    int unit; /* accuracy-like: the y axis is [0, 1] */
+    char title[64], xlabel[32], ylabel[64];
+    int unit;           /* accuracy-like: the y axis is [0, 1] */
+    int fixed;          /* y0 .. y1 below are the y axis */
+    double y0, y1;
+    int log_x;          /* x holds log10 of the values (a learning rate) */
+    double mark_x;      /* a vertical line there (log10 when log_x), when marked */
+    int marked;
+    char mark_label[64];
     int n;
     series *s[MAX_SERIES];
 } panel;
@@ -60,6 +68,7 @@ static panel *panel_for(figure *f, const char *title, nnk_err *err)
     memset(p, 0, sizeof *p);
     snprintf(p->title, sizeof p->title, "%s", title);
     snprintf(p->xlabel, sizeof p->xlabel, "epoch");
+    snprintf(p->ylabel, sizeof p->ylabel, "%s", title);
     p->unit = strstr(title, "acc") != NULL;
     return p;
 }
@@ -98,9 +107,9 @@ static char *next_line(char **text)
     return line;
 }
 
-static int read_history(figure *f, const char *run, int index, nnk_err *err)
+static int read_history(figure *f, const char *run, const char *name, int index, nnk_err *err)
 {
-    char path[4200], name[256];
+    char path[4200];
     snprintf(path, sizeof path, "%s/training.csv", run);
     size_t len;
     char *text = (char *)nnk_read_file(path, "history", &len, err);
@@ -113,8 +122,6 @@ static int read_history(figure *f, const char *run, int index, nnk_err *err)
     }
     text = copy;
     text[len] = 0;
-    const char *base = strrchr(run, '/');
-    snprintf(name, sizeof name, "%s", base && base[1] ? base + 1 : run);
     char *next = text, *line = next_line(&next);
     char *cols[64];
     int n_cols = 0, rc = NNK_OK;
@@ -159,6 +166,65 @@ static int read_history(figure *f, const char *run, int index, nnk_err *err)
     return rc;
 }
 
+/* An lr-find run (RUN/lr_find.csv, RUN/metrics.txt): the book's figure,
+ * loss against a log-scale learning rate, raw and smoothed, the
+ * suggestion marked, the y axis from 0 to the first loss (the divergence
+ * at the end would flatten the rest). */
+static int read_lr_find(figure *f, const char *run, int index, nnk_err *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/lr_find.csv", run);
+    size_t len;
+    char *text = (char *)nnk_read_file(path, "lr-find curve", &len, err), *copy = text ? realloc(text, len + 1) : NULL;
+    if (!copy) {
+        free(text);
+        return text ? nnk_err_set(err, NNK_ENOMEM, "out of memory") : (int)err->status;
+    }
+    text = copy;
+    text[len] = 0;
+    panel *p = panel_for(f, "loss against learning rate", err);
+    series *raw = p ? add_series(p, "loss", index, 1, err) : NULL, *smooth = raw ? add_series(p, "smoothed loss", index, 0, err) : NULL;
+    int rc = smooth ? NNK_OK : err->status;
+    char *next = text, *line = next_line(&next);
+    if (!rc && (!line || strcmp(line, "learning_rate,loss,smoothed_loss")))
+        rc = nnk_err_set(err, NNK_EDATA, "lr-find curve '%s': its header must be learning_rate,loss,smoothed_loss", path);
+    for (int line_no = 2; !rc && (line = next_line(&next)) && smooth->n < MAX_POINTS; line_no++) {
+        char *end;
+        double lr = strtod(line, &end), loss = *end == ',' ? strtod(end + 1, &end) : NAN;
+        double sm = *end == ',' ? strtod(end + 1, &end) : NAN;
+        if (*end || !(lr > 0) || !isfinite(loss) || !isfinite(sm))
+            rc = nnk_err_set(err, NNK_EDATA, "lr-find curve '%s': line %d is not three numbers", path, line_no);
+        else {
+            raw->x[raw->n] = smooth->x[smooth->n] = log10(lr);
+            raw->y[raw->n++] = loss;
+            smooth->y[smooth->n++] = sm;
+        }
+    }
+    free(text);
+    if (rc)
+        return rc;
+    if (!smooth->n)
+        return nnk_err_set(err, NNK_EDATA, "lr-find curve '%s' holds no points", path);
+    snprintf(p->xlabel, sizeof p->xlabel, "learning rate");
+    snprintf(p->ylabel, sizeof p->ylabel, "loss");
+    p->log_x = p->fixed = 1;
+    p->y0 = 0;
+    p->y1 = fmax(p->y1, fmax(raw->y[0], smooth->y[0]) * 1.05);
+    snprintf(path, sizeof path, "%s/metrics.txt", run);
+    FILE *m = fopen(path, "r");
+    char key[64];
+    double v;
+    while (m && fscanf(m, "%63s %lf", key, &v) == 2)
+        if (!strcmp(key, "suggested_learning_rate") && v > 0) {
+            p->marked = 1;
+            p->mark_x = log10(v);
+            snprintf(p->mark_label, sizeof p->mark_label, " suggested %.3g", v);
+        }
+    if (m)
+        fclose(m);
+    return NNK_OK;
+}
+
 /* The activations' values and derivatives over z in [-5, 5], from the
  * plugins' own forward and backward. */
 static int read_activations(figure *f, const char *list, const char *plugin_dir, nnk_err *err)
@@ -169,9 +235,14 @@ static int read_activations(figure *f, const char *list, const char *plugin_dir,
     panel *slopes = values ? panel_for(f, "derivatives", err) : NULL;
     if (!rc && (!values || !slopes))
         rc = err->status;
-    if (values) {
+    if (values && slopes) { /* the book's ranges: saturating functions stay readable beside relu's */
         snprintf(values->xlabel, sizeof values->xlabel, "z");
         snprintf(slopes->xlabel, sizeof slopes->xlabel, "z");
+        snprintf(values->ylabel, sizeof values->ylabel, "f(z)");
+        snprintf(slopes->ylabel, sizeof slopes->ylabel, "f'(z)");
+        values->fixed = slopes->fixed = 1;
+        values->y0 = -1.2, values->y1 = 1.2;
+        slopes->y0 = -0.2, slopes->y1 = 1.2;
     }
     char *copy = strdup(list), *save = NULL;
     int index = 0;
@@ -231,6 +302,10 @@ static void range(const panel *p, double *x0, double *x1, double *y0, double *y1
         *x0 = 0, *x1 = 1, *y0 = 0, *y1 = 1;
     if (*x1 <= *x0)
         *x1 = *x0 + 1;
+    if (p->fixed) {
+        *y0 = p->y0, *y1 = p->y1;
+        return;
+    }
     if (p->unit) { /* accuracy: the whole [0, 1] */
         *y0 = 0, *y1 = 1;
         return;
@@ -295,10 +370,18 @@ static int draw_file(const figure *f, const char *out, nnk_err *err)
         plwind(x0, x1, y0, y1);
         plcol0(2);
         plwidth(1);
-        plbox("g", 0, 0, "g", 0, 0);
+        plbox(p->log_x ? "gl" : "g", 0, 0, "g", 0, 0);
         plcol0(1);
-        plbox("bcnst", 0, 0, "bcnstv", 0, 0);
-        pllab(p->xlabel, "", p->title);
+        plbox(p->log_x ? "bcnstl" : "bcnst", 0, 0, "bcnstv", 0, 0);
+        pllab(p->xlabel, p->ylabel, p->title);
+        if (p->marked) { /* the suggestion, as a dotted vertical line */
+            PLFLT mx[2] = {p->mark_x, p->mark_x}, my[2] = {y0, y1};
+            plcol0(1);
+            pllsty(3);
+            plline(2, mx, my);
+            pllsty(1);
+            plptex(p->mark_x, y0 + 0.92 * (y1 - y0), 1, 0, -0.05, p->mark_label);
+        }
         PLINT opts[MAX_SERIES], colors[MAX_SERIES], styles[MAX_SERIES], text_colors[MAX_SERIES];
         PLFLT widths[MAX_SERIES];
         const char *labels[MAX_SERIES];
@@ -320,8 +403,8 @@ static int draw_file(const figure *f, const char *out, nnk_err *err)
         pllsty(1);
         plwidth(1);
         PLFLT lw, lh;
-        pllegend(&lw, &lh, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, PL_POSITION_TOP | PL_POSITION_RIGHT | PL_POSITION_INSIDE,
-                 0.01, 0.01, 0.08, 0, 1, 1, 0, 0, p->n, opts, 0.8, 0.6, 1.6, 0, text_colors, labels, NULL, NULL, NULL,
+        pllegend(&lw, &lh, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, PL_POSITION_RIGHT | PL_POSITION_OUTSIDE,
+                 0.02, 0.0, 0.06, 0, 1, 1, 0, 0, p->n, opts, 0.8, 0.6, 1.6, 0, text_colors, labels, NULL, NULL, NULL,
                  NULL, colors, styles, widths, NULL, NULL, NULL, NULL);
     }
     plend();
@@ -354,8 +437,8 @@ static void draw_terminal(const figure *f)
             char mark = s->dashed ? (char)('a' + s->run % 26) : (char)('A' + s->run % 26);
             for (int j = 0; j < s->n; j++) {
                 int c = (int)lround((s->x[j] - x0) / (x1 - x0) * (W - 1)), r = (int)lround((y1 - s->y[j]) / (y1 - y0) * (H - 1));
-                if (c >= 0 && c < W && r >= 0 && r < H)
-                    grid[r][c] = mark;
+                if (c >= 0 && c < W && r >= 0 && r < H) /* '*': curves meet there (train on validation) */
+                    grid[r][c] = grid[r][c] == ' ' || grid[r][c] == mark ? mark : '*';
             }
         }
         printf("%s\n", p->title);
@@ -363,8 +446,13 @@ static void draw_terminal(const figure *f)
             printf("%9.3g |%s\n", y1 - (y1 - y0) * r / (H - 1), grid[r]);
         printf("%9s +%.*s\n%9s  %-10.4g%*s%10.4g  (%s)\n", "", W, "----------------------------------------------------------------", "",
                x0, W - 20, "", x1, p->xlabel);
+        int met = 0;
+        for (int r = 0; r < H; r++)
+            met |= strchr(grid[r], '*') != NULL;
         for (int k = 0; k < p->n; k++)
             printf("%9s  %c %s\n", "", p->s[k]->dashed ? 'a' + p->s[k]->run % 26 : 'A' + p->s[k]->run % 26, p->s[k]->label);
+        if (met)
+            printf("%9s  * curves in one place\n", "");
         printf("\n");
     }
 }
@@ -376,8 +464,16 @@ int cmd_plot_run(const char *const *runs, int n_runs, const char *activations, c
     if (!f)
         return nnk_err_set(err, NNK_ENOMEM, "out of memory");
     int rc = NNK_OK;
-    for (int i = 0; !rc && i < n_runs; i++)
-        rc = read_history(f, runs[i], i, err);
+    plot_run *picked = n_runs ? calloc((size_t)n_runs, sizeof *picked) : NULL;
+    int n = n_runs ? plot_runs(runs, n_runs, picked, MAX_RUNS, err) : 0;
+    if (n < 0 || (n_runs && !picked))
+        rc = picked ? (int)err->status : nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    for (int i = 0; !rc && i < n; i++) {
+        char curve[4200];
+        snprintf(curve, sizeof curve, "%s/lr_find.csv", picked[i].dir);
+        rc = access(curve, F_OK) ? read_history(f, picked[i].dir, picked[i].label, i, err) : read_lr_find(f, picked[i].dir, i, err);
+    }
+    free(picked);
     if (!rc && activations)
         rc = read_activations(f, activations, plugin_dir, err);
     if (!rc && !f->n)

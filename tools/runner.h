@@ -86,10 +86,22 @@ int write_class_predictions(FILE *f, const nnk_model *m, const float *out, int64
 /* nnkit plot (plot.c): learning curves of runs and/or activations (a
  * comma-separated list, may be NULL), to out (.png or .svg) or, with out
  * NULL, the terminal. */
+/* nnkit plot's runs (plot_runs.c): up to max of the given directories
+ * (non-directories skipped with a note; past max, the best by their last
+ * val_loss), each labelled by the settings that tell it from the others.
+ * Returns how many, or -1 with err set. */
+#define PLOT_MAX_DIRS 1024
+typedef struct plot_run {
+    const char *dir;
+    char label[160];
+    double last;
+} plot_run;
+int plot_runs(const char *const *dirs, int n_dirs, plot_run *out, int max, nnk_err *err);
+
 int cmd_plot_run(const char *const *runs, int n_runs, const char *activations, const char *out, const char *plugin_dir,
                  nnk_err *err);
 
 /* nnkit lr-find (lrfind.c) */
 int cmd_lr_find_run(const char *experiment, const char *const *sets, int n_sets, const char *plugin_dir,
-                    double min_lr, double max_lr, long long steps, nnk_err *err);
+                    double min_lr, double max_lr, long long steps, const char *out, nnk_err *err);
 #endif
