@@ -770,6 +770,34 @@ check "continue an early-stopped run" 0 "" $NNKIT train examples/regression.ini 
 [ "$(tail -n +2 runs/epochs2/training.csv | cut -d, -f1 | paste -sd' ')" = "$k $((k + 1))" ] && pass=$((pass + 1)) \
   || { echo "FAIL: continued epochs: $(cut -d, -f1 runs/epochs2/training.csv | paste -sd' ')"; fail=$((fail + 1)); }
 
+# --- TensorBoard's sample predictions are captioned with class names ---
+awk 'BEGIN { srand(7); printf "kind"; for (j = 0; j < 16; j++) printf ",p%d", j; print "";
+  split("Ankle boot,Sneaker,T-shirt/top", n, ",");
+  for (r = 0; r < 60; r++) { printf "%s", n[r % 3 + 1]; for (j = 0; j < 16; j++) printf ",%.3f", rand() + (j % 3 == r % 3); print "" } }' >tiles.csv
+ini tiles.ini "[data]" "train = tiles.csv" "label = kind" "validation_split = 0.2" "[input]" "shape = 4,4" "[layer flatten]" \
+  "[layer out]" "type = dense" "units = 3" "activation = softmax" "[compile]" "loss = sparse_categorical_crossentropy" \
+  "[fit]" "epochs = 1" "verbose = 0" "[callback tensorboard]" "histogram_freq = 1" "write_images = true" "image_samples = 4"
+check "captioned samples" 0 "" $NNKIT train tiles.ini --run-name tiles
+# 2 x 2 cells as wide as "T-SHIRT/TOP" (11 glyphs of 8 pixels less 2): 2 * (86 + 6) - 6 = 178
+# wide; each a 4-pixel tile and two caption lines of 13: 2 * (4 + 28 + 6) - 6 = 70 high
+python3 - runs/tiles/train/events.out.tfevents.* <<'PY' && pass=$((pass + 1)) || { echo "FAIL: sample captions"; fail=$((fail + 1)); }
+import struct, sys, zlib
+data, pos, png = open(sys.argv[1], 'rb').read(), 0, None
+while pos < len(data):
+    n = struct.unpack('<Q', data[pos:pos + 8])[0]
+    payload = data[pos + 12:pos + 12 + n]
+    pos += 16 + n
+    if b'sample_predictions' in payload:
+        i = payload.find(b'\x89PNG')
+        png = payload[i:payload.find(b'IEND', i) + 8]
+w, h = struct.unpack('>II', png[16:24])
+raw = zlib.decompress(b''.join(png[p + 8:p + 8 + struct.unpack('>I', png[p:p + 4])[0]]
+                               for p in range(8, len(png)) if png[p + 4:p + 8] == b'IDAT'))
+coloured = any(raw[k] != raw[k + 1] for k in range(0, len(raw) - 2))
+print(w, h, coloured)
+sys.exit(not (w == 178 and h == 70 and coloured))
+PY
+
 # --- errors and notes that point to the fix ---
 check "a key in the wrong section" 2 "nnkit: error: --set: unknown key 'validation_split' for section [fit]; it belongs in [data]" \
   $NNKIT train examples/regression.ini --set fit.validation_split=0.1

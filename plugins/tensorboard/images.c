@@ -1,6 +1,7 @@
 /* Images for the Images dashboard: the first dense layer's weights as a
- * grid of tiles, and sample inputs captioned "predicted/true" under each
- * tile (green when right, red when wrong). */
+ * grid of tiles, and sample inputs captioned under each tile with the
+ * predicted class's name (green when right, red when wrong) and the true
+ * one's. */
 #include "tensorboard.h"
 #include <math.h>
 #include <stdio.h>
@@ -8,14 +9,8 @@
 #include <string.h>
 
 #define GAP 2
-#define SCALE 2                    /* caption glyphs: 3x5 pixels, doubled */
-#define CAPTION_H (5 * SCALE + 4)
-
-/* 3x5 glyphs for 0-9 and '/', one row of three bits per entry. */
-static const unsigned char glyphs[11][5] = {
-    {7, 5, 5, 5, 7}, {2, 6, 2, 2, 7}, {7, 1, 7, 4, 7}, {7, 1, 7, 1, 7}, {5, 5, 7, 1, 1},
-    {7, 4, 7, 1, 7}, {7, 4, 7, 5, 7}, {7, 1, 1, 1, 1}, {7, 5, 7, 5, 7}, {7, 5, 7, 1, 7},
-    {1, 1, 2, 4, 4}};
+#define LINE_H (5 * TB_CAPTION_SCALE + 3)
+#define CAPTION_H (2 * LINE_H + 2) /* the predicted class, then the true one */
 
 int tb_image_shape(const nnk_model_view *m, int *w, int *h)
 {
@@ -28,24 +23,6 @@ int tb_image_shape(const nnk_model_view *m, int *w, int *h)
         return *w > 0 && *h > 0 && *w <= 256 && *h <= 256;
     }
     return 0;
-}
-
-static void draw_text(uint8_t *rgb, int stride_px, int x0, int y0, const char *text,
-                      const uint8_t color[3])
-{
-    for (int i = 0; text[i]; i++) {
-        int g = text[i] == '/' ? 10 : text[i] - '0';
-        if (g < 0 || g > 10)
-            continue;
-        for (int r = 0; r < 5; r++)
-            for (int c = 0; c < 3; c++)
-                if (glyphs[g][r] & (4 >> c))
-                    for (int dy = 0; dy < SCALE; dy++)
-                        for (int dx = 0; dx < SCALE; dx++) {
-                            int x = x0 + i * 4 * SCALE + c * SCALE + dx, y = y0 + r * SCALE + dy;
-                            memcpy(rgb + 3 * ((size_t)y * (size_t)stride_px + (size_t)x), color, 3);
-                        }
-    }
 }
 
 static int64_t argmax(const float *v, int64_t n)
@@ -121,6 +98,19 @@ static int weight_grid(tb_state *s, const nnk_train_info *info, nnk_err *err)
     return rc;
 }
 
+/* Class k's name for a caption: the model's class name, else its index. */
+static const char *class_text(const nnk_train_info *info, int64_t k, char *buf, size_t n)
+{
+    const char *name = tb_host->model_class_name(info->model, k);
+    if (name)
+        snprintf(buf, n, "%.40s", name);
+    else
+        snprintf(buf, n, "%lld", (long long)k);
+    return buf;
+}
+
+/* Sample inputs in a grid, each captioned with the predicted class (green
+ * when right, red when wrong) and, under it, the true one, by name. */
 static int sample_grid(tb_state *s, const nnk_train_info *info, nnk_err *err)
 {
     int iw, ih;
@@ -136,12 +126,18 @@ static int sample_grid(tb_state *s, const nnk_train_info *info, nnk_err *err)
     int64_t out_cols = nnk_shape_elements(&out.output), y_cols = tb_host->model_label_cols(info->model),
             in_cols = (int64_t)iw * ih;
     int captions = out_cols > 1 && y_cols >= 1;
+    char name[48];
+    int cell_w = iw; /* as wide as the longest class name */
+    for (int64_t k = 0; captions && k < out_cols; k++) {
+        int w = tb_caption_width(class_text(info, k, name, sizeof name));
+        cell_w = w > cell_w ? w : cell_w;
+    }
     float *x = malloc(sizeof(float) * (size_t)(n * in_cols));
     float *y = malloc(sizeof(float) * (size_t)(n * (y_cols ? y_cols : 1)));
     float *p = malloc(sizeof(float) * (size_t)(n * out_cols));
     int cols = (int)ceil(sqrt((double)n)), rows = (int)((n + cols - 1) / cols);
-    int cell_h = ih + (captions ? CAPTION_H : 0);
-    int W = cols * (iw + GAP) - GAP, H = rows * (cell_h + GAP) - GAP;
+    int cell_h = ih + (captions ? CAPTION_H : 0), gap = captions ? 3 * GAP : GAP;
+    int W = cols * (cell_w + gap) - gap, H = rows * (cell_h + gap) - gap;
     uint8_t *rgb = calloc((size_t)W * (size_t)H * 3, 1);
     int rc = (!x || !y || !p || !rgb) ? tb_host->err_set(err, NNK_ENOMEM, "out of memory") : NNK_OK;
     if (!rc)
@@ -153,28 +149,28 @@ static int sample_grid(tb_state *s, const nnk_train_info *info, nnk_err *err)
         lo = x[i] < lo ? x[i] : lo;
         hi = x[i] > hi ? x[i] : hi;
     }
-    static const uint8_t green[3] = {40, 210, 40}, red[3] = {235, 30, 30};
+    static const uint8_t green[3] = {40, 210, 40}, red[3] = {235, 30, 30}, grey[3] = {190, 190, 190};
     for (int64_t i = 0; !rc && i < n; i++) {
-        int ox = (int)(i % cols) * (iw + GAP), oy = (int)(i / cols) * (cell_h + GAP);
+        int ox = (int)(i % cols) * (cell_w + gap), oy = (int)(i / cols) * (cell_h + gap), ix = ox + (cell_w - iw) / 2;
         for (int yy = 0; yy < ih; yy++)
             for (int xx = 0; xx < iw; xx++)
-                memset(rgb + 3 * ((size_t)(oy + yy) * W + ox + xx), to_byte(x[i * in_cols + yy * iw + xx], lo, hi), 3);
+                memset(rgb + 3 * ((size_t)(oy + yy) * W + ix + xx), to_byte(x[i * in_cols + yy * iw + xx], lo, hi), 3);
         if (!captions)
             continue;
         int64_t pred = argmax(p + i * out_cols, out_cols);
         int64_t truth = y_cols == 1 ? (int64_t)y[i] : argmax(y + i * y_cols, y_cols);
-        char text[48];
-        snprintf(text, sizeof text, "%lld/%lld", (long long)pred, (long long)truth);
-        int tw = (int)strlen(text) * 4 * SCALE - SCALE;
-        draw_text(rgb, W, ox + (iw - tw > 0 ? (iw - tw) / 2 : 0), oy + ih + 2, text, pred == truth ? green : red);
+        class_text(info, pred, name, sizeof name);
+        tb_draw_caption(rgb, W, H, ox + (cell_w - tb_caption_width(name)) / 2, oy + ih + 2, name, pred == truth ? green : red);
+        class_text(info, truth, name, sizeof name);
+        tb_draw_caption(rgb, W, H, ox + (cell_w - tb_caption_width(name)) / 2, oy + ih + 2 + LINE_H, name, grey);
     }
     if (!rc) {
         char desc[1024];
-        int o = snprintf(desc, sizeof desc, captions ? "Under each input: predicted/true class (green: right, red: wrong)." : "Sample inputs.");
+        int o = snprintf(desc, sizeof desc, captions ? "Under each input: the predicted class (green: right, red: wrong), then the true one." : "Sample inputs.");
         for (int64_t k = 0; captions && k < out_cols && o < (int)sizeof desc - 40; k++) {
-            const char *name = tb_host->model_class_name(info->model, k);
-            if (name)
-                o += snprintf(desc + o, sizeof desc - (size_t)o, "%s %lld = %s", k ? "," : " Classes:", (long long)k, name);
+            const char *cname = tb_host->model_class_name(info->model, k);
+            if (cname)
+                o += snprintf(desc + o, sizeof desc - (size_t)o, "%s %lld = %s", k ? "," : " Classes:", (long long)k, cname);
         }
         rc = nnk_tb_image(s->train, "sample_predictions", rgb, W, H, 3, desc, info->epoch, -1, err);
     }

@@ -43,6 +43,11 @@ int tb_write_texts(tb_state *s, const nnk_train_info *info, nnk_err *err);
 int tb_write_session_start(tb_state *s, const nnk_train_info *info, nnk_err *err);
 /* images.c */
 int tb_image_shape(const nnk_model_view *m, int *w, int *h);
+/* caption.c: text in a 3x5 pixel font, each glyph scaled; 4 * scale pixels
+ * a character, 5 * scale high. Pixels outside the image are skipped. */
+#define TB_CAPTION_SCALE 2
+int tb_caption_width(const char *text);
+void tb_draw_caption(uint8_t *rgb, int stride_px, int height_px, int x0, int y0, const char *text, const uint8_t color[3]);
 int tb_write_images(tb_state *s, const nnk_train_info *info, nnk_err *err);
 /* weights.c */
 int tb_write_histograms(tb_state *s, const nnk_train_info *info, nnk_err *err);
