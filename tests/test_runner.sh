@@ -641,6 +641,11 @@ check "plot terminal" 0 "" $NNKIT plot runs/r1
 grep -q "^accuracy$" out && grep -q "^loss$" out && grep -q "  a r1 validation$" out && pass=$((pass + 1)) \
   || { echo "FAIL: terminal plot: $(head -5 out)"; fail=$((fail + 1)); }
 check "plot activations" 0 "" $NNKIT plot --activations relu,sigmoid,tanh,leaky_relu -o act.png
+# on the book's ranges ([-1.2, 1.2] for the functions): sigmoid (orange) and tanh (green) where they are, legend clear
+python3 "$SRC/tests/png_curve.py" --clear --panel=0,2,1 act.png -5 5 -1.2 1.2 255,127,14 -4,0.018 -2,0.1192 0,0.5 2,0.8808 -- -2,0.8 >pngcheck 2>&1 \
+  && python3 "$SRC/tests/png_curve.py" --clear --panel=0,2,1 act.png -5 5 -1.2 1.2 44,160,44 -2,-0.964 -1,-0.7616 1,0.7616 -- 2,-0.5 >>pngcheck 2>&1 \
+  && python3 "$SRC/tests/png_curve.py" --clear --panel=1,2,1 act.png -5 5 -0.2 1.2 255,127,14 -4,0.0177 0,0.25 3,0.0452 -- 0,0.8 >>pngcheck 2>&1 \
+  && pass=$((pass + 1)) || { echo "FAIL: activation plot pixels: $(cat pngcheck)"; fail=$((fail + 1)); }
 check "plot softmax" 2 "nnkit: error: plot: softmax works on whole rows, not one value at a time; draw sigmoid" $NNKIT plot --activations softmax
 check "plot unknown activation" 2 "nnkit: error: plot: unknown activation 'rleu'; available: linear, heaviside, sign, sigmoid, tanh, relu, leaky_relu, elu, selu, softplus, softmax" \
   $NNKIT plot --activations rleu
@@ -797,6 +802,11 @@ coloured = any(raw[k] != raw[k + 1] for k in range(0, len(raw) - 2))
 print(w, h, coloured)
 sys.exit(not (w == 178 and h == 70 and coloured))
 PY
+
+# --- multilabel: two sigmoid units on two 0/1 label columns ---
+check "multilabel example" 0 "" $NNKIT train examples/multilabel.ini --run-name multilabel
+awk '/^(accuracy|val_accuracy) / { if ($2 < 0.95) bad = 1; n++ } END { exit bad || n != 2 }' runs/multilabel/metrics.txt \
+  && pass=$((pass + 1)) || { echo "FAIL: multilabel accuracy: $(cat runs/multilabel/metrics.txt)"; fail=$((fail + 1)); }
 
 # --- errors and notes that point to the fix ---
 check "a key in the wrong section" 2 "nnkit: error: --set: unknown key 'validation_split' for section [fit]; it belongs in [data]" \
