@@ -734,8 +734,8 @@ check "from: another optimizer starts afresh" 0 "" $NNKIT train cont.ini --run-n
 
 # --- the examples switch optimizer and loss from the command line (their
 # optimizer and loss keys are scoped, so a key of another one waits) ---
-for ex in regression wide_and_deep; do
-  for opt in sgd adam rmsprop adagrad nadam; do
+for ex in regression wide_and_deep iris xor; do
+  for opt in sgd adagrad rmsprop adam adamax nadam adamw; do
     check "$ex with $opt" 0 "" $NNKIT train examples/$ex.ini --run-name "sw-$ex-$opt" --set compile.optimizer=$opt \
       --set fit.epochs=1 --set fit.verbose=0
   done
