@@ -10,7 +10,7 @@
 
 typedef struct attr {
     char *key;
-    int kind; /* 's', 'i', 't' (type), 'l' (list of shapes) */
+    int kind; /* 's', 't' (type), 'l' (list of shapes) */
     char *s;
     int64_t i;
     int n_shapes;
@@ -106,15 +106,6 @@ int nnk_tb_graph_attr_s(nnk_tb_graph *g, int i, const char *key, const char *val
     return NNK_OK;
 }
 
-int nnk_tb_graph_attr_i(nnk_tb_graph *g, int i, const char *key, int64_t value, nnk_err *err)
-{
-    attr *a = find_or_add(g, i, key, 'i', err);
-    if (!a)
-        return err ? err->status : NNK_EUSAGE;
-    a->i = value;
-    return NNK_OK;
-}
-
 int nnk_tb_graph_attr_type(nnk_tb_graph *g, int i, const char *key, int dtype, nnk_err *err)
 {
     attr *a = find_or_add(g, i, key, 't', err);
@@ -160,10 +151,6 @@ static void fill_attr(const attr *a, attr_msgs *m)
         m->value.value_case = TENSORBOARD__ATTR_VALUE__VALUE_S;
         m->value.s.data = (uint8_t *)a->s;
         m->value.s.len = a->s ? strlen(a->s) : 0;
-        break;
-    case 'i':
-        m->value.value_case = TENSORBOARD__ATTR_VALUE__VALUE_I;
-        m->value.i = a->i;
         break;
     case 't':
         m->value.value_case = TENSORBOARD__ATTR_VALUE__VALUE_TYPE;

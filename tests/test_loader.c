@@ -21,6 +21,18 @@ static void expect_load_error(const char *path, const char *want_fmt)
     nnk_registry_free(reg);
 }
 
+/* The status table: each code's text and the runner's exit status. */
+START_TEST(status_table)
+{
+    ck_assert_str_eq(nnk_status_text(NNK_OK), "ok");
+    ck_assert_str_eq(nnk_status_text(NNK_ECONFIG), "configuration error");
+    ck_assert_str_eq(nnk_status_text(NNK_EMODEL), "model file error");
+    ck_assert_str_eq(nnk_status_text((nnk_status)99), "unknown status");
+    ck_assert_int_eq(nnk_status_exit_code(NNK_EUSAGE), 2);
+    ck_assert_int_eq(nnk_status_exit_code(NNK_EDATA), 1);
+}
+END_TEST
+
 START_TEST(loader_failures)
 {
     expect_load_error(FIX("fixture_noentry.so"), "plugin '%s': not an nnkit plugin (no nnkit_plugin record)");
@@ -245,6 +257,7 @@ int main(void)
 {
     Suite *s = suite_create("loader");
     TCase *tc = tcase_create("all");
+    tcase_add_test(tc, status_table);
     tcase_add_test(tc, loader_failures);
     tcase_add_test(tc, builtins_all_present);
     tcase_add_test(tc, abi_layout_pinned);

@@ -733,6 +733,7 @@ END_TEST
 START_TEST(split_gemm_matches_plain_loops)
 {
     ck_assert_int_eq(nnk_set_threads(3), 3);
+    ck_assert_int_eq(nnk_thread_count(), 3); /* what is in effect, as set */
     /* each above the size worth splitting (m n k >= 32768) */
     const int shapes[][3] = {{70, 33, 20}, {20, 90, 40}, {64, 64, 16}, {129, 7, 40}, {40, 200, 30}};
     for (int s = 0; s < 5; s++)

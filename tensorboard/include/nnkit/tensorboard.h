@@ -114,12 +114,10 @@ NNK_API void nnk_tb_graph_free(nnk_tb_graph *g);
 /* Adds a node; inputs may be NULL when n_inputs is 0. Returns its index. */
 NNK_API int nnk_tb_graph_node(nnk_tb_graph *g, const char *name, const char *op,
                       const char *const *inputs, int n_inputs, nnk_err *err);
-/* Attributes of node i: a string, an integer, a DT_* type, or the output
+/* Attributes of node i: a string, a DT_* type, or the output
  * shapes (the _output_shapes list; dims < 0 are unknown, written as -1). */
 NNK_API int nnk_tb_graph_attr_s(nnk_tb_graph *g, int node, const char *key,
                         const char *value, nnk_err *err);
-NNK_API int nnk_tb_graph_attr_i(nnk_tb_graph *g, int node, const char *key,
-                        int64_t value, nnk_err *err);
 NNK_API int nnk_tb_graph_attr_type(nnk_tb_graph *g, int node, const char *key,
                            int dtype, nnk_err *err);
 NNK_API int nnk_tb_graph_attr_shape(nnk_tb_graph *g, int node, const char *key,
