@@ -15,7 +15,7 @@ void nnk_compile_options_init(nnk_compile_options *o)
 
 double nnk_optimizer_default_learning_rate(const nnk_optimizer_vtable *vt)
 {
-    if (vt->struct_size >= offsetof(nnk_optimizer_vtable, default_learning_rate) + sizeof(double) &&
+    if (NNK_HAS(vt, default_learning_rate) &&
         vt->default_learning_rate > 0)
         return vt->default_learning_rate;
     return 0.01;

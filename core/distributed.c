@@ -15,7 +15,7 @@ void nnk_dp_slice(const nnk_reducer *r, int64_t rows, int64_t *lo, int64_t *n)
 
 static int metric_sums(const nnk_metric_vtable *vt)
 {
-    return vt->struct_size >= offsetof(nnk_metric_vtable, flags) + sizeof vt->flags && (vt->flags & NNK_METRIC_SUMS) &&
+    return NNK_HAS(vt, flags) && (vt->flags & NNK_METRIC_SUMS) &&
            vt->state_size % sizeof(double) == 0;
 }
 

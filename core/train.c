@@ -431,14 +431,14 @@ static void clip_gradients(nnk_model *m)
 static int fold_sgd(nnk_model *m)
 {
     const nnk_optimizer_vtable *o = m->opt;
-    int plain = o->struct_size >= offsetof(nnk_optimizer_vtable, plain_step) + sizeof o->plain_step && o->plain_step &&
+    int plain = NNK_HAS(o, plain_step) && o->plain_step &&
                 o->plain_step(nnk_params_config(m->opt_params)) && !(o->flags & NNK_OPT_PERCEPTRON) &&
                 m->clipvalue <= 0 && m->clipnorm <= 0 && m->global_clipnorm <= 0 && m->learning_rate > 0;
     int folded = 0;
     for (int i = 0; i < m->n_nodes; i++) {
         nnk_node *n = &m->nodes[i];
         const nnk_layer_vtable *vt = n->vt;
-        int can = plain && vt->struct_size >= offsetof(nnk_layer_vtable, flags) + sizeof vt->flags &&
+        int can = plain && NNK_HAS(vt, flags) &&
                   (vt->flags & NNK_LAYER_APPLIES_SGD);
         for (int k = 0; can && k < n->layer.n_weights; k++)
             can = !n->layer.weights[k].trainable || (n->layer.weights[k].l1 == 0 && n->layer.weights[k].l2 == 0);

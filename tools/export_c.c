@@ -169,7 +169,7 @@ static int emit_activation(emitter *e, int i, const char *act, int64_t n)
         expr = buf;
     }
     const nnk_activation_vtable *vt = expr ? NULL : export_component(e->m, NNK_KIND_ACTIVATION, act);
-    if (vt && vt->struct_size >= offsetof(nnk_activation_vtable, export_c) + sizeof vt->export_c && vt->export_c) {
+    if (vt && NNK_HAS(vt, export_c) && vt->export_c) {
         if (vt->export_c(nnk_params_config(p), buf, sizeof buf, e->err)) /* the plugin's own mapping */
             return e->err->status;
         expr = buf;
@@ -273,7 +273,7 @@ static int emit_layer(emitter *e, FILE *pre, int i)
     } else { /* a plugin's layer: its own export hook, or a refusal naming it */
         e->f = body;
         const nnk_layer_vtable *vt = export_component(e->m, NNK_KIND_LAYER, li.type);
-        if (!vt || vt->struct_size < offsetof(nnk_layer_vtable, export_c) + sizeof vt->export_c || !vt->export_c)
+        if (!vt || !NNK_HAS(vt, export_c) || !vt->export_c)
             return nnk_err_set(e->err, NNK_ECONFIG, "export: layer '%s' of type '%s' has no C export", li.name, li.type);
         char names[NNK_MAX_INPUTS][64], out[32];
         const char *ins[NNK_MAX_INPUTS];

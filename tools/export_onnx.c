@@ -288,7 +288,7 @@ static const char *activation(builder *b, int i, const char *act, const char *x,
         return node(b, of, "Softmax", IN(x), out, attr_int(b, "axis", -1), NULL);
     }
     const nnk_activation_vtable *vt = export_component(b->m, NNK_KIND_ACTIVATION, act);
-    if (vt && vt->struct_size >= offsetof(nnk_activation_vtable, export_onnx) + sizeof vt->export_onnx && vt->export_onnx) {
+    if (vt && NNK_HAS(vt, export_onnx) && vt->export_onnx) {
         hook_of = of; /* the plugin's own mapping */
         if (vt->export_onnx(nnk_params_config(p), &onnx_host, (nnk_exporter *)b, x, out, b->err))
             return NULL;
@@ -379,7 +379,7 @@ static int layer(builder *b, int i, const char *const *in)
         }
     } else { /* a plugin's layer: its own export hook, or a refusal naming it */
         const nnk_layer_vtable *vt = export_component(b->m, NNK_KIND_LAYER, li.type);
-        if (!vt || vt->struct_size < offsetof(nnk_layer_vtable, export_onnx) + sizeof vt->export_onnx || !vt->export_onnx)
+        if (!vt || !NNK_HAS(vt, export_onnx) || !vt->export_onnx)
             return nnk_err_set(b->err, NNK_ECONFIG, "export: layer '%s' of type '%s' has no ONNX mapping", of, li.type);
         nnk_shape shapes[NNK_MAX_INPUTS];
         for (int k = 0; k < li.n_inputs; k++)

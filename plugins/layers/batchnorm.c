@@ -57,7 +57,7 @@ static void dims(const nnk_tensor *t, int64_t *n, int64_t *c)
 static int allreduce(nnk_layer *layer, double *v, int64_t n, nnk_err *err)
 {
     const bn_config *cfg = layer->config;
-    if (!cfg->sync || layers_host->struct_size < offsetof(nnk_host, layer_allreduce) + sizeof(void *) ||
+    if (!cfg->sync || !NNK_HAS(layers_host, layer_allreduce) ||
         !layers_host->layer_allreduce)
         return 1;
     return layers_host->layer_allreduce(layer, v, n, err);

@@ -320,7 +320,7 @@ static const nnk_plugin tensorboard_plugin = {
 
 static const nnk_plugin *plugin_init(const nnk_host *host, nnk_err *err)
 {
-    if (host->struct_size < offsetof(nnk_host, model_summary) + sizeof(void *)) {
+    if (!NNK_HAS(host, model_summary)) {
         host->err_set(err, NNK_EPLUGIN, "the host has no model introspection (nnkit too old)");
         return NULL;
     }

@@ -89,6 +89,14 @@ typedef struct nnk_tensor {
     float *data;
 } nnk_tensor;
 
+/* Whether the ABI struct *p (any struct that starts with struct_size) is
+ * large enough to hold `field`: the one check before reading a field that
+ * a later minor appended, wherever the struct came from (a plugin's
+ * vtable built for an older minor, an older host table). p must not be
+ * NULL. */
+#define NNK_HAS(p, field) \
+    ((p)->struct_size >= (size_t)((const char *)&(p)->field - (const char *)(p)) + sizeof((p)->field))
+
 /* ---- checked size arithmetic ------------------------------------------
  * Every product of sizes (shapes, rows x columns, counts x element sizes)
  * goes through these, so a hostile shape is refused instead of wrapping to
@@ -547,9 +555,9 @@ typedef struct nnk_train_info {
     int rank, size;
 } nnk_train_info;
 
-/* Whether info carries field f (for fields a later minor adds). */
-#define NNK_INFO_HAS(info, f) \
-    ((info)->struct_size >= offsetof(nnk_train_info, f) + sizeof((info)->f))
+/* Whether info carries field f (for fields a later minor adds); the same
+ * as NNK_HAS(info, f). */
+#define NNK_INFO_HAS(info, f) NNK_HAS(info, f)
 
 typedef struct nnk_callback_vtable {
     size_t struct_size;
