@@ -876,6 +876,30 @@ static int list_has(const char *list, const char *word)
     return 0;
 }
 
+/* [compile]'s own numbers, checked by parameter specs like every other key
+ * (one rule, one message, a non-finite value refused). */
+typedef struct compile_numbers {
+    double learning_rate, clipnorm, clipvalue, global_clipnorm;
+} compile_numbers;
+#define CN(f) offsetof(compile_numbers, f)
+static const nnk_param_spec compile_specs[] = {
+    {"learning_rate", NNK_PARAM_FLOAT, "0.01", 1e-30, 1e30, NULL, "the optimizer's step size (default: the optimizer's)", CN(learning_rate)},
+    {"clipnorm", NNK_PARAM_FLOAT, "1", 1e-30, 1e30, NULL, "clip each weight's gradient to this norm", CN(clipnorm)},
+    {"clipvalue", NNK_PARAM_FLOAT, "1", 1e-30, 1e30, NULL, "clip every gradient value to [-v, v]", CN(clipvalue)},
+    {"global_clipnorm", NNK_PARAM_FLOAT, "1", 1e-30, 1e30, NULL, "clip all gradients together to this norm", CN(global_clipnorm)},
+    {NULL, 0, NULL, 0, 0, NULL, NULL, 0}};
+
+static int compile_number(const char *key, const char *value, const char *where, double *out, nnk_err *err)
+{
+    nnk_params *p = nnk_params_new(compile_specs, sizeof(compile_numbers), "compile", err);
+    int rc = p ? nnk_params_set(p, key, value, where, err) : NNK_ENOMEM;
+    for (int i = 0; !rc && compile_specs[i].name; i++)
+        if (!strcmp(compile_specs[i].name, key))
+            *out = *(const double *)((const char *)nnk_params_config(p) + compile_specs[i].offset);
+    nnk_params_free(p);
+    return rc;
+}
+
 static int compile_model(const nnk_experiment *e, nnk_model *m, nnk_err *err)
 {
     const char *loss = NULL, *outputs = NULL, *weights = NULL, *keys[64], *values[64];
@@ -907,23 +931,15 @@ static int compile_model(const nnk_experiment *e, nnk_model *m, nnk_err *err)
             } else if (!strcmp(en->key, "loss_weights")) {
                 weights = en->value;
                 snprintf(wweights, sizeof wweights, "%s", w);
-            } else if (!strcmp(en->key, "learning_rate")) {
-                char *end;
-                co.learning_rate = strtod(en->value, &end);
-                if (!*en->value || *end || !(co.learning_rate > 0))
-                    return nnk_err_set(err, NNK_ECONFIG,
-                                       "%s: compile: parameter 'learning_rate' must be a number > 0, got '%s'",
-                                       w, en->value);
-            } else if (!strcmp(en->key, "clipnorm") || !strcmp(en->key, "clipvalue") ||
-                       !strcmp(en->key, "global_clipnorm")) {
-                char *end;
-                double v = strtod(en->value, &end);
-                if (!*en->value || *end || !(v > 0) || !isfinite(v))
-                    return nnk_err_set(err, NNK_ECONFIG, "%s: compile: parameter '%s' must be a number > 0, got '%s'",
-                                       w, en->key, en->value);
-                double *target = !strcmp(en->key, "clipnorm")    ? &co.clipnorm
-                                 : !strcmp(en->key, "clipvalue") ? &co.clipvalue
-                                                                 : &co.global_clipnorm;
+            } else if (!strcmp(en->key, "learning_rate") || !strcmp(en->key, "clipnorm") ||
+                       !strcmp(en->key, "clipvalue") || !strcmp(en->key, "global_clipnorm")) {
+                double v = 0;
+                if (compile_number(en->key, en->value, w, &v, err))
+                    return err->status;
+                double *target = !strcmp(en->key, "learning_rate") ? &co.learning_rate
+                                 : !strcmp(en->key, "clipnorm")    ? &co.clipnorm
+                                 : !strcmp(en->key, "clipvalue")   ? &co.clipvalue
+                                                                   : &co.global_clipnorm;
                 *target = v;
             } else if (home_of("compile", en->key)) {
                 return wrong_section(w, "compile", en->key, home_of("compile", en->key), err);

@@ -229,6 +229,10 @@ else
 fi
 bad "predict into a directory" 1 "^nnkit: error: file 'adir.csv': rename failed: Is a directory$" \
   "$NNKIT" predict "$MODEL" --input data/iris.csv -o adir.csv
+bad "an infinite learning rate" 2 "^nnkit: error: --set: compile: parameter 'learning_rate' must be a number in \[1e-30, 1e\+30\], got 'inf'$" \
+  "$NNKIT" train exp.ini --set compile.learning_rate=inf
+bad "a clip value that is no number" 2 "^nnkit: error: --set: compile: parameter 'clipvalue' must be a number in \[1e-30, 1e\+30\], got 'nan'$" \
+  "$NNKIT" train exp.ini --set compile.clipvalue=nan
 bad "--top past int64" 2 "^nnkit predict: option '--top' needs a positive integer, got '99999999999999999999'" \
   "$NNKIT" predict "$MODEL" --input data/iris.csv --top 99999999999999999999
 bad "--top as a float" 2 "^nnkit predict: option '--top' needs a positive integer, got '1e3'" \
