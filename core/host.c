@@ -1,63 +1,11 @@
-/* The host table handed to every plugin: allocation, errors, BLAS, RNG,
- * weight declaration and scratch memory. Append-only. */
+/* The host table handed to every plugin: allocation, errors, BLAS (the
+ * pool's nnk_sgemm, parallel.c), RNG, weight declaration and scratch
+ * memory. Append-only. */
 #include "internal.h"
-#include <cblas.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* One gemm call: C = alpha op(A) op(B) + beta C, row-major. */
-typedef struct gemm_job {
-    int ta, tb;
-    int64_t m, n, k, lda, ldb, ldc;
-    float alpha, beta;
-    const float *a, *b;
-    float *c;
-    int split_rows;  /* the tasks take blocks of C's rows, or else of its columns */
-    int64_t step;    /* rows or columns per task */
-} gemm_job;
-
-static void gemm_block(const gemm_job *g, int64_t m, int64_t n, const float *a, const float *b, float *c)
-{
-    cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans, (blasint)m,
-                (blasint)n, (blasint)g->k, g->alpha, a, (blasint)g->lda, b, (blasint)g->ldb, g->beta, c,
-                (blasint)g->ldc);
-}
-
-static void gemm_task(void *ctx, int task)
-{
-    const gemm_job *g = ctx;
-    int64_t lo = task * g->step, total = g->split_rows ? g->m : g->n;
-    int64_t len = total - lo < g->step ? total - lo : g->step;
-    if (len <= 0)
-        return;
-    if (g->split_rows) /* rows lo.. of C: rows of op(A) (columns of A when transposed) */
-        gemm_block(g, len, g->n, g->ta ? g->a + lo : g->a + lo * g->lda, g->b, g->c + lo * g->ldc);
-    else /* columns lo.. of C: columns of op(B) (rows of B when transposed) */
-        gemm_block(g, g->m, len, g->a, g->tb ? g->b + lo * g->ldb : g->b + lo, g->c + lo);
-}
-
-/* Products big enough to share split C into one block per thread (multiples
- * of 16 rows or columns, the kernels' width), each block a one-thread gemm:
- * by rows when it has 64 or more (measured faster for every shape of the
- * book's model at batch 256), else along its longer side. The blocks depend
- * only on the thread count, so results are the same at the same count. */
-void nnk_sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
-               const float *a, int64_t lda, const float *b, int64_t ldb,
-               float beta, float *c, int64_t ldc)
-{
-    gemm_job g = {ta, tb, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c, m >= 64 || m >= n, 0};
-    int threads = nnk_parallel_threads();
-    int64_t side = g.split_rows ? m : n;
-    if (threads <= 1 || (double)m * (double)n * (double)k < 32768.0 || side < 32) {
-        gemm_block(&g, m, n, a, b, c);
-        return;
-    }
-    int64_t parts = side / 16 < threads ? side / 16 : threads;
-    g.step = ((side + parts - 1) / parts + 15) / 16 * 16;
-    nnk_parallel_run((int)((side + g.step - 1) / g.step), gemm_task, &g);
-}
 
 static nnk_node *node_of(nnk_layer *layer)
 {
