@@ -1,5 +1,7 @@
-/* Model construction: inputs, layers, compile, shape inference, weight
- * initialisation, summary. */
+/* The model as built: adding inputs and layers, reading and setting
+ * weights (take, get, set, trainable), what the API reports of it (layers,
+ * outputs, optimizer, preprocessing, classes, columns) and the summary.
+ * Compiling is compile.c, shape inference and initialisation build.c. */
 #include "internal.h"
 #include <math.h>
 #include <stdlib.h>

@@ -79,7 +79,8 @@ static const char *const help_texts[][2] = {
               "                   names take its weights (shapes must match), the rest start fresh;\n"
               "                   with the same optimizer its state continues too. With [fit]\n"
               "                   initial_epoch, epoch numbers, schedules and logged steps go on.\n"
-              "  --threads N      BLAS threads (as [fit] threads; default: OPENBLAS_NUM_THREADS or\n"
+              "  --threads N      threads to compute with: nnkit's pool, OpenBLAS on one thread inside each\n"
+              "                   (as [fit] threads; default: OPENBLAS_NUM_THREADS or\n"
               "                   every core); results are bit-identical for the same count\n"},
     {"evaluate", "usage: nnkit evaluate MODEL.nnk --data SPEC [--label COLS] [--features COLS] [--batch-size N] [--threads N]\n"
                  "                     [--plugin-dir DIR]\n\n"
@@ -126,7 +127,7 @@ static const char *const help_texts[][2] = {
               "Prints the trials best first, each with that epoch, and writes the best trial's\n"
               "experiment, for the epochs that reached it, as best.ini. A re-run skips the trials\n"
               "that finished. Each\n"
-              "trial gets --threads BLAS threads (default: the cores divided among the jobs).\n"},
+              "trial gets --threads threads (default: the cores divided among the jobs).\n"},
     {"check-plugin", "usage: nnkit check-plugin PLUGIN.so\n\n"
                      "Loads a plugin, validates its descriptor (ABI version, names, parameter specs,\n"
                      "defaults within their ranges) and checks each component: finite-difference\n"

@@ -28,7 +28,7 @@ typedef struct sweep_options {
     const char *dims[64];      /* "section.key=..." as given */
     int dim_kinds[64];         /* 0 grid, 1 choice, 2 uniform, 3 log-uniform */
     int n_dims;
-    const char *strategy;      /* grid, random, hyperband */
+    const char *strategy;      /* grid, random, hyperband, bayes */
     const char *objective, *mode;
     int trials, jobs;
     int threads;               /* each trial's; 0: cores / jobs */

@@ -117,8 +117,10 @@ static inline int nnk_size_mul(int64_t a, int64_t b, int64_t *out)
     return 0;
 }
 
-/* The number of values of a per-sample shape, or -1 when a dimension is
- * below 1 (0 is allowed), ndim is out of range or the count is too big. */
+/* The number of values of a shape (the product of its dimensions; 1 for
+ * no dimension), or -1 when ndim is out of range, a dimension is negative
+ * or the product passes NNK_MAX_ELEMENTS. nnk_check_sample_shape says whether a shape
+ * is a valid sample's. */
 static inline int64_t nnk_shape_elements(const nnk_shape *s)
 {
     int64_t n = 1;
