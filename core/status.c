@@ -4,11 +4,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-static const struct {
-    int exit_code;
-    const char *text;
-} status_table[] = {
-#define NNK_STATUS_ROW(name, exit_code, text) {exit_code, text},
+static const char *const status_texts[] = {
+#define NNK_STATUS_ROW(name, text) text,
     NNK_STATUS_MAP(NNK_STATUS_ROW)
 #undef NNK_STATUS_ROW
 };
@@ -17,14 +14,7 @@ const char *nnk_status_text(nnk_status s)
 {
     if ((int)s < 0 || s >= NNK_STATUS_COUNT)
         return "unknown status";
-    return status_table[s].text;
-}
-
-int nnk_status_exit_code(nnk_status s)
-{
-    if ((int)s < 0 || s >= NNK_STATUS_COUNT)
-        return 1;
-    return status_table[s].exit_code;
+    return status_texts[s];
 }
 
 int nnk_err_set(nnk_err *err, nnk_status status, const char *fmt, ...)

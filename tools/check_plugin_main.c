@@ -2,6 +2,7 @@
  * Exit status: 0 all checks pass, 1 a check failed, 2 the plugin does not
  * load (or a usage error). */
 #include "checkplugin.h"
+#include "exit_codes.h"
 
 int main(int argc, char **argv)
 {
@@ -13,7 +14,7 @@ int main(int argc, char **argv)
     int failures = nnk_check_plugin(argv[1], stdout, &err);
     if (failures < 0) {
         fprintf(stderr, "nnkit: error: %s\n", err.msg);
-        return nnk_status_exit_code(err.status);
+        return exit_code_of(err.status);
     }
     return failures ? 1 : 0;
 }

@@ -8,6 +8,7 @@
 #include <ftw.h>
 #include <nnkit/nnkit.h>
 #include <nnkit/tensorboard.h>
+#include "exit_codes.h"
 #include "runner.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +46,7 @@ typedef struct options {
 static int fail(const nnk_err *err)
 {
     fprintf(stderr, "nnkit: error: %s\n", err->msg);
-    return nnk_status_exit_code(err->status);
+    return exit_code_of(err->status);
 }
 
 static int usage_error(const char *cmd, const char *fmt, const char *arg)
@@ -524,7 +525,7 @@ static int join_job(nnk_reducer **red, int *local, nnk_err *err)
 static int finish_job(nnk_reducer *red, int rc, const nnk_err *err)
 {
     if (rc)
-        return err->msg[0] || !red ? fail(err) : nnk_status_exit_code(err->status);
+        return err->msg[0] || !red ? fail(err) : exit_code_of(err->status);
 #ifdef NNK_HAVE_MPI
     nnk_mpi_leave(red);
 #else

@@ -29,9 +29,8 @@ extern "C" {
 #define NNK_MAX_INPUTS 16  /* inputs of a model, and of one layer */
 #define NNK_MAX_OUTPUTS 8  /* outputs of a model */
 
-/* Text for a status, and the runner's exit status for it (0, 1 or 2). */
+/* The text of a status ("configuration error"). */
 NNK_API const char *nnk_status_text(nnk_status status);
-NNK_API int nnk_status_exit_code(nnk_status status);
 NNK_API int nnk_err_set(nnk_err *err, nnk_status status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -22,6 +22,7 @@
 #ifndef NNKIT_PLUGIN_H
 #define NNKIT_PLUGIN_H
 
+#include "status.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,44 +37,10 @@ extern "C" {
                            the export hooks of layers and activations */
 #define NNK_MAX_DIMS 4
 #define NNK_MAX_WEIGHTS 8
-#define NNK_ERR_MAX 512
 
 #define NNK_PLUGIN_SYMBOL nnkit_plugin
 #define NNK_PLUGIN_SYMBOL_NAME "nnkit_plugin"
 #define NNK_PLUGIN_MAGIC 0x504b4e4eu /* "NNKP" */
-#define NNK_EXPORT __attribute__((visibility("default")))
-/* Marks the public API of nnkit's libraries; everything else is hidden. */
-#define NNK_API __attribute__((visibility("default")))
-
-/* One status table for the whole project (libuv style). The third column is
- * the runner's exit status for an error of that kind: 2 for usage and
- * configuration, 1 for data and runtime failures. */
-#define NNK_STATUS_MAP(X)                                   \
-    X(OK, 0, "ok")                                          \
-    X(EUSAGE, 2, "usage error")                             \
-    X(ECONFIG, 2, "configuration error")                    \
-    X(ESHAPE, 2, "shape mismatch")                          \
-    X(EPLUGIN, 2, "plugin error")                           \
-    X(EDATA, 1, "data error")                               \
-    X(EIO, 1, "i/o error")                                  \
-    X(ENOMEM, 1, "out of memory")                           \
-    X(EMODEL, 1, "model file error")                        \
-    X(ERUNTIME, 1, "runtime error")
-
-typedef enum nnk_status {
-#define NNK_STATUS_ENUM(name, exit_code, text) NNK_##name,
-    NNK_STATUS_MAP(NNK_STATUS_ENUM)
-#undef NNK_STATUS_ENUM
-    NNK_STATUS_COUNT
-} nnk_status;
-
-/* Caller-owned error buffer. msg is one line, lower case, no trailing
- * newline; status says which kind of failure it was. */
-typedef struct nnk_err {
-    nnk_status status;
-    char msg[NNK_ERR_MAX];
-} nnk_err;
-
 /* Per-sample shape (the batch dimension is not included). */
 typedef struct nnk_shape {
     int ndim;
@@ -97,25 +64,7 @@ typedef struct nnk_tensor {
 #define NNK_HAS(p, field) \
     ((p)->struct_size >= (size_t)((const char *)&(p)->field - (const char *)(p)) + sizeof((p)->field))
 
-/* ---- checked size arithmetic ------------------------------------------
- * Every product of sizes (shapes, rows x columns, counts x element sizes)
- * goes through these, so a hostile shape is refused instead of wrapping to
- * a small allocation. A tensor holds at most NNK_MAX_ELEMENTS values. */
-
-#define NNK_MAX_ELEMENTS ((int64_t)1 << 40)
-
-/* *out = a * b. Returns 0, or -1 (and *out = -1) when a or b is negative
- * or the product passes NNK_MAX_ELEMENTS. */
-static inline int nnk_size_mul(int64_t a, int64_t b, int64_t *out)
-{
-    int64_t p;
-    if (a < 0 || b < 0 || __builtin_mul_overflow(a, b, &p) || p > NNK_MAX_ELEMENTS) {
-        *out = -1;
-        return -1;
-    }
-    *out = p;
-    return 0;
-}
+/* ---- checked sizes of shapes and tensors (through nnk_size_mul, status.h) */
 
 /* The number of values of a shape (the product of its dimensions; 1 for
  * no dimension), or -1 when ndim is out of range, a dimension is negative
