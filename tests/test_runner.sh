@@ -28,16 +28,24 @@ check() { # name, expected status, expected stderr (exact, or '*' to skip), comm
   fi
 }
 
-wait_for() { # what, then a command that succeeds once it has happened; polls for up to 10 minutes
-  local what=$1
-  shift
-  for _ in $(seq 30000); do
-    "$@" && return 0
-    sleep 0.02
+kill_at_line() { # what, an extended regex, then a command: runs it with its output through a
+  # FIFO and kill -9s it as soon as it writes a line matching the regex (the
+  # read blocks until the line comes: no clock); fails when the run ends first
+  local what=$1 pattern=$2
+  shift 2
+  rm -f progress.fifo
+  mkfifo progress.fifo
+  "$@" >progress.fifo 2>&1 &
+  local pid=$! seen=0 line
+  exec 3<progress.fifo # held open until after the kill, so no write meets a closed pipe
+  while IFS= read -r line <&3; do
+    [[ $line =~ $pattern ]] && { seen=1; break; }
   done
-  echo "FAIL: waited 10 minutes for $what"
-  fail=$((fail + 1))
-  return 1
+  kill -9 $pid 2>/dev/null
+  wait $pid 2>/dev/null
+  exec 3<&-
+  rm -f progress.fifo
+  [ $seen = 1 ] || { echo "FAIL: the run ended before $what"; fail=$((fail + 1)); return 1; }
 }
 
 ini() { # file, then lines
@@ -194,23 +202,19 @@ check "tb log_dir unwritable" 1 "nnkit: error: log directory 'notadir/tb5/train'
 [ ! -e runs/tb5/model.nnk ] && pass=$((pass + 1)) || { echo "FAIL: a failed run left a model"; fail=$((fail + 1)); }
 
 # --- kill -9 mid-epoch: every event file still reads to its last whole record ---
-# Killed at moments the files mark, never by the clock: once the training
-# event file exists, and once it has grown past 40 KB of batch records.
+# Killed at moments the run's own progress lines mark, never by the clock:
+# as the first epoch ends, and as the third begins.
 ini slow.ini "${base[@]}" "[callback tensorboard]" "update_freq = batch" "histogram_freq = 1"
-for bytes in 0 40000; do
+for moment in "the end of epoch 1:^[0-9]+/[0-9]+ - " "the start of epoch 3:^Epoch 3/"; do
   rm -rf runs/kill
-  $NNKIT train slow.ini --run-name kill --set fit.epochs=100000 --set fit.batch_size=1 >/dev/null 2>&1 &
-  pid=$!
-  wait_for "training event file past $bytes bytes" \
-    sh -c "[ \$(cat runs/kill/train/events.* 2>/dev/null | wc -c) -gt $bytes ]"
-  kill -9 $pid
-  wait $pid 2>/dev/null
+  kill_at_line "${moment%%:*}" "${moment#*:}" $NNKIT train slow.ini --run-name kill --set fit.epochs=100000 --set fit.batch_size=1 \
+    --set fit.verbose=2 || continue
   ok=1
   for ev in runs/kill/events.* runs/kill/*/events.*; do
     [ -e "$ev" ] || { ok=0; continue; }
     $NNKIT events "$ev" >/dev/null 2>err || grep -q "truncated record" err || ok=0
   done
-  [ $ok = 1 ] && pass=$((pass + 1)) || { echo "FAIL: after kill -9 past $bytes bytes of events: $(cat err)"; fail=$((fail + 1)); }
+  [ $ok = 1 ] && pass=$((pass + 1)) || { echo "FAIL: after kill -9 at ${moment%%:*}: $(cat err)"; fail=$((fail + 1)); }
 done
 
 # --- functional models: Wide & Deep converges; graph errors name the layers ---
@@ -269,42 +273,35 @@ ini br.ini "[data]" "train = fashion-mnist:train" "validation_split = 0.08333333
   "[input]" "shape = 28,28" "[layer flatten]" "[layer hidden]" "type = dense" "units = 64" "activation = relu" \
   "[layer drop]" "type = dropout" "rate = 0.2" "[layer output]" "type = dense" "units = 10" "activation = softmax" \
   "[compile]" "loss = sparse_categorical_crossentropy" "optimizer = adam" "learning_rate = 0.001" "metrics = accuracy" \
-  "[fit]" "epochs = 2" "verbose = 0" "[callback backup_and_restore]" "save_freq = 100" \
+  "[fit]" "epochs = 2" "verbose = 2" "[callback backup_and_restore]" "save_freq = 100" \
   "[callback learning_rate_scheduler]" "schedule = exponential_decay" "decay_rate = 0.5" "decay_steps = 1000" \
   "[callback csv_logger]"
 check "backup reference" 0 "" $NNKIT train br.ini --run-name brref
 [ ! -e runs/brref/backup/training.nnkstate ] && pass=$((pass + 1)) || { echo "FAIL: the backup was not deleted after training"; fail=$((fail + 1)); }
-# kill once a backup exists (the first one, or the second: its file is
-# replaced by a rename, so a new inode marks it), never by the clock
-start_and_kill() { # which backup to kill after (1 or 2), then more train arguments
-  local nth=$1
+# killed once backups exist, at moments the run's progress lines mark:
+# as epoch 1 ends (17 backups of every 100 batches behind it) or as epoch 2
+# starts (with epoch backups, the first one just written)
+start_and_kill() { # the moment ("end" of epoch 1 or "start" of epoch 2), then more train arguments
+  local pattern='^Epoch 2/2$'
+  [ "$1" = end ] && pattern='^[0-9]+/[0-9]+ - '
   shift
   rm -rf runs/br-*
-  $NNKIT train br.ini "$@" >/dev/null 2>&1 &
-  pid=$!
-  wait_for "a first backup" sh -c 'ls runs/br-*/backup/training.nnkstate >/dev/null 2>&1'
-  if [ "$nth" = 2 ]; then
-    local first
-    first=$(stat -c %i runs/br-*/backup/training.nnkstate 2>/dev/null)
-    wait_for "a second backup" sh -c "[ \"\$(stat -c %i runs/br-*/backup/training.nnkstate 2>/dev/null)\" != '$first' ]"
-  fi
-  kill -9 $pid
-  wait $pid 2>/dev/null
+  kill_at_line "a backup" "$pattern" $NNKIT train br.ini "$@"
 }
-for extra in 1 2; do
+for extra in end start; do
   start_and_kill $extra
-  check "resume after kill -9 (after backup $extra)" 0 "*" $NNKIT train br.ini
+  check "resume after kill -9 (at the $extra of an epoch)" 0 "*" $NNKIT train br.ini
   grep -q "^nnkit: note: resuming from 'runs/br-.*/backup/training.nnkstate': epoch [0-9]*, batch [0-9]*$" err \
     && cmp -s runs/brref/model.nnk runs/br-*/model.nnk && cmp -s runs/brref/training.csv runs/br-*/training.csv \
-    && pass=$((pass + 1)) || { echo "FAIL: resumed run (after backup $extra) differs from the uninterrupted one: $(cat err)"; fail=$((fail + 1)); }
+    && pass=$((pass + 1)) || { echo "FAIL: resumed run (killed at the $extra of an epoch) differs from the uninterrupted one: $(cat err)"; fail=$((fail + 1)); }
 done
 # the first report's case: backups every epoch, killed in epoch 2, resumed
-start_and_kill 1 --set backup_and_restore.save_freq=epoch
+start_and_kill start --set backup_and_restore.save_freq=epoch
 check "resume after kill -9 with epoch backups" 0 "*" $NNKIT train br.ini --set backup_and_restore.save_freq=epoch
 grep -q "^nnkit: note: resuming from 'runs/br-.*/backup/training.nnkstate': epoch 2, batch 0$" err \
   && cmp -s runs/brref/model.nnk runs/br-*/model.nnk && cmp -s runs/brref/training.csv runs/br-*/training.csv \
   && grep -q "^epochs 2$" runs/br-*/metrics.txt && pass=$((pass + 1)) || { echo "FAIL: resumed run (epoch backups) differs from the uninterrupted one: $(cat err)"; fail=$((fail + 1)); }
-start_and_kill 1
+start_and_kill start
 check "backup of another experiment" 2 "*" $NNKIT train br.ini --set compile.learning_rate=0.002
 grep -q "^nnkit: error: backup 'runs/br-.*/backup/training.nnkstate' belongs to another experiment (its configuration differs from this one); remove it to start afresh$" err \
   && pass=$((pass + 1)) || { echo "FAIL: foreign backup: $(cat err)"; fail=$((fail + 1)); }
