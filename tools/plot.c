@@ -93,76 +93,30 @@ static series *add_series(panel *p, const char *label, int run, int dashed, nnk_
 
 /* A run's history (RUN/training.csv: epoch, then the logs by name) into
  * the panels: one per log without val_, its val_ twin dashed. */
-/* The next line of a text (cut in place), or NULL at its end. */
-static char *next_line(char **text)
-{
-    if (!*text || !**text)
-        return NULL;
-    char *line = *text, *nl = strchr(line, '\n');
-    *text = nl ? nl + 1 : NULL;
-    if (nl)
-        *nl = 0;
-    if (nl && nl > line && nl[-1] == '\r')
-        nl[-1] = 0;
-    return line;
-}
-
 static int read_history(figure *f, const char *run, const char *name, int index, nnk_err *err)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/training.csv", run);
-    size_t len;
-    char *text = (char *)nnk_read_file(path, "history", &len, err);
-    if (!text)
-        return err->status;
-    char *copy = realloc(text, len + 1);
-    if (!copy) {
-        free(text);
-        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
-    }
-    text = copy;
-    text[len] = 0;
-    char *next = text, *line = next_line(&next);
-    char *cols[64];
-    int n_cols = 0, rc = NNK_OK;
-    for (char *c = line ? strtok(line, ",") : NULL; c && n_cols < 64; c = strtok(NULL, ","))
-        cols[n_cols++] = c;
-    if (n_cols < 2 || strcmp(cols[0], "epoch"))
-        rc = nnk_err_set(err, NNK_EDATA, "history '%s': not a training.csv (its header must start with 'epoch')", path);
-    series *s[64] = {0};
-    for (int k = 1; !rc && k < n_cols; k++) {
-        int val = !strncmp(cols[k], "val_", 4);
-        panel *p = panel_for(f, val ? cols[k] + 4 : cols[k], err);
+    num_table t;
+    int rc = num_table_read(path, "history", "epoch", &t, err);
+    series *s[NUM_TABLE_MAX_COLS] = {0};
+    for (int k = 1; !rc && k < t.n_cols; k++) {
+        int val = !strncmp(t.names[k], "val_", 4);
+        panel *p = panel_for(f, val ? t.names[k] + 4 : t.names[k], err);
         char label[200];
         snprintf(label, sizeof label, "%.120s %s", name, val ? "validation" : "train");
         if (!p || !(s[k] = add_series(p, label, index, val, err)))
             rc = err->status;
     }
-    /* every row: an epoch number and one number per column, nothing else */
-    for (int line_no = 2; !rc && (line = next_line(&next)); line_no++) {
-        if (!*line)
-            continue;
-        char *end, *field = line;
-        double epoch = strtod(field, &end), row[64];
-        int n = 1, bad = end == field || !isfinite(epoch) || (*end && *end != ',');
-        for (; !bad && *end == ',' && n < 64; n++) {
-            field = end + 1;
-            row[n] = strtod(field, &end);
-            bad = end == field || (*end && *end != ',');
-        }
-        if (bad)
-            rc = nnk_err_set(err, NNK_EDATA, "history '%s': line %d, column %d: '%.40s' is not a number", path, line_no, n,
-                             field);
-        else if (n != n_cols || *end)
-            rc = nnk_err_set(err, NNK_EDATA, "history '%s': line %d has %d fields, the header has %d", path, line_no,
-                             n + (*end ? 1 : 0), n_cols);
-        for (int k = 1; !rc && k < n_cols; k++)
-            if (s[k]->n < MAX_POINTS && isfinite(row[k])) {
-                s[k]->x[s[k]->n] = epoch;
-                s[k]->y[s[k]->n++] = row[k];
+    for (int64_t r = 0; !rc && r < t.rows; r++)
+        for (int k = 1; k < t.n_cols; k++) {
+            double v = t.v[r * t.n_cols + k];
+            if (s[k]->n < MAX_POINTS && isfinite(v)) {
+                s[k]->x[s[k]->n] = t.v[r * t.n_cols];
+                s[k]->y[s[k]->n++] = v;
             }
-    }
-    free(text);
+        }
+    num_table_free(&t);
     return rc;
 }
 
@@ -174,33 +128,27 @@ static int read_lr_find(figure *f, const char *run, int index, nnk_err *err)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/lr_find.csv", run);
-    size_t len;
-    char *text = (char *)nnk_read_file(path, "lr-find curve", &len, err), *copy = text ? realloc(text, len + 1) : NULL;
-    if (!copy) {
-        free(text);
-        return text ? nnk_err_set(err, NNK_ENOMEM, "out of memory") : (int)err->status;
-    }
-    text = copy;
-    text[len] = 0;
-    panel *p = panel_for(f, "loss against learning rate", err);
+    num_table t;
+    int rc = num_table_read(path, "lr-find curve", "learning_rate", &t, err);
+    int loss = rc ? -1 : num_table_column(&t, "loss"), smoothed = rc ? -1 : num_table_column(&t, "smoothed_loss");
+    if (!rc && (loss < 0 || smoothed < 0))
+        rc = nnk_err_set(err, NNK_EDATA, "lr-find curve '%s': it has no loss and smoothed_loss columns", path);
+    panel *p = rc ? NULL : panel_for(f, "loss against learning rate", err);
     series *raw = p ? add_series(p, "loss", index, 1, err) : NULL, *smooth = raw ? add_series(p, "smoothed loss", index, 0, err) : NULL;
-    int rc = smooth ? NNK_OK : err->status;
-    char *next = text, *line = next_line(&next);
-    if (!rc && (!line || strcmp(line, "learning_rate,loss,smoothed_loss")))
-        rc = nnk_err_set(err, NNK_EDATA, "lr-find curve '%s': its header must be learning_rate,loss,smoothed_loss", path);
-    for (int line_no = 2; !rc && (line = next_line(&next)) && smooth->n < MAX_POINTS; line_no++) {
-        char *end;
-        double lr = strtod(line, &end), loss = *end == ',' ? strtod(end + 1, &end) : NAN;
-        double sm = *end == ',' ? strtod(end + 1, &end) : NAN;
-        if (*end || !(lr > 0) || !isfinite(loss) || !isfinite(sm))
-            rc = nnk_err_set(err, NNK_EDATA, "lr-find curve '%s': line %d is not three numbers", path, line_no);
-        else {
-            raw->x[raw->n] = smooth->x[smooth->n] = log10(lr);
-            raw->y[raw->n++] = loss;
-            smooth->y[smooth->n++] = sm;
+    if (!rc && !smooth)
+        rc = err->status;
+    for (int64_t r = 0; !rc && r < t.rows && smooth->n < MAX_POINTS; r++) {
+        const double *row = t.v + r * t.n_cols;
+        if (!(row[0] > 0) || !isfinite(row[loss]) || !isfinite(row[smoothed])) {
+            rc = nnk_err_set(err, NNK_EDATA, "lr-find curve '%s': row %lld holds a rate that is not positive or a loss "
+                             "that is not finite", path, (long long)r + 1);
+            break;
         }
+        raw->x[raw->n] = smooth->x[smooth->n] = log10(row[0]);
+        raw->y[raw->n++] = row[loss];
+        smooth->y[smooth->n++] = row[smoothed];
     }
-    free(text);
+    num_table_free(&t);
     if (rc)
         return rc;
     if (!smooth->n)

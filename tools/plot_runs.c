@@ -60,26 +60,16 @@ static const char *value_of(const run_config *c, const char *key, size_t key_len
 /* The last value of the run's val_loss (else loss), for ranking. */
 static double last_loss(const char *dir)
 {
-    char path[4200], head[4096], line[4096] = "", last[4096] = "";
+    char path[4200];
     snprintf(path, sizeof path, "%s/training.csv", dir);
-    FILE *f = fopen(path, "r");
-    if (!f || !fgets(head, sizeof head, f)) {
-        if (f)
-            fclose(f);
+    num_table t;
+    nnk_err ignored = {NNK_OK, ""}; /* drawing the run says what is wrong */
+    if (num_table_read(path, "history", "epoch", &t, &ignored))
         return INFINITY;
-    }
-    while (fgets(line, sizeof line, f))
-        snprintf(last, sizeof last, "%s", line);
-    fclose(f);
-    int col = -1, loss_col = -1, k = 0;
-    for (char *save = NULL, *t = strtok_r(head, ",\r\n", &save); t; t = strtok_r(NULL, ",\r\n", &save), k++)
-        col = !strcmp(t, "val_loss") ? k : col, loss_col = !strcmp(t, "loss") ? k : loss_col;
-    col = col >= 0 ? col : loss_col;
-    k = 0;
-    for (char *save = NULL, *t = strtok_r(last, ",\r\n", &save); t; t = strtok_r(NULL, ",\r\n", &save), k++)
-        if (k == col)
-            return isfinite(atof(t)) ? atof(t) : INFINITY;
-    return INFINITY;
+    int col = num_table_column(&t, "val_loss") >= 0 ? num_table_column(&t, "val_loss") : num_table_column(&t, "loss");
+    double v = col >= 0 && t.rows ? t.v[(t.rows - 1) * t.n_cols + col] : INFINITY;
+    num_table_free(&t);
+    return isfinite(v) ? v : INFINITY;
 }
 
 static int by_loss(const void *a, const void *b)

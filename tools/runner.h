@@ -86,6 +86,22 @@ int write_class_predictions(FILE *f, const nnk_model *m, const float *out, int64
 /* nnkit plot (plot.c): learning curves of runs and/or activations (a
  * comma-separated list, may be NULL), to out (.png or .svg) or, with out
  * NULL, the terminal. */
+/* A table of numbers a run writes (history.c): RUN/training.csv (first
+ * column "epoch", then one per log) or RUN/lr_find.csv. Read strictly: a
+ * header whose first name is `first`, then rows of exactly as many numbers
+ * (nan and inf allowed but in the first column); a short or long row or
+ * text where a number goes is EDATA naming `what`, the file and the line. */
+#define NUM_TABLE_MAX_COLS 64
+typedef struct num_table {
+    int n_cols;
+    char *names[NUM_TABLE_MAX_COLS];
+    int64_t rows, cap;
+    double *v; /* rows x n_cols, row-major */
+} num_table;
+int num_table_read(const char *path, const char *what, const char *first, num_table *t, nnk_err *err);
+int num_table_column(const num_table *t, const char *name); /* -1 when it has none */
+void num_table_free(num_table *t);
+
 /* nnkit plot's runs (plot_runs.c): up to max of the given directories
  * (non-directories skipped with a note; past max, the best by their last
  * val_loss), each labelled by the settings that tell it from the others.

@@ -240,36 +240,26 @@ static int read_objective(const char *dir, const char *objective, int minimize, 
 {
     char path[PATH_MAX + 256];
     snprintf(path, sizeof path, "%s/training.csv", dir);
-    FILE *f = fopen(path, "r");
-    char *line = NULL;
-    size_t cap = 0;
-    int col = -1, found = 0;
-    if (f && getline(&line, &cap, f) > 0) {
-        line[strcspn(line, "\r\n")] = 0;
-        int k = 0;
-        for (char *save = NULL, *tok = strtok_r(line, ",", &save); tok; tok = strtok_r(NULL, ",", &save), k++)
-            if (!strcmp(tok, objective))
-                col = k;
-    }
-    while (f && col > 0 && getline(&line, &cap, f) > 0) {
-        char *p = line, *end;
-        long long e = strtoll(p, &end, 10);
-        for (int k = 0; k < col && (p = strchr(p, ',')); k++)
-            p++;
-        double v = p ? strtod(p, &end) : NAN;
-        if (p && end != p && isfinite(v) && (!found || (minimize ? v < *value : v > *value))) {
-            *value = v;
-            *epoch = e + 1; /* training.csv counts from 0 */
-            found = 1;
+    num_table t;
+    nnk_err ignored = {NNK_OK, ""}; /* a run without a readable history is scored from metrics.txt */
+    int found = 0;
+    if (!num_table_read(path, "history", "epoch", &t, &ignored)) {
+        int col = num_table_column(&t, objective);
+        for (int64_t r = 0; col > 0 && r < t.rows; r++) {
+            double v = t.v[r * t.n_cols + col];
+            if (isfinite(v) && (!found || (minimize ? v < *value : v > *value))) {
+                *value = v;
+                *epoch = (long long)t.v[r * t.n_cols] + 1; /* training.csv counts from 0 */
+                found = 1;
+            }
         }
+        num_table_free(&t);
     }
-    free(line);
-    if (f)
-        fclose(f);
     if (found)
         return 0;
     snprintf(path, sizeof path, "%s/metrics.txt", dir);
-    if (!(f = fopen(path, "r")))
+    FILE *f = fopen(path, "r");
+    if (!f)
         return -1;
     char key[128];
     double v;
@@ -496,29 +486,24 @@ static int better(const trial *a, const trial *b, int minimize)
  * "key value, ...". */
 static void epoch_logs(const char *root, const char *run, long long epoch, char *out, size_t n)
 {
-    char path[PATH_MAX + 256], *head = NULL, *line = NULL;
-    size_t hcap = 0, lcap = 0;
+    char path[PATH_MAX + 256];
     snprintf(path, sizeof path, "%s/%s/training.csv", root, run);
-    FILE *f = fopen(path, "r");
-    if (f && getline(&head, &hcap, f) > 0) {
-        int found = 0;
-        while (!found && getline(&line, &lcap, f) > 0)
-            found = strtoll(line, NULL, 10) == epoch - 1;
-        if (found) {
-            head[strcspn(head, "\r\n")] = 0;
-            line[strcspn(line, "\r\n")] = 0;
-            size_t k = 0;
-            char *hs = NULL, *ls = NULL;
-            char *key = strtok_r(head, ",", &hs), *val = strtok_r(line, ",", &ls);
-            for (key = strtok_r(NULL, ",", &hs), val = strtok_r(NULL, ",", &ls); key && val && k < n;
-                 key = strtok_r(NULL, ",", &hs), val = strtok_r(NULL, ",", &ls))
-                k += (size_t)snprintf(out + k, n - k, "%s%s %s", k ? ", " : "", key, val);
+    num_table t;
+    nnk_err ignored = {NNK_OK, ""}; /* the comment is left out when the history cannot be read */
+    if (num_table_read(path, "history", "epoch", &t, &ignored))
+        return;
+    for (int64_t r = 0; r < t.rows; r++) {
+        if ((long long)t.v[r * t.n_cols] != epoch - 1)
+            continue;
+        size_t k = 0;
+        for (int c = 1; c < t.n_cols && k < n; c++) {
+            char v[40];
+            nnk_format_double(t.v[r * t.n_cols + c], v, sizeof v);
+            k += (size_t)snprintf(out + k, n - k, "%s%s %s", k ? ", " : "", t.names[c], v);
         }
+        break;
     }
-    free(head);
-    free(line);
-    if (f)
-        fclose(f);
+    num_table_free(&t);
 }
 
 /* Sets [fit] epochs in INI text (adding the key when the section lacks it). */
