@@ -275,9 +275,8 @@ int64_t nnk_model_input_cols(const nnk_model *m)
 /* A hint for one column of class indices given to a loss that takes one
  * column per class: the registry's loss of the same name for class
  * indices (categorical_crossentropy -> sparse_categorical_crossentropy). */
-static const char *sparse_hint(const nnk_model *m, const nnk_dataset *d)
+static const char *sparse_hint(const nnk_model *m, const nnk_dataset *d, char *hint, size_t size)
 {
-    static char hint[200];
     if (d->y_cols != 1 || m->n_outputs != 1 || m->outs[0].loss->labels == NNK_LABELS_SPARSE || m->outs[0].label_cols < 2)
         return "";
     const char *own = m->outs[0].loss_comp->name;
@@ -286,7 +285,7 @@ static const char *sparse_hint(const nnk_model *m, const nnk_dataset *d)
         size_t n = strlen(c->name), k = strlen(own);
         if (c->kind == NNK_KIND_LOSS && ((const nnk_loss_vtable *)c->vtable)->labels == NNK_LABELS_SPARSE && n > k &&
             !strcmp(c->name + n - k, own)) {
-            snprintf(hint, sizeof hint, " (class indices in one column want loss '%s')", c->name);
+            snprintf(hint, size, " (class indices in one column want loss '%s')", c->name);
             return hint;
         }
     }
@@ -321,8 +320,9 @@ static int layout_labels(nnk_model *m, const nnk_dataset *d, nnk_err *err)
     for (int k = 0; k < m->n_outputs; k++)
         snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld for '%s'", k ? ", " : "",
                  (long long)m->outs[k].label_cols, m->outs[k].name);
+    char hint[200];
     return nnk_err_set(err, NNK_EDATA, "data '%s': %lld label columns, but the model's outputs need %s%s",
-                       d->source, (long long)d->y_cols, want, sparse_hint(m, d));
+                       d->source, (long long)d->y_cols, want, sparse_hint(m, d, hint, sizeof hint));
 }
 
 int nnk_model_check_data(const nnk_model *m, const nnk_dataset *d, nnk_err *err)

@@ -372,6 +372,17 @@ static int load_categories(nnk_model *m, const Nnkit__Preprocessing *pre, const 
     return NNK_OK;
 }
 
+/* Dimensions as "2x3" ("()" for none), as far as they fit. */
+static void dims_text(const int64_t *dims, size_t n, char *buf, size_t size)
+{
+    size_t k = 0;
+    buf[0] = 0;
+    for (size_t d = 0; d < n && k + 24 < size; d++)
+        k += (size_t)snprintf(buf + k, size - k, "%s%lld", d ? "x" : "", (long long)dims[d]);
+    if (!n)
+        snprintf(buf, size, "()");
+}
+
 /* The stored tensor t into dst, when its name (unless want_name is NULL),
  * its shape and its value count are those of the built tensor `like`. */
 static int copy_tensor(const Nnkit__Tensor *t, float *dst, const nnk_tensor *like, const char *want_name,
@@ -385,13 +396,11 @@ static int copy_tensor(const Nnkit__Tensor *t, float *dst, const nnk_tensor *lik
     for (int d = 0; same_shape && d < like->ndim; d++)
         same_shape = t->shape[d] == like->shape[d];
     if (!same_shape) {
-        char stored[160] = "", built[160] = "";
-        for (size_t d = 0, k = 0; d < t->n_shape && k < sizeof stored - 24; d++)
-            k += (size_t)snprintf(stored + k, sizeof stored - k, "%s%lld", d ? "x" : "", (long long)t->shape[d]);
-        for (int d = 0, k = 0; d < like->ndim; d++)
-            k += snprintf(built + k, sizeof built - (size_t)k, "%s%lld", d ? "x" : "", (long long)like->shape[d]);
+        char stored[160], built[160];
+        dims_text(t->shape, t->n_shape, stored, sizeof stored);
+        dims_text(like->shape, (size_t)like->ndim, built, sizeof built);
         return nnk_err_set(err, NNK_EMODEL, "model '%s': tensor '%s' has shape %s, the architecture builds %s", path,
-                           t->name, stored[0] ? stored : "()", built[0] ? built : "()");
+                           t->name, stored, built);
     }
     if (n < 0 || (int64_t)t->n_data != n)
         return nnk_err_set(err, NNK_EMODEL, "model '%s': tensor '%s' has %zu values, expected %lld",
