@@ -82,12 +82,15 @@ int nnk_model_resolve_accuracy(nnk_model *m, nnk_output *o, nnk_err *err)
         const nnk_component_info *c = nnk_registry_find(m->reg, NNK_KIND_METRIC, want);
         if (!c)
             return nnk_unknown_component(m->reg, NNK_KIND_METRIC, want, "compile", err);
-        /* outputs in [-1, 1] (sign, tanh) with -1/+1 labels: compare signs */
+        /* an activation with its own class threshold (sign and tanh: 0, for -1/+1 labels) */
         const nnk_node *n = &m->nodes[o->node];
-        int signed_out = o->cols == 1 && n->act && (!strcmp(n->act->name, "sign") || !strcmp(n->act->name, "tanh"));
-        o->signed_accuracy = signed_out;
+        const nnk_activation_threshold *t = o->cols == 1 && n->act ? NNK_CAPABILITY(n->act, NNK_CAP_CLASS_THRESHOLD) : NULL;
+        char threshold[32];
+        if (t)
+            snprintf(threshold, sizeof threshold, "%.17g", t->threshold);
+        o->signed_accuracy = t && t->threshold == 0;
         if (c == mi->comp) {
-            if (signed_out && nnk_params_set(mi->params, "threshold", "0", NULL, err))
+            if (t && nnk_params_set(mi->params, "threshold", threshold, NULL, err))
                 return err ? err->status : NNK_ECONFIG;
             continue;
         }
@@ -105,7 +108,7 @@ int nnk_model_resolve_accuracy(nnk_model *m, nnk_output *o, nnk_err *err)
         mi->state = st;
         mi->comp = c;
         mi->vt = vt;
-        if (signed_out && !strcmp(want, "binary_accuracy") && nnk_params_set(np, "threshold", "0", NULL, err))
+        if (t && !strcmp(want, "binary_accuracy") && nnk_params_set(np, "threshold", threshold, NULL, err))
             return err ? err->status : NNK_ECONFIG;
     }
     return NNK_OK;

@@ -15,8 +15,7 @@ void nnk_dp_slice(const nnk_reducer *r, int64_t rows, int64_t *lo, int64_t *n)
 
 static int metric_sums(const nnk_metric_vtable *vt)
 {
-    return NNK_HAS(vt, flags) && (vt->flags & NNK_METRIC_SUMS) &&
-           vt->state_size % sizeof(double) == 0;
+    return NNK_CAPABILITY(vt, NNK_CAP_DP_SUMS) && vt->state_size % sizeof(double) == 0;
 }
 
 int nnk_dp_check(const nnk_model *m, const nnk_reducer *r, nnk_err *err)
@@ -30,7 +29,7 @@ int nnk_dp_check(const nnk_model *m, const nnk_reducer *r, nnk_err *err)
         for (int i = 0; i < m->outs[k].n_metrics; i++)
             if (!metric_sums(m->outs[k].metrics[i].vt))
                 return nnk_err_set(err, NNK_ECONFIG,
-                                   "metric '%s' keeps a state that cannot be summed over processes (no NNK_METRIC_SUMS): "
+                                   "metric '%s' keeps a state that cannot be summed over processes (no nnkit.dp.sums/1): "
                                    "it cannot be used in data-parallel training",
                                    m->outs[k].metrics[i].name);
     return NNK_OK;

@@ -193,7 +193,9 @@ int nnk_model_backward(nnk_model *m, int64_t rows, int into_logits, nnk_err *err
             tmp[k].data = n->tmp_grad[k];
             din[k] = &tmp[k];
         }
-        int rc = n->vt->backward(&n->layer, n->n_in, in, &n->z, &n->dz, din, err);
+        int rc = n->fused_sgd_rate > 0 ? n->fused_sgd->backward_sgd(&n->layer, n->n_in, in, &n->z, &n->dz, din,
+                                                                     n->fused_sgd_rate, err)
+                                       : n->vt->backward(&n->layer, n->n_in, in, &n->z, &n->dz, din, err);
         if (rc)
             return rc;
         for (int k = 0; k < n->n_in; k++) {

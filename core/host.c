@@ -240,6 +240,13 @@ static int host_layer_allreduce(nnk_layer *layer, double *values, int64_t n, nnk
     return r->sum_doubles(r->ctx, values, n, err) ? -1 : r->size;
 }
 
+static const nnk_host_allreduce host_allreduce = {sizeof(nnk_host_allreduce), host_layer_allreduce};
+
+static const void *host_extension(const char *name)
+{
+    return !strcmp(name, NNK_CAP_DP_ALLREDUCE) ? &host_allreduce : NULL;
+}
+
 const nnk_host nnk_host_table = {
     .struct_size = sizeof(nnk_host),
     .abi_major = NNK_ABI_MAJOR,
@@ -268,5 +275,5 @@ const nnk_host nnk_host_table = {
     .model_save = host_model_save,
     .note = host_note,
     .fit_backup = host_fit_backup,
-    .layer_allreduce = host_layer_allreduce,
+    .extension = host_extension,
 };

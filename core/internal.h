@@ -32,6 +32,11 @@ typedef struct nnk_node {
     const nnk_layer_vtable *vt;
     nnk_params *params;
     nnk_layer layer;
+    float abi21_sgd_learning_rate; /* always 0: where an ABI 2.1 layer reads
+                                      nnk_layer.sgd_learning_rate */
+    float fused_sgd_rate;    /* > 0 during a step whose backward applies
+                                plain SGD at this rate (nnkit.train.fused_sgd/1) */
+    const nnk_layer_fused_sgd *fused_sgd; /* the layer's capability, or NULL */
     nnk_rng rng;
     int n_in;
     int in[NNK_MAX_INPUTS];  /* >= 0: node index; < 0: model input -1-k (set at build) */
@@ -55,7 +60,7 @@ typedef struct nnk_node {
     int frozen;              /* trainable = false: its weights are not trained */
     int grad_needed;         /* backward: its output's gradient is used */
     const nnk_reducer *dp;   /* during a data-parallel training step: what
-                                host->layer_allreduce sums over */
+                                nnkit.dp.allreduce/1 sums over */
     unsigned state_mask;     /* bit k: weight k is state (never trainable) */
     int64_t *weight_budget;  /* values its weights may still take (a model
                                 file's), or NULL: no limit */
@@ -194,7 +199,14 @@ struct nnk_model {
 /* plugin_check.c: the loader's checks, each one line naming the file */
 int nnk_check_plugin_record(const nnk_plugin_record *r, const char *path, nnk_err *err);
 int nnk_check_plugin_descriptor(const nnk_plugin *d, const nnk_plugin_record *r, const char *path, nnk_err *err);
-int nnk_check_component(nnk_kind kind, const void *vtable, const char *path, nnk_err *err);
+int nnk_check_component(nnk_kind kind, const void *vtable, int abi_major, const char *path, nnk_err *err);
+
+/* Plugins built for ABI 2.x (abi2.c): the struct_size a 2.0 vtable of a
+ * kind has; an ABI 3 copy of a 2.x vtable (caller frees; NULL when out of
+ * memory); the host table a 2.x plugin's init gets (2.1's layout). */
+size_t nnk__abi20_vtable_size(nnk_kind kind);
+void *nnk__abi2_vtable(nnk_kind kind, const void *vtable, unsigned abi_minor);
+const nnk_host *nnk__abi2_host(void);
 
 /* distributed.c: data-parallel training over a reducer (see nnk_reducer) */
 /* The rows [*lo, *lo + *n) of a global batch of `rows` this process takes. */

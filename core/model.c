@@ -184,6 +184,8 @@ int nnk_model_add_layer(nnk_model *m, const char *name, const char *type,
     node->name = strdup(name);
     node->comp = c;
     node->vt = c->vtable;
+    const nnk_layer_fused_sgd *fused = NNK_CAPABILITY(node->vt, NNK_CAP_FUSED_SGD);
+    node->fused_sgd = fused && NNK_HAS(fused, backward_sgd) && fused->backward_sgd ? fused : NULL;
     /* inputs are names here; build() resolves them, in any order */
     node->n_in = n_inputs ? n_inputs : 1;
     for (int i = 0; i < node->n_in; i++)

@@ -5,14 +5,18 @@
 #include "internal.h"
 #include <string.h>
 
-/* The struct sizes of each minor of ABI 2 (a plugin built for minor k must
- * match row k): 2.1 appended nnk_layer.sgd_learning_rate,
- * nnk_layer_vtable.flags, nnk_optimizer_vtable.plain_step,
- * nnk_metric_vtable.flags, nnk_train_info's rank and size and
- * nnk_host.layer_allreduce. */
-static const nnk_abi_sizes sizes_by_minor[NNK_ABI_MINOR + 1] = {
-    {516, 40, 48, 64, 208, 104, 120, 1016, 168, 88, 88, 64, 80, 64, 64, 88},
-    NNK_ABI_SIZES,
+/* The struct sizes of each ABI this core loads: ABI 3.0 (its own headers)
+ * and, through core/abi2.c, ABI 2.0 and 2.1 (2.1 appended
+ * nnk_layer.sgd_learning_rate, nnk_layer_vtable's flags and export hooks,
+ * nnk_optimizer_vtable.plain_step, nnk_metric_vtable.flags, nnk_train_info's
+ * rank and size and nnk_host.layer_allreduce). */
+static const struct {
+    unsigned major, minor;
+    nnk_abi_sizes sizes;
+} known_abis[] = {
+    {2, 0, {516, 40, 48, 64, 208, 104, 120, 1016, 168, 88, 88, 64, 80, 64, 64, 88}},
+    {2, 1, {516, 40, 48, 64, 216, 104, 120, 1024, 176, 88, 112, 80, 80, 72, 72, 88}},
+    {NNK_ABI_MAJOR, NNK_ABI_MINOR, NNK_ABI_SIZES},
 };
 
 static const char *const size_names[] = {"nnk_err", "nnk_shape", "nnk_tensor", "nnk_param_spec", "nnk_host",
@@ -26,10 +30,13 @@ int nnk_check_plugin_record(const nnk_plugin_record *r, const char *path, nnk_er
     if (r->magic != NNK_PLUGIN_MAGIC)
         return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': not an nnkit plugin ('%s' is not an nnkit plugin record)",
                            path, NNK_PLUGIN_SYMBOL_NAME);
-    if (r->abi_major != NNK_ABI_MAJOR || r->abi_minor > NNK_ABI_MINOR)
-        return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': built for ABI %u.%u, this nnkit has ABI %d.%d", path,
-                           r->abi_major, r->abi_minor, NNK_ABI_MAJOR, NNK_ABI_MINOR);
-    const uint32_t *theirs = (const uint32_t *)&r->sizes, *ours = (const uint32_t *)&sizes_by_minor[r->abi_minor];
+    size_t abi = 0, n_abis = sizeof known_abis / sizeof known_abis[0];
+    while (abi < n_abis && (known_abis[abi].major != r->abi_major || known_abis[abi].minor != r->abi_minor))
+        abi++;
+    if (abi == n_abis)
+        return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': built for ABI %u.%u, this nnkit has ABI %d.%d (and loads 2.0 "
+                           "and 2.1)", path, r->abi_major, r->abi_minor, NNK_ABI_MAJOR, NNK_ABI_MINOR);
+    const uint32_t *theirs = (const uint32_t *)&r->sizes, *ours = (const uint32_t *)&known_abis[abi].sizes;
     for (size_t i = 0; i < sizeof(nnk_abi_sizes) / sizeof(uint32_t); i++)
         if (theirs[i] != ours[i])
             return nnk_err_set(err, NNK_EPLUGIN,
@@ -103,9 +110,11 @@ static int check_params(const nnk_param_spec *p, size_t config_size, const char 
     return NNK_OK;
 }
 
-/* ABI 2.0's sizes: the fields 2.1 appended are read only when a vtable's
- * struct_size covers them. */
-static const size_t min_vtable_size[NNK_KIND_COUNT] = {88, 64, 80, 64, 64, 88};
+/* The least struct_size of each kind's vtable: ABI 3.0's whole vtable, or
+ * for an ABI 2 plugin 2.0's (the part core/abi2.c reads). */
+static const size_t abi3_vtable_size[NNK_KIND_COUNT] = {
+    sizeof(nnk_layer_vtable),  sizeof(nnk_activation_vtable), sizeof(nnk_loss_vtable),
+    sizeof(nnk_metric_vtable), sizeof(nnk_optimizer_vtable),  sizeof(nnk_callback_vtable)};
 
 /* The functions a component of each kind cannot do without. */
 static const char *missing_function(nnk_kind kind, const void *vt)
@@ -138,7 +147,7 @@ static const char *missing_function(nnk_kind kind, const void *vt)
     }
 }
 
-int nnk_check_component(nnk_kind kind, const void *vt, const char *path, nnk_err *err)
+int nnk_check_component(nnk_kind kind, const void *vt, int abi_major, const char *path, nnk_err *err)
 {
     const struct {
         size_t struct_size;
@@ -147,11 +156,12 @@ int nnk_check_component(nnk_kind kind, const void *vt, const char *path, nnk_err
         size_t config_size;
     } *h = vt; /* the head every vtable starts with (pinned by test_loader) */
     const char *k = nnk_kind_name(kind);
-    if (h->struct_size < min_vtable_size[kind])
+    size_t least = abi_major == 2 ? nnk__abi20_vtable_size(kind) : abi3_vtable_size[kind];
+    if (h->struct_size < least)
         return nnk_err_set(err, NNK_EPLUGIN,
                            "plugin '%s': a %s has struct_size %zu, expected at least %zu for ABI %d.%d (set it to "
                            "sizeof(nnk_%s_vtable))",
-                           path, k, h->struct_size, min_vtable_size[kind], NNK_ABI_MAJOR, NNK_ABI_MINOR, k);
+                           path, k, h->struct_size, least, abi_major, abi_major == 2 ? 0 : NNK_ABI_MINOR, k);
     if (!h->name || !*h->name)
         return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': a %s has no name", path, k);
     if (!nnk_name_valid(h->name)) { /* it reaches experiment files, exports and logs */

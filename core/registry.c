@@ -26,6 +26,20 @@ struct nnk_registry {
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* A registered component: what the API shows, and for a plugin built for
+ * ABI 2 the ABI 3 copy of its vtable that info.vtable points to. */
+typedef struct registered {
+    nnk_component_info info; /* first: the registry's pointers are to it */
+    void *abi2_copy;
+} registered;
+
+static void free_component(nnk_component_info *c)
+{
+    if (c)
+        free(((registered *)(void *)c)->abi2_copy);
+    free(c);
+}
+
 nnk_registry *nnk_registry_new(void)
 {
     return calloc(1, sizeof(nnk_registry));
@@ -43,7 +57,7 @@ void nnk_registry_free(nnk_registry *reg)
     }
     free(reg->plugins);
     for (int i = 0; i < reg->n_comps; i++)
-        free(reg->comps[i]);
+        free_component(reg->comps[i]);
     free(reg->comps);
     free(reg->searched);
     free(reg);
@@ -108,7 +122,7 @@ static const void *const *kind_array(const nnk_plugin *p, nnk_kind k)
 static int add_component(nnk_registry *reg, nnk_kind kind, const vt_head *h,
                          const loaded_plugin *lp, nnk_err *err)
 {
-    int rc = nnk_check_component(kind, h, lp->path, err);
+    int rc = nnk_check_component(kind, h, lp->desc->abi_major, lp->path, err);
     if (rc)
         return rc;
     const nnk_component_info *old = nnk_registry_find(reg, kind, h->name);
@@ -124,9 +138,16 @@ static int add_component(nnk_registry *reg, nnk_kind kind, const vt_head *h,
         reg->comps = c;
         reg->cap_comps = cap;
     }
-    nnk_component_info *c = calloc(1, sizeof *c);
-    if (!c)
+    registered *r = calloc(1, sizeof *r);
+    void *abi3 = lp->desc->abi_major == 2 ? nnk__abi2_vtable(kind, h, (unsigned)lp->desc->abi_minor) : NULL;
+    if (!r || (lp->desc->abi_major == 2 && !abi3)) {
+        free(r);
+        free(abi3);
         return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    }
+    if (abi3) /* the core reads an ABI 2 component through its ABI 3 copy */
+        h = r->abi2_copy = abi3;
+    nnk_component_info *c = &r->info;
     reg->comps[reg->n_comps] = c;
     c->kind = kind;
     c->name = h->name;
@@ -175,7 +196,7 @@ static int register_plugin(nnk_registry *reg, void *handle, const char *path,
             int rc = add_component(reg, (nnk_kind)k, arr[i], lp, err);
             if (rc) {
                 while (reg->n_comps > first) /* all or nothing */
-                    free(reg->comps[--reg->n_comps]);
+                    free_component(reg->comps[--reg->n_comps]);
                 free(lp->path);
                 return rc;
             }
@@ -232,7 +253,7 @@ static int load_file(nnk_registry *reg, const char *path, int skip_known,
     }
     nnk_err perr = {NNK_OK, ""};
     pthread_mutex_lock(&registry_lock);
-    const nnk_plugin *desc = record->init(&nnk_host_table, &perr);
+    const nnk_plugin *desc = record->init(record->abi_major == 2 ? nnk__abi2_host() : &nnk_host_table, &perr);
     pthread_mutex_unlock(&registry_lock);
     if (!desc) {
         dlclose(h);

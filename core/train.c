@@ -424,25 +424,24 @@ static void clip_gradients(nnk_model *m)
     }
 }
 
-/* Plain SGD folded into the layers' backward (NNK_LAYER_APPLIES_SGD):
- * for a step whose update is exactly w <- w - lr g (the optimizer says so,
- * no clipping), each layer that can, with no regularized weight, applies
- * it while computing g. Returns how many layers do. */
+/* Plain SGD folded into the layers' backward (nnkit.train.fused_sgd/1):
+ * for a step whose update is exactly w <- w - lr g (the optimizer's own
+ * fused_sgd says so, no clipping), each layer with the capability and no
+ * regularized weight applies it while computing g. Returns how many
+ * layers do. */
 static int fold_sgd(nnk_model *m)
 {
-    const nnk_optimizer_vtable *o = m->opt;
-    int plain = NNK_HAS(o, plain_step) && o->plain_step &&
-                o->plain_step(nnk_params_config(m->opt_params)) && !(o->flags & NNK_OPT_PERCEPTRON) &&
-                m->clipvalue <= 0 && m->clipnorm <= 0 && m->global_clipnorm <= 0 && m->learning_rate > 0;
+    const nnk_optimizer_fused_sgd *o = NNK_CAPABILITY(m->opt, NNK_CAP_FUSED_SGD);
+    int plain = o && NNK_HAS(o, plain) && o->plain && o->plain(nnk_params_config(m->opt_params)) &&
+                !(m->opt->flags & NNK_OPT_PERCEPTRON) && m->clipvalue <= 0 && m->clipnorm <= 0 &&
+                m->global_clipnorm <= 0 && m->learning_rate > 0;
     int folded = 0;
     for (int i = 0; i < m->n_nodes; i++) {
         nnk_node *n = &m->nodes[i];
-        const nnk_layer_vtable *vt = n->vt;
-        int can = plain && NNK_HAS(vt, flags) &&
-                  (vt->flags & NNK_LAYER_APPLIES_SGD);
+        int can = plain && n->fused_sgd;
         for (int k = 0; can && k < n->layer.n_weights; k++)
             can = !n->layer.weights[k].trainable || (n->layer.weights[k].l1 == 0 && n->layer.weights[k].l2 == 0);
-        n->layer.sgd_learning_rate = can ? (float)m->learning_rate : 0.0f;
+        n->fused_sgd_rate = can ? (float)m->learning_rate : 0.0f;
         folded += can;
     }
     return folded;
@@ -458,7 +457,7 @@ static void optimizer_step(nnk_model *m)
     for (int i = 0; i < nw; i++) {
         nnk_node *node;
         nnk_weight *w = nnk_model_weight_at(m, i, &node);
-        if (!w->trainable || node->layer.sgd_learning_rate > 0) /* the layer applied it in backward */
+        if (!w->trainable || node->fused_sgd_rate > 0) /* the layer applied it in backward */
             continue;
         int64_t n = nnk_tensor_elements(&w->value);
         m->opt->step(cfg, m->learning_rate, m->iteration, w->value.data,
@@ -529,7 +528,7 @@ static int train_batch(nnk_fit_state *s, int64_t b, nnk_err *err)
     if (!rc && s->red)
         rc = nnk_dp_broadcast_state(m, s->red, err);
     for (int i = 0; i < m->n_nodes; i++) /* gradients computed elsewhere (callbacks, checks) are plain */
-        m->nodes[i].layer.sgd_learning_rate = 0;
+        m->nodes[i].fused_sgd_rate = 0;
     if (!rc && s->red && s->o->check_weights_every_step) {
         char when[96];
         snprintf(when, sizeof when, "after epoch %lld, batch %lld", (long long)s->info.epoch + 1, (long long)b + 1);

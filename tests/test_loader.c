@@ -40,9 +40,9 @@ START_TEST(loader_failures)
     expect_load_error(FIX("fixture_shortrecord.so"),
                       "plugin '%s': not an nnkit plugin (nnkit_plugin is 3 bytes, the record 88)");
     /* its init would abort: the record is checked before any plugin code runs */
-    expect_load_error(FIX("fixture_abi.so"), "plugin '%s': built for ABI 3.0, this nnkit has ABI 2.1");
+    expect_load_error(FIX("fixture_abi.so"), "plugin '%s': built for ABI 4.0, this nnkit has ABI 3.0 (and loads 2.0 and 2.1)");
     expect_load_error(FIX("fixture_bad_sizes.so"),
-                      "plugin '%s': built for ABI 2.1, but its nnk_host is 208 bytes where ABI 2.1 has 216 (other headers "
+                      "plugin '%s': built for ABI 3.0, but its nnk_host is 208 bytes where ABI 3.0 has 216 (other headers "
                       "or compiler settings)");
     /* components are checked before anything of theirs is called */
     expect_load_error(FIX("fixture_bad_null_backward.so"), "plugin '%s': layer 'broken' has no backward function");
@@ -50,7 +50,7 @@ START_TEST(loader_failures)
                       "plugin '%s': layer 'broken': parameter 'units' lies outside the config struct (offset 64 + 8 "
                       "bytes > config_size 8)");
     expect_load_error(FIX("fixture_bad_struct_size.so"),
-                      "plugin '%s': a layer has struct_size 0, expected at least 88 for ABI 2.1 (set it to "
+                      "plugin '%s': a layer has struct_size 0, expected at least 96 for ABI 3.0 (set it to "
                       "sizeof(nnk_layer_vtable))");
     expect_load_error(FIX("fixture_bad_type.so"), "plugin '%s': layer 'broken': parameter 'units' has unknown type 42");
     expect_load_error(FIX("fixture_initfail.so"), "plugin '%s': init failed: license file '/nowhere' not found");
@@ -66,24 +66,26 @@ START_TEST(loader_failures)
 }
 END_TEST
 
-/* A plugin built for ABI 2.0 loads and trains under 2.1: the core reads no
- * vtable field past its struct_size, so its layer's weight gets the
- * optimizer's update (the 2.1 flag it carries in those bytes is ignored),
- * while the built-in dense layer beside it folds plain SGD into backward. */
-static nnk_model *scaled_model(nnk_registry *reg, double clipvalue)
+/* Plugins built for ABI 2.0 and 2.1 load and train under 3.0: the core
+ * reads their vtables by 2.0's layout, so their layer's weight gets the
+ * optimizer's update (a 2.1 fused-SGD flag is not used), while the
+ * built-in dense layer beside it folds plain SGD into backward through
+ * its nnkit.train.fused_sgd/1 capability. */
+static nnk_model *scaled_model(nnk_registry *reg, const char *type, const char *metric, double clipvalue)
 {
     nnk_err err = {0, ""};
     nnk_model *m = nnk_model_new(reg);
     nnk_shape s = {1, {3}};
     const char *k[] = {"units"}, *v[] = {"1"};
     ck_assert_int_eq(nnk_model_add_input(m, "input", &s, &err), 0);
-    ck_assert_msg(nnk_model_add_layer(m, "scale", "old_scale", NULL, 0, NULL, NULL, NULL, 0, &err) == 0, "%s", err.msg);
+    ck_assert_msg(nnk_model_add_layer(m, "scale", type, NULL, 0, NULL, NULL, NULL, 0, &err) == 0, "%s", err.msg);
     ck_assert_int_eq(nnk_model_add_layer(m, "out", "dense", NULL, 0, k, v, NULL, 1, &err), 0);
     nnk_compile_options co;
     nnk_compile_options_init(&co);
     const char *loss[] = {"mse"};
     co.losses = loss;
     co.n_losses = 1;
+    co.metrics = metric;
     co.learning_rate = 0.05;
     co.clipvalue = clipvalue;
     ck_assert_msg(nnk_model_compile_with(m, &co, &err) == 0, "%s", err.msg);
@@ -91,11 +93,14 @@ static nnk_model *scaled_model(nnk_registry *reg, double clipvalue)
     return m;
 }
 
-START_TEST(abi_2_0_plugin_trains)
+/* Trains the layer `type` of plugin `file` twice, once with dense folding
+ * plain SGD into its backward and once not (clipvalue), and checks both
+ * move every weight alike. */
+static void old_plugin_trains(const char *file, const char *type, const char *metric, float *scale)
 {
     nnk_registry *reg = test_registry();
     nnk_err err = {0, ""};
-    ck_assert_msg(nnk_registry_load_file(reg, FIX("fixture_abi20.so"), &err) == 0, "%s", err.msg);
+    ck_assert_msg(nnk_registry_load_file(reg, file, &err) == 0, "%s", err.msg);
     float x[3 * 16], y[16];
     for (int i = 0; i < 16; i++) {
         for (int j = 0; j < 3; j++)
@@ -104,7 +109,7 @@ START_TEST(abi_2_0_plugin_trains)
     }
     nnk_dataset *d = test_dataset(x, 16, 3, y, 1);
     /* clipvalue 1e30 clips nothing but keeps the update out of backward */
-    nnk_model *folded = scaled_model(reg, 0), *plain = scaled_model(reg, 1e30);
+    nnk_model *folded = scaled_model(reg, type, metric, 0), *plain = scaled_model(reg, type, metric, 1e30);
     nnk_fit_options o;
     nnk_fit_options_init(&o);
     o.epochs = 5;
@@ -123,9 +128,57 @@ START_TEST(abi_2_0_plugin_trains)
         ck_assert_msg(fabsf(w1[j] - w2[j]) <= 1e-6f * (1 + fabsf(w2[j])), "kernel %d: %g folded, %g plain", j, (double)w1[j], (double)w2[j]);
     }
     ck_assert_int_eq(moved, 3);
+    memcpy(scale, s1, sizeof s1);
+    /* dense applied plain SGD inside backward: it never wrote its kernel's
+     * gradient, as it does when the optimizer applies the step */
+    nnk_layer_info folded_out, plain_out;
+    ck_assert_int_eq(nnk_model_layer(folded, 1, &folded_out), 0);
+    ck_assert_int_eq(nnk_model_layer(plain, 1, &plain_out), 0);
+    float folded_grad = 0, plain_grad = 0;
+    for (int j = 0; j < 3; j++) {
+        folded_grad += fabsf(folded_out.weights[0].grad.data[j]);
+        plain_grad += fabsf(plain_out.weights[0].grad.data[j]);
+    }
+    ck_assert_msg(folded_grad == 0 && plain_grad > 0, "kernel gradients %g folded, %g plain", (double)folded_grad,
+                  (double)plain_grad);
     nnk_model_free(folded);
     nnk_model_free(plain);
     nnk_dataset_free(d);
+    nnk_registry_free(reg);
+}
+
+START_TEST(abi_2_0_plugin_trains)
+{
+    float scale[3];
+    old_plugin_trains(FIX("fixture_abi20.so"), "old_scale", NULL, scale);
+}
+END_TEST
+
+/* What 2.1 appended: the layer reads sgd_learning_rate (0 here) and calls
+ * host->layer_allreduce; its metric's NNK_METRIC_SUMS becomes the
+ * nnkit.dp.sums/1 capability; its export hook is not used. */
+START_TEST(abi_2_1_plugin_trains)
+{
+    /* the same layer as 2.0's old_scale, trained alike: a fused step at any
+     * rate the core left in sgd_learning_rate would part them */
+    float scale20[3], scale21[3];
+    old_plugin_trains(FIX("fixture_abi20.so"), "old_scale", NULL, scale20);
+    old_plugin_trains(FIX("fixture_abi21.so"), "old_scale21", "sum21", scale21);
+    for (int j = 0; j < 3; j++)
+        ck_assert_msg(scale20[j] == scale21[j], "scale %d: %g (2.0) and %g (2.1)", j, (double)scale20[j],
+                      (double)scale21[j]);
+    nnk_registry *reg = test_registry();
+    nnk_err err = {0, ""};
+    ck_assert_msg(nnk_registry_load_file(reg, FIX("fixture_abi21.so"), &err) == 0, "%s", err.msg);
+    const nnk_metric_vtable *metric = nnk_registry_find(reg, NNK_KIND_METRIC, "sum21")->vtable;
+    const nnk_layer_vtable *layer = nnk_registry_find(reg, NNK_KIND_LAYER, "old_scale21")->vtable;
+    ck_assert_uint_eq(metric->struct_size, sizeof(nnk_metric_vtable));
+    ck_assert_ptr_nonnull(NNK_CAPABILITY(metric, NNK_CAP_DP_SUMS));
+    ck_assert_ptr_null(NNK_CAPABILITY(metric, NNK_CAP_EXPORT_C));
+    ck_assert_ptr_null(NNK_CAPABILITY(layer, NNK_CAP_EXPORT_C));
+    ck_assert_ptr_null(NNK_CAPABILITY(layer, NNK_CAP_FUSED_SGD));
+    const nnk_layer_vtable *dense = nnk_registry_find(reg, NNK_KIND_LAYER, "dense")->vtable;
+    ck_assert_ptr_nonnull(NNK_CAPABILITY(dense, NNK_CAP_FUSED_SGD));
     nnk_registry_free(reg);
 }
 END_TEST
@@ -154,8 +207,8 @@ END_TEST
  * and update the numbers. (x86-64 / LP64 layout.) */
 START_TEST(abi_layout_pinned)
 {
-    ck_assert_int_eq(NNK_ABI_MAJOR, 2);
-    ck_assert_int_eq(NNK_ABI_MINOR, 1);
+    ck_assert_int_eq(NNK_ABI_MAJOR, 3);
+    ck_assert_int_eq(NNK_ABI_MINOR, 0);
     ck_assert_uint_eq(sizeof(nnk_abi_sizes), 64);
     ck_assert_uint_eq(sizeof(nnk_plugin_record), 88);
     ck_assert_uint_eq(offsetof(nnk_plugin_record, sizes), 12);
@@ -165,39 +218,76 @@ START_TEST(abi_layout_pinned)
     ck_assert_uint_eq(sizeof(nnk_tensor), 48);
     ck_assert_uint_eq(sizeof(nnk_param_spec), 64);
     ck_assert_uint_eq(offsetof(nnk_param_spec, offset), 56);
+    /* the host table: ABI 2.0's services, then extension where 2.1 had layer_allreduce */
     ck_assert_uint_eq(sizeof(nnk_host), 216);
-    ck_assert_uint_eq(offsetof(nnk_host, layer_allreduce), 208);
-    ck_assert_uint_eq(offsetof(nnk_host, fit_backup), 200);
-    ck_assert_uint_eq(offsetof(nnk_host, note), 192);
-    ck_assert_uint_eq(offsetof(nnk_host, model_summary), 176);
-    ck_assert_uint_eq(sizeof(nnk_layer_info), 104);
+    ck_assert_uint_eq(offsetof(nnk_host, sgemm), 48);
     ck_assert_uint_eq(offsetof(nnk_host, layer_scratch), 88);
+    ck_assert_uint_eq(offsetof(nnk_host, model_summary), 176);
+    ck_assert_uint_eq(offsetof(nnk_host, note), 192);
+    ck_assert_uint_eq(offsetof(nnk_host, fit_backup), 200);
+    ck_assert_uint_eq(offsetof(nnk_host, extension), 208);
+    ck_assert_uint_eq(sizeof(nnk_layer_info), 104);
     ck_assert_uint_eq(sizeof(nnk_weight), 120);
-    ck_assert_uint_eq(sizeof(nnk_layer), 1024);
-    ck_assert_uint_eq(offsetof(nnk_layer, sgd_learning_rate), 1016);
-    ck_assert_uint_eq(offsetof(nnk_layer, input_names), 1008);
+    ck_assert_uint_eq(sizeof(nnk_layer), 1016);
     ck_assert_uint_eq(offsetof(nnk_layer, weights), 48);
-    ck_assert_uint_eq(sizeof(nnk_layer_vtable), 112);
-    ck_assert_uint_eq(offsetof(nnk_layer_vtable, export_c), 104);
-    ck_assert_uint_eq(offsetof(nnk_layer_vtable, flags), 88);
-    ck_assert_uint_eq(sizeof(nnk_activation_vtable), 80);
-    ck_assert_uint_eq(offsetof(nnk_activation_vtable, export_c), 72);
-    ck_assert_uint_eq(sizeof(nnk_loss_vtable), 80);
+    ck_assert_uint_eq(offsetof(nnk_layer, input_names), 1008);
+    /* every vtable: ABI 2.0's fields, then extension */
+    ck_assert_uint_eq(sizeof(nnk_layer_vtable), 96);
+    ck_assert_uint_eq(offsetof(nnk_layer_vtable, adapt), 80);
+    ck_assert_uint_eq(offsetof(nnk_layer_vtable, extension), 88);
+    ck_assert_uint_eq(sizeof(nnk_activation_vtable), 72);
+    ck_assert_uint_eq(offsetof(nnk_activation_vtable, extension), 64);
+    ck_assert_uint_eq(sizeof(nnk_loss_vtable), 88);
+    ck_assert_uint_eq(offsetof(nnk_loss_vtable, accuracy_metric), 72);
+    ck_assert_uint_eq(offsetof(nnk_loss_vtable, extension), 80);
     ck_assert_uint_eq(sizeof(nnk_metric_vtable), 72);
-    ck_assert_uint_eq(offsetof(nnk_metric_vtable, flags), 64);
+    ck_assert_uint_eq(offsetof(nnk_metric_vtable, extension), 64);
     ck_assert_uint_eq(sizeof(nnk_optimizer_vtable), 72);
-    ck_assert_uint_eq(offsetof(nnk_optimizer_vtable, plain_step), 64);
     ck_assert_uint_eq(offsetof(nnk_optimizer_vtable, default_learning_rate), 56);
-    ck_assert_uint_eq(sizeof(nnk_callback_vtable), 88);
+    ck_assert_uint_eq(offsetof(nnk_optimizer_vtable, extension), 64);
+    ck_assert_uint_eq(sizeof(nnk_callback_vtable), 96);
+    ck_assert_uint_eq(offsetof(nnk_callback_vtable, backup_path), 80);
+    ck_assert_uint_eq(offsetof(nnk_callback_vtable, extension), 88);
     ck_assert_uint_eq(sizeof(nnk_train_info), 176);
-    ck_assert_uint_eq(offsetof(nnk_train_info, rank), 164);
-    ck_assert_uint_eq(offsetof(nnk_train_info, size), 168);
+    ck_assert_uint_eq(offsetof(nnk_train_info, global_batch), 144);
+    ck_assert_uint_eq(offsetof(nnk_train_info, n_log_names), 152);
     ck_assert_uint_eq(offsetof(nnk_train_info, resumed), 156);
     ck_assert_uint_eq(offsetof(nnk_train_info, keep_backup), 160);
-    ck_assert_uint_eq(offsetof(nnk_train_info, n_log_names), 152);
-    ck_assert_uint_eq(offsetof(nnk_train_info, global_batch), 144);
+    ck_assert_uint_eq(offsetof(nnk_train_info, rank), 164);
+    ck_assert_uint_eq(offsetof(nnk_train_info, size), 168);
     ck_assert_uint_eq(sizeof(nnk_plugin), 88);
     ck_assert_uint_eq(offsetof(nnk_plugin, callbacks), 80);
+    /* the exporter's services and the capabilities */
+    ck_assert_uint_eq(sizeof(nnk_export_host), 64);
+    ck_assert_uint_eq(offsetof(nnk_export_host, onnx_value), 8);
+    ck_assert_uint_eq(offsetof(nnk_export_host, onnx_constant), 16);
+    ck_assert_uint_eq(offsetof(nnk_export_host, onnx_node), 24);
+    ck_assert_uint_eq(offsetof(nnk_export_host, c_array), 32);
+    ck_assert_uint_eq(offsetof(nnk_export_host, c_code), 40);
+    ck_assert_uint_eq(offsetof(nnk_export_host, c_elementwise), 48);
+    ck_assert_uint_eq(offsetof(nnk_export_host, c_float), 56);
+    ck_assert_uint_eq(sizeof(nnk_layer_export_onnx), 16);
+    ck_assert_uint_eq(offsetof(nnk_layer_export_onnx, export_onnx), 8);
+    ck_assert_uint_eq(sizeof(nnk_layer_export_c), 16);
+    ck_assert_uint_eq(offsetof(nnk_layer_export_c, export_c), 8);
+    ck_assert_uint_eq(sizeof(nnk_layer_fused_sgd), 16);
+    ck_assert_uint_eq(offsetof(nnk_layer_fused_sgd, backward_sgd), 8);
+    ck_assert_uint_eq(sizeof(nnk_activation_export_onnx), 16);
+    ck_assert_uint_eq(sizeof(nnk_activation_export_c), 16);
+    ck_assert_uint_eq(sizeof(nnk_activation_threshold), 16);
+    ck_assert_uint_eq(offsetof(nnk_activation_threshold, threshold), 8);
+    ck_assert_uint_eq(sizeof(nnk_metric_sums), 8);
+    ck_assert_uint_eq(sizeof(nnk_optimizer_fused_sgd), 16);
+    ck_assert_uint_eq(offsetof(nnk_optimizer_fused_sgd, plain), 8);
+    ck_assert_uint_eq(sizeof(nnk_host_allreduce), 16);
+    ck_assert_uint_eq(offsetof(nnk_host_allreduce, layer_allreduce), 8);
+    /* the names, each a versioned string */
+    ck_assert_str_eq(NNK_CAP_EXPORT_ONNX, "nnkit.export.onnx/1");
+    ck_assert_str_eq(NNK_CAP_EXPORT_C, "nnkit.export.c/1");
+    ck_assert_str_eq(NNK_CAP_FUSED_SGD, "nnkit.train.fused_sgd/1");
+    ck_assert_str_eq(NNK_CAP_DP_ALLREDUCE, "nnkit.dp.allreduce/1");
+    ck_assert_str_eq(NNK_CAP_DP_SUMS, "nnkit.dp.sums/1");
+    ck_assert_str_eq(NNK_CAP_CLASS_THRESHOLD, "nnkit.metric.class_threshold/1");
     /* every vtable starts with the same header the loader reads */
     ck_assert_uint_eq(offsetof(nnk_layer_vtable, params), 24);
     ck_assert_uint_eq(offsetof(nnk_activation_vtable, params), 24);
@@ -260,6 +350,7 @@ int main(void)
     tcase_add_test(tc, builtins_all_present);
     tcase_add_test(tc, abi_layout_pinned);
     tcase_add_test(tc, abi_2_0_plugin_trains);
+    tcase_add_test(tc, abi_2_1_plugin_trains);
     tcase_add_test(tc, params_parse_and_reject);
     suite_add_tcase(s, tc);
     return test_run_suite(s);

@@ -18,21 +18,45 @@ typedef struct emitter {
     int64_t stack;          /* bytes of the buffers */
     nnk_err *err;
     FILE *pre;              /* the arrays before the function (plugins' hooks add theirs) */
-    char **names;           /* the identifiers handed to hooks */
+    char **names;           /* the arrays' identifiers, each once */
     int n_names;
+    int n_unnamed;          /* arrays named p0, p1, ... */
+    int node;               /* the layer being exported: its index, */
+    const char *of;         /* and its name */
     int failed;
 } emitter;
 
 static int write_array(emitter *e, const char *name, const float *v, int64_t n);
 
-/* The export host's C services for a plugin's hooks. */
-static const char *hook_array(nnk_exporter *x, const float *values, int64_t n)
+/* ---- the export host's C services, for every layer's and activation's
+ * nnkit.export.c/1 */
+
+static const char *host_array(nnk_exporter *x, const char *stem, const float *values, int64_t n)
 {
     emitter *e = (emitter *)x;
     char name[64], full[200];
-    snprintf(name, sizeof name, "p%d", e->n_names);
+    size_t len = stem ? strspn(stem, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") : 0;
+    if (stem && (!len || len > 16 || stem[len])) {
+        nnk_err_set(e->err, NNK_ECONFIG, "export: layer '%s': an array name stem must be 1 to 16 letters, digits or '_'",
+                    e->of);
+        e->failed = 1;
+        return NULL;
+    }
+    if (stem)
+        snprintf(name, sizeof name, "%s%d", stem, e->node);
+    else
+        snprintf(name, sizeof name, "p%d", e->n_unnamed++);
+    snprintf(full, sizeof full, "%s_%s", e->prefix, name);
+    for (int k = 0; k < e->n_names; k++)
+        if (!strcmp(e->names[k], full)) {
+            nnk_err_set(e->err, NNK_ECONFIG, "export: layer '%s': the array %s is written twice", e->of, full);
+            e->failed = 1;
+            return NULL;
+        }
     char **grown = realloc(e->names, sizeof(char *) * (size_t)(e->n_names + 1));
-    if (!grown) {
+    if (!grown || !(full[0] && (grown[e->n_names] = strdup(full)))) {
+        if (grown)
+            e->names = grown;
         e->failed = 1;
         return NULL;
     }
@@ -42,11 +66,10 @@ static const char *hook_array(nnk_exporter *x, const float *values, int64_t n)
     if (write_array(e, name, values, n))
         e->failed = 1;
     e->f = body;
-    snprintf(full, sizeof full, "%s_%s", e->prefix, name);
-    return e->names[e->n_names++] = strdup(full);
+    return e->names[e->n_names++];
 }
 
-static void hook_code(nnk_exporter *x, const char *fmt, ...)
+static void host_code(nnk_exporter *x, const char *fmt, ...)
 {
     emitter *e = (emitter *)x;
     va_list ap;
@@ -54,6 +77,28 @@ static void hook_code(nnk_exporter *x, const char *fmt, ...)
     vfprintf(e->f, fmt, ap);
     va_end(ap);
 }
+
+static void host_elementwise(nnk_exporter *x, const char *array, int64_t n, const char *expr)
+{
+    emitter *e = (emitter *)x;
+    fprintf(e->f, "    for (int j = 0; j < %lld; j++) {\n        float v = %s[j];\n        %s[j] = %s;\n    }\n",
+            (long long)n, array, array, expr);
+}
+
+static void host_float(float v, char *buf, size_t n)
+{
+    char text[32];
+    nnk_format_float(v, text, sizeof text);
+    snprintf(buf, n, "%s%s", text, strpbrk(text, ".e") ? "f" : ".0f");
+}
+
+static const nnk_export_host c_host = {
+    .struct_size = sizeof(nnk_export_host),
+    .c_array = host_array,
+    .c_code = host_code,
+    .c_elementwise = host_elementwise,
+    .c_float = host_float,
+};
 
 /* Outside text (a path, column names) as the inside of a C comment: ASCII
  * letters, digits, blanks, '/' and harmless punctuation stay; every other
@@ -76,7 +121,6 @@ static const char *comment_text(const char *s, char *buf, size_t n)
     return buf;
 }
 
-static const nnk_export_host c_host = {sizeof(nnk_export_host), NULL, NULL, hook_array, hook_code};
 
 
 
@@ -104,8 +148,8 @@ static int write_array(emitter *e, const char *name, const float *v, int64_t n)
 }
 
 /* Where a node's input comes from: a model input (x at its offset) or an
- * earlier layer's buffer; its element count in *n. */
-static int source_of(emitter *e, const char *name, char *expr, size_t size, int64_t *n)
+ * earlier layer's buffer; its per-sample shape in *shape. */
+static int source_of(emitter *e, const char *name, char *expr, size_t size, nnk_shape *shape)
 {
     const char *names[16];
     nnk_shape shapes[16];
@@ -114,7 +158,7 @@ static int source_of(emitter *e, const char *name, char *expr, size_t size, int6
     for (int j = 0; j < n_in; j++) {
         if (!strcmp(names[j], name)) {
             snprintf(expr, size, "(x + %lld)", (long long)off);
-            *n = shape_elements(&shapes[j]);
+            *shape = shapes[j];
             return NNK_OK;
         }
         off += shape_elements(&shapes[j]);
@@ -124,174 +168,73 @@ static int source_of(emitter *e, const char *name, char *expr, size_t size, int6
         nnk_model_layer(e->m, i, &li);
         if (!strcmp(li.name, name)) {
             snprintf(expr, size, "a%d", i);
-            *n = shape_elements(&li.output);
+            *shape = li.output;
             return NNK_OK;
         }
     }
     return nnk_err_set(e->err, NNK_EMODEL, "export: no input or layer '%s'", name);
 }
 
-/* The activation of a node over its n outputs, in place. */
-static int emit_activation(emitter *e, int i, const char *act, int64_t n)
+/* After a component's export: its own error, with the layer named, or out
+ * of memory when it failed without saying why. */
+static int component_failed(emitter *e, int rc, const nnk_err *sub)
 {
-    const nnk_params *p = nnk_model_layer_activation_params(e->m, i);
-    const char *expr = NULL;
-    char buf[160];
-    if (!act || !strcmp(act, "linear"))
-        return NNK_OK;
-    if (!strcmp(act, "softmax")) { /* over the sample's outputs, as nnkit's softmax rows */
-        fprintf(e->f, "    {\n        float mx = a%d[0];\n        double sum = 0;\n", i);
-        fprintf(e->f, "        for (int j = 1; j < %lld; j++)\n            mx = a%d[j] > mx ? a%d[j] : mx;\n", (long long)n, i, i);
-        fprintf(e->f, "        for (int j = 0; j < %lld; j++) {\n            a%d[j] = expf(a%d[j] - mx);\n            sum += a%d[j];\n        }\n",
-                (long long)n, i, i, i);
-        fprintf(e->f, "        for (int j = 0; j < %lld; j++)\n            a%d[j] *= (float)(1.0 / sum);\n    }\n", (long long)n, i);
-        return NNK_OK;
-    }
-    if (!strcmp(act, "relu"))
-        expr = "v > 0 ? v : 0.0f";
-    else if (!strcmp(act, "heaviside"))
-        expr = "v >= 0 ? 1.0f : 0.0f";
-    else if (!strcmp(act, "sign"))
-        expr = "v > 0 ? 1.0f : v < 0 ? -1.0f : 0.0f";
-    else if (!strcmp(act, "sigmoid"))
-        expr = "v >= 0 ? 1.0f / (1.0f + expf(-v)) : expf(v) / (1.0f + expf(v))";
-    else if (!strcmp(act, "tanh"))
-        expr = "tanhf(v)";
-    else if (!strcmp(act, "softplus"))
-        expr = "v > 0 ? v + log1pf(expf(-v)) : log1pf(expf(v))";
-    else if (!strcmp(act, "selu"))
-        expr = "v > 0 ? 1.05070098f * v : (float)(1.0507009873554805 * 1.6732632423543772) * expm1f(v)";
-    else if (!strcmp(act, "leaky_relu") || !strcmp(act, "elu")) {
-        char alpha[32];
-        nnk_format_float((float)export_param(p, "alpha", !strcmp(act, "elu") ? 1.0 : 0.2), alpha, sizeof alpha);
-        snprintf(buf, sizeof buf, !strcmp(act, "elu") ? "v > 0 ? v : (%s%s) * expm1f(v)" : "v > 0 ? v : (%s%s) * v", alpha,
-                 strpbrk(alpha, ".e") ? "f" : ".0f");
-        expr = buf;
-    }
-    const nnk_activation_vtable *vt = expr ? NULL : export_component(e->m, NNK_KIND_ACTIVATION, act);
-    if (vt && NNK_HAS(vt, export_c) && vt->export_c) {
-        if (vt->export_c(nnk_params_config(p), buf, sizeof buf, e->err)) /* the plugin's own mapping */
-            return e->err->status;
-        expr = buf;
-    }
-    if (!expr) {
-        nnk_layer_info li;
-        nnk_model_layer(e->m, i, &li);
-        return nnk_err_set(e->err, NNK_ECONFIG, "export: layer '%s': activation '%s' has no C export", li.name, act);
-    }
-    fprintf(e->f, "    for (int j = 0; j < %lld; j++) {\n        float v = a%d[j];\n        a%d[j] = %s;\n    }\n", (long long)n,
-            i, i, expr);
-    return NNK_OK;
+    if (e->err->status) /* the host's own (a bad stem, an array twice) */
+        return e->err->status;
+    if (rc && sub->msg[0])
+        return nnk_err_set(e->err, rc, "export: layer '%s': %s", e->of, sub->msg);
+    return nnk_err_set(e->err, NNK_ENOMEM, "out of memory");
 }
 
+/* The activation of node i over its n outputs, in place. */
+static int emit_activation(emitter *e, int i, const char *act, int64_t n)
+{
+    if (!act)
+        return NNK_OK;
+    const nnk_activation_vtable *vt = export_component(e->m, NNK_KIND_ACTIVATION, act);
+    const nnk_activation_export_c *cap = vt ? NNK_CAPABILITY(vt, NNK_CAP_EXPORT_C) : NULL;
+    if (!cap || !NNK_HAS(cap, export_c) || !cap->export_c)
+        return nnk_err_set(e->err, NNK_ECONFIG, "export: layer '%s': activation '%s' has no C export", e->of, act);
+    char array[32];
+    snprintf(array, sizeof array, "a%d", i);
+    nnk_err sub = {NNK_OK, ""};
+    int rc = cap->export_c(nnk_params_config(nnk_model_layer_activation_params(e->m, i)), &c_host, (nnk_exporter *)e,
+                           array, n, &sub);
+    return rc || e->failed ? component_failed(e, rc, &sub) : NNK_OK;
+}
 
-/* One layer: its weights' arrays go first (into the text before the
- * function, in *pre), its code into the function. */
-static int emit_layer(emitter *e, FILE *pre, int i)
+/* Layer i: its buffer, then its component's own C (weights' arrays go
+ * before the function), then its activation's. */
+static int emit_layer(emitter *e, int i)
 {
     nnk_layer_info li;
     nnk_model_layer(e->m, i, &li);
-    int64_t n_out = shape_elements(&li.output), n_in = 0, last = li.output.dim[li.output.ndim - 1];
-    char src[64], name[300];
-    int rc = source_of(e, li.inputs[0], src, sizeof src, &n_in);
-    if (rc)
-        return rc;
-    char shown_name[300], shown_type[300];
+    e->node = i;
+    e->of = li.name;
+    int64_t n_out = shape_elements(&li.output);
+    char names[NNK_MAX_INPUTS][64], out[32], shown_name[300], shown_type[300];
+    const char *ins[NNK_MAX_INPUTS];
+    nnk_shape shapes[NNK_MAX_INPUTS];
+    for (int k = 0; k < li.n_inputs; k++) {
+        int rc = source_of(e, li.inputs[k], names[k], sizeof names[k], &shapes[k]);
+        if (rc)
+            return rc;
+        ins[k] = names[k];
+    }
+    const nnk_layer_vtable *vt = export_component(e->m, NNK_KIND_LAYER, li.type);
+    const nnk_layer_export_c *cap = vt ? NNK_CAPABILITY(vt, NNK_CAP_EXPORT_C) : NULL;
+    if (!cap || !NNK_HAS(cap, export_c) || !cap->export_c)
+        return nnk_err_set(e->err, NNK_ECONFIG, "export: layer '%s' of type '%s' has no C export", li.name, li.type);
     fprintf(e->f, "    /* %s (%s) */\n    float a%d[%lld];\n", comment_text(li.name, shown_name, sizeof shown_name),
             comment_text(li.type, shown_type, sizeof shown_type), i, (long long)n_out);
     e->stack += (int64_t)sizeof(float) * n_out;
-    FILE *body = e->f;
-    e->f = pre;
-    if (!strcmp(li.type, "dense")) {
-        int64_t k = li.weights[0].value.shape[0], units = li.weights[0].value.shape[1], nb = 0;
-        const float *b = export_weight(&li, "bias", &nb);
-        snprintf(name, sizeof name, "w%d", i);
-        rc = write_array(e, name, li.weights[0].value.data, k * units);
-        if (!rc && b) {
-            snprintf(name, sizeof name, "b%d", i);
-            rc = write_array(e, name, b, nb);
-        }
-        e->f = body;
-        fprintf(e->f, "    for (int r = 0; r < %lld; r++)\n        for (int j = 0; j < %lld; j++) {\n", (long long)(n_in / k),
-                (long long)units);
-        if (b)
-            fprintf(e->f, "            double acc = %s_b%d[j];\n", e->prefix, i);
-        else
-            fprintf(e->f, "            double acc = 0;\n");
-        fprintf(e->f, "            for (int t = 0; t < %lld; t++)\n                acc += (double)%s[r * %lld + t] * %s_w%d[t * %lld + j];\n",
-                (long long)k, src, (long long)k, e->prefix, i, (long long)units);
-        fprintf(e->f, "            a%d[r * %lld + j] = (float)acc;\n        }\n", i, (long long)units);
-    } else if (!strcmp(li.type, "flatten") || !strcmp(li.type, "dropout")) { /* identity on a sample's values */
-        e->f = body;
-        fprintf(e->f, "    for (int j = 0; j < %lld; j++)\n        a%d[j] = %s[j];\n", (long long)n_out, i, src);
-    } else if (!strcmp(li.type, "add")) {
-        e->f = body;
-        fprintf(e->f, "    for (int j = 0; j < %lld; j++)\n        a%d[j] = %s[j]", (long long)n_out, i, src);
-        for (int k = 1; !rc && k < li.n_inputs; k++) {
-            int64_t n;
-            if (!(rc = source_of(e, li.inputs[k], src, sizeof src, &n)))
-                fprintf(e->f, " + %s[j]", src);
-        }
-        fprintf(e->f, ";\n");
-    } else if (!strcmp(li.type, "concatenate") || !strcmp(li.type, "concat")) { /* along the last axis */
-        e->f = body;
-        int64_t rows = n_out / last, at = 0;
-        for (int k = 0; !rc && k < li.n_inputs; k++) {
-            int64_t n;
-            if ((rc = source_of(e, li.inputs[k], src, sizeof src, &n)))
-                break;
-            int64_t w = n / rows;
-            fprintf(e->f, "    for (int r = 0; r < %lld; r++)\n        for (int j = 0; j < %lld; j++)\n", (long long)rows,
-                    (long long)w);
-            fprintf(e->f, "            a%d[r * %lld + %lld + j] = %s[r * %lld + j];\n", i, (long long)last, (long long)at, src,
-                    (long long)w);
-            at += w;
-        }
-    } else if (!strcmp(li.type, "batch_normalization") || !strcmp(li.type, "normalization")) {
-        int64_t c = last;
-        export_norm norm;
-        float *scale = malloc(sizeof(float) * (size_t)c), *shift = malloc(sizeof(float) * (size_t)c);
-        rc = scale && shift ? export_normalizer(e->m, i, &li, c, &norm, scale, shift, e->err)
-                            : nnk_err_set(e->err, NNK_ENOMEM, "out of memory");
-        if (!rc) {
-            snprintf(name, sizeof name, "mean%d", i);
-            rc = write_array(e, name, norm.mean, c);
-        }
-        if (!rc) {
-            snprintf(name, sizeof name, "scale%d", i);
-            rc = write_array(e, name, scale, c);
-        }
-        if (!rc) {
-            snprintf(name, sizeof name, "shift%d", i);
-            rc = write_array(e, name, shift, c);
-        }
-        free(scale);
-        free(shift);
-        e->f = body;
-        fprintf(e->f, "    for (int j = 0; j < %lld; j++)\n        a%d[j] = (%s[j] - %s_mean%d[j %% %lld]) * %s_scale%d[j %% %lld] + %s_shift%d[j %% %lld];\n",
-                (long long)n_out, i, src, e->prefix, i, (long long)c, e->prefix, i, (long long)c, e->prefix, i, (long long)c);
-    } else { /* a plugin's layer: its own export hook, or a refusal naming it */
-        e->f = body;
-        const nnk_layer_vtable *vt = export_component(e->m, NNK_KIND_LAYER, li.type);
-        if (!vt || !NNK_HAS(vt, export_c) || !vt->export_c)
-            return nnk_err_set(e->err, NNK_ECONFIG, "export: layer '%s' of type '%s' has no C export", li.name, li.type);
-        char names[NNK_MAX_INPUTS][64], out[32];
-        const char *ins[NNK_MAX_INPUTS];
-        int64_t sizes[NNK_MAX_INPUTS];
-        for (int k = 0; !rc && k < li.n_inputs; k++) {
-            rc = source_of(e, li.inputs[k], names[k], sizeof names[k], &sizes[k]);
-            ins[k] = names[k];
-        }
-        snprintf(out, sizeof out, "a%d", i);
-        e->pre = pre;
-        if (!rc)
-            rc = vt->export_c(nnk_model_layer_instance(e->m, i), &c_host, (nnk_exporter *)e, ins, sizes, li.n_inputs, out,
-                              n_out, e->err);
-        if (!rc && e->failed)
-            rc = nnk_err_set(e->err, NNK_ENOMEM, "out of memory");
-    }
-    e->f = body;
-    return rc ? rc : emit_activation(e, i, li.activation, n_out);
+    snprintf(out, sizeof out, "a%d", i);
+    nnk_err sub = {NNK_OK, ""};
+    int rc = cap->export_c(nnk_model_layer_instance(e->m, i), &c_host, (nnk_exporter *)e, li.n_inputs, ins, shapes, out,
+                           &li.output, &sub);
+    if (rc || e->failed)
+        return component_failed(e, rc, &sub);
+    return emit_activation(e, i, li.activation, n_out);
 }
 
 /* The function's name: the output file's stem, made an identifier. */
@@ -331,7 +274,7 @@ int export_c(const nnk_model *m, const char *model_path, const char *output, nnk
             fclose(body);
         return nnk_err_set(err, NNK_ENOMEM, "out of memory");
     }
-    emitter e = {body, m, prefix, 0, err, pre, NULL, 0, 0};
+    emitter e = {.f = body, .m = m, .prefix = prefix, .err = err, .pre = pre};
     nnk_preprocessing pp;
     nnk_model_preprocessing(m, &pp);
     int rc = NNK_OK;
@@ -358,14 +301,15 @@ int export_c(const nnk_model *m, const char *model_path, const char *output, nnk
     }
     fprintf(body, "        x[j] = v;\n    }\n");
     for (int i = 0; !rc && i < nnk_model_layer_count(m); i++)
-        rc = emit_layer(&e, pre, i);
+        rc = emit_layer(&e, i);
     const char *outs[16];
     int64_t widths[16], total = 0;
     int n_out = nnk_model_outputs(m, outs, widths, 16);
     for (int k = 0; !rc && k < n_out && k < 16; k++) {
         char src[64];
-        int64_t n;
-        rc = source_of(&e, outs[k], src, sizeof src, &n);
+        nnk_shape shape;
+        rc = source_of(&e, outs[k], src, sizeof src, &shape);
+        int64_t n = shape_elements(&shape);
         fprintf(body, "    for (int j = 0; j < %lld; j++)\n        out[%lld + j] = %s[j];\n", (long long)n, (long long)total,
                 src);
         total += n;

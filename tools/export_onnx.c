@@ -23,6 +23,7 @@ typedef struct builder {
     int serial; /* for unique tensor names */
     const nnk_model *m;
     nnk_err *err;
+    const char *of; /* the layer being exported: its values' names start with it */
 } builder;
 
 static void *keep(builder *b, void *p)
@@ -222,19 +223,42 @@ static NnkitOnnx__ValueInfoProto *value_info(builder *b, const char *name, const
     return v;
 }
 
-/* The export host's ONNX services for a plugin's hooks. */
-static const char *hook_of = "plugin"; /* the layer whose hook is adding nodes, for their names */
+/* ---- the export host's ONNX services, for every layer's and activation's
+ * nnkit.export.onnx/1: names they make belong to the node being exported */
 
-static const char *hook_constant(nnk_exporter *x, const float *values, const int64_t *dims, int ndim)
+/* A stem a component gives (1 to 16 letters, digits, '_'); NULL: fallback. */
+static const char *stem_of(builder *b, const char *stem, const char *fallback)
+{
+    if (!stem)
+        return fallback;
+    size_t n = strspn(stem, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
+    if (n && n <= 16 && !stem[n])
+        return stem;
+    if (!b->failed)
+        nnk_err_set(b->err, NNK_ECONFIG, "export: layer '%s': a value name stem must be 1 to 16 letters, digits or '_'",
+                    b->of);
+    b->failed = 1;
+    return NULL;
+}
+
+static const char *host_value(nnk_exporter *x, const char *stem)
+{
+    builder *b = (builder *)x;
+    stem = stem_of(b, stem, "value");
+    return stem ? fresh(b, b->of, stem) : NULL;
+}
+
+static const char *host_constant(nnk_exporter *x, const char *stem, const float *values, const int64_t *dims, int ndim)
 {
     builder *b = (builder *)x;
     int64_t n = 1;
     for (int d = 0; d < ndim; d++)
         n *= dims[d];
-    return constant(b, hook_of, "const", values, n, dims, ndim);
+    stem = stem_of(b, stem, "const");
+    return stem && ndim >= 0 && ndim <= 8 ? constant(b, b->of, stem, values, n, dims, ndim) : NULL;
 }
 
-static const char *hook_node(nnk_exporter *x, const char *op, const char *const *inputs, const char *output, int n_attrs,
+static const char *host_node(nnk_exporter *x, const char *op, const char *const *inputs, const char *output, int n_attrs,
                              const char *const *names, const double *values, const int *is_int)
 {
     builder *b = (builder *)x;
@@ -242,60 +266,40 @@ static const char *hook_node(nnk_exporter *x, const char *op, const char *const 
     int n = n_attrs < 16 ? n_attrs : 16;
     for (int k = 0; k < n; k++)
         as[k] = is_int[k] ? attr_int(b, names[k], (int64_t)values[k]) : attr_float(b, names[k], (float)values[k]);
-    return node_n(b, hook_of, op, inputs, output, as, n);
+    return node_n(b, b->of, op, inputs, output, as, n);
 }
 
-static const nnk_export_host onnx_host = {sizeof(nnk_export_host), hook_constant, hook_node, NULL, NULL};
+static const nnk_export_host onnx_host = {
+    .struct_size = sizeof(nnk_export_host),
+    .onnx_value = host_value,
+    .onnx_constant = host_constant,
+    .onnx_node = host_node,
+};
 
-
-
-
-/* The activation of layer i after value x, into `out`. */
-static const char *activation(builder *b, int i, const char *act, const char *x, const char *out, int rank)
+/* After a component's export: its own error, with the layer named, or out
+ * of memory when it failed without saying why. */
+static int component_failed(builder *b, int rc, const nnk_err *sub)
 {
-    const nnk_params *p = nnk_model_layer_activation_params(b->m, i);
-    nnk_layer_info li;
-    nnk_model_layer(b->m, i, &li);
-    const char *of = li.name;
-    if (!act || !strcmp(act, "linear"))
-        return node(b, of, "Identity", IN(x), out, NULL, NULL);
-    if (!strcmp(act, "relu"))
-        return node(b, of, "Relu", IN(x), out, NULL, NULL);
-    if (!strcmp(act, "sigmoid"))
-        return node(b, of, "Sigmoid", IN(x), out, NULL, NULL);
-    if (!strcmp(act, "tanh"))
-        return node(b, of, "Tanh", IN(x), out, NULL, NULL);
-    if (!strcmp(act, "softplus"))
-        return node(b, of, "Softplus", IN(x), out, NULL, NULL);
-    if (!strcmp(act, "selu")) /* ONNX's default alpha and gamma are SELU's constants */
-        return node(b, of, "Selu", IN(x), out, NULL, NULL);
-    if (!strcmp(act, "sign"))
-        return node(b, of, "Sign", IN(x), out, NULL, NULL);
-    if (!strcmp(act, "leaky_relu"))
-        return node(b, of, "LeakyRelu", IN(x), out, attr_float(b, "alpha", (float)export_param(p, "alpha", 0.2)), NULL);
-    if (!strcmp(act, "elu"))
-        return node(b, of, "Elu", IN(x), out, attr_float(b, "alpha", (float)export_param(p, "alpha", 1.0)), NULL);
-    if (!strcmp(act, "heaviside")) { /* 1 where x >= 0 */
-        const char *ge = node(b, of, "GreaterOrEqual", IN(x, scalar(b, of, "zero", 0.0f)), NULL, NULL, NULL);
-        return node(b, of, "Cast", IN(ge), out, attr_int(b, "to", NNKIT_ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT), NULL);
-    }
-    if (!strcmp(act, "softmax")) {
-        if (rank != 2) {
-            nnk_err_set(b->err, NNK_ECONFIG, "export: layer '%s': softmax over a %d-D sample has no ONNX mapping here", of,
-                        rank - 1);
-            return NULL;
-        }
-        return node(b, of, "Softmax", IN(x), out, attr_int(b, "axis", -1), NULL);
-    }
+    if (b->err->status) /* the host's own (a bad stem) */
+        return b->err->status;
+    if (rc && sub->msg[0])
+        return nnk_err_set(b->err, rc, "export: layer '%s': %s", b->of, sub->msg);
+    return nnk_err_set(b->err, NNK_ENOMEM, "out of memory");
+}
+
+/* The activation of layer i after value x, into `out` (the layer's name). */
+static int activation(builder *b, int i, const char *act, const char *x, const char *out, const nnk_shape *shape)
+{
+    if (!act) /* the layer's output under its own name */
+        return node(b, b->of, "Identity", IN(x), out, NULL, NULL) ? NNK_OK : component_failed(b, 0, NULL);
     const nnk_activation_vtable *vt = export_component(b->m, NNK_KIND_ACTIVATION, act);
-    if (vt && NNK_HAS(vt, export_onnx) && vt->export_onnx) {
-        hook_of = of; /* the plugin's own mapping */
-        if (vt->export_onnx(nnk_params_config(p), &onnx_host, (nnk_exporter *)b, x, out, b->err))
-            return NULL;
-        return b->failed ? NULL : out;
-    }
-    nnk_err_set(b->err, NNK_ECONFIG, "export: layer '%s': activation '%s' has no ONNX mapping", of, act);
-    return NULL;
+    const nnk_activation_export_onnx *cap = vt ? NNK_CAPABILITY(vt, NNK_CAP_EXPORT_ONNX) : NULL;
+    if (!cap || !NNK_HAS(cap, export_onnx) || !cap->export_onnx)
+        return nnk_err_set(b->err, NNK_ECONFIG, "export: layer '%s': activation '%s' has no ONNX mapping", b->of, act);
+    nnk_err sub = {NNK_OK, ""};
+    int rc = cap->export_onnx(nnk_params_config(nnk_model_layer_activation_params(b->m, i)), &onnx_host,
+                              (nnk_exporter *)b, x, out, shape, &sub);
+    return rc || b->failed ? component_failed(b, rc, &sub) : NNK_OK;
 }
 
 /* The per-sample shape of a model input or a layer's output, by name. */
@@ -317,83 +321,27 @@ static void input_shape(builder *b, const char *name, nnk_shape *out)
     }
 }
 
-/* Layer i, whose inputs are the values in[] (its name is its output). */
+/* Layer i, whose inputs are the values in[] (its name is its output): its
+ * component's own mapping, then its activation's. */
 static int layer(builder *b, int i, const char *const *in)
 {
     nnk_layer_info li;
     nnk_model_layer(b->m, i, &li);
-    const char *of = li.name, *y = NULL;
-    int rank = li.output.ndim + 1;
-    int64_t c = li.output.dim[li.output.ndim - 1];
-    if (!strcmp(li.type, "dense")) {
-        int64_t nb = 0, dims[2] = {li.weights[0].value.shape[0], li.weights[0].value.shape[1]};
-        const float *bias = export_weight(&li, "bias", &nb);
-        const char *w = constant(b, of, "kernel", li.weights[0].value.data, dims[0] * dims[1], dims, 2);
-        const char *bn = bias ? constant(b, of, "bias", bias, nb, dims + 1, 1) : NULL;
-        if (rank == 2 && bn)
-            y = node(b, of, "Gemm", IN(in[0], w, bn), NULL, NULL, NULL);
-        else if (rank == 2)
-            y = node(b, of, "Gemm", IN(in[0], w), NULL, NULL, NULL);
-        else { /* along the last axis of a sample of several dimensions */
-            y = node(b, of, "MatMul", IN(in[0], w), NULL, NULL, NULL);
-            if (bn)
-                y = node(b, of, "Add", IN(y, bn), NULL, NULL, NULL);
-        }
-    } else if (!strcmp(li.type, "flatten")) {
-        y = node(b, of, "Flatten", IN(in[0]), NULL, attr_int(b, "axis", 1), NULL);
-    } else if (!strcmp(li.type, "dropout")) {
-        y = node(b, of, "Identity", IN(in[0]), NULL, NULL, NULL);
-    } else if (!strcmp(li.type, "concat")) {
-        NnkitOnnx__AttributeProto *axis = attr_int(b, "axis", -1);
-        const char *all[NNK_MAX_INPUTS + 1] = {0};
-        for (int k = 0; k < li.n_inputs; k++)
-            all[k] = in[k];
-        y = node(b, of, "Concat", all, NULL, axis, NULL);
-    } else if (!strcmp(li.type, "add")) {
-        const char *all[NNK_MAX_INPUTS + 1] = {0};
-        for (int k = 0; k < li.n_inputs; k++)
-            all[k] = in[k];
-        y = node(b, of, "Sum", all, NULL, NULL, NULL);
-    } else if (!strcmp(li.type, "batch_normalization") || !strcmp(li.type, "normalization")) {
-        export_norm nm;
-        float *scale = alloc(b, sizeof(float) * (size_t)c), *shift = alloc(b, sizeof(float) * (size_t)c);
-        if (!scale || !shift)
-            return nnk_err_set(b->err, NNK_ENOMEM, "out of memory");
-        int rc = export_normalizer(b->m, i, &li, c, &nm, scale, shift, b->err);
-        if (rc)
-            return rc;
-        if (nm.batch && rank == 2) { /* ONNX's own BatchNormalization over the feature axis */
-            float *ones = alloc(b, sizeof(float) * (size_t)c), *zeros = alloc(b, sizeof(float) * (size_t)c);
-            for (int64_t j = 0; ones && zeros && j < c; j++)
-                ones[j] = 1.0f, zeros[j] = 0.0f;
-            y = node(b, of, "BatchNormalization",
-                     IN(in[0], constant(b, of, "gamma", nm.gamma ? nm.gamma : ones, c, &c, 1),
-                        constant(b, of, "beta", nm.beta ? nm.beta : zeros, c, &c, 1), constant(b, of, "mean", nm.mean, c, &c, 1),
-                        constant(b, of, "variance", nm.var, c, &c, 1)),
-                     NULL, attr_float(b, "epsilon", (float)nm.epsilon), NULL);
-        } else { /* (x - mean) * scale + shift, over the last axis, as the layer computes it */
-            y = node(b, of, "Sub", IN(in[0], constant(b, of, "mean", nm.mean, c, &c, 1)), NULL, NULL, NULL);
-            y = node(b, of, "Mul", IN(y, constant(b, of, "scale", scale, c, &c, 1)), NULL, NULL, NULL);
-            if (nm.batch)
-                y = node(b, of, "Add", IN(y, constant(b, of, "shift", shift, c, &c, 1)), NULL, NULL, NULL);
-        }
-    } else { /* a plugin's layer: its own export hook, or a refusal naming it */
-        const nnk_layer_vtable *vt = export_component(b->m, NNK_KIND_LAYER, li.type);
-        if (!vt || !NNK_HAS(vt, export_onnx) || !vt->export_onnx)
-            return nnk_err_set(b->err, NNK_ECONFIG, "export: layer '%s' of type '%s' has no ONNX mapping", of, li.type);
-        nnk_shape shapes[NNK_MAX_INPUTS];
-        for (int k = 0; k < li.n_inputs; k++)
-            input_shape(b, li.inputs[k], &shapes[k]);
-        y = fresh(b, of, "plugin");
-        hook_of = of;
-        int rc = vt->export_onnx(nnk_model_layer_instance(b->m, i), &onnx_host, (nnk_exporter *)b, in, shapes, li.n_inputs, y,
-                                 b->err);
-        if (rc)
-            return rc;
-    }
-    if (!y || !activation(b, i, li.activation, y, of, rank))
-        return b->err->status ? (int)b->err->status : nnk_err_set(b->err, NNK_ENOMEM, "out of memory");
-    return NNK_OK;
+    b->of = li.name;
+    const nnk_layer_vtable *vt = export_component(b->m, NNK_KIND_LAYER, li.type);
+    const nnk_layer_export_onnx *cap = vt ? NNK_CAPABILITY(vt, NNK_CAP_EXPORT_ONNX) : NULL;
+    if (!cap || !NNK_HAS(cap, export_onnx) || !cap->export_onnx)
+        return nnk_err_set(b->err, NNK_ECONFIG, "export: layer '%s' of type '%s' has no ONNX mapping", li.name, li.type);
+    nnk_shape shapes[NNK_MAX_INPUTS];
+    for (int k = 0; k < li.n_inputs; k++)
+        input_shape(b, li.inputs[k], &shapes[k]);
+    const char *y = NULL;
+    nnk_err sub = {NNK_OK, ""};
+    int rc = cap->export_onnx(nnk_model_layer_instance(b->m, i), &onnx_host, (nnk_exporter *)b, li.n_inputs, in, shapes,
+                              &li.output, &y, &sub);
+    if (rc || b->failed || !y)
+        return component_failed(b, rc, &sub);
+    return activation(b, i, li.activation, y, li.name, &li.output);
 }
 
 /* Model input j's raw values, prepared as predict prepares them: its

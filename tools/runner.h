@@ -44,23 +44,10 @@ int cmd_sweep_run(const sweep_options *so, nnk_err *err);
 int cmd_weights_run(const char *model, const char *which, const char *format, const char *output,
                     const char *plugin_dir, nnk_err *err);
 
-/* What both exporters read of a model (export_common.c): a component's
- * vtable (NULL when the registry has none), a parameter's value as a
- * number (fallback when absent), a layer's weight by name (n values). */
+/* The vtable of a model's component (export_common.c; NULL when the
+ * registry has none): the exporters ask it for its export capabilities
+ * (nnkit.export.onnx/1, nnkit.export.c/1) and know no component by name. */
 const void *export_component(const nnk_model *m, nnk_kind kind, const char *name);
-double export_param(const nnk_params *p, const char *name, double fallback);
-const float *export_weight(const nnk_layer_info *li, const char *name, int64_t *n);
-/* A batch_normalization or normalization layer (layer i of m, c features
- * on its last axis) as the layer computes it in inference: its statistics
- * (pointing into its weights; gamma and beta NULL when absent) and
- * y = (x - mean) * scale + shift, scale and shift filled when not NULL. */
-typedef struct export_norm {
-    int batch;                 /* batch_normalization (else normalization) */
-    const float *mean, *var, *gamma, *beta;
-    double epsilon;
-} export_norm;
-int export_normalizer(const nnk_model *m, int i, const nnk_layer_info *li, int64_t c, export_norm *n, float *scale,
-                      float *shift, nnk_err *err);
 
 /* Both formats refuse a model with NaN or Inf in a weight or in its saved
  * preprocessing (EMODEL naming the layer, the weight and the place). */

@@ -121,41 +121,45 @@ static int residual_backward(nnk_layer *layer, int n_in, const nnk_tensor *const
     return NNK_OK;
 }
 
-/* Export hooks: how nnkit export writes the block as ONNX nodes
- * (-o model.onnx) and as C (--format c), in inference mode. */
-static int residual_export_onnx(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x,
-                                const char *const *inputs, const nnk_shape *in_shapes, int n_in, const char *output,
-                                nnk_err *err)
+/* Export capabilities: how nnkit export writes the block as ONNX nodes
+ * (-o model.onnx) and as C (--format c), in inference mode. The exporter
+ * asks the layer's extension() for them by name, as it asks the built-in
+ * layers. */
+static int residual_export_onnx(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
+                                const char *const *inputs, const nnk_shape *in_shapes, const nnk_shape *out_shape,
+                                const char **output, nnk_err *err)
 {
     const residual_config *c = layer->config;
-    (void)in_shapes, (void)n_in;
+    (void)in_shapes, (void)n_in, (void)out_shape;
     int64_t d = layer->weights[0].value.shape[0], kd[2] = {d, d};
-    const char *hv = inputs[0];
+    const char *out = h->onnx_value(x, "plugin"); /* the block's output */
+    const char *hv = out ? inputs[0] : NULL;
     for (int64_t r = 0; hv && r < c->repeats; r++) {
-        const char *w = h->onnx_constant(x, layer->weights[2 * r].value.data, kd, 2);
-        const char *b = h->onnx_constant(x, layer->weights[2 * r + 1].value.data, &d, 1);
+        const char *w = h->onnx_constant(x, NULL, layer->weights[2 * r].value.data, kd, 2);
+        const char *b = h->onnx_constant(x, NULL, layer->weights[2 * r + 1].value.data, &d, 1);
         const char *z = w && b ? h->onnx_node(x, "Gemm", (const char *const[]){hv, w, b, NULL}, NULL, 0, NULL, NULL, NULL) : NULL;
         hv = z ? h->onnx_node(x, !strcmp(c->inner, "relu") ? "Relu" : "Tanh", (const char *const[]){z, NULL}, NULL, 0, NULL,
                               NULL, NULL)
                : NULL;
     }
-    const char *y = !hv ? NULL
-                    : c->skip ? h->onnx_node(x, "Add", (const char *const[]){hv, inputs[0], NULL}, output, 0, NULL, NULL, NULL)
-                              : h->onnx_node(x, "Identity", (const char *const[]){hv, NULL}, output, 0, NULL, NULL, NULL);
-    return y ? NNK_OK : host->err_set(err, NNK_ENOMEM, "out of memory");
+    *output = !hv ? NULL
+              : c->skip ? h->onnx_node(x, "Add", (const char *const[]){hv, inputs[0], NULL}, out, 0, NULL, NULL, NULL)
+                        : h->onnx_node(x, "Identity", (const char *const[]){hv, NULL}, out, 0, NULL, NULL, NULL);
+    return *output ? NNK_OK : host->err_set(err, NNK_ENOMEM, "out of memory");
 }
 
-static int residual_export_c(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, const char *const *inputs,
-                             const int64_t *in_n, int n_in, const char *output, int64_t out_n, nnk_err *err)
+static int residual_export_c(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
+                             const char *const *inputs, const nnk_shape *in_shapes, const char *output,
+                             const nnk_shape *out_shape, nnk_err *err)
 {
     const residual_config *c = layer->config;
-    (void)in_n, (void)n_in, (void)out_n;
+    (void)in_shapes, (void)n_in, (void)out_shape;
     long long d = (long long)layer->weights[0].value.shape[0];
     h->c_code(x, "    {\n        float h[%lld], t[%lld];\n        for (int j = 0; j < %lld; j++)\n            h[j] = %s[j];\n", d,
               d, d, inputs[0]);
     for (int64_t r = 0; r < c->repeats; r++) {
-        const char *w = h->c_array(x, layer->weights[2 * r].value.data, d * d);
-        const char *b = h->c_array(x, layer->weights[2 * r + 1].value.data, d);
+        const char *w = h->c_array(x, NULL, layer->weights[2 * r].value.data, d * d);
+        const char *b = h->c_array(x, NULL, layer->weights[2 * r + 1].value.data, d);
         if (!w || !b)
             return host->err_set(err, NNK_ENOMEM, "out of memory");
         h->c_code(x, "        for (int j = 0; j < %lld; j++) {\n            double acc = %s[j];\n", d, b);
@@ -169,6 +173,17 @@ static int residual_export_c(const nnk_layer *layer, const nnk_export_host *h, n
     return NNK_OK;
 }
 
+static const nnk_layer_export_onnx residual_onnx = {sizeof(nnk_layer_export_onnx), residual_export_onnx};
+static const nnk_layer_export_c residual_c = {sizeof(nnk_layer_export_c), residual_export_c};
+
+/* The block's capabilities, by name (NULL: one it does not have). */
+static const void *residual_extension(const char *name)
+{
+    if (!strcmp(name, NNK_CAP_EXPORT_ONNX))
+        return &residual_onnx;
+    return !strcmp(name, NNK_CAP_EXPORT_C) ? &residual_c : NULL;
+}
+
 static const nnk_layer_vtable residual_block = {
     .struct_size = sizeof(nnk_layer_vtable),
     .name = "residual_block",
@@ -180,8 +195,7 @@ static const nnk_layer_vtable residual_block = {
     .build = residual_build,
     .forward = residual_forward,
     .backward = residual_backward,
-    .export_onnx = residual_export_onnx,
-    .export_c = residual_export_c,
+    .extension = residual_extension,
 };
 
 /* ---- swish: z * sigmoid(beta z) ------------------------------------------ */
@@ -213,21 +227,35 @@ static void swish_backward(const void *config, const float *z, const float *a, c
 }
 
 static int swish_export_onnx(const void *config, const nnk_export_host *h, nnk_exporter *x, const char *input,
-                             const char *output, nnk_err *err)
+                             const char *output, const nnk_shape *shape, nnk_err *err)
 {
     float beta = (float)((const swish_config *)config)->beta;
-    const char *b = h->onnx_constant(x, &beta, NULL, 0);
+    (void)shape;
+    const char *b = h->onnx_constant(x, NULL, &beta, NULL, 0);
     const char *bz = b ? h->onnx_node(x, "Mul", (const char *const[]){input, b, NULL}, NULL, 0, NULL, NULL, NULL) : NULL;
     const char *s = bz ? h->onnx_node(x, "Sigmoid", (const char *const[]){bz, NULL}, NULL, 0, NULL, NULL, NULL) : NULL;
     const char *y = s ? h->onnx_node(x, "Mul", (const char *const[]){input, s, NULL}, output, 0, NULL, NULL, NULL) : NULL;
     return y ? NNK_OK : host->err_set(err, NNK_ENOMEM, "out of memory");
 }
 
-static int swish_export_c(const void *config, char *buf, size_t n, nnk_err *err)
+static int swish_export_c(const void *config, const nnk_export_host *h, nnk_exporter *x, const char *array, int64_t n,
+                          nnk_err *err)
 {
+    char expr[96];
     (void)err;
-    snprintf(buf, n, "v / (1.0f + expf(-(float)%.17g * v))", ((const swish_config *)config)->beta);
+    snprintf(expr, sizeof expr, "v / (1.0f + expf(-(float)%.17g * v))", ((const swish_config *)config)->beta);
+    h->c_elementwise(x, array, n, expr); /* element-wise: the exporter writes the loop */
     return NNK_OK;
+}
+
+static const nnk_activation_export_onnx swish_onnx = {sizeof(nnk_activation_export_onnx), swish_export_onnx};
+static const nnk_activation_export_c swish_c = {sizeof(nnk_activation_export_c), swish_export_c};
+
+static const void *swish_extension(const char *name)
+{
+    if (!strcmp(name, NNK_CAP_EXPORT_ONNX))
+        return &swish_onnx;
+    return !strcmp(name, NNK_CAP_EXPORT_C) ? &swish_c : NULL;
 }
 
 static const nnk_activation_vtable swish = {
@@ -239,8 +267,7 @@ static const nnk_activation_vtable swish = {
     .differentiable = 1,
     .forward = swish_forward,
     .backward = swish_backward,
-    .export_onnx = swish_export_onnx,
-    .export_c = swish_export_c,
+    .extension = swish_extension,
 };
 
 /* ---- the descriptor -------------------------------------------------------- */

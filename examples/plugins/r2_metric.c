@@ -1,10 +1,11 @@
 /* A metric plugin to copy: the coefficient of determination, R^2 =
  * 1 - SS_res / SS_tot, as scikit-learn's r2_score computes it over every
  * value. A metric streams: update adds a batch to its state, result reads
- * the state. Keeping the state as sums (NNK_METRIC_SUMS) lets shards of
+ * the state. Keeping the state as sums (the nnkit.dp.sums/1 capability) lets shards of
  * the data be added up, so the metric also works in data-parallel runs,
  * and one batch or two give the same result (check-plugin checks that). */
 #include <nnkit/plugin.h>
+#include <string.h>
 
 static const nnk_param_spec no_params[] = {{NULL, 0, NULL, 0, 0, NULL, NULL, 0}};
 
@@ -38,6 +39,14 @@ static double r2_result(const void *config, const void *state)
     return 1 - s->sum_res2 / ss_tot;
 }
 
+/* Its capabilities: only nnkit.dp.sums/1, which says the state is sums. */
+static const nnk_metric_sums sums = {sizeof(nnk_metric_sums)};
+
+static const void *r2_extension(const char *name)
+{
+    return !strcmp(name, NNK_CAP_DP_SUMS) ? &sums : NULL;
+}
+
 static const nnk_metric_vtable r_squared = {
     .struct_size = sizeof(nnk_metric_vtable),
     .name = "r_squared",
@@ -47,7 +56,7 @@ static const nnk_metric_vtable r_squared = {
     .state_size = sizeof(r2_state),
     .update = r2_update,
     .result = r2_result,
-    .flags = NNK_METRIC_SUMS,
+    .extension = r2_extension,
 };
 
 static const nnk_metric_vtable *const metrics[] = {&r_squared, NULL};

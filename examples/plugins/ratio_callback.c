@@ -46,7 +46,7 @@ static int ratio_on_event(void *state, nnk_event event, const nnk_train_info *in
     const ratio_state *s = state;
     if (event != NNK_EPOCH_END || (info->epoch + 1) % s->every)
         return NNK_OK;
-    if (NNK_INFO_HAS(info, rank) && info->rank != 0) /* data-parallel: one process speaks */
+    if (NNK_HAS(info, rank) && info->rank != 0) /* data-parallel: one process speaks */
         return NNK_OK;
     double loss = log_value(info, "loss"), val = log_value(info, "val_loss");
     if (loss > 0 && val >= 0) /* epochs count from 0 in info; people count from 1 */

@@ -1,12 +1,10 @@
 /* Built-in activations. Element-wise except softmax (row-wise). Each
  * backward computes dz = da * phi'(z) from z and a = phi(z). */
+#include "activations.h"
 #include <math.h>
-#include <nnkit/plugin.h>
 #include <string.h>
 
-typedef struct alpha_config {
-    double alpha;
-} alpha_config;
+const nnk_host *activations_host;
 
 static const nnk_param_spec no_params[] = {{NULL, 0, NULL, 0, 0, NULL, NULL, 0}};
 static const nnk_param_spec leaky_params[] = {
@@ -114,7 +112,7 @@ static void softmax_bwd(const void *config, const float *z, const float *a,
     }
 }
 
-#define ACTIVATION(var, nm, doc_text, prm, fwd, bwd, diff)      \
+#define ACTIVATION(var, nm, doc_text, prm, fwd, bwd, diff, ext) \
     static const nnk_activation_vtable var = {                 \
         .struct_size = sizeof(nnk_activation_vtable),          \
         .name = nm,                                            \
@@ -124,19 +122,20 @@ static void softmax_bwd(const void *config, const float *z, const float *a,
         .differentiable = diff,                                \
         .forward = fwd,                                        \
         .backward = bwd,                                       \
+        .extension = ext,                                      \
     };
 
-ACTIVATION(linear_act, "linear", "identity: phi(z) = z", no_params, linear_fwd, linear_bwd, 1)
-ACTIVATION(heaviside_act, "heaviside", "step: 0 for z < 0, 1 for z >= 0 (no gradient)", no_params, heaviside_fwd, step_bwd, 0)
-ACTIVATION(sign_act, "sign", "step: -1, 0 or +1 by the sign of z (no gradient)", no_params, sign_fwd, step_bwd, 0)
-ACTIVATION(sigmoid_act, "sigmoid", "logistic: 1 / (1 + e^-z)", no_params, sigmoid_fwd, sigmoid_bwd, 1)
-ACTIVATION(tanh_act, "tanh", "hyperbolic tangent", no_params, tanh_fwd, tanh_bwd, 1)
-ACTIVATION(relu_act, "relu", "max(0, z)", no_params, relu_fwd, relu_bwd, 1)
-ACTIVATION(leaky_act, "leaky_relu", "z for z > 0, alpha z otherwise", leaky_params, leaky_fwd, leaky_bwd, 1)
-ACTIVATION(elu_act, "elu", "z for z > 0, alpha (e^z - 1) otherwise", elu_params, elu_fwd, elu_bwd, 1)
-ACTIVATION(selu_act, "selu", "scaled ELU (Klambauer et al. 2017), self-normalising", no_params, selu_fwd, selu_bwd, 1)
-ACTIVATION(softplus_act, "softplus", "log(1 + e^z)", no_params, softplus_fwd, softplus_bwd, 1)
-ACTIVATION(softmax_act, "softmax", "row-wise e^z_j / sum_k e^z_k", no_params, softmax_fwd, softmax_bwd, 1)
+ACTIVATION(linear_act, "linear", "identity: phi(z) = z", no_params, linear_fwd, linear_bwd, 1, linear_extension)
+ACTIVATION(heaviside_act, "heaviside", "step: 0 for z < 0, 1 for z >= 0 (no gradient)", no_params, heaviside_fwd, step_bwd, 0, heaviside_extension)
+ACTIVATION(sign_act, "sign", "step: -1, 0 or +1 by the sign of z (no gradient)", no_params, sign_fwd, step_bwd, 0, sign_extension)
+ACTIVATION(sigmoid_act, "sigmoid", "logistic: 1 / (1 + e^-z)", no_params, sigmoid_fwd, sigmoid_bwd, 1, sigmoid_extension)
+ACTIVATION(tanh_act, "tanh", "hyperbolic tangent", no_params, tanh_fwd, tanh_bwd, 1, tanh_extension)
+ACTIVATION(relu_act, "relu", "max(0, z)", no_params, relu_fwd, relu_bwd, 1, relu_extension)
+ACTIVATION(leaky_act, "leaky_relu", "z for z > 0, alpha z otherwise", leaky_params, leaky_fwd, leaky_bwd, 1, leaky_extension)
+ACTIVATION(elu_act, "elu", "z for z > 0, alpha (e^z - 1) otherwise", elu_params, elu_fwd, elu_bwd, 1, elu_extension)
+ACTIVATION(selu_act, "selu", "scaled ELU (Klambauer et al. 2017), self-normalising", no_params, selu_fwd, selu_bwd, 1, selu_extension)
+ACTIVATION(softplus_act, "softplus", "log(1 + e^z)", no_params, softplus_fwd, softplus_bwd, 1, softplus_extension)
+ACTIVATION(softmax_act, "softmax", "row-wise e^z_j / sum_k e^z_k", no_params, softmax_fwd, softmax_bwd, 1, softmax_extension)
 
 static const nnk_activation_vtable *const activations[] = {
     &linear_act, &heaviside_act, &sign_act, &sigmoid_act, &tanh_act, &relu_act,
@@ -154,7 +153,8 @@ static const nnk_plugin activations_plugin = {
 
 static const nnk_plugin *plugin_init(const nnk_host *host, nnk_err *err)
 {
-    (void)host, (void)err;
+    (void)err;
+    activations_host = host;
     return &activations_plugin;
 }
 

@@ -67,7 +67,7 @@ static int br_event(void *state, nnk_event ev, const nnk_train_info *info, nnk_e
         return callbacks_host->fit_backup(info->model, s->path, err);
     /* the backup goes once the run's results are safe: at TRAIN_END, or
      * later when the application saves them after fit (nnkit train) */
-    int kept = NNK_INFO_HAS(info, keep_backup) && info->keep_backup;
+    int kept = NNK_HAS(info, keep_backup) && info->keep_backup;
     if (ev == NNK_RUN_SAVED && !s->path[0])
         br_path(s, info->run_dir, s->path, sizeof s->path);
     if (((ev == NNK_TRAIN_END && !kept) || (ev == NNK_RUN_SAVED && kept)) && s->c->delete_checkpoint && cb_writes_files(info) &&

@@ -17,7 +17,7 @@ extern const nnk_callback_vtable backup_and_restore_callback;
  * 0 does (every rank runs the callbacks, so decisions agree). */
 static inline int cb_writes_files(const nnk_train_info *info)
 {
-    return !NNK_INFO_HAS(info, rank) || info->rank == 0;
+    return !NNK_HAS(info, rank) || info->rank == 0;
 }
 
 /* monitor.c */

@@ -52,15 +52,16 @@ static void dims(const nnk_tensor *t, int64_t *n, int64_t *c)
     *n = *c > 0 ? nnk_tensor_elements(t) / *c : 0; /* sizes the core checked */
 }
 
-/* The host's sum over processes, when it has one (ABI 2.1) and sync is on:
- * how many processes took part (1: this one alone), negative on failure. */
+/* The host's sum over processes (nnkit.dp.allreduce/1), when it has one
+ * and sync is on: how many processes took part (1: this one alone),
+ * negative on failure. */
 static int allreduce(nnk_layer *layer, double *v, int64_t n, nnk_err *err)
 {
     const bn_config *cfg = layer->config;
-    if (!cfg->sync || !NNK_HAS(layers_host, layer_allreduce) ||
-        !layers_host->layer_allreduce)
+    const nnk_host_allreduce *dp = cfg->sync ? NNK_CAPABILITY(layers_host, NNK_CAP_DP_ALLREDUCE) : NULL;
+    if (!dp || !NNK_HAS(dp, layer_allreduce) || !dp->layer_allreduce)
         return 1;
-    return layers_host->layer_allreduce(layer, v, n, err);
+    return dp->layer_allreduce(layer, v, n, err);
 }
 
 /* Training statistics over every process's rows (synchronized batch
@@ -213,6 +214,65 @@ static int bn_backward(nnk_layer *layer, int n_in, const nnk_tensor *const *in, 
     return NNK_OK;
 }
 
+/* The inference transform as scale and shift per feature (c values each,
+ * malloc'd by the host; NULL when out of memory). */
+static float *inference_affine(const nnk_layer *layer, int64_t c)
+{
+    const bn_config *cfg = layer->config;
+    float *scale = layers_host->alloc(sizeof(float) * 2 * (size_t)c);
+    const float *gamma = layer->weights[GAMMA].value.data, *var = layer->weights[MOVING_VARIANCE].value.data;
+    for (int64_t j = 0; scale && j < c; j++) {
+        scale[j] = gamma[j] * (float)(1.0 / sqrt((double)var[j] + cfg->epsilon));
+        scale[c + j] = layer->weights[BETA].value.data[j];
+    }
+    return scale;
+}
+
+/* ONNX's own BatchNormalization for a sample of one axis, else the affine
+ * map along the last axis. */
+static int bn_onnx(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
+                   const char *const *inputs, const nnk_shape *in_shapes, const nnk_shape *out_shape,
+                   const char **output, nnk_err *err)
+{
+    (void)n_in, (void)in_shapes, (void)err;
+    const bn_config *cfg = layer->config;
+    int64_t c = out_shape->dim[out_shape->ndim - 1];
+    if (out_shape->ndim == 1) {
+        const char *ins[6] = {inputs[0]};
+        const char *const stems[] = {"gamma", "beta", "mean", "variance"};
+        for (int k = GAMMA; k <= MOVING_VARIANCE; k++)
+            if (!(ins[k + 1] = h->onnx_constant(x, stems[k], layer->weights[k].value.data, &c, 1)))
+                return NNK_ENOMEM;
+        const char *names[] = {"epsilon"};
+        const double eps[] = {(float)cfg->epsilon};
+        const int is_int[] = {0};
+        *output = h->onnx_node(x, "BatchNormalization", ins, NULL, 1, names, eps, is_int);
+        return *output ? NNK_OK : NNK_ENOMEM;
+    }
+    float *affine = inference_affine(layer, c);
+    int rc = affine ? layers_affine_onnx(h, x, inputs[0], c, layer->weights[MOVING_MEAN].value.data, affine,
+                                         affine + c, output)
+                    : NNK_ENOMEM;
+    layers_host->free(affine);
+    return rc;
+}
+
+static int bn_c(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
+                const char *const *inputs, const nnk_shape *in_shapes, const char *output,
+                const nnk_shape *out_shape, nnk_err *err)
+{
+    (void)n_in, (void)in_shapes, (void)err;
+    int64_t c = out_shape->dim[out_shape->ndim - 1];
+    float *affine = inference_affine(layer, c);
+    int rc = affine ? layers_affine_c(h, x, inputs[0], output, nnk_shape_elements(out_shape), c,
+                                      layer->weights[MOVING_MEAN].value.data, affine, affine + c)
+                    : NNK_ENOMEM;
+    layers_host->free(affine);
+    return rc;
+}
+
+LAYER_EXTENSION(bn, NULL)
+
 const nnk_layer_vtable batch_normalization_layer = {
     .struct_size = sizeof(nnk_layer_vtable),
     .name = "batch_normalization",
@@ -224,4 +284,5 @@ const nnk_layer_vtable batch_normalization_layer = {
     .build = bn_build,
     .forward = bn_forward,
     .backward = bn_backward,
+    .extension = bn_extension,
 };

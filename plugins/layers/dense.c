@@ -84,23 +84,20 @@ static int dense_forward(nnk_layer *layer, int n_in, const nnk_tensor *const *in
     return NNK_OK;
 }
 
-static int dense_backward(nnk_layer *layer, int n_in, const nnk_tensor *const *in,
-                          const nnk_tensor *out, const nnk_tensor *dout,
-                          nnk_tensor *const *din, nnk_err *err)
+/* dW = x^T dout and db = sum of dout's rows, or with plain SGD at rate lr
+ * > 0 folded in, W += -lr x^T dout and b -= lr db. */
+static int dense_gradients(nnk_layer *layer, const nnk_tensor *in, const nnk_tensor *dout, nnk_tensor *din, float lr)
 {
     const dense_config *c = layer->config;
-    (void)n_in, (void)out, (void)err;
-    int64_t rows = gemm_rows(in[0]), k = layer->weights[0].value.shape[0], n = c->units;
-    float lr = layer->sgd_learning_rate;
+    int64_t rows = gemm_rows(in), k = layer->weights[0].value.shape[0], n = c->units;
     nnk_weight *w = &layer->weights[0], *b = c->use_bias ? &layer->weights[1] : NULL;
     /* dx = dout W^T, first: a folded update below changes W */
-    if (din[0])
-        layers_host->sgemm(0, 1, rows, k, n, 1.0f, dout->data, n, w->value.data, n, 0.0f, din[0]->data, k);
-    /* dW = x^T dout, or with plain SGD folded in: W += -lr x^T dout */
+    if (din)
+        layers_host->sgemm(0, 1, rows, k, n, 1.0f, dout->data, n, w->value.data, n, 0.0f, din->data, k);
     if (lr <= 0)
-        layers_host->sgemm(1, 0, k, n, rows, 1.0f, in[0]->data, k, dout->data, n, 0.0f, w->grad.data, n);
+        layers_host->sgemm(1, 0, k, n, rows, 1.0f, in->data, k, dout->data, n, 0.0f, w->grad.data, n);
     else if (w->trainable)
-        layers_host->sgemm(1, 0, k, n, rows, -lr, in[0]->data, k, dout->data, n, 1.0f, w->value.data, n);
+        layers_host->sgemm(1, 0, k, n, rows, -lr, in->data, k, dout->data, n, 1.0f, w->value.data, n);
     if (b && (lr <= 0 || b->trainable)) {
         float *db = b->grad.data;
         memset(db, 0, (size_t)n * sizeof(float));
@@ -115,6 +112,71 @@ static int dense_backward(nnk_layer *layer, int n_in, const nnk_tensor *const *i
     return NNK_OK;
 }
 
+static int dense_backward(nnk_layer *layer, int n_in, const nnk_tensor *const *in, const nnk_tensor *out,
+                          const nnk_tensor *dout, nnk_tensor *const *din, nnk_err *err)
+{
+    (void)n_in, (void)out, (void)err;
+    return dense_gradients(layer, in[0], dout, din[0], 0.0f);
+}
+
+static int dense_backward_sgd(nnk_layer *layer, int n_in, const nnk_tensor *const *in, const nnk_tensor *out,
+                              const nnk_tensor *dout, nnk_tensor *const *din, float learning_rate, nnk_err *err)
+{
+    (void)n_in, (void)out, (void)err;
+    return dense_gradients(layer, in[0], dout, din[0], learning_rate);
+}
+
+/* ONNX: Gemm for a sample of one axis, else MatMul (and Add) along its last. */
+static int dense_onnx(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
+                      const char *const *inputs, const nnk_shape *in_shapes, const nnk_shape *out_shape,
+                      const char **output, nnk_err *err)
+{
+    (void)n_in, (void)in_shapes, (void)err;
+    const dense_config *c = layer->config;
+    const nnk_tensor *kernel = &layer->weights[0].value;
+    int64_t dims[2] = {kernel->shape[0], kernel->shape[1]};
+    const char *w = h->onnx_constant(x, "kernel", kernel->data, dims, 2);
+    const char *b = c->use_bias ? h->onnx_constant(x, "bias", layer->weights[1].value.data, dims + 1, 1) : NULL;
+    if (!w || (c->use_bias && !b))
+        return NNK_ENOMEM;
+    if (out_shape->ndim == 1)
+        *output = h->onnx_node(x, "Gemm", (const char *const[]){inputs[0], w, b, NULL}, NULL, 0, NULL, NULL, NULL);
+    else {
+        *output = h->onnx_node(x, "MatMul", (const char *const[]){inputs[0], w, NULL}, NULL, 0, NULL, NULL, NULL);
+        if (*output && b)
+            *output = h->onnx_node(x, "Add", (const char *const[]){*output, b, NULL}, NULL, 0, NULL, NULL, NULL);
+    }
+    return *output ? NNK_OK : NNK_ENOMEM;
+}
+
+/* C: each row of the input (every position but the last axis) times the
+ * kernel, in double, plus the bias. */
+static int dense_c(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
+                   const char *const *inputs, const nnk_shape *in_shapes, const char *output,
+                   const nnk_shape *out_shape, nnk_err *err)
+{
+    (void)n_in, (void)out_shape, (void)err;
+    const dense_config *c = layer->config;
+    long long k = (long long)layer->weights[0].value.shape[0], units = (long long)c->units;
+    const char *w = h->c_array(x, "w", layer->weights[0].value.data, k * units);
+    const char *b = c->use_bias ? h->c_array(x, "b", layer->weights[1].value.data, units) : NULL;
+    if (!w || (c->use_bias && !b))
+        return NNK_ENOMEM;
+    h->c_code(x, "    for (int r = 0; r < %lld; r++)\n        for (int j = 0; j < %lld; j++) {\n",
+              (long long)nnk_shape_elements(&in_shapes[0]) / k, units);
+    if (b)
+        h->c_code(x, "            double acc = %s[j];\n", b);
+    else
+        h->c_code(x, "            double acc = 0;\n");
+    h->c_code(x, "            for (int t = 0; t < %lld; t++)\n                acc += (double)%s[r * %lld + t] * %s[t * %lld + j];\n",
+              k, inputs[0], k, w, units);
+    h->c_code(x, "            %s[r * %lld + j] = (float)acc;\n        }\n", output, units);
+    return NNK_OK;
+}
+
+static const nnk_layer_fused_sgd dense_fused = {sizeof(nnk_layer_fused_sgd), dense_backward_sgd};
+LAYER_EXTENSION(dense, &dense_fused)
+
 const nnk_layer_vtable dense_layer = {
     .struct_size = sizeof(nnk_layer_vtable),
     .name = "dense",
@@ -126,5 +188,5 @@ const nnk_layer_vtable dense_layer = {
     .build = dense_build,
     .forward = dense_forward,
     .backward = dense_backward,
-    .flags = NNK_LAYER_APPLIES_SGD,
+    .extension = dense_extension,
 };

@@ -62,6 +62,27 @@ static int dropout_backward(nnk_layer *layer, int n_in, const nnk_tensor *const 
     return NNK_OK;
 }
 
+/* In inference dropout is the identity. */
+static int dropout_onnx(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
+                        const char *const *inputs, const nnk_shape *in_shapes, const nnk_shape *out_shape,
+                        const char **output, nnk_err *err)
+{
+    (void)layer, (void)n_in, (void)in_shapes, (void)out_shape, (void)err;
+    *output = h->onnx_node(x, "Identity", (const char *const[]){inputs[0], NULL}, NULL, 0, NULL, NULL, NULL);
+    return *output ? NNK_OK : NNK_ENOMEM;
+}
+
+static int dropout_c(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
+                     const char *const *inputs, const nnk_shape *in_shapes, const char *output,
+                     const nnk_shape *out_shape, nnk_err *err)
+{
+    (void)layer, (void)n_in, (void)in_shapes, (void)err;
+    layers_c_copy(h, x, output, inputs[0], nnk_shape_elements(out_shape));
+    return NNK_OK;
+}
+
+LAYER_EXTENSION(dropout, NULL)
+
 const nnk_layer_vtable dropout_layer = {
     .struct_size = sizeof(nnk_layer_vtable),
     .name = "dropout",
@@ -73,4 +94,5 @@ const nnk_layer_vtable dropout_layer = {
     .build = dropout_build,
     .forward = dropout_forward,
     .backward = dropout_backward,
+    .extension = dropout_extension,
 };

@@ -24,6 +24,8 @@ static int mismatch(nnk_layer *layer, const nnk_shape *in, int a, int b, const c
                                 layer->name, layer->input_names[a], sa, layer->input_names[b], sb, rule);
 }
 
+#define MAX_MERGED 16 /* inputs of concat and add at most */
+
 static int64_t rows_of(const nnk_tensor *t) { return t->shape[0]; }
 
 static int64_t cols_of(const nnk_tensor *t)
@@ -84,16 +86,59 @@ static int concat_backward(nnk_layer *layer, int n_in, const nnk_tensor *const *
     return NNK_OK;
 }
 
+/* ONNX: one node of op over every input (Concat takes an axis). */
+static int merge_onnx(const char *op, int axis_attr, const nnk_export_host *h, nnk_exporter *x, int n_in,
+                      const char *const *inputs, const char **output)
+{
+    const char *all[MAX_MERGED + 1] = {0};
+    for (int k = 0; k < n_in && k < MAX_MERGED; k++)
+        all[k] = inputs[k];
+    const char *names[] = {"axis"};
+    const double last[] = {-1};
+    const int is_int[] = {1};
+    *output = h->onnx_node(x, op, all, NULL, axis_attr, names, last, is_int);
+    return *output ? NNK_OK : NNK_ENOMEM;
+}
+
+static int concat_onnx(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
+                       const char *const *inputs, const nnk_shape *in_shapes, const nnk_shape *out_shape,
+                       const char **output, nnk_err *err)
+{
+    (void)layer, (void)in_shapes, (void)out_shape, (void)err;
+    return merge_onnx("Concat", 1, h, x, n_in, inputs, output);
+}
+
+/* C: each input's rows side by side, along the last axis. */
+static int concat_c(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
+                    const char *const *inputs, const nnk_shape *in_shapes, const char *output,
+                    const nnk_shape *out_shape, nnk_err *err)
+{
+    (void)layer, (void)err;
+    int64_t last = out_shape->dim[out_shape->ndim - 1], rows = nnk_shape_elements(out_shape) / last, at = 0;
+    for (int k = 0; k < n_in; k++) {
+        int64_t w = nnk_shape_elements(&in_shapes[k]) / rows;
+        h->c_code(x, "    for (int r = 0; r < %lld; r++)\n        for (int j = 0; j < %lld; j++)\n", (long long)rows,
+                  (long long)w);
+        h->c_code(x, "            %s[r * %lld + %lld + j] = %s[r * %lld + j];\n", output, (long long)last, (long long)at,
+                  inputs[k], (long long)w);
+        at += w;
+    }
+    return NNK_OK;
+}
+
+LAYER_EXTENSION(concat, NULL)
+
 const nnk_layer_vtable concat_layer = {
     .struct_size = sizeof(nnk_layer_vtable),
     .name = "concat",
     .doc = "Concatenates its inputs along the last axis, like Keras's Concatenate.",
     .params = no_params,
     .min_inputs = 2,
-    .max_inputs = 16,
+    .max_inputs = MAX_MERGED,
     .build = concat_build,
     .forward = concat_forward,
     .backward = concat_backward,
+    .extension = concat_extension,
 };
 
 /* ---- add ---------------------------------------------------------------- */
@@ -134,14 +179,38 @@ static int add_backward(nnk_layer *layer, int n_in, const nnk_tensor *const *in,
     return NNK_OK;
 }
 
+static int add_onnx(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
+                    const char *const *inputs, const nnk_shape *in_shapes, const nnk_shape *out_shape,
+                    const char **output, nnk_err *err)
+{
+    (void)layer, (void)in_shapes, (void)out_shape, (void)err;
+    return merge_onnx("Sum", 0, h, x, n_in, inputs, output);
+}
+
+static int add_c(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
+                 const char *const *inputs, const nnk_shape *in_shapes, const char *output,
+                 const nnk_shape *out_shape, nnk_err *err)
+{
+    (void)layer, (void)in_shapes, (void)err;
+    h->c_code(x, "    for (int j = 0; j < %lld; j++)\n        %s[j] = %s[j]", (long long)nnk_shape_elements(out_shape),
+              output, inputs[0]);
+    for (int k = 1; k < n_in; k++)
+        h->c_code(x, " + %s[j]", inputs[k]);
+    h->c_code(x, ";\n");
+    return NNK_OK;
+}
+
+LAYER_EXTENSION(add, NULL)
+
 const nnk_layer_vtable add_layer = {
     .struct_size = sizeof(nnk_layer_vtable),
     .name = "add",
     .doc = "Adds its inputs element-wise, like Keras's Add.",
     .params = no_params,
     .min_inputs = 2,
-    .max_inputs = 16,
+    .max_inputs = MAX_MERGED,
     .build = add_build,
     .forward = add_forward,
     .backward = add_backward,
+    .extension = add_extension,
 };

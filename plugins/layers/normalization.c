@@ -113,6 +113,48 @@ static int norm_adapt(nnk_layer *layer, const nnk_tensor *batch, int final, nnk_
     return NNK_OK;
 }
 
+/* The inference transform as a scale per feature, then zeros: the shift
+ * (2c values, malloc'd by the host; NULL when out of memory). */
+static float *inference_affine(const nnk_layer *layer, int64_t c)
+{
+    float *scale = layers_host->alloc_zeroed(2 * (size_t)c, sizeof(float));
+    const float *var = layer->weights[1].value.data;
+    for (int64_t j = 0; scale && j < c; j++) {
+        double sd = sqrt(var[j]);
+        scale[j] = (float)(1.0 / (sd > EPSILON ? sd : EPSILON));
+    }
+    return scale;
+}
+
+static int norm_onnx(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
+                     const char *const *inputs, const nnk_shape *in_shapes, const nnk_shape *out_shape,
+                     const char **output, nnk_err *err)
+{
+    (void)n_in, (void)in_shapes, (void)err;
+    int64_t c = out_shape->dim[out_shape->ndim - 1];
+    float *affine = inference_affine(layer, c);
+    int rc = affine ? layers_affine_onnx(h, x, inputs[0], c, layer->weights[0].value.data, affine, NULL, output)
+                    : NNK_ENOMEM;
+    layers_host->free(affine);
+    return rc;
+}
+
+static int norm_c(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
+                  const char *const *inputs, const nnk_shape *in_shapes, const char *output,
+                  const nnk_shape *out_shape, nnk_err *err)
+{
+    (void)n_in, (void)in_shapes, (void)err;
+    int64_t c = out_shape->dim[out_shape->ndim - 1];
+    float *affine = inference_affine(layer, c);
+    int rc = affine ? layers_affine_c(h, x, inputs[0], output, nnk_shape_elements(out_shape), c,
+                                      layer->weights[0].value.data, affine, affine + c)
+                    : NNK_ENOMEM;
+    layers_host->free(affine);
+    return rc;
+}
+
+LAYER_EXTENSION(norm, NULL)
+
 const nnk_layer_vtable normalization_layer = {
     .struct_size = sizeof(nnk_layer_vtable),
     .name = "normalization",
@@ -126,4 +168,5 @@ const nnk_layer_vtable normalization_layer = {
     .backward = norm_backward,
     .destroy = norm_destroy,
     .adapt = norm_adapt,
+    .extension = norm_extension,
 };

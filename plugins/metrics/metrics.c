@@ -1,6 +1,7 @@
 /* Built-in metrics, streamed over batches: a running sum and a count. */
 #include <math.h>
 #include <nnkit/plugin.h>
+#include <string.h>
 
 typedef struct mean_state {
     double sum, count;
@@ -82,6 +83,15 @@ static double mean_result(const void *cfg, const void *state)
     return s->count > 0 ? s->sum / s->count : 0.0;
 }
 
+/* Every built-in metric keeps sums (mean_state), so it works in
+ * data-parallel training. */
+static const nnk_metric_sums sums = {sizeof(nnk_metric_sums)};
+
+static const void *sums_extension(const char *name)
+{
+    return !strcmp(name, NNK_CAP_DP_SUMS) ? &sums : NULL;
+}
+
 #define METRIC(var, nm, doc_text, prm, fn)            \
     static const nnk_metric_vtable var = {           \
         .struct_size = sizeof(nnk_metric_vtable),    \
@@ -92,7 +102,7 @@ static double mean_result(const void *cfg, const void *state)
         .state_size = sizeof(mean_state),            \
         .update = fn,                                \
         .result = mean_result,                       \
-        .flags = NNK_METRIC_SUMS,                    \
+        .extension = sums_extension,                 \
     };
 
 METRIC(binary_acc, "binary_accuracy", "share of outputs on the right side of the threshold", binary_params, binary_update)

@@ -3,6 +3,7 @@
  * Keras's update rules and defaults. */
 #include <math.h>
 #include <nnkit/plugin.h>
+#include <string.h>
 
 typedef struct sgd_config {
     double momentum;
@@ -51,6 +52,13 @@ static void perceptron_step(const void *cfg, double lr, int64_t iteration, float
         w[i] -= (float)lr * g[i];
 }
 
+static const nnk_optimizer_fused_sgd sgd_fused = {sizeof(nnk_optimizer_fused_sgd), sgd_plain};
+
+static const void *sgd_extension(const char *name)
+{
+    return !strcmp(name, NNK_CAP_FUSED_SGD) ? &sgd_fused : NULL;
+}
+
 static const nnk_optimizer_vtable sgd_opt = {
     .struct_size = sizeof(nnk_optimizer_vtable),
     .name = "sgd",
@@ -60,7 +68,7 @@ static const nnk_optimizer_vtable sgd_opt = {
     .n_slots = 1,
     .step = sgd_step,
     .default_learning_rate = 0.01,
-    .plain_step = sgd_plain,
+    .extension = sgd_extension,
 };
 
 static const nnk_optimizer_vtable perceptron_opt = {

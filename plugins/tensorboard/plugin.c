@@ -137,7 +137,7 @@ static int train_begin(tb_state *s, const nnk_train_info *info, nnk_err *err)
     if (rc)
         return rc;
     /* a resumed run continues the event files its backup names (load_state) */
-    if (NNK_INFO_HAS(info, resumed) && info->resumed)
+    if (NNK_HAS(info, resumed) && info->resumed)
         return NNK_OK;
     if (!(s->train = open_run(s, "train", err)))
         return err->status;
@@ -216,7 +216,7 @@ static int train_end(tb_state *s, const nnk_train_info *info, nnk_err *err)
 
 static int tb_event(void *state, nnk_event ev, const nnk_train_info *info, nnk_err *err)
 {
-    if (NNK_INFO_HAS(info, rank) && info->rank != 0) /* data-parallel: rank 0 writes the events */
+    if (NNK_HAS(info, rank) && info->rank != 0) /* data-parallel: rank 0 writes the events */
         return NNK_OK;
     tb_state *s = state;
     switch (ev) {

@@ -12,9 +12,25 @@
  * parameter's offset inside its config struct.
  *
  * Versioning (GStreamer's rule): the core loads a plugin only when its
- * abi_major equals NNK_ABI_MAJOR and its abi_minor is <= the core's. Every
- * struct here carries struct_size and only ever grows at the end; the
- * test suite pins sizeof/offsetof so a change forces a deliberate bump.
+ * abi_major equals NNK_ABI_MAJOR and its abi_minor is <= the core's (it
+ * also loads plugins built for ABI 2.0 and 2.1, see below). Every struct
+ * here carries struct_size and only ever grows at the end; the test suite
+ * pins sizeof/offsetof so a change forces a deliberate bump.
+ *
+ * Optional capabilities (ABI 3): the base vtables hold only what every
+ * component of a kind must have. Anything more (exporting itself, a fused
+ * training step, taking part in data-parallel sums) is a capability: a
+ * small versioned struct that the component's extension(name) returns for
+ * the capability's name, NULL for names it does not know (in the spirit
+ * of LV2's extension_data). The core and the tools ask by name and use a
+ * capability when it is there. The names nnkit knows are the NNK_CAP_*
+ * below; a name ends in /VERSION, and a new version is a new name.
+ *
+ * ABI 2.x plugins still load: the core reads their vtables by ABI 2.0's
+ * layout (the prefix every ABI 3 vtable shares) and gives them ABI 2.1's
+ * host table. Of what 2.1 appended it keeps NNK_METRIC_SUMS (as the
+ * nnkit.dp.sums/1 capability) and layer_allreduce; their fused SGD and
+ * export hooks are not used (rebuild against this header to export).
  *
  * Errors cross the boundary in a caller-owned nnk_err filled through
  * host->err_set(). Plugins never exit, abort on user input, or print.
@@ -30,11 +46,8 @@
 extern "C" {
 #endif
 
-#define NNK_ABI_MAJOR 2
-#define NNK_ABI_MINOR 1 /* 2.1 appended: nnk_layer.sgd_learning_rate, nnk_layer_vtable.flags,
-                           nnk_optimizer_vtable.plain_step, nnk_metric_vtable.flags,
-                           nnk_train_info.rank and size, nnk_host.layer_allreduce,
-                           the export hooks of layers and activations */
+#define NNK_ABI_MAJOR 3
+#define NNK_ABI_MINOR 0
 #define NNK_MAX_DIMS 4
 #define NNK_MAX_WEIGHTS 8
 
@@ -63,6 +76,20 @@ typedef struct nnk_tensor {
  * NULL. */
 #define NNK_HAS(p, field) \
     ((p)->struct_size >= (size_t)((const char *)&(p)->field - (const char *)(p)) + sizeof((p)->field))
+
+/* A component's (or the host's) capability `name`, or NULL when it has
+ * none (or no extension function at all). vt is any vtable or the host
+ * table. */
+#define NNK_CAPABILITY(vt, name) ((vt)->extension ? (vt)->extension(name) : NULL)
+
+/* The capabilities nnkit asks for. Each names one struct per kind of
+ * component that offers it (defined further down). */
+#define NNK_CAP_EXPORT_ONNX "nnkit.export.onnx/1"   /* layers, activations: nnk_*_export_onnx */
+#define NNK_CAP_EXPORT_C "nnkit.export.c/1"         /* layers, activations: nnk_*_export_c */
+#define NNK_CAP_FUSED_SGD "nnkit.train.fused_sgd/1" /* layers, optimizers: nnk_*_fused_sgd */
+#define NNK_CAP_DP_ALLREDUCE "nnkit.dp.allreduce/1" /* the host: nnk_host_allreduce */
+#define NNK_CAP_DP_SUMS "nnkit.dp.sums/1"           /* metrics: nnk_metric_sums */
+#define NNK_CAP_CLASS_THRESHOLD "nnkit.metric.class_threshold/1" /* activations: nnk_activation_threshold */
 
 /* ---- checked sizes of shapes and tensors (through nnk_size_mul, status.h) */
 
@@ -234,16 +261,22 @@ typedef struct nnk_host {
      * written atomically to path once every callback has handled the
      * current EPOCH_END or BATCH_END. */
     int (*fit_backup)(nnk_model_view *m, const char *path, nnk_err *err);
-    /* ABI 2.1 (check struct_size): in a data-parallel training step, sums
-     * n values over the processes in place and returns how many took part;
-     * anywhere else (one process, inference, outside fit) leaves them and
-     * returns 1; negative with err set when the sum fails. Every process
-     * calls it at the same point of the same step (a layer whose statistics
-     * span the global batch, as synchronized batch normalization). There,
-     * each process's dout is the gradient of its own rows' mean loss; the
-     * core weights the processes' gradients by rows / global rows. */
-    int (*layer_allreduce)(nnk_layer *layer, double *values, int64_t n, nnk_err *err);
+    /* The host's optional services by capability name (NNK_CAP_DP_ALLREDUCE). */
+    const void *(*extension)(const char *name);
 } nnk_host;
+
+/* nnkit.dp.allreduce/1, the host's: in a data-parallel training step,
+ * layer_allreduce sums n values over the processes in place and returns
+ * how many took part; anywhere else (one process, inference, outside fit)
+ * leaves them and returns 1; negative with err set when the sum fails.
+ * Every process calls it at the same point of the same step (a layer whose
+ * statistics span the global batch, as synchronized batch normalization).
+ * There, each process's dout is the gradient of its own rows' mean loss;
+ * the core weights the processes' gradients by rows / global rows. */
+typedef struct nnk_host_allreduce {
+    size_t struct_size;
+    int (*layer_allreduce)(nnk_layer *layer, double *values, int64_t n, nnk_err *err);
+} nnk_host_allreduce;
 
 /* ---- layers ---------------------------------------------------------- */
 
@@ -273,36 +306,45 @@ struct nnk_layer {
     nnk_weight weights[NNK_MAX_WEIGHTS];
     const char *const *input_names; /* n_in names of layers or model inputs,
                                        for error messages */
-    /* ABI 2.1, read only by layers whose vtable sets NNK_LAYER_APPLIES_SGD:
-     * when > 0, backward applies plain SGD itself, value -= rate * dL/dvalue,
-     * to each trainable weight instead of writing its grad (the core sets
-     * it for a step whose optimizer update is exactly that, with no
-     * clipping or regularization in between, and clears it after); input
-     * gradients use the weights from before the update. */
-    float sgd_learning_rate;
 };
 
-/* ---- export hooks (ABI 2.1, optional) -------------------------------------
- * nnkit export asks a plugin's layer or activation how it maps through the
- * hooks below, handing it these services; a component without the hook a
- * format needs makes the export fail with a line naming it. */
+/* ---- the exporter's services ----------------------------------------------
+ * nnkit export asks each layer and activation of a model for its export
+ * capability (NNK_CAP_EXPORT_ONNX, NNK_CAP_EXPORT_C) and hands it these
+ * services; built-in and third-party components go through the same door.
+ * A component without the capability a format needs makes the export fail
+ * with a line naming it. Each exporter fills its own format's services;
+ * the others are NULL. Names a component passes (stems) are 1 to 16
+ * letters, digits or '_'. */
 typedef struct nnk_exporter nnk_exporter; /* the export in progress */
 typedef struct nnk_export_host {
     size_t struct_size;
-    /* ONNX (opset 17): a float constant of shape dims; returns its value's
-     * name. */
-    const char *(*onnx_constant)(nnk_exporter *x, const float *values, const int64_t *dims, int ndim);
+    /* ONNX (opset 17): a fresh value name, "<node>/<stem>_<serial>". */
+    const char *(*onnx_value)(nnk_exporter *x, const char *stem);
+    /* ONNX: a float constant of shape dims (ndim 0: a scalar) named like
+     * onnx_value(stem); returns its name, NULL when out of memory. */
+    const char *(*onnx_constant)(nnk_exporter *x, const char *stem, const float *values, const int64_t *dims,
+                                 int ndim);
     /* ONNX: a node op_type of the default domain over the named inputs
      * (NULL-terminated), into output when it is not NULL (else a fresh
      * value), with n_attrs attributes, each a float or (is_int) an integer;
      * returns the output's name, NULL when out of memory. */
-    const char *(*onnx_node)(nnk_exporter *x, const char *op_type, const char *const *inputs, const char *output, int n_attrs,
-                             const char *const *attr_names, const double *attr_values, const int *attr_is_int);
-    /* C: a static const float array of n values; returns its identifier. */
-    const char *(*c_array)(nnk_exporter *x, const float *values, int64_t n);
+    const char *(*onnx_node)(nnk_exporter *x, const char *op_type, const char *const *inputs, const char *output,
+                             int n_attrs, const char *const *attr_names, const double *attr_values,
+                             const int *attr_is_int);
+    /* C: a static const float array of n values; returns its identifier:
+     * the export's prefix, stem and the node's index ("model_w3"), or with
+     * stem NULL the next of p0, p1, ...; NULL when out of memory. */
+    const char *(*c_array)(nnk_exporter *x, const char *stem, const float *values, int64_t n);
     /* C: text for the body of the predict function (printf-style, whole
      * statements; float, double and libm are there). */
     void (*c_code)(nnk_exporter *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+    /* C: the loop that replaces each of the n floats of array, v, by the
+     * float expression expr of v. */
+    void (*c_elementwise)(nnk_exporter *x, const char *array, int64_t n, const char *expr);
+    /* C: v as a float literal that reads back to v exactly ("0.2f",
+     * "1.0f") into buf. */
+    void (*c_float)(float v, char *buf, size_t n);
 } nnk_export_host;
 
 typedef struct nnk_layer_vtable {
@@ -333,25 +375,44 @@ typedef struct nnk_layer_vtable {
      * weights; a model loaded from a file is not adapted again. */
     int (*adapt)(nnk_layer *layer, const nnk_tensor *batch, int final,
                  nnk_err *err);
-    /* ABI 2.1: NNK_LAYER_* (the core reads it only when struct_size covers
-     * it, so 2.0 layers load unchanged). */
-    unsigned flags;
-    /* ABI 2.1, optional: the layer in nnkit export, in inference mode.
-     * export_onnx adds ONNX nodes from its inputs' values (named in inputs,
-     * per-sample shapes in in_shapes; the batch comes first) into the value
-     * named output. export_c writes C that fills the array `output` (out_n
-     * floats, one sample) from the arrays named in inputs (in_n floats
-     * each). */
-    int (*export_onnx)(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, const char *const *inputs,
-                       const nnk_shape *in_shapes, int n_in, const char *output, nnk_err *err);
-    int (*export_c)(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, const char *const *inputs,
-                    const int64_t *in_n, int n_in, const char *output, int64_t out_n, nnk_err *err);
+    /* Optional capabilities by name (NNK_CAP_*), or NULL: none. */
+    const void *(*extension)(const char *name);
 } nnk_layer_vtable;
 
-/* backward honours nnk_layer.sgd_learning_rate: a gemm-based layer can fold
- * the update into its weight-gradient product (alpha = -rate, beta = 1)
- * and skip the gradient buffer and a pass over the weights. */
-#define NNK_LAYER_APPLIES_SGD 1u
+/* nnkit.export.onnx/1, a layer's: adds ONNX nodes, in inference mode,
+ * from its inputs' values (named in inputs, per-sample shapes in
+ * in_shapes; the batch comes first) and sets *output to the value that
+ * holds the layer's output (before its activation), of per-sample shape
+ * out_shape. */
+typedef struct nnk_layer_export_onnx {
+    size_t struct_size;
+    int (*export_onnx)(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
+                       const char *const *inputs, const nnk_shape *in_shapes, const nnk_shape *out_shape,
+                       const char **output, nnk_err *err);
+} nnk_layer_export_onnx;
+
+/* nnkit.export.c/1, a layer's: writes C that fills the float array named
+ * output (one sample, out_shape) from the arrays named in inputs (one
+ * sample each, in_shapes), in inference mode. */
+typedef struct nnk_layer_export_c {
+    size_t struct_size;
+    int (*export_c)(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
+                    const char *const *inputs, const nnk_shape *in_shapes, const char *output,
+                    const nnk_shape *out_shape, nnk_err *err);
+} nnk_layer_export_c;
+
+/* nnkit.train.fused_sgd/1, a layer's: backward_sgd is backward that, for
+ * each trainable weight, applies plain SGD itself, value -= learning_rate
+ * * dL/dvalue, instead of writing its grad (a gemm-based layer folds the
+ * update into its weight-gradient product: alpha = -rate, beta = 1).
+ * Input gradients use the weights from before the update. The core calls
+ * it for a step whose optimizer update is exactly that (the optimizer's
+ * own fused_sgd says so) with no clipping or regularization in between. */
+typedef struct nnk_layer_fused_sgd {
+    size_t struct_size;
+    int (*backward_sgd)(nnk_layer *layer, int n_in, const nnk_tensor *const *in, const nnk_tensor *out,
+                        const nnk_tensor *dout, nnk_tensor *const *din, float learning_rate, nnk_err *err);
+} nnk_layer_fused_sgd;
 
 /* ---- activations (element-wise; softmax row-wise) ----------------------- */
 
@@ -367,14 +428,36 @@ typedef struct nnk_activation_vtable {
     /* dz = da * phi'(z), given z and a = phi(z). dz may alias da. */
     void (*backward)(const void *config, const float *z, const float *a,
                      const float *da, float *dz, int64_t rows, int64_t cols);
-    /* ABI 2.1, optional: the activation in nnkit export. export_onnx adds
-     * ONNX nodes from the value input into the value output; export_c
-     * writes into buf a C expression of the float v (the pre-activation)
-     * giving the activation (element-wise activations). */
-    int (*export_onnx)(const void *config, const nnk_export_host *h, nnk_exporter *x, const char *input, const char *output,
-                       nnk_err *err);
-    int (*export_c)(const void *config, char *buf, size_t n, nnk_err *err);
+    /* Optional capabilities by name (NNK_CAP_*), or NULL: none. */
+    const void *(*extension)(const char *name);
 } nnk_activation_vtable;
+
+/* nnkit.export.onnx/1, an activation's: adds ONNX nodes from the value
+ * input into the value output (per-sample shape `shape`). Its errors say
+ * what cannot be mapped; the exporter adds the layer's name. */
+typedef struct nnk_activation_export_onnx {
+    size_t struct_size;
+    int (*export_onnx)(const void *config, const nnk_export_host *h, nnk_exporter *x, const char *input,
+                       const char *output, const nnk_shape *shape, nnk_err *err);
+} nnk_activation_export_onnx;
+
+/* nnkit.export.c/1, an activation's: writes C that applies it in place to
+ * the n floats (one sample's outputs) of the array named array (for an
+ * element-wise one, h->c_elementwise does it). */
+typedef struct nnk_activation_export_c {
+    size_t struct_size;
+    int (*export_c)(const void *config, const nnk_export_host *h, nnk_exporter *x, const char *array, int64_t n,
+                    nnk_err *err);
+} nnk_activation_export_c;
+
+/* nnkit.metric.class_threshold/1, an activation's: a one-unit output with
+ * this activation and two classes separates them at `threshold` (0 for
+ * sign and tanh with -1/+1 labels), so "accuracy" compares there instead
+ * of at 0.5. */
+typedef struct nnk_activation_threshold {
+    size_t struct_size;
+    double threshold;
+} nnk_activation_threshold;
 
 /* ---- losses ------------------------------------------------------------ */
 
@@ -405,6 +488,8 @@ typedef struct nnk_loss_vtable {
     /* The metric that "accuracy" means with this loss (Keras's rule), or
      * NULL when accuracy makes no sense. */
     const char *accuracy_metric;
+    /* Optional capabilities by name, or NULL: none. */
+    const void *(*extension)(const char *name);
 } nnk_loss_vtable;
 
 /* ---- metrics (streaming over batches) ----------------------------------- */
@@ -419,14 +504,17 @@ typedef struct nnk_metric_vtable {
     void (*update)(const void *config, void *state, const float *pred,
                    const float *y, int64_t rows, int64_t cols);
     double (*result)(const void *config, const void *state);
-    /* ABI 2.1: NNK_METRIC_* (read only when struct_size covers it). */
-    unsigned flags;
+    /* Optional capabilities by name (NNK_CAP_DP_SUMS), or NULL: none. */
+    const void *(*extension)(const char *name);
 } nnk_metric_vtable;
 
-/* The state is state_size / sizeof(double) doubles, each a sum over the
- * rows seen: the states of several shards of the data combine by adding
- * them, so the metric works in data-parallel training. */
-#define NNK_METRIC_SUMS 1u
+/* nnkit.dp.sums/1, a metric's: its state is state_size / sizeof(double)
+ * doubles, each a sum over the rows seen, so the states of several shards
+ * of the data combine by adding them and the metric works in data-parallel
+ * training. Nothing to call: having it says so. */
+typedef struct nnk_metric_sums {
+    size_t struct_size;
+} nnk_metric_sums;
 
 /* ---- optimizers ---------------------------------------------------------- */
 
@@ -449,11 +537,18 @@ typedef struct nnk_optimizer_vtable {
                  float *w, const float *g, float *const *slots, int64_t n);
     /* The learning rate when the user gives none (0: 0.01). */
     double default_learning_rate;
-    /* ABI 2.1, optional: non-zero when, with this config, step is exactly
-     * w <- w - learning_rate * g and keeps no state, so that layers may
-     * apply it during backward (see NNK_LAYER_APPLIES_SGD). */
-    int (*plain_step)(const void *config);
+    /* Optional capabilities by name (NNK_CAP_FUSED_SGD), or NULL: none. */
+    const void *(*extension)(const char *name);
 } nnk_optimizer_vtable;
+
+/* nnkit.train.fused_sgd/1, an optimizer's: plain(config) is non-zero when,
+ * with this config, step is exactly w <- w - learning_rate * g and keeps
+ * no state, so that layers with their own fused_sgd may apply it during
+ * backward. */
+typedef struct nnk_optimizer_fused_sgd {
+    size_t struct_size;
+    int (*plain)(const void *config);
+} nnk_optimizer_fused_sgd;
 
 /* ---- callbacks ------------------------------------------------------ */
 
@@ -500,15 +595,11 @@ typedef struct nnk_train_info {
     int keep_backup;            /* the application saves results after fit
                                    and then fires NNK_RUN_SAVED: backups stay
                                    at TRAIN_END and go at RUN_SAVED */
-    /* ABI 2.1 (check with NNK_INFO_HAS): data-parallel training on `size`
-     * processes, this one `rank` (0..size-1). Every process sees the same
-     * logs and makes the same decisions; only rank 0 writes files. */
+    /* Data-parallel training on `size` processes, this one `rank`
+     * (0..size-1). Every process sees the same logs and makes the same
+     * decisions; only rank 0 writes files. */
     int rank, size;
 } nnk_train_info;
-
-/* Whether info carries field f (for fields a later minor adds); the same
- * as NNK_HAS(info, f). */
-#define NNK_INFO_HAS(info, f) NNK_HAS(info, f)
 
 typedef struct nnk_callback_vtable {
     size_t struct_size;
@@ -527,6 +618,8 @@ typedef struct nnk_callback_vtable {
     /* Optional: a callback that keeps backups names the file it keeps for
      * a run directory; when that file exists, fit resumes from it. */
     int (*backup_path)(void *state, const char *run_dir, char *path, size_t n);
+    /* Optional capabilities by name, or NULL: none. */
+    const void *(*extension)(const char *name);
 } nnk_callback_vtable;
 
 /* ---- the descriptor ------------------------------------------------------- */
