@@ -349,6 +349,87 @@ static void layer_gradients(report *r, nnk_registry *reg, const nnk_component_in
 
 /* Shapes: build is repeatable, and at inference each row's output does
  * not depend on the other rows of the batch. */
+/* A layer's nnkit.train.fused_sgd/1: backward_sgd at rate lr must leave
+ * every trainable weight at w - lr g, g being what backward writes, keep
+ * the rest, and give backward's input gradients (from the weights before
+ * the step). */
+static void layer_fused_sgd(report *r, nnk_registry *reg, const nnk_component_info *c, nnk_rng *g)
+{
+    const nnk_layer_fused_sgd *cap = NNK_CAPABILITY((const nnk_layer_vtable *)c->vtable, NNK_CAP_FUSED_SGD);
+    if (!cap)
+        return;
+    if (!NNK_HAS(cap, backward_sgd) || !cap->backward_sgd) {
+        row(r, c->name, "fused sgd", 0, "%s", "nnkit.train.fused_sgd/1 without backward_sgd");
+        return;
+    }
+    layer_case lc;
+    make_case(g, c, 0, &lc);
+    nnk_err err = {NNK_OK, ""};
+    nnk_model *m = layer_model(reg, c, &lc, 11, &err);
+    if (!m) {
+        row(r, c->name, "fused sgd", 0, "does not build with its defaults: %s", err.msg);
+        return;
+    }
+    const float lr = 0.05f;
+    int64_t rows = 3, xc = nnk_model_input_cols(m), oc = m->outs[0].cols;
+    float *x = malloc(sizeof(float) * (size_t)(rows * xc)), *y = malloc(sizeof(float) * (size_t)(rows * oc));
+    float *din_data = calloc((size_t)(2 * rows * xc), sizeof(float));
+    random_values(g, x, rows * xc, 1.0);
+    random_values(g, y, rows * oc, 1.0);
+    nnk_rng state = m->nodes[0].rng;
+    train_loss(m, x, y, rows, &state, 1, &err);
+    nnk_node *n = &m->nodes[0];
+    nnk_tensor din_t[2][4];
+    nnk_tensor *din[2][4];
+    const nnk_tensor *in[4];
+    for (int pass = 0; pass < 2; pass++)
+        for (int k = 0; k < n->n_in; k++) {
+            din_t[pass][k] = m->inputs[k].x;
+            din_t[pass][k].data = din_data + pass * rows * xc + rows * m->inputs[k].offset;
+            din[pass][k] = &din_t[pass][k];
+            in[k] = &m->inputs[k].x;
+        }
+    /* what backward and then w -= lr g give */
+    float *want[NNK_MAX_WEIGHTS] = {0};
+    int rc = n->vt->backward(&n->layer, n->n_in, in, &n->z, &n->dz, din[0], &err);
+    for (int w = 0; !rc && w < n->layer.n_weights; w++) {
+        nnk_weight *wt = &n->layer.weights[w];
+        int64_t cnt = nnk_tensor_elements(&wt->value);
+        if (cnt < 0 || !(want[w] = malloc(sizeof(float) * (size_t)cnt)))
+            rc = nnk_err_set(&err, NNK_ENOMEM, "out of memory");
+        for (int64_t j = 0; !rc && j < cnt; j++)
+            want[w][j] = wt->value.data[j] - (wt->trainable ? lr * wt->grad.data[j] : 0.0f);
+    }
+    if (!rc)
+        rc = cap->backward_sgd(&n->layer, n->n_in, in, &n->z, &n->dz, din[1], lr, &err);
+    double worst = 0;
+    const char *where = "";
+    for (int w = 0; !rc && w < n->layer.n_weights; w++) {
+        nnk_weight *wt = &n->layer.weights[w];
+        for (int64_t j = 0, cnt = nnk_tensor_elements(&wt->value); j < cnt; j++) {
+            double d = fabs(wt->value.data[j] - want[w][j]) / (1 + fabs(want[w][j]));
+            if (d > worst)
+                worst = d, where = wt->name;
+        }
+    }
+    for (int64_t j = 0; !rc && j < rows * xc; j++) {
+        double d = fabs(din_data[rows * xc + j] - din_data[j]) / (1 + fabs(din_data[j]));
+        if (d > worst)
+            worst = d, where = "input gradient";
+    }
+    if (rc)
+        row(r, c->name, "fused sgd", 0, "%s", err.msg);
+    else
+        row(r, c->name, "fused sgd", worst <= 1e-5, "backward_sgd against backward and w -= %g g: worst %.2g%s%s", (double)lr,
+            worst, *where ? " at " : "", where);
+    for (int w = 0; w < NNK_MAX_WEIGHTS; w++)
+        free(want[w]);
+    free(x);
+    free(y);
+    free(din_data);
+    nnk_model_free(m);
+}
+
 static void layer_shapes(report *r, nnk_registry *reg, const nnk_component_info *c, nnk_rng *g)
 {
     layer_case lc;
@@ -703,6 +784,7 @@ int nnk_check_plugin(const char *path, FILE *out, nnk_err *err)
         switch (c->kind) {
         case NNK_KIND_LAYER:
             layer_gradients(&r, reg, c, &g);
+            layer_fused_sgd(&r, reg, c, &g);
             layer_shapes(&r, reg, c, &g);
             layer_persistence(&r, reg, c, &g);
             break;
