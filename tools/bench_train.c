@@ -20,7 +20,7 @@
  * models, whose epoch is too short to time). With --tensorboard the run
  * also logs every batch's scalars and a histogram of every weight and bias
  * (the callback's cost). */
-#include <nnkit/experiment.h>
+#include "runner.h"
 #ifdef NNK_HAVE_MPI
 #include <nnkit/mpi.h>
 #endif
@@ -197,17 +197,18 @@ int main(int argc, char **argv)
 #endif
     }
     nnk_err err = {0, ""};
-    nnk_registry *reg = nnk_registry_new();
-    nnk_experiment *e = NULL;
-    nnk_experiment_parts parts;
-    nnk_model *m = NULL;
+    loaded_experiment x;
     nnk_dataset *train = NULL, *val = NULL;
     char set[64];
     snprintf(set, sizeof set, "fit.batch_size=%s", argv[2]);
-    if (nnk_registry_load_default(reg, NULL, &err) || !(e = nnk_experiment_load(argv[1], &err)) ||
-        nnk_experiment_override(e, set, &err) || nnk_experiment_settings(e, &parts, &err) ||
-        !(m = nnk_experiment_model(e, reg, &err)) ||
-        nnk_model_set_scale(m, parts.cfg.scale, &err) || nnk_model_build(m, 42, &err) ||
+    const char *sets[] = {set};
+    if (experiment_open(&x, argv[1], sets, 1, 0, NULL, &err)) {
+        fprintf(stderr, "bench_train: %s\n", err.msg);
+        return 1;
+    }
+    nnk_model *m = x.m;
+    nnk_experiment_parts parts = x.parts;
+    if (nnk_model_set_scale(m, parts.cfg.scale, &err) || nnk_model_build(m, 42, &err) ||
         !(train = nnk_dataset_load(parts.cfg.train, parts.cfg.label, parts.cfg.features, &err)) ||
         (parts.cfg.validation_split > 0 && nnk_dataset_split(train, parts.cfg.validation_split, &val, &err))) {
         fprintf(stderr, "bench_train: %s\n", err.msg);
@@ -228,7 +229,7 @@ int main(int argc, char **argv)
     if (with_tb) {
         const char *k[] = {"log_dir", "update_freq", "histogram_freq"};
         const char *v[] = {mkdtemp(logdir), "batch", "1"};
-        if (!v[0] || !(tb = nnk_callback_new(reg, "tensorboard", "tensorboard", k, v, NULL, 3, &err))) {
+        if (!v[0] || !(tb = nnk_callback_new(x.reg, "tensorboard", "tensorboard", k, v, NULL, 3, &err))) {
             fprintf(stderr, "bench_train: %s\n", v[0] ? err.msg : "cannot make a temporary directory");
             return 1;
         }
@@ -273,10 +274,7 @@ int main(int argc, char **argv)
            ru.ru_maxrss / 1024.0);
     nnk_dataset_free(train);
     nnk_dataset_free(val);
-    nnk_model_free(m);
-    nnk_experiment_parts_clear(&parts);
-    nnk_experiment_free(e);
-    nnk_registry_free(reg);
+    experiment_close(&x);
 #ifdef NNK_HAVE_MPI
     nnk_mpi_leave(red);
 #endif

@@ -4,7 +4,7 @@
  * draw loss against rate in the terminal, suggest a rate a bit below
  * where the loss turns up (a tenth of the rate at the lowest loss), and
  * log the curve to TensorBoard. */
-#include "runner.h"
+#include "cli.h"
 #include <math.h>
 #include <nnkit/tensorboard.h>
 #include <stdio.h>
@@ -144,87 +144,106 @@ static int write_curve(const lr_probe *p, int64_t n, const char *dir, double sug
     return rc ? rc : nnk_write_file_atomic(path, metrics, (size_t)m, err);
 }
 
-int cmd_lr_find_run(const char *experiment, const char *const *sets, int n_sets, const char *plugin_dir,
-                    double min_lr, double max_lr, long long steps, const char *out, nnk_err *err)
+/* The probe: the model trained with the rate growing every step until
+ * the steps are done or the loss diverges. */
+static int probe(loaded_experiment *x, lr_probe *p, nnk_err *err)
 {
-    nnk_registry *reg = nnk_registry_new();
-    nnk_experiment *e = NULL;
-    nnk_experiment_parts parts = {0};
-    nnk_model *m = NULL;
+    const nnk_run_config *c = &x->parts.cfg;
+    nnk_model *m = x->m;
     train_data data = {0};
     nnk_callback *cb = NULL;
-    lr_probe p = {min_lr, max_lr, steps, 0, NULL, NULL, NULL, 0, 0, 0, 0};
-    int rc = !reg ? nnk_err_set(err, NNK_ENOMEM, "out of memory") : nnk_registry_load_default(reg, plugin_dir, err);
-    if (!rc && !(e = nnk_experiment_load(experiment, err)))
-        rc = err->status;
-    for (int i = 0; !rc && i < n_sets; i++)
-        rc = nnk_experiment_override(e, sets[i], err);
-    if (!rc)
-        rc = nnk_experiment_settings(e, &parts, err);
-    if (!rc && !(m = nnk_experiment_model(e, reg, err)))
-        rc = err->status;
-    const nnk_run_config *c = &parts.cfg;
-    if (!rc)
-        nnk_set_threads((int)c->threads);
-    if (!rc)
-        rc = load_train_data(c, NULL, &data, err);
+    int rc = load_train_data(c, NULL, &data, err);
     if (!rc)
         rc = nnk_model_set_scale(m, c->scale, err) || prepare_features(m, c, &data, err) ||
                      (c->standardize && nnk_model_fit_standardizer(m, data.train, err)) ||
-             nnk_model_build(m, (uint64_t)c->seed, err) ? err->status : NNK_OK;
-    p.lr = calloc((size_t)steps, sizeof(double));
-    p.loss = calloc((size_t)steps, sizeof(double));
-    p.smooth = calloc((size_t)steps, sizeof(double));
-    if (!rc && (!p.lr || !p.loss || !p.smooth || !(cb = nnk_callback_from_fn(on_event, &p))))
+                     nnk_model_build(m, (uint64_t)c->seed, err)
+                 ? err->status
+                 : NNK_OK;
+    p->lr = calloc((size_t)p->steps, sizeof(double));
+    p->loss = calloc((size_t)p->steps, sizeof(double));
+    p->smooth = calloc((size_t)p->steps, sizeof(double));
+    if (!rc && (!p->lr || !p->loss || !p->smooth || !(cb = nnk_callback_from_fn(on_event, p))))
         rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
     if (!rc) {
         nnk_fit_options fo;
         nnk_fit_options_init(&fo);
         fo.batch_size = c->batch_size;
         int64_t per_epoch = (data.train->rows + c->batch_size - 1) / c->batch_size;
-        fo.epochs = (steps + per_epoch - 1) / per_epoch;
+        fo.epochs = (p->steps + per_epoch - 1) / per_epoch;
         fo.seed = (uint64_t)c->seed;
         fo.callbacks = &cb;
         fo.n_callbacks = 1;
         rc = nnk_model_fit(m, data.train, &fo, NULL, err);
     }
-    if (!rc && p.done < 10)
+    if (!rc && p->done < 10)
         rc = nnk_err_set(err, NNK_EDATA, "lr-find: only %lld iterations before the loss diverged; lower --min-lr",
-                         (long long)p.done);
-    if (!rc) {
-        int64_t best = 0;
-        for (int64_t i = 1; i < p.done; i++)
-            if (p.smooth[i] < p.smooth[best])
-                best = i;
-        double suggestion = p.lr[best] / 10;
-        plot(&p, p.done);
-        printf("\n%lld iterations, rates %.3g to %.3g%s\n", (long long)p.done, p.lr[0], p.lr[p.done - 1],
-               p.done < steps ? " (stopped: the loss diverged)" : "");
-        printf("lowest smoothed loss %.4g at rate %.3g\n", p.smooth[best], p.lr[best]);
-        char stem[256], dir[4096], stamp[32];
-        const char *base = strrchr(experiment, '/');
-        snprintf(stem, sizeof stem, "%s", base ? base + 1 : experiment);
-        char *dot = strrchr(stem, '.');
-        if (dot)
-            *dot = 0;
-        time_t t = time(NULL);
-        strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&t));
-        snprintf(dir, sizeof dir, "%s/%s-lr-find-%s", c->run_dir, stem, stamp);
-        rc = log_curve(&p, p.done, dir, suggestion, err);
-        if (!rc)
-            rc = write_curve(&p, p.done, dir, suggestion, err);
-        if (!rc)
-            printf("suggested learning rate: %.3g (TensorBoard curve in %s)\n", suggestion, dir);
-        const char *run = dir;
-        if (!rc && out && !(rc = cmd_plot_run(&run, 1, NULL, out, plugin_dir, err)))
-            printf("lr-find: wrote %s\n", out);
-    }
-    free(p.lr), free(p.loss), free(p.smooth);
+                         (long long)p->done);
     nnk_callback_free(cb);
     train_data_free(&data);
-    nnk_model_free(m);
-    nnk_experiment_parts_clear(&parts);
-    nnk_experiment_free(e);
-    nnk_registry_free(reg);
     return rc;
 }
+
+/* The report: the curve in the terminal, the suggestion (a tenth of the
+ * rate at the lowest smoothed loss), and the run directory that keeps the
+ * curve (TensorBoard, lr_find.csv, metrics.txt; out: a plot of it). */
+static int report(const lr_probe *p, const char *experiment, const char *run_dir, const char *out,
+                  const char *plugin_dir, nnk_err *err)
+{
+    int64_t best = 0;
+    for (int64_t i = 1; i < p->done; i++)
+        if (p->smooth[i] < p->smooth[best])
+            best = i;
+    double suggestion = p->lr[best] / 10;
+    plot(p, p->done);
+    printf("\n%lld iterations, rates %.3g to %.3g%s\n", (long long)p->done, p->lr[0], p->lr[p->done - 1],
+           p->done < p->steps ? " (stopped: the loss diverged)" : "");
+    printf("lowest smoothed loss %.4g at rate %.3g\n", p->smooth[best], p->lr[best]);
+    char stem[256], dir[4096], stamp[32];
+    const char *base = strrchr(experiment, '/');
+    snprintf(stem, sizeof stem, "%s", base ? base + 1 : experiment);
+    char *dot = strrchr(stem, '.');
+    if (dot)
+        *dot = 0;
+    time_t t = time(NULL);
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&t));
+    snprintf(dir, sizeof dir, "%s/%s-lr-find-%s", run_dir, stem, stamp);
+    int rc = log_curve(p, p->done, dir, suggestion, err);
+    if (!rc)
+        rc = write_curve(p, p->done, dir, suggestion, err);
+    if (!rc)
+        printf("suggested learning rate: %.3g (TensorBoard curve in %s)\n", suggestion, dir);
+    const char *run = dir;
+    if (!rc && out && !(rc = cmd_plot_run(&run, 1, NULL, out, plugin_dir, err)))
+        printf("lr-find: wrote %s\n", out);
+    return rc;
+}
+
+int cmd_lr_find_run(const options *o, double min_lr, double max_lr, long long steps, nnk_err *err)
+{
+    loaded_experiment x;
+    lr_probe p = {min_lr, max_lr, steps, 0, NULL, NULL, NULL, 0, 0, 0, 0};
+    int rc = experiment_open(&x, o->positional, o->sets, o->n_sets, o->threads, o->plugin_dir, err);
+    if (rc)
+        return rc;
+    nnk_set_threads((int)x.parts.cfg.threads);
+    rc = probe(&x, &p, err);
+    if (!rc)
+        rc = report(&p, o->positional, x.parts.cfg.run_dir, o->output, o->plugin_dir, err);
+    free(p.lr), free(p.loss), free(p.smooth);
+    experiment_close(&x);
+    return rc;
+}
+
+int cmd_lr_find(const options *o)
+{
+    if (!o->positional)
+        return usage_error("lr-find", "%s", "missing EXPERIMENT.ini");
+    double lo = o->min_lr > 0 ? o->min_lr : 1e-5, hi = o->max_lr > 0 ? o->max_lr : 10;
+    if (lo >= hi)
+        return usage_error("lr-find", "%s", "--min-lr must be below --max-lr");
+    nnk_err err = {NNK_OK, ""};
+    if (cmd_lr_find_run(o, lo, hi, o->steps ? o->steps : 300, &err))
+        return fail(&err);
+    return 0;
+}
+

@@ -3,7 +3,7 @@
  * several runs overlaid), and activation functions with their derivatives
  * computed by the plugins themselves. Drawn with PLplot's cairo drivers
  * (PNG or SVG), or as text in the terminal when no -o is given. */
-#include "runner.h"
+#include "cli.h"
 #include <errno.h>
 #include <math.h>
 #include <plplot.h>
@@ -436,3 +436,16 @@ int cmd_plot_run(const char *const *runs, int n_runs, const char *activations, c
     free(f);
     return rc;
 }
+
+int cmd_plot(const options *o)
+{
+    if (!o->n_files && !o->activations)
+        return usage_error("plot", "%s", "missing RUN_DIR (or --activations NAMES)");
+    nnk_err err = {NNK_OK, ""};
+    if (cmd_plot_run(o->files, o->n_files, o->activations, o->output, o->plugin_dir, &err))
+        return fail(&err);
+    if (o->output)
+        printf("plot: wrote %s\n", o->output);
+    return 0;
+}
+

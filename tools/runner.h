@@ -3,6 +3,23 @@
 #define NNKIT_RUNNER_H
 #include <nnkit/experiment.h>
 
+/* An experiment ready to run (experiment_loader.c): the plugins (the
+ * standard search, plugin_dir first), the file with the --set/--unset
+ * list applied in order, its checked settings ([fit] threads set to
+ * threads when > 0) and its model, compiled but not built. */
+typedef struct loaded_experiment {
+    nnk_registry *reg;
+    nnk_experiment *e;
+    nnk_experiment_parts parts;
+    nnk_model *m;
+} loaded_experiment;
+
+/* Opens path into *x; on failure *x holds nothing (err says why). */
+int experiment_open(loaded_experiment *x, const char *path, const char *const *sets, int n_sets, int threads,
+                    const char *plugin_dir, nnk_err *err);
+/* Frees what *x holds (the model too, unless taken: set x->m NULL). */
+void experiment_close(loaded_experiment *x);
+
 /* The training data of an experiment with its validation and test parts
  * (files, or splits of the training file as [data] says). */
 typedef struct train_data {
@@ -104,7 +121,4 @@ int plot_runs(const char *const *dirs, int n_dirs, plot_run *out, int max, nnk_e
 int cmd_plot_run(const char *const *runs, int n_runs, const char *activations, const char *out, const char *plugin_dir,
                  nnk_err *err);
 
-/* nnkit lr-find (lrfind.c) */
-int cmd_lr_find_run(const char *experiment, const char *const *sets, int n_sets, const char *plugin_dir,
-                    double min_lr, double max_lr, long long steps, const char *out, nnk_err *err);
 #endif

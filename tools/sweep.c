@@ -6,7 +6,7 @@
  * HParams dashboard ranks them; the sweep's own run records the search
  * space. A re-run skips the trials that finished. */
 #include "bayes.h"
-#include "runner.h"
+#include "cli.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -194,26 +194,17 @@ static int validate(const sweep_options *so, const dim *dims, int nd, trial *t, 
     static char buf[MAX_DIMS + 4][PATH_MAX + 16];
     const char *sets[MAX_DIMS + 300];
     int n_sets = trial_sets(so, dims, nd, t, buf, sets);
-    nnk_registry *reg = nnk_registry_new();
-    nnk_experiment *e = NULL;
-    nnk_experiment_parts parts = {0};
-    nnk_model *m = NULL;
+    loaded_experiment x;
     nnk_callback **cbs = NULL;
     int n_cbs = 0;
-    int rc = nnk_registry_load_default(reg, so->plugin_dir, err);
-    if (!rc && !(e = nnk_experiment_load(so->experiment, err)))
-        rc = err->status;
-    for (int i = 0; !rc && i < n_sets; i++)
-        rc = nnk_experiment_override(e, sets[i], err);
-    if (!rc)
-        rc = nnk_experiment_settings(e, &parts, err);
-    if (!rc && !(m = nnk_experiment_model(e, reg, err)))
-        rc = err->status;
-    if (!rc && !(cbs = nnk_experiment_callbacks(e, reg, &n_cbs, err)))
+    int rc = experiment_open(&x, so->experiment, sets, n_sets, 0, so->plugin_dir, err);
+    if (rc)
+        return rc;
+    if (!(cbs = nnk_experiment_callbacks(x.e, x.reg, &n_cbs, err)))
         rc = err->status;
     if (!rc)
-        rc = nnk_model_build(m, 1, err);
-    char *resolved = rc ? NULL : nnk_experiment_resolved_text(e, m, &parts);
+        rc = nnk_model_build(x.m, 1, err);
+    char *resolved = rc ? NULL : nnk_experiment_resolved_text(x.e, x.m, &x.parts);
     if (!rc && !resolved)
         rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
     if (!rc) {
@@ -225,10 +216,7 @@ static int validate(const sweep_options *so, const dim *dims, int nd, trial *t, 
     for (int i = 0; cbs && i < n_cbs; i++)
         nnk_callback_free(cbs[i]);
     free(cbs);
-    nnk_model_free(m);
-    nnk_experiment_parts_clear(&parts);
-    nnk_experiment_free(e);
-    nnk_registry_free(reg);
+    experiment_close(&x);
     return rc;
 }
 
@@ -852,3 +840,38 @@ static int write_best(const sweep_options *so, const char *root, const char *run
         printf("\nbest: %s (%s %.6g); its experiment is %s\n", best->top_run, so->objective, best->top_objective, to);
     return rc;
 }
+
+int cmd_sweep(const options *o)
+{
+    if (!o->positional)
+        return usage_error("sweep", "%s", "missing EXPERIMENT.ini");
+    sweep_options so = o->sweep;
+    so.experiment = o->positional;
+    so.plugin_dir = o->plugin_dir;
+    so.sets = o->sets;
+    so.n_sets = o->n_sets;
+    so.strategy = so.strategy ? so.strategy : "auto";
+    if (strcmp(so.strategy, "auto") && strcmp(so.strategy, "grid") && strcmp(so.strategy, "random") &&
+        strcmp(so.strategy, "hyperband") && strcmp(so.strategy, "bayes"))
+        return usage_error("sweep", "--strategy must be grid, random, hyperband or bayes, got '%s'", so.strategy);
+    if (!strcmp(so.strategy, "grid"))
+        for (int i = 0; i < so.n_dims; i++)
+            if (so.dim_kinds[i] >= 2)
+                return usage_error("sweep", "%s", "--strategy grid takes only --grid and --choice");
+    so.objective = so.objective ? so.objective : "val_loss";
+    so.mode = so.mode ? so.mode : "auto";
+    if (strcmp(so.mode, "auto") && strcmp(so.mode, "min") && strcmp(so.mode, "max"))
+        return usage_error("sweep", "--mode must be auto, min or max, got '%s'", so.mode);
+    so.trials = so.trials ? so.trials : 10;
+    so.jobs = so.jobs ? so.jobs : 1;
+    so.seed = so.seed ? so.seed : 42;
+    nnk_err err = {NNK_OK, ""};
+    nnk_reducer *red = NULL; /* under mpirun: the processes share the trials, rank 0 reports */
+    if (join_job(&red, &so.local_processes, &err))
+        return fail(&err);
+    so.reducer = red && red->size > 1 ? red : NULL;
+    if (so.reducer && red->rank != 0 && !freopen("/dev/null", "w", stdout))
+        return fail(&err);
+    return finish_job(red, cmd_sweep_run(&so, &err), &err);
+}
+

@@ -1,7 +1,7 @@
 /* nnkit weights: a saved model's weights, as the book's get_weights() shows
  * them: every layer's, one layer's, or one weight, as text, CSV or NumPy's
  * .npy format (so the arrays load in Python with numpy.load). */
-#include "runner.h"
+#include "cli.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,3 +143,17 @@ int cmd_weights_run(const char *model, const char *which, const char *format, co
     nnk_registry_free(reg);
     return rc;
 }
+
+int cmd_weights(const options *o)
+{
+    if (!o->positional)
+        return usage_error("weights", "%s", "missing MODEL.nnk");
+    const char *format = o->format ? o->format : "text";
+    if (strcmp(format, "text") && strcmp(format, "csv") && strcmp(format, "npy"))
+        return usage_error("weights", "--format must be text, csv or npy, got '%s'", format);
+    nnk_err err = {NNK_OK, ""};
+    if (cmd_weights_run(o->positional, o->extra, format, o->output, o->plugin_dir, &err))
+        return fail(&err);
+    return 0;
+}
+
