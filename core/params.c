@@ -208,6 +208,24 @@ int nnk_params_set(nnk_params *p, const char *key, const char *value,
     return rc;
 }
 
+int nnk_params_set_int(nnk_params *p, const char *key, int64_t value, const char *where, nnk_err *err)
+{
+    int i = find_spec(p, key);
+    if (i < 0 || p->specs[i].type != NNK_PARAM_INT)
+        return nnk_err_set(err, NNK_EUSAGE, "%s has no integer parameter '%s'", p->owner, key);
+    const nnk_param_spec *s = &p->specs[i];
+    if ((s->min || s->max) && (value < s->min || value > s->max)) {
+        char pre[300], range[96];
+        where_prefix(pre, sizeof pre, where);
+        range_text(s, range, sizeof range);
+        return nnk_err_set(err, NNK_ECONFIG, "%s%s: parameter '%s' must be %s, got %lld", pre, p->owner, s->name, range,
+                           (long long)value);
+    }
+    *(int64_t *)((char *)p->config + s->offset) = value;
+    p->set_by_user[i] = 1;
+    return NNK_OK;
+}
+
 int nnk_params_check_required(const nnk_params *p, nnk_err *err)
 {
     for (int i = 0; i < p->n; i++)

@@ -1,26 +1,14 @@
 /* nnkit check-plugin: validates a plugin's descriptor and puts each of its
  * components through gradient, shape, save/load and determinism checks.
  * Every check is one row of the report; any failure fails the plugin. */
-#include "checkplugin.h"
-#include "internal.h"
+#include "checkplugin_report.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define FD_H 1e-3
-#define FD_TRIALS 3
-
-typedef struct report {
-    FILE *out;
-    int failures, checks;
-} report;
-
-static void row(report *r, const char *component, const char *check, int ok, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static void row(report *r, const char *component, const char *check, int ok, const char *fmt, ...)
+void row(report *r, const char *component, const char *check, int ok, const char *fmt, ...)
 {
     char detail[512] = "";
     if (fmt) {
@@ -93,9 +81,9 @@ static void check_specs(report *r, const nnk_component_info *c)
 
 /* ---- random values ------------------------------------------------------- */
 
-static double uni(nnk_rng *g, double lo, double hi) { return lo + (hi - lo) * nnk_rng_uniform(g); }
+double uni(nnk_rng *g, double lo, double hi) { return lo + (hi - lo) * nnk_rng_uniform(g); }
 
-static void random_values(nnk_rng *g, float *x, int64_t n, double scale)
+void random_values(nnk_rng *g, float *x, int64_t n, double scale)
 {
     for (int64_t i = 0; i < n; i++)
         x[i] = (float)uni(g, -scale, scale);
@@ -103,7 +91,7 @@ static void random_values(nnk_rng *g, float *x, int64_t n, double scale)
 
 /* A random value for a spec: small integers and floats inside the range
  * near the default, any choice, a smooth activation. */
-static void random_param(nnk_rng *g, const nnk_param_spec *p, char *buf, size_t n)
+void random_param(nnk_rng *g, const nnk_param_spec *p, char *buf, size_t n)
 {
     double lo = p->min, hi = p->max;
     switch (p->type) {
@@ -145,384 +133,6 @@ static void random_param(nnk_rng *g, const nnk_param_spec *p, char *buf, size_t 
     default:
         snprintf(buf, n, "%s", p->default_value ? p->default_value : "");
     }
-}
-
-/* ---- layers --------------------------------------------------------------- */
-
-typedef struct layer_case {
-    char keys[16][64], values[16][128];
-    const char *kp[16], *vp[16];
-    int n_params;
-    int n_in;
-    nnk_shape shape;
-} layer_case;
-
-static void make_case(nnk_rng *g, const nnk_component_info *c, int trial, layer_case *lc)
-{
-    const nnk_layer_vtable *vt = c->vtable;
-    memset(lc, 0, sizeof *lc);
-    for (const nnk_param_spec *p = c->params; p && p->name && lc->n_params < 16; p++) {
-        /* the first trial uses the defaults (and small values for required ones) */
-        if (trial == 0 && p->default_value && p->type != NNK_PARAM_ACTIVATION)
-            continue;
-        snprintf(lc->keys[lc->n_params], 64, "%s", p->name);
-        random_param(g, p, lc->values[lc->n_params], 128);
-        lc->kp[lc->n_params] = lc->keys[lc->n_params];
-        lc->vp[lc->n_params] = lc->values[lc->n_params];
-        lc->n_params++;
-    }
-    lc->n_in = vt->min_inputs > 1 ? vt->min_inputs : 1;
-    lc->shape.ndim = 1;
-    lc->shape.dim[0] = 2 + (int64_t)(nnk_rng_next(g) % 5);
-}
-
-/* The last gradient trial also tries a sample of two dimensions; layers
- * that take only flat samples simply do not build there. */
-static void widen_case(nnk_rng *g, layer_case *lc)
-{
-    lc->shape.ndim = 2;
-    lc->shape.dim[1] = lc->shape.dim[0];
-    lc->shape.dim[0] = 2 + (int64_t)(nnk_rng_next(g) % 2);
-}
-
-/* A model: n_in inputs of the case's shape -> the layer, as the output
- * with an mse loss. */
-static nnk_model *layer_model(nnk_registry *reg, const nnk_component_info *c, const layer_case *lc,
-                              uint64_t seed, nnk_err *err)
-{
-    nnk_model *m = nnk_model_new(reg);
-    if (!m) {
-        nnk_err_set(err, NNK_ENOMEM, "out of memory");
-        return NULL;
-    }
-    const char *names[4] = {"x0", "x1", "x2", "x3"};
-    int rc = NNK_OK;
-    for (int i = 0; !rc && i < lc->n_in && i < 4; i++)
-        rc = nnk_model_add_input(m, names[i], &lc->shape, err);
-    if (!rc)
-        rc = nnk_model_add_layer(m, "under_test", c->name, names, lc->n_in, lc->kp, lc->vp, NULL, lc->n_params, err);
-    if (!rc)
-        rc = nnk_model_compile(m, "mse", NULL, "sgd", 0.01, NULL, NULL, NULL, 0, err);
-    if (!rc)
-        rc = nnk_model_build(m, seed, err);
-    if (rc) {
-        nnk_model_free(m);
-        return NULL;
-    }
-    return m;
-}
-
-/* Loss of a training-mode forward from a fixed random-stream state, so
- * layers that draw random numbers (dropout) see the same draws each time. */
-static double train_loss(nnk_model *m, const float *x, const float *y, int64_t rows, const nnk_rng *state,
-                         int grads, nnk_err *err)
-{
-    nnk_node *n = &m->nodes[0];
-    n->rng = *state;
-    nnk_model_ensure_rows(m, rows, err);
-    nnk_model_set_inputs(m, x, rows);
-    nnk_output *o = &m->outs[0];
-    nnk_model_split_labels(m, NULL, 0, rows, err);
-    memcpy(o->y, y, sizeof(float) * (size_t)(rows * o->cols));
-    double loss = NAN;
-    if (nnk_model_forward(m, rows, 1, err) || nnk_model_loss(m, rows, &loss, NULL, grads, err))
-        return NAN;
-    return loss;
-}
-
-static int close_enough(double analytic, double fd)
-{
-    return fabs(analytic - fd) <= 2e-3 + 2e-2 * fabs(fd);
-}
-
-/* Finite differences for every weight and every input value; a few
- * elements may sit on a kink (relu, max), so up to 2% may disagree. */
-static void layer_gradients(report *r, nnk_registry *reg, const nnk_component_info *c, nnk_rng *g)
-{
-    int checked = 0, bad = 0, built = 0;
-    char first_bad[256] = "";
-    for (int trial = 0; trial < FD_TRIALS; trial++) {
-        layer_case lc;
-        make_case(g, c, trial, &lc);
-        if (trial == FD_TRIALS - 1)
-            widen_case(g, &lc);
-        nnk_err err = {NNK_OK, ""};
-        nnk_model *m = layer_model(reg, c, &lc, 7 + (uint64_t)trial, &err);
-        if (!m)
-            continue;
-        built++;
-        int64_t rows = 3, xc = nnk_model_input_cols(m), oc = m->outs[0].cols;
-        float *x = malloc(sizeof(float) * (size_t)(rows * xc)), *y = malloc(sizeof(float) * (size_t)(rows * oc));
-        random_values(g, x, rows * xc, 1.0);
-        random_values(g, y, rows * oc, 1.0);
-        /* nudge every weight off its initial value: zero biases behind
-         * dead units sit exactly on relu's kink, where no slope is right */
-        for (int w = 0; w < m->nodes[0].layer.n_weights; w++) {
-            nnk_weight *wt = &m->nodes[0].layer.weights[w];
-            int64_t cnt = nnk_tensor_elements(&wt->value);
-            for (int64_t j = 0; wt->trainable && j < cnt; j++)
-                wt->value.data[j] += (float)uni(g, -0.05, 0.05);
-        }
-        nnk_rng state = m->nodes[0].rng;
-        train_loss(m, x, y, rows, &state, 1, &err);
-        nnk_node *n = &m->nodes[0];
-        /* the weights' analytic gradients (regularization included), kept
-         * before the layer's backward runs again for the input gradients */
-        float *an_w[NNK_MAX_WEIGHTS] = {0};
-        for (int w = 0; w < n->layer.n_weights; w++) {
-            nnk_weight *wt = &n->layer.weights[w];
-            int64_t cnt = nnk_tensor_elements(&wt->value);
-            an_w[w] = malloc(sizeof(float) * (size_t)cnt);
-            memcpy(an_w[w], wt->grad.data, sizeof(float) * (size_t)cnt);
-        }
-        /* dL/dinput: the layer's backward into input buffers */
-        float *din_data = calloc((size_t)(rows * xc), sizeof(float));
-        nnk_tensor din_t[4];
-        nnk_tensor *din[4];
-        const nnk_tensor *in[4];
-        for (int k = 0; k < n->n_in; k++) {
-            din_t[k] = m->inputs[k].x;
-            din_t[k].data = din_data + rows * m->inputs[k].offset;
-            din[k] = &din_t[k];
-            in[k] = &m->inputs[k].x;
-        }
-        n->vt->backward(&n->layer, n->n_in, in, &n->z, &n->dz, din, &err);
-        for (int w = 0; w < n->layer.n_weights; w++) {
-            nnk_weight *wt = &n->layer.weights[w];
-            float *an = an_w[w];
-            if (!wt->trainable) {
-                free(an);
-                continue;
-            }
-            int64_t cnt = nnk_tensor_elements(&wt->value);
-            for (int64_t j = 0; j < cnt; j++) {
-                float keep = wt->value.data[j];
-                wt->value.data[j] = keep + (float)FD_H;
-                double lp = train_loss(m, x, y, rows, &state, 0, &err);
-                wt->value.data[j] = keep - (float)FD_H;
-                double lm = train_loss(m, x, y, rows, &state, 0, &err);
-                wt->value.data[j] = keep;
-                double fd = (lp - lm) / (2 * FD_H);
-                checked++;
-                if (!close_enough(an[j], fd)) {
-                    if (!bad++)
-                        snprintf(first_bad, sizeof first_bad, "%s[%lld]: analytic %.6g, finite difference %.6g",
-                                 wt->name, (long long)j, (double)an[j], fd);
-                }
-            }
-            free(an);
-        }
-        /* input gradients (the loss is recomputed from changed inputs) */
-        float *an = malloc(sizeof(float) * (size_t)(rows * xc));
-        /* din_data is laid out input by input; map back to row-major x */
-        for (int k = 0; k < n->n_in; k++)
-            for (int64_t rr = 0; rr < rows; rr++)
-                for (int64_t j = 0; j < m->inputs[k].cols; j++)
-                    an[rr * xc + m->inputs[k].offset + j] =
-                        din_data[rows * m->inputs[k].offset + rr * m->inputs[k].cols + j];
-        for (int64_t j = 0; j < rows * xc; j++) {
-            float keep = x[j];
-            x[j] = keep + (float)FD_H;
-            double lp = train_loss(m, x, y, rows, &state, 0, &err);
-            x[j] = keep - (float)FD_H;
-            double lm = train_loss(m, x, y, rows, &state, 0, &err);
-            x[j] = keep;
-            double fd = (lp - lm) / (2 * FD_H);
-            checked++;
-            if (!close_enough(an[j], fd) && !bad++)
-                snprintf(first_bad, sizeof first_bad, "input[%lld]: analytic %.6g, finite difference %.6g",
-                         (long long)j, (double)an[j], fd);
-        }
-        free(an), free(din_data), free(x), free(y);
-        nnk_model_free(m);
-    }
-    if (!built) {
-        row(r, c->name, "gradients", 0, "%s", "no configuration could be built on 1-D inputs");
-        return;
-    }
-    int ok = bad <= checked / 50;
-    if (ok)
-        row(r, c->name, "gradients", 1, "%d values over %d configurations", checked, built);
-    else
-        row(r, c->name, "gradients", 0, "%d of %d values wrong; first %s", bad, checked, first_bad);
-}
-
-/* Shapes: build is repeatable, and at inference each row's output does
- * not depend on the other rows of the batch. */
-/* A layer's nnkit.train.fused_sgd/1: backward_sgd at rate lr must leave
- * every trainable weight at w - lr g, g being what backward writes, keep
- * the rest, and give backward's input gradients (from the weights before
- * the step). */
-static void layer_fused_sgd(report *r, nnk_registry *reg, const nnk_component_info *c, nnk_rng *g)
-{
-    const nnk_layer_fused_sgd *cap = NNK_CAPABILITY((const nnk_layer_vtable *)c->vtable, NNK_CAP_FUSED_SGD);
-    if (!cap)
-        return;
-    if (!NNK_HAS(cap, backward_sgd) || !cap->backward_sgd) {
-        row(r, c->name, "fused sgd", 0, "%s", "nnkit.train.fused_sgd/1 without backward_sgd");
-        return;
-    }
-    layer_case lc;
-    make_case(g, c, 0, &lc);
-    nnk_err err = {NNK_OK, ""};
-    nnk_model *m = layer_model(reg, c, &lc, 11, &err);
-    if (!m) {
-        row(r, c->name, "fused sgd", 0, "does not build with its defaults: %s", err.msg);
-        return;
-    }
-    const float lr = 0.05f;
-    int64_t rows = 3, xc = nnk_model_input_cols(m), oc = m->outs[0].cols;
-    float *x = malloc(sizeof(float) * (size_t)(rows * xc)), *y = malloc(sizeof(float) * (size_t)(rows * oc));
-    float *din_data = calloc((size_t)(2 * rows * xc), sizeof(float));
-    random_values(g, x, rows * xc, 1.0);
-    random_values(g, y, rows * oc, 1.0);
-    nnk_rng state = m->nodes[0].rng;
-    train_loss(m, x, y, rows, &state, 1, &err);
-    nnk_node *n = &m->nodes[0];
-    nnk_tensor din_t[2][4];
-    nnk_tensor *din[2][4];
-    const nnk_tensor *in[4];
-    for (int pass = 0; pass < 2; pass++)
-        for (int k = 0; k < n->n_in; k++) {
-            din_t[pass][k] = m->inputs[k].x;
-            din_t[pass][k].data = din_data + pass * rows * xc + rows * m->inputs[k].offset;
-            din[pass][k] = &din_t[pass][k];
-            in[k] = &m->inputs[k].x;
-        }
-    /* what backward and then w -= lr g give */
-    float *want[NNK_MAX_WEIGHTS] = {0};
-    int rc = n->vt->backward(&n->layer, n->n_in, in, &n->z, &n->dz, din[0], &err);
-    for (int w = 0; !rc && w < n->layer.n_weights; w++) {
-        nnk_weight *wt = &n->layer.weights[w];
-        int64_t cnt = nnk_tensor_elements(&wt->value);
-        if (cnt < 0 || !(want[w] = malloc(sizeof(float) * (size_t)cnt)))
-            rc = nnk_err_set(&err, NNK_ENOMEM, "out of memory");
-        for (int64_t j = 0; !rc && j < cnt; j++)
-            want[w][j] = wt->value.data[j] - (wt->trainable ? lr * wt->grad.data[j] : 0.0f);
-    }
-    if (!rc)
-        rc = cap->backward_sgd(&n->layer, n->n_in, in, &n->z, &n->dz, din[1], lr, &err);
-    double worst = 0;
-    const char *where = "";
-    for (int w = 0; !rc && w < n->layer.n_weights; w++) {
-        nnk_weight *wt = &n->layer.weights[w];
-        for (int64_t j = 0, cnt = nnk_tensor_elements(&wt->value); j < cnt; j++) {
-            double d = fabs(wt->value.data[j] - want[w][j]) / (1 + fabs(want[w][j]));
-            if (d > worst)
-                worst = d, where = wt->name;
-        }
-    }
-    for (int64_t j = 0; !rc && j < rows * xc; j++) {
-        double d = fabs(din_data[rows * xc + j] - din_data[j]) / (1 + fabs(din_data[j]));
-        if (d > worst)
-            worst = d, where = "input gradient";
-    }
-    if (rc)
-        row(r, c->name, "fused sgd", 0, "%s", err.msg);
-    else
-        row(r, c->name, "fused sgd", worst <= 1e-5, "backward_sgd against backward and w -= %g g: worst %.2g%s%s", (double)lr,
-            worst, *where ? " at " : "", where);
-    for (int w = 0; w < NNK_MAX_WEIGHTS; w++)
-        free(want[w]);
-    free(x);
-    free(y);
-    free(din_data);
-    nnk_model_free(m);
-}
-
-static void layer_shapes(report *r, nnk_registry *reg, const nnk_component_info *c, nnk_rng *g)
-{
-    layer_case lc;
-    make_case(g, c, 1, &lc);
-    nnk_err err = {NNK_OK, ""};
-    nnk_model *a = layer_model(reg, c, &lc, 3, &err), *b = layer_model(reg, c, &lc, 3, &err);
-    if (!a || !b) {
-        row(r, c->name, "shape inference", 0, "build failed: %s", err.msg);
-        nnk_model_free(a), nnk_model_free(b);
-        return;
-    }
-    int ok = a->nodes[0].out_shape.ndim == b->nodes[0].out_shape.ndim && a->outs[0].cols == b->outs[0].cols;
-    int64_t xc = nnk_model_input_cols(a), oc = a->outs[0].cols, rows = 5;
-    float *x = malloc(sizeof(float) * (size_t)(rows * xc)), *full = malloc(sizeof(float) * (size_t)(rows * oc));
-    random_values(g, x, rows * xc, 1.0);
-    nnk_model_ensure_rows(a, rows, &err);
-    nnk_model_set_inputs(a, x, rows);
-    ok = ok && !nnk_model_forward(a, rows, 0, &err);
-    if (ok)
-        memcpy(full, a->nodes[0].a.data, sizeof(float) * (size_t)(rows * oc));
-    for (int64_t i = 0; ok && i < rows; i++) {
-        nnk_model_ensure_rows(a, 1, &err);
-        nnk_model_set_inputs(a, x + i * xc, 1);
-        ok = !nnk_model_forward(a, 1, 0, &err);
-        /* BLAS may round differently for another batch size: compare closely, not bitwise */
-        for (int64_t j = 0; ok && j < oc; j++)
-            ok = fabs(full[i * oc + j] - a->nodes[0].a.data[j]) <= 1e-5 * (1 + fabs(full[i * oc + j]));
-    }
-    char shape[96];
-    nnk_shape_text(&a->nodes[0].out_shape, shape, sizeof shape);
-    if (ok)
-        row(r, c->name, "shape inference", 1, "output %s, rows independent at inference", shape);
-    else
-        row(r, c->name, "shape inference", 0, "build differs between two runs, or a row's output depends on its batch");
-    free(x), free(full);
-    nnk_model_free(a), nnk_model_free(b);
-}
-
-/* Save, load, and the same outputs from the same inputs; then two builds
- * from one seed give the same weights. */
-static void layer_persistence(report *r, nnk_registry *reg, const nnk_component_info *c, nnk_rng *g)
-{
-    layer_case lc;
-    make_case(g, c, 2, &lc);
-    nnk_err err = {NNK_OK, ""};
-    nnk_model *a = layer_model(reg, c, &lc, 11, &err), *b = layer_model(reg, c, &lc, 11, &err);
-    if (!a || !b) {
-        row(r, c->name, "save/load", 0, "build failed: %s", err.msg);
-        nnk_model_free(a), nnk_model_free(b);
-        return;
-    }
-    int64_t na, nb;
-    float *wa = nnk_model_weights_copy(a, &na), *wb = nnk_model_weights_copy(b, &nb);
-    int same_init = na == nb && !memcmp(wa, wb, sizeof(float) * (size_t)na);
-    /* one training step from the same state must agree too */
-    int64_t rows = 4, xc = nnk_model_input_cols(a), oc = a->outs[0].cols;
-    float *x = malloc(sizeof(float) * (size_t)(rows * xc)), *y = malloc(sizeof(float) * (size_t)(rows * oc));
-    random_values(g, x, rows * xc, 1.0);
-    random_values(g, y, rows * oc, 1.0);
-    nnk_rng sa = a->nodes[0].rng, sb = b->nodes[0].rng;
-    double la = train_loss(a, x, y, rows, &sa, 1, &err), lb = train_loss(b, x, y, rows, &sb, 1, &err);
-    if (same_init && la == lb)
-        row(r, c->name, "determinism", 1, "same seed, same weights and loss");
-    else
-        row(r, c->name, "determinism", 0, "same seed gave %s", same_init ? "different losses" : "different weights");
-    char path[256];
-    snprintf(path, sizeof path, "/tmp/nnkit-check-%ld.nnk", (long)getpid());
-    nnk_model *l = NULL;
-    int ok = !nnk_model_save(a, path, &err) && (l = nnk_model_load(reg, path, &err)) != NULL;
-    unlink(path);
-    if (ok) {
-        int64_t nl;
-        float *wl = nnk_model_weights_copy(l, &nl), *wa2 = nnk_model_weights_copy(a, &na);
-        ok = nl == na && !memcmp(wl, wa2, sizeof(float) * (size_t)na);
-        for (int i = 0; ok && i < nnk_params_count(a->nodes[0].params); i++) {
-            char va[512], vl[512];
-            nnk_params_format(a->nodes[0].params, i, va, sizeof va);
-            nnk_params_format(l->nodes[0].params, i, vl, sizeof vl);
-            ok = !strcmp(va, vl);
-        }
-        nnk_model_ensure_rows(a, rows, &err);
-        nnk_model_ensure_rows(l, rows, &err);
-        nnk_model_set_inputs(a, x, rows);
-        nnk_model_set_inputs(l, x, rows);
-        ok = ok && !nnk_model_forward(a, rows, 0, &err) && !nnk_model_forward(l, rows, 0, &err) &&
-             !memcmp(a->nodes[0].a.data, l->nodes[0].a.data, sizeof(float) * (size_t)(rows * oc));
-        free(wl), free(wa2);
-        if (!ok)
-            snprintf(err.msg, sizeof err.msg, "the loaded layer differs in weights, parameters or outputs");
-    }
-    row(r, c->name, "save/load", ok, "%s", ok ? "weights, parameters and outputs survive" : err.msg);
-    free(wa), free(wb), free(x), free(y);
-    nnk_model_free(a), nnk_model_free(b), nnk_model_free(l);
 }
 
 /* ---- activations, losses, metrics, optimizers ----------------------------- */
@@ -782,12 +392,7 @@ int nnk_check_plugin(const char *path, FILE *out, nnk_err *err)
             valid_name(c->name) ? "ok" : "must be lower-case letters, digits, _ or -");
         check_specs(&r, c);
         switch (c->kind) {
-        case NNK_KIND_LAYER:
-            layer_gradients(&r, reg, c, &g);
-            layer_fused_sgd(&r, reg, c, &g);
-            layer_shapes(&r, reg, c, &g);
-            layer_persistence(&r, reg, c, &g);
-            break;
+        case NNK_KIND_LAYER: layer_checks(&r, reg, c, &g); break;
         case NNK_KIND_ACTIVATION: activation_checks(&r, c, &g); break;
         case NNK_KIND_LOSS: loss_checks(&r, c, &g); break;
         case NNK_KIND_METRIC: metric_checks(&r, c, &g); break;
@@ -802,3 +407,4 @@ int nnk_check_plugin(const char *path, FILE *out, nnk_err *err)
     nnk_registry_free(reg);
     return r.failures;
 }
+

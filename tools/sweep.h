@@ -57,4 +57,12 @@ int validate(const sweep_options *so, const dim *dims, int nd, trial *t, nnk_err
 int read_objective(const char *dir, const char *objective, int minimize, double *value, long long *epoch);
 void run_round(const sweep_options *so, const char *root, const char *trial_ini, const dim *dims, int nd, trial *t,
                int n, int minimize);
+
+/* The sweep's files (sweep_files.c): its search space as text in its own
+ * TensorBoard run; the experiment a trial trains (data paths made
+ * absolute); best.ini, the best trial's configuration trained again for
+ * the epochs of its best epoch. */
+int record_space(const char *root, const dim *dims, int nd, const char *objective, const char *strategy, nnk_err *err);
+int write_trial_ini(const char *experiment, const char *path, nnk_err *err);
+int write_best(const sweep_options *so, const char *root, const char *runs_dir, const trial *best, nnk_err *err);
 #endif

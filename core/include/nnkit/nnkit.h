@@ -95,6 +95,9 @@ NNK_API void nnk_params_free(nnk_params *p);
  * (e.g. "exp.ini:12", may be NULL) go into error messages. */
 NNK_API int nnk_params_set(nnk_params *p, const char *key, const char *value,
                    const char *where, nnk_err *err);
+/* Sets an INT parameter from a number (checked against its range as
+ * nnk_params_set checks text); EUSAGE when key is no INT parameter. */
+NNK_API int nnk_params_set_int(nnk_params *p, const char *key, int64_t value, const char *where, nnk_err *err);
 NNK_API int nnk_params_has(const nnk_params *p, const char *key);
 /* Fails (ECONFIG) naming the first parameter without a default that was
  * never set. */
