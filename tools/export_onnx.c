@@ -367,77 +367,11 @@ static const char *prepared_input(builder *b, const char *name, const nnk_shape 
     return x;
 }
 
-/* A set of names for check_graph: open addressing over FNV-1a hashes. */
-typedef struct name_set {
-    const char **slot;
-    size_t cap;
-} name_set;
-
-/* The slot that holds name, or the empty one where it would go. */
-static size_t name_set_find(const name_set *s, const char *name)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-        h = (h ^ *p) * 1099511628211ull;
-    size_t i = h & (s->cap - 1);
-    while (s->slot[i] && strcmp(s->slot[i], name))
-        i = (i + 1) & (s->cap - 1);
-    return i;
-}
-
-/* Adds name; 1 when it was there already. */
-static int name_set_add(name_set *s, const char *name)
-{
-    size_t i = name_set_find(s, name);
-    if (s->slot[i])
-        return 1;
-    s->slot[i] = name;
-    return 0;
-}
-
-static int name_set_has(const name_set *s, const char *name) { return s->slot[name_set_find(s, name)] != NULL; }
-
-/* The rules ONNX's checker holds a graph to that a plugin's hook or a name
- * could break: every value (input, initializer, node output) is defined
- * once and not empty, every node reads only values defined before it, every
- * output is defined. Checked before anything is written. */
-static int check_graph(const NnkitOnnx__GraphProto *g, nnk_err *err)
-{
-    size_t n = g->n_input + g->n_initializer;
-    for (size_t i = 0; i < g->n_node; i++)
-        n += g->node[i]->n_output;
-    name_set s = {NULL, 16};
-    while (s.cap < 2 * n + 2)
-        s.cap *= 2;
-    if (!(s.slot = calloc(s.cap, sizeof *s.slot)))
-        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
-    int rc = NNK_OK;
-    const char *dup = NULL;
-    for (size_t i = 0; !dup && i < g->n_input; i++)
-        dup = name_set_add(&s, g->input[i]->name) ? g->input[i]->name : NULL;
-    for (size_t i = 0; !dup && i < g->n_initializer; i++)
-        dup = name_set_add(&s, g->initializer[i]->name) ? g->initializer[i]->name : NULL;
-    for (size_t i = 0; !rc && !dup && i < g->n_node; i++) {
-        const NnkitOnnx__NodeProto *nd = g->node[i];
-        for (size_t k = 0; !rc && k < nd->n_input; k++)
-            if (*nd->input[k] && !name_set_has(&s, nd->input[k]))
-                rc = nnk_err_set(err, NNK_ECONFIG, "export: ONNX node '%s' (%s) reads '%s', which no earlier node, input or "
-                                 "constant defines", nd->name, nd->op_type, nd->input[k]);
-        for (size_t k = 0; !rc && !dup && k < nd->n_output; k++)
-            if (!*nd->output[k])
-                rc = nnk_err_set(err, NNK_ECONFIG, "export: ONNX node '%s' (%s) has an output with no name", nd->name,
-                                 nd->op_type);
-            else if (name_set_add(&s, nd->output[k]))
-                dup = nd->output[k];
-    }
-    if (!rc && dup)
-        rc = nnk_err_set(err, NNK_ECONFIG, "export: the ONNX graph would define '%s' twice", dup);
-    for (size_t i = 0; !rc && i < g->n_output; i++)
-        if (!name_set_has(&s, g->output[i]->name))
-            rc = nnk_err_set(err, NNK_ECONFIG, "export: ONNX output '%s' is defined by no node", g->output[i]->name);
-    free(s.slot);
-    return rc;
-}
+/* The rules ONNX's checker holds a graph to that a component's mapping
+ * or a name could break (export_onnx_check.c): every value (input,
+ * initializer, node output) is defined once and not empty, every node
+ * reads only values defined before it, every output is defined. */
+int export_onnx_check_graph(const NnkitOnnx__GraphProto *g, nnk_err *err);
 
 /* The graph's name: the model file's name, letters, digits, '_', '-' and '.'
  * kept and every other byte '_' (a path may be any bytes; a protobuf string
@@ -450,6 +384,69 @@ static char *graph_name(builder *b, const char *model_path)
         if (!isalnum((unsigned char)*p) && !strchr("_-.", *p))
             *p = '_';
     return name;
+}
+
+/* The graph's inputs, each prepared as predict prepares it, then the
+ * layers in order (each reads inputs' prepared values or earlier layers'
+ * outputs, their names), then the outputs. */
+static int build_graph(builder *b)
+{
+    NnkitOnnx__GraphProto *graph = b->g;
+    const nnk_model *m = b->m;
+    const char *in_names[16], *prepared[16];
+    nnk_shape in_shapes[16];
+    int n_in = nnk_model_inputs(m, in_names, in_shapes, 16);
+    nnk_preprocessing pp;
+    nnk_model_preprocessing(m, &pp);
+    graph->input = alloc(b, sizeof(void *) * (size_t)(n_in ? n_in : 1));
+    for (int64_t j = 0, off = 0; graph->input && j < n_in; j++) {
+        graph->input[graph->n_input++] = value_info(b, in_names[j], &in_shapes[j]);
+        prepared[j] = prepared_input(b, in_names[j], &in_shapes[j], off, &pp);
+        int64_t n = 1;
+        for (int d = 0; d < in_shapes[j].ndim; d++)
+            n *= in_shapes[j].dim[d];
+        off += n;
+    }
+    int rc = b->failed ? nnk_err_set(b->err, NNK_ENOMEM, "out of memory") : NNK_OK;
+    for (int i = 0; !rc && i < nnk_model_layer_count(m); i++) {
+        nnk_layer_info li;
+        nnk_model_layer(m, i, &li);
+        const char *ins[NNK_MAX_INPUTS];
+        for (int k = 0; k < li.n_inputs; k++) {
+            ins[k] = li.inputs[k];
+            for (int j = 0; j < n_in; j++)
+                if (!strcmp(li.inputs[k], in_names[j]))
+                    ins[k] = prepared[j];
+        }
+        rc = layer(b, i, ins);
+    }
+    const char *outs[16];
+    int n_out = nnk_model_outputs(m, outs, NULL, 16);
+    graph->output = alloc(b, sizeof(void *) * (size_t)(n_out ? n_out : 1));
+    for (int k = 0; !rc && graph->output && k < n_out; k++)
+        for (int i = 0; i < nnk_model_layer_count(m); i++) {
+            nnk_layer_info li;
+            nnk_model_layer(m, i, &li);
+            if (!strcmp(li.name, outs[k]))
+                graph->output[graph->n_output++] = value_info(b, li.name, &li.output);
+        }
+    return !rc && b->failed ? nnk_err_set(b->err, NNK_ENOMEM, "out of memory") : rc;
+}
+
+/* The checked model, serialised into output (atomically). */
+static int write_model(const NnkitOnnx__ModelProto *model, const char *output, nnk_err *err)
+{
+    int rc = export_onnx_check_graph(model->graph, err);
+    size_t len = rc ? 0 : nnkit_onnx__model_proto__get_packed_size(model);
+    uint8_t *buf = rc ? NULL : malloc(len ? len : 1);
+    if (!rc && !buf)
+        rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    if (!rc) {
+        nnkit_onnx__model_proto__pack(model, buf);
+        rc = nnk_write_file_atomic(output, buf, len, err);
+    }
+    free(buf);
+    return rc;
 }
 
 int export_onnx(const nnk_model *m, const char *model_path, const char *output, nnk_err *err)
@@ -480,61 +477,9 @@ int export_onnx(const nnk_model *m, const char *model_path, const char *output, 
     model.graph = &graph;
     graph.name = graph_name(&b, model_path);
     graph.doc_string = "exported by nnkit export from a saved model; raw inputs as nnkit predict takes them";
-    /* the inputs, each prepared */
-    const char *in_names[16];
-    nnk_shape in_shapes[16];
-    int n_in = nnk_model_inputs(m, in_names, in_shapes, 16);
-    const char *prepared[16];
-    nnk_preprocessing pp;
-    nnk_model_preprocessing(m, &pp);
-    graph.input = alloc(&b, sizeof(void *) * (size_t)(n_in ? n_in : 1));
-    for (int64_t j = 0, off = 0; graph.input && j < n_in; j++) {
-        graph.input[graph.n_input++] = value_info(&b, in_names[j], &in_shapes[j]);
-        prepared[j] = prepared_input(&b, in_names[j], &in_shapes[j], off, &pp);
-        int64_t n = 1;
-        for (int d = 0; d < in_shapes[j].ndim; d++)
-            n *= in_shapes[j].dim[d];
-        off += n;
-    }
-    /* the layers, in order: each reads inputs' prepared values or earlier layers' outputs (their names) */
-    int rc = b.failed ? nnk_err_set(err, NNK_ENOMEM, "out of memory") : NNK_OK;
-    for (int i = 0; !rc && i < nnk_model_layer_count(m); i++) {
-        nnk_layer_info li;
-        nnk_model_layer(m, i, &li);
-        const char *ins[NNK_MAX_INPUTS];
-        for (int k = 0; k < li.n_inputs; k++) {
-            ins[k] = li.inputs[k];
-            for (int j = 0; j < n_in; j++)
-                if (!strcmp(li.inputs[k], in_names[j]))
-                    ins[k] = prepared[j];
-        }
-        rc = layer(&b, i, ins);
-    }
-    const char *outs[16];
-    int n_out = nnk_model_outputs(m, outs, NULL, 16);
-    graph.output = alloc(&b, sizeof(void *) * (size_t)(n_out ? n_out : 1));
-    for (int k = 0; !rc && graph.output && k < n_out; k++)
-        for (int i = 0; i < nnk_model_layer_count(m); i++) {
-            nnk_layer_info li;
-            nnk_model_layer(m, i, &li);
-            if (!strcmp(li.name, outs[k]))
-                graph.output[graph.n_output++] = value_info(&b, li.name, &li.output);
-        }
-    if (!rc && b.failed)
-        rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    int rc = build_graph(&b);
     if (!rc)
-        rc = check_graph(&graph, err);
-    if (!rc) {
-        size_t len = nnkit_onnx__model_proto__get_packed_size(&model);
-        uint8_t *buf = malloc(len ? len : 1);
-        if (!buf)
-            rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
-        else {
-            nnkit_onnx__model_proto__pack(&model, buf);
-            rc = nnk_write_file_atomic(output, buf, len, err);
-            free(buf);
-        }
-    }
+        rc = write_model(&model, output, err);
     for (int i = 0; i < b.n_blocks; i++)
         free(b.blocks[i]);
     free(b.blocks);
