@@ -153,26 +153,32 @@ static int time_allreduce(const nnk_model *m, nnk_reducer *red, const char *batc
     return 0;
 }
 
-int main(int argc, char **argv)
+/* The benchmark's command line. */
+typedef struct bench_args {
+    const char *experiment, *batch;
+    int with_tb, predict, evaluate, epochs, threads, mpi, allreduce, buckets;
+} bench_args;
+
+static int parse_args(int argc, char **argv, bench_args *a)
 {
-    int with_tb = 0, predict = 0, evaluate = 0, epochs = 1, threads = 0, mpi = 0, allreduce = 0, buckets = 0;
+    *a = (bench_args){.epochs = 1};
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "--tensorboard"))
-            with_tb = 1;
+            a->with_tb = 1;
         else if (!strcmp(argv[i], "--predict"))
-            predict = 1;
+            a->predict = 1;
         else if (!strcmp(argv[i], "--evaluate"))
-            evaluate = 1;
+            a->evaluate = 1;
         else if (!strcmp(argv[i], "--mpi"))
-            mpi = 1;
+            a->mpi = 1;
         else if (!strcmp(argv[i], "--allreduce"))
-            allreduce = 1;
+            a->allreduce = 1;
         else if (!strcmp(argv[i], "--buckets"))
-            buckets = 1;
+            a->buckets = 1;
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc && atoi(argv[i + 1]) > 0)
-            threads = atoi(argv[++i]);
+            a->threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--epochs") && i + 1 < argc && atoi(argv[i + 1]) > 0)
-            epochs = atoi(argv[++i]);
+            a->epochs = atoi(argv[++i]);
         else
             argc = 0;
     }
@@ -181,76 +187,118 @@ int main(int argc, char **argv)
                         "[--epochs N]\n");
         return 2;
     }
-    threads = nnk_set_threads(threads);
-    int inference = predict || evaluate;
-    nnk_reducer *red = NULL;
-    if (mpi) {
+    a->experiment = argv[1];
+    a->batch = argv[2];
+    return 0;
+}
+
+/* Under --mpi, the job's reducer (NULL with a message when it cannot be). */
+static nnk_reducer *join(void)
+{
 #ifdef NNK_HAVE_MPI
-        nnk_err merr = {0, ""};
-        if (!(red = nnk_mpi_join(&merr))) {
-            fprintf(stderr, "bench_train: %s\n", merr.msg);
-            return 1;
-        }
+    nnk_err merr = {0, ""};
+    nnk_reducer *red = nnk_mpi_join(&merr);
+    if (!red)
+        fprintf(stderr, "bench_train: %s\n", merr.msg);
+    return red;
 #else
-        fprintf(stderr, "bench_train: built without MPI\n");
-        return 2;
+    fprintf(stderr, "bench_train: built without MPI\n");
+    return NULL;
 #endif
-    }
-    nnk_err err = {0, ""};
-    loaded_experiment x;
-    nnk_dataset *train = NULL, *val = NULL;
+}
+
+/* The experiment at the benchmark's batch size, built, and its training
+ * data (and validation split). */
+static int open_bench(const bench_args *a, loaded_experiment *x, nnk_dataset **train, nnk_dataset **val, nnk_err *err)
+{
     char set[64];
-    snprintf(set, sizeof set, "fit.batch_size=%s", argv[2]);
+    snprintf(set, sizeof set, "fit.batch_size=%s", a->batch);
     const char *sets[] = {set};
-    if (experiment_open(&x, argv[1], sets, 1, 0, NULL, &err)) {
-        fprintf(stderr, "bench_train: %s\n", err.msg);
-        return 1;
-    }
-    nnk_model *m = x.m;
-    nnk_experiment_parts parts = x.parts;
-    if (nnk_model_set_scale(m, parts.cfg.scale, &err) || nnk_model_build(m, 42, &err) ||
-        !(train = nnk_dataset_load(parts.cfg.train, parts.cfg.label, parts.cfg.features, &err)) ||
-        (parts.cfg.validation_split > 0 && nnk_dataset_split(train, parts.cfg.validation_split, &val, &err))) {
-        fprintf(stderr, "bench_train: %s\n", err.msg);
-        return 1;
-    }
-    gemm_layer layers[64];
-    int n_layers = dense_layers(m, layers, 64);
-    if (red && allreduce)
-        return time_allreduce(m, red, argv[2]);
-    nnk_fit_options o;
-    nnk_fit_options_init(&o);
-    o.epochs = epochs;
-    o.batch_size = parts.cfg.batch_size;
-    o.reducer = red;
-    o.gradient_buckets = buckets;
-    nnk_callback *tb = NULL;
-    char logdir[] = "/tmp/nnkit-bench-XXXXXX";
-    if (with_tb) {
-        const char *k[] = {"log_dir", "update_freq", "histogram_freq"};
-        const char *v[] = {mkdtemp(logdir), "batch", "1"};
-        if (!v[0] || !(tb = nnk_callback_new(x.reg, "tensorboard", "tensorboard", k, v, NULL, 3, &err))) {
-            fprintf(stderr, "bench_train: %s\n", v[0] ? err.msg : "cannot make a temporary directory");
-            return 1;
-        }
-        o.callbacks = &tb;
-        o.n_callbacks = 1;
-        o.run_dir = "bench";
-    }
+    if (experiment_open(x, a->experiment, sets, 1, 0, NULL, err))
+        return err->status;
+    const nnk_run_config *c = &x->parts.cfg;
+    if (nnk_model_set_scale(x->m, c->scale, err) || nnk_model_build(x->m, 42, err) ||
+        !(*train = nnk_dataset_load(c->train, c->label, c->features, err)) ||
+        (c->validation_split > 0 && nnk_dataset_split(*train, c->validation_split, val, err)))
+        return err->status;
+    return NNK_OK;
+}
+
+/* --tensorboard: the callback logging every batch and histograms into a
+ * fresh temporary directory (logdir, a mkdtemp template). */
+static nnk_callback *tensorboard(nnk_registry *reg, char *logdir)
+{
+    nnk_err err = {0, ""};
+    const char *k[] = {"log_dir", "update_freq", "histogram_freq"};
+    const char *v[] = {mkdtemp(logdir), "batch", "1"};
+    nnk_callback *tb = v[0] ? nnk_callback_new(reg, "tensorboard", "tensorboard", k, v, NULL, 3, &err) : NULL;
+    if (!tb)
+        fprintf(stderr, "bench_train: %s\n", v[0] ? err.msg : "cannot make a temporary directory");
+    return tb;
+}
+
+/* The seconds of one fit, predict or evaluate pass; -1 with a message. */
+static double timed_run(const bench_args *a, nnk_model *m, const nnk_dataset *train, const nnk_fit_options *o)
+{
+    nnk_err err = {0, ""};
     double t = now();
     int64_t cols = 0;
     float *out = NULL;
     char names[40][64];
     double values[40];
     int n_logs;
-    if (predict ? !(out = nnk_model_predict(m, train, o.batch_size, &cols, &err))
-        : evaluate ? nnk_model_evaluate(m, train, o.batch_size, names, values, 40, &n_logs, &err) != 0
-                   : nnk_model_fit(m, train, &o, NULL, &err) != 0) {
+    if (a->predict ? !(out = nnk_model_predict(m, train, o->batch_size, &cols, &err))
+        : a->evaluate ? nnk_model_evaluate(m, train, o->batch_size, names, values, 40, &n_logs, &err) != 0
+                      : nnk_model_fit(m, train, o, NULL, &err) != 0) {
         fprintf(stderr, "bench_train: %s\n", err.msg);
-        return 1;
+        return -1;
     }
     double sec = now() - t;
     free(out);
+    return sec;
+}
+
+int main(int argc, char **argv)
+{
+    bench_args a;
+    if (parse_args(argc, argv, &a))
+        return 2;
+    int with_tb = a.with_tb, predict = a.predict, evaluate = a.evaluate, epochs = a.epochs;
+    int threads = nnk_set_threads(a.threads);
+    int inference = predict || evaluate;
+    nnk_reducer *red = a.mpi ? join() : NULL;
+    if (a.mpi && !red)
+        return 1;
+    nnk_err err = {0, ""};
+    loaded_experiment x;
+    nnk_dataset *train = NULL, *val = NULL;
+    if (open_bench(&a, &x, &train, &val, &err)) {
+        fprintf(stderr, "bench_train: %s\n", err.msg);
+        return 1;
+    }
+    nnk_model *m = x.m;
+    gemm_layer layers[64];
+    int n_layers = dense_layers(m, layers, 64);
+    if (red && a.allreduce)
+        return time_allreduce(m, red, argv[2]);
+    nnk_fit_options o;
+    nnk_fit_options_init(&o);
+    o.epochs = epochs;
+    o.batch_size = x.parts.cfg.batch_size;
+    o.reducer = red;
+    o.gradient_buckets = a.buckets;
+    nnk_callback *tb = NULL;
+    char logdir[] = "/tmp/nnkit-bench-XXXXXX";
+    if (with_tb && !(tb = tensorboard(x.reg, logdir)))
+        return 1;
+    if (tb) {
+        o.callbacks = &tb;
+        o.n_callbacks = 1;
+        o.run_dir = "bench";
+    }
+    double sec = timed_run(&a, m, train, &o);
+    if (sec < 0)
+        return 1;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double samples = (double)train->rows * (inference ? 1 : epochs), sps = samples / sec;

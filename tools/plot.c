@@ -283,6 +283,55 @@ static int written_whole(const char *path, int svg)
     return n >= 6 && !memcmp(tail + n - 6, "</svg>", 6);
 }
 
+/* One panel: its grid and axes, the suggestion's mark, its curves and
+ * their legend outside on the right. */
+static void draw_panel(const panel *p)
+{
+    double x0, x1, y0, y1;
+    range(p, &x0, &x1, &y0, &y1);
+    pladv(0);
+    plvpor(VP_X0, VP_X1, VP_Y0, VP_Y1);
+    plwind(x0, x1, y0, y1);
+    plcol0(2);
+    plwidth(1);
+    plbox(p->log_x ? "gl" : "g", 0, 0, "g", 0, 0);
+    plcol0(1);
+    plbox(p->log_x ? "bcnstl" : "bcnst", 0, 0, "bcnstv", 0, 0);
+    pllab(p->xlabel, p->ylabel, p->title);
+    if (p->marked) { /* the suggestion, as a dotted vertical line */
+        PLFLT mx[2] = {p->mark_x, p->mark_x}, my[2] = {y0, y1};
+        plcol0(1);
+        pllsty(3);
+        plline(2, mx, my);
+        pllsty(1);
+        plptex(p->mark_x, y0 + 0.92 * (y1 - y0), 1, 0, -0.05, p->mark_label);
+    }
+    PLINT opts[MAX_SERIES], colors[MAX_SERIES], styles[MAX_SERIES], text_colors[MAX_SERIES];
+    PLFLT widths[MAX_SERIES];
+    const char *labels[MAX_SERIES];
+    for (int k = 0; k < p->n; k++) {
+        const series *s = p->s[k];
+        plcol0(3 + s->run % 10);
+        pllsty(s->dashed ? 2 : 1);
+        plwidth(2);
+        plline(s->n, s->x, s->y);
+        if (s->n == 1) /* one epoch: a point, not a line */
+            plpoin(1, s->x, s->y, 17);
+        opts[k] = PL_LEGEND_LINE;
+        colors[k] = 3 + s->run % 10;
+        styles[k] = s->dashed ? 2 : 1;
+        widths[k] = 2;
+        text_colors[k] = 1;
+        labels[k] = s->label;
+    }
+    pllsty(1);
+    plwidth(1);
+    PLFLT lw, lh;
+    pllegend(&lw, &lh, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, PL_POSITION_RIGHT | PL_POSITION_OUTSIDE, 0.02, 0.0,
+             0.06, 0, 1, 1, 0, 0, p->n, opts, 0.8, 0.6, 1.6, 0, text_colors, labels, NULL, NULL, NULL, NULL, colors, styles,
+             widths, NULL, NULL, NULL, NULL);
+}
+
 static int draw_file(const figure *f, const char *out, nnk_err *err)
 {
     const char *ext = strrchr(out, '.');
@@ -309,52 +358,8 @@ static int draw_file(const figure *f, const char *out, nnk_err *err)
     plssub(cols, rows);
     plinit();
     plschr(0, 0.75); /* characters three quarters of the default size */
-    for (int i = 0; i < f->n; i++) {
-        const panel *p = &f->p[i];
-        double x0, x1, y0, y1;
-        range(p, &x0, &x1, &y0, &y1);
-        pladv(0);
-        plvpor(VP_X0, VP_X1, VP_Y0, VP_Y1);
-        plwind(x0, x1, y0, y1);
-        plcol0(2);
-        plwidth(1);
-        plbox(p->log_x ? "gl" : "g", 0, 0, "g", 0, 0);
-        plcol0(1);
-        plbox(p->log_x ? "bcnstl" : "bcnst", 0, 0, "bcnstv", 0, 0);
-        pllab(p->xlabel, p->ylabel, p->title);
-        if (p->marked) { /* the suggestion, as a dotted vertical line */
-            PLFLT mx[2] = {p->mark_x, p->mark_x}, my[2] = {y0, y1};
-            plcol0(1);
-            pllsty(3);
-            plline(2, mx, my);
-            pllsty(1);
-            plptex(p->mark_x, y0 + 0.92 * (y1 - y0), 1, 0, -0.05, p->mark_label);
-        }
-        PLINT opts[MAX_SERIES], colors[MAX_SERIES], styles[MAX_SERIES], text_colors[MAX_SERIES];
-        PLFLT widths[MAX_SERIES];
-        const char *labels[MAX_SERIES];
-        for (int k = 0; k < p->n; k++) {
-            const series *s = p->s[k];
-            plcol0(3 + s->run % 10);
-            pllsty(s->dashed ? 2 : 1);
-            plwidth(2);
-            plline(s->n, s->x, s->y);
-            if (s->n == 1) /* one epoch: a point, not a line */
-                plpoin(1, s->x, s->y, 17);
-            opts[k] = PL_LEGEND_LINE;
-            colors[k] = 3 + s->run % 10;
-            styles[k] = s->dashed ? 2 : 1;
-            widths[k] = 2;
-            text_colors[k] = 1;
-            labels[k] = s->label;
-        }
-        pllsty(1);
-        plwidth(1);
-        PLFLT lw, lh;
-        pllegend(&lw, &lh, PL_LEGEND_BACKGROUND | PL_LEGEND_BOUNDING_BOX, PL_POSITION_RIGHT | PL_POSITION_OUTSIDE,
-                 0.02, 0.0, 0.06, 0, 1, 1, 0, 0, p->n, opts, 0.8, 0.6, 1.6, 0, text_colors, labels, NULL, NULL, NULL,
-                 NULL, colors, styles, widths, NULL, NULL, NULL, NULL);
-    }
+    for (int i = 0; i < f->n; i++)
+        draw_panel(&f->p[i]);
     plend();
     if (!written_whole(tmp, svg)) { /* a full disk or a file-size limit cut it: the old picture stays */
         unlink(tmp);
