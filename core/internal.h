@@ -262,25 +262,6 @@ float *nnk_floats_aligned(int64_t n, int zeroed);
 /* The pool's threads: 1 until nnk_set_threads (OpenBLAS threads alone). */
 int nnk_parallel_threads(void);
 
-/* text_dict.c: distinct texts, each with its index in first-seen order */
-typedef struct nnk_text_dict {
-    char **values;
-    int64_t n, cap;
-    int64_t *slots; /* value index + 1; 0: empty */
-    int64_t n_slots;
-} nnk_text_dict;
-/* The index of text, added when new; -1 when out of memory. */
-int64_t nnk_text_dict_intern(nnk_text_dict *t, const char *text);
-void nnk_text_dict_free(nnk_text_dict *t);
-
-/* idx.c: part `part` of `parts` of the records (nnk_dp_slice's split) */
-nnk_dataset *nnk_dataset_load_idx_part(const char *images, const char *labels, int part, int parts, int64_t *total,
-                                       nnk_err *err);
-/* csv.c: likewise for the data rows of a CSV file (read through, only the
- * part's rows kept) */
-nnk_dataset *nnk_dataset_load_csv_part(const char *path, const char *label_columns, const char *feature_columns,
-                                       int part, int parts, int64_t *total, nnk_err *err);
-
 /* dataset.c: frees d's text columns (once encoded) */
 void nnk_dataset_clear_text(nnk_dataset *d);
 

@@ -2,6 +2,7 @@
  * kind of bad file with its exact message. */
 #include <math.h>
 #include "helpers.h"
+#include <nnkit/data.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

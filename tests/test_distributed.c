@@ -5,6 +5,7 @@
  * same weights within 1e-5 and the same logs to 4 decimals, including a
  * last batch too small for every rank to get a row. */
 #include "helpers.h"
+#include <nnkit/data.h>
 #include "../core/internal.h"
 #include <math.h>
 #include <pthread.h>

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# libnnkit.so, libnnkit-tensorboard.so, libnnkit-experiment.so (and libnnkit-mpi.so) export exactly the functions
+# libnnkit.so, libnnkit-tensorboard.so, libnnkit-experiment.so, libnnkit-data.so (and libnnkit-mpi.so) export exactly the functions
 # their public headers mark NNK_API: no internal nnk_* function, no
 # protobuf-c symbol, and nothing public missing.
 set -u
@@ -25,6 +25,7 @@ check() { # library, header
 check "$1" "$src/core/include/nnkit/nnkit.h"
 check "$2" "$src/tensorboard/include/nnkit/tensorboard.h"
 check "$3" "$src/experiment/include/nnkit/experiment.h"
-[ $# -ge 4 ] && check "$4" "$src/mpi/include/nnkit/mpi.h" # libnnkit-mpi, where Open MPI is found
+check "$4" "$src/data/include/nnkit/data.h"
+[ $# -ge 5 ] && check "$5" "$src/mpi/include/nnkit/mpi.h" # libnnkit-mpi, where Open MPI is found
 echo "exports: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

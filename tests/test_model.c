@@ -2,6 +2,7 @@
  * hand, convergence (XOR, Iris, Fashion-MNIST subset), save/load,
  * determinism, shape errors. */
 #include "helpers.h"
+#include <nnkit/data.h>
 #include "../core/internal.h"
 #include <math.h>
 #include <stdio.h>

@@ -1,6 +1,7 @@
 /* Shared between the runner's commands (tools/). */
 #ifndef NNKIT_RUNNER_H
 #define NNKIT_RUNNER_H
+#include <nnkit/data.h>
 #include <nnkit/experiment.h>
 
 /* An experiment ready to run (experiment_loader.c): the plugins (the

@@ -5,7 +5,7 @@
  *
  *   functional [DIABETES.csv] [MODEL.nnk]
  */
-#include <nnkit/nnkit.h>
+#include <nnkit/data.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

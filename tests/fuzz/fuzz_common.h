@@ -2,7 +2,7 @@
  * under test take paths), and what every failure must look like. */
 #ifndef NNKIT_FUZZ_COMMON_H
 #define NNKIT_FUZZ_COMMON_H
-#include <nnkit/nnkit.h>
+#include <nnkit/data.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

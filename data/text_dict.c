@@ -1,6 +1,6 @@
 /* Interning texts: each distinct text gets the next index, found again by
  * hashing (FNV-1a, open addressing at most half full). */
-#include "internal.h"
+#include "data_internal.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,7 +30,7 @@ static int grow_slots(nnk_text_dict *t)
     return 0;
 }
 
-int64_t nnk_text_dict_intern(nnk_text_dict *t, const char *text)
+int64_t nnkd__text_dict_intern(nnk_text_dict *t, const char *text)
 {
     if (2 * (t->n + 1) > t->n_slots && grow_slots(t))
         return -1;
@@ -52,7 +52,7 @@ int64_t nnk_text_dict_intern(nnk_text_dict *t, const char *text)
     return t->n++;
 }
 
-void nnk_text_dict_free(nnk_text_dict *t)
+void nnkd__text_dict_free(nnk_text_dict *t)
 {
     for (int64_t i = 0; i < t->n; i++)
         free(t->values[i]);

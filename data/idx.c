@@ -1,5 +1,5 @@
 /* IDX reader (the MNIST format): gzip or plain, every element type. */
-#include "internal.h"
+#include "data_internal.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,10 +186,10 @@ static double idx_value(const idx_file *f, int64_t i)
 nnk_dataset *nnk_dataset_load_idx(const char *images, const char *labels,
                                   nnk_err *err)
 {
-    return nnk_dataset_load_idx_part(images, labels, 0, 1, NULL, err);
+    return nnkd__load_idx_part(images, labels, 0, 1, NULL, err);
 }
 
-nnk_dataset *nnk_dataset_load_idx_part(const char *images, const char *labels, int part, int parts, int64_t *total,
+nnk_dataset *nnkd__load_idx_part(const char *images, const char *labels, int part, int parts, int64_t *total,
                                        nnk_err *err)
 {
     idx_file xi, yi;

@@ -2,7 +2,7 @@
  * a .csv file, or IDX files (the labels found beside the images by name).
  * Dispatches to the CSV and IDX readers, which build nnk_dataset objects
  * (dataset.c). */
-#include "internal.h"
+#include "data_internal.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +74,7 @@ nnk_dataset *nnk_dataset_load_part(const char *spec, const char *label_columns, 
     if (!strncmp(spec, "fashion-mnist:", 14)) {
         if (fashion_files(spec, images, labels, sizeof images, err))
             return NULL;
-        nnk_dataset *d = nnk_dataset_load_idx_part(images, labels, part, parts, total, err);
+        nnk_dataset *d = nnkd__load_idx_part(images, labels, part, parts, total, err);
         if (d) {
             d->class_names = fashion_classes;
             d->n_classes = 10;
@@ -82,13 +82,13 @@ nnk_dataset *nnk_dataset_load_part(const char *spec, const char *label_columns, 
         return d;
     }
     if (ends_with(spec, ".csv"))
-        return nnk_dataset_load_csv_part(spec, label_columns, feature_columns, part, parts, total, err);
+        return nnkd__load_csv_part(spec, label_columns, feature_columns, part, parts, total, err);
     idx_labels_beside(spec, labels, sizeof labels);
     if (!labels[0] && access(spec, R_OK)) {
         nnk_err_set(err, NNK_EDATA, "data '%s': file not found", spec);
         return NULL;
     }
-    return nnk_dataset_load_idx_part(spec, labels[0] ? labels : NULL, part, parts, total, err);
+    return nnkd__load_idx_part(spec, labels[0] ? labels : NULL, part, parts, total, err);
 }
 
 nnk_dataset *nnk_dataset_load_classes(const char *spec, const char *label_columns, const char *feature_columns,

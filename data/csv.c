@@ -1,6 +1,6 @@
 /* CSV reader: a header row, numeric cells, chosen label and feature
  * columns. Every problem names the file, the line and the column. */
-#include "internal.h"
+#include "data_internal.h"
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
@@ -228,7 +228,7 @@ static int intern_cell(nnk_text_dict *dict, const char *cell, float *out, int *n
         nnk_format_float((float)v, buf, sizeof buf);
         cell = buf;
     }
-    int64_t i = dict->n < (1 << 24) ? nnk_text_dict_intern(dict, cell) : -1;
+    int64_t i = dict->n < (1 << 24) ? nnkd__text_dict_intern(dict, cell) : -1;
     *out = (float)i;
     return i < 0 ? -1 : 0;
 }
@@ -363,7 +363,7 @@ static int64_t count_rows(const char *path, nnk_err *err)
     return n;
 }
 
-nnk_dataset *nnk_dataset_load_csv_part(const char *path, const char *label_columns, const char *feature_columns,
+nnk_dataset *nnkd__load_csv_part(const char *path, const char *label_columns, const char *feature_columns,
                                        int part, int parts, int64_t *total, nnk_err *err)
 {
     int64_t n = count_rows(path, err);
@@ -550,7 +550,7 @@ static nnk_dataset *load_csv(const char *path, const char *label_columns, const 
     if (!rc && keep_text_columns(d, &tc, n_feats))
         rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
     for (int k = 0; tc.dicts && k < n_feats; k++)
-        nnk_text_dict_free(&tc.dicts[k]);
+        nnkd__text_dict_free(&tc.dicts[k]);
     for (int k = 0; tc.first_text && k < n_feats; k++)
         free(tc.first_text[k]);
     free(tc.dicts);
