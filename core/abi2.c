@@ -68,12 +68,12 @@ const nnk_host *nnk__abi2_host(void)
 {
     /* filled under the registry lock, once, from the ABI 3 table */
     if (!abi21_table.layer_allreduce) {
-        nnk_host h = nnk_host_table;
+        nnk_host h = nnk__host_table;
         h.struct_size = sizeof(abi21_host);
         h.abi_major = 2;
         h.abi_minor = 1;
         memcpy(abi21_table.head, &h, sizeof abi21_table.head);
-        const nnk_host_allreduce *dp = nnk_host_table.extension(NNK_CAP_DP_ALLREDUCE);
+        const nnk_host_allreduce *dp = nnk__host_table.extension(NNK_CAP_DP_ALLREDUCE);
         abi21_table.layer_allreduce = dp->layer_allreduce;
     }
     return (const nnk_host *)(const void *)&abi21_table;

@@ -49,7 +49,7 @@ typedef struct pieces {
     double *history;
 } pieces;
 
-int nnk_fit_backup_request(nnk_model *m, const char *path, nnk_err *err)
+int nnk__fit_backup_request(nnk_model *m, const char *path, nnk_err *err)
 {
     if (!m->fit)
         return nnk_err_set(err, NNK_EUSAGE, "backup: no fit in progress");
@@ -57,7 +57,71 @@ int nnk_fit_backup_request(nnk_model *m, const char *path, nnk_err *err)
     return NNK_OK;
 }
 
-int nnk_fit_backup_save(nnk_model *m, const char *path, nnk_err *err)
+/* Where the loop is, its random streams, the running sums, the metrics'
+ * states and the history so far, into st (pointing into p and s). */
+static void pack_progress(nnk_model *m, const nnk_fit_state *s, pieces *p, Nnkit__TrainingState *st)
+{
+    /* an epoch whose EPOCH_END has fired resumes at the start of the next
+     * one; a backup after its last batch still runs validation and
+     * EPOCH_END */
+    int done = s->epoch_finished;
+    st->epoch = s->info.epoch + done;
+    st->batch = done ? 0 : s->next_batch;
+    st->stopped = s->stop != 0;
+    st->global_batch = s->info.global_batch;
+    st->n_order = (size_t)s->d->rows;
+    st->order = s->perm;
+    rng_to_msg(&s->data_rng, &p->rngs[256], p->words[0]);
+    st->data_rng = &p->rngs[256];
+    for (int i = 0; i < m->n_nodes; i++) {
+        rng_to_msg(&m->nodes[i].rng, &p->rngs[i], p->words[1 + NNK_MAX_OUTPUTS + i]);
+        p->rng_ptrs[i] = &p->rngs[i];
+    }
+    st->n_layer_rngs = (size_t)m->n_nodes;
+    st->layer_rngs = p->rng_ptrs;
+    st->loss_sum = s->loss_sum;
+    st->n_output_sums = (size_t)m->n_outputs;
+    st->output_sums = (double *)s->out_sums;
+    st->seen = s->seen;
+    for (int k = 0; k < m->n_outputs; k++)
+        for (int i = 0; i < m->outs[k].n_metrics; i++) {
+            const nnk_metric_inst *mi = &m->outs[k].metrics[i];
+            p->metric_states[st->n_metric_states++] = (ProtobufCBinaryData){mi->vt->state_size, mi->state};
+        }
+    st->metric_states = p->metric_states;
+    nnk_history *h = s->history;
+    if (h && h->n_epochs) {
+        st->n_history_keys = (size_t)h->n_keys;
+        st->history_keys = h->keys;
+        st->n_history_values = (size_t)(h->n_epochs * h->n_keys);
+        st->history_values = h->values;
+    }
+}
+
+/* Each callback's saved state (those that keep one). */
+static int pack_callbacks(const nnk_fit_state *s, pieces *p, Nnkit__TrainingState *st, nnk_err *err)
+{
+    for (int i = 0; i < s->o->n_callbacks; i++) {
+        nnk_callback *cb = s->o->callbacks[i];
+        if (!cb->vt || !cb->vt->save_state)
+            continue;
+        size_t n = 0;
+        nnk_err cerr = {NNK_OK, ""};
+        if (cb->vt->save_state(cb->state, &p->cb_bytes[i], &n, &cerr))
+            return nnk_err_set(err, cerr.status ? cerr.status : NNK_ERUNTIME, "backup: callback '%s': %s", cb->vt->name,
+                               cerr.msg);
+        Nnkit__CallbackState *cs = &p->cb[st->n_callbacks];
+        nnkit__callback_state__init(cs);
+        cs->name = cb->name ? cb->name : (char *)cb->vt->name;
+        cs->type = (char *)cb->vt->name;
+        cs->state = (ProtobufCBinaryData){n, p->cb_bytes[i]};
+        p->cb_ptrs[st->n_callbacks++] = cs;
+    }
+    st->callbacks = p->cb_ptrs;
+    return NNK_OK;
+}
+
+int nnk__fit_backup_save(nnk_model *m, const char *path, nnk_err *err)
 {
     nnk_fit_state *s = m->fit;
     if (!s)
@@ -69,65 +133,15 @@ int nnk_fit_backup_save(nnk_model *m, const char *path, nnk_err *err)
         return nnk_err_set(err, NNK_ENOMEM, "out of memory");
     Nnkit__TrainingState st = NNKIT__TRAINING_STATE__INIT;
     size_t model_len = 0;
-    int rc = nnk_model_pack(m, 0, &p->model, &model_len, err);
+    int rc = nnk__model_pack(m, 0, &p->model, &model_len, err);
     char dig[32];
     digest(s->o->experiment, dig, sizeof dig);
     st.model.data = p->model;
     st.model.len = model_len;
     st.experiment_digest = dig;
-    /* an epoch whose EPOCH_END has fired resumes at the start of the next
-     * one; a backup after its last batch still runs validation and
-     * EPOCH_END */
-    int done = s->epoch_finished;
-    st.epoch = s->info.epoch + done;
-    st.batch = done ? 0 : s->next_batch;
-    st.stopped = s->stop != 0;
-    st.global_batch = s->info.global_batch;
-    st.n_order = (size_t)s->d->rows;
-    st.order = s->perm;
-    rng_to_msg(&s->data_rng, &p->rngs[256], p->words[0]);
-    st.data_rng = &p->rngs[256];
-    for (int i = 0; i < m->n_nodes; i++) {
-        rng_to_msg(&m->nodes[i].rng, &p->rngs[i], p->words[1 + NNK_MAX_OUTPUTS + i]);
-        p->rng_ptrs[i] = &p->rngs[i];
-    }
-    st.n_layer_rngs = (size_t)m->n_nodes;
-    st.layer_rngs = p->rng_ptrs;
-    st.loss_sum = s->loss_sum;
-    st.n_output_sums = (size_t)m->n_outputs;
-    st.output_sums = s->out_sums;
-    st.seen = s->seen;
-    for (int k = 0; k < m->n_outputs; k++)
-        for (int i = 0; i < m->outs[k].n_metrics; i++) {
-            const nnk_metric_inst *mi = &m->outs[k].metrics[i];
-            p->metric_states[st.n_metric_states++] = (ProtobufCBinaryData){mi->vt->state_size, mi->state};
-        }
-    st.metric_states = p->metric_states;
-    nnk_history *h = s->history;
-    if (h && h->n_epochs) {
-        st.n_history_keys = (size_t)h->n_keys;
-        st.history_keys = h->keys;
-        st.n_history_values = (size_t)(h->n_epochs * h->n_keys);
-        st.history_values = h->values;
-    }
-    for (int i = 0; !rc && i < s->o->n_callbacks; i++) {
-        nnk_callback *cb = s->o->callbacks[i];
-        if (!cb->vt || !cb->vt->save_state)
-            continue;
-        size_t n = 0;
-        nnk_err cerr = {NNK_OK, ""};
-        if (cb->vt->save_state(cb->state, &p->cb_bytes[i], &n, &cerr)) {
-            rc = nnk_err_set(err, cerr.status ? cerr.status : NNK_ERUNTIME, "backup: callback '%s': %s", cb->vt->name, cerr.msg);
-            break;
-        }
-        Nnkit__CallbackState *cs = &p->cb[st.n_callbacks];
-        nnkit__callback_state__init(cs);
-        cs->name = cb->name ? cb->name : (char *)cb->vt->name;
-        cs->type = (char *)cb->vt->name;
-        cs->state = (ProtobufCBinaryData){n, p->cb_bytes[i]};
-        p->cb_ptrs[st.n_callbacks++] = cs;
-    }
-    st.callbacks = p->cb_ptrs;
+    pack_progress(m, s, p, &st);
+    if (!rc)
+        rc = pack_callbacks(s, p, &st, err);
     st.run_dir = (char *)(s->o->run_dir ? s->o->run_dir : "");
     if (!rc) {
         size_t len = nnkit__training_state__get_packed_size(&st);
@@ -136,12 +150,12 @@ int nnk_fit_backup_save(nnk_model *m, const char *path, nnk_err *err)
             rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
         } else {
             nnkit__training_state__pack(&st, buf);
-            rc = nnk_envelope_write(path, "NNKS", buf, len, err);
+            rc = nnk__envelope_write(path, "NNKS", buf, len, err);
             free(buf);
         }
     }
     for (int i = 0; i < 64; i++)
-        nnk_host_table.free(p->cb_bytes[i]);
+        nnk__host_table.free(p->cb_bytes[i]);
     free(p->model);
     free(p);
     return rc;
@@ -158,7 +172,7 @@ static int restore(nnk_model *m, nnk_fit_state *s, const Nnkit__TrainingState *s
     if ((!s->shard_total && (int64_t)st->n_order != s->d->rows) || (int)st->n_layer_rngs != m->n_nodes ||
         (int)st->n_output_sums != m->n_outputs || st->batch > s->steps)
         return nnk_err_set(err, NNK_ECONFIG, "backup '%s' does not fit this model and data; remove it to start afresh", path);
-    int rc = nnk_model_unpack_values(m, st->model.data, st->model.len, path, err);
+    int rc = nnk__model_unpack_values(m, st->model.data, st->model.len, path, err);
     if (rc)
         return rc;
     if (!s->shard_total) /* a sharded process draws its order again from the epoch */
@@ -225,10 +239,10 @@ static int restore(nnk_model *m, nnk_fit_state *s, const Nnkit__TrainingState *s
     return NNK_OK;
 }
 
-int nnk_fit_backup_load(nnk_model *m, nnk_fit_state *s, const char *path, nnk_err *err)
+int nnk__fit_backup_load(nnk_model *m, nnk_fit_state *s, const char *path, nnk_err *err)
 {
     size_t n;
-    uint8_t *payload = nnk_envelope_read(path, "NNKS", "backup", &n, err);
+    uint8_t *payload = nnk__envelope_read(path, "NNKS", "backup", &n, err);
     if (!payload) {
         if (err) { /* say what to do about it */
             size_t l = strlen(err->msg);

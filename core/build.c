@@ -151,7 +151,7 @@ static int build_node(nnk_model *m, int idx, nnk_err *err)
     node->layer.name = node->name;
     node->layer.config = nnk_params_config(node->params);
     node->layer.input_names = (const char *const *)node->in_names;
-    nnk_rng_seed(&node->rng, m->seed, 1000 + (uint64_t)idx);
+    nnk__rng_seed(&node->rng, m->seed, 1000 + (uint64_t)idx);
     node->weight_budget = m->weight_budget > 0 ? &m->weight_budget : NULL;
     node->layer.rng = &node->rng;
     nnk_err lerr = {NNK_OK, ""};
@@ -163,13 +163,13 @@ static int build_node(nnk_model *m, int idx, nnk_err *err)
         if (node->n_in > 1) /* merges name their inputs themselves */
             return nnk_err_set(err, lerr.status ? lerr.status : NNK_ESHAPE, "%s", lerr.msg);
         char st[96];
-        nnk_shape_text(&in[0], st, sizeof st);
+        nnk__shape_text(&in[0], st, sizeof st);
         return nnk_err_set(err, lerr.status ? lerr.status : NNK_ESHAPE, "%s (input from %s '%s' with shape %s)",
                            lerr.msg, node->in[0] >= 0 ? "layer" : "input", node->in_names[0], st);
     }
     if (nnk_check_sample_shape(&node->out_shape)) {
         char st[160];
-        nnk_shape_text(&node->out_shape, st, sizeof st);
+        nnk__shape_text(&node->out_shape, st, sizeof st);
         return nnk_err_set(err, NNK_ESHAPE,
                            "layer '%s': output shape %s is not 1 to %d dimensions of at least 1 with at most %lld values",
                            node->name, node->out_shape.ndim >= 0 && node->out_shape.ndim <= NNK_MAX_DIMS ? st : "(?)",
@@ -215,7 +215,7 @@ static int resolve_outputs(nnk_model *m, nnk_err *err)
          * entry point, so not when other layers also read this output */
         o->fused = o->loss->fused_activation && o->loss->compute_from_logits && n->act &&
                    !strcmp(n->act->name, o->loss->fused_activation) && n->n_consumers == 0;
-        int rc = nnk_model_resolve_accuracy(m, o, err);
+        int rc = nnk__model_resolve_accuracy(m, o, err);
         if (rc)
             return rc;
     }
@@ -264,9 +264,9 @@ int nnk_model_build(nnk_model *m, uint64_t seed, nnk_err *err)
     if (!rc && (m->opt->flags & NNK_OPT_PERCEPTRON))
         rc = check_perceptron(m, err);
     if (!rc)
-        rc = nnk_model_init_weights(m, err);
+        rc = nnk__model_init_weights(m, err);
     if (!rc)
-        rc = nnk_model_alloc_slots(m, err);
+        rc = nnk__model_alloc_slots(m, err);
     if (!rc)
         m->built = 1;
     return rc;
@@ -278,7 +278,7 @@ static double truncated_normal(nnk_rng *r, double stddev)
 {
     double s = stddev / 0.87962566103423978;
     for (;;) {
-        double x = nnk_rng_normal(r);
+        double x = nnk__rng_normal(r);
         if (x > -2.0 && x < 2.0)
             return x * s;
     }
@@ -292,30 +292,30 @@ static void init_tensor(nnk_rng *r, const char *init, float *w, int64_t n,
     for (int64_t i = 0; i < n; i++) {
         double v = 0;
         if (!strcmp(init, "glorot_uniform"))
-            v = (2 * nnk_rng_uniform(r) - 1) * sqrt(6.0 / (fi + fo));
+            v = (2 * nnk__rng_uniform(r) - 1) * sqrt(6.0 / (fi + fo));
         else if (!strcmp(init, "glorot_normal"))
             v = truncated_normal(r, sqrt(2.0 / (fi + fo)));
         else if (!strcmp(init, "he_normal"))
             v = truncated_normal(r, sqrt(2.0 / fi));
         else if (!strcmp(init, "he_uniform"))
-            v = (2 * nnk_rng_uniform(r) - 1) * sqrt(6.0 / fi);
+            v = (2 * nnk__rng_uniform(r) - 1) * sqrt(6.0 / fi);
         else if (!strcmp(init, "lecun_normal"))
             v = truncated_normal(r, sqrt(1.0 / fi));
         else if (!strcmp(init, "lecun_uniform"))
-            v = (2 * nnk_rng_uniform(r) - 1) * sqrt(3.0 / fi);
+            v = (2 * nnk__rng_uniform(r) - 1) * sqrt(3.0 / fi);
         else if (!strcmp(init, "ones"))
             v = 1;
         w[i] = (float)v;
     }
 }
 
-int nnk_model_init_weights(nnk_model *m, nnk_err *err)
+int nnk__model_init_weights(nnk_model *m, nnk_err *err)
 {
     (void)err;
     for (int i = 0; i < m->n_nodes; i++) {
         nnk_node *node = &m->nodes[i];
         nnk_rng r;
-        nnk_rng_seed(&r, m->seed, 2000 + (uint64_t)i);
+        nnk__rng_seed(&r, m->seed, 2000 + (uint64_t)i);
         for (int k = 0; k < node->layer.n_weights; k++) {
             nnk_tensor *t = &node->layer.weights[k].value;
             int64_t n = nnk_tensor_elements(t);
@@ -326,16 +326,16 @@ int nnk_model_init_weights(nnk_model *m, nnk_err *err)
     return NNK_OK;
 }
 
-int nnk_model_alloc_slots(nnk_model *m, nnk_err *err)
+int nnk__model_alloc_slots(nnk_model *m, nnk_err *err)
 {
-    int nw = nnk_model_weight_count(m), ns = m->opt->n_slots;
+    int nw = nnk__model_weight_count(m), ns = m->opt->n_slots;
     if (ns == 0)
         return NNK_OK;
     m->slots = calloc((size_t)(nw * ns), sizeof(float *));
     if (!m->slots)
         return nnk_err_set(err, NNK_ENOMEM, "out of memory");
     for (int i = 0; i < nw; i++) {
-        nnk_weight *w = nnk_model_weight_at(m, i, NULL);
+        nnk_weight *w = nnk__model_weight_at(m, i, NULL);
         for (int s = 0; s < ns; s++) {
             m->slots[i * ns + s] = calloc((size_t)nnk_tensor_elements(&w->value), sizeof(float));
             if (!m->slots[i * ns + s])

@@ -20,7 +20,7 @@ static void free_categories(nnk_category *c, int64_t n)
     free(c);
 }
 
-void nnk_model_clear_categories(nnk_model *m)
+void nnk__model_clear_categories(nnk_model *m)
 {
     free_categories(m->categories, m->n_categories);
     free_texts(m->raw_names, m->n_raw);
@@ -40,7 +40,7 @@ static int64_t vocabulary_index(const nnk_category *c, const char *text)
     return hit ? hit - c->values : -1;
 }
 
-int nnk_model_set_categories(nnk_model *m, char **raw_names, int64_t n_raw, nnk_category *cats, int64_t n_cats,
+int nnk__model_set_categories(nnk_model *m, char **raw_names, int64_t n_raw, nnk_category *cats, int64_t n_cats,
                              int ignore_unknown, nnk_err *err)
 {
     int64_t n_encoded = n_raw;
@@ -80,7 +80,7 @@ int nnk_model_set_categories(nnk_model *m, char **raw_names, int64_t n_raw, nnk_
         free_categories(cats, n_cats);
         return rc;
     }
-    nnk_model_clear_categories(m);
+    nnk__model_clear_categories(m);
     m->categories = cats;
     m->n_categories = n_cats;
     m->raw_names = raw_names;
@@ -127,7 +127,7 @@ int nnk_model_fit_categories(nnk_model *m, const nnk_dataset *d, const char *unk
     if (unknown && !ignore && strcmp(unknown, "error"))
         return nnk_err_set(err, NNK_ECONFIG, "unknown categories: 'error' or 'ignore', got '%s'", unknown);
     if (!d->n_text) {
-        nnk_model_clear_categories(m);
+        nnk__model_clear_categories(m);
         return NNK_OK;
     }
     nnk_category *cats = calloc((size_t)d->n_text, sizeof *cats);
@@ -172,7 +172,7 @@ int nnk_model_fit_categories(nnk_model *m, const nnk_dataset *d, const char *unk
         free_categories(cats, d->n_text);
         return rc;
     }
-    rc = nnk_model_set_categories(m, raw, d->x_cols, cats, d->n_text, ignore, err);
+    rc = nnk__model_set_categories(m, raw, d->x_cols, cats, d->n_text, ignore, err);
     return rc ? rc : grow_inputs(m, err);
 }
 
@@ -317,11 +317,11 @@ int nnk_model_encode_categories(const nnk_model *m, nnk_dataset *d, nnk_err *err
     d->x_cols = m->n_encoded;
     d->x_shape.ndim = 1;
     d->x_shape.dim[0] = m->n_encoded;
-    nnk_dataset_clear_text(d);
+    nnk__dataset_clear_text(d);
     return NNK_OK;
 }
 
-int64_t nnk_model_count_missing(const nnk_model *m, const nnk_dataset *d)
+int64_t nnk__model_count_missing(const nnk_model *m, const nnk_dataset *d)
 {
     int encoded = m->n_categories && d->x_cols == m->n_encoded;
     int64_t n = 0;

@@ -21,7 +21,7 @@ double nnk_optimizer_default_learning_rate(const nnk_optimizer_vtable *vt)
     return 0.01;
 }
 
-void nnk_output_free(nnk_output *o)
+void nnk__output_free(nnk_output *o)
 {
     for (int i = 0; i < o->n_metrics; i++) {
         free(o->metrics[i].name);
@@ -36,7 +36,7 @@ void nnk_output_free(nnk_output *o)
 }
 
 /* A metric instance; "accuracy" starts as binary_accuracy and is settled
- * at build time (nnk_model_resolve_accuracy). */
+ * at build time (nnk__model_resolve_accuracy). */
 static int add_metric(nnk_model *m, nnk_output *o, const char *name, nnk_err *err)
 {
     const char *comp_name = name;
@@ -46,7 +46,7 @@ static int add_metric(nnk_model *m, nnk_output *o, const char *name, nnk_err *er
     }
     const nnk_component_info *c = nnk_registry_find(m->reg, NNK_KIND_METRIC, comp_name);
     if (!c)
-        return nnk_unknown_component(m->reg, NNK_KIND_METRIC, comp_name, "compile", err);
+        return nnk__unknown_component(m->reg, NNK_KIND_METRIC, comp_name, "compile", err);
     if (o->n_metrics >= NNK_MAX_METRICS)
         return nnk_err_set(err, NNK_ECONFIG, "compile: too many metrics (at most %d)", NNK_MAX_METRICS);
     nnk_metric_inst *mi = &o->metrics[o->n_metrics];
@@ -70,7 +70,7 @@ static int add_metric(nnk_model *m, nnk_output *o, const char *name, nnk_err *er
 
 /* Keras's rule for "accuracy" when the loss does not say: one output
  * unit means binary accuracy, several mean categorical. */
-int nnk_model_resolve_accuracy(nnk_model *m, nnk_output *o, nnk_err *err)
+int nnk__model_resolve_accuracy(nnk_model *m, nnk_output *o, nnk_err *err)
 {
     if (o->loss->accuracy_metric)
         return NNK_OK;
@@ -81,7 +81,7 @@ int nnk_model_resolve_accuracy(nnk_model *m, nnk_output *o, nnk_err *err)
         const char *want = o->cols == 1 ? "binary_accuracy" : "categorical_accuracy";
         const nnk_component_info *c = nnk_registry_find(m->reg, NNK_KIND_METRIC, want);
         if (!c)
-            return nnk_unknown_component(m->reg, NNK_KIND_METRIC, want, "compile", err);
+            return nnk__unknown_component(m->reg, NNK_KIND_METRIC, want, "compile", err);
         /* an activation with its own class threshold (sign and tanh: 0, for -1/+1 labels) */
         const nnk_node *n = &m->nodes[o->node];
         const nnk_activation_threshold *t = o->cols == 1 && n->act ? NNK_CAPABILITY(n->act, NNK_CAP_CLASS_THRESHOLD) : NULL;
@@ -119,7 +119,7 @@ static int setup_output(nnk_model *m, nnk_output *o, const char *name, const cha
 {
     const nnk_component_info *lc = nnk_registry_find(m->reg, NNK_KIND_LOSS, loss);
     if (!lc)
-        return nnk_unknown_component(m->reg, NNK_KIND_LOSS, loss, "compile", err);
+        return nnk__unknown_component(m->reg, NNK_KIND_LOSS, loss, "compile", err);
     if (!(weight >= 0) || !isfinite(weight))
         return nnk_err_set(err, NNK_ECONFIG, "compile: loss weight %g for output '%s' must be >= 0",
                            weight, name ? name : "");
@@ -187,7 +187,7 @@ int nnk_model_compile_with(nnk_model *m, const nnk_compile_options *o, nnk_err *
     const char *opt = o->optimizer ? o->optimizer : "sgd";
     const nnk_component_info *oc = nnk_registry_find(m->reg, NNK_KIND_OPTIMIZER, opt);
     if (!oc)
-        return nnk_unknown_component(m->reg, NNK_KIND_OPTIMIZER, opt, "compile", err);
+        return nnk__unknown_component(m->reg, NNK_KIND_OPTIMIZER, opt, "compile", err);
     const nnk_optimizer_vtable *ovt = oc->vtable;
     double lr = o->learning_rate != 0 ? o->learning_rate : nnk_optimizer_default_learning_rate(ovt);
     if (!(lr > 0) || !isfinite(lr))

@@ -22,11 +22,11 @@ void nnk_dataset_free(nnk_dataset *d)
     for (int64_t c = 0; d->feature_names && c < d->x_cols; c++)
         free(d->feature_names[c]);
     free(d->feature_names);
-    nnk_dataset_clear_text(d);
+    nnk__dataset_clear_text(d);
     free(d);
 }
 
-void nnk_dataset_clear_text(nnk_dataset *d)
+void nnk__dataset_clear_text(nnk_dataset *d)
 {
     for (int64_t k = 0; k < d->n_text; k++) {
         for (int64_t v = 0; v < d->text[k].n_values; v++)
@@ -42,14 +42,14 @@ void nnk_dataset_clear_text(nnk_dataset *d)
 void nnk_dataset_shuffle(nnk_dataset *d, uint64_t seed)
 {
     nnk_rng r;
-    nnk_rng_seed(&r, seed, 4);
+    nnk__rng_seed(&r, seed, 4);
     size_t esz = d->x_u8 ? 1 : sizeof(float), xrow = (size_t)d->x_cols * esz, yrow = (size_t)d->y_cols * sizeof(float);
     unsigned char *x = d->x_u8 ? d->x_u8 : (unsigned char *)d->x_f32, *y = (unsigned char *)d->y;
     unsigned char *tmp = malloc(xrow > yrow ? xrow : yrow ? yrow : 1);
     if (!tmp)
         return;
     for (int64_t i = d->rows - 1; i > 0; i--) {
-        int64_t j = (int64_t)(nnk_rng_next(&r) % (uint64_t)(i + 1));
+        int64_t j = (int64_t)(nnk__rng_next(&r) % (uint64_t)(i + 1));
         if (j == i)
             continue;
         memcpy(tmp, x + (size_t)i * xrow, xrow);

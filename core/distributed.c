@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void nnk_dp_slice(const nnk_reducer *r, int64_t rows, int64_t *lo, int64_t *n)
+void nnk__dp_slice(const nnk_reducer *r, int64_t rows, int64_t *lo, int64_t *n)
 {
     int64_t base = rows / r->size, rem = rows % r->size;
     *lo = r->rank * base + (r->rank < rem ? r->rank : rem);
@@ -18,7 +18,7 @@ static int metric_sums(const nnk_metric_vtable *vt)
     return NNK_CAPABILITY(vt, NNK_CAP_DP_SUMS) && vt->state_size % sizeof(double) == 0;
 }
 
-int nnk_dp_check(const nnk_model *m, const nnk_reducer *r, nnk_err *err)
+int nnk__dp_check(const nnk_model *m, const nnk_reducer *r, nnk_err *err)
 {
     if (r->size < 1 || r->rank < 0 || r->rank >= r->size || !r->sum_floats || !r->sum_doubles || !r->broadcast)
         return nnk_err_set(err, NNK_EUSAGE, "fit: reducer of rank %d and size %d is not usable", r->rank, r->size);
@@ -48,21 +48,21 @@ static float *scratch(nnk_model *m, int64_t n)
     return m->dp_buf;
 }
 
-void nnk_dp_zero_gradients(nnk_model *m)
+void nnk__dp_zero_gradients(nnk_model *m)
 {
-    for (int i = 0; i < nnk_model_weight_count(m); i++) {
-        nnk_weight *w = nnk_model_weight_at(m, i, NULL);
+    for (int i = 0; i < nnk__model_weight_count(m); i++) {
+        nnk_weight *w = nnk__model_weight_at(m, i, NULL);
         if (w->trainable)
             memset(w->grad.data, 0, sizeof(float) * (size_t)nnk_tensor_elements(&w->value));
     }
 }
 
-int nnk_dp_sum_gradients(nnk_model *m, const nnk_reducer *r, float share, nnk_err *err)
+int nnk__dp_sum_gradients(nnk_model *m, const nnk_reducer *r, float share, nnk_err *err)
 {
-    int nw = nnk_model_weight_count(m);
+    int nw = nnk__model_weight_count(m);
     int64_t total = 0;
     for (int i = 0; i < nw; i++) {
-        nnk_weight *w = nnk_model_weight_at(m, i, NULL);
+        nnk_weight *w = nnk__model_weight_at(m, i, NULL);
         total += w->trainable ? nnk_tensor_elements(&w->value) : 0;
     }
     float *buf = scratch(m, total);
@@ -70,7 +70,7 @@ int nnk_dp_sum_gradients(nnk_model *m, const nnk_reducer *r, float share, nnk_er
         return nnk_err_set(err, NNK_ENOMEM, "out of memory for the gradient buffer (%lld values)", (long long)total);
     int64_t off = 0;
     for (int i = 0; i < nw; i++) { /* one flat buffer, each gradient weighted by this process's rows */
-        nnk_weight *w = nnk_model_weight_at(m, i, NULL);
+        nnk_weight *w = nnk__model_weight_at(m, i, NULL);
         int64_t n = w->trainable ? nnk_tensor_elements(&w->value) : 0;
         for (int64_t j = 0; j < n; j++)
             buf[off + j] = w->grad.data[j] * share;
@@ -79,7 +79,7 @@ int nnk_dp_sum_gradients(nnk_model *m, const nnk_reducer *r, float share, nnk_er
     int rc = r->sum_floats(r->ctx, buf, total, err);
     off = 0;
     for (int i = 0; !rc && i < nw; i++) {
-        nnk_weight *w = nnk_model_weight_at(m, i, NULL);
+        nnk_weight *w = nnk__model_weight_at(m, i, NULL);
         int64_t n = w->trainable ? nnk_tensor_elements(&w->value) : 0;
         memcpy(w->grad.data, buf + off, sizeof(float) * (size_t)n);
         off += n;
@@ -87,7 +87,7 @@ int nnk_dp_sum_gradients(nnk_model *m, const nnk_reducer *r, float share, nnk_er
     return rc;
 }
 
-int64_t nnk_dp_log_count(const nnk_model *m)
+int64_t nnk__dp_log_count(const nnk_model *m)
 {
     int64_t n = 2 + m->n_outputs; /* loss sum, rows, each output's loss sum */
     for (int k = 0; k < m->n_outputs; k++)
@@ -96,7 +96,7 @@ int64_t nnk_dp_log_count(const nnk_model *m)
     return n;
 }
 
-void nnk_dp_pack_logs(const nnk_model *m, double loss_sum, const double *out_sums, double seen, double *buf)
+void nnk__dp_pack_logs(const nnk_model *m, double loss_sum, const double *out_sums, double seen, double *buf)
 {
     int64_t n = 0;
     buf[n++] = loss_sum;
@@ -111,7 +111,7 @@ void nnk_dp_pack_logs(const nnk_model *m, double loss_sum, const double *out_sum
         }
 }
 
-void nnk_dp_unpack_logs(nnk_model *m, const double *buf, double *loss_sum, double *out_sums, int64_t *seen)
+void nnk__dp_unpack_logs(nnk_model *m, const double *buf, double *loss_sum, double *out_sums, int64_t *seen)
 {
     int64_t n = 2 + m->n_outputs;
     *loss_sum = buf[0];
@@ -126,7 +126,7 @@ void nnk_dp_unpack_logs(nnk_model *m, const double *buf, double *loss_sum, doubl
         }
 }
 
-const void *nnk_dp_metric_state(const nnk_model *m, const double *buf, int k, int i)
+const void *nnk__dp_metric_state(const nnk_model *m, const double *buf, int k, int i)
 {
     int64_t n = 2 + m->n_outputs;
     for (int kk = 0; kk < m->n_outputs; kk++)
@@ -140,11 +140,11 @@ const void *nnk_dp_metric_state(const nnk_model *m, const double *buf, int k, in
 
 /* Every weight and optimizer slot, the step count and the rate, from
  * rank 0: the processes start from the same model whatever each loaded. */
-int nnk_dp_broadcast_model(nnk_model *m, const nnk_reducer *r, nnk_err *err)
+int nnk__dp_broadcast_model(nnk_model *m, const nnk_reducer *r, nnk_err *err)
 {
-    int nw = nnk_model_weight_count(m), ns = m->opt->n_slots, rc = NNK_OK;
+    int nw = nnk__model_weight_count(m), ns = m->opt->n_slots, rc = NNK_OK;
     for (int i = 0; !rc && i < nw; i++) {
-        nnk_weight *w = nnk_model_weight_at(m, i, NULL);
+        nnk_weight *w = nnk__model_weight_at(m, i, NULL);
         int64_t bytes = (int64_t)sizeof(float) * nnk_tensor_elements(&w->value);
         rc = r->broadcast(r->ctx, w->value.data, bytes, 0, err);
         for (int s = 0; !rc && m->slots && s < ns; s++)
@@ -161,8 +161,8 @@ int nnk_dp_broadcast_model(nnk_model *m, const nnk_reducer *r, nnk_err *err)
 static uint64_t weights_hash(nnk_model *m)
 {
     uint64_t h = 1469598103934665603ull;
-    for (int i = 0; i < nnk_model_weight_count(m); i++) {
-        nnk_weight *w = nnk_model_weight_at(m, i, NULL);
+    for (int i = 0; i < nnk__model_weight_count(m); i++) {
+        nnk_weight *w = nnk__model_weight_at(m, i, NULL);
         const unsigned char *p = (const unsigned char *)w->value.data;
         for (size_t j = 0; j < sizeof(float) * (size_t)nnk_tensor_elements(&w->value); j++)
             h = (h ^ p[j]) * 1099511628211ull;
@@ -170,7 +170,7 @@ static uint64_t weights_hash(nnk_model *m)
     return h;
 }
 
-int nnk_dp_check_weights(nnk_model *m, const nnk_reducer *r, const char *when, nnk_err *err)
+int nnk__dp_check_weights(nnk_model *m, const nnk_reducer *r, const char *when, nnk_err *err)
 {
     uint64_t mine = weights_hash(m), first = mine;
     int rc = r->broadcast(r->ctx, &first, sizeof first, 0, err);
@@ -187,24 +187,24 @@ int nnk_dp_check_weights(nnk_model *m, const nnk_reducer *r, const char *when, n
  * step every layer's stream is swapped for one keyed by the shared stream
  * and the rank; afterwards the shared stream comes back and moves on by
  * one draw, alike on every process, so rank 0's backup resumes them all. */
-void nnk_dp_rng_swap_in(nnk_model *m, const nnk_reducer *r, nnk_rng *shared)
+void nnk__dp_rng_swap_in(nnk_model *m, const nnk_reducer *r, nnk_rng *shared)
 {
     for (int i = 0; i < m->n_nodes; i++) {
         shared[i] = m->nodes[i].rng;
         nnk_rng key = shared[i];
-        nnk_rng_seed(&m->nodes[i].rng, nnk_rng_next(&key), 3000 + (uint64_t)r->rank);
+        nnk__rng_seed(&m->nodes[i].rng, nnk__rng_next(&key), 3000 + (uint64_t)r->rank);
     }
 }
 
-void nnk_dp_rng_swap_out(nnk_model *m, const nnk_rng *shared)
+void nnk__dp_rng_swap_out(nnk_model *m, const nnk_rng *shared)
 {
     for (int i = 0; i < m->n_nodes; i++) {
         m->nodes[i].rng = shared[i];
-        nnk_rng_next(&m->nodes[i].rng);
+        nnk__rng_next(&m->nodes[i].rng);
     }
 }
 
-int nnk_dp_broadcast_state(nnk_model *m, const nnk_reducer *r, nnk_err *err)
+int nnk__dp_broadcast_state(nnk_model *m, const nnk_reducer *r, nnk_err *err)
 {
     int rc = NNK_OK;
     for (int i = 0; !rc && i < m->n_nodes; i++) {
@@ -283,7 +283,7 @@ static void after_node(nnk_model *m, int i)
         o->r->progress(o->r->ctx);
 }
 
-int nnk_dp_overlap_begin(nnk_model *m, const nnk_reducer *r, float share, nnk_err *err)
+int nnk__dp_overlap_begin(nnk_model *m, const nnk_reducer *r, float share, nnk_err *err)
 {
     dp_overlap *o = m->dp_overlap;
     if (!o) {
@@ -314,7 +314,7 @@ int nnk_dp_overlap_begin(nnk_model *m, const nnk_reducer *r, float share, nnk_er
     return NNK_OK;
 }
 
-int nnk_dp_overlap_end(nnk_model *m, int backward_failed, nnk_err *err)
+int nnk__dp_overlap_end(nnk_model *m, int backward_failed, nnk_err *err)
 {
     dp_overlap *o = m->dp_overlap;
     m->after_backward = NULL;
@@ -347,7 +347,7 @@ int nnk_dp_overlap_end(nnk_model *m, int backward_failed, nnk_err *err)
     return rc;
 }
 
-void nnk_dp_overlap_free(nnk_model *m)
+void nnk__dp_overlap_free(nnk_model *m)
 {
     dp_overlap *o = m->dp_overlap;
     if (o)
@@ -363,7 +363,7 @@ static int64_t part_of(int64_t n, int parts, int part)
     return n / parts + (part < n % parts);
 }
 
-int64_t nnk_dp_shard_steps(const nnk_reducer *r, int64_t total, int64_t batch)
+int64_t nnk__dp_shard_steps(const nnk_reducer *r, int64_t total, int64_t batch)
 {
     int64_t steps = 0;
     for (int q = 0; q < r->size; q++) { /* the longest part decides; the others give no row at the end */
@@ -374,7 +374,7 @@ int64_t nnk_dp_shard_steps(const nnk_reducer *r, int64_t total, int64_t batch)
     return steps;
 }
 
-void nnk_dp_shard_batch(const nnk_reducer *r, int64_t total, int64_t batch, int64_t b, int64_t *lo, int64_t *rows,
+void nnk__dp_shard_batch(const nnk_reducer *r, int64_t total, int64_t batch, int64_t b, int64_t *lo, int64_t *rows,
                         int64_t *global)
 {
     *global = 0;

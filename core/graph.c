@@ -15,7 +15,7 @@ static int grow(nnk_tensor *t, const nnk_shape *s, int64_t rows, int64_t cols)
     int64_t n;
     if (nnk_size_mul(rows, cols, &n))
         return -1;
-    float *p = nnk_floats_aligned(n, 0); /* a batch buffer's old rows are never read again */
+    float *p = nnk__floats_aligned(n, 0); /* a batch buffer's old rows are never read again */
     if (!p)
         return -1;
     free(t->data);
@@ -35,7 +35,7 @@ static int batch_too_big(nnk_err *err, const char *what, const char *name, int64
                        what, name, (long long)rows, (long long)cols);
 }
 
-int nnk_model_ensure_rows(nnk_model *m, int64_t rows, nnk_err *err)
+int nnk__model_ensure_rows(nnk_model *m, int64_t rows, nnk_err *err)
 {
     for (int i = 0; i < m->n_inputs; i++) {
         nnk_input_node *in = &m->inputs[i];
@@ -98,15 +98,15 @@ static void activation_rows(void *ctx, int64_t r0, int64_t r1)
 static void run_activation(const nnk_node *n, int64_t rows, int backward)
 {
     activation_job j = {n, backward};
-    nnk_parallel_rows(rows, n->out_cols, activation_rows, &j);
+    nnk__parallel_rows(rows, n->out_cols, activation_rows, &j);
 }
 
-int nnk_model_forward(nnk_model *m, int64_t rows, int training, nnk_err *err)
+int nnk__model_forward(nnk_model *m, int64_t rows, int training, nnk_err *err)
 {
-    return nnk_model_forward_to(m, rows, training, m->n_nodes, err);
+    return nnk__model_forward_to(m, rows, training, m->n_nodes, err);
 }
 
-int nnk_model_forward_to(nnk_model *m, int64_t rows, int training, int end, nnk_err *err)
+int nnk__model_forward_to(nnk_model *m, int64_t rows, int training, int end, nnk_err *err)
 {
     for (int i = 0; i < end; i++) {
         nnk_node *n = &m->nodes[i];
@@ -139,7 +139,7 @@ static void mark_gradients_needed(nnk_model *m)
     }
 }
 
-int nnk_model_backward(nnk_model *m, int64_t rows, int into_logits, nnk_err *err)
+int nnk__model_backward(nnk_model *m, int64_t rows, int into_logits, nnk_err *err)
 {
     mark_gradients_needed(m);
     /* a node's gradient is summed when several layers (or a layer and a
@@ -259,14 +259,14 @@ static void gather_rows(void *ctx, int64_t r0, int64_t r1)
         }
 }
 
-void nnk_model_gather(nnk_model *m, const nnk_dataset *d, const int64_t *idx,
+void nnk__model_gather(nnk_model *m, const nnk_dataset *d, const int64_t *idx,
                       int64_t n, float *x)
 {
     gather_job j = {m, d, idx, x};
-    nnk_parallel_rows(n, d->x_cols, gather_rows, &j);
+    nnk__parallel_rows(n, d->x_cols, gather_rows, &j);
 }
 
-int64_t nnk_model_input_cols(const nnk_model *m)
+int64_t nnk__model_input_cols(const nnk_model *m)
 {
     int64_t n = 0;
     for (int j = 0; j < m->n_inputs; j++)
@@ -327,9 +327,9 @@ static int layout_labels(nnk_model *m, const nnk_dataset *d, nnk_err *err)
                        d->source, (long long)d->y_cols, want, sparse_hint(m, d, hint, sizeof hint));
 }
 
-int nnk_model_check_data(const nnk_model *m, const nnk_dataset *d, nnk_err *err)
+int nnk__model_check_data(const nnk_model *m, const nnk_dataset *d, nnk_err *err)
 {
-    int64_t cols = nnk_model_input_cols(m);
+    int64_t cols = nnk__model_input_cols(m);
     if (d->n_text) {
         const nnk_text_column *t = &d->text[0];
         return nnk_err_set(err, NNK_EDATA, "data '%s': column '%s' holds text; one-hot encode it first "
@@ -358,9 +358,9 @@ int nnk_model_check_data(const nnk_model *m, const nnk_dataset *d, nnk_err *err)
     return rc;
 }
 
-void nnk_model_set_inputs(nnk_model *m, const float *x, int64_t rows)
+void nnk__model_set_inputs(nnk_model *m, const float *x, int64_t rows)
 {
-    int64_t total = nnk_model_input_cols(m);
+    int64_t total = nnk__model_input_cols(m);
     for (int j = 0; j < m->n_inputs; j++) {
         nnk_input_node *in = &m->inputs[j];
         if (m->n_inputs == 1) {
@@ -372,7 +372,7 @@ void nnk_model_set_inputs(nnk_model *m, const float *x, int64_t rows)
     }
 }
 
-int nnk_model_split_labels(nnk_model *m, const float *y, int64_t y_cols, int64_t rows, nnk_err *err)
+int nnk__model_split_labels(nnk_model *m, const float *y, int64_t y_cols, int64_t rows, nnk_err *err)
 {
     for (int k = 0; k < m->n_outputs; k++) {
         nnk_output *o = &m->outs[k];
@@ -399,14 +399,14 @@ int nnk_model_split_labels(nnk_model *m, const float *y, int64_t y_cols, int64_t
     return NNK_OK;
 }
 
-int nnk_model_load_rows(nnk_model *m, const nnk_dataset *d, int64_t start, int64_t bs, int64_t *idx,
+int nnk__model_load_rows(nnk_model *m, const nnk_dataset *d, int64_t start, int64_t bs, int64_t *idx,
                         int64_t *rows, nnk_err *err)
 {
     *rows = d->rows - start < bs ? d->rows - start : bs;
     for (int64_t r = 0; r < *rows; r++)
         idx[r] = start + r;
-    int rc = nnk_model_ensure_rows(m, *rows, err);
-    return rc ? rc : nnk_model_gather_batch(m, d, idx, *rows, err);
+    int rc = nnk__model_ensure_rows(m, *rows, err);
+    return rc ? rc : nnk__model_gather_batch(m, d, idx, *rows, err);
 }
 
 /* A buffer of at least rows x cols floats (NULL when that is too many or
@@ -426,26 +426,26 @@ static float *staging(float **buf, int64_t *cap, int64_t rows, int64_t cols)
     return *buf;
 }
 
-int nnk_model_gather_batch(nnk_model *m, const nnk_dataset *d, const int64_t *idx, int64_t n,
+int nnk__model_gather_batch(nnk_model *m, const nnk_dataset *d, const int64_t *idx, int64_t n,
                            nnk_err *err)
 {
     if (m->n_inputs == 1) {
-        nnk_model_gather(m, d, idx, n, m->inputs[0].x.data);
+        nnk__model_gather(m, d, idx, n, m->inputs[0].x.data);
     } else {
-        float *x = staging(&m->stage_x, &m->stage_x_cap, n, nnk_model_input_cols(m));
+        float *x = staging(&m->stage_x, &m->stage_x_cap, n, nnk__model_input_cols(m));
         if (!x)
             return nnk_err_set(err, NNK_ENOMEM, "out of memory");
-        nnk_model_gather(m, d, idx, n, x);
-        nnk_model_set_inputs(m, x, n);
+        nnk__model_gather(m, d, idx, n, x);
+        nnk__model_set_inputs(m, x, n);
     }
     if (!d->y_cols)
-        return nnk_model_split_labels(m, NULL, 0, n, err);
+        return nnk__model_split_labels(m, NULL, 0, n, err);
     float *y = staging(&m->stage_y, &m->stage_y_cap, n, d->y_cols);
     if (!y)
         return nnk_err_set(err, NNK_ENOMEM, "out of memory");
     for (int64_t r = 0; r < n; r++)
         memcpy(y + r * d->y_cols, d->y + idx[r] * d->y_cols, (size_t)d->y_cols * sizeof(float));
-    return nnk_model_split_labels(m, y, d->y_cols, n, err);
+    return nnk__model_split_labels(m, y, d->y_cols, n, err);
 }
 
 int nnk_model_set_scale(nnk_model *m, double scale, nnk_err *err)
@@ -473,7 +473,7 @@ int nnk_model_fit_standardizer(nnk_model *m, const nnk_dataset *d, nnk_err *err)
     m->mean = NULL;
     m->n_std = 0;
     for (int64_t r = 0; r < d->rows; r++) {
-        nnk_model_gather(m, d, &r, 1, row);
+        nnk__model_gather(m, d, &r, 1, row);
         for (int64_t c = 0; c < cols; c++) {
             sum[c] += row[c];
             sq[c] += (double)row[c] * row[c];
@@ -496,7 +496,7 @@ int nnk_model_adapt(nnk_model *m, const nnk_dataset *d, int64_t bs, nnk_err *err
 {
     if (!m->built)
         return nnk_err_set(err, NNK_ECONFIG, "the model must be built before it is adapted");
-    int rc = nnk_model_check_data(m, d, err);
+    int rc = nnk__model_check_data(m, d, err);
     int64_t *idx = malloc(sizeof(int64_t) * (size_t)(bs > 0 ? bs : 1));
     if (!rc && !idx)
         rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
@@ -506,9 +506,9 @@ int nnk_model_adapt(nnk_model *m, const nnk_dataset *d, int64_t bs, nnk_err *err
         if (!n->vt->adapt || n->adapted)
             continue;
         for (int64_t start = 0, rows; !rc && start < d->rows; start += bs) {
-            rc = nnk_model_load_rows(m, d, start, bs, idx, &rows, err);
+            rc = nnk__model_load_rows(m, d, start, bs, idx, &rows, err);
             if (!rc)
-                rc = nnk_model_forward_to(m, rows, 0, i, err);
+                rc = nnk__model_forward_to(m, rows, 0, i, err);
             if (!rc)
                 rc = n->vt->adapt(&n->layer, source_output(m, n->in[0]), 0, err);
         }
@@ -569,7 +569,7 @@ int nnk_model_check_missing(const nnk_model *m, const nnk_dataset *d, nnk_err *e
 {
     if (!d->x_f32 || (m->fill && m->n_fill == d->x_cols))
         return NNK_OK;
-    int64_t n = nnk_model_count_missing(m, d);
+    int64_t n = nnk__model_count_missing(m, d);
     if (!n)
         return NNK_OK;
     return nnk_err_set(err, NNK_EDATA,

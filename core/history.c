@@ -15,7 +15,7 @@ void nnk_history_clear(nnk_history *h)
     memset(h, 0, sizeof *h);
 }
 
-int nnk_history_append(nnk_history *h, int n_logs, char names[][64],
+int nnk__history_append(nnk_history *h, int n_logs, char names[][64],
                           const double *values)
 {
     if (!h)

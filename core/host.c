@@ -58,8 +58,8 @@ static int host_layer_add_weight(nnk_layer *layer, const char *name,
     w->value.ndim = w->grad.ndim = shape->ndim;
     memcpy(w->value.shape, shape->dim, sizeof shape->dim);
     memcpy(w->grad.shape, shape->dim, sizeof shape->dim);
-    w->value.data = nnk_floats_aligned(n, 1);
-    w->grad.data = nnk_floats_aligned(n, 1);
+    w->value.data = nnk__floats_aligned(n, 1);
+    w->grad.data = nnk__floats_aligned(n, 1);
     node->initializers[i] = strdup(initializer);
     if (!w->name || !w->value.data || !w->grad.data || !node->initializers[i]) {
         free((char *)w->name);
@@ -145,7 +145,7 @@ static int host_model_sample(const nnk_model_view *v, nnk_split split, int64_t f
         return nnk_err_set(err, NNK_ENOMEM, "out of memory");
     for (int64_t r = 0; r < n; r++)
         idx[r] = first + r;
-    nnk_model_gather(m, d, idx, n, x);
+    nnk__model_gather(m, d, idx, n, x);
     if (y && d->y_cols)
         memcpy(y, d->y + first * d->y_cols, sizeof(float) * (size_t)(n * d->y_cols));
     free(idx);
@@ -173,11 +173,11 @@ static int host_model_layer_output(nnk_model_view *v, const float *x, int64_t ro
     nnk_model *m = model_of(v);
     if (layer < 0 || layer >= m->n_nodes)
         return nnk_err_set(err, NNK_EUSAGE, "model_layer_output: no layer %d", layer);
-    int rc = nnk_model_ensure_rows(m, rows, err);
+    int rc = nnk__model_ensure_rows(m, rows, err);
     if (rc)
         return rc;
-    nnk_model_set_inputs(m, x, rows);
-    if ((rc = nnk_model_forward(m, rows, 0, err)))
+    nnk__model_set_inputs(m, x, rows);
+    if ((rc = nnk__model_forward(m, rows, 0, err)))
         return rc;
     memcpy(out, m->nodes[layer].a.data, sizeof(float) * (size_t)(rows * m->nodes[layer].out_cols));
     return NNK_OK;
@@ -188,16 +188,16 @@ static int host_model_gradients(nnk_model_view *v, const float *x, const float *
 {
     nnk_model *m = model_of(v);
     const nnk_dataset *d = m->fit_data[NNK_SPLIT_TRAIN];
-    int rc = nnk_model_ensure_rows(m, rows, err);
+    int rc = nnk__model_ensure_rows(m, rows, err);
     if (!rc)
-        rc = nnk_model_split_labels(m, y, d ? d->y_cols : 0, rows, err);
+        rc = nnk__model_split_labels(m, y, d ? d->y_cols : 0, rows, err);
     if (rc)
         return rc;
-    nnk_model_set_inputs(m, x, rows);
-    if ((rc = nnk_model_forward(m, rows, 1, err)))
+    nnk__model_set_inputs(m, x, rows);
+    if ((rc = nnk__model_forward(m, rows, 1, err)))
         return rc;
     double loss;
-    return nnk_model_loss(m, rows, &loss, NULL, 1, err);
+    return nnk__model_loss(m, rows, &loss, NULL, 1, err);
 }
 
 static char *host_model_summary(const nnk_model_view *v)
@@ -229,7 +229,7 @@ static void host_note(const char *fmt, ...)
 
 static int host_fit_backup(nnk_model_view *v, const char *path, nnk_err *err)
 {
-    return nnk_fit_backup_request(model_of(v), path, err);
+    return nnk__fit_backup_request(model_of(v), path, err);
 }
 
 static int host_layer_allreduce(nnk_layer *layer, double *values, int64_t n, nnk_err *err)
@@ -247,7 +247,7 @@ static const void *host_extension(const char *name)
     return !strcmp(name, NNK_CAP_DP_ALLREDUCE) ? &host_allreduce : NULL;
 }
 
-const nnk_host nnk_host_table = {
+const nnk_host nnk__host_table = {
     .struct_size = sizeof(nnk_host),
     .abi_major = NNK_ABI_MAJOR,
     .abi_minor = NNK_ABI_MINOR,
@@ -256,9 +256,9 @@ const nnk_host nnk_host_table = {
     .free = free,
     .err_set = nnk_err_set,
     .sgemm = nnk_sgemm,
-    .rng_next = nnk_rng_next,
-    .rng_uniform = nnk_rng_uniform,
-    .rng_normal = nnk_rng_normal,
+    .rng_next = nnk__rng_next,
+    .rng_uniform = nnk__rng_uniform,
+    .rng_normal = nnk__rng_normal,
     .layer_add_weight = host_layer_add_weight,
     .layer_scratch = host_layer_scratch,
     .layer_add_state = host_layer_add_state,

@@ -1,4 +1,7 @@
-/* Internal structures of libnnkit, shared between core modules only. */
+/* Internal structures and functions of libnnkit, shared between core
+ * modules only (and the tests and the plugin checker, which link the
+ * core's objects). Every function here is named nnk__* (libuv's uv__
+ * idea), so it cannot be mistaken for the public API (nnk_*, nnkit.h). */
 #ifndef NNKIT_INTERNAL_H
 #define NNKIT_INTERNAL_H
 
@@ -13,15 +16,15 @@ struct nnk_rng {
     double spare;
 };
 
-void nnk_rng_seed(nnk_rng *r, uint64_t seed, uint64_t stream);
+void nnk__rng_seed(nnk_rng *r, uint64_t seed, uint64_t stream);
 /* The stream's draws for one epoch: epoch k's are the same whichever epoch
  * a run started from (train --from with initial_epoch, a resumed backup). */
-void nnk_rng_seed_epoch(nnk_rng *r, uint64_t seed, uint64_t stream, int64_t epoch);
-uint64_t nnk_rng_next(nnk_rng *r);
-double nnk_rng_uniform(nnk_rng *r);
-double nnk_rng_normal(nnk_rng *r);
+void nnk__rng_seed_epoch(nnk_rng *r, uint64_t seed, uint64_t stream, int64_t epoch);
+uint64_t nnk__rng_next(nnk_rng *r);
+double nnk__rng_uniform(nnk_rng *r);
+double nnk__rng_normal(nnk_rng *r);
 
-extern const nnk_host nnk_host_table;
+extern const nnk_host nnk__host_table;
 
 
 /* A node of the model graph: one layer instance, plus the activation the
@@ -197,9 +200,9 @@ struct nnk_model {
 };
 
 /* plugin_check.c: the loader's checks, each one line naming the file */
-int nnk_check_plugin_record(const nnk_plugin_record *r, const char *path, nnk_err *err);
-int nnk_check_plugin_descriptor(const nnk_plugin *d, const nnk_plugin_record *r, const char *path, nnk_err *err);
-int nnk_check_component(nnk_kind kind, const void *vtable, int abi_major, const char *path, nnk_err *err);
+int nnk__check_plugin_record(const nnk_plugin_record *r, const char *path, nnk_err *err);
+int nnk__check_plugin_descriptor(const nnk_plugin *d, const nnk_plugin_record *r, const char *path, nnk_err *err);
+int nnk__check_component(nnk_kind kind, const void *vtable, int abi_major, const char *path, nnk_err *err);
 
 /* Plugins built for ABI 2.x (abi2.c): the struct_size a 2.0 vtable of a
  * kind has; an ABI 3 copy of a 2.x vtable (caller frees; NULL when out of
@@ -210,131 +213,131 @@ const nnk_host *nnk__abi2_host(void);
 
 /* distributed.c: data-parallel training over a reducer (see nnk_reducer) */
 /* The rows [*lo, *lo + *n) of a global batch of `rows` this process takes. */
-void nnk_dp_slice(const nnk_reducer *r, int64_t rows, int64_t *lo, int64_t *n);
+void nnk__dp_slice(const nnk_reducer *r, int64_t rows, int64_t *lo, int64_t *n);
 /* Fails naming what cannot be trained on several processes. */
-int nnk_dp_check(const nnk_model *m, const nnk_reducer *r, nnk_err *err);
-void nnk_dp_zero_gradients(nnk_model *m);
+int nnk__dp_check(const nnk_model *m, const nnk_reducer *r, nnk_err *err);
+void nnk__dp_zero_gradients(nnk_model *m);
 /* Sums the trainable gradients over the processes, each first multiplied
  * by share (its rows over the global batch's). */
-int nnk_dp_sum_gradients(nnk_model *m, const nnk_reducer *r, float share, nnk_err *err);
+int nnk__dp_sum_gradients(nnk_model *m, const nnk_reducer *r, float share, nnk_err *err);
 /* The logs' sums packed for one reduction: loss, rows, output losses, then
  * every metric's state. */
-int64_t nnk_dp_log_count(const nnk_model *m);
-void nnk_dp_pack_logs(const nnk_model *m, double loss_sum, const double *out_sums, double seen, double *buf);
-const void *nnk_dp_metric_state(const nnk_model *m, const double *buf, int k, int i);
-/* The reverse of nnk_dp_pack_logs, into the sums and the model's metric states. */
-void nnk_dp_unpack_logs(nnk_model *m, const double *buf, double *loss_sum, double *out_sums, int64_t *seen);
-int nnk_dp_broadcast_model(nnk_model *m, const nnk_reducer *r, nnk_err *err);
+int64_t nnk__dp_log_count(const nnk_model *m);
+void nnk__dp_pack_logs(const nnk_model *m, double loss_sum, const double *out_sums, double seen, double *buf);
+const void *nnk__dp_metric_state(const nnk_model *m, const double *buf, int k, int i);
+/* The reverse of nnk__dp_pack_logs, into the sums and the model's metric states. */
+void nnk__dp_unpack_logs(nnk_model *m, const double *buf, double *loss_sum, double *out_sums, int64_t *seen);
+int nnk__dp_broadcast_model(nnk_model *m, const nnk_reducer *r, nnk_err *err);
 /* Around a step: the layers' random streams per process (shared[n_nodes]
  * keeps the common ones). */
-void nnk_dp_rng_swap_in(nnk_model *m, const nnk_reducer *r, nnk_rng *shared);
-void nnk_dp_rng_swap_out(nnk_model *m, const nnk_rng *shared);
+void nnk__dp_rng_swap_in(nnk_model *m, const nnk_reducer *r, nnk_rng *shared);
+void nnk__dp_rng_swap_out(nnk_model *m, const nnk_rng *shared);
 /* Rank 0's state weights (moving statistics) to every process after a
  * step, as DDP broadcasts buffers: each process's own statistics (batch
  * normalization with sync = false) do not make the models drift apart. */
-int nnk_dp_broadcast_state(nnk_model *m, const nnk_reducer *r, nnk_err *err);
+int nnk__dp_broadcast_state(nnk_model *m, const nnk_reducer *r, nnk_err *err);
 /* Gradient buckets summed while backward runs (reducers with
  * start_sum_floats): begin before backward, end after it, which waits for
  * every sum and unpacks them (backward_failed: its status, returned after
  * the started sums complete). */
-int nnk_dp_overlap_begin(nnk_model *m, const nnk_reducer *r, float share, nnk_err *err);
-int nnk_dp_overlap_end(nnk_model *m, int backward_failed, nnk_err *err);
-void nnk_dp_overlap_free(nnk_model *m);
+int nnk__dp_overlap_begin(nnk_model *m, const nnk_reducer *r, float share, nnk_err *err);
+int nnk__dp_overlap_end(nnk_model *m, int backward_failed, nnk_err *err);
+void nnk__dp_overlap_free(nnk_model *m);
 /* Sharded data (each process holds its part of `total` rows): the steps
  * of an epoch of global batches of `batch`, and step b's rows here (from
  * *lo of this process's order, *rows of them) and in all (*global). */
-int64_t nnk_dp_shard_steps(const nnk_reducer *r, int64_t total, int64_t batch);
-void nnk_dp_shard_batch(const nnk_reducer *r, int64_t total, int64_t batch, int64_t b, int64_t *lo, int64_t *rows,
+int64_t nnk__dp_shard_steps(const nnk_reducer *r, int64_t total, int64_t batch);
+void nnk__dp_shard_batch(const nnk_reducer *r, int64_t total, int64_t batch, int64_t b, int64_t *lo, int64_t *rows,
                         int64_t *global);
 /* Fails when any process's weights differ from rank 0's. */
-int nnk_dp_check_weights(nnk_model *m, const nnk_reducer *r, const char *when, nnk_err *err);
+int nnk__dp_check_weights(nnk_model *m, const nnk_reducer *r, const char *when, nnk_err *err);
 
 /* parallel.c: runs fn(ctx, 0..n_tasks-1) on the pool's threads (the caller
  * included) and returns when all are done; serially with one thread, or
  * when called from inside a task. */
-void nnk_parallel_run(int n_tasks, void (*fn)(void *ctx, int task), void *ctx);
+void nnk__parallel_run(int n_tasks, void (*fn)(void *ctx, int task), void *ctx);
 /* fn(ctx, r0, r1) over row blocks of [0, rows), one per thread when the
  * work (rows x work_per_row elements) is worth sharing. */
-void nnk_parallel_rows(int64_t rows, int64_t work_per_row, void (*fn)(void *ctx, int64_t r0, int64_t r1), void *ctx);
+void nnk__parallel_rows(int64_t rows, int64_t work_per_row, void (*fn)(void *ctx, int64_t r0, int64_t r1), void *ctx);
 /* n floats on a 64-byte boundary (a cache line, an AVX-512 vector), zeroed
  * or not; free() releases them. Weights and batch buffers use it. */
-float *nnk_floats_aligned(int64_t n, int zeroed);
+float *nnk__floats_aligned(int64_t n, int zeroed);
 /* The pool's threads: 1 until nnk_set_threads (OpenBLAS threads alone). */
-int nnk_parallel_threads(void);
+int nnk__parallel_threads(void);
 
 /* dataset.c: frees d's text columns (once encoded) */
-void nnk_dataset_clear_text(nnk_dataset *d);
+void nnk__dataset_clear_text(nnk_dataset *d);
 
 /* categories.c */
-void nnk_model_clear_categories(nnk_model *m);
+void nnk__model_clear_categories(nnk_model *m);
 /* d's missing cells, a one-hot encoded column's block counting once. */
-int64_t nnk_model_count_missing(const nnk_model *m, const nnk_dataset *d);
+int64_t nnk__model_count_missing(const nnk_model *m, const nnk_dataset *d);
 /* Sets the categories (taking ownership of cats) and derives the encoded
  * feature names; fails when the names do not fit the raw count. */
-int nnk_model_set_categories(nnk_model *m, char **raw_names, int64_t n_raw, nnk_category *cats, int64_t n_cats,
+int nnk__model_set_categories(nnk_model *m, char **raw_names, int64_t n_raw, nnk_category *cats, int64_t n_cats,
                              int ignore_unknown, nnk_err *err);
 
 /* graph.c */
-int nnk_model_forward(nnk_model *m, int64_t rows, int training, nnk_err *err);
+int nnk__model_forward(nnk_model *m, int64_t rows, int training, nnk_err *err);
 /* Forward through nodes [0, end) only. */
-int nnk_model_forward_to(nnk_model *m, int64_t rows, int training, int end, nnk_err *err);
+int nnk__model_forward_to(nnk_model *m, int64_t rows, int training, int end, nnk_err *err);
 /* Backward from every output's grad buffer (into its logits when the
  * output is fused, or always with into_logits). */
-int nnk_model_backward(nnk_model *m, int64_t rows, int into_logits, nnk_err *err);
+int nnk__model_backward(nnk_model *m, int64_t rows, int into_logits, nnk_err *err);
 /* Splits a batch of whole data rows x (rows x total input columns) into
  * the inputs' buffers. */
-void nnk_model_set_inputs(nnk_model *m, const float *x, int64_t rows);
-int64_t nnk_model_input_cols(const nnk_model *m);
-void nnk_output_free(nnk_output *o);
+void nnk__model_set_inputs(nnk_model *m, const float *x, int64_t rows);
+int64_t nnk__model_input_cols(const nnk_model *m);
+void nnk__output_free(nnk_output *o);
 /* history.c: appends one epoch's logs (the names fix the keys the first
  * time); -1 when out of memory. h may be NULL. */
-int nnk_history_append(nnk_history *h, int n_logs, char names[][64], const double *values);
+int nnk__history_append(nnk_history *h, int n_logs, char names[][64], const double *values);
 
 /* backup.c: the whole state of a fit, for backup_and_restore. request
  * records the path; the fit loop writes it once every callback has seen
  * the event, so the backup holds their reactions to it (a scheduler's
  * next rate, say). */
-int nnk_fit_backup_request(nnk_model *m, const char *path, nnk_err *err);
-int nnk_fit_backup_save(nnk_model *m, const char *path, nnk_err *err);
+int nnk__fit_backup_request(nnk_model *m, const char *path, nnk_err *err);
+int nnk__fit_backup_save(nnk_model *m, const char *path, nnk_err *err);
 /* Restores a fit from path; returns NNK_OK with *resumed set when it did. */
-int nnk_fit_backup_load(nnk_model *m, nnk_fit_state *s, const char *path, nnk_err *err);
+int nnk__fit_backup_load(nnk_model *m, nnk_fit_state *s, const char *path, nnk_err *err);
 
 /* modelfile.c: the Model message and the checked envelope around it */
-int nnk_model_pack(const nnk_model *m, int weights_only, uint8_t **payload, size_t *n, nnk_err *err);
-int nnk_model_unpack_values(nnk_model *m, const uint8_t *payload, size_t n, const char *path, nnk_err *err);
-int nnk_envelope_write(const char *path, const char magic[4], const uint8_t *payload, size_t len,
+int nnk__model_pack(const nnk_model *m, int weights_only, uint8_t **payload, size_t *n, nnk_err *err);
+int nnk__model_unpack_values(nnk_model *m, const uint8_t *payload, size_t n, const char *path, nnk_err *err);
+int nnk__envelope_write(const char *path, const char magic[4], const uint8_t *payload, size_t len,
                        nnk_err *err);
-uint8_t *nnk_envelope_read(const char *path, const char magic[4], const char *what, size_t *len,
+uint8_t *nnk__envelope_read(const char *path, const char magic[4], const char *what, size_t *len,
                            nnk_err *err);
-void nnk_shape_text(const nnk_shape *s, char *buf, size_t n);
-int nnk_model_resolve_accuracy(nnk_model *m, nnk_output *o, nnk_err *err);
-int nnk_unknown_component(const nnk_registry *reg, nnk_kind kind, const char *name,
+void nnk__shape_text(const nnk_shape *s, char *buf, size_t n);
+int nnk__model_resolve_accuracy(nnk_model *m, nnk_output *o, nnk_err *err);
+int nnk__unknown_component(const nnk_registry *reg, nnk_kind kind, const char *name,
                           const char *owner, nnk_err *err);
-int nnk_model_ensure_rows(nnk_model *m, int64_t rows, nnk_err *err);
+int nnk__model_ensure_rows(nnk_model *m, int64_t rows, nnk_err *err);
 /* Visit each weight: fn(weight, node, index-in-layer, user). */
-int nnk_model_weight_count(const nnk_model *m);
-nnk_weight *nnk_model_weight_at(nnk_model *m, int i, nnk_node **node);
+int nnk__model_weight_count(const nnk_model *m);
+nnk_weight *nnk__model_weight_at(nnk_model *m, int i, nnk_node **node);
 /* Gathers rows idx[0..n) of d (every input's columns) into x, applying
  * the stored preprocessing. */
-void nnk_model_gather(nnk_model *m, const nnk_dataset *d, const int64_t *idx,
+void nnk__model_gather(nnk_model *m, const nnk_dataset *d, const int64_t *idx,
                       int64_t n, float *x);
 /* Rows [start, start + bs) of d (fewer at the end; *rows says how many)
  * into the inputs' buffers and outputs' labels, in data order. */
-int nnk_model_load_rows(nnk_model *m, const nnk_dataset *d, int64_t start, int64_t bs, int64_t *idx,
+int nnk__model_load_rows(nnk_model *m, const nnk_dataset *d, int64_t start, int64_t bs, int64_t *idx,
                         int64_t *rows, nnk_err *err);
 /* Gathers rows into the inputs' buffers, and labels into each output's y. */
-int nnk_model_gather_batch(nnk_model *m, const nnk_dataset *d, const int64_t *idx,
+int nnk__model_gather_batch(nnk_model *m, const nnk_dataset *d, const int64_t *idx,
                            int64_t n, nnk_err *err);
-int nnk_model_check_data(const nnk_model *m, const nnk_dataset *d,
+int nnk__model_check_data(const nnk_model *m, const nnk_dataset *d,
                          nnk_err *err);
-int nnk_model_init_weights(nnk_model *m, nnk_err *err);
-int nnk_model_alloc_slots(nnk_model *m, nnk_err *err);
+int nnk__model_init_weights(nnk_model *m, nnk_err *err);
+int nnk__model_alloc_slots(nnk_model *m, nnk_err *err);
 /* Loss of the current forward pass against each output's y (the total,
  * weighted, into *loss; each output's into out_losses when not NULL) and,
  * when grads is non-zero, the backward pass. */
-int nnk_model_loss(nnk_model *m, int64_t rows, double *loss, double *out_losses,
+int nnk__model_loss(nnk_model *m, int64_t rows, double *loss, double *out_losses,
                    int grads, nnk_err *err);
 /* The labels of a data row batch y into each output's y buffer. */
-int nnk_model_split_labels(nnk_model *m, const float *y, int64_t y_cols, int64_t rows,
+int nnk__model_split_labels(nnk_model *m, const float *y, int64_t y_cols, int64_t rows,
                            nnk_err *err);
 #endif

@@ -50,7 +50,7 @@ void nnk_model_free(nnk_model *m)
     if (!m)
         return;
     if (m->slots) {
-        int nw = nnk_model_weight_count(m);
+        int nw = nnk__model_weight_count(m);
         int ns = m->opt ? m->opt->n_slots : 0;
         for (int i = 0; i < nw * ns; i++)
             free(m->slots[i]);
@@ -64,7 +64,7 @@ void nnk_model_free(nnk_model *m)
         free(m->inputs[i].x.data);
     }
     for (int i = 0; i < m->n_outputs; i++)
-        nnk_output_free(&m->outs[i]);
+        nnk__output_free(&m->outs[i]);
     nnk_params_free(m->opt_params);
     free(m->label_columns);
     free(m->feature_columns);
@@ -72,14 +72,14 @@ void nnk_model_free(nnk_model *m)
         free(m->class_names[k]);
     free(m->class_names);
     free(m->fill);
-    nnk_model_clear_categories(m);
+    nnk__model_clear_categories(m);
     free(m->mean);
     free(m->std);
     free(m->inv_std);
     free(m->stage_x);
     free(m->stage_y);
     free(m->dp_buf);
-    nnk_dp_overlap_free(m);
+    nnk__dp_overlap_free(m);
     free(m);
 }
 
@@ -134,7 +134,7 @@ static int resolve_activation(nnk_model *m, nnk_node *node, nnk_err *err)
         const nnk_component_info *c =
             nnk_registry_find(m->reg, NNK_KIND_ACTIVATION, name);
         if (!c)
-            return nnk_unknown_component(m->reg, NNK_KIND_ACTIVATION, name, owner, err);
+            return nnk__unknown_component(m->reg, NNK_KIND_ACTIVATION, name, owner, err);
         node->act_comp = c;
         node->act = c->vtable;
         snprintf(owner, sizeof owner, "activation '%s' of layer '%s'", name,
@@ -162,7 +162,7 @@ int nnk_model_add_layer(nnk_model *m, const char *name, const char *type,
         return nnk_err_set(err, NNK_ECONFIG, "%s: name already used", owner);
     const nnk_component_info *c = nnk_registry_find(m->reg, NNK_KIND_LAYER, type);
     if (!c)
-        return nnk_unknown_component(m->reg, NNK_KIND_LAYER, type, owner, err);
+        return nnk__unknown_component(m->reg, NNK_KIND_LAYER, type, owner, err);
     if (n_inputs > NNK_MAX_INPUTS)
         return nnk_err_set(err, NNK_ECONFIG, "%s: too many inputs (at most %d)", owner,
                            NNK_MAX_INPUTS);
@@ -216,28 +216,6 @@ int nnk_model_add_layer(nnk_model *m, const char *name, const char *type,
 
 
 
-
-
-int nnk_model_weight_count(const nnk_model *m)
-{
-    int n = 0;
-    for (int i = 0; i < m->n_nodes; i++)
-        n += m->nodes[i].layer.n_weights;
-    return n;
-}
-
-nnk_weight *nnk_model_weight_at(nnk_model *m, int i, nnk_node **node)
-{
-    for (int k = 0; k < m->n_nodes; k++) {
-        if (i < m->nodes[k].layer.n_weights) {
-            if (node)
-                *node = &m->nodes[k];
-            return &m->nodes[k].layer.weights[i];
-        }
-        i -= m->nodes[k].layer.n_weights;
-    }
-    return NULL;
-}
 
 
 static const nnk_node *node_named(const nnk_model *m, const char *name)
@@ -464,7 +442,7 @@ const nnk_layer *nnk_model_layer_instance(const nnk_model *m, int i)
 
 void nnk_model_preprocessing(const nnk_model *m, nnk_preprocessing *out)
 {
-    int64_t cols = nnk_model_input_cols(m);
+    int64_t cols = nnk__model_input_cols(m);
     out->scale = m->scale;
     out->n = cols;
     out->fill = m->fill && m->n_fill == cols ? m->fill : NULL;
@@ -522,13 +500,13 @@ void nnk_model_summary(const nnk_model *m, FILE *out)
     char label[128], shape[96];
     for (int j = 0; functional && j < m->n_inputs; j++) {
         snprintf(label, sizeof label, "%s (input)", m->inputs[j].name);
-        nnk_shape_text(&m->inputs[j].shape, shape, sizeof shape);
+        nnk__shape_text(&m->inputs[j].shape, shape, sizeof shape);
         fprintf(out, " %-28s %-25s %-10d []\n\n", label, shape, 0);
     }
     for (int i = 0; i < m->n_nodes; i++) {
         const nnk_node *n = &m->nodes[i];
         snprintf(label, sizeof label, "%s (%s)", n->name, n->comp->name);
-        nnk_shape_text(&n->out_shape, shape, sizeof shape);
+        nnk__shape_text(&n->out_shape, shape, sizeof shape);
         int64_t params = 0;
         for (int k = 0; k < n->layer.n_weights; k++)
             params += nnk_tensor_elements(&n->layer.weights[k].value);

@@ -128,14 +128,142 @@ int nnk_model_save_as(const nnk_model *m, const char *path, int weights_only, nn
 {
     uint8_t *payload;
     size_t len;
-    int rc = nnk_model_pack(m, weights_only, &payload, &len, err);
+    int rc = nnk__model_pack(m, weights_only, &payload, &len, err);
     if (!rc)
-        rc = nnk_envelope_write(path, "NNKM", payload, len, err);
+        rc = nnk__envelope_write(path, "NNKM", payload, len, err);
     free(payload);
     return rc;
 }
 
-int nnk_model_pack(const nnk_model *m, int weights_only, uint8_t **payload, size_t *n, nnk_err *err)
+/* The message's inputs. */
+static void pack_inputs(arena *a, const nnk_model *m, Nnkit__Model *msg)
+{
+    msg->inputs = arena_alloc(a, sizeof(void *) * (size_t)m->n_inputs);
+    for (int i = 0; msg->inputs && i < m->n_inputs; i++) {
+        Nnkit__Input *in = arena_alloc(a, sizeof *in);
+        if (!in)
+            break;
+        nnkit__input__init(in);
+        in->name = arena_str(a, m->inputs[i].name);
+        in->n_shape = (size_t)m->inputs[i].shape.ndim;
+        in->shape = arena_alloc(a, sizeof(int64_t) * in->n_shape);
+        for (size_t d = 0; in->shape && d < in->n_shape; d++)
+            in->shape[d] = m->inputs[i].shape.dim[d];
+        msg->inputs[msg->n_inputs++] = in;
+    }
+}
+
+/* The layers (their components and inputs) and every weight. */
+static void pack_layers(arena *a, const nnk_model *m, Nnkit__Model *msg)
+{
+    int nw = nnk__model_weight_count(m);
+    msg->layers = arena_alloc(a, sizeof(void *) * (size_t)m->n_nodes);
+    msg->weights = arena_alloc(a, sizeof(void *) * (size_t)(nw + 1));
+    for (int i = 0; msg->layers && msg->weights && i < m->n_nodes; i++) {
+        const nnk_node *n = &m->nodes[i];
+        Nnkit__Component *c = component_msg(a, n->name, n->comp, n->params);
+        if (!c)
+            break;
+        c->inputs = arena_alloc(a, sizeof(char *) * (size_t)n->n_in);
+        for (int k = 0; c->inputs && k < n->n_in; k++)
+            c->inputs[c->n_inputs++] = arena_str(a, n->in_names[k]);
+        c->frozen = n->frozen;
+        msg->layers[msg->n_layers++] = c;
+        for (int k = 0; k < n->layer.n_weights; k++) {
+            char name[300];
+            snprintf(name, sizeof name, "%s/%s", n->name, n->layer.weights[k].name);
+            msg->weights[msg->n_weights++] = tensor_msg(a, name, &n->layer.weights[k].value,
+                                                        n->layer.weights[k].value.data);
+        }
+    }
+}
+
+/* The outputs with their losses and metrics. */
+static void pack_outputs(arena *a, const nnk_model *m, Nnkit__Model *msg)
+{
+    msg->outputs = arena_alloc(a, sizeof(void *) * (size_t)m->n_outputs);
+    for (int k = 0; msg->outputs && k < m->n_outputs; k++) {
+        const nnk_output *o = &m->outs[k];
+        Nnkit__Output *om = arena_alloc(a, sizeof *om);
+        if (!om)
+            break;
+        nnkit__output__init(om);
+        om->name = arena_str(a, o->name);
+        om->loss = component_msg(a, o->loss->name, o->loss_comp, o->loss_params);
+        om->weight = o->weight;
+        om->metrics = arena_alloc(a, sizeof(void *) * (size_t)(o->n_metrics + 1));
+        for (int i = 0; om->metrics && i < o->n_metrics; i++)
+            om->metrics[om->n_metrics++] = component_msg(a, o->metrics[i].name, o->metrics[i].comp,
+                                                         o->metrics[i].params);
+        msg->outputs[msg->n_outputs++] = om;
+    }
+}
+
+/* The optimizer, its settings and (unless weights_only) its slots. */
+static void pack_optimizer(arena *a, const nnk_model *m, int weights_only, Nnkit__Model *msg)
+{
+    int nw = nnk__model_weight_count(m), ns = m->opt->n_slots;
+    Nnkit__Optimizer *opt = arena_alloc(a, sizeof *opt);
+    if (!opt)
+        return;
+    nnkit__optimizer__init(opt);
+    opt->component = component_msg(a, m->opt->name, m->opt_comp, m->opt_params);
+    opt->learning_rate = m->learning_rate;
+    opt->iteration = weights_only ? 0 : m->iteration;
+    opt->clipnorm = m->clipnorm;
+    opt->clipvalue = m->clipvalue;
+    opt->global_clipnorm = m->global_clipnorm;
+    opt->slots = arena_alloc(a, sizeof(void *) * (size_t)(nw * ns + 1));
+    for (int i = 0; opt->slots && i < nw && !weights_only; i++) {
+        nnk_node *node;
+        nnk_weight *w = nnk__model_weight_at((nnk_model *)m, i, &node);
+        for (int s = 0; s < ns; s++) {
+            char name[300];
+            snprintf(name, sizeof name, "%s/%s/slot%d", node->name, w->name, s);
+            opt->slots[opt->n_slots++] = tensor_msg(a, name, &w->value, m->slots[i * ns + s]);
+        }
+    }
+    msg->optimizer = opt;
+}
+
+/* The preprocessing: scale, columns, classes, fills, categories,
+ * standardization. */
+static void pack_preprocessing(arena *a, const nnk_model *m, Nnkit__Model *msg)
+{
+    Nnkit__Preprocessing *pre = arena_alloc(a, sizeof *pre);
+    if (!pre)
+        return;
+    nnkit__preprocessing__init(pre);
+    pre->scale = m->scale;
+    pre->label_columns = (char *)nnk_model_label_columns(m);
+    pre->feature_columns = (char *)nnk_model_feature_columns(m);
+    pre->n_class_names = (size_t)m->n_classes;
+    pre->class_names = m->class_names;
+    pre->n_fill = m->fill ? (size_t)m->n_fill : 0;
+    pre->fill = m->fill;
+    pre->n_feature_names = m->n_categories ? (size_t)m->n_raw : 0;
+    pre->feature_names = m->raw_names;
+    pre->ignore_unknown = m->ignore_unknown;
+    pre->categories = arena_alloc(a, sizeof(void *) * (size_t)(m->n_categories + 1));
+    for (int64_t k = 0; pre->categories && k < m->n_categories; k++) {
+        Nnkit__Category *c = arena_alloc(a, sizeof *c);
+        if (!c)
+            break;
+        nnkit__category__init(c);
+        c->feature = m->categories[k].feature;
+        c->n_values = (size_t)m->categories[k].n_values;
+        c->values = m->categories[k].values;
+        pre->categories[pre->n_categories++] = c;
+    }
+    if (m->mean) {
+        pre->n_mean = pre->n_std = (size_t)m->n_std;
+        pre->mean = m->mean;
+        pre->std = m->std;
+    }
+    msg->preprocessing = pre;
+}
+
+int nnk__model_pack(const nnk_model *m, int weights_only, uint8_t **payload, size_t *n, nnk_err *err)
 {
     *payload = NULL;
     if (!m->built)
@@ -144,110 +272,11 @@ int nnk_model_pack(const nnk_model *m, int weights_only, uint8_t **payload, size
     Nnkit__Model msg = NNKIT__MODEL__INIT;
     msg.format_version = MODEL_FORMAT_VERSION;
     msg.seed = m->seed;
-    msg.inputs = arena_alloc(&a, sizeof(void *) * (size_t)m->n_inputs);
-    for (int i = 0; msg.inputs && i < m->n_inputs; i++) {
-        Nnkit__Input *in = arena_alloc(&a, sizeof *in);
-        if (!in)
-            break;
-        nnkit__input__init(in);
-        in->name = arena_str(&a, m->inputs[i].name);
-        in->n_shape = (size_t)m->inputs[i].shape.ndim;
-        in->shape = arena_alloc(&a, sizeof(int64_t) * in->n_shape);
-        for (size_t d = 0; in->shape && d < in->n_shape; d++)
-            in->shape[d] = m->inputs[i].shape.dim[d];
-        msg.inputs[msg.n_inputs++] = in;
-    }
-    int nw = nnk_model_weight_count(m), ns = m->opt->n_slots;
-    msg.layers = arena_alloc(&a, sizeof(void *) * (size_t)m->n_nodes);
-    msg.weights = arena_alloc(&a, sizeof(void *) * (size_t)(nw + 1));
-    for (int i = 0; msg.layers && msg.weights && i < m->n_nodes; i++) {
-        const nnk_node *n = &m->nodes[i];
-        Nnkit__Component *c = component_msg(&a, n->name, n->comp, n->params);
-        if (!c)
-            break;
-        c->inputs = arena_alloc(&a, sizeof(char *) * (size_t)n->n_in);
-        for (int k = 0; c->inputs && k < n->n_in; k++)
-            c->inputs[c->n_inputs++] = arena_str(&a, n->in_names[k]);
-        c->frozen = n->frozen;
-        msg.layers[msg.n_layers++] = c;
-        for (int k = 0; k < n->layer.n_weights; k++) {
-            char name[300];
-            snprintf(name, sizeof name, "%s/%s", n->name, n->layer.weights[k].name);
-            msg.weights[msg.n_weights++] = tensor_msg(&a, name, &n->layer.weights[k].value,
-                                                      n->layer.weights[k].value.data);
-        }
-    }
-    msg.outputs = arena_alloc(&a, sizeof(void *) * (size_t)m->n_outputs);
-    for (int k = 0; msg.outputs && k < m->n_outputs; k++) {
-        const nnk_output *o = &m->outs[k];
-        Nnkit__Output *om = arena_alloc(&a, sizeof *om);
-        if (!om)
-            break;
-        nnkit__output__init(om);
-        om->name = arena_str(&a, o->name);
-        om->loss = component_msg(&a, o->loss->name, o->loss_comp, o->loss_params);
-        om->weight = o->weight;
-        om->metrics = arena_alloc(&a, sizeof(void *) * (size_t)(o->n_metrics + 1));
-        for (int i = 0; om->metrics && i < o->n_metrics; i++)
-            om->metrics[om->n_metrics++] = component_msg(&a, o->metrics[i].name, o->metrics[i].comp,
-                                                         o->metrics[i].params);
-        msg.outputs[msg.n_outputs++] = om;
-    }
-    Nnkit__Optimizer *opt = arena_alloc(&a, sizeof *opt);
-    if (opt) {
-        nnkit__optimizer__init(opt);
-        opt->component = component_msg(&a, m->opt->name, m->opt_comp, m->opt_params);
-        opt->learning_rate = m->learning_rate;
-        opt->iteration = m->iteration;
-        opt->clipnorm = m->clipnorm;
-        opt->clipvalue = m->clipvalue;
-        opt->global_clipnorm = m->global_clipnorm;
-        opt->slots = arena_alloc(&a, sizeof(void *) * (size_t)(nw * ns + 1));
-        if (weights_only)
-            opt->iteration = 0;
-        for (int i = 0; opt->slots && i < nw && !weights_only; i++) {
-            nnk_node *node;
-            nnk_weight *w = nnk_model_weight_at((nnk_model *)m, i, &node);
-            for (int s = 0; s < ns; s++) {
-                char name[300];
-                snprintf(name, sizeof name, "%s/%s/slot%d", node->name, w->name, s);
-                opt->slots[opt->n_slots++] = tensor_msg(&a, name, &w->value,
-                                                        m->slots[i * ns + s]);
-            }
-        }
-        msg.optimizer = opt;
-    }
-    Nnkit__Preprocessing *pre = arena_alloc(&a, sizeof *pre);
-    if (pre) {
-        nnkit__preprocessing__init(pre);
-        pre->scale = m->scale;
-        pre->label_columns = (char *)nnk_model_label_columns(m);
-        pre->feature_columns = (char *)nnk_model_feature_columns(m);
-        pre->n_class_names = (size_t)m->n_classes;
-        pre->class_names = m->class_names;
-        pre->n_fill = m->fill ? (size_t)m->n_fill : 0;
-        pre->fill = m->fill;
-        pre->n_feature_names = m->n_categories ? (size_t)m->n_raw : 0;
-        pre->feature_names = m->raw_names;
-        pre->ignore_unknown = m->ignore_unknown;
-        pre->categories = arena_alloc(&a, sizeof(void *) * (size_t)(m->n_categories + 1));
-        for (int64_t k = 0; pre->categories && k < m->n_categories; k++) {
-            Nnkit__Category *c = arena_alloc(&a, sizeof *c);
-            if (!c)
-                break;
-            nnkit__category__init(c);
-            c->feature = m->categories[k].feature;
-            c->n_values = (size_t)m->categories[k].n_values;
-            c->values = m->categories[k].values;
-            pre->categories[pre->n_categories++] = c;
-        }
-        if (m->mean) {
-            pre->n_mean = pre->n_std = (size_t)m->n_std;
-            pre->mean = m->mean;
-            pre->std = m->std;
-        }
-        msg.preprocessing = pre;
-    }
+    pack_inputs(&a, m, &msg);
+    pack_layers(&a, m, &msg);
+    pack_outputs(&a, m, &msg);
+    pack_optimizer(&a, m, weights_only, &msg);
+    pack_preprocessing(&a, m, &msg);
     if (a.failed) {
         arena_free(&a);
         return nnk_err_set(err, NNK_ENOMEM, "out of memory");
@@ -265,7 +294,7 @@ int nnk_model_pack(const nnk_model *m, int weights_only, uint8_t **payload, size
     return NNK_OK;
 }
 
-int nnk_envelope_write(const char *path, const char magic[4], const uint8_t *payload, size_t len,
+int nnk__envelope_write(const char *path, const char magic[4], const uint8_t *payload, size_t len,
                        nnk_err *err)
 {
     unsigned char *buf = malloc(len + ENVELOPE_SIZE);
@@ -364,11 +393,11 @@ static int load_categories(nnk_model *m, const Nnkit__Preprocessing *pre, const 
         free(cats);
         return rc;
     }
-    if (nnk_model_set_categories(m, raw, n_raw, cats, n_cats, pre->ignore_unknown, err))
+    if (nnk__model_set_categories(m, raw, n_raw, cats, n_cats, pre->ignore_unknown, err))
         return nnk_err_set(err, NNK_EMODEL, "model '%s': %.400s", path, err->msg);
-    if (m->n_encoded != nnk_model_input_cols(m))
+    if (m->n_encoded != nnk__model_input_cols(m))
         return nnk_err_set(err, NNK_EMODEL, "model '%s': %lld encoded features for inputs of %lld", path,
-                           (long long)m->n_encoded, (long long)nnk_model_input_cols(m));
+                           (long long)m->n_encoded, (long long)nnk__model_input_cols(m));
     return NNK_OK;
 }
 
@@ -411,8 +440,9 @@ static int copy_tensor(const Nnkit__Tensor *t, float *dst, const nnk_tensor *lik
 
 static int restore_values(nnk_model *m, const Nnkit__Model *msg, const char *path, nnk_err *err);
 
-static int rebuild(nnk_model *m, const Nnkit__Model *msg, const char *path,
-                   nnk_err *err)
+/* The message names every component it needs, and each is loaded; then
+ * its inputs and layers are added to m. */
+static int rebuild_graph(nnk_model *m, const Nnkit__Model *msg, const char *path, nnk_err *err)
 {
     nnk_registry *reg = m->reg;
     int rc = NNK_OK;
@@ -446,15 +476,20 @@ static int rebuild(nnk_model *m, const Nnkit__Model *msg, const char *path,
         if (!rc && c->frozen)
             rc = nnk_model_set_trainable(m, c->name, 0, err);
     }
-    if (rc)
-        return rc;
+    return rc;
+}
+
+/* compile as the message says: outputs, losses and weights, metrics, the
+ * optimizer and its parameters, clipping. */
+static int recompile(nnk_model *m, const Nnkit__Model *msg, nnk_err *err)
+{
     /* metrics are the same for every output (compile gives them to all) */
     char metrics[1024] = "";
     const Nnkit__Output *o0 = msg->outputs[0];
     for (size_t i = 0; i < o0->n_metrics; i++)
         snprintf(metrics + strlen(metrics), sizeof metrics - strlen(metrics), "%s%s", i ? "," : "",
                  o0->metrics[i]->name);
-    const char *outs[NNK_MAX_OUTPUTS], *losses[NNK_MAX_OUTPUTS];
+    const char *outs[NNK_MAX_OUTPUTS], *losses[NNK_MAX_OUTPUTS], *keys[128], *values[128];
     double weights[NNK_MAX_OUTPUTS];
     int n_out = (int)(msg->n_outputs < NNK_MAX_OUTPUTS ? msg->n_outputs : NNK_MAX_OUTPUTS);
     for (int k = 0; k < n_out; k++) {
@@ -480,7 +515,14 @@ static int rebuild(nnk_model *m, const Nnkit__Model *msg, const char *path,
     co.keys = keys;
     co.values = values;
     co.n_params = n;
-    rc = nnk_model_compile_with(m, &co, err);
+    return nnk_model_compile_with(m, &co, err);
+}
+
+static int rebuild(nnk_model *m, const Nnkit__Model *msg, const char *path, nnk_err *err)
+{
+    int rc = rebuild_graph(m, msg, path, err);
+    if (!rc)
+        rc = recompile(m, msg, err);
     /* the weights the architecture declares must be in the file */
     int64_t stored = 1;
     for (size_t i = 0; i < msg->n_weights; i++)
@@ -489,9 +531,7 @@ static int rebuild(nnk_model *m, const Nnkit__Model *msg, const char *path,
     if (!rc)
         rc = nnk_model_build(m, msg->seed, err);
     m->weight_budget = 0;
-    if (rc)
-        return rc;
-    return restore_values(m, msg, path, err);
+    return rc ? rc : restore_values(m, msg, path, err);
 }
 
 /* Weights, optimizer state and preprocessing from msg into m, whose
@@ -499,14 +539,14 @@ static int rebuild(nnk_model *m, const Nnkit__Model *msg, const char *path,
 static int restore_values(nnk_model *m, const Nnkit__Model *msg, const char *path, nnk_err *err)
 {
     int rc = NNK_OK;
-    int nw = nnk_model_weight_count(m), ns = m->opt->n_slots;
+    int nw = nnk__model_weight_count(m), ns = m->opt->n_slots;
     int has_slots = msg->optimizer->n_slots > 0; /* none in a weights-only file */
     if ((int)msg->n_weights != nw || (has_slots && (int)msg->optimizer->n_slots != nw * ns))
         return nnk_err_set(err, NNK_EMODEL, "model '%s': %zu weight tensors stored, the architecture has %d",
                            path, msg->n_weights, nw);
     for (int i = 0; !rc && i < nw; i++) {
         nnk_node *node = NULL;
-        nnk_weight *w = nnk_model_weight_at(m, i, &node);
+        nnk_weight *w = nnk__model_weight_at(m, i, &node);
         char want[2 * NNK_NAME_MAX + 160];
         snprintf(want, sizeof want, "%s/%s", node->name, w->name);
         rc = copy_tensor(msg->weights[i], w->value.data, &w->value, want, path, err);
@@ -527,9 +567,9 @@ static int restore_values(nnk_model *m, const Nnkit__Model *msg, const char *pat
     if (!rc && msg->preprocessing->n_categories)
         rc = load_categories(m, msg->preprocessing, path, err);
     if (!rc && msg->preprocessing->n_fill) {
-        if ((int64_t)msg->preprocessing->n_fill != nnk_model_input_cols(m))
+        if ((int64_t)msg->preprocessing->n_fill != nnk__model_input_cols(m))
             return nnk_err_set(err, NNK_EMODEL, "model '%s': %zu fill values for %lld features", path,
-                               msg->preprocessing->n_fill, (long long)nnk_model_input_cols(m));
+                               msg->preprocessing->n_fill, (long long)nnk__model_input_cols(m));
         free(m->fill);
         m->fill = malloc(sizeof(float) * msg->preprocessing->n_fill);
         if (!m->fill)
@@ -540,9 +580,9 @@ static int restore_values(nnk_model *m, const Nnkit__Model *msg, const char *pat
     m->scale = msg->preprocessing->scale > 0 ? msg->preprocessing->scale : 1.0;
     const Nnkit__Preprocessing *pre = msg->preprocessing;
     if (!rc && pre->n_mean) {
-        if (pre->n_mean != pre->n_std || (int64_t)pre->n_mean != nnk_model_input_cols(m))
+        if (pre->n_mean != pre->n_std || (int64_t)pre->n_mean != nnk__model_input_cols(m))
             return nnk_err_set(err, NNK_EMODEL, "model '%s': standardisation has %zu values for %lld features",
-                               path, pre->n_mean, (long long)nnk_model_input_cols(m));
+                               path, pre->n_mean, (long long)nnk__model_input_cols(m));
         m->n_std = (int64_t)pre->n_mean;
         m->mean = malloc(pre->n_mean * sizeof(float));
         m->std = malloc(pre->n_mean * sizeof(float));
@@ -558,7 +598,7 @@ static int restore_values(nnk_model *m, const Nnkit__Model *msg, const char *pat
     return rc;
 }
 
-int nnk_model_unpack_values(nnk_model *m, const uint8_t *payload, size_t n, const char *path, nnk_err *err)
+int nnk__model_unpack_values(nnk_model *m, const uint8_t *payload, size_t n, const char *path, nnk_err *err)
 {
     Nnkit__Model *msg = nnkit__model__unpack(NULL, n, payload);
     if (!msg || !msg->optimizer || !msg->preprocessing) {
@@ -574,7 +614,7 @@ int nnk_model_unpack_values(nnk_model *m, const uint8_t *payload, size_t n, cons
     return rc;
 }
 
-uint8_t *nnk_envelope_read(const char *path, const char magic[4], const char *what, size_t *plen_out,
+uint8_t *nnk__envelope_read(const char *path, const char magic[4], const char *what, size_t *plen_out,
                            nnk_err *err)
 {
     size_t len;
@@ -610,7 +650,7 @@ uint8_t *nnk_envelope_read(const char *path, const char magic[4], const char *wh
 nnk_model *nnk_model_load(nnk_registry *reg, const char *path, nnk_err *err)
 {
     size_t plen;
-    uint8_t *payload = nnk_envelope_read(path, "NNKM", "model", &plen, err);
+    uint8_t *payload = nnk__envelope_read(path, "NNKM", "model", &plen, err);
     if (!payload)
         return NULL;
     Nnkit__Model *msg = nnkit__model__unpack(NULL, plen, payload);

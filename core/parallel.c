@@ -123,7 +123,7 @@ int nnk_set_threads(int n)
 
 int nnk_thread_count(void) { return pool.set ? pool.threads : openblas_get_num_threads(); }
 
-void nnk_parallel_run(int n_tasks, void (*fn)(void *ctx, int task), void *ctx)
+void nnk__parallel_run(int n_tasks, void (*fn)(void *ctx, int task), void *ctx)
 {
     if (n_tasks <= 1 || pool.threads <= 1 || in_task) {
         for (int t = 0; t < n_tasks; t++)
@@ -150,7 +150,7 @@ void nnk_parallel_run(int n_tasks, void (*fn)(void *ctx, int task), void *ctx)
     pthread_mutex_unlock(&job_lock);
 }
 
-int nnk_parallel_threads(void) { return pool.threads; }
+int nnk__parallel_threads(void) { return pool.threads; }
 
 typedef struct rows_job {
     void (*fn)(void *ctx, int64_t r0, int64_t r1);
@@ -166,7 +166,7 @@ static void rows_task(void *ctx, int task)
         j->fn(j->ctx, r0, r1);
 }
 
-void nnk_parallel_rows(int64_t rows, int64_t work_per_row, void (*fn)(void *ctx, int64_t r0, int64_t r1), void *ctx)
+void nnk__parallel_rows(int64_t rows, int64_t work_per_row, void (*fn)(void *ctx, int64_t r0, int64_t r1), void *ctx)
 {
     int threads = pool.threads;
     if (threads <= 1 || rows < 2 || rows * work_per_row < 16384) {
@@ -175,10 +175,10 @@ void nnk_parallel_rows(int64_t rows, int64_t work_per_row, void (*fn)(void *ctx,
     }
     int64_t parts = rows < threads ? rows : threads;
     rows_job j = {fn, ctx, rows, (rows + parts - 1) / parts};
-    nnk_parallel_run((int)parts, rows_task, &j);
+    nnk__parallel_run((int)parts, rows_task, &j);
 }
 
-float *nnk_floats_aligned(int64_t n, int zeroed)
+float *nnk__floats_aligned(int64_t n, int zeroed)
 {
     size_t bytes = ((size_t)(n > 0 ? n : 1) * sizeof(float) + 63) / 64 * 64;
     float *p = aligned_alloc(64, bytes);
@@ -230,7 +230,7 @@ void nnk_sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
                float beta, float *c, int64_t ldc)
 {
     gemm_job g = {ta, tb, m, n, k, lda, ldb, ldc, alpha, beta, a, b, c, m >= 64 || m >= n, 0};
-    int threads = nnk_parallel_threads();
+    int threads = nnk__parallel_threads();
     int64_t side = g.split_rows ? m : n;
     if (threads <= 1 || (double)m * (double)n * (double)k < 32768.0 || side < 32) {
         gemm_block(&g, m, n, a, b, c);
@@ -238,5 +238,5 @@ void nnk_sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, float alpha,
     }
     int64_t parts = side / 16 < threads ? side / 16 : threads;
     g.step = ((side + parts - 1) / parts + 15) / 16 * 16;
-    nnk_parallel_run((int)((side + g.step - 1) / g.step), gemm_task, &g);
+    nnk__parallel_run((int)((side + g.step - 1) / g.step), gemm_task, &g);
 }

@@ -25,7 +25,7 @@ static const char *const size_names[] = {"nnk_err", "nnk_shape", "nnk_tensor", "
                                          "nnk_loss_vtable", "nnk_metric_vtable", "nnk_optimizer_vtable",
                                          "nnk_callback_vtable"};
 
-int nnk_check_plugin_record(const nnk_plugin_record *r, const char *path, nnk_err *err)
+int nnk__check_plugin_record(const nnk_plugin_record *r, const char *path, nnk_err *err)
 {
     if (r->magic != NNK_PLUGIN_MAGIC)
         return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': not an nnkit plugin ('%s' is not an nnkit plugin record)",
@@ -49,7 +49,7 @@ int nnk_check_plugin_record(const nnk_plugin_record *r, const char *path, nnk_er
     return NNK_OK;
 }
 
-int nnk_check_plugin_descriptor(const nnk_plugin *d, const nnk_plugin_record *r, const char *path, nnk_err *err)
+int nnk__check_plugin_descriptor(const nnk_plugin *d, const nnk_plugin_record *r, const char *path, nnk_err *err)
 {
     if (d->struct_size < sizeof(nnk_plugin))
         return nnk_err_set(err, NNK_EPLUGIN,
@@ -147,7 +147,7 @@ static const char *missing_function(nnk_kind kind, const void *vt)
     }
 }
 
-int nnk_check_component(nnk_kind kind, const void *vt, int abi_major, const char *path, nnk_err *err)
+int nnk__check_component(nnk_kind kind, const void *vt, int abi_major, const char *path, nnk_err *err)
 {
     const struct {
         size_t struct_size;

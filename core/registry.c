@@ -122,7 +122,7 @@ static const void *const *kind_array(const nnk_plugin *p, nnk_kind k)
 static int add_component(nnk_registry *reg, nnk_kind kind, const vt_head *h,
                          const loaded_plugin *lp, nnk_err *err)
 {
-    int rc = nnk_check_component(kind, h, lp->desc->abi_major, lp->path, err);
+    int rc = nnk__check_component(kind, h, lp->desc->abi_major, lp->path, err);
     if (rc)
         return rc;
     const nnk_component_info *old = nnk_registry_find(reg, kind, h->name);
@@ -246,21 +246,21 @@ static int load_file(nnk_registry *reg, const char *path, int skip_known,
     }
     int rc = check_record_symbol(record, path, err);
     if (!rc)
-        rc = nnk_check_plugin_record(record, path, err);
+        rc = nnk__check_plugin_record(record, path, err);
     if (rc) {
         dlclose(h);
         return rc;
     }
     nnk_err perr = {NNK_OK, ""};
     pthread_mutex_lock(&registry_lock);
-    const nnk_plugin *desc = record->init(record->abi_major == 2 ? nnk__abi2_host() : &nnk_host_table, &perr);
+    const nnk_plugin *desc = record->init(record->abi_major == 2 ? nnk__abi2_host() : &nnk__host_table, &perr);
     pthread_mutex_unlock(&registry_lock);
     if (!desc) {
         dlclose(h);
         return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': init failed: %s",
                            path, perr.msg[0] ? perr.msg : "no reason given");
     }
-    if ((rc = nnk_check_plugin_descriptor(desc, record, path, err))) {
+    if ((rc = nnk__check_plugin_descriptor(desc, record, path, err))) {
         dlclose(h);
         return rc;
     }
@@ -395,7 +395,7 @@ int nnk_registry_load_default(nnk_registry *reg, const char *plugin_dir,
     return NNK_OK;
 }
 
-int nnk_unknown_component(const nnk_registry *reg, nnk_kind kind,
+int nnk__unknown_component(const nnk_registry *reg, nnk_kind kind,
                              const char *name, const char *owner,
                              nnk_err *err)
 {

@@ -11,7 +11,7 @@ static uint64_t splitmix64(uint64_t *x)
     return z ^ (z >> 31);
 }
 
-void nnk_rng_seed(nnk_rng *r, uint64_t seed, uint64_t stream)
+void nnk__rng_seed(nnk_rng *r, uint64_t seed, uint64_t stream)
 {
     uint64_t x = seed ^ (stream * 0xd1342543de82ef95ull);
     for (int i = 0; i < 4; i++)
@@ -20,9 +20,9 @@ void nnk_rng_seed(nnk_rng *r, uint64_t seed, uint64_t stream)
     r->spare = 0;
 }
 
-void nnk_rng_seed_epoch(nnk_rng *r, uint64_t seed, uint64_t stream, int64_t epoch)
+void nnk__rng_seed_epoch(nnk_rng *r, uint64_t seed, uint64_t stream, int64_t epoch)
 {
-    nnk_rng_seed(r, seed ^ (uint64_t)(epoch + 1) * 0x9E3779B97F4A7C15ull, stream);
+    nnk__rng_seed(r, seed ^ (uint64_t)(epoch + 1) * 0x9E3779B97F4A7C15ull, stream);
 }
 
 static inline uint64_t rotl(uint64_t x, int k)
@@ -30,7 +30,7 @@ static inline uint64_t rotl(uint64_t x, int k)
     return (x << k) | (x >> (64 - k));
 }
 
-uint64_t nnk_rng_next(nnk_rng *r)
+uint64_t nnk__rng_next(nnk_rng *r)
 {
     uint64_t *s = r->s;
     uint64_t result = rotl(s[1] * 5, 7) * 9;
@@ -44,12 +44,12 @@ uint64_t nnk_rng_next(nnk_rng *r)
     return result;
 }
 
-double nnk_rng_uniform(nnk_rng *r)
+double nnk__rng_uniform(nnk_rng *r)
 {
-    return (double)(nnk_rng_next(r) >> 11) * 0x1.0p-53;
+    return (double)(nnk__rng_next(r) >> 11) * 0x1.0p-53;
 }
 
-double nnk_rng_normal(nnk_rng *r)
+double nnk__rng_normal(nnk_rng *r)
 {
     if (r->has_spare) {
         r->has_spare = 0;
@@ -57,8 +57,8 @@ double nnk_rng_normal(nnk_rng *r)
     }
     double u, v, s;
     do {
-        u = 2.0 * nnk_rng_uniform(r) - 1.0;
-        v = 2.0 * nnk_rng_uniform(r) - 1.0;
+        u = 2.0 * nnk__rng_uniform(r) - 1.0;
+        v = 2.0 * nnk__rng_uniform(r) - 1.0;
         s = u * u + v * v;
     } while (s >= 1.0 || s == 0.0);
     double f = sqrt(-2.0 * log(s) / s);

@@ -50,7 +50,7 @@ const char *nnk_kind_name(nnk_kind k)
     return (unsigned)k < NNK_KIND_COUNT ? kind_names[k] : "?";
 }
 
-void nnk_shape_text(const nnk_shape *s, char *buf, size_t n)
+void nnk__shape_text(const nnk_shape *s, char *buf, size_t n)
 {
     int o = snprintf(buf, n, "(None");
     for (int d = 0; d < s->ndim && o < (int)n; d++)

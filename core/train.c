@@ -154,7 +154,7 @@ static int log_names(const nnk_model *m, char names[][64], int cap)
 
 /* Values in log_names' order, from summed losses over `seen` rows; the
  * metrics' states are the model's, or those packed in summed (every
- * process's, see nnk_dp_pack_logs) when it is not NULL. */
+ * process's, see nnk__dp_pack_logs) when it is not NULL. */
 static int log_values_of(const nnk_model *m, double total, const double *out_losses, double seen,
                          const double *summed, double *values)
 {
@@ -166,7 +166,7 @@ static int log_values_of(const nnk_model *m, double total, const double *out_los
             values[n++] = seen > 0 ? out_losses[k] / seen : 0;
         for (int i = 0; i < o->n_metrics; i++)
             values[n++] = o->metrics[i].vt->result(nnk_params_config(o->metrics[i].params),
-                                                   summed ? nnk_dp_metric_state(m, summed, k, i) : o->metrics[i].state);
+                                                   summed ? nnk__dp_metric_state(m, summed, k, i) : o->metrics[i].state);
     }
     return n;
 }
@@ -180,14 +180,14 @@ static int log_values(const nnk_model *m, double total, const double *out_losses
 static int reduced_log_values(const nnk_model *m, const nnk_reducer *r, double total, const double *out_losses,
                               double seen, double *buf, double *values, nnk_err *err)
 {
-    nnk_dp_pack_logs(m, total, out_losses, seen, buf);
-    int rc = r->sum_doubles(r->ctx, buf, nnk_dp_log_count(m), err);
+    nnk__dp_pack_logs(m, total, out_losses, seen, buf);
+    int rc = r->sum_doubles(r->ctx, buf, nnk__dp_log_count(m), err);
     if (!rc)
         log_values_of(m, buf[0], buf + 2, buf[1], buf, values);
     return rc;
 }
 
-int nnk_model_loss(nnk_model *m, int64_t rows, double *loss, double *out_losses, int grads,
+int nnk__model_loss(nnk_model *m, int64_t rows, double *loss, double *out_losses, int grads,
                    nnk_err *err)
 {
     int perceptron = (m->opt->flags & NNK_OPT_PERCEPTRON) != 0;
@@ -214,9 +214,9 @@ int nnk_model_loss(nnk_model *m, int64_t rows, double *loss, double *out_losses,
     }
     /* regularization: in the loss always (as Keras reports it), in the
      * gradients when training */
-    int nw = nnk_model_weight_count(m);
+    int nw = nnk__model_weight_count(m);
     for (int i = 0; i < nw; i++) {
-        const nnk_weight *w = nnk_model_weight_at(m, i, NULL);
+        const nnk_weight *w = nnk__model_weight_at(m, i, NULL);
         if (!w->trainable || (w->l1 == 0 && w->l2 == 0))
             continue;
         int64_t n = nnk_tensor_elements(&w->value);
@@ -226,9 +226,9 @@ int nnk_model_loss(nnk_model *m, int64_t rows, double *loss, double *out_losses,
         total += pen;
     }
     *loss = total;
-    int rc = grads ? nnk_model_backward(m, rows, perceptron, err) : NNK_OK;
+    int rc = grads ? nnk__model_backward(m, rows, perceptron, err) : NNK_OK;
     for (int i = 0; !rc && grads && i < nw; i++) {
-        nnk_weight *w = nnk_model_weight_at(m, i, NULL);
+        nnk_weight *w = nnk__model_weight_at(m, i, NULL);
         if (!w->trainable || (w->l1 == 0 && w->l2 == 0))
             continue;
         int64_t n = nnk_tensor_elements(&w->value);
@@ -250,13 +250,13 @@ static int evaluate_pass(nnk_model *m, const nnk_dataset *d, int64_t bs, const n
     double total = 0, outs[NNK_MAX_OUTPUTS] = {0}, l, ol[NNK_MAX_OUTPUTS];
     int64_t lo = 0, n = d->rows; /* with several processes, each evaluates its shard */
     if (red)
-        nnk_dp_slice(red, d->rows, &lo, &n);
+        nnk__dp_slice(red, d->rows, &lo, &n);
     for (int64_t start = lo, rows; !rc && start < lo + n; start += rows) {
-        rc = nnk_model_load_rows(m, d, start, lo + n - start < bs ? lo + n - start : bs, idx, &rows, err);
+        rc = nnk__model_load_rows(m, d, start, lo + n - start < bs ? lo + n - start : bs, idx, &rows, err);
         if (!rc)
-            rc = nnk_model_forward(m, rows, 0, err);
+            rc = nnk__model_forward(m, rows, 0, err);
         if (!rc)
-            rc = nnk_model_loss(m, rows, &l, ol, 0, err);
+            rc = nnk__model_loss(m, rows, &l, ol, 0, err);
         if (rc)
             break;
         total += l * (double)rows;
@@ -265,7 +265,7 @@ static int evaluate_pass(nnk_model *m, const nnk_dataset *d, int64_t bs, const n
         metrics_update(m, rows);
     }
     if (!rc && red) {
-        double *buf = malloc(sizeof(double) * (size_t)nnk_dp_log_count(m));
+        double *buf = malloc(sizeof(double) * (size_t)nnk__dp_log_count(m));
         rc = buf ? reduced_log_values(m, red, total, outs, (double)n, buf, values, err)
                  : nnk_err_set(err, NNK_ENOMEM, "out of memory");
         free(buf);
@@ -282,7 +282,7 @@ static int check_ready(nnk_model *m, const nnk_dataset *d, int need_labels, nnk_
         return nnk_err_set(err, NNK_ECONFIG, "the model must be built first");
     if (need_labels && d->y_cols == 0)
         return nnk_err_set(err, NNK_EDATA, "data '%s' has no labels", d->source);
-    return nnk_model_check_data(m, d, err);
+    return nnk__model_check_data(m, d, err);
 }
 
 int nnk_model_evaluate(nnk_model *m, const nnk_dataset *d, int64_t batch_size,
@@ -355,9 +355,9 @@ float *nnk_model_predict(nnk_model *m, const nnk_dataset *d, int64_t bs, int64_t
     int64_t *idx = malloc((size_t)bs * sizeof(int64_t));
     int rc = (!res || !idx) ? nnk_err_set(err, NNK_ENOMEM, "out of memory") : NNK_OK;
     for (int64_t start = 0, rows = 0; !rc && start < d->rows; start += bs) {
-        rc = nnk_model_load_rows(m, d, start, bs, idx, &rows, err);
+        rc = nnk__model_load_rows(m, d, start, bs, idx, &rows, err);
         if (!rc)
-            rc = nnk_model_forward(m, rows, 0, err);
+            rc = nnk__model_forward(m, rows, 0, err);
         for (int64_t r = 0; !rc && r < rows; r++) {
             float *dst = res + (start + r) * cols;
             for (int k = 0; k < m->n_outputs; k++) {
@@ -381,7 +381,7 @@ float *nnk_model_predict(nnk_model *m, const nnk_dataset *d, int64_t bs, int64_t
 static void shuffle(nnk_rng *r, int64_t *perm, int64_t n)
 {
     for (int64_t i = n - 1; i > 0; i--) {
-        int64_t j = (int64_t)(nnk_rng_next(r) % (uint64_t)(i + 1));
+        int64_t j = (int64_t)(nnk__rng_next(r) % (uint64_t)(i + 1));
         int64_t t = perm[i];
         perm[i] = perm[j];
         perm[j] = t;
@@ -392,10 +392,10 @@ static void shuffle(nnk_rng *r, int64_t *perm, int64_t n)
  * gradient, global_clipnorm on all of them together. */
 static void clip_gradients(nnk_model *m)
 {
-    int nw = nnk_model_weight_count(m);
+    int nw = nnk__model_weight_count(m);
     double global = 0;
     for (int i = 0; i < nw; i++) {
-        nnk_weight *w = nnk_model_weight_at(m, i, NULL);
+        nnk_weight *w = nnk__model_weight_at(m, i, NULL);
         int64_t n = nnk_tensor_elements(&w->value);
         if (!w->trainable)
             continue;
@@ -416,7 +416,7 @@ static void clip_gradients(nnk_model *m)
     if (m->global_clipnorm > 0 && global > m->global_clipnorm * m->global_clipnorm) {
         float f = (float)(m->global_clipnorm / sqrt(global));
         for (int i = 0; i < nw; i++) {
-            nnk_weight *w = nnk_model_weight_at(m, i, NULL);
+            nnk_weight *w = nnk__model_weight_at(m, i, NULL);
             int64_t n = nnk_tensor_elements(&w->value);
             for (int64_t j = 0; w->trainable && j < n; j++)
                 w->grad.data[j] *= f;
@@ -449,14 +449,14 @@ static int fold_sgd(nnk_model *m)
 
 static void optimizer_step(nnk_model *m)
 {
-    int nw = nnk_model_weight_count(m), ns = m->opt->n_slots;
+    int nw = nnk__model_weight_count(m), ns = m->opt->n_slots;
     const void *cfg = nnk_params_config(m->opt_params);
     if (m->clipvalue > 0 || m->clipnorm > 0 || m->global_clipnorm > 0)
         clip_gradients(m);
     m->iteration++;
     for (int i = 0; i < nw; i++) {
         nnk_node *node;
-        nnk_weight *w = nnk_model_weight_at(m, i, &node);
+        nnk_weight *w = nnk__model_weight_at(m, i, &node);
         if (!w->trainable || node->fused_sgd_rate > 0) /* the layer applied it in backward */
             continue;
         int64_t n = nnk_tensor_elements(&w->value);
@@ -469,8 +469,8 @@ static void optimizer_step(nnk_model *m)
  * after backward. */
 static int regularized(const nnk_model *m)
 {
-    for (int i = 0; i < nnk_model_weight_count(m); i++) {
-        const nnk_weight *w = nnk_model_weight_at((nnk_model *)m, i, NULL);
+    for (int i = 0; i < nnk__model_weight_count(m); i++) {
+        const nnk_weight *w = nnk__model_weight_at((nnk_model *)m, i, NULL);
         if (w->trainable && (w->l1 != 0 || w->l2 != 0))
             return 1;
     }
@@ -483,24 +483,24 @@ static int train_batch(nnk_fit_state *s, int64_t b, nnk_err *err)
     int64_t start = b * s->bs;
     int64_t global = s->d->rows - start < s->bs ? s->d->rows - start : s->bs, lo = 0, rows = global;
     if (s->shard_total) { /* sharded: this process's share, from its own rows */
-        nnk_dp_shard_batch(s->red, s->shard_total, s->bs, b, &lo, &rows, &global);
+        nnk__dp_shard_batch(s->red, s->shard_total, s->bs, b, &lo, &rows, &global);
         start = 0;
     } else if (s->red) { /* data-parallel: this process's share of the global batch */
-        nnk_dp_slice(s->red, global, &lo, &rows);
+        nnk__dp_slice(s->red, global, &lo, &rows);
     }
     double loss = 0, outs[NNK_MAX_OUTPUTS] = {0};
-    int rc = nnk_model_ensure_rows(m, rows, err);
+    int rc = nnk__model_ensure_rows(m, rows, err);
     if (!rc && rows > 0)
-        rc = nnk_model_gather_batch(m, s->d, s->perm + start + lo, rows, err);
+        rc = nnk__model_gather_batch(m, s->d, s->perm + start + lo, rows, err);
     if (s->red) { /* each process's own dropout masks; layers may sum statistics over the processes */
-        nnk_dp_rng_swap_in(m, s->red, s->dp_rngs);
+        nnk__dp_rng_swap_in(m, s->red, s->dp_rngs);
         for (int i = 0; i < m->n_nodes; i++)
             m->nodes[i].dp = s->red;
     }
     if (!rc && rows > 0)
-        rc = nnk_model_forward(m, rows, 1, err);
+        rc = nnk__model_forward(m, rows, 1, err);
     if (s->red)
-        nnk_dp_rng_swap_out(m, s->dp_rngs);
+        nnk__dp_rng_swap_out(m, s->dp_rngs);
     if (!rc && !s->red) /* with a reducer the update waits for the sum */
         fold_sgd(m);
     /* the gradient sum: in buckets as backward produces them, or in one call after */
@@ -508,31 +508,31 @@ static int train_batch(nnk_fit_state *s, int64_t b, nnk_err *err)
     int overlap = !rc && s->red && s->red->start_sum_floats && s->red->wait_sum && s->o->gradient_buckets &&
                   !regularized(m);
     if (overlap)
-        rc = nnk_dp_overlap_begin(m, s->red, share, err);
+        rc = nnk__dp_overlap_begin(m, s->red, share, err);
     if (!rc && rows > 0) {
-        rc = nnk_model_loss(m, rows, &loss, outs, 1, err);
+        rc = nnk__model_loss(m, rows, &loss, outs, 1, err);
     } else if (!rc) { /* no row here: a pass of none, so layers that sum statistics meet the others */
-        rc = nnk_model_forward(m, 0, 1, err);
+        rc = nnk__model_forward(m, 0, 1, err);
         if (!rc)
-            rc = nnk_model_backward(m, 0, 0, err);
-        nnk_dp_zero_gradients(m);
+            rc = nnk__model_backward(m, 0, 0, err);
+        nnk__dp_zero_gradients(m);
     }
     for (int i = 0; s->red && i < m->n_nodes; i++)
         m->nodes[i].dp = NULL;
     if (overlap)
-        rc = nnk_dp_overlap_end(m, rc, err);
+        rc = nnk__dp_overlap_end(m, rc, err);
     else if (!rc && s->red)
-        rc = nnk_dp_sum_gradients(m, s->red, share, err);
+        rc = nnk__dp_sum_gradients(m, s->red, share, err);
     if (!rc)
         optimizer_step(m);
     if (!rc && s->red)
-        rc = nnk_dp_broadcast_state(m, s->red, err);
+        rc = nnk__dp_broadcast_state(m, s->red, err);
     for (int i = 0; i < m->n_nodes; i++) /* gradients computed elsewhere (callbacks, checks) are plain */
         m->nodes[i].fused_sgd_rate = 0;
     if (!rc && s->red && s->o->check_weights_every_step) {
         char when[96];
         snprintf(when, sizeof when, "after epoch %lld, batch %lld", (long long)s->info.epoch + 1, (long long)b + 1);
-        rc = nnk_dp_check_weights(m, s->red, when, err);
+        rc = nnk__dp_check_weights(m, s->red, when, err);
     }
     if (rc)
         return rc;
@@ -552,7 +552,7 @@ static void shard_order(nnk_fit_state *s)
     if (!s->o->shuffle)
         return;
     nnk_rng r;
-    nnk_rng_seed_epoch(&r, s->o->seed, 6000 + (uint64_t)s->red->rank, s->info.epoch);
+    nnk__rng_seed_epoch(&r, s->o->seed, 6000 + (uint64_t)s->red->rank, s->info.epoch);
     shuffle(&r, s->perm, s->d->rows);
 }
 
@@ -575,14 +575,14 @@ static int global_backup(nnk_fit_state *s, nnk_err *err)
     nnk_model *m = s->m;
     if (s->red->rank != 0)
         return NNK_OK;
-    int64_t n = nnk_dp_log_count(m);
+    int64_t n = nnk__dp_log_count(m);
     double *mine = malloc(sizeof(double) * (size_t)n);
     if (!mine)
         return nnk_err_set(err, NNK_ENOMEM, "out of memory");
-    nnk_dp_pack_logs(m, s->loss_sum, s->out_sums, (double)s->seen, mine);
-    nnk_dp_unpack_logs(m, s->log_buf, &s->loss_sum, s->out_sums, &s->seen);
-    int rc = nnk_fit_backup_save(m, s->pending_backup, err);
-    nnk_dp_unpack_logs(m, mine, &s->loss_sum, s->out_sums, &s->seen);
+    nnk__dp_pack_logs(m, s->loss_sum, s->out_sums, (double)s->seen, mine);
+    nnk__dp_unpack_logs(m, s->log_buf, &s->loss_sum, s->out_sums, &s->seen);
+    int rc = nnk__fit_backup_save(m, s->pending_backup, err);
+    nnk__dp_unpack_logs(m, mine, &s->loss_sum, s->out_sums, &s->seen);
     free(mine);
     return rc;
 }
@@ -592,7 +592,7 @@ static int write_pending_backup(nnk_fit_state *s, nnk_err *err)
 {
     if (!s->pending_backup[0])
         return NNK_OK;
-    int rc = s->red ? global_backup(s, err) : nnk_fit_backup_save(s->m, s->pending_backup, err);
+    int rc = s->red ? global_backup(s, err) : nnk__fit_backup_save(s->m, s->pending_backup, err);
     s->pending_backup[0] = 0;
     return rc;
 }
@@ -609,11 +609,11 @@ static int run_epoch(nnk_fit_state *s, nnk_err *err)
         if (o->shuffle && !s->shard_total) {
             for (int64_t i = 0; i < s->d->rows; i++)
                 s->perm[i] = i;
-            nnk_rng_seed_epoch(&s->data_rng, o->seed, 1, s->info.epoch);
+            nnk__rng_seed_epoch(&s->data_rng, o->seed, 1, s->info.epoch);
             shuffle(&s->data_rng, s->perm, s->d->rows);
         }
         for (int i = 0; i < m->n_nodes; i++)
-            nnk_rng_seed_epoch(&m->nodes[i].rng, m->seed, 1000 + (uint64_t)i, s->info.epoch);
+            nnk__rng_seed_epoch(&m->nodes[i].rng, m->seed, 1000 + (uint64_t)i, s->info.epoch);
         metrics_reset(m);
         s->loss_sum = 0;
         memset(s->out_sums, 0, sizeof s->out_sums);
@@ -713,13 +713,14 @@ static void note_label_signs(const nnk_model *m, const nnk_dataset *d)
             other += y != 0 && y != 1;
         }
         if (zeros && !other)
-            nnk_host_table.note("output '%s': its accuracy compares signs (-1 or +1 against a threshold of 0), but its "
+            nnk__host_table.note("output '%s': its accuracy compares signs (-1 or +1 against a threshold of 0), but its "
                                 "labels are 0 and 1; give -1 for the negative class", o->name);
     }
 }
 
-int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
-                  const nnk_fit_options *o, nnk_history *history, nnk_err *err)
+/* What fit checks before anything runs: the data fits the model, the
+ * options make sense; then the adapt hooks see the training data. */
+static int fit_check(nnk_model *m, const nnk_dataset *train, const nnk_fit_options *o, nnk_err *err)
 {
     int rc = check_ready(m, train, 1, err);
     if (!rc && o->validation)
@@ -734,126 +735,167 @@ int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
         return rc;
     if (!o->reducer || o->reducer->rank == 0)
         note_label_signs(m, train);
-    if ((rc = take_columns(m, train, err)))
+    return take_columns(m, train, err);
+}
+
+static void fit_state_free(nnk_fit_state *s)
+{
+    free(s->perm);
+    free(s->log_buf);
+    free(s->dp_rngs);
+}
+
+/* The fit's state: its logs' names, the data-parallel buffers, the batch
+ * size and steps, the data order. */
+static int fit_state_init(nnk_fit_state *s, nnk_model *m, const nnk_dataset *train, const nnk_fit_options *o,
+                          nnk_err *err)
+{
+    memset(s, 0, sizeof *s);
+    s->n_train_logs = log_names(m, s->names, MAX_LOGS / 2);
+    if (s->n_train_logs > MAX_LOGS / 2 - 1)
+        return nnk_err_set(err, NNK_ECONFIG, "fit: too many outputs and metrics to log");
+    s->m = m;
+    s->d = train;
+    s->o = o;
+    s->red = o->reducer && o->reducer->size > 1 ? o->reducer : NULL;
+    int rc = s->red ? nnk__dp_check(m, s->red, err) : NNK_OK;
+    if (rc)
+        return rc;
+    if (s->red && (!(s->log_buf = malloc(sizeof(double) * (size_t)nnk__dp_log_count(m))) ||
+                   !(s->dp_rngs = malloc(sizeof(nnk_rng) * (size_t)(m->n_nodes ? m->n_nodes : 1)))))
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    s->bs = (m->opt->flags & NNK_OPT_PERCEPTRON) ? 1 : o->batch_size;
+    if (s->bs > train->rows)
+        s->bs = train->rows;
+    s->steps = (train->rows + s->bs - 1) / s->bs;
+    if (s->red && o->sharded_rows > 0) { /* each process holds its part of the data */
+        s->shard_total = o->sharded_rows;
+        s->bs = o->batch_size < o->sharded_rows ? o->batch_size : o->sharded_rows;
+        s->steps = nnk__dp_shard_steps(s->red, s->shard_total, s->bs);
+    }
+    if (!(s->perm = malloc((size_t)train->rows * sizeof(int64_t))))
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    if ((rc = nnk__model_ensure_rows(m, s->bs, err)))
+        return rc;
+    for (int64_t i = 0; i < train->rows; i++)
+        s->perm[i] = i;
+    for (int k = 0; k < s->n_train_logs; k++)
+        snprintf(s->names[s->n_train_logs + k], 64, "val_%.59s", s->names[k]);
+    for (int k = 0; k < MAX_LOGS; k++)
+        s->name_ptrs[k] = s->names[k];
+    nnk__rng_seed(&s->data_rng, o->seed, 1);
+    if (o->initial_epoch > 0) /* continued training: numbering goes on */
+        s->next_epoch = o->initial_epoch;
+    return NNK_OK;
+}
+
+/* What the callbacks are told (nnk_train_info). */
+static void fit_info_init(nnk_fit_state *s, nnk_model *m, const nnk_fit_options *o)
+{
+    s->info.struct_size = sizeof s->info;
+    s->info.n_log_names = o->validation ? 2 * s->n_train_logs : s->n_train_logs;
+    s->info.epochs = o->epochs;
+    s->info.steps = s->steps;
+    s->info.samples = s->shard_total ? s->shard_total : s->d->rows;
+    s->info.log_names = s->name_ptrs;
+    s->info.log_values = s->values;
+    s->info.learning_rate = &m->learning_rate;
+    s->info.stop = &s->stop;
+    s->info.run_dir = o->run_dir;
+    s->info.model = (nnk_model_view *)m;
+    s->info.experiment = o->experiment;
+    s->info.n_hparams = o->n_hparams;
+    s->info.hparam_names = o->hparam_names;
+    s->info.hparam_values = o->hparam_values;
+    s->info.epoch = s->next_epoch;
+    s->info.global_batch = s->next_epoch * s->steps;
+    s->info.keep_backup = o->keep_backups != 0;
+    s->info.rank = s->red ? s->red->rank : 0;
+    s->info.size = s->red ? s->red->size : 1;
+}
+
+/* After TRAIN_BEGIN (so the callbacks' restored state is what counts): the
+ * backup's state when resuming, and every process on rank 0's model. */
+static int fit_resume(nnk_fit_state *s, const char *resume, nnk_err *err)
+{
+    nnk_model *m = s->m;
+    int rc = NNK_OK;
+    if (resume) {
+        rc = nnk__fit_backup_load(m, s, resume, err);
+        if (!rc && s->next_epoch >= s->o->epochs)
+            nnk__host_table.note("resuming from '%s': training had finished; saving its results", resume);
+        else if (!rc)
+            nnk__host_table.note("resuming from '%s': epoch %lld, batch %lld", resume, (long long)s->next_epoch + 1,
+                                 (long long)s->next_batch);
+    }
+    if (!rc && s->red) /* every process starts from rank 0's model, whatever each loaded */
+        rc = nnk__dp_broadcast_model(m, s->red, err);
+    if (!rc && s->red && resume && s->red->rank != 0) { /* the backup's sums are every process's: rank 0 has them */
+        s->loss_sum = 0;
+        memset(s->out_sums, 0, sizeof s->out_sums);
+        s->seen = 0;
+        metrics_reset(m);
+    }
+    return rc;
+}
+
+/* The epochs, each ending in the weights' check (data-parallel), the
+ * history, EPOCH_END and the backup it asked for. */
+static int fit_epochs(nnk_fit_state *s, nnk_err *err)
+{
+    const nnk_fit_options *o = s->o;
+    int rc = NNK_OK;
+    for (int64_t e = s->next_epoch; !rc && e < o->epochs && !s->stop; e++) {
+        s->info.epoch = e;
+        rc = run_epoch(s, err);
+        if (!rc && s->red) {
+            char when[64];
+            snprintf(when, sizeof when, "after epoch %lld", (long long)e + 1);
+            rc = nnk__dp_check_weights(s->m, s->red, when, err);
+        }
+        if (!rc && nnk__history_append(s->history, s->info.n_logs, s->names, s->values))
+            rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+        if (!rc)
+            rc = fire(o, NNK_EPOCH_END, &s->info, err);
+        s->epoch_finished = 1; /* an epoch-end backup resumes at the next epoch */
+        if (!rc)
+            rc = write_pending_backup(s, err);
+        s->epoch_finished = 0;
+        s->next_batch = 0;
+    }
+    return rc;
+}
+
+int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
+                  const nnk_fit_options *o, nnk_history *history, nnk_err *err)
+{
+    int rc = fit_check(m, train, o, err);
+    if (rc)
         return rc;
     nnk_fit_state s;
-    memset(&s, 0, sizeof s);
-    s.n_train_logs = log_names(m, s.names, MAX_LOGS / 2);
-    if (s.n_train_logs > MAX_LOGS / 2 - 1)
-        return nnk_err_set(err, NNK_ECONFIG, "fit: too many outputs and metrics to log");
-    s.m = m;
-    s.d = train;
-    s.o = o;
-    s.red = o->reducer && o->reducer->size > 1 ? o->reducer : NULL;
-    if (s.red && (rc = nnk_dp_check(m, s.red, err)))
-        return rc;
-    if (s.red && (!(s.log_buf = malloc(sizeof(double) * (size_t)nnk_dp_log_count(m))) ||
-                  !(s.dp_rngs = malloc(sizeof(nnk_rng) * (size_t)(m->n_nodes ? m->n_nodes : 1))))) {
-        free(s.log_buf);
-        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
-    }
-    s.bs = (m->opt->flags & NNK_OPT_PERCEPTRON) ? 1 : o->batch_size;
-    if (s.bs > train->rows)
-        s.bs = train->rows;
-    s.steps = (train->rows + s.bs - 1) / s.bs;
-    if (s.red && o->sharded_rows > 0) { /* each process holds its part of the data */
-        s.shard_total = o->sharded_rows;
-        s.bs = o->batch_size < o->sharded_rows ? o->batch_size : o->sharded_rows;
-        s.steps = nnk_dp_shard_steps(s.red, s.shard_total, s.bs);
-    }
-    s.perm = malloc((size_t)train->rows * sizeof(int64_t));
-    if (!s.perm) {
-        free(s.log_buf);
-        free(s.dp_rngs);
-        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
-    }
-    if ((rc = nnk_model_ensure_rows(m, s.bs, err))) {
-        free(s.perm);
-        free(s.log_buf);
-        free(s.dp_rngs);
+    if ((rc = fit_state_init(&s, m, train, o, err))) {
+        fit_state_free(&s);
         return rc;
     }
-    for (int64_t i = 0; i < train->rows; i++)
-        s.perm[i] = i;
-    for (int k = 0; k < s.n_train_logs; k++)
-        snprintf(s.names[s.n_train_logs + k], 64, "val_%.59s", s.names[k]);
-    for (int k = 0; k < MAX_LOGS; k++)
-        s.name_ptrs[k] = s.names[k];
-    s.info.struct_size = sizeof s.info;
-    s.info.n_log_names = o->validation ? 2 * s.n_train_logs : s.n_train_logs;
-    s.info.epochs = o->epochs;
-    s.info.steps = s.steps;
-    s.info.samples = s.shard_total ? s.shard_total : train->rows;
-    s.info.log_names = s.name_ptrs;
-    s.info.log_values = s.values;
-    s.info.learning_rate = &m->learning_rate;
-    s.info.stop = &s.stop;
-    s.info.run_dir = o->run_dir;
-    s.info.model = (nnk_model_view *)m;
-    s.info.experiment = o->experiment;
-    s.info.n_hparams = o->n_hparams;
-    s.info.hparam_names = o->hparam_names;
-    s.info.hparam_values = o->hparam_values;
+    fit_info_init(&s, m, o);
     m->fit_data[NNK_SPLIT_TRAIN] = train;
     m->fit_data[NNK_SPLIT_VALIDATION] = o->validation;
     m->fit_data[NNK_SPLIT_TEST] = o->test;
-    nnk_rng_seed(&s.data_rng, o->seed, 1);
-    if (o->initial_epoch > 0) { /* continued training: numbering goes on */
-        s.next_epoch = o->initial_epoch;
-        s.info.epoch = o->initial_epoch;
-        s.info.global_batch = o->initial_epoch * s.steps;
-    }
     s.history = history;
     m->fit = &s;
     char backup[4096];
     const char *resume = nnk_callback_backup(o->callbacks, o->n_callbacks, o->run_dir, backup, sizeof backup)
                              ? backup : NULL;
     s.info.resumed = resume != NULL;
-    s.info.keep_backup = o->keep_backups != 0;
-    s.info.rank = s.red ? s.red->rank : 0;
-    s.info.size = s.red ? s.red->size : 1;
     rc = fire(o, NNK_TRAIN_BEGIN, &s.info, err);
-    /* after TRAIN_BEGIN, so the callbacks' restored state is what counts */
-    if (!rc && resume) {
-        rc = nnk_fit_backup_load(m, &s, resume, err);
-        if (!rc && s.next_epoch >= o->epochs)
-            nnk_host_table.note("resuming from '%s': training had finished; saving its results", resume);
-        else if (!rc)
-            nnk_host_table.note("resuming from '%s': epoch %lld, batch %lld", resume,
-                                (long long)s.next_epoch + 1, (long long)s.next_batch);
-    }
-    if (!rc && s.red) /* every process starts from rank 0's model, whatever each loaded */
-        rc = nnk_dp_broadcast_model(m, s.red, err);
-    if (!rc && s.red && resume && s.red->rank != 0) { /* the backup's sums are every process's: rank 0 has them */
-        s.loss_sum = 0;
-        memset(s.out_sums, 0, sizeof s.out_sums);
-        s.seen = 0;
-        metrics_reset(m);
-    }
-    for (int64_t e = s.next_epoch; !rc && e < o->epochs && !s.stop; e++) {
-        s.info.epoch = e;
-        rc = run_epoch(&s, err);
-        if (!rc && s.red) {
-            char when[64];
-            snprintf(when, sizeof when, "after epoch %lld", (long long)e + 1);
-            rc = nnk_dp_check_weights(m, s.red, when, err);
-        }
-        if (!rc && nnk_history_append(history, s.info.n_logs, s.names, s.values))
-            rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
-        if (!rc)
-            rc = fire(o, NNK_EPOCH_END, &s.info, err);
-        s.epoch_finished = 1; /* an epoch-end backup resumes at the next epoch */
-        if (!rc)
-            rc = write_pending_backup(&s, err);
-        s.epoch_finished = 0;
-        s.next_batch = 0;
-    }
+    if (!rc)
+        rc = fit_resume(&s, resume, err);
+    if (!rc)
+        rc = fit_epochs(&s, err);
     if (!rc)
         rc = fire(o, NNK_TRAIN_END, &s.info, err);
     m->fit = NULL;
     memset(m->fit_data, 0, sizeof m->fit_data);
-    free(s.perm);
-    free(s.log_buf);
-    free(s.dp_rngs);
+    fit_state_free(&s);
     return rc;
 }

@@ -128,7 +128,7 @@ START_TEST(early_stopping_restores_best_weights)
     nnk_err err = {0, ""};
     ck_assert_int_eq(fire(cb, NNK_TRAIN_BEGIN, &s, &err), 0);
     const double seq[] = {1.0, 0.5, 0.7, 0.9};
-    nnk_weight *w = nnk_model_weight_at(s.model, 0, NULL);
+    nnk_weight *w = nnk__model_weight_at(s.model, 0, NULL);
     for (int e = 0; e < 4; e++) {
         w->value.data[0] = (float)(10 + e); /* "training" */
         s.info.epoch = e;

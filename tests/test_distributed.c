@@ -183,8 +183,8 @@ static void compare_ranks(int size, const char *optimizer)
         pthread_join(t[r], NULL);
     for (int r = 0; r < size; r++) {
         ck_assert_msg(jobs[r].rc == 0, "rank %d: %s", r, jobs[r].msg);
-        for (int i = 0; i < nnk_model_weight_count(one); i++) {
-            nnk_weight *a = nnk_model_weight_at(one, i, NULL), *b = nnk_model_weight_at(jobs[r].m, i, NULL);
+        for (int i = 0; i < nnk__model_weight_count(one); i++) {
+            nnk_weight *a = nnk__model_weight_at(one, i, NULL), *b = nnk__model_weight_at(jobs[r].m, i, NULL);
             for (int64_t e = 0; e < nnk_tensor_elements(&a->value); e++)
                 ck_assert_msg(fabsf(a->value.data[e] - b->value.data[e]) <= 1e-5f * fmaxf(1.0f, fabsf(a->value.data[e])),
                               "%s, %d ranks, rank %d: weight %d[%lld] %g vs one process %g", optimizer, size, r, i,
@@ -255,7 +255,7 @@ START_TEST(per_process_batch_normalization)
     fit_options(&o, NULL);
     nnk_err err = {0, ""};
     ck_assert_int_eq(nnk_model_fit(one, train, &o, NULL, &err), 0);
-    nnk_weight *a = nnk_model_weight_at(one, 0, NULL), *b = nnk_model_weight_at(jobs[0].m, 0, NULL);
+    nnk_weight *a = nnk__model_weight_at(one, 0, NULL), *b = nnk__model_weight_at(jobs[0].m, 0, NULL);
     ck_assert(memcmp(a->value.data, b->value.data, sizeof(float) * (size_t)nnk_tensor_elements(&a->value)) != 0);
     for (int r = 0; r < 2; r++) {
         nnk_history_clear(&jobs[r].h);
@@ -276,7 +276,7 @@ static void *check_rank(void *arg)
     rank_ctx c = {j->sh, j->rank};
     nnk_reducer r = {j->rank, j->sh->size, &c, sum_floats, sum_doubles, broadcast, NULL, NULL, NULL};
     nnk_err err = {0, ""};
-    j->rc = nnk_dp_check_weights(j->m, &r, "after epoch 3", &err);
+    j->rc = nnk__dp_check_weights(j->m, &r, "after epoch 3", &err);
     memcpy(j->msg, err.msg, sizeof j->msg);
     return NULL;
 }
@@ -291,7 +291,7 @@ START_TEST(diverged_weights_are_caught)
         for (int r = 0; r < 2; r++)
             jobs[r] = (job){&sh, r, "sgd", NULL, NULL, mlp("sgd"), {0}, 0, ""};
         if (differ) /* one bit's worth of drift */
-            nnk_model_weight_at(jobs[1].m, 0, NULL)->value.data[3] += 1e-6f;
+            nnk__model_weight_at(jobs[1].m, 0, NULL)->value.data[3] += 1e-6f;
         for (int r = 0; r < 2; r++)
             pthread_create(&t[r], NULL, check_rank, &jobs[r]);
         for (int r = 0; r < 2; r++) {
@@ -316,15 +316,15 @@ START_TEST(refusals)
     nnk_reducer r = {0, 2, &c, sum_floats, sum_doubles, broadcast, NULL, NULL, NULL};
     nnk_err err = {0, ""};
     nnk_model *m = mlp("sgd");
-    ck_assert_int_eq(nnk_dp_check(m, &r, &err), NNK_OK);
+    ck_assert_int_eq(nnk__dp_check(m, &r, &err), NNK_OK);
     r.rank = 2;
-    ck_assert_int_eq(nnk_dp_check(m, &r, &err), NNK_EUSAGE);
+    ck_assert_int_eq(nnk__dp_check(m, &r, &err), NNK_EUSAGE);
     ck_assert_str_eq(err.msg, "fit: reducer of rank 2 and size 2 is not usable");
     nnk_model_free(m);
     int64_t lo, n, got[3] = {0};
     nnk_reducer three = {0, 3, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     for (three.rank = 0; three.rank < 3; three.rank++) { /* 10 rows: 4, 3, 3, in order */
-        nnk_dp_slice(&three, 10, &lo, &n);
+        nnk__dp_slice(&three, 10, &lo, &n);
         got[three.rank] = n;
         ck_assert_int_eq(lo, three.rank == 0 ? 0 : three.rank == 1 ? 4 : 7);
     }
@@ -332,12 +332,12 @@ START_TEST(refusals)
     /* sharded: parts of 17, 17, 16 rows and shares 6, 5, 5 of a batch of 16;
      * 4 steps cover every row once, and each step's global count is the
      * sum of the ranks' rows */
-    ck_assert_int_eq(nnk_dp_shard_steps(&three, 50, 16), 4);
+    ck_assert_int_eq(nnk__dp_shard_steps(&three, 50, 16), 4);
     int64_t seen[3] = {0}, all = 0;
     for (int64_t b = 0; b < 4; b++) {
         int64_t sum = 0, global = 0;
         for (three.rank = 0; three.rank < 3; three.rank++) {
-            nnk_dp_shard_batch(&three, 50, 16, b, &lo, &n, &global);
+            nnk__dp_shard_batch(&three, 50, 16, b, &lo, &n, &global);
             ck_assert(n == 0 || lo == seen[three.rank]);
             seen[three.rank] += n;
             sum += n;
@@ -357,13 +357,13 @@ START_TEST(random_streams_per_rank)
     nnk_reducer r0 = {0, 2, NULL, sum_floats, sum_doubles, broadcast, NULL, NULL, NULL},
                 r1 = {1, 2, NULL, sum_floats, sum_doubles, broadcast, NULL, NULL, NULL};
     nnk_rng sa[2], sb[2], common = a->nodes[0].rng;
-    nnk_dp_rng_swap_in(a, &r0, sa);
-    nnk_dp_rng_swap_in(b, &r1, sb);
-    ck_assert(nnk_rng_next(&a->nodes[0].rng) != nnk_rng_next(&b->nodes[0].rng));
-    nnk_dp_rng_swap_out(a, sa);
-    nnk_dp_rng_swap_out(b, sb);
+    nnk__dp_rng_swap_in(a, &r0, sa);
+    nnk__dp_rng_swap_in(b, &r1, sb);
+    ck_assert(nnk__rng_next(&a->nodes[0].rng) != nnk__rng_next(&b->nodes[0].rng));
+    nnk__dp_rng_swap_out(a, sa);
+    nnk__dp_rng_swap_out(b, sb);
     ck_assert(!memcmp(&a->nodes[0].rng, &b->nodes[0].rng, sizeof(nnk_rng)));
-    nnk_rng_next(&common);
+    nnk__rng_next(&common);
     ck_assert(!memcmp(&a->nodes[0].rng, &common, sizeof(nnk_rng)));
     nnk_model_free(a);
     nnk_model_free(b);

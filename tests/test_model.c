@@ -38,12 +38,12 @@ static nnk_model *make_model(int in_cols, const layer_def *layers, int n_layers,
 static double model_loss(nnk_model *m, const float *x, const float *y, int rows, int with_grad)
 {
     nnk_err err = {0, ""};
-    nnk_model_ensure_rows(m, rows, &err);
-    nnk_model_set_inputs(m, x, rows);
-    ck_assert_int_eq(nnk_model_split_labels(m, y, m->outs[0].label_cols, rows, &err), 0);
-    ck_assert_int_eq(nnk_model_forward(m, rows, 1, &err), 0);
+    nnk__model_ensure_rows(m, rows, &err);
+    nnk__model_set_inputs(m, x, rows);
+    ck_assert_int_eq(nnk__model_split_labels(m, y, m->outs[0].label_cols, rows, &err), 0);
+    ck_assert_int_eq(nnk__model_forward(m, rows, 1, &err), 0);
     double loss;
-    ck_assert_int_eq(nnk_model_loss(m, rows, &loss, NULL, with_grad, &err), 0);
+    ck_assert_int_eq(nnk__model_loss(m, rows, &loss, NULL, with_grad, &err), 0);
     return loss;
 }
 
@@ -62,8 +62,8 @@ START_TEST(dense_gradients)
     const float y[4] = {0, 2, 1, 2};
     model_loss(m, x, y, 4, 1);
     int checked = 0;
-    for (int i = 0; i < nnk_model_weight_count(m); i++) {
-        nnk_weight *w = nnk_model_weight_at(m, i, NULL);
+    for (int i = 0; i < nnk__model_weight_count(m); i++) {
+        nnk_weight *w = nnk__model_weight_at(m, i, NULL);
         int64_t n = w->value.shape[0] * (w->value.ndim > 1 ? w->value.shape[1] : 1);
         float *analytic = malloc(sizeof(float) * (size_t)n);
         memcpy(analytic, w->grad.data, sizeof(float) * (size_t)n);
@@ -334,11 +334,11 @@ START_TEST(dropout_behaviour)
     float x[800];
     for (int i = 0; i < 800; i++)
         x[i] = 1.0f + (float)(i % 7);
-    nnk_model_ensure_rows(m, 2, &err);
-    nnk_model_set_inputs(m, x, 2);
-    ck_assert_int_eq(nnk_model_forward(m, 2, 0, &err), 0);
+    nnk__model_ensure_rows(m, 2, &err);
+    nnk__model_set_inputs(m, x, 2);
+    ck_assert_int_eq(nnk__model_forward(m, 2, 0, &err), 0);
     ck_assert(memcmp(m->nodes[0].a.data, x, sizeof x) == 0);
-    ck_assert_int_eq(nnk_model_forward(m, 2, 1, &err), 0);
+    ck_assert_int_eq(nnk__model_forward(m, 2, 1, &err), 0);
     int zeros = 0;
     for (int i = 0; i < 800; i++) {
         float v = m->nodes[0].a.data[i];
@@ -360,9 +360,9 @@ START_TEST(batch_normalization_behaviour)
     nnk_model *m = make_model(2, layers, 1, "mse", NULL, "sgd", 0.1, 5);
     nnk_err err = {0, ""};
     const float x[8] = {1, 10, 2, 20, 3, 30, 6, 40}; /* feature means 3 and 25 */
-    nnk_model_ensure_rows(m, 4, &err);
-    nnk_model_set_inputs(m, x, 4);
-    ck_assert_int_eq(nnk_model_forward(m, 4, 1, &err), 0);
+    nnk__model_ensure_rows(m, 4, &err);
+    nnk__model_set_inputs(m, x, 4);
+    ck_assert_int_eq(nnk__model_forward(m, 4, 1, &err), 0);
     for (int j = 0; j < 2; j++) {
         double mean = 0, var = 0;
         for (int i = 0; i < 4; i++)
@@ -486,7 +486,7 @@ START_TEST(categories_one_hot)
     ck_assert_int_eq(nnk_model_add_input(m, "input", &s, &err), 0);
     ck_assert_int_eq(nnk_model_add_layer(m, "out", "dense", NULL, 0, keys, values, NULL, 1, &err), 0);
     ck_assert_int_eq(nnk_model_compile(m, "mse", NULL, "sgd", 0.1, NULL, NULL, NULL, 0, &err), 0);
-    ck_assert_int_eq(nnk_model_check_data(m, d, &err), NNK_EDATA); /* text not yet encoded */
+    ck_assert_int_eq(nnk__model_check_data(m, d, &err), NNK_EDATA); /* text not yet encoded */
     ck_assert_msg(nnk_model_fit_categories(m, d, "error", &err) == 0, "%s", err.msg);
     ck_assert_int_eq(nnk_model_encoded_feature_count(m), 4);
     const char *names[4] = {"x", "color=blue", "color=green", "color=red"};
@@ -502,7 +502,7 @@ START_TEST(categories_one_hot)
             ck_assert_msg(v == want[r][c] || (v != v && want[r][c] != want[r][c]), "row %d col %d: %g", r, c, (double)v);
         }
     ck_assert_str_eq(d->feature_names[3], "color=red");
-    ck_assert_int_eq(nnk_model_count_missing(m, d), 1);
+    ck_assert_int_eq(nnk__model_count_missing(m, d), 1);
     ck_assert_int_eq(nnk_model_fit_missing(m, d, "mean", &err), 0);
     ck_assert(m->fill[1] == 0.25f && m->fill[2] == 0.25f && m->fill[3] == 0.5f);
     ck_assert_msg(nnk_model_build(m, 1, &err) == 0, "%s", err.msg);
@@ -708,7 +708,7 @@ START_TEST(backward_skips_unneeded_gradients)
     ck_assert_msg(nnk_model_build(m, 3, &err) == 0, "%s", err.msg);
     const float x[12] = {0.5f, -1, 2, 0.1f, 0.3f, -0.7f, -1.2f, 0.8f, 0, 1.5f, -0.4f, 0.9f}, y[2] = {1, 0};
     model_loss(m, x, y, 2, 1);
-    ck_assert_int_eq(nnk_model_backward(m, 2, 0, &err), 0);
+    ck_assert_int_eq(nnk__model_backward(m, 2, 0, &err), 0);
     ck_assert(!m->nodes[0].grad_needed && m->nodes[1].grad_needed && m->nodes[2].grad_needed);
     for (int i = 1; i < 3; i++) { /* weights and batch buffers start on a cache line */
         const nnk_node *n = &m->nodes[i];
@@ -719,7 +719,7 @@ START_TEST(backward_skips_unneeded_gradients)
     memcpy(dout, m->nodes[2].layer.weights[0].grad.data, sizeof dout);
     ck_assert_int_eq(nnk_model_set_trainable(m, "h", 0, &err), 0);
     model_loss(m, x, y, 2, 1);
-    ck_assert_int_eq(nnk_model_backward(m, 2, 0, &err), 0);
+    ck_assert_int_eq(nnk__model_backward(m, 2, 0, &err), 0);
     ck_assert(!m->nodes[0].grad_needed && !m->nodes[1].grad_needed && m->nodes[2].grad_needed);
     ck_assert(!memcmp(dout, m->nodes[2].layer.weights[0].grad.data, sizeof dout));
     nnk_model_free(m);

@@ -34,7 +34,7 @@ static void make_case(nnk_rng *g, const nnk_component_info *c, int trial, layer_
     }
     lc->n_in = vt->min_inputs > 1 ? vt->min_inputs : 1;
     lc->shape.ndim = 1;
-    lc->shape.dim[0] = 2 + (int64_t)(nnk_rng_next(g) % 5);
+    lc->shape.dim[0] = 2 + (int64_t)(nnk__rng_next(g) % 5);
 }
 
 /* The last gradient trial also tries a sample of two dimensions; layers
@@ -43,7 +43,7 @@ static void widen_case(nnk_rng *g, layer_case *lc)
 {
     lc->shape.ndim = 2;
     lc->shape.dim[1] = lc->shape.dim[0];
-    lc->shape.dim[0] = 2 + (int64_t)(nnk_rng_next(g) % 2);
+    lc->shape.dim[0] = 2 + (int64_t)(nnk__rng_next(g) % 2);
 }
 
 /* A model: n_in inputs of the case's shape -> the layer, as the output
@@ -80,13 +80,13 @@ static double train_loss(nnk_model *m, const float *x, const float *y, int64_t r
 {
     nnk_node *n = &m->nodes[0];
     n->rng = *state;
-    nnk_model_ensure_rows(m, rows, err);
-    nnk_model_set_inputs(m, x, rows);
+    nnk__model_ensure_rows(m, rows, err);
+    nnk__model_set_inputs(m, x, rows);
     nnk_output *o = &m->outs[0];
-    nnk_model_split_labels(m, NULL, 0, rows, err);
+    nnk__model_split_labels(m, NULL, 0, rows, err);
     memcpy(o->y, y, sizeof(float) * (size_t)(rows * o->cols));
     double loss = NAN;
-    if (nnk_model_forward(m, rows, 1, err) || nnk_model_loss(m, rows, &loss, NULL, grads, err))
+    if (nnk__model_forward(m, rows, 1, err) || nnk__model_loss(m, rows, &loss, NULL, grads, err))
         return NAN;
     return loss;
 }
@@ -153,7 +153,7 @@ static float *input_gradients(nnk_model *m, int64_t rows, int64_t xc, nnk_err *e
 static void gradient_trial(nnk_model *m, nnk_rng *g, fd_tally *t)
 {
     nnk_err err = {NNK_OK, ""};
-    int64_t rows = 3, xc = nnk_model_input_cols(m), oc = m->outs[0].cols;
+    int64_t rows = 3, xc = nnk__model_input_cols(m), oc = m->outs[0].cols;
     float *x = malloc(sizeof(float) * (size_t)(rows * xc)), *y = malloc(sizeof(float) * (size_t)(rows * oc));
     random_values(g, x, rows * xc, 1.0);
     random_values(g, y, rows * oc, 1.0);
@@ -239,7 +239,7 @@ static void layer_fused_sgd(report *r, nnk_registry *reg, const nnk_component_in
         return;
     }
     const float lr = 0.05f;
-    int64_t rows = 3, xc = nnk_model_input_cols(m), oc = m->outs[0].cols;
+    int64_t rows = 3, xc = nnk__model_input_cols(m), oc = m->outs[0].cols;
     float *x = malloc(sizeof(float) * (size_t)(rows * xc)), *y = malloc(sizeof(float) * (size_t)(rows * oc));
     float *din_data = calloc((size_t)(2 * rows * xc), sizeof(float));
     random_values(g, x, rows * xc, 1.0);
@@ -310,24 +310,24 @@ static void layer_shapes(report *r, nnk_registry *reg, const nnk_component_info 
         return;
     }
     int ok = a->nodes[0].out_shape.ndim == b->nodes[0].out_shape.ndim && a->outs[0].cols == b->outs[0].cols;
-    int64_t xc = nnk_model_input_cols(a), oc = a->outs[0].cols, rows = 5;
+    int64_t xc = nnk__model_input_cols(a), oc = a->outs[0].cols, rows = 5;
     float *x = malloc(sizeof(float) * (size_t)(rows * xc)), *full = malloc(sizeof(float) * (size_t)(rows * oc));
     random_values(g, x, rows * xc, 1.0);
-    nnk_model_ensure_rows(a, rows, &err);
-    nnk_model_set_inputs(a, x, rows);
-    ok = ok && !nnk_model_forward(a, rows, 0, &err);
+    nnk__model_ensure_rows(a, rows, &err);
+    nnk__model_set_inputs(a, x, rows);
+    ok = ok && !nnk__model_forward(a, rows, 0, &err);
     if (ok)
         memcpy(full, a->nodes[0].a.data, sizeof(float) * (size_t)(rows * oc));
     for (int64_t i = 0; ok && i < rows; i++) {
-        nnk_model_ensure_rows(a, 1, &err);
-        nnk_model_set_inputs(a, x + i * xc, 1);
-        ok = !nnk_model_forward(a, 1, 0, &err);
+        nnk__model_ensure_rows(a, 1, &err);
+        nnk__model_set_inputs(a, x + i * xc, 1);
+        ok = !nnk__model_forward(a, 1, 0, &err);
         /* BLAS may round differently for another batch size: compare closely, not bitwise */
         for (int64_t j = 0; ok && j < oc; j++)
             ok = fabs(full[i * oc + j] - a->nodes[0].a.data[j]) <= 1e-5 * (1 + fabs(full[i * oc + j]));
     }
     char shape[96];
-    nnk_shape_text(&a->nodes[0].out_shape, shape, sizeof shape);
+    nnk__shape_text(&a->nodes[0].out_shape, shape, sizeof shape);
     if (ok)
         row(r, c->name, "shape inference", 1, "output %s, rows independent at inference", shape);
     else
@@ -353,7 +353,7 @@ static void layer_persistence(report *r, nnk_registry *reg, const nnk_component_
     float *wa = nnk_model_weights_copy(a, &na), *wb = nnk_model_weights_copy(b, &nb);
     int same_init = na == nb && !memcmp(wa, wb, sizeof(float) * (size_t)na);
     /* one training step from the same state must agree too */
-    int64_t rows = 4, xc = nnk_model_input_cols(a), oc = a->outs[0].cols;
+    int64_t rows = 4, xc = nnk__model_input_cols(a), oc = a->outs[0].cols;
     float *x = malloc(sizeof(float) * (size_t)(rows * xc)), *y = malloc(sizeof(float) * (size_t)(rows * oc));
     random_values(g, x, rows * xc, 1.0);
     random_values(g, y, rows * oc, 1.0);
@@ -378,11 +378,11 @@ static void layer_persistence(report *r, nnk_registry *reg, const nnk_component_
             nnk_params_format(l->nodes[0].params, i, vl, sizeof vl);
             ok = !strcmp(va, vl);
         }
-        nnk_model_ensure_rows(a, rows, &err);
-        nnk_model_ensure_rows(l, rows, &err);
-        nnk_model_set_inputs(a, x, rows);
-        nnk_model_set_inputs(l, x, rows);
-        ok = ok && !nnk_model_forward(a, rows, 0, &err) && !nnk_model_forward(l, rows, 0, &err) &&
+        nnk__model_ensure_rows(a, rows, &err);
+        nnk__model_ensure_rows(l, rows, &err);
+        nnk__model_set_inputs(a, x, rows);
+        nnk__model_set_inputs(l, x, rows);
+        ok = ok && !nnk__model_forward(a, rows, 0, &err) && !nnk__model_forward(l, rows, 0, &err) &&
              !memcmp(a->nodes[0].a.data, l->nodes[0].a.data, sizeof(float) * (size_t)(rows * oc));
         free(wl), free(wa2);
         if (!ok)
