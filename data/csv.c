@@ -386,195 +386,275 @@ nnk_dataset *nnkd__load_csv_part(const char *path, const char *label_columns, co
     return d;
 }
 
-static nnk_dataset *load_csv(const char *path, const char *label_columns, const char *feature_columns,
-                             const char *const *classes, int64_t n_classes, int64_t lo, int64_t hi, nnk_err *err)
+/* A CSV file being read into d. */
+typedef struct csv_reader {
+    const char *path;
+    FILE *f;
+    nnk_dataset *d;
+    fields header, row;
+    int *labels, *feats, n_labels, n_feats, n_header;
+    const char *const *classes; /* known classes of string labels, or NULL */
+    int64_t n_classes;
+    text_columns tc;
+    string_labels sl;
+    char *hline, *line;   /* the header line (header.v points into it), a data line */
+    size_t hcap, lcap;
+    int64_t xcap, ycap, lines_cap;
+} csv_reader;
+
+/* Every column but the labels, when no feature column is named. */
+static int all_but_labels(csv_reader *r, nnk_err *err)
 {
-    string_labels sl = {0};
-    FILE *f = nnk_open_input(path, "data", err);
-    if (!f) {
-        if (err)
-            err->status = NNK_EDATA;
-        return NULL;
+    free(r->feats);
+    if (!(r->feats = malloc(sizeof(int) * (size_t)r->n_header)))
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    for (int c = 0; c < r->n_header; c++) {
+        int is_label = 0;
+        for (int k = 0; k < r->n_labels; k++)
+            is_label |= r->labels[k] == c;
+        if (!is_label)
+            r->feats[r->n_feats++] = c;
     }
-    char *hline = NULL, *line = NULL;
-    size_t hcap = 0, lcap = 0;
-    fields header = {0}, row = {0};
-    int *labels = NULL, *feats = NULL, n_labels = 0, n_feats = 0, n_header = 0;
-    nnk_dataset *d = calloc(1, sizeof *d);
-    int rc = d ? NNK_OK : nnk_err_set(err, NNK_ENOMEM, "out of memory");
-    ssize_t hlen = rc ? -1 : getline(&hline, &hcap, f);
-    if (!rc && hlen < 0)
-        rc = nnk_err_set(err, NNK_EDATA, "data '%s': empty file (a header row is needed)", path);
+    return NNK_OK;
+}
+
+/* The header row, the label and feature columns, the features' names. */
+static int read_header(csv_reader *r, const char *label_columns, const char *feature_columns, nnk_err *err)
+{
+    ssize_t hlen = getline(&r->hline, &r->hcap, r->f);
+    char *hline = r->hline;
+    int rc = hlen < 0 ? nnk_err_set(err, NNK_EDATA, "data '%s': empty file (a header row is needed)", r->path) : NNK_OK;
     if (!rc)
-        rc = check_line(path, 1, hline, hlen, err);
+        rc = check_line(r->path, 1, hline, hlen, err);
     char *h = hline;
     if (!rc && !strncmp(h, "\xEF\xBB\xBF", 3)) /* a UTF-8 byte order mark is not part of a name */
         h += 3;
-    if (!rc && (n_header = split_line(h, &header)) < 0)
+    if (!rc && (r->n_header = split_line(h, &r->header)) < 0)
         rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
     if (!rc)
-        rc = check_header(path, header.v, n_header, err);
+        rc = check_header(r->path, r->header.v, r->n_header, err);
     if (!rc)
-        rc = pick_columns(path, label_columns, header.v, n_header, &labels, &n_labels, "label", err);
+        rc = pick_columns(r->path, label_columns, r->header.v, r->n_header, &r->labels, &r->n_labels, "label", err);
     if (!rc)
-        rc = pick_columns(path, feature_columns, header.v, n_header, &feats, &n_feats, "feature", err);
-    if (!rc && n_feats == 0) {
-        free(feats);
-        if (!(feats = malloc(sizeof(int) * (size_t)n_header)))
-            rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
-        for (int c = 0; !rc && c < n_header; c++) {
-            int is_label = 0;
-            for (int k = 0; k < n_labels; k++)
-                is_label |= labels[k] == c;
-            if (!is_label)
-                feats[n_feats++] = c;
+        rc = pick_columns(r->path, feature_columns, r->header.v, r->n_header, &r->feats, &r->n_feats, "feature", err);
+    if (!rc && r->n_feats == 0)
+        rc = all_but_labels(r, err);
+    if (!rc && r->n_feats == 0)
+        rc = nnk_err_set(err, NNK_EDATA, "data '%s': no feature columns", r->path);
+    return rc;
+}
+
+/* The text-column bookkeeping and the features' names in d. */
+static int start_columns(csv_reader *r, nnk_err *err)
+{
+    text_columns *tc = &r->tc;
+    size_t n = (size_t)r->n_feats;
+    if (!(tc->dicts = calloc(n, sizeof *tc->dicts)) || !(tc->is_text = calloc(n, 1)) ||
+        !(tc->numbers = calloc(n, sizeof(int64_t))) || !(tc->text_line = calloc(n, sizeof(int64_t))) ||
+        !(tc->first_text = calloc(n, sizeof(char *))) || !(r->d->feature_names = calloc(n, sizeof(char *))))
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    r->d->x_cols = r->n_feats; /* so that freeing d frees the names */
+    for (int k = 0; k < r->n_feats; k++)
+        if (!(r->d->feature_names[k] = strdup(r->header.v[r->feats[k]])))
+            return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    return NNK_OK;
+}
+
+/* The current row's feature cells: numbers, missing cells (NaN until a
+ * model fills them, or refuses), or texts of a text column. */
+static int read_features(csv_reader *r, int64_t line_no, nnk_err *err)
+{
+    nnk_dataset *d = r->d;
+    int rc = NNK_OK;
+    for (int k = 0; k < r->n_feats && !rc; k++) {
+        const char *cell = r->row.v[r->feats[k]], *name = r->header.v[r->feats[k]];
+        float *x = &d->x_f32[d->rows * r->n_feats + k];
+        if (is_missing(cell)) {
+            *x = NAN;
+            if (!d->n_missing++) {
+                char at[300];
+                snprintf(at, sizeof at, "line %lld, column '%.200s'", (long long)line_no, name);
+                d->missing_at = strdup(at);
+            }
+            continue;
+        }
+        if (!r->tc.is_text[k]) { /* a number, parsed once, or the column's first text */
+            char *end;
+            double v = strtod(cell, &end);
+            if (!*end) {
+                rc = store_number(r->path, line_no, name, cell, v, x, err);
+                continue;
+            }
+            if (turn_to_text(&r->tc, d->x_f32, d->rows, r->n_feats, k, line_no, cell)) {
+                rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+                continue;
+            }
+        }
+        int number = 0;
+        if (intern_cell(&r->tc.dicts[k], cell, x, &number))
+            rc = nnk_err_set(err, NNK_EDATA, "data '%s': line %lld, column '%s': out of memory or too many distinct texts",
+                             r->path, (long long)line_no, name);
+        r->tc.numbers[k] += number;
+    }
+    return rc;
+}
+
+/* A label cell kept as text until the column's kind is known. */
+static int keep_label_text(string_labels *sl, const char *cell, int text, nnk_err *err)
+{
+    if (sl->n == sl->cap) {
+        int64_t cap = sl->cap ? sl->cap * 2 : 1024;
+        char **t = realloc(sl->text, sizeof(char *) * (size_t)cap);
+        if (!t)
+            return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+        sl->text = t;
+        sl->cap = cap;
+    }
+    if (!(sl->text[sl->n++] = strdup(cell)))
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    sl->any |= text;
+    return NNK_OK;
+}
+
+/* The current row's label cells: numbers, or class names (against the
+ * known classes, or kept to become the file's own classes). */
+static int read_labels(csv_reader *r, int64_t line_no, nnk_err *err)
+{
+    nnk_dataset *d = r->d;
+    int rc = NNK_OK;
+    for (int k = 0; k < r->n_labels && !rc; k++) {
+        const char *cell = r->row.v[r->labels[k]], *name = r->header.v[r->labels[k]];
+        char *end;
+        strtod(cell, &end);
+        int text = !*cell || *end; /* not a number: a class name */
+        if (text && is_missing(cell)) /* empty, NA, N/A ("nan" reads as a number: refused below) */
+            rc = nnk_err_set(err, NNK_EDATA, "data '%s': line %lld, column '%s': the label is missing ('%s')", r->path,
+                             (long long)line_no, name, cell);
+        else if (text && r->n_labels > 1)
+            rc = nnk_err_set(err, NNK_EDATA, "data '%s': line %lld, column '%s': string labels ('%s') need a single label column",
+                             r->path, (long long)line_no, name, cell);
+        else if (text && r->classes) {
+            int64_t c = class_index(r->classes, r->n_classes, cell);
+            if (c < 0)
+                rc = nnk_err_set(err, NNK_EDATA, "data '%s': line %lld, column '%s': '%s' is not one of the %lld known classes",
+                                 r->path, (long long)line_no, name, cell, (long long)r->n_classes);
+            d->y[d->rows] = (float)c;
+        } else if (r->n_labels == 1 && !r->classes) {
+            rc = keep_label_text(&r->sl, cell, text, err);
+            if (!rc && !text)
+                rc = parse_cell(r->path, line_no, name, cell, &d->y[d->rows], err);
+        } else {
+            rc = parse_cell(r->path, line_no, name, cell, &d->y[d->rows * r->n_labels + k], err);
         }
     }
-    if (!rc && n_feats == 0)
-        rc = nnk_err_set(err, NNK_EDATA, "data '%s': no feature columns", path);
-    text_columns tc = {0};
-    if (!rc && (!(tc.dicts = calloc((size_t)n_feats, sizeof *tc.dicts)) || !(tc.is_text = calloc((size_t)n_feats, 1)) ||
-                !(tc.numbers = calloc((size_t)n_feats, sizeof(int64_t))) ||
-                !(tc.text_line = calloc((size_t)n_feats, sizeof(int64_t))) ||
-                !(tc.first_text = calloc((size_t)n_feats, sizeof(char *))) ||
-                !(d->feature_names = calloc((size_t)n_feats, sizeof(char *)))))
-        rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
-    for (int k = 0; !rc && k < n_feats; k++)
-        if (!(d->feature_names[k] = strdup(header.v[feats[k]])))
-            rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
-    d->x_cols = n_feats; /* so that freeing d frees the names */
-    int64_t xcap = 0, ycap = 0, lines_cap = 0, line_no = 1, data_row = -1;
+    return rc;
+}
+
+/* The data rows lo..hi-1 (counting rows, not lines). */
+static int read_rows(csv_reader *r, int64_t lo, int64_t hi, nnk_err *err)
+{
+    nnk_dataset *d = r->d;
+    int64_t line_no = 1, data_row = -1;
     ssize_t len;
-    while (!rc && (len = getline(&line, &lcap, f)) >= 0) {
+    int rc = NNK_OK;
+    while (!rc && (len = getline(&r->line, &r->lcap, r->f)) >= 0) {
         line_no++;
-        if ((rc = check_line(path, line_no, line, len, err)))
+        if ((rc = check_line(r->path, line_no, r->line, len, err)))
             break;
+        char *line = r->line;
         if (line[0] == '\n' || (line[0] == '\r' && line[1] == '\n') || !line[0])
             continue;
         if (++data_row < lo || data_row >= hi) /* another part's row */
             continue;
-        int n = split_line(line, &row);
-        if (n < 0) {
-            rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
-            break;
-        }
-        if (n != n_header) {
-            rc = nnk_err_set(err, NNK_EDATA, "data '%s': line %lld has %d fields, the header has %d",
-                             path, (long long)line_no, n, n_header);
-            break;
-        }
-        if (append_row(&d->x_f32, &xcap, d->rows, n_feats) ||
-            (n_labels && append_row(&d->y, &ycap, d->rows, n_labels))) {
-            rc = nnk_err_set(err, NNK_ENOMEM, "data '%s': out of memory at line %lld", path, (long long)line_no);
-            break;
-        }
-        if (append_lines(&d->lines, &lines_cap, d->rows, line_no)) {
-            rc = nnk_err_set(err, NNK_ENOMEM, "data '%s': out of memory at line %lld", path, (long long)line_no);
-            break;
-        }
-        for (int k = 0; k < n_feats && !rc; k++) {
-            const char *cell = row.v[feats[k]];
-            float *x = &d->x_f32[d->rows * n_feats + k];
-            if (is_missing(cell)) { /* NaN until a model fills it (or refuses) */
-                *x = NAN;
-                if (!d->n_missing++) {
-                    char at[300];
-                    snprintf(at, sizeof at, "line %lld, column '%.200s'", (long long)line_no, header.v[feats[k]]);
-                    d->missing_at = strdup(at);
-                }
-                continue;
-            }
-            if (!tc.is_text[k]) { /* a number, parsed once, or the column's first text */
-                char *end;
-                double v = strtod(cell, &end);
-                if (!*end) {
-                    rc = store_number(path, line_no, header.v[feats[k]], cell, v, x, err);
-                    continue;
-                }
-                if (turn_to_text(&tc, d->x_f32, d->rows, n_feats, k, line_no, cell)) {
-                    rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
-                    continue;
-                }
-            }
-            int number = 0;
-            if (intern_cell(&tc.dicts[k], cell, x, &number))
-                rc = nnk_err_set(err, NNK_EDATA, "data '%s': line %lld, column '%s': out of memory or too many distinct texts",
-                                 path, (long long)line_no, header.v[feats[k]]);
-            tc.numbers[k] += number;
-        }
-        for (int k = 0; k < n_labels && !rc; k++) {
-            const char *cell = row.v[labels[k]];
-            char *end;
-            strtod(cell, &end);
-            int text = !*cell || *end; /* not a number: a class name */
-            if (text && is_missing(cell)) /* empty, NA, N/A ("nan" reads as a number: refused below) */
-                rc = nnk_err_set(err, NNK_EDATA, "data '%s': line %lld, column '%s': the label is missing ('%s')", path,
-                                 (long long)line_no, header.v[labels[k]], cell);
-            else if (text && n_labels > 1)
-                rc = nnk_err_set(err, NNK_EDATA, "data '%s': line %lld, column '%s': string labels ('%s') need a single label column",
-                                 path, (long long)line_no, header.v[labels[k]], cell);
-            else if (text && classes) {
-                int64_t c = class_index(classes, n_classes, cell);
-                if (c < 0)
-                    rc = nnk_err_set(err, NNK_EDATA, "data '%s': line %lld, column '%s': '%s' is not one of the %lld known classes",
-                                     path, (long long)line_no, header.v[labels[k]], cell, (long long)n_classes);
-                d->y[d->rows] = (float)c;
-            } else if (!rc && n_labels == 1 && !classes) { /* kept until the column's kind is known */
-                if (sl.n == sl.cap) {
-                    int64_t cap = sl.cap ? sl.cap * 2 : 1024;
-                    char **t = realloc(sl.text, sizeof(char *) * (size_t)cap);
-                    if (!t) {
-                        rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
-                        break;
-                    }
-                    sl.text = t;
-                    sl.cap = cap;
-                }
-                if (!(sl.text[sl.n++] = strdup(cell)))
-                    rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
-                sl.any |= text;
-                if (!text)
-                    rc = parse_cell(path, line_no, header.v[labels[k]], cell, &d->y[d->rows], err);
-            } else {
-                rc = parse_cell(path, line_no, header.v[labels[k]], cell, &d->y[d->rows * n_labels + k], err);
-            }
-        }
+        int n = split_line(line, &r->row);
+        if (n < 0)
+            return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+        if (n != r->n_header)
+            return nnk_err_set(err, NNK_EDATA, "data '%s': line %lld has %d fields, the header has %d", r->path,
+                               (long long)line_no, n, r->n_header);
+        if (append_row(&d->x_f32, &r->xcap, d->rows, r->n_feats) ||
+            (r->n_labels && append_row(&d->y, &r->ycap, d->rows, r->n_labels)) ||
+            append_lines(&d->lines, &r->lines_cap, d->rows, line_no))
+            return nnk_err_set(err, NNK_ENOMEM, "data '%s': out of memory at line %lld", r->path, (long long)line_no);
+        rc = read_features(r, line_no, err);
+        if (!rc)
+            rc = read_labels(r, line_no, err);
         d->rows++;
     }
-    if (!rc && ferror(f))
-        rc = nnk_err_set(err, NNK_EIO, "data '%s': read error", path);
+    if (!rc && ferror(r->f))
+        rc = nnk_err_set(err, NNK_EIO, "data '%s': read error", r->path);
     if (!rc && d->rows == 0)
-        rc = nnk_err_set(err, NNK_EDATA, "data '%s': no data rows", path);
-    if (!rc && sl.any) /* a string label column: its sorted values are the classes */
-        rc = classes_from_file(d, &sl, path, err);
-    if (!rc && keep_text_columns(d, &tc, n_feats))
+        rc = nnk_err_set(err, NNK_EDATA, "data '%s': no data rows", r->path);
+    return rc;
+}
+
+/* After the rows: string labels' classes (the file's own, or the known
+ * ones naming them), text columns kept as categories. */
+static int finish_columns(csv_reader *r, nnk_err *err)
+{
+    nnk_dataset *d = r->d;
+    int rc = NNK_OK;
+    if (r->sl.any) /* a string label column: its sorted values are the classes */
+        rc = classes_from_file(d, &r->sl, r->path, err);
+    if (!rc && keep_text_columns(d, &r->tc, r->n_feats))
         rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
-    for (int k = 0; tc.dicts && k < n_feats; k++)
-        nnkd__text_dict_free(&tc.dicts[k]);
-    for (int k = 0; tc.first_text && k < n_feats; k++)
-        free(tc.first_text[k]);
-    free(tc.dicts);
-    free(tc.is_text);
-    free(tc.numbers);
-    free(tc.text_line);
-    free(tc.first_text);
-    if (!rc && classes && n_labels == 1 && !d->names_storage) { /* the known classes name them */
-        d->names_storage = calloc((size_t)(n_classes ? n_classes : 1), sizeof(char *));
-        for (int64_t k = 0; d->names_storage && k < n_classes; k++)
-            d->names_storage[k] = strdup(classes[k]);
-        d->n_classes = d->names_storage ? n_classes : 0;
+    if (!rc && r->classes && r->n_labels == 1 && !d->names_storage) { /* the known classes name them */
+        d->names_storage = calloc((size_t)(r->n_classes ? r->n_classes : 1), sizeof(char *));
+        for (int64_t k = 0; d->names_storage && k < r->n_classes; k++)
+            d->names_storage[k] = strdup(r->classes[k]);
+        d->n_classes = d->names_storage ? r->n_classes : 0;
         d->class_names = (const char *const *)d->names_storage;
     }
-    for (int64_t i = 0; i < sl.n; i++)
-        free(sl.text[i]);
-    free(sl.text);
-    fclose(f);
-    free(hline);
-    free(line);
-    free(header.v);
-    free(row.v);
-    free(labels);
-    free(feats);
+    return rc;
+}
+
+static void reader_free(csv_reader *r)
+{
+    text_columns *tc = &r->tc;
+    for (int k = 0; tc->dicts && k < r->n_feats; k++)
+        nnkd__text_dict_free(&tc->dicts[k]);
+    for (int k = 0; tc->first_text && k < r->n_feats; k++)
+        free(tc->first_text[k]);
+    free(tc->dicts);
+    free(tc->is_text);
+    free(tc->numbers);
+    free(tc->text_line);
+    free(tc->first_text);
+    for (int64_t i = 0; i < r->sl.n; i++)
+        free(r->sl.text[i]);
+    free(r->sl.text);
+    if (r->f)
+        fclose(r->f);
+    free(r->hline);
+    free(r->header.v);
+    free(r->row.v);
+    free(r->labels);
+    free(r->feats);
+    free(r->line);
+}
+
+static nnk_dataset *load_csv(const char *path, const char *label_columns, const char *feature_columns,
+                             const char *const *classes, int64_t n_classes, int64_t lo, int64_t hi, nnk_err *err)
+{
+    csv_reader r = {.path = path, .classes = classes, .n_classes = n_classes};
+    if (!(r.f = nnk_open_input(path, "data", err))) {
+        if (err)
+            err->status = NNK_EDATA;
+        return NULL;
+    }
+    r.d = calloc(1, sizeof *r.d);
+    int rc = r.d ? NNK_OK : nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    if (!rc)
+        rc = read_header(&r, label_columns, feature_columns, err);
+    if (!rc)
+        rc = start_columns(&r, err);
+    if (!rc)
+        rc = read_rows(&r, lo, hi, err);
+    if (!rc)
+        rc = finish_columns(&r, err);
+    nnk_dataset *d = r.d;
+    int n_feats = r.n_feats, n_labels = r.n_labels;
+    reader_free(&r);
     if (rc) {
         nnk_dataset_free(d);
         return NULL;
