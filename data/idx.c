@@ -189,8 +189,51 @@ nnk_dataset *nnk_dataset_load_idx(const char *images, const char *labels,
     return nnkd__load_idx_part(images, labels, 0, 1, NULL, err);
 }
 
+/* n values of f as floats (malloc'd into *out); each must be finite as a
+ * float (what names the sample or label in the message). */
+static int idx_floats(const idx_file *f, int64_t per, const char *path, const char *what, float **out, nnk_err *err)
+{
+    float *v = *out = malloc((size_t)(f->count + 1) * sizeof(float));
+    if (!v)
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    for (int64_t i = 0; i < f->count; i++) {
+        double x = idx_value(f, i);
+        if (!isfinite(x) || !isfinite((float)x)) /* a double past float's range too */
+            return nnk_err_set(err, NNK_EDATA, "data '%s': NaN, Inf or a value past float range in %s %lld", path, what,
+                               (long long)(i / per) + 1);
+        v[i] = (float)x;
+    }
+    return NNK_OK;
+}
+
+/* The samples of xi into d: its per-sample shape, bytes kept as bytes
+ * (4x smaller than floats), other types as floats. */
+static int idx_samples(nnk_dataset *d, idx_file *xi, const char *images, nnk_err *err)
+{
+    if (xi->ndim - 1 > NNK_MAX_DIMS - 1)
+        return nnk_err_set(err, NNK_EDATA, "data '%s': %d dimensions per sample, at most %d", images, xi->ndim - 1,
+                           NNK_MAX_DIMS - 1);
+    if (xi->dim[0] < 1)
+        return nnk_err_set(err, NNK_EDATA, "data '%s': the IDX file holds no samples", images);
+    d->rows = xi->dim[0];
+    d->x_shape.ndim = xi->ndim > 1 ? xi->ndim - 1 : 1;
+    d->x_shape.dim[0] = 1;
+    d->x_cols = 1;
+    for (int k = 1; k < xi->ndim; k++) {
+        d->x_shape.dim[k - 1] = xi->dim[k];
+        if (nnk_size_mul(d->x_cols, xi->dim[k], &d->x_cols) || xi->dim[k] < 1)
+            return nnk_err_set(err, NNK_EDATA, "data '%s': a sample of the IDX header's shape has no values or too many",
+                               images);
+    }
+    if (xi->type != 0x08)
+        return idx_floats(xi, d->x_cols, images, "sample", &d->x_f32, err);
+    d->x_u8 = xi->data;
+    xi->data = NULL;
+    return NNK_OK;
+}
+
 nnk_dataset *nnkd__load_idx_part(const char *images, const char *labels, int part, int parts, int64_t *total,
-                                       nnk_err *err)
+                                 nnk_err *err)
 {
     idx_file xi, yi;
     memset(&yi, 0, sizeof yi);
@@ -203,69 +246,23 @@ nnk_dataset *nnkd__load_idx_part(const char *images, const char *labels, int par
     }
     if (total)
         *total = xtotal;
-    if (labels && parts > 1 && xtotal != ytotal) { /* the parts' sizes alone would not show it */
-        free(xi.data);
-        free(yi.data);
-        nnk_err_set(err, NNK_EDATA, "data '%s': %lld labels for %lld samples in '%s'", labels, (long long)ytotal,
-                    (long long)xtotal, images);
-        return NULL;
-    }
     nnk_dataset *d = calloc(1, sizeof *d);
     int rc = d ? NNK_OK : nnk_err_set(err, NNK_ENOMEM, "out of memory");
-    if (!rc && xi.ndim - 1 > NNK_MAX_DIMS - 1)
-        rc = nnk_err_set(err, NNK_EDATA, "data '%s': %d dimensions per sample, at most %d",
-                         images, xi.ndim - 1, NNK_MAX_DIMS - 1);
-    if (!rc && xi.dim[0] < 1)
-        rc = nnk_err_set(err, NNK_EDATA, "data '%s': the IDX file holds no samples", images);
+    if (!rc && labels && parts > 1 && xtotal != ytotal) /* the parts' sizes alone would not show it */
+        rc = nnk_err_set(err, NNK_EDATA, "data '%s': %lld labels for %lld samples in '%s'", labels, (long long)ytotal,
+                         (long long)xtotal, images);
+    if (!rc && !(d->source = strdup(images)))
+        rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    if (!rc)
+        rc = idx_samples(d, &xi, images, err);
     if (!rc && labels && yi.dim[0] != xi.dim[0])
-        rc = nnk_err_set(err, NNK_EDATA, "data '%s': %lld labels for %lld samples in '%s'",
-                         labels, (long long)yi.dim[0], (long long)xi.dim[0], images);
-    if (!rc) {
-        d->rows = xi.dim[0];
-        d->x_shape.ndim = xi.ndim > 1 ? xi.ndim - 1 : 1;
-        d->x_cols = 1;
-        for (int k = 1; k < xi.ndim && !rc; k++) {
-            d->x_shape.dim[k - 1] = xi.dim[k];
-            if (nnk_size_mul(d->x_cols, xi.dim[k], &d->x_cols) || xi.dim[k] < 1)
-                rc = nnk_err_set(err, NNK_EDATA, "data '%s': a sample of the IDX header's shape has no values or too many",
-                                 images);
-        }
-        if (xi.ndim == 1)
-            d->x_shape.dim[0] = 1;
-        d->source = strdup(images);
-        if (rc) {
-            /* nothing to convert */
-        } else if (xi.type == 0x08) {
-            d->x_u8 = xi.data; /* kept as bytes: 4x smaller than floats */
-            xi.data = NULL;
-        } else {
-            d->x_f32 = malloc((size_t)(xi.count + 1) * sizeof(float));
-            if (!d->x_f32)
-                rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
-            for (int64_t i = 0; !rc && i < xi.count; i++) {
-                double v = idx_value(&xi, i);
-                if (!isfinite(v) || !isfinite((float)v)) /* a double past float's range too */
-                    rc = nnk_err_set(err, NNK_EDATA, "data '%s': NaN, Inf or a value past float range in sample %lld",
-                                     images, (long long)(i / d->x_cols) + 1);
-                d->x_f32[i] = (float)v;
-            }
-        }
-    }
+        rc = nnk_err_set(err, NNK_EDATA, "data '%s': %lld labels for %lld samples in '%s'", labels, (long long)yi.dim[0],
+                         (long long)xi.dim[0], images);
     if (!rc && labels && yi.count / yi.dim[0] < 1)
         rc = nnk_err_set(err, NNK_EDATA, "data '%s': the labels have no values", labels);
     if (!rc && labels) {
-        int64_t per = yi.count / (yi.dim[0] ? yi.dim[0] : 1);
-        d->y_cols = per;
-        d->y = malloc((size_t)(yi.count + 1) * sizeof(float));
-        if (!d->y)
-            rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
-        for (int64_t i = 0; !rc && i < yi.count; i++) {
-            double v = idx_value(&yi, i);
-            if (!isfinite(v) || !isfinite((float)v))
-                rc = nnk_err_set(err, NNK_EDATA, "data '%s': NaN, Inf or a value past float range in label %lld",
-                                 labels, (long long)i + 1);
-            d->y[i] = (float)v;
-        }
+        d->y_cols = yi.count / (yi.dim[0] ? yi.dim[0] : 1);
+        rc = idx_floats(&yi, 1, labels, "label", &d->y, err);
     }
     free(xi.data);
     free(yi.data);
