@@ -98,7 +98,7 @@ const char *nnk_registry_searched(const nnk_registry *reg)
 
 /* What each kind's vtable looks like to the loader: the descriptor's array
  * and, for every entry, the common header fields. All vtables begin with
- * struct_size, name, doc, params (checked by tests/test_abi.c). */
+ * struct_size, name, doc, params (pinned by tests/test_loader.c). */
 typedef struct vt_head {
     size_t struct_size;
     const char *name;

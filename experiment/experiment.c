@@ -761,94 +761,114 @@ const char *nnk_ini_section_type(const nnk_ini_section *s)
     return type ? type : s->name;
 }
 
-static int add_layers(const nnk_experiment *e, nnk_model *m, nnk_err *err)
+/* A [layer NAME] section: its type, inputs, trainable and repeat, and its
+ * other keys (the layer's parameters) with where each was written. */
+typedef struct layer_section {
+    const char *type, *keys[64], *values[64], *where[64], *inputs[NNK_MAX_INPUTS];
+    char wbuf[64][600], alias[NNK_MAX_INPUTS][300];
+    char *inputs_copy;
+    int n, n_in, trainable;
+    long long repeat; /* 0: one layer under its own name */
+} layer_section;
+
+/* One key of the section into ls. */
+static int layer_key(const nnk_experiment *e, const nnk_ini_section *s, const nnk_ini_entry *en, layer_section *ls,
+                     nnk_err *err)
 {
-    for (int i = 0; i < e->n; i++) {
-        const nnk_ini_section *s = &e->sections[i];
-        if (strcmp(s->kind, "layer"))
-            continue;
-        const char *type = NULL, *keys[64], *values[64];
-        const char *inputs[NNK_MAX_INPUTS];
-        char *inputs_copy = NULL;
-        char wbuf[64][600];
-        const char *where[64];
-        int n = 0, n_in = 0, trainable = 1;
-        long long repeat = 0; /* 0: one layer under its own name */
-        if (s->n > 64)
-            return nnk_err_set(err, NNK_ECONFIG, "%s:%d: layer '%s' has %d keys, at most 64", e->path, s->line, s->name,
-                               s->n);
-        for (int k = 0; k < s->n && n < 64; k++) {
-            if (!strcmp(s->entries[k].key, "type")) {
-                type = s->entries[k].value;
-            } else if (!strcmp(s->entries[k].key, "trainable")) { /* Keras's layer.trainable, for every layer */
-                const char *v = s->entries[k].value;
-                trainable = !strcmp(v, "true") || !strcmp(v, "1") ? 1 : !strcmp(v, "false") || !strcmp(v, "0") ? 0 : -1;
-                if (trainable < 0) {
-                    char w[600];
-                    where_text(e, &s->entries[k], w, sizeof w);
-                    free(inputs_copy);
-                    return nnk_err_set(err, NNK_ECONFIG, "%s: layer '%s': parameter 'trainable' must be true or false, got '%s'",
-                                       w, s->name, v);
-                }
-            } else if (!strcmp(s->entries[k].key, "repeat")) { /* N chained copies: NAME_1 ... NAME_N */
-                char *end;
-                repeat = strtoll(s->entries[k].value, &end, 10);
-                if (!*s->entries[k].value || *end || repeat < 1 || repeat > 1000) {
-                    char w[600];
-                    where_text(e, &s->entries[k], w, sizeof w);
-                    free(inputs_copy);
-                    return nnk_err_set(err, NNK_ECONFIG, "%s: layer '%s': parameter 'repeat' must be an integer in [1, 1000], got '%s'",
-                                       w, s->name, s->entries[k].value);
-                }
-            } else if (!strcmp(s->entries[k].key, "inputs")) {
-                free(inputs_copy);
-                inputs_copy = strdup(s->entries[k].value);
-                char *save = NULL;
-                n_in = 0;
-                for (char *t = strtok_r(inputs_copy, ", ", &save); t && n_in < NNK_MAX_INPUTS;
-                     t = strtok_r(NULL, ", ", &save))
-                    inputs[n_in++] = t;
-            } else {
-                where_text(e, &s->entries[k], wbuf[n], sizeof wbuf[n]);
-                where[n] = wbuf[n];
-                keys[n] = s->entries[k].key;
-                values[n++] = s->entries[k].value;
-            }
+    char w[600];
+    if (!strcmp(en->key, "type")) {
+        ls->type = en->value;
+    } else if (!strcmp(en->key, "trainable")) { /* Keras's layer.trainable, for every layer */
+        const char *v = en->value;
+        ls->trainable = !strcmp(v, "true") || !strcmp(v, "1") ? 1 : !strcmp(v, "false") || !strcmp(v, "0") ? 0 : -1;
+        if (ls->trainable < 0) {
+            where_text(e, en, w, sizeof w);
+            return nnk_err_set(err, NNK_ECONFIG, "%s: layer '%s': parameter 'trainable' must be true or false, got '%s'", w,
+                               s->name, v);
         }
-        if (!type) /* [layer flatten] with no type: the name is the type */
-            type = nnk_registry_find(nnk_model_registry(m), NNK_KIND_LAYER, s->name) ? s->name : NULL;
-        if (!type) {
-            free(inputs_copy);
-            return nnk_err_set(err, NNK_ECONFIG, "%s:%d: layer '%s' has no 'type'", e->path,
-                               s->line, s->name);
+    } else if (!strcmp(en->key, "repeat")) { /* N chained copies: NAME_1 ... NAME_N */
+        char *end;
+        ls->repeat = strtoll(en->value, &end, 10);
+        if (!*en->value || *end || ls->repeat < 1 || ls->repeat > 1000) {
+            where_text(e, en, w, sizeof w);
+            return nnk_err_set(err, NNK_ECONFIG, "%s: layer '%s': parameter 'repeat' must be an integer in [1, 1000], got '%s'",
+                               w, s->name, en->value);
         }
-        /* an input naming a repeated layer means its last copy */
-        char alias[NNK_MAX_INPUTS][300];
-        for (int k = 0; k < n_in; k++)
-            for (int j = 0; j < e->n; j++) {
-                const nnk_ini_section *o = &e->sections[j];
-                const char *r = o->name && !strcmp(o->kind, "layer") && !strcmp(o->name, inputs[k]) ? nnk_ini_section_value(o, "repeat") : NULL;
-                if (r) {
-                    snprintf(alias[k], sizeof alias[k], "%s_%s", inputs[k], r);
-                    inputs[k] = alias[k];
-                }
-            }
-        int rc = NNK_OK;
-        for (long long copy = 1; !rc && copy <= (repeat ? repeat : 1); copy++) {
-            char name[300], prev[300];
-            const char *in1[1] = {prev};
-            snprintf(name, sizeof name, repeat ? "%s_%lld" : "%s", s->name, copy);
-            snprintf(prev, sizeof prev, "%s_%lld", s->name, copy - 1);
-            rc = copy == 1 ? nnk_model_add_layer(m, name, type, inputs, n_in, keys, values, where, n, err)
-                           : nnk_model_add_layer(m, name, type, in1, 1, keys, values, where, n, err);
-            if (!rc && !trainable)
-                rc = nnk_model_set_trainable(m, name, 0, err);
-        }
-        free(inputs_copy);
-        if (rc)
-            return rc;
+    } else if (!strcmp(en->key, "inputs")) {
+        free(ls->inputs_copy);
+        ls->inputs_copy = strdup(en->value);
+        char *save = NULL;
+        ls->n_in = 0;
+        for (char *t = strtok_r(ls->inputs_copy, ", ", &save); t && ls->n_in < NNK_MAX_INPUTS; t = strtok_r(NULL, ", ", &save))
+            ls->inputs[ls->n_in++] = t;
+    } else {
+        where_text(e, en, ls->wbuf[ls->n], sizeof ls->wbuf[ls->n]);
+        ls->where[ls->n] = ls->wbuf[ls->n];
+        ls->keys[ls->n] = en->key;
+        ls->values[ls->n++] = en->value;
     }
     return NNK_OK;
+}
+
+/* An input naming a repeated layer means its last copy. */
+static void resolve_repeated_inputs(const nnk_experiment *e, layer_section *ls)
+{
+    for (int k = 0; k < ls->n_in; k++)
+        for (int j = 0; j < e->n; j++) {
+            const nnk_ini_section *o = &e->sections[j];
+            const char *r = o->name && !strcmp(o->kind, "layer") && !strcmp(o->name, ls->inputs[k])
+                                ? nnk_ini_section_value(o, "repeat")
+                                : NULL;
+            if (r) {
+                snprintf(ls->alias[k], sizeof ls->alias[k], "%s_%s", ls->inputs[k], r);
+                ls->inputs[k] = ls->alias[k];
+            }
+        }
+}
+
+/* The layer section s into m (its copies, when repeated). */
+static int add_layer_section(const nnk_experiment *e, const nnk_ini_section *s, nnk_model *m, layer_section *ls,
+                             nnk_err *err)
+{
+    if (s->n > 64)
+        return nnk_err_set(err, NNK_ECONFIG, "%s:%d: layer '%s' has %d keys, at most 64", e->path, s->line, s->name, s->n);
+    for (int k = 0; k < s->n && ls->n < 64; k++)
+        if (layer_key(e, s, &s->entries[k], ls, err))
+            return err->status;
+    if (!ls->type) /* [layer flatten] with no type: the name is the type */
+        ls->type = nnk_registry_find(nnk_model_registry(m), NNK_KIND_LAYER, s->name) ? s->name : NULL;
+    if (!ls->type)
+        return nnk_err_set(err, NNK_ECONFIG, "%s:%d: layer '%s' has no 'type'", e->path, s->line, s->name);
+    resolve_repeated_inputs(e, ls);
+    int rc = NNK_OK;
+    for (long long copy = 1; !rc && copy <= (ls->repeat ? ls->repeat : 1); copy++) {
+        char name[300], prev[300];
+        const char *in1[1] = {prev};
+        snprintf(name, sizeof name, ls->repeat ? "%s_%lld" : "%s", s->name, copy);
+        snprintf(prev, sizeof prev, "%s_%lld", s->name, copy - 1);
+        rc = copy == 1 ? nnk_model_add_layer(m, name, ls->type, ls->inputs, ls->n_in, ls->keys, ls->values, ls->where,
+                                             ls->n, err)
+                       : nnk_model_add_layer(m, name, ls->type, in1, 1, ls->keys, ls->values, ls->where, ls->n, err);
+        if (!rc && !ls->trainable)
+            rc = nnk_model_set_trainable(m, name, 0, err);
+    }
+    return rc;
+}
+
+static int add_layers(const nnk_experiment *e, nnk_model *m, nnk_err *err)
+{
+    layer_section *ls = malloc(sizeof *ls);
+    int rc = ls ? NNK_OK : nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    for (int i = 0; !rc && i < e->n; i++) {
+        if (strcmp(e->sections[i].kind, "layer"))
+            continue;
+        memset(ls, 0, sizeof *ls);
+        ls->trainable = 1;
+        rc = add_layer_section(e, &e->sections[i], m, ls, err);
+        free(ls->inputs_copy);
+    }
+    free(ls);
+    return rc;
 }
 
 /* Splits "a, b" into at most cap pieces in copy (which the caller frees). */
@@ -900,14 +920,55 @@ static int compile_number(const char *key, const char *value, const char *where,
     return rc;
 }
 
-static int compile_model(const nnk_experiment *e, nnk_model *m, nnk_err *err)
-{
-    const char *loss = NULL, *outputs = NULL, *weights = NULL, *keys[64], *values[64];
+/* What [compile] says: the keys compile knows by name, and the rest
+ * (optimizer and loss parameters) with where each was written. */
+typedef struct compile_section {
     nnk_compile_options co;
-    nnk_compile_options_init(&co);
-    char wbuf[64][600], wloss[600] = "", wweights[600] = "";
-    const char *where[64];
-    int n = 0, found = 0;
+    const char *loss, *outputs, *weights, *keys[64], *values[64], *where[64];
+    char wbuf[64][600], wloss[600], wweights[600];
+    int n;
+} compile_section;
+
+/* One [compile] key into ck. */
+static int compile_key(const nnk_experiment *e, const nnk_ini_entry *en, compile_section *ck, nnk_err *err)
+{
+    char w[600];
+    where_text(e, en, w, sizeof w);
+    if (!strcmp(en->key, "loss")) {
+        ck->loss = en->value;
+        snprintf(ck->wloss, sizeof ck->wloss, "%s", w);
+    } else if (!strcmp(en->key, "optimizer")) {
+        ck->co.optimizer = en->value;
+    } else if (!strcmp(en->key, "metrics")) {
+        ck->co.metrics = en->value;
+    } else if (!strcmp(en->key, "outputs")) {
+        ck->outputs = en->value;
+    } else if (!strcmp(en->key, "loss_weights")) {
+        ck->weights = en->value;
+        snprintf(ck->wweights, sizeof ck->wweights, "%s", w);
+    } else if (!strcmp(en->key, "learning_rate") || !strcmp(en->key, "clipnorm") || !strcmp(en->key, "clipvalue") ||
+               !strcmp(en->key, "global_clipnorm")) {
+        double v = 0;
+        if (compile_number(en->key, en->value, w, &v, err))
+            return err->status;
+        *(!strcmp(en->key, "learning_rate") ? &ck->co.learning_rate
+          : !strcmp(en->key, "clipnorm")    ? &ck->co.clipnorm
+          : !strcmp(en->key, "clipvalue")   ? &ck->co.clipvalue
+                                            : &ck->co.global_clipnorm) = v;
+    } else if (home_of("compile", en->key)) {
+        return wrong_section(w, "compile", en->key, home_of("compile", en->key), err);
+    } else {
+        snprintf(ck->wbuf[ck->n], sizeof ck->wbuf[ck->n], "%s", w);
+        ck->where[ck->n] = ck->wbuf[ck->n];
+        ck->keys[ck->n] = en->key;
+        ck->values[ck->n++] = en->value;
+    }
+    return NNK_OK;
+}
+
+static int read_compile(const nnk_experiment *e, compile_section *ck, nnk_err *err)
+{
+    int found = 0;
     for (int i = 0; i < e->n; i++) {
         const nnk_ini_section *s = &e->sections[i];
         if (strcmp(s->kind, "compile"))
@@ -915,101 +976,96 @@ static int compile_model(const nnk_experiment *e, nnk_model *m, nnk_err *err)
         found = 1;
         if (s->n > 64)
             return nnk_err_set(err, NNK_ECONFIG, "%s:%d: section [compile] has %d keys, at most 64", e->path, s->line, s->n);
-        for (int k = 0; k < s->n && n < 64; k++) {
-            const nnk_ini_entry *en = &s->entries[k];
-            char w[600];
-            where_text(e, en, w, sizeof w);
-            if (!strcmp(en->key, "loss")) {
-                loss = en->value;
-                snprintf(wloss, sizeof wloss, "%s", w);
-            } else if (!strcmp(en->key, "optimizer")) {
-                co.optimizer = en->value;
-            } else if (!strcmp(en->key, "metrics")) {
-                co.metrics = en->value;
-            } else if (!strcmp(en->key, "outputs")) {
-                outputs = en->value;
-            } else if (!strcmp(en->key, "loss_weights")) {
-                weights = en->value;
-                snprintf(wweights, sizeof wweights, "%s", w);
-            } else if (!strcmp(en->key, "learning_rate") || !strcmp(en->key, "clipnorm") ||
-                       !strcmp(en->key, "clipvalue") || !strcmp(en->key, "global_clipnorm")) {
-                double v = 0;
-                if (compile_number(en->key, en->value, w, &v, err))
-                    return err->status;
-                double *target = !strcmp(en->key, "learning_rate") ? &co.learning_rate
-                                 : !strcmp(en->key, "clipnorm")    ? &co.clipnorm
-                                 : !strcmp(en->key, "clipvalue")   ? &co.clipvalue
-                                                                   : &co.global_clipnorm;
-                *target = v;
-            } else if (home_of("compile", en->key)) {
-                return wrong_section(w, "compile", en->key, home_of("compile", en->key), err);
-            } else {
-                snprintf(wbuf[n], sizeof wbuf[n], "%s", w);
-                where[n] = wbuf[n];
-                keys[n] = en->key;
-                values[n++] = en->value;
-            }
-        }
+        for (int k = 0; k < s->n && ck->n < 64; k++)
+            if (compile_key(e, &s->entries[k], ck, err))
+                return err->status;
     }
-    if (!found || !loss)
+    if (!found || !ck->loss)
         return nnk_err_set(err, NNK_ECONFIG, "%s: section [compile] needs a 'loss'", e->path);
-    /* OPTIMIZER.key and LOSS.key apply only when that optimizer or loss is
-     * the one compiled, so a sweep can switch them (sgd.momentum = 0.9 with
-     * adam, huber.delta = 1 with mse) */
-    const char *opt = co.optimizer ? co.optimizer : "sgd";
+    return NNK_OK;
+}
+
+/* OPTIMIZER.key and LOSS.key apply only when that optimizer or loss is the
+ * one compiled, so a sweep can switch them (sgd.momentum = 0.9 with adam,
+ * huber.delta = 1 with mse): the others are dropped, the scope cut off. */
+static int scope_keys(const nnk_model *m, compile_section *ck, nnk_err *err)
+{
+    const char *opt = ck->co.optimizer ? ck->co.optimizer : "sgd";
     int kept = 0;
-    for (int i = 0; i < n; i++) {
-        const char *dot = strchr(keys[i], '.');
+    for (int i = 0; i < ck->n; i++) {
+        const char *dot = strchr(ck->keys[i], '.');
         if (dot) {
             char scope[128];
-            snprintf(scope, sizeof scope, "%.*s", (int)(dot - keys[i]), keys[i]);
+            snprintf(scope, sizeof scope, "%.*s", (int)(dot - ck->keys[i]), ck->keys[i]);
             int is_opt = nnk_registry_find(nnk_model_registry(m), NNK_KIND_OPTIMIZER, scope) != NULL;
             if (!is_opt && !nnk_registry_find(nnk_model_registry(m), NNK_KIND_LOSS, scope))
-                return nnk_err_set(err, NNK_ECONFIG, "%s: compile: '%s' names no optimizer or loss ('%s')", where[i],
-                                   keys[i], scope);
-            if (is_opt ? strcmp(scope, opt) : !list_has(loss, scope))
+                return nnk_err_set(err, NNK_ECONFIG, "%s: compile: '%s' names no optimizer or loss ('%s')", ck->where[i],
+                                   ck->keys[i], scope);
+            if (is_opt ? strcmp(scope, opt) : !list_has(ck->loss, scope))
                 continue; /* for another optimizer or loss */
-            keys[i] = dot + 1;
+            ck->keys[i] = dot + 1;
         }
-        keys[kept] = keys[i];
-        values[kept] = values[i];
-        where[kept++] = where[i];
+        ck->keys[kept] = ck->keys[i];
+        ck->values[kept] = ck->values[i];
+        ck->where[kept++] = ck->where[i];
     }
-    n = kept;
+    ck->n = kept;
+    return NNK_OK;
+}
+
+/* The outputs, their losses and loss weights, then compile. */
+static int compile_outputs(const nnk_experiment *e, compile_section *ck, nnk_model *m, nnk_err *err)
+{
+    nnk_compile_options *co = &ck->co;
     char *out_copy, *loss_copy, *w_copy;
     const char *out_names[NNK_MAX_OUTPUTS + 1], *losses[NNK_MAX_OUTPUTS + 1], *wtext[NNK_MAX_OUTPUTS + 1];
     double w[NNK_MAX_OUTPUTS + 1];
-    co.n_outputs = split_list(outputs, &out_copy, out_names, NNK_MAX_OUTPUTS + 1);
-    co.n_losses = split_list(loss, &loss_copy, losses, NNK_MAX_OUTPUTS + 1);
-    int n_w = split_list(weights, &w_copy, wtext, NNK_MAX_OUTPUTS + 1);
-    int rc = NNK_OK, n_out = co.n_outputs ? co.n_outputs : 1;
-    if (co.n_outputs > NNK_MAX_OUTPUTS)
+    co->n_outputs = split_list(ck->outputs, &out_copy, out_names, NNK_MAX_OUTPUTS + 1);
+    co->n_losses = split_list(ck->loss, &loss_copy, losses, NNK_MAX_OUTPUTS + 1);
+    int n_w = split_list(ck->weights, &w_copy, wtext, NNK_MAX_OUTPUTS + 1);
+    int rc = NNK_OK, n_out = co->n_outputs ? co->n_outputs : 1;
+    if (co->n_outputs > NNK_MAX_OUTPUTS)
         rc = nnk_err_set(err, NNK_ECONFIG, "%s: compile: at most %d outputs", e->path, NNK_MAX_OUTPUTS);
-    else if (co.n_losses != 1 && co.n_losses != n_out)
+    else if (co->n_losses != 1 && co->n_losses != n_out)
         rc = nnk_err_set(err, NNK_ECONFIG, "%s: compile: %d losses for %d outputs (give one for all, or one per output)",
-                         wloss, co.n_losses, n_out);
-    else if (weights && n_w != n_out)
-        rc = nnk_err_set(err, NNK_ECONFIG, "%s: compile: %d loss_weights for %d outputs", wweights, n_w, n_out);
-    for (int k = 0; !rc && weights && k < n_w; k++) {
+                         ck->wloss, co->n_losses, n_out);
+    else if (ck->weights && n_w != n_out)
+        rc = nnk_err_set(err, NNK_ECONFIG, "%s: compile: %d loss_weights for %d outputs", ck->wweights, n_w, n_out);
+    for (int k = 0; !rc && ck->weights && k < n_w; k++) {
         char *end;
         w[k] = strtod(wtext[k], &end);
         if (*end || !(w[k] >= 0))
-            rc = nnk_err_set(err, NNK_ECONFIG, "%s: compile: loss weight '%s' must be a number >= 0",
-                             wweights, wtext[k]);
+            rc = nnk_err_set(err, NNK_ECONFIG, "%s: compile: loss weight '%s' must be a number >= 0", ck->wweights,
+                             wtext[k]);
     }
     if (!rc) {
-        co.outputs = out_names;
-        co.losses = losses;
-        co.loss_weights = weights ? w : NULL;
-        co.keys = keys;
-        co.values = values;
-        co.where = where;
-        co.n_params = n;
-        rc = nnk_model_compile_with(m, &co, err);
+        co->outputs = out_names;
+        co->losses = losses;
+        co->loss_weights = ck->weights ? w : NULL;
+        co->keys = ck->keys;
+        co->values = ck->values;
+        co->where = ck->where;
+        co->n_params = ck->n;
+        rc = nnk_model_compile_with(m, co, err);
     }
     free(out_copy);
     free(loss_copy);
     free(w_copy);
+    return rc;
+}
+
+static int compile_model(const nnk_experiment *e, nnk_model *m, nnk_err *err)
+{
+    compile_section *ck = calloc(1, sizeof *ck);
+    if (!ck)
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    nnk_compile_options_init(&ck->co);
+    int rc = read_compile(e, ck, err);
+    if (!rc)
+        rc = scope_keys(m, ck, err);
+    if (!rc)
+        rc = compile_outputs(e, ck, m, err);
+    free(ck);
     return rc;
 }
 
@@ -1175,16 +1231,9 @@ static void write_encoded_columns(FILE *f, const nnk_model *m, int i)
     fprintf(f, "\n");
 }
 
-char *nnk_experiment_resolved_text(const nnk_experiment *e, const nnk_model *m,
-                                   const nnk_experiment_parts *parts)
+/* The resolved [input] and [layer] sections. */
+static void write_graph(FILE *f, const nnk_experiment *e, const nnk_model *m)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    if (!f)
-        return NULL;
-    fprintf(f, "; %s, fully resolved (defaults and --set included)\n\n[data]\n", e->path);
-    write_params(f, parts->data);
     int n_in = nnk_model_inputs(m, NULL, NULL, 0);
     for (int i = 0; i < n_in; i++) {
         const char *name;
@@ -1212,6 +1261,11 @@ char *nnk_experiment_resolved_text(const nnk_experiment *e, const nnk_model *m,
         fprintf(f, "\ntrainable = %s\n", nnk_model_layer_trainable(m, i) ? "true" : "false");
         write_params(f, nnk_model_layer_params(m, i));
     }
+}
+
+/* The resolved [compile] section. */
+static void write_compile(FILE *f, const nnk_model *m)
+{
     int n_out = nnk_model_outputs(m, NULL, NULL, 0);
     nnk_output_info oi[16];
     for (int k = 0; k < n_out && k < 16; k++)
@@ -1247,6 +1301,20 @@ char *nnk_experiment_resolved_text(const nnk_experiment *e, const nnk_model *m,
     write_params(f, opt_params);
     if (n_out)
         write_params(f, oi[0].loss_params);
+}
+
+char *nnk_experiment_resolved_text(const nnk_experiment *e, const nnk_model *m,
+                                   const nnk_experiment_parts *parts)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return NULL;
+    fprintf(f, "; %s, fully resolved (defaults and --set included)\n\n[data]\n", e->path);
+    write_params(f, parts->data);
+    write_graph(f, e, m);
+    write_compile(f, m);
     fprintf(f, "\n[fit]\n");
     write_params(f, parts->fit);
     for (int i = 0; i < e->n; i++) {
