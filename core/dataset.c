@@ -22,11 +22,11 @@ void nnk_dataset_free(nnk_dataset *d)
     for (int64_t c = 0; d->feature_names && c < d->x_cols; c++)
         free(d->feature_names[c]);
     free(d->feature_names);
-    nnk__dataset_clear_text(d);
+    nnk_dataset_clear_text(d);
     free(d);
 }
 
-void nnk__dataset_clear_text(nnk_dataset *d)
+void nnk_dataset_clear_text(nnk_dataset *d)
 {
     for (int64_t k = 0; k < d->n_text; k++) {
         for (int64_t v = 0; v < d->text[k].n_values; v++)

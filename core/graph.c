@@ -456,39 +456,41 @@ int nnk_model_set_scale(nnk_model *m, double scale, nnk_err *err)
     return NNK_OK;
 }
 
-int nnk_model_fit_standardizer(nnk_model *m, const nnk_dataset *d, nnk_err *err)
+int nnk_model_set_fill(nnk_model *m, const float *fill, int64_t n, nnk_err *err)
 {
-    int64_t cols = d->x_cols;
-    double *sum = calloc((size_t)cols, sizeof(double));
-    double *sq = calloc((size_t)cols, sizeof(double));
-    float *mean = malloc((size_t)cols * sizeof(float));
-    float *sd = malloc((size_t)cols * sizeof(float));
-    float *inv = malloc((size_t)cols * sizeof(float));
-    float *row = malloc((size_t)cols * sizeof(float));
-    if (!sum || !sq || !mean || !sd || !inv || !row) {
-        free(sum); free(sq); free(mean); free(sd); free(inv); free(row);
+    float *copy = fill && n > 0 ? malloc(sizeof(float) * (size_t)n) : NULL;
+    if (fill && n > 0 && !copy)
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    if (copy)
+        memcpy(copy, fill, sizeof(float) * (size_t)n);
+    free(m->fill);
+    m->fill = copy;
+    m->n_fill = copy ? n : 0;
+    return NNK_OK;
+}
+
+int nnk_model_set_standardizer(nnk_model *m, const float *mean, const float *std, int64_t n, nnk_err *err)
+{
+    for (int64_t c = 0; mean && c < n; c++)
+        if (!isfinite(mean[c]) || !(std[c] > 0) || !isfinite(std[c]))
+            return nnk_err_set(err, NNK_EUSAGE, "standardizer: feature %lld: mean %g and std %g (std must be > 0)",
+                               (long long)c, (double)mean[c], (double)std[c]);
+    float *mu = NULL, *sd = NULL, *inv = NULL;
+    if (mean && n > 0 && (!(mu = malloc(sizeof(float) * (size_t)n)) || !(sd = malloc(sizeof(float) * (size_t)n)) ||
+                          !(inv = malloc(sizeof(float) * (size_t)n)))) {
+        free(mu), free(sd), free(inv);
         return nnk_err_set(err, NNK_ENOMEM, "out of memory");
     }
-    free(m->mean); free(m->std); free(m->inv_std);
-    m->mean = NULL;
-    m->n_std = 0;
-    for (int64_t r = 0; r < d->rows; r++) {
-        nnk__model_gather(m, d, &r, 1, row);
-        for (int64_t c = 0; c < cols; c++) {
-            sum[c] += row[c];
-            sq[c] += (double)row[c] * row[c];
-        }
-    }
-    double n = d->rows > 0 ? (double)d->rows : 1.0;
-    for (int64_t c = 0; c < cols; c++) {
-        double mu = sum[c] / n, var = sq[c] / n - mu * mu;
-        double s = var > 1e-12 ? sqrt(var) : 1.0; /* constant column: leave it */
-        mean[c] = (float)mu;
-        sd[c] = (float)s;
+    for (int64_t c = 0; mu && c < n; c++) {
+        mu[c] = mean[c];
+        sd[c] = std[c];
         inv[c] = (float)(1.0 / (double)sd[c]); /* from the stored float, as a loaded model does */
     }
-    free(sum); free(sq); free(row);
-    m->mean = mean; m->std = sd; m->inv_std = inv; m->n_std = cols;
+    free(m->mean), free(m->std), free(m->inv_std);
+    m->mean = mu;
+    m->std = sd;
+    m->inv_std = inv;
+    m->n_std = mu ? n : 0;
     return NNK_OK;
 }
 
@@ -520,60 +522,3 @@ int nnk_model_adapt(nnk_model *m, const nnk_dataset *d, int64_t bs, nnk_err *err
     return rc;
 }
 
-static int cmp_float(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
-int nnk_model_fit_missing(nnk_model *m, const nnk_dataset *d, const char *how, nnk_err *err)
-{
-    int mean = !strcmp(how, "mean"), median = !strcmp(how, "median"), zero = !strcmp(how, "zero");
-    if (!mean && !median && !zero)
-        return nnk_err_set(err, NNK_ECONFIG, "missing values: fill with mean, median or zero, got '%s'", how);
-    int64_t cols = d->x_cols;
-    float *fill = calloc((size_t)(cols ? cols : 1), sizeof(float));
-    float *present = malloc(sizeof(float) * (size_t)(d->rows ? d->rows : 1));
-    if (!fill || !present) {
-        free(fill);
-        free(present);
-        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
-    }
-    for (int64_t c = 0; !zero && d->x_f32 && c < cols; c++) {
-        int64_t n = 0;
-        double sum = 0;
-        for (int64_t r = 0; r < d->rows; r++) {
-            float v = d->x_f32[r * cols + c];
-            if (v == v) {
-                present[n++] = v;
-                sum += v;
-            }
-        }
-        if (!n)
-            continue; /* nothing to go by: 0 */
-        if (mean) {
-            fill[c] = (float)(sum / (double)n);
-        } else {
-            qsort(present, (size_t)n, sizeof(float), cmp_float);
-            fill[c] = n % 2 ? present[n / 2] : (float)(((double)present[n / 2 - 1] + present[n / 2]) / 2);
-        }
-    }
-    free(present);
-    free(m->fill);
-    m->fill = fill;
-    m->n_fill = cols;
-    return NNK_OK;
-}
-
-int nnk_model_check_missing(const nnk_model *m, const nnk_dataset *d, nnk_err *err)
-{
-    if (!d->x_f32 || (m->fill && m->n_fill == d->x_cols))
-        return NNK_OK;
-    int64_t n = nnk__model_count_missing(m, d);
-    if (!n)
-        return NNK_OK;
-    return nnk_err_set(err, NNK_EDATA,
-                       "data '%s': %lld missing value%s (the file's first: %s); set [data] missing = mean, median or "
-                       "zero to fill them from the training split",
-                       d->source, (long long)n, n > 1 ? "s" : "", d->missing_at ? d->missing_at : "?");
-}

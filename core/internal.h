@@ -265,13 +265,9 @@ float *nnk__floats_aligned(int64_t n, int zeroed);
 /* The pool's threads: 1 until nnk_set_threads (OpenBLAS threads alone). */
 int nnk__parallel_threads(void);
 
-/* dataset.c: frees d's text columns (once encoded) */
-void nnk__dataset_clear_text(nnk_dataset *d);
 
 /* categories.c */
 void nnk__model_clear_categories(nnk_model *m);
-/* d's missing cells, a one-hot encoded column's block counting once. */
-int64_t nnk__model_count_missing(const nnk_model *m, const nnk_dataset *d);
 /* Sets the categories (taking ownership of cats) and derives the encoded
  * feature names; fails when the names do not fit the raw count. */
 int nnk__model_set_categories(nnk_model *m, char **raw_names, int64_t n_raw, nnk_category *cats, int64_t n_cats,

@@ -22,4 +22,8 @@ nnk_dataset *nnkd__load_idx_part(const char *images, const char *labels, int par
  * part's rows kept) */
 nnk_dataset *nnkd__load_csv_part(const char *path, const char *label_columns, const char *feature_columns, int part,
                                  int parts, int64_t *total, nnk_err *err);
+
+/* categories.c: d's missing cells, a one-hot encoded column's block
+ * counting once */
+int64_t nnkd__count_missing(const nnk_model *m, const nnk_dataset *d);
 #endif

@@ -201,6 +201,8 @@ typedef struct nnk_dataset {
 /* Data sets come from libnnkit-data (nnkit/data.h): CSV, IDX and
  * Fashion-MNIST loaders, splitting, string labels' classes. */
 NNK_API void nnk_dataset_free(nnk_dataset *d);
+/* Frees d's text columns (once they are encoded; n_text becomes 0). */
+NNK_API void nnk_dataset_clear_text(nnk_dataset *d);
 /* Puts the rows (inputs with their labels) in a random order drawn from
  * seed, the same order for the same seed and row count. */
 NNK_API void nnk_dataset_shuffle(nnk_dataset *d, uint64_t seed);
@@ -283,38 +285,40 @@ NNK_API int nnk_model_set_class_names(nnk_model *m, const char *const *names, in
 NNK_API int64_t nnk_model_class_count(const nnk_model *m);
 NNK_API const char *nnk_model_class_name(const nnk_model *m, int64_t k); /* NULL past the end */
 NNK_API const char *nnk_model_feature_columns(const nnk_model *m);
-/* Categorical features, fitted on d (the training split): each text
- * column of d gets the sorted texts that occur in its rows as vocabulary,
- * saved with the model with the feature names and `unknown` ("error" or
- * "ignore"). Fails naming a column of more than NNK_MAX_CATEGORIES texts.
+/* The model's preprocessing state, saved with it and applied to every row
+ * as it is gathered (libnnkit-data's nnk_model_fit_* functions fit it from
+ * data; nnkit/data.h).
+ * Categories: the raw feature names (n_raw) and, for each text column (in
+ * feature order), its vocabulary: sorted, distinct, at most
+ * NNK_MAX_CATEGORIES texts. The arrays are copied; n_cats 0 clears them.
  * Before build, a 1-D input declared with the raw column count it takes
- * grows by each of its text columns' vocabulary size less one. With no
- * text columns it clears any categories. */
+ * grows by each of its text columns' vocabulary size less one. */
 #define NNK_MAX_CATEGORIES 10000
-NNK_API int nnk_model_fit_categories(nnk_model *m, const nnk_dataset *d, const char *unknown, nnk_err *err);
-/* One-hot encodes d's categorical columns in place, by the model's
- * vocabularies: each becomes one column per known text, named
- * "column=text" in d->feature_names; a missing cell makes its columns NaN
- * (for nnk_model_fit_missing's fills). A text the vocabulary lacks is an
- * error naming its line, column and text, or all zeros when the model
- * ignores unknown texts; text in a column the model reads as numbers is an
- * error naming the cell. No-op for a model without categories and data
- * without text. */
-NNK_API int nnk_model_encode_categories(const nnk_model *m, nnk_dataset *d, nnk_err *err);
+typedef struct nnk_category_info {
+    int64_t feature;            /* its raw feature position */
+    const char *const *values;  /* its vocabulary, sorted */
+    int64_t n_values;
+} nnk_category_info;
+NNK_API int nnk_model_set_categories(nnk_model *m, const char *const *raw_names, int64_t n_raw,
+                                     const nnk_category_info *cats, int64_t n_cats, int ignore_unknown, nnk_err *err);
+/* The categories: how many; the k-th (borrowed, valid until they change);
+ * the raw feature names (n_raw of them: NULL past the end); whether an
+ * unknown text encodes as all zeros instead of failing. */
+NNK_API int64_t nnk_model_category_count(const nnk_model *m);
+NNK_API int nnk_model_category(const nnk_model *m, int64_t k, nnk_category_info *out);
+NNK_API int64_t nnk_model_raw_feature_count(const nnk_model *m);
+NNK_API const char *nnk_model_raw_feature_name(const nnk_model *m, int64_t i);
+NNK_API int nnk_model_ignores_unknown(const nnk_model *m);
 /* The model's input features after encoding: their count (0 when the model
  * has no categories) and the name of feature i ("age", "color=red"). */
 NNK_API int64_t nnk_model_encoded_feature_count(const nnk_model *m);
 NNK_API const char *nnk_model_encoded_feature_name(const nnk_model *m, int64_t i);
-/* Fits mean/std per feature on d (after scale). */
-/* Missing values: fits a fill value per feature on d (the training split),
- * over the values present: how is "mean", "median" or "zero". Saved with
- * the model; rows are filled as they are gathered. */
-NNK_API int nnk_model_fit_missing(nnk_model *m, const nnk_dataset *d, const char *how, nnk_err *err);
-/* Fails (EDATA) naming the first missing cell of d when the model has no
- * fill values for it. */
-NNK_API int nnk_model_check_missing(const nnk_model *m, const nnk_dataset *d, nnk_err *err);
-NNK_API int nnk_model_fit_standardizer(nnk_model *m, const nnk_dataset *d,
-                               nnk_err *err);
+/* Missing cells (NaN) of feature j take fill[j] (n values, copied; fill
+ * NULL clears them). */
+NNK_API int nnk_model_set_fill(nnk_model *m, const float *fill, int64_t n, nnk_err *err);
+/* Standardization: feature j becomes (x - mean[j]) / std[j] after the
+ * fills and the scale (n values each, copied, std > 0; mean NULL clears). */
+NNK_API int nnk_model_set_standardizer(nnk_model *m, const float *mean, const float *std, int64_t n, nnk_err *err);
 
 /* Keras's adapt: every layer with an adapt hook (normalization) fits its
  * statistics to d. fit does this itself for layers not yet adapted; a

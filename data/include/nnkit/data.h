@@ -2,8 +2,9 @@
  * API (nnkit.h defines nnk_dataset and frees it). CSV files (gzip or
  * plain; text columns kept as categories until a model encodes them,
  * missing cells as NaN), IDX files, Fashion-MNIST by name, a
- * data-parallel process's shard of any of them, splitting, and string
- * labels' classes. */
+ * data-parallel process's shard of any of them, splitting, string labels'
+ * classes, and the preprocessing a model keeps fitted on the training
+ * split: one-hot categories, missing-value fills, standardization. */
 #ifndef NNKIT_DATA_H
 #define NNKIT_DATA_H
 #include <nnkit/nnkit.h>
@@ -54,6 +55,38 @@ NNK_API int nnk_dataset_fit_classes(nnk_dataset *train, nnk_dataset *const *othe
  * validation_split: taken before any shuffling). */
 NNK_API int nnk_dataset_split(nnk_dataset *d, double fraction, nnk_dataset **tail,
                       nnk_err *err);
+
+/* ---- preprocessing fitted on the training split, kept by the model --------
+ * (through nnk_model_set_categories, _set_fill and _set_standardizer) */
+
+/* Categorical features, fitted on d (the training split): each text
+ * column of d gets the sorted texts that occur in its rows as vocabulary,
+ * saved with the model with the feature names and `unknown` ("error" or
+ * "ignore"). Fails naming a column of more than NNK_MAX_CATEGORIES texts.
+ * Before build, a 1-D input declared with the raw column count it takes
+ * grows by each of its text columns' vocabulary size less one. With no
+ * text columns it clears any categories. */
+NNK_API int nnk_model_fit_categories(nnk_model *m, const nnk_dataset *d, const char *unknown, nnk_err *err);
+/* One-hot encodes d's categorical columns in place, by the model's
+ * vocabularies: each becomes one column per known text, named
+ * "column=text" in d->feature_names; a missing cell makes its columns NaN
+ * (for nnk_model_fit_missing's fills). A text the vocabulary lacks is an
+ * error naming its line, column and text, or all zeros when the model
+ * ignores unknown texts; text in a column the model reads as numbers is an
+ * error naming the cell. No-op for a model without categories and data
+ * without text. */
+NNK_API int nnk_model_encode_categories(const nnk_model *m, nnk_dataset *d, nnk_err *err);
+/* Missing values: fits a fill value per feature on d (the training split),
+ * over the values present: how is "mean", "median" or "zero". Saved with
+ * the model; rows are filled as they are gathered. */
+NNK_API int nnk_model_fit_missing(nnk_model *m, const nnk_dataset *d, const char *how, nnk_err *err);
+/* Fails (EDATA) naming the first missing cell of d when the model has no
+ * fill values for it. */
+NNK_API int nnk_model_check_missing(const nnk_model *m, const nnk_dataset *d, nnk_err *err);
+/* Standardization fitted on d: the mean and standard deviation of each
+ * feature over d's rows as the model gathers them (fills and scale
+ * applied); a constant feature gets 1. */
+NNK_API int nnk_model_fit_standardizer(nnk_model *m, const nnk_dataset *d, nnk_err *err);
 
 #ifdef __cplusplus
 }
