@@ -135,19 +135,10 @@ for r in range(300):
 EOF
 check_model fashion fashion fashion.csv fashion-mnist:test
 
-# every activation, batch normalization, normalization, dropout, add, concat
+# every activation, batch normalization, normalization, dropout, add, concat, flatten
 {
-  printf '[data]\ntrain = examples/data/iris.csv\nlabel = species\nfeatures = sepal_length, sepal_width, petal_length, petal_width\n'
-  printf '[input]\nshape = 4\n[layer norm]\ntype = normalization\n'
-  i=0
-  for act in linear heaviside sign sigmoid tanh relu leaky_relu elu selu softplus; do
-    printf '[layer l%d]\ntype = dense\nunits = 6\nactivation = %s\ninputs = norm\n' "$i" "$act"
-    i=$((i + 1))
-  done
-  printf '[layer sum]\ntype = add\ninputs = l0, l1, l2, l3, l4\n[layer cat]\ntype = concat\ninputs = sum, l5, l6, l7, l8, l9\n'
-  printf '[layer bn]\ntype = batch_normalization\ninputs = cat\n[layer drop]\ntype = dropout\nrate = 0.3\ninputs = bn\n'
-  printf '[layer out]\ntype = dense\nunits = 3\nactivation = softmax\ninputs = drop\n'
-  printf '[compile]\nloss = sparse_categorical_crossentropy\noptimizer = adam\n[fit]\nepochs = 5\nbatch_size = 16\nverbose = 0\n'
+  "$SRC/tests/every_layer_ini.sh"
+  printf '[fit]\nepochs = 5\nbatch_size = 16\nverbose = 0\n'
 } >every.ini
 "$NNKIT" train every.ini --run-name every >/dev/null 2>err || bad "train every layer: $(cat err)"
 columns every examples/data/iris.csv >every.csv

@@ -42,20 +42,7 @@ model xor examples/xor.ini && exports xor
 model multilabel examples/multilabel.ini && exports multilabel
 model wd examples/wide_and_deep.ini && exports wd
 model fashion examples/fashion_mnist.ini && exports fashion
-{
-  printf '[data]\ntrain = examples/data/iris.csv\nlabel = species\nfeatures = sepal_length, sepal_width, petal_length, petal_width\n'
-  printf '[input]\nshape = 4\n[layer norm]\ntype = normalization\n'
-  i=0
-  for act in linear heaviside sign sigmoid tanh relu leaky_relu elu selu softplus; do
-    printf '[layer l%d]\ntype = dense\nunits = 6\nactivation = %s\ninputs = norm\n' "$i" "$act"
-    i=$((i + 1))
-  done
-  printf '[layer sum]\ntype = add\ninputs = l0, l1, l2, l3, l4\n[layer cat]\ntype = concat\ninputs = sum, l5, l6, l7, l8, l9\n'
-  printf '[layer bn]\ntype = batch_normalization\ninputs = cat\n[layer drop]\ntype = dropout\nrate = 0.3\ninputs = bn\n'
-  printf '[layer flat]\ntype = flatten\ninputs = drop\n'
-  printf '[layer out]\ntype = dense\nunits = 3\nactivation = softmax\ninputs = flat\n'
-  printf '[compile]\nloss = sparse_categorical_crossentropy\noptimizer = adam\n'
-} >every.ini
+"$SRC/tests/every_layer_ini.sh" >every.ini
 model every every.ini && exports every
 mkdir -p plugin
 $CC -I"$SRC/core/include" -O2 -fPIC -shared -fvisibility=hidden -o plugin/myplugin.so "$SRC/examples/plugins/myplugin.c" -lm \

@@ -249,12 +249,8 @@ static int bn_onnx(const nnk_layer *layer, const nnk_export_host *h, nnk_exporte
         *output = h->onnx_node(x, "BatchNormalization", ins, NULL, 1, names, eps, is_int);
         return *output ? NNK_OK : NNK_ENOMEM;
     }
-    float *affine = inference_affine(layer, c);
-    int rc = affine ? layers_affine_onnx(h, x, inputs[0], c, layer->weights[MOVING_MEAN].value.data, affine,
-                                         affine + c, output)
-                    : NNK_ENOMEM;
-    layers_host->free(affine);
-    return rc;
+    return layers_affine_onnx(h, x, inputs[0], out_shape, layer->weights[MOVING_MEAN].value.data,
+                              inference_affine(layer, c), 1, output);
 }
 
 static int bn_c(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
@@ -262,13 +258,8 @@ static int bn_c(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *
                 const nnk_shape *out_shape, nnk_err *err)
 {
     (void)n_in, (void)in_shapes, (void)err;
-    int64_t c = out_shape->dim[out_shape->ndim - 1];
-    float *affine = inference_affine(layer, c);
-    int rc = affine ? layers_affine_c(h, x, inputs[0], output, nnk_shape_elements(out_shape), c,
-                                      layer->weights[MOVING_MEAN].value.data, affine, affine + c)
-                    : NNK_ENOMEM;
-    layers_host->free(affine);
-    return rc;
+    return layers_affine_c(h, x, inputs[0], output, out_shape, layer->weights[MOVING_MEAN].value.data,
+                           inference_affine(layer, out_shape->dim[out_shape->ndim - 1]));
 }
 
 LAYER_EXTENSION(bn, NULL)

@@ -23,12 +23,14 @@ extern const nnk_host *layers_host;
 /* The loop that copies a sample's n values of array `from` into `to`
  * (layers that are the identity in inference: flatten, dropout). */
 /* y = (x - mean[j]) * scale[j] + shift[j] per feature j of the last axis
- * (c features; shift NULL: none, in ONNX) as the exports of the
- * normalizing layers (affine_export.c); n is a sample's value count. */
-int layers_affine_onnx(const nnk_export_host *h, nnk_exporter *x, const char *input, int64_t c, const float *mean,
-                       const float *scale, const float *shift, const char **output);
-int layers_affine_c(const nnk_export_host *h, nnk_exporter *x, const char *input, const char *output, int64_t n,
-                    int64_t c, const float *mean, const float *scale, const float *shift);
+ * of a sample of shape `shape`, as the exports of the normalizing layers
+ * (affine_export.c). affine holds scale then shift (2 values per feature,
+ * from layers_host->alloc) and is freed here; NULL (out of memory) fails.
+ * In ONNX the shift is added only when with_shift. */
+int layers_affine_onnx(const nnk_export_host *h, nnk_exporter *x, const char *input, const nnk_shape *shape,
+                       const float *mean, float *affine, int with_shift, const char **output);
+int layers_affine_c(const nnk_export_host *h, nnk_exporter *x, const char *input, const char *output,
+                    const nnk_shape *shape, const float *mean, float *affine);
 void layers_c_copy(const nnk_export_host *h, nnk_exporter *x, const char *to, const char *from, int64_t n);
 extern const nnk_layer_vtable dense_layer;
 extern const nnk_layer_vtable flatten_layer;

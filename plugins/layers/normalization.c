@@ -131,12 +131,8 @@ static int norm_onnx(const nnk_layer *layer, const nnk_export_host *h, nnk_expor
                      const char **output, nnk_err *err)
 {
     (void)n_in, (void)in_shapes, (void)err;
-    int64_t c = out_shape->dim[out_shape->ndim - 1];
-    float *affine = inference_affine(layer, c);
-    int rc = affine ? layers_affine_onnx(h, x, inputs[0], c, layer->weights[0].value.data, affine, NULL, output)
-                    : NNK_ENOMEM;
-    layers_host->free(affine);
-    return rc;
+    return layers_affine_onnx(h, x, inputs[0], out_shape, layer->weights[0].value.data,
+                              inference_affine(layer, out_shape->dim[out_shape->ndim - 1]), 0, output);
 }
 
 static int norm_c(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
@@ -144,13 +140,8 @@ static int norm_c(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter
                   const nnk_shape *out_shape, nnk_err *err)
 {
     (void)n_in, (void)in_shapes, (void)err;
-    int64_t c = out_shape->dim[out_shape->ndim - 1];
-    float *affine = inference_affine(layer, c);
-    int rc = affine ? layers_affine_c(h, x, inputs[0], output, nnk_shape_elements(out_shape), c,
-                                      layer->weights[0].value.data, affine, affine + c)
-                    : NNK_ENOMEM;
-    layers_host->free(affine);
-    return rc;
+    return layers_affine_c(h, x, inputs[0], output, out_shape, layer->weights[0].value.data,
+                           inference_affine(layer, out_shape->dim[out_shape->ndim - 1]));
 }
 
 LAYER_EXTENSION(norm, NULL)
