@@ -2,226 +2,15 @@
  * version 8), serialised with protobuf-c from proto/onnx_subset.proto. The
  * graph takes the same raw input as nnkit predict: the saved preprocessing
  * (missing-value fills, scale, standardization) comes first, as ONNX ops. */
-#include "runner.h"
+#include "export_onnx.h"
 #include <ctype.h>
 #include <stdint.h>
-#include "onnx_subset.pb-c.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define OPSET 17
 #define IR_VERSION 8 /* ONNX 1.12, which opset 17 came with */
-
-/* Everything the message holds, freed together. */
-typedef struct builder {
-    void **blocks;
-    int n_blocks, cap_blocks;
-    int failed;
-    NnkitOnnx__GraphProto *g;
-    int n_node_cap, n_init_cap;
-    int serial; /* for unique tensor names */
-    const nnk_model *m;
-    nnk_err *err;
-    const char *of; /* the layer being exported: its values' names start with it */
-} builder;
-
-static void *keep(builder *b, void *p)
-{
-    if (!p) {
-        b->failed = 1;
-        return NULL;
-    }
-    if (b->n_blocks == b->cap_blocks) {
-        int cap = b->cap_blocks ? b->cap_blocks * 2 : 256;
-        void **v = realloc(b->blocks, sizeof(void *) * (size_t)cap);
-        if (!v) {
-            free(p);
-            b->failed = 1;
-            return NULL;
-        }
-        b->blocks = v;
-        b->cap_blocks = cap;
-    }
-    b->blocks[b->n_blocks++] = p;
-    return p;
-}
-
-static void *alloc(builder *b, size_t n) { return keep(b, calloc(1, n ? n : 1)); }
-
-static char *text(builder *b, const char *fmt, const char *a, const char *c)
-{
-    char buf[512];
-    snprintf(buf, sizeof buf, fmt, a ? a : "", c ? c : "");
-    return keep(b, strdup(buf));
-}
-
-/* A fresh name for an intermediate value of layer (or stage) `of`. */
-static char *fresh(builder *b, const char *of, const char *what)
-{
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s/%s_%d", of, what, b->serial++);
-    return keep(b, strdup(buf));
-}
-
-/* Grows a repeated field of pointers by one. */
-static int push(builder *b, void ***arr, size_t *n, int *cap, void *item)
-{
-    if (!item)
-        return -1;
-    if ((int)*n == *cap) {
-        int nc = *cap ? *cap * 2 : 32;
-        void **v = alloc(b, sizeof(void *) * (size_t)nc);
-        if (!v)
-            return -1;
-        if (*n)
-            memcpy(v, *arr, sizeof(void *) * *n);
-        *arr = v;
-        *cap = nc;
-    }
-    (*arr)[(*n)++] = item;
-    return 0;
-}
-
-/* A float constant of the given dims (n values), as an initializer. */
-static const char *constant(builder *b, const char *of, const char *what, const float *v, int64_t n, const int64_t *dims,
-                            int ndim)
-{
-    NnkitOnnx__TensorProto *t = alloc(b, sizeof *t);
-    if (!t)
-        return NULL;
-    nnkit_onnx__tensor_proto__init(t);
-    t->name = fresh(b, of, what);
-    t->has_data_type = 1;
-    t->data_type = NNKIT_ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
-    t->n_dims = (size_t)ndim;
-    t->dims = alloc(b, sizeof(int64_t) * (size_t)(ndim ? ndim : 1));
-    if (t->dims && ndim)
-        memcpy(t->dims, dims, sizeof(int64_t) * (size_t)ndim);
-    t->has_raw_data = 1;
-    t->raw_data.len = sizeof(float) * (size_t)n; /* little-endian, as x86 and ARM keep floats */
-    t->raw_data.data = alloc(b, t->raw_data.len);
-    if (t->raw_data.data)
-        memcpy(t->raw_data.data, v, t->raw_data.len);
-    push(b, (void ***)&b->g->initializer, &b->g->n_initializer, &b->n_init_cap, t);
-    return t->name;
-}
-
-static const char *scalar(builder *b, const char *of, const char *what, float v)
-{
-    return constant(b, of, what, &v, 1, NULL, 0);
-}
-
-static NnkitOnnx__AttributeProto *attr_int(builder *b, const char *name, int64_t v)
-{
-    NnkitOnnx__AttributeProto *a = alloc(b, sizeof *a);
-    if (a) {
-        nnkit_onnx__attribute_proto__init(a);
-        a->name = text(b, "%s", name, NULL);
-        a->has_type = a->has_i = 1;
-        a->type = NNKIT_ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT;
-        a->i = v;
-    }
-    return a;
-}
-
-static NnkitOnnx__AttributeProto *attr_float(builder *b, const char *name, float v)
-{
-    NnkitOnnx__AttributeProto *a = alloc(b, sizeof *a);
-    if (a) {
-        nnkit_onnx__attribute_proto__init(a);
-        a->name = text(b, "%s", name, NULL);
-        a->has_type = a->has_f = 1;
-        a->type = NNKIT_ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
-        a->f = v;
-    }
-    return a;
-}
-
-static const char *node_n(builder *b, const char *of, const char *op, const char *const *inputs, const char *out,
-                          NnkitOnnx__AttributeProto *const *attrs, int n_attrs);
-
-/* A node of op_type over inputs (NULL-terminated) into a fresh output
- * (or `out` when given), with up to two attributes. Returns its output. */
-static const char *node(builder *b, const char *of, const char *op, const char *const *inputs, const char *out,
-                        NnkitOnnx__AttributeProto *a1, NnkitOnnx__AttributeProto *a2)
-{
-    NnkitOnnx__AttributeProto *as[2];
-    int n = 0;
-    if (a1)
-        as[n++] = a1;
-    if (a2)
-        as[n++] = a2;
-    return node_n(b, of, op, inputs, out, as, n);
-}
-
-static const char *node_n(builder *b, const char *of, const char *op, const char *const *inputs, const char *out,
-                          NnkitOnnx__AttributeProto *const *attrs, int n_attrs)
-{
-    NnkitOnnx__NodeProto *n = alloc(b, sizeof *n);
-    if (!n)
-        return NULL;
-    nnkit_onnx__node_proto__init(n);
-    n->op_type = text(b, "%s", op, NULL);
-    n->name = fresh(b, of, op);
-    int k = 0;
-    while (inputs[k])
-        k++;
-    n->n_input = (size_t)k;
-    n->input = alloc(b, sizeof(char *) * (size_t)(k ? k : 1));
-    for (int i = 0; n->input && i < k; i++)
-        n->input[i] = (char *)inputs[i];
-    n->n_output = 1;
-    n->output = alloc(b, sizeof(char *));
-    if (n->output)
-        n->output[0] = out ? text(b, "%s", out, NULL) : fresh(b, of, "out");
-    n->attribute = alloc(b, sizeof(void *) * (size_t)(n_attrs ? n_attrs : 1));
-    for (int i = 0; n->attribute && i < n_attrs; i++)
-        if (attrs[i])
-            n->attribute[n->n_attribute++] = attrs[i];
-    push(b, (void ***)&b->g->node, &b->g->n_node, &b->n_node_cap, n);
-    return n->output ? n->output[0] : NULL;
-}
-
-#define IN(...) ((const char *const[]){__VA_ARGS__, NULL})
-
-static NnkitOnnx__ValueInfoProto *value_info(builder *b, const char *name, const nnk_shape *per_sample)
-{
-    NnkitOnnx__ValueInfoProto *v = alloc(b, sizeof *v);
-    NnkitOnnx__TypeProto *t = alloc(b, sizeof *t);
-    NnkitOnnx__TypeProto__Tensor *tt = alloc(b, sizeof *tt);
-    NnkitOnnx__TensorShapeProto *s = alloc(b, sizeof *s);
-    if (!v || !t || !tt || !s)
-        return NULL;
-    nnkit_onnx__value_info_proto__init(v);
-    nnkit_onnx__type_proto__init(t);
-    nnkit_onnx__type_proto__tensor__init(tt);
-    nnkit_onnx__tensor_shape_proto__init(s);
-    v->name = text(b, "%s", name, NULL);
-    v->type = t;
-    t->value_case = NNKIT_ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
-    t->tensor_type = tt;
-    tt->has_elem_type = 1;
-    tt->elem_type = NNKIT_ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
-    tt->shape = s;
-    s->n_dim = (size_t)per_sample->ndim + 1;
-    s->dim = alloc(b, sizeof(void *) * s->n_dim);
-    for (size_t d = 0; s->dim && d < s->n_dim; d++) {
-        NnkitOnnx__TensorShapeProto__Dimension *dim = alloc(b, sizeof *dim);
-        if (!dim)
-            return NULL;
-        nnkit_onnx__tensor_shape_proto__dimension__init(dim);
-        if (d == 0) { /* the batch: any number of rows */
-            dim->value_case = NNKIT_ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
-            dim->dim_param = text(b, "%s", "batch", NULL);
-        } else {
-            dim->value_case = NNKIT_ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-            dim->dim_value = per_sample->dim[d - 1];
-        }
-        s->dim[d] = dim;
-    }
-    return v;
-}
 
 /* ---- the export host's ONNX services, for every layer's and activation's
  * nnkit.export.onnx/1: names they make belong to the node being exported */
@@ -245,7 +34,7 @@ static const char *host_value(nnk_exporter *x, const char *stem)
 {
     builder *b = (builder *)x;
     stem = stem_of(b, stem, "value");
-    return stem ? fresh(b, b->of, stem) : NULL;
+    return stem ? builder_fresh(b, b->of, stem) : NULL;
 }
 
 static const char *host_constant(nnk_exporter *x, const char *stem, const float *values, const int64_t *dims, int ndim)
@@ -255,7 +44,7 @@ static const char *host_constant(nnk_exporter *x, const char *stem, const float 
     for (int d = 0; d < ndim; d++)
         n *= dims[d];
     stem = stem_of(b, stem, "const");
-    return stem && ndim >= 0 && ndim <= 8 ? constant(b, b->of, stem, values, n, dims, ndim) : NULL;
+    return stem && ndim >= 0 && ndim <= 8 ? builder_constant(b, b->of, stem, values, n, dims, ndim) : NULL;
 }
 
 static const char *host_node(nnk_exporter *x, const char *op, const char *const *inputs, const char *output, int n_attrs,
@@ -265,8 +54,8 @@ static const char *host_node(nnk_exporter *x, const char *op, const char *const 
     NnkitOnnx__AttributeProto *as[16];
     int n = n_attrs < 16 ? n_attrs : 16;
     for (int k = 0; k < n; k++)
-        as[k] = is_int[k] ? attr_int(b, names[k], (int64_t)values[k]) : attr_float(b, names[k], (float)values[k]);
-    return node_n(b, b->of, op, inputs, output, as, n);
+        as[k] = is_int[k] ? builder_attr_int(b, names[k], (int64_t)values[k]) : builder_attr_float(b, names[k], (float)values[k]);
+    return builder_node_n(b, b->of, op, inputs, output, as, n);
 }
 
 static const nnk_export_host onnx_host = {
@@ -291,7 +80,7 @@ static int component_failed(builder *b, int rc, const nnk_err *sub)
 static int activation(builder *b, int i, const char *act, const char *x, const char *out, const nnk_shape *shape)
 {
     if (!act) /* the layer's output under its own name */
-        return node(b, b->of, "Identity", IN(x), out, NULL, NULL) ? NNK_OK : component_failed(b, 0, NULL);
+        return builder_node(b, b->of, "Identity", IN(x), out, NULL, NULL) ? NNK_OK : component_failed(b, 0, NULL);
     const nnk_activation_vtable *vt = export_component(b->m, NNK_KIND_ACTIVATION, act);
     const nnk_activation_export_onnx *cap = vt ? NNK_CAPABILITY(vt, NNK_CAP_EXPORT_ONNX) : NULL;
     if (!cap || !NNK_HAS(cap, export_onnx) || !cap->export_onnx)
@@ -355,14 +144,14 @@ static const char *prepared_input(builder *b, const char *name, const nnk_shape 
         n *= dims[d] = shape->dim[d];
     const char *x = name;
     if (pp->fill) {
-        const char *isnan = node(b, name, "IsNaN", IN(x), NULL, NULL, NULL);
-        x = node(b, name, "Where", IN(isnan, constant(b, name, "fill", pp->fill + off, n, dims, shape->ndim), x), NULL, NULL, NULL);
+        const char *isnan = builder_node(b, name, "IsNaN", IN(x), NULL, NULL, NULL);
+        x = builder_node(b, name, "Where", IN(isnan, builder_constant(b, name, "fill", pp->fill + off, n, dims, shape->ndim), x), NULL, NULL, NULL);
     }
     if (pp->scale != 1.0)
-        x = node(b, name, "Mul", IN(x, scalar(b, name, "scale", (float)pp->scale)), NULL, NULL, NULL);
+        x = builder_node(b, name, "Mul", IN(x, builder_scalar(b, name, "scale", (float)pp->scale)), NULL, NULL, NULL);
     if (pp->mean) {
-        x = node(b, name, "Sub", IN(x, constant(b, name, "mean", pp->mean + off, n, dims, shape->ndim)), NULL, NULL, NULL);
-        x = node(b, name, "Mul", IN(x, constant(b, name, "inv_std", pp->inv_std + off, n, dims, shape->ndim)), NULL, NULL, NULL);
+        x = builder_node(b, name, "Sub", IN(x, builder_constant(b, name, "mean", pp->mean + off, n, dims, shape->ndim)), NULL, NULL, NULL);
+        x = builder_node(b, name, "Mul", IN(x, builder_constant(b, name, "inv_std", pp->inv_std + off, n, dims, shape->ndim)), NULL, NULL, NULL);
     }
     return x;
 }
@@ -379,7 +168,7 @@ int export_onnx_check_graph(const NnkitOnnx__GraphProto *g, nnk_err *err);
 static char *graph_name(builder *b, const char *model_path)
 {
     const char *base = strrchr(model_path, '/') ? strrchr(model_path, '/') + 1 : model_path;
-    char *name = text(b, "%s", *base ? base : "model", NULL);
+    char *name = builder_text(b, "%s", *base ? base : "model", NULL);
     for (char *p = name; p && *p; p++)
         if (!isalnum((unsigned char)*p) && !strchr("_-.", *p))
             *p = '_';
@@ -398,9 +187,9 @@ static int build_graph(builder *b)
     int n_in = nnk_model_inputs(m, in_names, in_shapes, 16);
     nnk_preprocessing pp;
     nnk_model_preprocessing(m, &pp);
-    graph->input = alloc(b, sizeof(void *) * (size_t)(n_in ? n_in : 1));
+    graph->input = builder_alloc(b, sizeof(void *) * (size_t)(n_in ? n_in : 1));
     for (int64_t j = 0, off = 0; graph->input && j < n_in; j++) {
-        graph->input[graph->n_input++] = value_info(b, in_names[j], &in_shapes[j]);
+        graph->input[graph->n_input++] = builder_value_info(b, in_names[j], &in_shapes[j]);
         prepared[j] = prepared_input(b, in_names[j], &in_shapes[j], off, &pp);
         int64_t n = 1;
         for (int d = 0; d < in_shapes[j].ndim; d++)
@@ -422,13 +211,13 @@ static int build_graph(builder *b)
     }
     const char *outs[16];
     int n_out = nnk_model_outputs(m, outs, NULL, 16);
-    graph->output = alloc(b, sizeof(void *) * (size_t)(n_out ? n_out : 1));
+    graph->output = builder_alloc(b, sizeof(void *) * (size_t)(n_out ? n_out : 1));
     for (int k = 0; !rc && graph->output && k < n_out; k++)
         for (int i = 0; i < nnk_model_layer_count(m); i++) {
             nnk_layer_info li;
             nnk_model_layer(m, i, &li);
             if (!strcmp(li.name, outs[k]))
-                graph->output[graph->n_output++] = value_info(b, li.name, &li.output);
+                graph->output[graph->n_output++] = builder_value_info(b, li.name, &li.output);
         }
     return !rc && b->failed ? nnk_err_set(b->err, NNK_ENOMEM, "out of memory") : rc;
 }
@@ -480,8 +269,7 @@ int export_onnx(const nnk_model *m, const char *model_path, const char *output, 
     int rc = build_graph(&b);
     if (!rc)
         rc = write_model(&model, output, err);
-    for (int i = 0; i < b.n_blocks; i++)
-        free(b.blocks[i]);
-    free(b.blocks);
+    builder_free(&b);
     return rc;
 }
+
