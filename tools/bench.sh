@@ -10,7 +10,11 @@
 #    torch.no_grad());
 #  - the regression example's small network (10-30-30-1, batch 16, 200
 #    epochs), in steps per second;
-#  - the tensorboard callback's cost.
+#  - the tensorboard callback's cost;
+#  - the CPU's FMA peak (bench_peak: independent FMAs at the widest vector
+#    width) per thread count, nnkit's GFLOP/s as a share of it, and training
+#    on the other compute backend (build-openblas, -Dcompute=openblas) with
+#    each backend's gemm-only bound as nnkit drives it.
 # Prints every run, then medians and the ratios the README quotes.
 #   usage: tools/bench.sh [--native-blas] [--mpi] [REPEATS]   (default 3 repeats)
 # --mpi measures data-parallel training instead: 2 processes x 1 thread
@@ -81,13 +85,19 @@ fi
 have_torch=0
 /usr/bin/python3 -c "import torch" 2>/dev/null && have_torch=1
 bench=./build/tools/bench_train
+tools/build.sh build-openblas -Dcompute=openblas
+./build/tools/nnkit --version
 torch() { [ "$have_torch" = 0 ] || /usr/bin/python3 tools/bench_torch.py "$@"; }
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for r in $(seq "$reps"); do
+  for t in $thread_counts; do
+    ./build/tools/bench_peak "$t" | tee -a "$log"
+  done
   for b in 32 256; do
     for t in $thread_counts; do
       $bench examples/fashion_mnist.ini "$b" --threads "$t" | tee -a "$log"
+      ./build-openblas/tools/bench_train examples/fashion_mnist.ini "$b" --threads "$t" | sed 's/^nnkit /blas /' | tee -a "$log"
       torch train "$b" "$t" | tee -a "$log"
     done
   done
@@ -116,6 +126,8 @@ for line in open(sys.argv[1]):
     who, kv = parts[0], dict(p.split("=", 1) for p in parts[1:])
     if who == "gemm":
         gemms.setdefault((kv["batch"], kv["threads"], kv["shape"]), []).append(kv)
+    elif who == "peak":
+        runs.setdefault(("peak", "peak", "0", kv["threads"]), []).append(kv)
     else:
         runs.setdefault((who, kv["mode"], kv["batch"], kv.get("threads", "1")), []).append(kv)
 def med(who, mode, b, t, key):
@@ -146,6 +158,17 @@ for b, goal in (("32", 0.8), ("256", 0.85)):
                    f"(goal 1.5; nnkit at {nt} thread(s), torch at {tt or '-'}), "
                    f"{max(bounds, key=int)} threads/1 thread {every / one:.2f}")
 print("\n".join(summary))
+print("the whole CPU: GFLOP/s against the FMA peak, and the two compute backends:")
+for b, goal in (("32", 0.5), ("256", 0.7)):
+    for t in threads_of("nnkit", "train", b):
+        peak = med("peak", "peak", "0", t, "gflops")
+        g, blas = med("nnkit", "train", b, t, "gflops"), med("blas", "train", b, t, "samples_per_s")
+        n = med("nnkit", "train", b, t, "samples_per_s")
+        bounds = [x for x in (med("nnkit", "train", b, t, "backend_bound_samples_per_s"),
+                              med("blas", "train", b, t, "backend_bound_samples_per_s")) if x]
+        print(f"  batch {b:>3}, {t} thread(s): nnkit {g:6.1f} GFLOP/s = {g / peak if peak else 0:.2f} of the peak "
+              f"{peak or 0:.0f} (goal {goal} on every core) | OpenBLAS backend {blas or 0:8.0f} samples/s, "
+              f"nnkit {n:8.0f} | {n / max(bounds) if bounds else 0:.2f} of the faster backend's gemm-only bound (goal 0.95)")
 for mode in ("predict", "evaluate"):
     (n, nt), (tp, tt) = best("nnkit", mode, "256"), best("torch", mode, "256")
     bound = med("nnkit", mode, "256", nt, "bound_samples_per_s")

@@ -79,9 +79,28 @@ static double gemm_flops(const gemm_layer *l, int n, int training)
 
 /* Samples per second if an epoch of `rows` samples in batches of `batch`
  * did nothing but its sgemm calls: the best of three timed epochs. */
-static double sgemm_bound(const gemm_layer *l, int n, int64_t rows, int batch, int training, int threads)
+/* One gemm, row-major: OpenBLAS threading itself (a plain caller's), or
+ * nnk_sgemm (the compute backend as nnkit drives it). */
+typedef void (*gemm_fn)(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+                        int64_t ldb, float *c, int64_t ldc);
+
+static void openblas_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+                          int64_t ldb, float *c, int64_t ldc)
 {
-    openblas_set_num_threads(threads); /* OpenBLAS's own threading, as a plain caller gets it */
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (blasint)m, (blasint)n,
+                (blasint)k, 1, a, (blasint)lda, b, (blasint)ldb, 0, c, (blasint)ldc);
+}
+
+static void backend_gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
+                         int64_t ldb, float *c, int64_t ldc)
+{
+    nnk_sgemm(ta, tb, m, n, k, 1, a, lda, b, ldb, 0, c, ldc);
+}
+
+/* Samples per second of the model's gemms alone over an epoch (best of 3):
+ * 3 forward products, the weight gradients and the input gradients. */
+static double gemm_bound(gemm_fn gemm, const gemm_layer *l, int n, int64_t rows, int batch, int training)
+{
     int widest = 1;
     for (int i = 0; i < n; i++)
         widest = l[i].k > widest ? l[i].k : l[i].n > widest ? l[i].n : widest;
@@ -99,14 +118,11 @@ static double sgemm_bound(const gemm_layer *l, int n, int64_t rows, int batch, i
         for (int64_t start = 0; start < rows; start += batch) {
             int b = (int)(rows - start < batch ? rows - start : batch);
             for (int i = 0; i < n; i++)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, l[i].n, l[i].k, 1, x, l[i].k, w[i], l[i].n,
-                            0, y, l[i].n);
+                gemm(0, 0, b, l[i].n, l[i].k, x, l[i].k, w[i], l[i].n, y, l[i].n);
             for (int i = n - 1; training && i >= 0; i--) {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, l[i].k, l[i].n, b, 1, x, l[i].k, dy, l[i].n, 0,
-                            dw[i], l[i].n);
+                gemm(1, 0, l[i].k, l[i].n, b, x, l[i].k, dy, l[i].n, dw[i], l[i].n);
                 if (l[i].needs_dx)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, l[i].k, l[i].n, 1, dy, l[i].n, w[i],
-                                l[i].n, 0, dx, l[i].k);
+                    gemm(0, 1, b, l[i].k, l[i].n, dy, l[i].n, w[i], l[i].n, dx, l[i].k);
             }
         }
         double sps = (double)rows / (now() - t);
@@ -115,8 +131,17 @@ static double sgemm_bound(const gemm_layer *l, int n, int64_t rows, int batch, i
     for (int i = 0; i < n; i++)
         free(w[i]), free(dw[i]);
     free(w), free(dw), free(x), free(y), free(dy), free(dx);
-    nnk_set_threads(threads); /* nnkit's setting back */
     return best;
+}
+
+/* OpenBLAS's own threading, as a plain caller gets it (nnkit's setting back
+ * after). */
+static double sgemm_bound(const gemm_layer *l, int n, int64_t rows, int batch, int training, int threads)
+{
+    openblas_set_num_threads(threads);
+    double sps = gemm_bound(openblas_gemm, l, n, rows, batch, training);
+    nnk_set_threads(threads);
+    return sps;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -304,6 +329,7 @@ int main(int argc, char **argv)
     double samples = (double)train->rows * (inference ? 1 : epochs), sps = samples / sec;
     double steps = (double)((train->rows + o.batch_size - 1) / o.batch_size) * (inference ? 1 : epochs);
     double bound = sgemm_bound(layers, n_layers, train->rows, (int)o.batch_size, !inference, threads);
+    double backend = gemm_bound(backend_gemm, layers, n_layers, train->rows, (int)o.batch_size, !inference);
     nnk_callback_free(tb);
     if (with_tb) {
         char cmd[128];
@@ -312,13 +338,13 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_train: could not remove %s\n", logdir);
     }
     if (red && red->rank != 0)
-        bound = 0, sps = 0; /* rank 0 reports */
+        bound = backend = 0, sps = 0; /* rank 0 reports */
     else
         printf("%s%s mode=%s batch=%s threads=%d samples=%.0f seconds=%.3f samples_per_s=%.0f steps_per_s=%.0f gflops=%.2f "
-           "bound_samples_per_s=%.0f of_bound=%.3f peak_rss_mb=%.1f\n",
+           "bound_samples_per_s=%.0f of_bound=%.3f backend_bound_samples_per_s=%.0f peak_rss_mb=%.1f\n",
            with_tb ? "nnkit+tb" : "nnkit", red ? "-mpi" : "", predict ? "predict" : evaluate ? "evaluate" : "train", argv[2],
            threads, samples,
-           sec, sps, steps / sec, sps * gemm_flops(layers, n_layers, !inference) / 1e9, bound, sps / bound,
+           sec, sps, steps / sec, sps * gemm_flops(layers, n_layers, !inference) / 1e9, bound, sps / bound, backend,
            ru.ru_maxrss / 1024.0);
     nnk_dataset_free(train);
     nnk_dataset_free(val);

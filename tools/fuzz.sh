@@ -16,7 +16,7 @@ harnesses=("$@")
 dir=build-fuzz
 command -v clang >/dev/null || { echo "fuzz: clang is needed (tools/setup.sh installs it)" >&2; exit 1; }
 if [ ! -f "$dir/build.ninja" ]; then
-  CC=clang meson setup "$dir" -Dfuzz=true -Dtests=false -Db_sanitize=address,undefined -Db_lundef=false \
+  CC=clang meson setup "$dir" -Dfuzz=true -Dtests=false -Dcompute=openblas -Db_sanitize=address,undefined -Db_lundef=false \
     -Dbuildtype=debugoptimized >/dev/null || exit 1
 fi
 ninja -C "$dir" >/dev/null || exit 1

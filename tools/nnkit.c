@@ -17,7 +17,8 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("nnkit %s (plugin ABI %d.%d)\n", NNK_VERSION, NNK_ABI_MAJOR, NNK_ABI_MINOR);
+        printf("nnkit %s (plugin ABI %d.%d; compute: %s, %d thread%s)\n", NNK_VERSION, NNK_ABI_MAJOR, NNK_ABI_MINOR,
+               nnk_compute_backend(), nnk_set_threads(0), nnk_thread_count() == 1 ? "" : "s");
         return 0;
     }
     static const struct {

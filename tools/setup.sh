@@ -5,7 +5,8 @@ set -euo pipefail
 
 packages=(
   build-essential pkg-config meson ninja-build
-  libopenblas-dev          # BLAS sgemm for dense layers
+  libopenblas-dev          # BLAS sgemm for dense layers (the OpenBLAS compute backend)
+  libdnnl-dev              # oneDNN: the default compute backend (JIT sgemm for the CPU's widest vectors)
   libprotobuf-c-dev protobuf-c-compiler  # model files (and TensorBoard records)
   protobuf-compiler        # protoc --decode, used by tests to read our files
   zlib1g-dev               # gzip'd IDX data, CRC-32 of model files

@@ -140,6 +140,10 @@ NNK_API const char *nnk_suggest(const char *word, const char *const *candidates,
  * for the same thread count; another count may change the last bits. */
 NNK_API int nnk_set_threads(int n);
 NNK_API int nnk_thread_count(void);
+/* The compute backend every gemm runs on, as text: "oneDNN 2.6.3,
+ * avx512_core" (the ISA its JIT kernels use on this CPU) or "OpenBLAS,
+ * Haswell kernels". */
+NNK_API const char *nnk_compute_backend(void);
 /* The product nnkit computes with (plugins get it as host->sgemm): row-major
  * C = alpha op(A) op(B) + beta C, op transposing when ta / tb is non-zero.
  * After nnk_set_threads(n > 1) a large product is split into one block of
