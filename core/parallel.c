@@ -202,7 +202,7 @@ float *nnk__floats_aligned(int64_t n, int zeroed)
 
 /* The compute backend: oneDNN's JIT sgemm (the CPU's widest vectors) when
  * nnkit is built with it (meson -Dcompute=auto finds it, or =onednn), else
- * OpenBLAS. Either way each block below is a one-thread call: oneDNN's
+ * OpenBLAS (and for the smallest products either way, see ONEDNN_MIN_MNK). Either way each block below is a one-thread call: oneDNN's
  * OpenMP team is one thread in every thread that calls it (its own threading
  * of the same products measured 1.7x slower than these blocks). */
 const char *nnk_compute_backend(void)
@@ -231,6 +231,12 @@ const char *nnk_compute_backend(void)
     return text;
 }
 
+/* Products below this many multiply-adds stay on OpenBLAS: the regression
+ * example's 10-30-30-1 network at batch 16 ran 3x slower on oneDNN's sgemm
+ * (72k against 215k steps/s, tools/bench_train), the book's MLP's
+ * smallest product, 32 x 10 x 100, already runs faster on oneDNN. */
+#define ONEDNN_MIN_MNK 16384.0
+
 /* One gemm call: C = alpha op(A) op(B) + beta C, row-major. */
 typedef struct gemm_job {
     int ta, tb;
@@ -245,12 +251,15 @@ typedef struct gemm_job {
 static void gemm_block(const gemm_job *g, int64_t m, int64_t n, const float *a, const float *b, float *c)
 {
 #ifdef NNK_BACKEND_ONEDNN /* valid shapes cannot fail */
-    (void)dnnl_sgemm(g->ta ? 'T' : 'N', g->tb ? 'T' : 'N', m, n, g->k, g->alpha, a, g->lda, b, g->ldb, g->beta, c, g->ldc);
-#else
+    if ((double)m * (double)n * (double)g->k >= ONEDNN_MIN_MNK) {
+        (void)dnnl_sgemm(g->ta ? 'T' : 'N', g->tb ? 'T' : 'N', m, n, g->k, g->alpha, a, g->lda, b, g->ldb, g->beta, c,
+                         g->ldc);
+        return;
+    }
+#endif
     cblas_sgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans, (blasint)m,
                 (blasint)n, (blasint)g->k, g->alpha, a, (blasint)g->lda, b, (blasint)g->ldb, g->beta, c,
                 (blasint)g->ldc);
-#endif
 }
 
 static void gemm_task(void *ctx, int task)
