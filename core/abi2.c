@@ -26,7 +26,10 @@ _Static_assert(offsetof(nnk_optimizer_vtable, extension) == 64, "optimizer vtabl
 _Static_assert(offsetof(nnk_callback_vtable, extension) == 88, "callback vtable: ABI 2.0 prefix");
 _Static_assert(offsetof(nnk_host, extension) == 208, "host table: ABI 2.0 prefix");
 
-size_t nnk__abi20_vtable_size(nnk_kind kind) { return abi20_vtable_size[kind]; }
+size_t nnk__vtable_size(nnk_kind kind, int abi_major)
+{
+    return abi_major == 2 ? abi20_vtable_size[kind] : abi3_vtable_size[kind];
+}
 
 static const nnk_metric_sums metric_sums = {sizeof(nnk_metric_sums)};
 

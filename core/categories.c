@@ -132,6 +132,15 @@ int nnk_model_set_categories(nnk_model *m, const char *const *raw_names, int64_t
         nnk__model_clear_categories(m);
         return NNK_OK;
     }
+    int given = raw_names && cats && n_raw > 0 && n_cats > 0;
+    for (int64_t f = 0; given && f < n_raw; f++)
+        given = raw_names[f] != NULL;
+    for (int64_t k = 0; given && k < n_cats; k++)
+        for (int64_t v = 0; given && v < cats[k].n_values; v++)
+            given = cats[k].values && cats[k].values[v];
+    if (!given)
+        return nnk_err_set(err, NNK_EUSAGE, "categories: %lld feature names and %lld categories, with a name or a "
+                           "vocabulary missing", (long long)n_raw, (long long)n_cats);
     char **raw = copy_texts(raw_names, n_raw);
     nnk_category *own = calloc((size_t)n_cats, sizeof *own);
     int rc = raw && own ? NNK_OK : nnk_err_set(err, NNK_ENOMEM, "out of memory");

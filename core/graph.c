@@ -458,6 +458,10 @@ int nnk_model_set_scale(nnk_model *m, double scale, nnk_err *err)
 
 int nnk_model_set_fill(nnk_model *m, const float *fill, int64_t n, nnk_err *err)
 {
+    for (int64_t c = 0; fill && c < n; c++)
+        if (!isfinite(fill[c]))
+            return nnk_err_set(err, NNK_EUSAGE, "missing-value fill: feature %lld has %g (a fill must be a number)",
+                               (long long)c, (double)fill[c]);
     float *copy = fill && n > 0 ? malloc(sizeof(float) * (size_t)n) : NULL;
     if (fill && n > 0 && !copy)
         return nnk_err_set(err, NNK_ENOMEM, "out of memory");

@@ -204,10 +204,11 @@ int nnk__check_plugin_record(const nnk_plugin_record *r, const char *path, nnk_e
 int nnk__check_plugin_descriptor(const nnk_plugin *d, const nnk_plugin_record *r, const char *path, nnk_err *err);
 int nnk__check_component(nnk_kind kind, const void *vtable, int abi_major, const char *path, nnk_err *err);
 
-/* Plugins built for ABI 2.x (abi2.c): the struct_size a 2.0 vtable of a
- * kind has; an ABI 3 copy of a 2.x vtable (caller frees; NULL when out of
- * memory); the host table a 2.x plugin's init gets (2.1's layout). */
-size_t nnk__abi20_vtable_size(nnk_kind kind);
+/* Plugins built for ABI 2.x (abi2.c): the least struct_size of a vtable of
+ * a kind for a plugin of abi_major (ABI 3's whole vtable, 2.0's for 2.x);
+ * an ABI 3 copy of a 2.x vtable (caller frees; NULL when out of memory);
+ * the host table a 2.x plugin's init gets (2.1's layout). */
+size_t nnk__vtable_size(nnk_kind kind, int abi_major);
 void *nnk__abi2_vtable(nnk_kind kind, const void *vtable, unsigned abi_minor);
 const nnk_host *nnk__abi2_host(void);
 

@@ -110,11 +110,6 @@ static int check_params(const nnk_param_spec *p, size_t config_size, const char 
     return NNK_OK;
 }
 
-/* The least struct_size of each kind's vtable: ABI 3.0's whole vtable, or
- * for an ABI 2 plugin 2.0's (the part core/abi2.c reads). */
-static const size_t abi3_vtable_size[NNK_KIND_COUNT] = {
-    sizeof(nnk_layer_vtable),  sizeof(nnk_activation_vtable), sizeof(nnk_loss_vtable),
-    sizeof(nnk_metric_vtable), sizeof(nnk_optimizer_vtable),  sizeof(nnk_callback_vtable)};
 
 /* The functions a component of each kind cannot do without. */
 static const char *missing_function(nnk_kind kind, const void *vt)
@@ -156,7 +151,7 @@ int nnk__check_component(nnk_kind kind, const void *vt, int abi_major, const cha
         size_t config_size;
     } *h = vt; /* the head every vtable starts with (pinned by test_loader) */
     const char *k = nnk_kind_name(kind);
-    size_t least = abi_major == 2 ? nnk__abi20_vtable_size(kind) : abi3_vtable_size[kind];
+    size_t least = nnk__vtable_size(kind, abi_major); /* ABI 3.0's whole vtable, or the part abi2.c reads */
     if (h->struct_size < least)
         return nnk_err_set(err, NNK_EPLUGIN,
                            "plugin '%s': a %s has struct_size %zu, expected at least %zu for ABI %d.%d (set it to "

@@ -49,6 +49,36 @@ static double model_loss(nnk_model *m, const float *x, const float *y, int rows,
 
 /* Every weight of a dense stack (tanh, elu, softmax + fused cross-entropy)
  * against central differences. */
+/* The preprocessing setters refuse what the engine could not apply, name
+ * it in one line, and leave the model as it was. */
+START_TEST(preprocessing_setters_refuse_bad_values)
+{
+    layer_def l[] = {{"out", "dense", {"units"}, {"1"}, 1}};
+    nnk_model *m = make_model(2, l, 1, "mse", NULL, "sgd", 0.01, 1);
+    nnk_err err = {0, ""};
+    const float fill[2] = {1.5f, 2.5f}, bad_fill[2] = {1.0f, NAN}, mean[2] = {0, 1}, sd[2] = {1, 0};
+    ck_assert_int_eq(nnk_model_set_fill(m, fill, 2, &err), 0);
+    ck_assert_int_eq(nnk_model_set_fill(m, bad_fill, 2, &err), NNK_EUSAGE);
+    ck_assert_str_eq(err.msg, "missing-value fill: feature 1 has nan (a fill must be a number)");
+    nnk_preprocessing pp;
+    nnk_model_preprocessing(m, &pp);
+    ck_assert(pp.fill && pp.fill[0] == 1.5f && pp.fill[1] == 2.5f); /* the earlier fill stays */
+    ck_assert_int_eq(nnk_model_set_standardizer(m, mean, sd, 2, &err), NNK_EUSAGE);
+    ck_assert_str_eq(err.msg, "standardizer: feature 1: mean 1 and std 0 (std must be > 0)");
+    nnk_model_preprocessing(m, &pp);
+    ck_assert_ptr_null(pp.mean);
+    const char *names[2] = {"a", "b"}, *values[2] = {"x", "y"}, *unsorted[2] = {"y", "x"};
+    nnk_category_info cat = {1, values, 2}, bad = {1, unsorted, 2}, none = {1, NULL, 2};
+    ck_assert_int_eq(nnk_model_set_categories(m, NULL, 2, &cat, 1, 0, &err), NNK_EUSAGE);
+    ck_assert_int_eq(nnk_model_set_categories(m, names, 2, &none, 1, 0, &err), NNK_EUSAGE);
+    ck_assert_str_eq(err.msg, "categories: 2 feature names and 1 categories, with a name or a vocabulary missing");
+    ck_assert_int_eq(nnk_model_set_categories(m, names, 2, &bad, 1, 0, &err), NNK_EMODEL);
+    ck_assert_str_eq(err.msg, "category 'b': values not sorted and distinct at 1");
+    ck_assert_int_eq(nnk_model_category_count(m), 0);
+    nnk_model_free(m);
+}
+END_TEST
+
 START_TEST(dense_gradients)
 {
     layer_def layers[] = {
@@ -865,6 +895,7 @@ Suite *model_suite(void)
     tcase_add_test(tc, backward_skips_unneeded_gradients);
     tcase_add_test(tc, split_gemm_matches_plain_loops);
     tcase_add_test(tc, row_blocks_match_one_thread);
+    tcase_add_test(tc, preprocessing_setters_refuse_bad_values);
     suite_add_tcase(s, tc);
     return s;
 }
