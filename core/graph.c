@@ -456,6 +456,21 @@ int nnk_model_set_scale(nnk_model *m, double scale, nnk_err *err)
     return NNK_OK;
 }
 
+int nnk_model_prepare_rows(nnk_model *m, const nnk_dataset *d, int64_t first, int64_t n, float *x, nnk_err *err)
+{
+    if (first < 0 || n < 0 || first > d->rows || n > d->rows - first)
+        return nnk_err_set(err, NNK_EUSAGE, "data '%s': rows %lld to %lld of %lld", d->source, (long long)first,
+                           (long long)(first + n), (long long)d->rows);
+    int64_t *idx = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+    if (!idx)
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    for (int64_t r = 0; r < n; r++)
+        idx[r] = first + r;
+    nnk__model_gather(m, d, idx, n, x);
+    free(idx);
+    return NNK_OK;
+}
+
 int nnk_model_set_fill(nnk_model *m, const float *fill, int64_t n, nnk_err *err)
 {
     for (int64_t c = 0; fill && c < n; c++)

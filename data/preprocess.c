@@ -65,37 +65,25 @@ int nnk_model_check_missing(const nnk_model *m, const nnk_dataset *d, nnk_err *e
                        d->source, (long long)n, n > 1 ? "s" : "", d->missing_at ? d->missing_at : "?");
 }
 
-/* Row r of d as the model gathers it before standardization: its fills for
- * missing cells, then the scale (float arithmetic, as the engine's). */
-static void gathered_row(const nnk_dataset *d, int64_t r, const float *fill, float scale, float *row)
-{
-    int64_t cols = d->x_cols;
-    for (int64_t c = 0; c < cols; c++) {
-        if (d->x_u8) {
-            row[c] = (float)d->x_u8[r * cols + c] * scale;
-        } else {
-            float v = d->x_f32[r * cols + c];
-            row[c] = (v == v || !fill ? v : fill[c]) * scale;
-        }
-    }
-}
-
 int nnk_model_fit_standardizer(nnk_model *m, const nnk_dataset *d, nnk_err *err)
 {
+    enum { CHUNK = 256 }; /* rows gathered at a time */
     int64_t cols = d->x_cols;
-    nnk_preprocessing pp;
-    nnk_model_preprocessing(m, &pp);
-    const float *fill = pp.fill && pp.n == cols ? pp.fill : NULL;
     double *sum = calloc((size_t)cols, sizeof(double)), *sq = calloc((size_t)cols, sizeof(double));
     float *mean = malloc((size_t)cols * sizeof(float)), *sd = malloc((size_t)cols * sizeof(float));
-    float *row = malloc((size_t)cols * sizeof(float));
-    int rc = sum && sq && mean && sd && row ? NNK_OK : nnk_err_set(err, NNK_ENOMEM, "out of memory");
-    for (int64_t r = 0; !rc && r < d->rows; r++) {
-        gathered_row(d, r, fill, (float)pp.scale, row);
-        for (int64_t c = 0; c < cols; c++) {
-            sum[c] += row[c];
-            sq[c] += (double)row[c] * row[c];
-        }
+    float *rows = malloc((size_t)(cols * CHUNK) * sizeof(float));
+    int rc = sum && sq && mean && sd && rows ? NNK_OK : nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    if (!rc) /* the rows as the model gathers them before any standardization: fills and scale */
+        rc = nnk_model_set_standardizer(m, NULL, NULL, 0, err);
+    for (int64_t r0 = 0; !rc && r0 < d->rows; r0 += CHUNK) {
+        int64_t n = d->rows - r0 < CHUNK ? d->rows - r0 : CHUNK;
+        rc = nnk_model_prepare_rows(m, d, r0, n, rows, err);
+        for (int64_t r = 0; !rc && r < n; r++)
+            for (int64_t c = 0; c < cols; c++) {
+                float v = rows[r * cols + c];
+                sum[c] += v;
+                sq[c] += (double)v * v;
+            }
     }
     double n = d->rows > 0 ? (double)d->rows : 1.0;
     for (int64_t c = 0; !rc && c < cols; c++) {
@@ -105,6 +93,6 @@ int nnk_model_fit_standardizer(nnk_model *m, const nnk_dataset *d, nnk_err *err)
     }
     if (!rc)
         rc = nnk_model_set_standardizer(m, mean, sd, cols, err);
-    free(sum), free(sq), free(mean), free(sd), free(row);
+    free(sum), free(sq), free(mean), free(sd), free(rows);
     return rc;
 }

@@ -470,6 +470,11 @@ typedef struct nnk_preprocessing {
     int64_t n;
 } nnk_preprocessing;
 NNK_API void nnk_model_preprocessing(const nnk_model *m, nnk_preprocessing *out);
+/* Rows first..first+n of d as the model gathers them for its inputs (the
+ * preprocessing above applied) into x (n x d->x_cols floats). EUSAGE when
+ * the rows are not d's. */
+NNK_API int nnk_model_prepare_rows(nnk_model *m, const nnk_dataset *d, int64_t first, int64_t n, float *x,
+                                   nnk_err *err);
 /* Output k of a compiled model: its layer, loss and loss weight and the
  * loss's parameters; n_metrics metrics, named by nnk_model_output_metric. */
 typedef struct nnk_output_info {
