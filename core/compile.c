@@ -204,6 +204,8 @@ int nnk_model_compile_with(nnk_model *m, const nnk_compile_options *o, nnk_err *
         return nnk_err_set(err, NNK_ECONFIG, "compile: clipnorm, clipvalue and global_clipnorm must be numbers >= 0");
     m->opt_comp = oc;
     m->opt = oc->vtable;
+    const nnk_optimizer_fused_sgd *fused = NNK_CAPABILITY(m->opt, NNK_CAP_FUSED_SGD);
+    m->opt_fused = fused && NNK_HAS(fused, plain) && fused->plain ? fused : NULL;
     m->learning_rate = lr;
     m->clipnorm = o->clipnorm;
     m->clipvalue = o->clipvalue;

@@ -162,6 +162,7 @@ struct nnk_model {
     /* compile */
     const nnk_component_info *opt_comp;
     const nnk_optimizer_vtable *opt;
+    const nnk_optimizer_fused_sgd *opt_fused; /* its nnkit.train.fused_sgd/1, or NULL */
     nnk_params *opt_params;
     double learning_rate;
     double clipnorm, clipvalue, global_clipnorm; /* 0: off */

@@ -431,8 +431,7 @@ static void clip_gradients(nnk_model *m)
  * layers do. */
 static int fold_sgd(nnk_model *m)
 {
-    const nnk_optimizer_fused_sgd *o = NNK_CAPABILITY(m->opt, NNK_CAP_FUSED_SGD);
-    int plain = o && NNK_HAS(o, plain) && o->plain && o->plain(nnk_params_config(m->opt_params)) &&
+    int plain = m->opt_fused && m->opt_fused->plain(nnk_params_config(m->opt_params)) &&
                 !(m->opt->flags & NNK_OPT_PERCEPTRON) && m->clipvalue <= 0 && m->clipnorm <= 0 &&
                 m->global_clipnorm <= 0 && m->learning_rate > 0;
     int folded = 0;

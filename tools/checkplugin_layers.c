@@ -215,8 +215,6 @@ static void layer_gradients(report *r, nnk_registry *reg, const nnk_component_in
         row(r, c->name, "gradients", 0, "%d of %d values wrong; first %s", t.bad, t.checked, t.first_bad);
 }
 
-/* Shapes: build is repeatable, and at inference each row's output does
- * not depend on the other rows of the batch. */
 /* A layer's nnkit.train.fused_sgd/1: backward_sgd at rate lr must leave
  * every trainable weight at w - lr g, g being what backward writes, keep
  * the rest, and give backward's input gradients (from the weights before
@@ -298,6 +296,8 @@ static void layer_fused_sgd(report *r, nnk_registry *reg, const nnk_component_in
     nnk_model_free(m);
 }
 
+/* Shapes: build is repeatable, and at inference each row's output does
+ * not depend on the other rows of the batch. */
 static void layer_shapes(report *r, nnk_registry *reg, const nnk_component_info *c, nnk_rng *g)
 {
     layer_case lc;
