@@ -54,13 +54,12 @@ static const char *host_array(nnk_exporter *x, const char *stem, const float *va
             return NULL;
         }
     char **grown = realloc(e->names, sizeof(char *) * (size_t)(e->n_names + 1));
-    if (!grown || !(full[0] && (grown[e->n_names] = strdup(full)))) {
-        if (grown)
-            e->names = grown;
+    if (grown)
+        e->names = grown;
+    if (!grown || !(grown[e->n_names] = strdup(full))) {
         e->failed = 1;
         return NULL;
     }
-    e->names = grown;
     FILE *body = e->f;
     e->f = e->pre;
     if (write_array(e, name, values, n))
