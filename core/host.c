@@ -2,6 +2,7 @@
  * pool's nnk_sgemm, parallel.c), RNG, weight declaration and scratch
  * memory. Append-only. */
 #include "internal.h"
+#include "conv2d.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,7 +245,9 @@ static const nnk_host_allreduce host_allreduce = {sizeof(nnk_host_allreduce), ho
 
 static const void *host_extension(const char *name)
 {
-    return !strcmp(name, NNK_CAP_DP_ALLREDUCE) ? &host_allreduce : NULL;
+    return !strcmp(name, NNK_CAP_DP_ALLREDUCE) ? (const void *)&host_allreduce
+           : !strcmp(name, NNK_CAP_CONV2D)     ? (const void *)&nnk__host_conv2d
+                                                : NULL;
 }
 
 const nnk_host nnk__host_table = {

@@ -169,6 +169,14 @@ for b, goal in (("32", 0.5), ("256", 0.7)):
         print(f"  batch {b:>3}, {t} thread(s): nnkit {g:6.1f} GFLOP/s = {g / peak if peak else 0:.2f} of the peak "
               f"{peak or 0:.0f} (goal {goal} on every core) | OpenBLAS backend {blas or 0:8.0f} samples/s, "
               f"nnkit {n:8.0f} | {n / max(bounds) if bounds else 0:.2f} of the faster backend's gemm-only bound (goal 0.95)")
+        if peak and bounds and t == max(threads_of("nnkit", "train", b), key=int):
+            # why a goal is missed, from the same runs: how close the gemms alone come to the peak,
+            # and the share of a step nnkit spends outside them
+            ceiling = max(bounds) * g / n / peak
+            verdict = "met" if g / peak >= goal else f"missed by {goal - g / peak:.2f}"
+            print(f"    goal {goal}: {verdict}; the gemms alone, at these shapes, reach {ceiling:.2f} of the peak, "
+                  f"and {1 - n / max(bounds):.0%} of nnkit's step is spent outside them (gather, activations, "
+                  f"losses, hand-offs) or in them slowed by the step's other traffic")
 for mode in ("predict", "evaluate"):
     (n, nt), (tp, tt) = best("nnkit", mode, "256"), best("torch", mode, "256")
     bound = med("nnkit", mode, "256", nt, "bound_samples_per_s")

@@ -90,6 +90,7 @@ typedef struct nnk_tensor {
 #define NNK_CAP_DP_ALLREDUCE "nnkit.dp.allreduce/1" /* the host: nnk_host_allreduce */
 #define NNK_CAP_DP_SUMS "nnkit.dp.sums/1"           /* metrics: nnk_metric_sums */
 #define NNK_CAP_CLASS_THRESHOLD "nnkit.metric.class_threshold/1" /* activations: nnk_activation_threshold */
+#define NNK_CAP_CONV2D "nnkit.compute.conv2d/1"   /* the host: nnk_host_conv2d */
 
 /* ---- checked sizes of shapes and tensors (through nnk_size_mul, status.h) */
 
@@ -261,7 +262,8 @@ typedef struct nnk_host {
      * written atomically to path once every callback has handled the
      * current EPOCH_END or BATCH_END. */
     int (*fit_backup)(nnk_model_view *m, const char *path, nnk_err *err);
-    /* The host's optional services by capability name (NNK_CAP_DP_ALLREDUCE). */
+    /* The host's optional services by capability name (NNK_CAP_DP_ALLREDUCE,
+     * NNK_CAP_CONV2D). */
     const void *(*extension)(const char *name);
 } nnk_host;
 
@@ -277,6 +279,48 @@ typedef struct nnk_host_allreduce {
     size_t struct_size;
     int (*layer_allreduce)(nnk_layer *layer, double *values, int64_t n, nnk_err *err);
 } nnk_host_allreduce;
+
+/* nnkit.compute.conv2d/1, the host's: 2-D convolution on the compute
+ * backend (oneDNN's convolution primitives, or im2col and the backend's
+ * gemm), on the host's threads, for layers that convolve (a plugin never
+ * links either library). Channels last, as Keras:
+ *   x      batch x in_h x in_w x in_c
+ *   kernel kernel_h x kernel_w x in_c x out_c (Keras's kernel layout)
+ *   y      batch x out_h x out_w x out_c
+ * Output row i reads input rows i*stride_h - pad_top + j*dilation_h for
+ * j < kernel_h (columns likewise); positions outside the input read zero.
+ * The padding after the input is implied: out_h must equal (in_h + pad_top
+ * + pad_bottom - (kernel_h-1)*dilation_h - 1) / stride_h + 1 for some
+ * pad_bottom in [0, (kernel_h-1)*dilation_h] (columns likewise). Keras's
+ * valid: pads 0, out = (in - (k-1)*d - 1) / stride + 1; same: out =
+ * ceil(in / stride), pad_top = max((out-1)*stride + (k-1)*d + 1 - in, 0)
+ * / 2, the odd row at the bottom, as TensorFlow pads.
+ * Each call returns NNK_OK; NNK_ESHAPE with err set for a shape that is
+ * not a convolution (nothing written); NNK_ENOMEM. Results are the same
+ * at the same thread count and backend. */
+typedef struct nnk_conv2d_shape {
+    int64_t batch, in_h, in_w, in_c;
+    int64_t out_h, out_w, out_c;
+    int64_t kernel_h, kernel_w;
+    int64_t stride_h, stride_w;     /* >= 1 */
+    int64_t dilation_h, dilation_w; /* >= 1 */
+    int64_t pad_top, pad_left;      /* >= 0, at most (kernel - 1) * dilation */
+} nnk_conv2d_shape;
+
+typedef struct nnk_host_conv2d {
+    size_t struct_size;
+    /* y = conv(x, kernel) + bias (bias NULL: none). */
+    int (*forward)(const nnk_conv2d_shape *s, const float *x, const float *kernel, const float *bias, float *y,
+                   nnk_err *err);
+    /* dx = the gradient of sum(dy * y) with respect to x (overwritten). */
+    int (*backward_data)(const nnk_conv2d_shape *s, const float *dy, const float *kernel, float *dx, nnk_err *err);
+    /* dkernel = alpha * g + beta * dkernel, g the gradient of sum(dy * y)
+     * with respect to the kernel (alpha = -lr, beta = 1, dkernel = kernel
+     * is a plain SGD step); dbias, when not NULL, likewise with dy summed
+     * over batch, rows and columns. */
+    int (*backward_weights)(const nnk_conv2d_shape *s, const float *x, const float *dy, float alpha, float beta,
+                            float *dkernel, float *dbias, nnk_err *err);
+} nnk_host_conv2d;
 
 /* ---- layers ---------------------------------------------------------- */
 

@@ -1,0 +1,46 @@
+/* The host's 2-D convolution, inside the core: conv2d.c cuts the batch
+ * into slices and hands each to one of the two implementations below,
+ * which run a slice on the calling thread alone. */
+#ifndef NNK_CONV2D_H
+#define NNK_CONV2D_H
+#include "internal.h"
+
+/* A slice of a convolution: the whole call's shape with batch set to the
+ * slice's samples, the padding after the input (conv2d.c worked it out),
+ * and the slice's first sample in the call's tensors. */
+typedef struct nnk_conv2d_slice {
+    nnk_conv2d_shape shape;
+    int64_t pad_bottom, pad_right;
+    int64_t first;
+} nnk_conv2d_slice;
+
+/* Checks a shape against the contract; sets the implied padding after. */
+int nnk__conv2d_check(const nnk_conv2d_shape *s, int64_t *pad_bottom, int64_t *pad_right, nnk_err *err);
+
+/* A buffer of at least n floats that belongs to the calling thread, one
+ * per slot, grown as needed and kept for the thread's next call (NULL when
+ * memory runs out). */
+float *nnk__conv2d_workspace(int slot, int64_t n);
+
+/* The slice's part of the call, at the call's tensors' base addresses (the
+ * slice offsets them); 0, or -1 when out of memory. backward_weights
+ * writes the slice's own gradient (not accumulated): kernel into dk,
+ * bias into db when not NULL. */
+int nnk__im2col_conv_forward(const nnk_conv2d_slice *c, const float *x, const float *kernel, const float *bias,
+                             float *y);
+int nnk__im2col_conv_backward_data(const nnk_conv2d_slice *c, const float *dy, const float *kernel, float *dx);
+int nnk__im2col_conv_backward_weights(const nnk_conv2d_slice *c, const float *x, const float *dy, float *dk,
+                                      float *db);
+
+#ifdef NNK_BACKEND_ONEDNN
+/* The same on oneDNN's primitives; -1 when oneDNN declines or fails (the
+ * caller then runs im2col). */
+int nnk__onednn_conv_forward(const nnk_conv2d_slice *c, const float *x, const float *kernel, const float *bias,
+                             float *y);
+int nnk__onednn_conv_backward_data(const nnk_conv2d_slice *c, const float *dy, const float *kernel, float *dx);
+int nnk__onednn_conv_backward_weights(const nnk_conv2d_slice *c, const float *x, const float *dy, float *dk,
+                                      float *db);
+#endif
+
+extern const nnk_host_conv2d nnk__host_conv2d;
+#endif

@@ -1,0 +1,362 @@
+/* The host's 2-D convolution (nnkit.compute.conv2d/1), on whichever
+ * backend this build has and, on a oneDNN build, on im2col too:
+ *  - forward against direct loops in double over kernels, strides,
+ *    dilations, Keras's valid and same paddings, odd sizes, batches and
+ *    thread counts;
+ *  - backward against the forward through the adjoint identities, which
+ *    need no second formula: <backward_data(dy), v> = <dy, conv(v)> and
+ *    <backward_weights(x, dy), K> = <dy, conv(x; K)>, plus the bias
+ *    gradient and the alpha/beta update against direct sums;
+ *  - the same thread count twice gives the same bits; shapes that are
+ *    not a convolution are refused with nothing written. */
+#include "../core/conv2d.h"
+#include "helpers.h"
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const nnk_host_conv2d *conv(void)
+{
+    const nnk_host_conv2d *c = NNK_CAPABILITY(&nnk__host_table, NNK_CAP_CONV2D);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_uint_ge(c->struct_size, sizeof *c);
+    return c;
+}
+
+/* Keras's output size and leading padding for one axis. */
+static void keras_axis(int64_t in, int64_t k, int64_t stride, int64_t dilation, int same, int64_t *out, int64_t *pad)
+{
+    int64_t extent = (k - 1) * dilation + 1;
+    if (!same) {
+        *out = in >= extent ? (in - extent) / stride + 1 : 0;
+        *pad = 0;
+        return;
+    }
+    *out = (in + stride - 1) / stride;
+    int64_t total = (*out - 1) * stride + extent - in;
+    *pad = total > 0 ? total / 2 : 0;
+}
+
+static uint64_t state = 88172645463325252ull;
+static float uniform(void) /* in [-1, 1) */
+{
+    state ^= state << 13, state ^= state >> 7, state ^= state << 17;
+    return (float)((double)(state >> 11) / 9007199254740992.0 * 2 - 1);
+}
+static float *random_floats(int64_t n)
+{
+    float *p = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    for (int64_t i = 0; i < n; i++)
+        p[i] = uniform();
+    return p;
+}
+
+static int64_t x_size(const nnk_conv2d_shape *s) { return s->batch * s->in_h * s->in_w * s->in_c; }
+static int64_t y_size(const nnk_conv2d_shape *s) { return s->batch * s->out_h * s->out_w * s->out_c; }
+static int64_t k_size(const nnk_conv2d_shape *s) { return s->kernel_h * s->kernel_w * s->in_c * s->out_c; }
+
+/* y by the definition, in double. */
+static void direct_forward(const nnk_conv2d_shape *s, const float *x, const float *k, const float *bias, double *y)
+{
+    for (int64_t b = 0; b < s->batch; b++)
+        for (int64_t oy = 0; oy < s->out_h; oy++)
+            for (int64_t ox = 0; ox < s->out_w; ox++)
+                for (int64_t o = 0; o < s->out_c; o++) {
+                    double sum = bias ? bias[o] : 0;
+                    for (int64_t ky = 0; ky < s->kernel_h; ky++)
+                        for (int64_t kx = 0; kx < s->kernel_w; kx++) {
+                            int64_t iy = oy * s->stride_h - s->pad_top + ky * s->dilation_h;
+                            int64_t ix = ox * s->stride_w - s->pad_left + kx * s->dilation_w;
+                            if (iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w)
+                                continue;
+                            for (int64_t c = 0; c < s->in_c; c++)
+                                sum += (double)x[((b * s->in_h + iy) * s->in_w + ix) * s->in_c + c] *
+                                       k[((ky * s->kernel_w + kx) * s->in_c + c) * s->out_c + o];
+                        }
+                    y[((b * s->out_h + oy) * s->out_w + ox) * s->out_c + o] = sum;
+                }
+}
+
+static double dot(const float *a, const double *b, int64_t n)
+{
+    double sum = 0;
+    for (int64_t i = 0; i < n; i++)
+        sum += (double)a[i] * b[i];
+    return sum;
+}
+
+static double dotf(const float *a, const float *b, int64_t n)
+{
+    double sum = 0;
+    for (int64_t i = 0; i < n; i++)
+        sum += (double)a[i] * b[i];
+    return sum;
+}
+
+/* The i-th shape of the sweep: every kernel size, stride and dilation
+ * with both paddings, over odd and even inputs. Returns 0 when the
+ * combination has no output (valid padding, a kernel larger than the
+ * input). */
+static int sweep_shape(int i, nnk_conv2d_shape *s)
+{
+    static const int kernels[] = {1, 2, 3, 5}, strides[] = {1, 2, 3}, dilations[] = {1, 2};
+    int same = i & 1, ki = i / 2 % 4, si = i / 8 % 3, di = i / 24 % 2, variant = i / 48;
+    int64_t kh = kernels[ki], kw = kernels[(ki + variant) % 4];
+    *s = (nnk_conv2d_shape){.batch = 1 + variant % 3, .in_h = 5 + (i * 7) % 6, .in_w = 4 + (i * 5) % 7,
+                            .in_c = 1 + variant % 4, .out_c = 1 + (i * 3) % 5, .kernel_h = kh, .kernel_w = kw,
+                            .stride_h = strides[si], .stride_w = strides[(si + variant) % 3],
+                            .dilation_h = dilations[di], .dilation_w = dilations[(di + variant) % 2]};
+    keras_axis(s->in_h, kh, s->stride_h, s->dilation_h, same, &s->out_h, &s->pad_top);
+    keras_axis(s->in_w, kw, s->stride_w, s->dilation_w, same, &s->out_w, &s->pad_left);
+    return s->out_h > 0 && s->out_w > 0;
+}
+
+#define SWEEP 144
+
+static void check_forward(const nnk_conv2d_shape *s, int use_bias, int threads)
+{
+    nnk_set_threads(threads);
+    float *x = random_floats(x_size(s)), *k = random_floats(k_size(s)), *bias = random_floats(s->out_c);
+    float *y = random_floats(y_size(s));
+    double *want = malloc(sizeof(double) * (size_t)y_size(s));
+    nnk_err err = {0, ""};
+    ck_assert_int_eq(conv()->forward(s, x, k, use_bias ? bias : NULL, y, &err), NNK_OK);
+    direct_forward(s, x, k, use_bias ? bias : NULL, want);
+    for (int64_t i = 0; i < y_size(s); i++)
+        ck_assert_msg(fabs(y[i] - want[i]) <= 1e-4 * (1 + fabs(want[i])),
+                      "in %lldx%lldx%lld k %lldx%lld s %lldx%lld d %lldx%lld pad %lld,%lld batch %lld threads %d: "
+                      "y[%lld] = %g, want %g",
+                      (long long)s->in_h, (long long)s->in_w, (long long)s->in_c, (long long)s->kernel_h,
+                      (long long)s->kernel_w, (long long)s->stride_h, (long long)s->stride_w,
+                      (long long)s->dilation_h, (long long)s->dilation_w, (long long)s->pad_top,
+                      (long long)s->pad_left, (long long)s->batch, threads, (long long)i, (double)y[i], want[i]);
+    free(x), free(k), free(bias), free(y), free(want);
+}
+
+START_TEST(forward_matches_direct_loops)
+{
+    nnk_conv2d_shape s;
+    for (int i = 0; i < SWEEP; i++)
+        if (sweep_shape(i, &s))
+            check_forward(&s, i % 3 != 0, 1 + i % 3);
+}
+END_TEST
+
+/* Larger channel counts and batches, where the backend's fast kernels
+ * (blocked channels, several slices per thread) take over. */
+START_TEST(forward_matches_direct_loops_wide)
+{
+    nnk_conv2d_shape s = {.batch = 7, .in_h = 12, .in_w = 11, .in_c = 16, .out_c = 32, .kernel_h = 3, .kernel_w = 3,
+                          .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1};
+    for (int same = 0; same < 2; same++) {
+        keras_axis(s.in_h, 3, 1, 1, same, &s.out_h, &s.pad_top);
+        keras_axis(s.in_w, 3, 1, 1, same, &s.out_w, &s.pad_left);
+        check_forward(&s, 1, 2);
+    }
+}
+END_TEST
+
+/* <backward_data(dy), v> = <dy, conv(v)> for random v and dy, and the
+ * same for the kernel; the bias gradient is dy's sum per channel; and
+ * alpha/beta combine as the contract says. */
+static void check_backward(const nnk_conv2d_shape *s, int threads)
+{
+    nnk_set_threads(threads);
+    int64_t nx = x_size(s), ny = y_size(s), nk = k_size(s);
+    float *x = random_floats(nx), *k = random_floats(nk), *dy = random_floats(ny), *v = random_floats(nx);
+    float *w = random_floats(nk), *dx = random_floats(nx), *dk = random_floats(nk), *db = random_floats(s->out_c);
+    float *dk0 = malloc(sizeof(float) * (size_t)nk), *db0 = malloc(sizeof(float) * (size_t)s->out_c);
+    memcpy(dk0, dk, sizeof(float) * (size_t)nk);
+    memcpy(db0, db, sizeof(float) * (size_t)s->out_c);
+    double *y = malloc(sizeof(double) * (size_t)ny);
+    nnk_err err = {0, ""};
+    ck_assert_int_eq(conv()->backward_data(s, dy, k, dx, &err), NNK_OK);
+    direct_forward(s, v, k, NULL, y);
+    double lhs = dotf(dx, v, nx), rhs = dot(dy, y, ny);
+    ck_assert_msg(fabs(lhs - rhs) <= 1e-4 * (1 + fabs(rhs)), "backward_data: <dx, v> %g, <dy, conv(v)> %g", lhs, rhs);
+    const float alpha = -0.25f, beta = 0.5f;
+    ck_assert_int_eq(conv()->backward_weights(s, x, dy, alpha, beta, dk, db, &err), NNK_OK);
+    direct_forward(s, x, w, NULL, y);
+    /* dk = alpha g + beta dk0, so <g, w> = (<dk, w> - beta <dk0, w>) / alpha */
+    lhs = (dotf(dk, w, nk) - beta * dotf(dk0, w, nk)) / alpha;
+    rhs = dot(dy, y, ny);
+    ck_assert_msg(fabs(lhs - rhs) <= 1e-4 * (1 + fabs(rhs)), "backward_weights: <g, w> %g, <dy, conv(x; w)> %g", lhs,
+                  rhs);
+    for (int64_t o = 0; o < s->out_c; o++) {
+        double sum = 0;
+        for (int64_t i = o; i < ny; i += s->out_c)
+            sum += dy[i];
+        double want = alpha * sum + beta * db0[o];
+        ck_assert_msg(fabs(db[o] - want) <= 1e-4 * (1 + fabs(want)), "bias gradient %lld: %g, want %g", (long long)o,
+                      (double)db[o], want);
+    }
+    free(x), free(k), free(dy), free(v), free(w), free(dx), free(dk), free(db), free(dk0), free(db0), free(y);
+}
+
+START_TEST(backward_is_the_forward_s_adjoint)
+{
+    nnk_conv2d_shape s;
+    for (int i = 0; i < SWEEP; i++)
+        if (sweep_shape(i, &s))
+            check_backward(&s, 1 + i % 3);
+}
+END_TEST
+
+/* A gradient of a kernel element against the forward's change, the
+ * check-plugin way (central differences on sum(dy * y)). */
+START_TEST(kernel_gradient_matches_finite_differences)
+{
+    nnk_conv2d_shape s = {.batch = 3, .in_h = 6, .in_w = 7, .in_c = 2, .out_c = 3, .kernel_h = 3, .kernel_w = 2,
+                          .stride_h = 2, .stride_w = 1, .dilation_h = 1, .dilation_w = 2};
+    keras_axis(s.in_h, 3, 2, 1, 1, &s.out_h, &s.pad_top);
+    keras_axis(s.in_w, 2, 1, 2, 1, &s.out_w, &s.pad_left);
+    nnk_set_threads(2);
+    int64_t nk = k_size(&s), ny = y_size(&s);
+    float *x = random_floats(x_size(&s)), *k = random_floats(nk), *dy = random_floats(ny), *g = malloc(sizeof(float) * (size_t)nk);
+    float *y = malloc(sizeof(float) * (size_t)ny);
+    nnk_err err = {0, ""};
+    ck_assert_int_eq(conv()->backward_weights(&s, x, dy, 1.0f, 0.0f, g, NULL, &err), NNK_OK);
+    for (int64_t i = 0; i < nk; i++) {
+        double f[2];
+        float keep = k[i];
+        for (int side = 0; side < 2; side++) {
+            k[i] = keep + (side ? 1e-2f : -1e-2f);
+            ck_assert_int_eq(conv()->forward(&s, x, k, NULL, y, &err), NNK_OK);
+            f[side] = dotf(dy, y, ny);
+        }
+        k[i] = keep;
+        double numeric = (f[1] - f[0]) / 2e-2;
+        ck_assert_msg(fabs(numeric - g[i]) <= 2e-3 * (1 + fabs(numeric)), "kernel %lld: %g, differences %g",
+                      (long long)i, (double)g[i], numeric);
+    }
+    free(x), free(k), free(dy), free(g), free(y);
+}
+END_TEST
+
+START_TEST(same_threads_same_bits)
+{
+    nnk_conv2d_shape s = {.batch = 5, .in_h = 9, .in_w = 9, .in_c = 8, .out_c = 16, .kernel_h = 3, .kernel_w = 3,
+                          .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1, .out_h = 9, .out_w = 9,
+                          .pad_top = 1, .pad_left = 1};
+    nnk_set_threads(3);
+    int64_t nk = k_size(&s);
+    float *x = random_floats(x_size(&s)), *dy = random_floats(y_size(&s));
+    float *a = calloc((size_t)nk, sizeof(float)), *b = calloc((size_t)nk, sizeof(float));
+    nnk_err err = {0, ""};
+    ck_assert_int_eq(conv()->backward_weights(&s, x, dy, 1.0f, 0.0f, a, NULL, &err), NNK_OK);
+    ck_assert_int_eq(conv()->backward_weights(&s, x, dy, 1.0f, 0.0f, b, NULL, &err), NNK_OK);
+    ck_assert_int_eq(memcmp(a, b, sizeof(float) * (size_t)nk), 0);
+    free(x), free(dy), free(a), free(b);
+}
+END_TEST
+
+#ifdef NNK_BACKEND_ONEDNN
+/* On a oneDNN build the im2col path runs only where oneDNN declines a
+ * shape; it is checked here directly, slice by slice, against the same
+ * loops. */
+START_TEST(im2col_matches_direct_loops)
+{
+    nnk_conv2d_shape s;
+    nnk_err err = {0, ""};
+    nnk_set_threads(1);
+    for (int i = 0; i < SWEEP; i++) {
+        if (!sweep_shape(i, &s))
+            continue;
+        nnk_conv2d_slice c = {s, 0, 0, 0};
+        ck_assert_int_eq(nnk__conv2d_check(&s, &c.pad_bottom, &c.pad_right, &err), NNK_OK);
+        float *x = random_floats(x_size(&s)), *k = random_floats(k_size(&s)), *y = random_floats(y_size(&s));
+        double *want = malloc(sizeof(double) * (size_t)y_size(&s));
+        ck_assert_int_eq(nnk__im2col_conv_forward(&c, x, k, NULL, y), 0);
+        direct_forward(&s, x, k, NULL, want);
+        for (int64_t j = 0; j < y_size(&s); j++)
+            ck_assert_msg(fabs(y[j] - want[j]) <= 1e-4 * (1 + fabs(want[j])), "shape %d: y[%lld] %g, want %g", i,
+                          (long long)j, (double)y[j], want[j]);
+        float *dx = random_floats(x_size(&s)), *v = random_floats(x_size(&s));
+        ck_assert_int_eq(nnk__im2col_conv_backward_data(&c, y, k, dx), 0);
+        direct_forward(&s, v, k, NULL, want);
+        double lhs = dotf(dx, v, x_size(&s)), rhs = dot(y, want, y_size(&s));
+        ck_assert_msg(fabs(lhs - rhs) <= 1e-4 * (1 + fabs(rhs)), "shape %d: adjoint %g against %g", i, lhs, rhs);
+        free(x), free(k), free(y), free(want), free(dx), free(v);
+    }
+}
+END_TEST
+
+/* oneDNN takes the shapes a CNN has (the sweep above would pass on the
+ * im2col fallback alone). */
+START_TEST(onednn_runs_common_shapes)
+{
+    const int64_t shapes[][6] = {/* in_h, in_c, out_c, kernel, stride, dilation */
+                                 {28, 1, 32, 3, 1, 1}, {13, 32, 64, 3, 1, 1}, {28, 1, 64, 7, 1, 1},
+                                 {14, 64, 128, 3, 2, 1}, {9, 8, 8, 3, 1, 2}};
+    for (int i = 0; i < 5; i++) {
+        nnk_conv2d_shape s = {.batch = 2, .in_h = shapes[i][0], .in_w = shapes[i][0], .in_c = shapes[i][1],
+                              .out_c = shapes[i][2], .kernel_h = shapes[i][3], .kernel_w = shapes[i][3],
+                              .stride_h = shapes[i][4], .stride_w = shapes[i][4], .dilation_h = shapes[i][5],
+                              .dilation_w = shapes[i][5]};
+        keras_axis(s.in_h, s.kernel_h, s.stride_h, s.dilation_h, 1, &s.out_h, &s.pad_top);
+        keras_axis(s.in_w, s.kernel_w, s.stride_w, s.dilation_w, 1, &s.out_w, &s.pad_left);
+        nnk_conv2d_slice c = {s, 0, 0, 0};
+        nnk_err err = {0, ""};
+        ck_assert_int_eq(nnk__conv2d_check(&s, &c.pad_bottom, &c.pad_right, &err), NNK_OK);
+        float *x = random_floats(x_size(&s)), *k = random_floats(k_size(&s)), *y = random_floats(y_size(&s));
+        float *b = random_floats(s.out_c);
+        ck_assert_msg(nnk__onednn_conv_forward(&c, x, k, b, y) == 0, "shape %d: forward", i);
+        ck_assert_msg(nnk__onednn_conv_backward_data(&c, y, k, x) == 0, "shape %d: backward data", i);
+        ck_assert_msg(nnk__onednn_conv_backward_weights(&c, x, y, k, b) == 0, "shape %d: backward weights", i);
+        free(x), free(k), free(y), free(b);
+    }
+}
+END_TEST
+#endif
+
+/* Shapes that are not convolutions: refused with ESHAPE, y untouched. */
+START_TEST(bad_shapes_are_refused)
+{
+    const nnk_conv2d_shape good = {.batch = 2, .in_h = 6, .in_w = 6, .in_c = 1, .out_c = 1, .kernel_h = 3,
+                                   .kernel_w = 3, .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1,
+                                   .out_h = 4, .out_w = 4};
+    nnk_conv2d_shape bad[6];
+    for (int i = 0; i < 6; i++)
+        bad[i] = good;
+    bad[0].out_h = 7;     /* more than padding within the kernel allows */
+    bad[1].out_w = 3;     /* smaller than valid gives */
+    bad[2].stride_h = 0;  /* no stride */
+    bad[3].pad_top = 3;   /* padding as wide as the kernel */
+    bad[4].in_c = -1;     /* a negative size */
+    bad[5].kernel_w = 0;  /* no kernel */
+    float x[72] = {0}, k[9] = {0}, y[64];
+    for (int i = 0; i < 6; i++) {
+        for (int j = 0; j < 64; j++)
+            y[j] = 7.0f;
+        nnk_err err = {0, ""};
+        ck_assert_msg(conv()->forward(&bad[i], x, k, NULL, y, &err) == NNK_ESHAPE, "bad shape %d accepted", i);
+        ck_assert_msg(strstr(err.msg, "conv2d: ") == err.msg && !strchr(err.msg, '\n'), "message: %s", err.msg);
+        for (int j = 0; j < 64; j++)
+            ck_assert(y[j] == 7.0f);
+    }
+    nnk_err err = {0, ""};
+    ck_assert_int_eq(conv()->forward(&good, x, k, NULL, y, &err), NNK_OK);
+}
+END_TEST
+
+static Suite *conv_suite(void)
+{
+    Suite *s = suite_create("conv2d");
+    TCase *tc = tcase_create("conv2d");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, forward_matches_direct_loops);
+    tcase_add_test(tc, forward_matches_direct_loops_wide);
+    tcase_add_test(tc, backward_is_the_forward_s_adjoint);
+    tcase_add_test(tc, kernel_gradient_matches_finite_differences);
+    tcase_add_test(tc, same_threads_same_bits);
+#ifdef NNK_BACKEND_ONEDNN
+    tcase_add_test(tc, im2col_matches_direct_loops);
+    tcase_add_test(tc, onednn_runs_common_shapes);
+#endif
+    tcase_add_test(tc, bad_shapes_are_refused);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return test_run_suite(conv_suite()); }
