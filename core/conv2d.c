@@ -2,7 +2,8 @@
  * nnkit/plugin.h). The batch is cut into one slice per thread; each slice
  * runs on one thread, on oneDNN's convolution primitives where nnkit is
  * built with oneDNN (conv2d_onednn.c), else (or when oneDNN declines a
- * shape) on im2col and the backend's gemm (conv2d_im2col.c). Kernel
+ * shape, or measured slower, see run_slice) on im2col and the backend's
+ * gemm (conv2d_im2col.c). Kernel
  * gradients are summed over the slices in slice order, so a thread count
  * gives one result. */
 #include "conv2d.h"
@@ -69,20 +70,28 @@ typedef struct conv_job {
     int failed;       /* a slice ran out of memory */
 } conv_job;
 
+/* oneDNN first, except for the input gradient of a one-channel input,
+ * where im2col measured 1.7-3.6x faster (from 2 channels on, oneDNN is
+ * faster: build/tools/bench_conv 64 1). */
 static int run_slice(const conv_job *j, const nnk_conv2d_slice *c, float *part)
 {
-    int rc = -1;
+    float *part_bias = part && j->bias ? part + j->part_size - c->shape.out_c : NULL;
 #ifdef NNK_BACKEND_ONEDNN
-    rc = j->kind == 0   ? nnk__onednn_conv_forward(c, j->x, j->kernel, j->bias, j->y)
-         : j->kind == 1 ? nnk__onednn_conv_backward_data(c, j->dy, j->kernel, j->dx)
-                        : nnk__onednn_conv_backward_weights(c, j->x, j->dy, part, j->bias ? part + j->part_size - c->shape.out_c : NULL);
-#endif
+    int rc = -1;
+    if (j->kind == 0)
+        rc = nnk__onednn_conv_forward(c, j->x, j->kernel, j->bias, j->y);
+    else if (j->kind == 1 && c->shape.in_c > 1)
+        rc = nnk__onednn_conv_backward_data(c, j->dy, j->kernel, j->dx);
+    else if (j->kind == 2)
+        rc = nnk__onednn_conv_backward_weights(c, j->x, j->dy, part, part_bias);
     if (rc == 0)
         return 0;
-    return j->kind == 0   ? nnk__im2col_conv_forward(c, j->x, j->kernel, j->bias, j->y)
-           : j->kind == 1 ? nnk__im2col_conv_backward_data(c, j->dy, j->kernel, j->dx)
-                          : nnk__im2col_conv_backward_weights(c, j->x, j->dy, part,
-                                                              j->bias ? part + j->part_size - c->shape.out_c : NULL);
+#endif
+    if (j->kind == 0)
+        return nnk__im2col_conv_forward(c, j->x, j->kernel, j->bias, j->y);
+    if (j->kind == 1)
+        return nnk__im2col_conv_backward_data(c, j->dy, j->kernel, j->dx);
+    return nnk__im2col_conv_backward_weights(c, j->x, j->dy, part, part_bias);
 }
 
 static void conv_task(void *ctx, int task)

@@ -1,7 +1,11 @@
 /* A slice of a convolution on oneDNN's convolution primitives, on the
  * calling thread (whose OpenMP team nnkit holds at one thread). The
- * primitives work on nnkit's own layouts (x and y NHWC, the kernel HWIO as
- * Keras keeps it), so nothing is reordered around a call. A primitive is
+ * primitives read and write x and y in nnkit's NHWC; the kernel goes
+ * in the layout oneDNN's JIT convolution asks for (blocked by 16
+ * channels), reordered from and to Keras's HWIO around each call (a
+ * kernel is small beside the activations): with HWIO as given, oneDNN
+ * falls back to its own im2col and gemm, measured 1.3-2x slower
+ * (build/tools/bench_conv). A primitive is
  * made once per shape and kept (up to CACHE_SIZE shapes, the oldest made
  * first given up); its scratchpad is the calling thread's workspace. */
 #include "conv2d.h"
@@ -24,6 +28,11 @@ typedef struct conv_entry {
     dnnl_primitive_t primitive; /* NULL: oneDNN declined the shape */
     int64_t scratch_floats;
     dnnl_memory_desc_t scratch_md; /* as the primitive asked for it */
+    /* the kernel (or its gradient) in the primitive's layout, and the
+     * reorder to it from HWIO (from it, for the gradient); NULL: HWIO */
+    dnnl_primitive_t reorder;
+    dnnl_memory_desc_t kernel_md;
+    int64_t kernel_floats;
 } conv_entry;
 
 static struct {
@@ -64,7 +73,11 @@ static dnnl_primitive_desc_t make_pd(const conv_key *k, dnnl_engine_t engine)
     dnnl_convolution_desc_t fwd, op;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_primitive_desc_t hint = NULL, pd = NULL;
-    if (describe(k, &d) || dnnl_primitive_attr_create(&attr) ||
+    if (describe(k, &d))
+        return NULL;
+    dnnl_dims_t w = {k->shape.out_c, k->shape.in_c, k->shape.kernel_h, k->shape.kernel_w};
+    if (dnnl_memory_desc_init_by_tag(&d.kernel, 4, w, dnnl_f32, dnnl_format_tag_any) ||
+        dnnl_primitive_attr_create(&attr) ||
         dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user) ||
         dnnl_dilated_convolution_forward_desc_init(&fwd, dnnl_forward_training, dnnl_convolution_direct, &d.x,
                                                    &d.kernel, k->bias ? &d.bias : NULL, &d.y, d.strides, d.dilates,
@@ -90,6 +103,31 @@ static dnnl_primitive_desc_t make_pd(const conv_key *k, dnnl_engine_t engine)
     return pd;
 }
 
+/* The reorder between HWIO and the kernel layout the primitive chose,
+ * when they differ; -1 when oneDNN cannot make it. */
+static int make_reorder(conv_entry *e, const dnnl_primitive_desc_t pd)
+{
+    conv_mds d;
+    const dnnl_memory_desc_t *chosen =
+        dnnl_primitive_desc_query_md(pd, e->key.kind == BACKWARD_WEIGHTS ? dnnl_query_diff_weights_md
+                                                                        : dnnl_query_weights_md, 0);
+    if (!chosen || describe(&e->key, &d))
+        return -1;
+    if (dnnl_memory_desc_equal(chosen, &d.kernel))
+        return 0;
+    e->kernel_md = *chosen;
+    e->kernel_floats = (int64_t)((dnnl_memory_desc_get_size(chosen) + 3) / 4);
+    dnnl_primitive_desc_t rpd = NULL;
+    int rc = e->key.kind == BACKWARD_WEIGHTS
+                 ? dnnl_reorder_primitive_desc_create(&rpd, chosen, cache.engine, &d.kernel, cache.engine, NULL)
+                 : dnnl_reorder_primitive_desc_create(&rpd, &d.kernel, cache.engine, chosen, cache.engine, NULL);
+    if (rc || dnnl_primitive_create(&e->reorder, rpd))
+        e->reorder = NULL;
+    if (rpd)
+        dnnl_primitive_desc_destroy(rpd);
+    return e->reorder ? 0 : -1;
+}
+
 static void fill_entry(conv_entry *e, const conv_key *k)
 {
     memset(e, 0, sizeof *e);
@@ -97,6 +135,10 @@ static void fill_entry(conv_entry *e, const conv_key *k)
     dnnl_primitive_desc_t pd = make_pd(k, cache.engine);
     if (!pd)
         return;
+    if (make_reorder(e, pd)) {
+        dnnl_primitive_desc_destroy(pd);
+        return;
+    }
     const dnnl_memory_desc_t *scratch = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     e->scratch_floats = scratch ? (int64_t)((dnnl_memory_desc_get_size(scratch) + 3) / 4) : 0;
     if (scratch)
@@ -148,8 +190,47 @@ static dnnl_stream_t thread_stream(void)
     return s;
 }
 
+/* Runs a primitive to completion on the calling thread's stream. */
+static int run(dnnl_primitive_t p, dnnl_stream_t stream, int n, const dnnl_exec_arg_t *args)
+{
+    return dnnl_primitive_execute(p, stream, n, args) || dnnl_stream_wait(stream) ? -1 : 0;
+}
+
+/* The tensors of one call as oneDNN memory objects: args[0..n) for the
+ * primitive (the kernel's in the primitive's layout when it reorders),
+ * then the scratchpad; *user, the caller's HWIO kernel, when a reorder
+ * needs it. 0, or -1 when one cannot be made (those made are in mem). */
+static int wrap(const conv_entry *e, int n, const int *ids, void *const *data, dnnl_memory_t *mem,
+                dnnl_exec_arg_t *args, dnnl_memory_t *user)
+{
+    conv_mds d;
+    float *scratch = e->scratch_floats ? nnk__conv2d_workspace(2, e->scratch_floats) : NULL;
+    float *blocked = e->reorder ? nnk__conv2d_workspace(3, e->kernel_floats) : NULL;
+    if (describe(&e->key, &d) || (e->scratch_floats && !scratch) || (e->reorder && !blocked))
+        return -1;
+    for (int i = 0; i < n; i++) {
+        int kernel = ids[i] == DNNL_ARG_WEIGHTS || ids[i] == DNNL_ARG_DIFF_WEIGHTS;
+        const dnnl_memory_desc_t *md = ids[i] == DNNL_ARG_SRC || ids[i] == DNNL_ARG_DIFF_SRC ? &d.x
+                                       : ids[i] == DNNL_ARG_DST || ids[i] == DNNL_ARG_DIFF_DST ? &d.y
+                                       : !kernel ? &d.bias
+                                       : e->reorder ? &e->kernel_md : &d.kernel;
+        if (dnnl_memory_create(&mem[i], md, cache.engine, kernel && e->reorder ? blocked : data[i]))
+            return -1;
+        args[i] = (dnnl_exec_arg_t){ids[i], mem[i]};
+        if (kernel && e->reorder && dnnl_memory_create(user, &d.kernel, cache.engine, data[i]))
+            return -1;
+    }
+    if (e->scratch_floats) {
+        if (dnnl_memory_create(&mem[n], &e->scratch_md, cache.engine, scratch))
+            return -1;
+        args[n] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, mem[n]};
+    }
+    return 0;
+}
+
 /* Runs the key's primitive on the given tensors (argument ids and data
- * pointers, n of them); 0, or -1 when oneDNN declines or fails. */
+ * pointers, n of them), with the kernel reordered in or out around it;
+ * 0, or -1 when oneDNN declines or fails. */
 static int execute(const conv_key *k, int n, const int *ids, void *const *data)
 {
     conv_entry own;
@@ -157,35 +238,30 @@ static int execute(const conv_key *k, int n, const int *ids, void *const *data)
     const conv_entry *e = entry_for(k, &own, &temporary);
     if (!e || !e->primitive)
         return -1;
-    conv_mds d;
     dnnl_stream_t stream = thread_stream();
-    float *scratch = e->scratch_floats ? nnk__conv2d_workspace(2, e->scratch_floats) : NULL;
-    dnnl_memory_t mem[6] = {NULL};
+    dnnl_memory_t mem[6] = {NULL}, user = NULL;
     dnnl_exec_arg_t args[6];
-    int made = 0;
-    if (stream && !describe(k, &d) && (scratch || !e->scratch_floats)) {
-        made = 1;
-        for (int i = 0; i < n && made; i++) {
-            const dnnl_memory_desc_t *md = ids[i] == DNNL_ARG_SRC || ids[i] == DNNL_ARG_DIFF_SRC ? &d.x
-                                           : ids[i] == DNNL_ARG_DST || ids[i] == DNNL_ARG_DIFF_DST ? &d.y
-                                           : ids[i] == DNNL_ARG_BIAS || ids[i] == DNNL_ARG_DIFF_BIAS ? &d.bias
-                                                                                                     : &d.kernel;
-            made = !dnnl_memory_create(&mem[i], md, cache.engine, data[i]);
-            args[i] = (dnnl_exec_arg_t){ids[i], mem[i]};
-        }
-        if (made && e->scratch_floats) {
-            made = !dnnl_memory_create(&mem[n], &e->scratch_md, cache.engine, scratch);
-            args[n] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, mem[n]};
-        }
+    if (stream && !wrap(e, n, ids, data, mem, args, &user)) {
+        int kernel = 0;
+        while (ids[kernel] != DNNL_ARG_WEIGHTS && ids[kernel] != DNNL_ARG_DIFF_WEIGHTS)
+            kernel++;
+        dnnl_exec_arg_t into[2] = {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, mem[kernel]}};
+        dnnl_exec_arg_t out_of[2] = {{DNNL_ARG_FROM, mem[kernel]}, {DNNL_ARG_TO, user}};
+        int gradient = k->kind == BACKWARD_WEIGHTS;
+        rc = e->reorder && !gradient ? run(e->reorder, stream, 2, into) : 0;
+        rc = rc ? rc : run(e->primitive, stream, n + (e->scratch_floats > 0), args);
+        rc = rc ? rc : e->reorder && gradient ? run(e->reorder, stream, 2, out_of) : 0;
     }
-    if (made && !dnnl_primitive_execute(e->primitive, stream, n + (e->scratch_floats > 0), args) &&
-        !dnnl_stream_wait(stream))
-        rc = 0;
     for (int i = 0; i < 6; i++)
         if (mem[i])
             dnnl_memory_destroy(mem[i]);
-    if (temporary)
+    if (user)
+        dnnl_memory_destroy(user);
+    if (temporary) {
         dnnl_primitive_destroy(own.primitive);
+        if (own.reorder)
+            dnnl_primitive_destroy(own.reorder);
+    }
     return rc;
 }
 

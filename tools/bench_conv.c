@@ -1,0 +1,128 @@
+/* Benchmark: the host's 2-D convolution (nnkit.compute.conv2d/1) at the
+ * shapes of the CNN examples, each pass timed alone (best of 5 runs of 20
+ * calls): forward, backward data and backward weights, on one thread by
+ * each implementation this build has (the pool set to one thread, so
+ * im2col's gemm is one thread too) (oneDNN's primitives, im2col and the
+ * backend's gemm) and through the host on N threads (what a layer gets).
+ * Prints GFLOP/s per pass. Used by tools/bench.sh.
+ *   bench_conv BATCH THREADS */
+#include "../core/conv2d.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+typedef struct conv_case {
+    const char *what;
+    int64_t in, in_c, out_c, kernel, same;
+} conv_case;
+
+/* fashion_cnn's two convolutions (valid), then the book's chapter 14
+ * model's (same): 64 7x7, two 128 3x3 blocks at 14x14, two 256 at 7x7;
+ * then 4, 8 and 16 input channels, where the choice of algorithm turns. */
+static const conv_case cases[] = {
+    {"cnn_conv1", 28, 1, 32, 3, 0},   {"cnn_conv2", 13, 32, 64, 3, 0},   {"book_conv1", 28, 1, 64, 7, 1},
+    {"book_conv2", 14, 64, 128, 3, 1}, {"book_conv3", 14, 128, 128, 3, 1}, {"book_conv4", 7, 128, 256, 3, 1},
+    {"book_conv5", 7, 256, 256, 3, 1}, {"narrow_2", 28, 2, 16, 3, 1}, {"narrow_3", 28, 3, 16, 3, 1}, {"narrow_4", 28, 4, 16, 3, 1},   {"narrow_8", 28, 8, 16, 3, 1},
+    {"narrow_16", 28, 16, 16, 3, 1},
+};
+
+static nnk_conv2d_shape shape_of(const conv_case *c, int64_t batch)
+{
+    nnk_conv2d_shape s = {.batch = batch, .in_h = c->in, .in_w = c->in, .in_c = c->in_c, .out_c = c->out_c,
+                          .kernel_h = c->kernel, .kernel_w = c->kernel, .stride_h = 1, .stride_w = 1,
+                          .dilation_h = 1, .dilation_w = 1};
+    s.out_h = s.out_w = c->same ? c->in : c->in - c->kernel + 1;
+    s.pad_top = s.pad_left = c->same ? (c->kernel - 1) / 2 : 0;
+    return s;
+}
+
+typedef struct buffers {
+    float *x, *k, *b, *y, *dx, *dk, *db;
+} buffers;
+
+/* One pass (0 forward, 1 backward data, 2 backward weights) by one way:
+ * 0 the host on every thread, 1 im2col on this thread, 2 oneDNN on it. */
+static int run(int way, int pass, const nnk_conv2d_shape *s, const nnk_conv2d_slice *c, const buffers *m)
+{
+    const nnk_host_conv2d *h = &nnk__host_conv2d;
+    if (way == 0)
+        return pass == 0 ? h->forward(s, m->x, m->k, m->b, m->y, NULL)
+               : pass == 1 ? h->backward_data(s, m->y, m->k, m->dx, NULL)
+                           : h->backward_weights(s, m->x, m->y, 1.0f, 0.0f, m->dk, m->db, NULL);
+    if (way == 1)
+        return pass == 0 ? nnk__im2col_conv_forward(c, m->x, m->k, m->b, m->y)
+               : pass == 1 ? nnk__im2col_conv_backward_data(c, m->y, m->k, m->dx)
+                           : nnk__im2col_conv_backward_weights(c, m->x, m->y, m->dk, m->db);
+#ifdef NNK_BACKEND_ONEDNN
+    return pass == 0 ? nnk__onednn_conv_forward(c, m->x, m->k, m->b, m->y)
+           : pass == 1 ? nnk__onednn_conv_backward_data(c, m->y, m->k, m->dx)
+                       : nnk__onednn_conv_backward_weights(c, m->x, m->y, m->dk, m->db);
+#else
+    return -1;
+#endif
+}
+
+static double best_seconds(int way, int pass, const nnk_conv2d_shape *s, const nnk_conv2d_slice *c,
+                           const buffers *m)
+{
+    double best = 1e30;
+    for (int rep = 0; rep < 6; rep++) {
+        double t = now();
+        for (int i = 0; i < 20; i++)
+            if (run(way, pass, s, c, m))
+                return -1;
+        if (rep) /* the first warms up */
+            best = (now() - t) / 20 < best ? (now() - t) / 20 : best;
+    }
+    return best;
+}
+
+static float *filled(int64_t n)
+{
+    float *p = malloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++)
+        p[i] = (float)((i * 7 % 13) - 6) / 13.0f;
+    return p;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3 || atoi(argv[1]) < 1 || atoi(argv[2]) < 1) {
+        fprintf(stderr, "usage: bench_conv BATCH THREADS\n");
+        return 2;
+    }
+    int64_t batch = atoi(argv[1]);
+    int threads = atoi(argv[2]);
+    static const char *passes[] = {"forward", "backward_data", "backward_weights"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        nnk_conv2d_shape s = shape_of(&cases[i], batch);
+        nnk_conv2d_slice c = {s, 0, 0, 0};
+        if (nnk__conv2d_check(&s, &c.pad_bottom, &c.pad_right, NULL))
+            return 1;
+        int64_t nx = s.batch * s.in_h * s.in_w * s.in_c, ny = s.batch * s.out_h * s.out_w * s.out_c,
+                nk = s.kernel_h * s.kernel_w * s.in_c * s.out_c;
+        buffers m = {filled(nx), filled(nk), filled(s.out_c), filled(ny), filled(nx), filled(nk), filled(s.out_c)};
+        double flops = 2.0 * (double)ny * (double)(s.kernel_h * s.kernel_w * s.in_c);
+        for (int pass = 0; pass < 3; pass++) {
+            double gf[3];
+            for (int way = 0; way < 3; way++) {
+                nnk_set_threads(way == 0 ? threads : 1);
+                double sec = best_seconds(way, pass, &s, &c, &m);
+                gf[way] = sec > 0 ? flops / sec / 1e9 : 0;
+            }
+            printf("conv batch=%lld threads=%d shape=%s pass=%s gflop=%.4f host_gflops=%.1f im2col1_gflops=%.1f "
+                   "onednn1_gflops=%.1f\n",
+                   (long long)batch, threads, cases[i].what, passes[pass], flops / 1e9, gf[0], gf[1], gf[2]);
+        }
+        free(m.x), free(m.k), free(m.b), free(m.y), free(m.dx), free(m.dk), free(m.db);
+    }
+    return 0;
+}
