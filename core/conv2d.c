@@ -24,25 +24,31 @@ static int64_t pad_after(int64_t in, int64_t out, int64_t kernel, int64_t stride
 
 int nnk__conv2d_check(const nnk_conv2d_shape *s, int64_t *pad_bottom, int64_t *pad_right, nnk_err *err)
 {
+    return nnk__window_check(s, "conv2d", "kernel", pad_bottom, pad_right, err);
+}
+
+int nnk__window_check(const nnk_conv2d_shape *s, const char *op, const char *window, int64_t *pad_bottom,
+                      int64_t *pad_right, nnk_err *err)
+{
     const int64_t limit = (int64_t)1 << 31;
     const int64_t *all = &s->batch;
     for (size_t i = 0; i < sizeof *s / sizeof(int64_t); i++)
         if (all[i] < 0 || all[i] >= limit)
-            return nnk_err_set(err, NNK_ESHAPE, "conv2d: a size or padding of %lld", (long long)all[i]);
+            return nnk_err_set(err, NNK_ESHAPE, "%s: a size or padding of %lld", op, (long long)all[i]);
     if (s->in_h < 1 || s->in_w < 1 || s->in_c < 1 || s->out_c < 1 || s->kernel_h < 1 || s->kernel_w < 1 ||
         s->stride_h < 1 || s->stride_w < 1 || s->dilation_h < 1 || s->dilation_w < 1 || s->out_h < 1 || s->out_w < 1)
-        return nnk_err_set(err, NNK_ESHAPE, "conv2d: input %lldx%lldx%lld, kernel %lldx%lld, stride %lldx%lld, "
+        return nnk_err_set(err, NNK_ESHAPE, "%s: input %lldx%lldx%lld, %s %lldx%lld, stride %lldx%lld, "
                            "dilation %lldx%lld, output channels %lld: each must be at least 1",
-                           (long long)s->in_h, (long long)s->in_w, (long long)s->in_c, (long long)s->kernel_h,
+                           op, (long long)s->in_h, (long long)s->in_w, (long long)s->in_c, window, (long long)s->kernel_h,
                            (long long)s->kernel_w, (long long)s->stride_h, (long long)s->stride_w,
                            (long long)s->dilation_h, (long long)s->dilation_w, (long long)s->out_c);
     int64_t extent_h = (s->kernel_h - 1) * s->dilation_h + 1, extent_w = (s->kernel_w - 1) * s->dilation_w + 1;
     int64_t pb = s->pad_top < extent_h ? pad_after(s->in_h, s->out_h, s->kernel_h, s->stride_h, s->dilation_h, s->pad_top) : -1;
     int64_t pr = s->pad_left < extent_w ? pad_after(s->in_w, s->out_w, s->kernel_w, s->stride_w, s->dilation_w, s->pad_left) : -1;
     if (pb < 0 || pr < 0)
-        return nnk_err_set(err, NNK_ESHAPE, "conv2d: an output of %lldx%lld does not follow from input %lldx%lld, "
-                           "kernel %lldx%lld, stride %lldx%lld, dilation %lldx%lld and padding %lld,%lld",
-                           (long long)s->out_h, (long long)s->out_w, (long long)s->in_h, (long long)s->in_w,
+        return nnk_err_set(err, NNK_ESHAPE, "%s: an output of %lldx%lld does not follow from input %lldx%lld, "
+                           "%s %lldx%lld, stride %lldx%lld, dilation %lldx%lld and padding %lld,%lld",
+                           op, (long long)s->out_h, (long long)s->out_w, (long long)s->in_h, (long long)s->in_w, window,
                            (long long)s->kernel_h, (long long)s->kernel_w, (long long)s->stride_h,
                            (long long)s->stride_w, (long long)s->dilation_h, (long long)s->dilation_w,
                            (long long)s->pad_top, (long long)s->pad_left);
@@ -50,7 +56,7 @@ int nnk__conv2d_check(const nnk_conv2d_shape *s, int64_t *pad_bottom, int64_t *p
     if (nnk_size_mul(s->batch, s->in_h * s->in_w * s->in_c, &total) ||
         nnk_size_mul(s->batch, s->out_h * s->out_w * s->out_c, &total) ||
         nnk_size_mul(s->kernel_h * s->kernel_w, s->in_c * s->out_c, &total))
-        return nnk_err_set(err, NNK_ESHAPE, "conv2d: a batch of %lld is too large for these sizes", (long long)s->batch);
+        return nnk_err_set(err, NNK_ESHAPE, "%s: a batch of %lld is too large for these sizes", op, (long long)s->batch);
     *pad_bottom = pb;
     *pad_right = pr;
     return NNK_OK;

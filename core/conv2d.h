@@ -14,8 +14,12 @@ typedef struct nnk_conv2d_slice {
     int64_t first;
 } nnk_conv2d_slice;
 
-/* Checks a shape against the contract; sets the implied padding after. */
+/* Checks a shape against the contract; sets the implied padding after.
+ * nnk__window_check is the same for any sliding window (pooling too):
+ * messages begin with op and call the window `window`. */
 int nnk__conv2d_check(const nnk_conv2d_shape *s, int64_t *pad_bottom, int64_t *pad_right, nnk_err *err);
+int nnk__window_check(const nnk_conv2d_shape *s, const char *op, const char *window, int64_t *pad_bottom,
+                      int64_t *pad_right, nnk_err *err);
 
 /* A buffer of at least n floats that belongs to the calling thread, one
  * per slot, grown as needed and kept for the thread's next call (NULL when
@@ -43,4 +47,5 @@ int nnk__onednn_conv_backward_weights(const nnk_conv2d_slice *c, const float *x,
 #endif
 
 extern const nnk_host_conv2d nnk__host_conv2d;
+extern const nnk_host_pool2d nnk__host_pool2d; /* pool2d.c */
 #endif

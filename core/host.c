@@ -247,6 +247,7 @@ static const void *host_extension(const char *name)
 {
     return !strcmp(name, NNK_CAP_DP_ALLREDUCE) ? (const void *)&host_allreduce
            : !strcmp(name, NNK_CAP_CONV2D)     ? (const void *)&nnk__host_conv2d
+           : !strcmp(name, NNK_CAP_POOL2D)     ? (const void *)&nnk__host_pool2d
                                                 : NULL;
 }
 

@@ -1,4 +1,5 @@
-/* The host's 2-D convolution (nnkit.compute.conv2d/1), on whichever
+/* The host's 2-D convolution (nnkit.compute.conv2d/1) and pooling
+ * (nnkit.compute.pool2d/1). The convolution, on whichever
  * backend this build has and, on a oneDNN build, on im2col too:
  *  - forward against direct loops in double over kernels, strides,
  *    dilations, Keras's valid and same paddings, odd sizes, batches and
@@ -8,7 +9,11 @@
  *    <backward_weights(x, dy), K> = <dy, conv(x; K)>, plus the bias
  *    gradient and the alpha/beta update against direct sums;
  *  - the same thread count twice gives the same bits; shapes that are
- *    not a convolution are refused with nothing written. */
+ *    not a convolution are refused with nothing written.
+ * Pooling: forward against direct loops over real cells; max pooling's
+ * gradient against TensorFlow's CPU order written out (input cells in
+ * row-major order, a window's maximum replaced only by a larger value), on
+ * inputs full of ties; average pooling's gradient through the adjoint. */
 #include "../core/conv2d.h"
 #include "helpers.h"
 #include <check.h>
@@ -340,6 +345,182 @@ START_TEST(bad_shapes_are_refused)
 }
 END_TEST
 
+
+/* ---- pooling ----------------------------------------------------------- */
+
+static const nnk_host_pool2d *pool(void)
+{
+    const nnk_host_pool2d *p = NNK_CAPABILITY(&nnk__host_table, NNK_CAP_POOL2D);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_ge(p->struct_size, sizeof *p);
+    return p;
+}
+
+static int pool_shape(int i, nnk_pool2d_shape *s)
+{
+    int same = i & 1, size = 1 + i / 2 % 3, stride = 1 + i / 6 % 3, variant = i / 18;
+    *s = (nnk_pool2d_shape){.batch = 1 + variant % 3, .in_h = 4 + (i * 5) % 5, .in_w = 3 + (i * 3) % 6,
+                            .channels = 1 + (i * 7) % 5, .pool_h = size, .pool_w = 1 + (size + variant) % 3,
+                            .stride_h = stride, .stride_w = 1 + (stride + variant) % 3};
+    keras_axis(s->in_h, s->pool_h, s->stride_h, 1, same, &s->out_h, &s->pad_top);
+    keras_axis(s->in_w, s->pool_w, s->stride_w, 1, same, &s->out_w, &s->pad_left);
+    return s->out_h > 0 && s->out_w > 0;
+}
+
+#define POOL_SWEEP 72
+
+static int64_t px(const nnk_pool2d_shape *s) { return s->batch * s->in_h * s->in_w * s->channels; }
+static int64_t py(const nnk_pool2d_shape *s) { return s->batch * s->out_h * s->out_w * s->channels; }
+
+/* Values in {-1, 0, 1}: most windows hold ties. */
+static float *tied_floats(int64_t n)
+{
+    float *p = random_floats(n);
+    for (int64_t i = 0; i < n; i++)
+        p[i] = p[i] < -0.33f ? -1.0f : p[i] < 0.33f ? 0.0f : 1.0f;
+    return p;
+}
+
+/* max or mean over a window's real cells, by the definition */
+static double pooled(const nnk_pool2d_shape *s, const float *x, int max, int64_t b, int64_t oy, int64_t ox, int64_t c)
+{
+    double acc = max ? -INFINITY : 0;
+    int64_t n = 0;
+    for (int64_t py_ = 0; py_ < s->pool_h; py_++)
+        for (int64_t px_ = 0; px_ < s->pool_w; px_++) {
+            int64_t iy = oy * s->stride_h - s->pad_top + py_, ix = ox * s->stride_w - s->pad_left + px_;
+            if (iy < 0 || iy >= s->in_h || ix < 0 || ix >= s->in_w)
+                continue;
+            double v = x[((b * s->in_h + iy) * s->in_w + ix) * s->channels + c];
+            acc = max ? (v > acc ? v : acc) : acc + v;
+            n++;
+        }
+    return max ? acc : acc / (double)n;
+}
+
+START_TEST(pooling_forward_matches_direct_loops)
+{
+    nnk_pool2d_shape s;
+    nnk_err err = {0, ""};
+    for (int i = 0; i < POOL_SWEEP; i++) {
+        if (!pool_shape(i, &s))
+            continue;
+        nnk_set_threads(1 + i % 3);
+        float *x = random_floats(px(&s)), *y = random_floats(py(&s));
+        for (int max = 0; max < 2; max++) {
+            ck_assert_int_eq((max ? pool()->max_forward : pool()->average_forward)(&s, x, y, &err), NNK_OK);
+            for (int64_t b = 0, at = 0; b < s.batch; b++)
+                for (int64_t oy = 0; oy < s.out_h; oy++)
+                    for (int64_t ox = 0; ox < s.out_w; ox++)
+                        for (int64_t c = 0; c < s.channels; c++, at++) {
+                            double want = pooled(&s, x, max, b, oy, ox, c);
+                            ck_assert_msg(fabs(y[at] - want) <= 1e-5 * (1 + fabs(want)),
+                                          "shape %d %s: y[%lld] %g, want %g", i, max ? "max" : "average",
+                                          (long long)at, (double)y[at], want);
+                        }
+        }
+        free(x), free(y);
+    }
+}
+END_TEST
+
+/* TensorFlow's CPU MaxPoolGrad order: every input cell in row-major
+ * order offers itself to each window holding it; a window takes it when
+ * it has none yet or when it is larger. */
+static void tf_order_max_gradient(const nnk_pool2d_shape *s, const float *x, const float *dy, double *dx)
+{
+    int64_t n = py(s);
+    double *best = malloc(sizeof(double) * (size_t)n);
+    int64_t *arg = malloc(sizeof(int64_t) * (size_t)n);
+    for (int64_t i = 0; i < n; i++)
+        arg[i] = -1;
+    for (int64_t b = 0; b < s->batch; b++)
+        for (int64_t iy = 0; iy < s->in_h; iy++)
+            for (int64_t ix = 0; ix < s->in_w; ix++)
+                for (int64_t oy = 0; oy < s->out_h; oy++)
+                    for (int64_t ox = 0; ox < s->out_w; ox++) {
+                        int64_t top = oy * s->stride_h - s->pad_top, left = ox * s->stride_w - s->pad_left;
+                        if (iy < top || iy >= top + s->pool_h || ix < left || ix >= left + s->pool_w)
+                            continue;
+                        for (int64_t c = 0; c < s->channels; c++) {
+                            int64_t o = ((b * s->out_h + oy) * s->out_w + ox) * s->channels + c;
+                            int64_t in = ((b * s->in_h + iy) * s->in_w + ix) * s->channels + c;
+                            if (arg[o] < 0 || best[o] < x[in])
+                                best[o] = x[in], arg[o] = in;
+                        }
+                    }
+    for (int64_t i = 0; i < px(s); i++)
+        dx[i] = 0;
+    for (int64_t o = 0; o < n; o++)
+        dx[arg[o]] += dy[o];
+    free(best), free(arg);
+}
+
+START_TEST(max_pooling_gradient_follows_tensorflow_on_ties)
+{
+    nnk_pool2d_shape s;
+    nnk_err err = {0, ""};
+    for (int i = 0; i < POOL_SWEEP; i++) {
+        if (!pool_shape(i, &s))
+            continue;
+        nnk_set_threads(1 + i % 3);
+        float *x = tied_floats(px(&s)), *dy = random_floats(py(&s)), *dx = random_floats(px(&s));
+        double *want = malloc(sizeof(double) * (size_t)px(&s));
+        ck_assert_int_eq(pool()->max_backward(&s, x, dy, dx, &err), NNK_OK);
+        tf_order_max_gradient(&s, x, dy, want);
+        for (int64_t j = 0; j < px(&s); j++)
+            ck_assert_msg(fabs(dx[j] - want[j]) <= 1e-5 * (1 + fabs(want[j])), "shape %d: dx[%lld] %g, want %g", i,
+                          (long long)j, (double)dx[j], want[j]);
+        free(x), free(dy), free(dx), free(want);
+    }
+}
+END_TEST
+
+START_TEST(average_pooling_gradient_is_the_adjoint)
+{
+    nnk_pool2d_shape s;
+    nnk_err err = {0, ""};
+    for (int i = 0; i < POOL_SWEEP; i++) {
+        if (!pool_shape(i, &s))
+            continue;
+        nnk_set_threads(1 + i % 3);
+        float *v = random_floats(px(&s)), *dy = random_floats(py(&s)), *dx = random_floats(px(&s));
+        float *y = random_floats(py(&s));
+        ck_assert_int_eq(pool()->average_backward(&s, dy, dx, &err), NNK_OK);
+        ck_assert_int_eq(pool()->average_forward(&s, v, y, &err), NNK_OK);
+        double lhs = dotf(dx, v, px(&s)), rhs = dotf(dy, y, py(&s));
+        ck_assert_msg(fabs(lhs - rhs) <= 1e-4 * (1 + fabs(rhs)), "shape %d: <dx, v> %g, <dy, pool(v)> %g", i, lhs, rhs);
+        free(v), free(dy), free(dx), free(y);
+    }
+}
+END_TEST
+
+/* A constant input ties every window: each window's gradient lands on
+ * its top-left real cell. 5x5, pool 2, stride 2, same: windows start at
+ * rows and columns 0, 2, 4 (the last one row and column wide). */
+START_TEST(max_pooling_ties_go_to_the_top_left)
+{
+    nnk_pool2d_shape s = {.batch = 1, .in_h = 5, .in_w = 5, .channels = 1, .out_h = 3, .out_w = 3, .pool_h = 2,
+                          .pool_w = 2, .stride_h = 2, .stride_w = 2};
+    float x[25], dy[9], dx[25];
+    for (int i = 0; i < 25; i++)
+        x[i] = 3.0f;
+    for (int i = 0; i < 9; i++)
+        dy[i] = (float)(i + 1);
+    nnk_err err = {0, ""};
+    ck_assert_int_eq(pool()->max_backward(&s, x, dy, dx, &err), NNK_OK);
+    for (int iy = 0; iy < 5; iy++)
+        for (int ix = 0; ix < 5; ix++) {
+            float want = iy % 2 == 0 && ix % 2 == 0 ? (float)(iy / 2 * 3 + ix / 2 + 1) : 0.0f;
+            ck_assert_msg(dx[iy * 5 + ix] == want, "dx[%d][%d] = %g, want %g", iy, ix, (double)dx[iy * 5 + ix],
+                          (double)want);
+        }
+    s.out_h = 4; /* not what 5 rows give */
+    ck_assert_int_eq(pool()->max_forward(&s, x, dy, &err), NNK_ESHAPE);
+    ck_assert_msg(strstr(err.msg, "pool2d: ") == err.msg, "message: %s", err.msg);
+}
+END_TEST
+
 static Suite *conv_suite(void)
 {
     Suite *s = suite_create("conv2d");
@@ -355,6 +536,10 @@ static Suite *conv_suite(void)
     tcase_add_test(tc, onednn_runs_common_shapes);
 #endif
     tcase_add_test(tc, bad_shapes_are_refused);
+    tcase_add_test(tc, pooling_forward_matches_direct_loops);
+    tcase_add_test(tc, max_pooling_gradient_follows_tensorflow_on_ties);
+    tcase_add_test(tc, average_pooling_gradient_is_the_adjoint);
+    tcase_add_test(tc, max_pooling_ties_go_to_the_top_left);
     suite_add_tcase(s, tc);
     return s;
 }

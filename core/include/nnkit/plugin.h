@@ -91,6 +91,7 @@ typedef struct nnk_tensor {
 #define NNK_CAP_DP_SUMS "nnkit.dp.sums/1"           /* metrics: nnk_metric_sums */
 #define NNK_CAP_CLASS_THRESHOLD "nnkit.metric.class_threshold/1" /* activations: nnk_activation_threshold */
 #define NNK_CAP_CONV2D "nnkit.compute.conv2d/1"   /* the host: nnk_host_conv2d */
+#define NNK_CAP_POOL2D "nnkit.compute.pool2d/1"   /* the host: nnk_host_pool2d */
 
 /* ---- checked sizes of shapes and tensors (through nnk_size_mul, status.h) */
 
@@ -263,7 +264,7 @@ typedef struct nnk_host {
      * current EPOCH_END or BATCH_END. */
     int (*fit_backup)(nnk_model_view *m, const char *path, nnk_err *err);
     /* The host's optional services by capability name (NNK_CAP_DP_ALLREDUCE,
-     * NNK_CAP_CONV2D). */
+     * NNK_CAP_CONV2D, NNK_CAP_POOL2D). */
     const void *(*extension)(const char *name);
 } nnk_host;
 
@@ -321,6 +322,34 @@ typedef struct nnk_host_conv2d {
     int (*backward_weights)(const nnk_conv2d_shape *s, const float *x, const float *dy, float alpha, float beta,
                             float *dkernel, float *dbias, nnk_err *err);
 } nnk_host_conv2d;
+
+/* nnkit.compute.pool2d/1, the host's: 2-D max and average pooling,
+ * channels last (x: batch x in_h x in_w x channels, y: batch x out_h x
+ * out_w x channels), on the host's threads. Windows, strides, the output
+ * size and the padding before the input follow nnk_conv2d_shape's rules
+ * (pool as the kernel, no dilation), so Keras's valid and same both fit.
+ * A window reads only real cells, never padding: max takes the largest of
+ * them, average divides by how many there are (TensorFlow's SAME). Max
+ * pooling's gradient goes to the first cell holding the window's maximum,
+ * scanning top row first, left to right, which is where TensorFlow's CPU
+ * kernel sends it when values tie. Returns NNK_OK; NNK_ESHAPE with err
+ * set (nothing written); NNK_ENOMEM. */
+typedef struct nnk_pool2d_shape {
+    int64_t batch, in_h, in_w, channels;
+    int64_t out_h, out_w;
+    int64_t pool_h, pool_w;
+    int64_t stride_h, stride_w;
+    int64_t pad_top, pad_left;
+} nnk_pool2d_shape;
+
+typedef struct nnk_host_pool2d {
+    size_t struct_size;
+    int (*max_forward)(const nnk_pool2d_shape *s, const float *x, float *y, nnk_err *err);
+    /* dx (overwritten) from x and dy */
+    int (*max_backward)(const nnk_pool2d_shape *s, const float *x, const float *dy, float *dx, nnk_err *err);
+    int (*average_forward)(const nnk_pool2d_shape *s, const float *x, float *y, nnk_err *err);
+    int (*average_backward)(const nnk_pool2d_shape *s, const float *dy, float *dx, nnk_err *err);
+} nnk_host_pool2d;
 
 /* ---- layers ---------------------------------------------------------- */
 
