@@ -6,7 +6,7 @@
  * gemm (conv2d_im2col.c). Kernel
  * gradients are summed over the slices in slice order, so a thread count
  * gives one result. */
-#include "conv2d.h"
+#include "compute.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -169,7 +169,7 @@ static int conv_backward_weights(const nnk_conv2d_shape *s, const float *x, cons
     int64_t ksize = s->kernel_h * s->kernel_w * s->in_c * s->out_c;
     j.part_size = ksize + (dbias ? s->out_c : 0);
     int n_parts = s->batch ? slice_count(&j) : 0;
-    float *parts = nnk__conv2d_workspace(0, (int64_t)(n_parts ? n_parts : 1) * j.part_size);
+    float *parts = nnk__thread_workspace(0, (int64_t)(n_parts ? n_parts : 1) * j.part_size);
     if (!parts)
         return nnk_err_set(err, NNK_ENOMEM, "conv2d: out of memory");
     if (!n_parts) /* no sample: the gradient is zero */

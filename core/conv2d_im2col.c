@@ -5,7 +5,7 @@
  * kernel, dcolumns = dy x kernel^T (added back into dx), dkernel =
  * columns^T x dy. A 1x1 kernel at stride 1 without padding reads x as its
  * own columns. */
-#include "conv2d.h"
+#include "compute.h"
 #include <string.h>
 
 #define COLUMN_FLOATS (256 * 1024) /* 1 MiB of columns per chunk */
@@ -82,7 +82,7 @@ static const float *columns(const geometry *g, const float *x, int64_t p0, int64
 {
     if (g->direct)
         return x + p0 * g->width;
-    float *col = nnk__conv2d_workspace(1, g->chunk * g->width);
+    float *col = nnk__thread_workspace(1, g->chunk * g->width);
     if (col)
         gather_columns(g, x, p0, p1, col);
     return col;
@@ -117,7 +117,7 @@ int nnk__im2col_conv_backward_data(const nnk_conv2d_slice *c, const float *dy, c
         nnk_sgemm(0, 1, g.positions, g.width, oc, 1.0f, dy, oc, kernel, oc, 0.0f, dx, g.width);
         return 0;
     }
-    float *col = nnk__conv2d_workspace(1, g.chunk * g.width);
+    float *col = nnk__thread_workspace(1, g.chunk * g.width);
     if (!col)
         return -1;
     memset(dx, 0, sizeof(float) * (size_t)(c->shape.batch * c->shape.in_h * c->shape.in_w * c->shape.in_c));

@@ -8,7 +8,7 @@
  * (build/tools/bench_conv). A primitive is
  * made once per shape and kept (up to CACHE_SIZE shapes, the oldest made
  * first given up); its scratchpad is the calling thread's workspace. */
-#include "conv2d.h"
+#include "compute.h"
 #include <oneapi/dnnl/dnnl.h>
 #include <pthread.h>
 #include <string.h>
@@ -204,8 +204,8 @@ static int wrap(const conv_entry *e, int n, const int *ids, void *const *data, d
                 dnnl_exec_arg_t *args, dnnl_memory_t *user)
 {
     conv_mds d;
-    float *scratch = e->scratch_floats ? nnk__conv2d_workspace(2, e->scratch_floats) : NULL;
-    float *blocked = e->reorder ? nnk__conv2d_workspace(3, e->kernel_floats) : NULL;
+    float *scratch = e->scratch_floats ? nnk__thread_workspace(2, e->scratch_floats) : NULL;
+    float *blocked = e->reorder ? nnk__thread_workspace(3, e->kernel_floats) : NULL;
     if (describe(&e->key, &d) || (e->scratch_floats && !scratch) || (e->reorder && !blocked))
         return -1;
     for (int i = 0; i < n; i++) {

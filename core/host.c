@@ -2,7 +2,7 @@
  * pool's nnk_sgemm, parallel.c), RNG, weight declaration and scratch
  * memory. Append-only. */
 #include "internal.h"
-#include "conv2d.h"
+#include "compute.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,6 +248,7 @@ static const void *host_extension(const char *name)
     return !strcmp(name, NNK_CAP_DP_ALLREDUCE) ? (const void *)&host_allreduce
            : !strcmp(name, NNK_CAP_CONV2D)     ? (const void *)&nnk__host_conv2d
            : !strcmp(name, NNK_CAP_POOL2D)     ? (const void *)&nnk__host_pool2d
+           : !strcmp(name, NNK_CAP_BATCHNORM)  ? (const void *)&nnk__host_batchnorm
                                                 : NULL;
 }
 

@@ -4,7 +4,7 @@
  * or add per read, so it is bound by memory, not arithmetic: the loops run
  * over a cell's channels, which lie next to each other (channels last) and
  * vectorize. */
-#include "conv2d.h"
+#include "compute.h"
 #include <string.h>
 
 typedef struct pool_job {
@@ -60,7 +60,7 @@ static void max_backward_rows(void *ctx, int64_t b0, int64_t b1)
     pool_job *j = ctx;
     const nnk_pool2d_shape *s = &j->s;
     int64_t c = s->channels;
-    float *best = nnk__conv2d_workspace(1, 3 * c + 2); /* c floats, then (8-byte aligned) c int64 */
+    float *best = nnk__thread_workspace(1, 3 * c + 2); /* c floats, then (8-byte aligned) c int64 */
     if (!best) {
         j->failed = 1;
         return;

@@ -294,6 +294,9 @@ START_TEST(abi_layout_pinned)
     ck_assert_uint_eq(offsetof(nnk_host_pool2d, average_backward), 32);
     ck_assert_uint_eq(sizeof(nnk_pool2d_shape), 12 * 8);
     ck_assert_uint_eq(offsetof(nnk_pool2d_shape, pool_h), 6 * 8);
+    ck_assert_uint_eq(sizeof(nnk_host_batchnorm), 40);
+    ck_assert_uint_eq(offsetof(nnk_host_batchnorm, gradient_sums), 16);
+    ck_assert_uint_eq(offsetof(nnk_host_batchnorm, input_gradient), 32);
     /* the names, each a versioned string */
     ck_assert_str_eq(NNK_CAP_EXPORT_ONNX, "nnkit.export.onnx/1");
     ck_assert_str_eq(NNK_CAP_EXPORT_C, "nnkit.export.c/1");
@@ -303,6 +306,7 @@ START_TEST(abi_layout_pinned)
     ck_assert_str_eq(NNK_CAP_CLASS_THRESHOLD, "nnkit.metric.class_threshold/1");
     ck_assert_str_eq(NNK_CAP_CONV2D, "nnkit.compute.conv2d/1");
     ck_assert_str_eq(NNK_CAP_POOL2D, "nnkit.compute.pool2d/1");
+    ck_assert_str_eq(NNK_CAP_BATCHNORM, "nnkit.compute.batchnorm/1");
     /* every vtable starts with the same header the loader reads */
     ck_assert_uint_eq(offsetof(nnk_layer_vtable, params), 24);
     ck_assert_uint_eq(offsetof(nnk_activation_vtable, params), 24);

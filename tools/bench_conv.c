@@ -6,7 +6,7 @@
  * backend's gemm) and through the host on N threads (what a layer gets).
  * Prints GFLOP/s per pass. Used by tools/bench.sh.
  *   bench_conv BATCH THREADS */
-#include "../core/conv2d.h"
+#include "../core/compute.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

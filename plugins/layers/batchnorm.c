@@ -2,7 +2,9 @@
  * batch's mean and variance while training, and by moving averages of
  * them at inference, then scales by gamma and shifts by beta (Keras's
  * BatchNormalization). The moving statistics are state, saved with the
- * model. */
+ * model. Every axis but the last counts as rows, so images (NHWC)
+ * normalize per channel over batch, rows and columns, Keras's axis = -1.
+ * The passes over the data run on the host (nnkit.compute.batchnorm/1). */
 #include "layers.h"
 #include <math.h>
 #include <string.h>
@@ -64,34 +66,36 @@ static int allreduce(nnk_layer *layer, double *v, int64_t n, nnk_err *err)
     return dp->layer_allreduce(layer, v, n, err);
 }
 
-/* Training statistics over every process's rows (synchronized batch
- * normalization): mean from the summed sums and count, variance from the
- * summed squared deviations from it. synced[0..1] keep the global and
- * local row counts for backward. Returns how many processes took part. */
-static int global_statistics(nnk_layer *layer, const float *x, int64_t n, int64_t c, double *mean, double *var,
-                             double *counts, nnk_err *err)
+/* The host's passes over the rows (NULL: a host without them). */
+static const nnk_host_batchnorm *passes(void)
 {
-    for (int64_t j = 0; j < c; j++) {
-        double s = 0;
-        for (int64_t i = 0; i < n; i++)
-            s += x[i * c + j];
-        mean[j] = s;
-    }
+    const nnk_host_batchnorm *bn = NNK_CAPABILITY(layers_host, NNK_CAP_BATCHNORM);
+    return bn && NNK_HAS(bn, input_gradient) ? bn : NULL;
+}
+
+/* slot 2 of the layer's scratch, as doubles: mean (c + 1), variance (c),
+ * the row counts (2), the gradient sums (2 c) and one more c for backward */
+#define STATE_DOUBLES(c) (5 * (c) + 4)
+
+/* Training statistics: the sums of x per channel into mean[0..c) and the
+ * row count into mean[c], summed over the processes when synchronized
+ * (then also the mean, and the squared deviations from it into var, over
+ * every process's rows; counts[0..1] keep the global and local row counts
+ * for backward). Returns how many processes took part (1: the sums are
+ * this process's alone, not yet divided), negative on failure. */
+static int global_statistics(nnk_layer *layer, const nnk_host_batchnorm *bn, const float *x, int64_t n, int64_t c,
+                             double *mean, double *var, double *counts, nnk_err *err)
+{
+    if (bn->channel_sums(n, c, x, NULL, mean, err))
+        return -1;
     mean[c] = (double)n;
     int k = allreduce(layer, mean, c + 1, err);
     if (k <= 1)
         return k;
     double total = mean[c];
-    for (int64_t j = 0; j < c; j++) {
+    for (int64_t j = 0; j < c; j++)
         mean[j] /= total;
-        double sq = 0;
-        for (int64_t i = 0; i < n; i++) {
-            double d = x[i * c + j] - mean[j];
-            sq += d * d;
-        }
-        var[j] = sq;
-    }
-    if (allreduce(layer, var, c, err) < 0)
+    if (bn->channel_sums(n, c, x, mean, var, err) || allreduce(layer, var, c, err) < 0)
         return -1;
     for (int64_t j = 0; j < c; j++)
         var[j] /= total;
@@ -100,84 +104,86 @@ static int global_statistics(nnk_layer *layer, const float *x, int64_t n, int64_
     return k;
 }
 
+/* This process's mean and variance from its sums (global_statistics
+ * with one process). */
+static int local_statistics(const nnk_host_batchnorm *bn, const float *x, int64_t n, int64_t c, double *mean,
+                            double *var, nnk_err *err)
+{
+    for (int64_t j = 0; j < c; j++)
+        mean[j] /= (double)n;
+    if (bn->channel_sums(n, c, x, mean, var, err))
+        return err->status;
+    for (int64_t j = 0; j < c; j++)
+        var[j] /= (double)n;
+    return NNK_OK;
+}
+
 static int bn_forward(nnk_layer *layer, int n_in, const nnk_tensor *const *in, nnk_tensor *out,
                       int training, nnk_err *err)
 {
     (void)n_in;
     const bn_config *cfg = layer->config;
+    const nnk_host_batchnorm *bn = passes();
     int64_t n, c;
     dims(in[0], &n, &c);
     const float *x = in[0]->data, *gamma = layer->weights[GAMMA].value.data, *beta = layer->weights[BETA].value.data;
     float *mm = layer->weights[MOVING_MEAN].value.data, *mv = layer->weights[MOVING_VARIANCE].value.data;
     float *xhat = layers_host->layer_scratch(layer, 0, n * c), *inv = layers_host->layer_scratch(layer, 1, c);
-    /* slot 2: the global statistics (c + 1 means, c variances) and the row counts, as doubles */
-    double *g = (double *)layers_host->layer_scratch(layer, 2, 2 * (4 * c + 4));
+    double *g = (double *)layers_host->layer_scratch(layer, 2, 2 * STATE_DOUBLES(c));
+    if (!bn)
+        return layers_host->err_set(err, NNK_EPLUGIN, "batch_normalization: the host lacks %s", NNK_CAP_BATCHNORM);
     if (!xhat || !inv || !g)
         return layers_host->err_set(err, NNK_ENOMEM, "out of memory");
     double *gmean = g, *gvar = g + c + 1, *counts = g + 2 * c + 1;
     counts[0] = 0; /* not synchronized, unless the sums below say so */
-    int procs = training ? global_statistics(layer, x, n, c, gmean, gvar, counts, err) : 1;
+    int procs = training ? global_statistics(layer, bn, x, n, c, gmean, gvar, counts, err) : 1;
     if (procs < 0)
         return err->status;
     if (training && procs == 1 && n == 0) /* no row to learn statistics from */
         return NNK_OK;
+    if (training && procs == 1 && local_statistics(bn, x, n, c, gmean, gvar, err))
+        return err->status;
     for (int64_t j = 0; j < c; j++) {
-        double mean = mm[j], var = mv[j];
-        if (training && procs > 1) {
-            mean = gmean[j];
-            var = gvar[j];
-            mm[j] = (float)(cfg->momentum * mm[j] + (1 - cfg->momentum) * mean);
-            mv[j] = (float)(cfg->momentum * mv[j] + (1 - cfg->momentum) * var);
-        } else if (training) {
-            double s = 0, sq = 0;
-            for (int64_t i = 0; i < n; i++)
-                s += x[i * c + j];
-            mean = s / (double)n;
-            for (int64_t i = 0; i < n; i++) {
-                double dlt = x[i * c + j] - mean;
-                sq += dlt * dlt;
-            }
-            var = sq / (double)n;
+        double mean = training ? gmean[j] : mm[j], var = training ? gvar[j] : mv[j];
+        if (training) {
             mm[j] = (float)(cfg->momentum * mm[j] + (1 - cfg->momentum) * mean);
             mv[j] = (float)(cfg->momentum * mv[j] + (1 - cfg->momentum) * var);
         }
         inv[j] = (float)(1.0 / sqrt(var + cfg->epsilon));
-        for (int64_t i = 0; i < n; i++) {
-            float h = (float)(x[i * c + j] - mean) * inv[j];
-            xhat[i * c + j] = h;
-            out->data[i * c + j] = gamma[j] * h + beta[j];
-        }
+        gmean[j] = mean;
     }
+    bn->normalize(n, c, x, gmean, inv, gamma, beta, xhat, out->data);
     return NNK_OK;
 }
 
 /* Backward through global statistics. Each process's dy is the gradient of
  * its own rows' mean loss; the global one is dy times n / N (its rows over
  * the global batch's), and the result goes back to the local scale:
- *   dx = g inv / N (N dy - N/n (sum dy' + xhat sum dy' xhat)), dy' global. */
-static int synced_backward(nnk_layer *layer, int64_t n, int64_t c, const float *dy, const float *xhat, const float *inv,
-                           const float *gamma, float *dg, float *db, const double *counts, double *sums, nnk_tensor *dx,
-                           nnk_err *err)
+ *   dx = g inv / N (N dy - N/n (sum dy' + xhat sum dy' xhat)), dy' global.
+ * Through one process's statistics, N = n and dy' = dy. */
+static int input_gradient(nnk_layer *layer, const nnk_host_batchnorm *bn, int64_t n, int64_t c, const float *dy,
+                          const float *xhat, const float *inv, const float *gamma, double *g, nnk_tensor *dx,
+                          nnk_err *err)
 {
-    double total = counts[0], share = counts[1] / total;
+    double *counts = g + 2 * c + 1, *sums = g + 2 * c + 3, *p = g, *q = g + c + 1, *r = g + 4 * c + 3;
+    int synced = counts[0] > 0;
+    double total = synced ? counts[0] : (double)n, back = !synced ? 1 : counts[1] > 0 ? total / counts[1] : 0;
+    if (synced) {
+        double share = counts[1] / total;
+        for (int64_t j = 0; j < 2 * c; j++)
+            sums[j] *= share;
+        if (allreduce(layer, sums, 2 * c, err) < 0)
+            return err->status;
+    }
+    if (!dx)
+        return NNK_OK;
     for (int64_t j = 0; j < c; j++) {
-        double sdy = 0, sdyh = 0;
-        for (int64_t i = 0; i < n; i++) {
-            sdy += dy[i * c + j];
-            sdyh += (double)dy[i * c + j] * xhat[i * c + j];
-        }
-        dg[j] = (float)sdyh; /* the core weights these by share and sums them */
-        db[j] = (float)sdy;
-        sums[j] = sdy * share;
-        sums[c + j] = sdyh * share;
+        double k = gamma[j] * inv[j] / total;
+        p[j] = k * total;
+        q[j] = -k * back * sums[j];
+        r[j] = -k * back * sums[c + j];
     }
-    if (allreduce(layer, sums, 2 * c, err) < 0)
-        return err->status;
-    for (int64_t j = 0; dx && j < c; j++) {
-        double k = gamma[j] * inv[j] / total, back = counts[1] > 0 ? total / counts[1] : 0;
-        for (int64_t i = 0; i < n; i++)
-            dx->data[i * c + j] = (float)(k * (total * dy[i * c + j] - back * (sums[j] + xhat[i * c + j] * sums[c + j])));
-    }
+    bn->input_gradient(n, c, dy, xhat, p, q, r, dx->data);
     return NNK_OK;
 }
 
@@ -185,37 +191,27 @@ static int bn_backward(nnk_layer *layer, int n_in, const nnk_tensor *const *in, 
                        const nnk_tensor *dout, nnk_tensor *const *din, nnk_err *err)
 {
     (void)n_in, (void)out;
+    const nnk_host_batchnorm *bn = passes();
     int64_t n, c;
     dims(in[0], &n, &c);
     const float *gamma = layer->weights[GAMMA].value.data, *dy = dout->data;
     float *dg = layer->weights[GAMMA].grad.data, *db = layer->weights[BETA].grad.data;
     float *xhat = layers_host->layer_scratch(layer, 0, n * c), *inv = layers_host->layer_scratch(layer, 1, c);
-    double *g = (double *)layers_host->layer_scratch(layer, 2, 2 * (4 * c + 4));
+    double *g = (double *)layers_host->layer_scratch(layer, 2, 2 * STATE_DOUBLES(c));
+    if (!bn)
+        return layers_host->err_set(err, NNK_EPLUGIN, "batch_normalization: the host lacks %s", NNK_CAP_BATCHNORM);
     if (!xhat || !inv || !g)
         return layers_host->err_set(err, NNK_ENOMEM, "out of memory");
-    double *counts = g + 2 * c + 1, *sums = g + 2 * c + 3;
-    if (counts[0] > 0) /* the forward pass used the global batch's statistics */
-        return synced_backward(layer, n, c, dy, xhat, inv, gamma, dg, db, counts, sums, din[0], err);
-    for (int64_t j = 0; j < c; j++) {
-        double sdy = 0, sdyh = 0;
-        for (int64_t i = 0; i < n; i++) {
-            sdy += dy[i * c + j];
-            sdyh += (double)dy[i * c + j] * xhat[i * c + j];
-        }
-        dg[j] = (float)sdyh;
-        db[j] = (float)sdy;
-        if (!din[0])
-            continue;
-        /* through the batch statistics: dx = g inv / n (n dy - sum dy - xhat sum dy xhat) */
-        double k = gamma[j] * inv[j] / (double)n;
-        for (int64_t i = 0; i < n; i++)
-            din[0]->data[i * c + j] = (float)(k * ((double)n * dy[i * c + j] - sdy - xhat[i * c + j] * sdyh));
+    double *sums = g + 2 * c + 3;
+    if (bn->gradient_sums(n, c, dy, xhat, sums, sums + c, err))
+        return err->status;
+    for (int64_t j = 0; j < c; j++) { /* the core weights these by rows' share and sums them */
+        dg[j] = (float)sums[c + j];
+        db[j] = (float)sums[j];
     }
-    return NNK_OK;
+    return input_gradient(layer, bn, n, c, dy, xhat, inv, gamma, g, din[0], err);
 }
 
-/* The inference transform as scale and shift per feature (c values each,
- * malloc'd by the host; NULL when out of memory). */
 static float *inference_affine(const nnk_layer *layer, int64_t c)
 {
     const bn_config *cfg = layer->config;

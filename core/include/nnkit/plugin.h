@@ -92,6 +92,7 @@ typedef struct nnk_tensor {
 #define NNK_CAP_CLASS_THRESHOLD "nnkit.metric.class_threshold/1" /* activations: nnk_activation_threshold */
 #define NNK_CAP_CONV2D "nnkit.compute.conv2d/1"   /* the host: nnk_host_conv2d */
 #define NNK_CAP_POOL2D "nnkit.compute.pool2d/1"   /* the host: nnk_host_pool2d */
+#define NNK_CAP_BATCHNORM "nnkit.compute.batchnorm/1" /* the host: nnk_host_batchnorm */
 
 /* ---- checked sizes of shapes and tensors (through nnk_size_mul, status.h) */
 
@@ -264,7 +265,7 @@ typedef struct nnk_host {
      * current EPOCH_END or BATCH_END. */
     int (*fit_backup)(nnk_model_view *m, const char *path, nnk_err *err);
     /* The host's optional services by capability name (NNK_CAP_DP_ALLREDUCE,
-     * NNK_CAP_CONV2D, NNK_CAP_POOL2D). */
+     * NNK_CAP_CONV2D, NNK_CAP_POOL2D, NNK_CAP_BATCHNORM). */
     const void *(*extension)(const char *name);
 } nnk_host;
 
@@ -350,6 +351,30 @@ typedef struct nnk_host_pool2d {
     int (*average_forward)(const nnk_pool2d_shape *s, const float *x, float *y, nnk_err *err);
     int (*average_backward)(const nnk_pool2d_shape *s, const float *dy, float *dx, nnk_err *err);
 } nnk_host_pool2d;
+
+/* nnkit.compute.batchnorm/1, the host's: the passes of batch
+ * normalization over x, n rows of c channels (any layout whose last axis
+ * is the channel: a dense layer's rows, or every pixel of NHWC images), in
+ * blocks of rows on the host's threads. Sums are in double, added block by
+ * block in order, so a thread count gives one result. A layer keeps its
+ * own moving statistics and takes part in data-parallel sums between
+ * these passes (nnkit.dp.allreduce/1). */
+typedef struct nnk_host_batchnorm {
+    size_t struct_size;
+    /* sum[j] = the sum over rows of x[i][j], or with center not NULL of
+     * (x[i][j] - center[j])^2. NNK_OK, or NNK_ENOMEM with err set. */
+    int (*channel_sums)(int64_t n, int64_t c, const float *x, const double *center, double *sum, nnk_err *err);
+    /* sum_dy[j] = the sum of dy[i][j]; sum_dy_xhat[j] = of dy[i][j]
+     * xhat[i][j]. NNK_OK, or NNK_ENOMEM with err set. */
+    int (*gradient_sums)(int64_t n, int64_t c, const float *dy, const float *xhat, double *sum_dy,
+                         double *sum_dy_xhat, nnk_err *err);
+    /* xhat = (float)(x - mean) * inv, y = gamma xhat + beta (per channel). */
+    void (*normalize)(int64_t n, int64_t c, const float *x, const double *mean, const float *inv,
+                      const float *gamma, const float *beta, float *xhat, float *y);
+    /* dx = (float)(p dy + q + r xhat), in double (per channel). */
+    void (*input_gradient)(int64_t n, int64_t c, const float *dy, const float *xhat, const double *p,
+                           const double *q, const double *r, float *dx);
+} nnk_host_batchnorm;
 
 /* ---- layers ---------------------------------------------------------- */
 

@@ -1,5 +1,7 @@
-/* The host's 2-D convolution (nnkit.compute.conv2d/1) and pooling
- * (nnkit.compute.pool2d/1). The convolution, on whichever
+/* The host's compute capabilities: 2-D convolution
+ * (nnkit.compute.conv2d/1), pooling (nnkit.compute.pool2d/1) and batch
+ * normalization's passes (nnkit.compute.batchnorm/1). The convolution, on
+ * whichever
  * backend this build has and, on a oneDNN build, on im2col too:
  *  - forward against direct loops in double over kernels, strides,
  *    dilations, Keras's valid and same paddings, odd sizes, batches and
@@ -13,8 +15,10 @@
  * Pooling: forward against direct loops over real cells; max pooling's
  * gradient against TensorFlow's CPU order written out (input cells in
  * row-major order, a window's maximum replaced only by a larger value), on
- * inputs full of ties; average pooling's gradient through the adjoint. */
-#include "../core/conv2d.h"
+ * inputs full of ties; average pooling's gradient through the adjoint.
+ * Batch normalization's passes against direct loops in double, on 1 to 3
+ * threads and on odd row counts, none included. */
+#include "../core/compute.h"
 #include "helpers.h"
 #include <check.h>
 #include <math.h>
@@ -521,10 +525,72 @@ START_TEST(max_pooling_ties_go_to_the_top_left)
 }
 END_TEST
 
-static Suite *conv_suite(void)
+/* ---- batch normalization's passes --------------------------------------- */
+
+static const nnk_host_batchnorm *norm(void)
 {
-    Suite *s = suite_create("conv2d");
-    TCase *tc = tcase_create("conv2d");
+    const nnk_host_batchnorm *b = NNK_CAPABILITY(&nnk__host_table, NNK_CAP_BATCHNORM);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_ge(b->struct_size, sizeof *b);
+    return b;
+}
+
+START_TEST(batchnorm_passes_match_direct_loops)
+{
+    const int64_t sizes[][2] = {{0, 3}, {1, 1}, {7, 5}, {333, 17}, {2049, 24}, {100, 300}};
+    nnk_err err = {0, ""};
+    for (int t = 1; t <= 3; t++)
+        for (int i = 0; i < 6; i++) {
+            nnk_set_threads(t);
+            int64_t n = sizes[i][0], c = sizes[i][1];
+            float *x = random_floats(n * c), *dy = random_floats(n * c), *h = malloc(sizeof(float) * (size_t)(n * c + 1));
+            float *y = malloc(sizeof(float) * (size_t)(n * c + 1)), *inv = random_floats(c), *gamma = random_floats(c);
+            float *beta = random_floats(c);
+            double *sum = malloc(sizeof(double) * (size_t)c), *sq = malloc(sizeof(double) * (size_t)c);
+            double *center = malloc(sizeof(double) * (size_t)c), *p = malloc(sizeof(double) * (size_t)c);
+            double *q = malloc(sizeof(double) * (size_t)c), *r = malloc(sizeof(double) * (size_t)c);
+            for (int64_t k = 0; k < c; k++)
+                center[k] = 0.1 * (double)k, p[k] = 1.5 + k, q[k] = -0.25 * (double)k, r[k] = 0.5 - 0.1 * (double)k;
+            ck_assert_int_eq(norm()->channel_sums(n, c, x, NULL, sum, &err), NNK_OK);
+            ck_assert_int_eq(norm()->channel_sums(n, c, x, center, sq, &err), NNK_OK);
+            norm()->normalize(n, c, x, center, inv, gamma, beta, h, y);
+            for (int64_t k = 0; k < c; k++) {
+                double s = 0, d2 = 0;
+                for (int64_t row = 0; row < n; row++) {
+                    double v = x[row * c + k];
+                    s += v;
+                    d2 += (v - center[k]) * (v - center[k]);
+                    float want = (float)(v - center[k]) * inv[k];
+                    ck_assert(h[row * c + k] == want);
+                    float affine = gamma[k] * want + beta[k]; /* to rounding: a compiler may fuse it */
+                    ck_assert(fabsf(y[row * c + k] - affine) <= 1e-6f * (1 + fabsf(affine)));
+                }
+                ck_assert_msg(fabs(sum[k] - s) <= 1e-9 * (1 + fabs(s)), "n %lld: sum %g, want %g", (long long)n, sum[k], s);
+                ck_assert_msg(fabs(sq[k] - d2) <= 1e-9 * (1 + d2), "n %lld: squares %g, want %g", (long long)n, sq[k], d2);
+            }
+            ck_assert_int_eq(norm()->gradient_sums(n, c, dy, h, sum, sq, &err), NNK_OK);
+            norm()->input_gradient(n, c, dy, h, p, q, r, y);
+            for (int64_t k = 0; k < c; k++) {
+                double s = 0, sh = 0;
+                for (int64_t row = 0; row < n; row++) {
+                    s += dy[row * c + k];
+                    sh += (double)dy[row * c + k] * h[row * c + k];
+                    float want = (float)(p[k] * dy[row * c + k] + q[k] + r[k] * h[row * c + k]);
+                    ck_assert(fabsf(y[row * c + k] - want) <= 1e-6f * (1 + fabsf(want)));
+                }
+                ck_assert(fabs(sum[k] - s) <= 1e-9 * (1 + fabs(s)));
+                ck_assert(fabs(sq[k] - sh) <= 1e-9 * (1 + fabs(sh)));
+            }
+            free(x), free(dy), free(h), free(y), free(inv), free(gamma), free(beta), free(sum), free(sq), free(center);
+            free(p), free(q), free(r);
+        }
+}
+END_TEST
+
+static Suite *compute_suite(void)
+{
+    Suite *s = suite_create("compute");
+    TCase *tc = tcase_create("compute");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, forward_matches_direct_loops);
     tcase_add_test(tc, forward_matches_direct_loops_wide);
@@ -540,8 +606,9 @@ static Suite *conv_suite(void)
     tcase_add_test(tc, max_pooling_gradient_follows_tensorflow_on_ties);
     tcase_add_test(tc, average_pooling_gradient_is_the_adjoint);
     tcase_add_test(tc, max_pooling_ties_go_to_the_top_left);
+    tcase_add_test(tc, batchnorm_passes_match_direct_loops);
     suite_add_tcase(s, tc);
     return s;
 }
 
-int main(void) { return test_run_suite(conv_suite()); }
+int main(void) { return test_run_suite(compute_suite()); }

@@ -2,7 +2,7 @@
  * per-slice gradients, its im2col columns and oneDNN's scratchpads are
  * allocated once per thread and size, not once per step. A thread's
  * buffers are freed when it exits. */
-#include "conv2d.h"
+#include "compute.h"
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -26,7 +26,7 @@ static void workspace_free(void *p)
 
 static void make_key(void) { (void)pthread_key_create(&key, workspace_free); }
 
-float *nnk__conv2d_workspace(int slot, int64_t n)
+float *nnk__thread_workspace(int slot, int64_t n)
 {
     if (slot < 0 || slot >= SLOTS || n < 0)
         return NULL;

@@ -1,8 +1,9 @@
-/* The host's 2-D convolution, inside the core: conv2d.c cuts the batch
- * into slices and hands each to one of the two implementations below,
- * which run a slice on the calling thread alone. */
-#ifndef NNK_CONV2D_H
-#define NNK_CONV2D_H
+/* The host's compute capabilities, inside the core: the 2-D convolution
+ * (conv2d.c cuts the batch into slices and hands each to one of the two
+ * implementations below, which run a slice on the calling thread alone),
+ * pooling (pool2d.c) and batch normalization's passes (norm.c). */
+#ifndef NNK_COMPUTE_H
+#define NNK_COMPUTE_H
 #include "internal.h"
 
 /* A slice of a convolution: the whole call's shape with batch set to the
@@ -24,7 +25,7 @@ int nnk__window_check(const nnk_conv2d_shape *s, const char *op, const char *win
 /* A buffer of at least n floats that belongs to the calling thread, one
  * per slot, grown as needed and kept for the thread's next call (NULL when
  * memory runs out). */
-float *nnk__conv2d_workspace(int slot, int64_t n);
+float *nnk__thread_workspace(int slot, int64_t n);
 
 /* The slice's part of the call, at the call's tensors' base addresses (the
  * slice offsets them); 0, or -1 when out of memory. backward_weights
@@ -47,5 +48,6 @@ int nnk__onednn_conv_backward_weights(const nnk_conv2d_slice *c, const float *x,
 #endif
 
 extern const nnk_host_conv2d nnk__host_conv2d;
-extern const nnk_host_pool2d nnk__host_pool2d; /* pool2d.c */
+extern const nnk_host_pool2d nnk__host_pool2d;         /* pool2d.c */
+extern const nnk_host_batchnorm nnk__host_batchnorm;   /* norm.c */
 #endif
