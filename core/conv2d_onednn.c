@@ -1,13 +1,16 @@
 /* A slice of a convolution on oneDNN's convolution primitives, on the
  * calling thread (whose OpenMP team nnkit holds at one thread). The
- * primitives read and write x and y in nnkit's NHWC; the kernel goes
- * in the layout oneDNN's JIT convolution asks for (blocked by 16
+ * primitives read and write x and y in nnkit's NHWC; the kernel goes in
+ * the layout oneDNN's JIT convolution asks for (blocked by 16 or 32
  * channels), reordered from and to Keras's HWIO around each call (a
  * kernel is small beside the activations): with HWIO as given, oneDNN
- * falls back to its own im2col and gemm, measured 1.3-2x slower
- * (build/tools/bench_conv). A primitive is
- * made once per shape and kept (up to CACHE_SIZE shapes, the oldest made
- * first given up); its scratchpad is the calling thread's workspace. */
+ * falls back to its own im2col and gemm, measured 1.3-2.6x slower
+ * (build/tools/bench_conv). A primitive is made once per shape and slice
+ * of the batch and kept: two threads running one primitive at once ran
+ * 2.4x slower than each running its own (cnn_conv1's forward pass). The
+ * cache keeps the first CACHE_SIZE; a call of any other shape makes its
+ * primitive and drops it after, which oneDNN's own primitive cache makes
+ * cheap. A primitive's scratchpad is the calling thread's workspace. */
 #include "compute.h"
 #include <oneapi/dnnl/dnnl.h>
 #include <pthread.h>
@@ -21,6 +24,7 @@ typedef struct conv_key {
     nnk_conv2d_shape shape;
     int64_t pad_bottom, pad_right;
     int kind, bias;
+    int64_t first; /* the slice's first sample: each slice its own primitive */
 } conv_key;
 
 typedef struct conv_entry {
@@ -274,6 +278,7 @@ static conv_key key_of(const nnk_conv2d_slice *c, int kind, int bias)
     k.pad_right = c->pad_right;
     k.kind = kind;
     k.bias = bias;
+    k.first = c->first;
     return k;
 }
 
