@@ -13,6 +13,7 @@
  * cheap. A primitive's scratchpad is the calling thread's workspace. */
 #include "compute.h"
 #include <oneapi/dnnl/dnnl.h>
+#include <omp.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -25,6 +26,7 @@ typedef struct conv_key {
     int64_t pad_bottom, pad_right;
     int kind, bias;
     int64_t first; /* the slice's first sample: each slice its own primitive */
+    int64_t threads; /* the OpenMP team a primitive is made for (oneDNN fixes it then) */
 } conv_key;
 
 typedef struct conv_entry {
@@ -279,6 +281,7 @@ static conv_key key_of(const nnk_conv2d_slice *c, int kind, int bias)
     k.kind = kind;
     k.bias = bias;
     k.first = c->first;
+    k.threads = omp_get_max_threads();
     return k;
 }
 

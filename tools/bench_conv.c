@@ -1,16 +1,22 @@
 /* Benchmark: the host's 2-D convolution (nnkit.compute.conv2d/1) at the
  * shapes of the CNN examples, each pass timed alone (best of 5 runs of 20
- * calls): forward, backward data and backward weights, on one thread by
- * each implementation this build has (the pool set to one thread, so
- * im2col's gemm is one thread too) (oneDNN's primitives, im2col and the
- * backend's gemm) and through the host on N threads (what a layer gets).
- * Prints GFLOP/s per pass. Used by tools/bench.sh.
+ * calls, after one to warm up): forward, backward data and backward
+ * weights, on one thread by each implementation this build has (oneDNN's
+ * primitives; im2col and the backend's gemm, the pool set to one thread);
+ * through the host on N threads (what a layer gets: one slice of the
+ * batch per thread); and, in a oneDNN build, as one oneDNN call on the
+ * whole batch threading itself with an OpenMP team of N (what the host's
+ * split is measured against). Prints GFLOP/s per pass. Used by
+ * tools/bench.sh.
  *   bench_conv BATCH THREADS */
 #include "../core/compute.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef NNK_BACKEND_ONEDNN
+#include <omp.h>
+#endif
 
 static double now(void)
 {
@@ -49,7 +55,8 @@ typedef struct buffers {
 } buffers;
 
 /* One pass (0 forward, 1 backward data, 2 backward weights) by one way:
- * 0 the host on every thread, 1 im2col on this thread, 2 oneDNN on it. */
+ * 0 the host on every thread, 1 im2col on this thread, 2 oneDNN on it
+ * (or 3, on its own OpenMP team: the caller sets the team's size). */
 static int run(int way, int pass, const nnk_conv2d_shape *s, const nnk_conv2d_slice *c, const buffers *m)
 {
     const nnk_host_conv2d *h = &nnk__host_conv2d;
@@ -112,15 +119,22 @@ int main(int argc, char **argv)
         buffers m = {filled(nx), filled(nk), filled(s.out_c), filled(ny), filled(nx), filled(nk), filled(s.out_c)};
         double flops = 2.0 * (double)ny * (double)(s.kernel_h * s.kernel_w * s.in_c);
         for (int pass = 0; pass < 3; pass++) {
-            double gf[3];
-            for (int way = 0; way < 3; way++) {
+            double gf[4];
+            for (int way = 0; way < 4; way++) {
                 nnk_set_threads(way == 0 ? threads : 1);
-                double sec = best_seconds(way, pass, &s, &c, &m);
+#ifdef NNK_BACKEND_ONEDNN
+                if (way == 3)
+                    omp_set_num_threads(threads);
+#endif
+                double sec = best_seconds(way == 3 ? 2 : way, pass, &s, &c, &m);
+#ifdef NNK_BACKEND_ONEDNN
+                omp_set_num_threads(1);
+#endif
                 gf[way] = sec > 0 ? flops / sec / 1e9 : 0;
             }
             printf("conv batch=%lld threads=%d shape=%s pass=%s gflop=%.4f host_gflops=%.1f im2col1_gflops=%.1f "
-                   "onednn1_gflops=%.1f\n",
-                   (long long)batch, threads, cases[i].what, passes[pass], flops / 1e9, gf[0], gf[1], gf[2]);
+                   "onednn1_gflops=%.1f onednnN_gflops=%.1f\n",
+                   (long long)batch, threads, cases[i].what, passes[pass], flops / 1e9, gf[0], gf[1], gf[2], gf[3]);
         }
         free(m.x), free(m.k), free(m.b), free(m.y), free(m.dx), free(m.dk), free(m.db);
     }
