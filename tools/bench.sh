@@ -14,7 +14,10 @@
 #  - the CPU's FMA peak (bench_peak: independent FMAs at the widest vector
 #    width) per thread count, nnkit's GFLOP/s as a share of it, and training
 #    on the other compute backend (build-openblas, -Dcompute=openblas) with
-#    each backend's gemm-only bound as nnkit drives it.
+#    each backend's gemm-only bound as nnkit drives it;
+#  - the host's convolution (bench_conv) at the CNN examples' shapes, batch
+#    64 on every core: each pass's GFLOP/s and share of the peak, against
+#    oneDNN threading itself and against im2col on the OpenBLAS backend.
 # Prints every run, then medians and the ratios the README quotes.
 #   usage: tools/bench.sh [--native-blas] [--mpi] [REPEATS]   (default 3 repeats)
 # --mpi measures data-parallel training instead: 2 processes x 1 thread
@@ -112,6 +115,8 @@ for r in $(seq "$reps"); do
   for b in 32 256; do
     ./build/tools/bench_gemm "$b" "$cores" | tee -a "$log"
   done
+  ./build/tools/bench_conv 64 "$cores" | tee -a "$log"
+  ./build-openblas/tools/bench_conv 64 "$cores" | sed 's/^conv /blasconv /' | tee -a "$log"
   $bench examples/fashion_mnist.ini 32 --threads 1 | sed "s/^nnkit /tbbase /" | tee -a "$log"
   $bench examples/fashion_mnist.ini 32 --threads 1 --tensorboard | sed "s/^nnkit+tb /tbcost /" | tee -a "$log"
 done
@@ -120,11 +125,13 @@ echo
 echo "medians over $reps runs ($cores cores, OpenBLAS core type: ${OPENBLAS_CORETYPE:-auto}):"
 /usr/bin/python3 - "$log" <<'PY'
 import statistics, sys
-runs, gemms = {}, {}
+runs, gemms, convs = {}, {}, {}
 for line in open(sys.argv[1]):
     parts = line.split()
     who, kv = parts[0], dict(p.split("=", 1) for p in parts[1:])
-    if who == "gemm":
+    if who in ("conv", "blasconv"):
+        convs.setdefault((who, kv["shape"], kv["pass"]), []).append(kv)
+    elif who == "gemm":
         gemms.setdefault((kv["batch"], kv["threads"], kv["shape"]), []).append(kv)
     elif who == "peak":
         runs.setdefault(("peak", "peak", "0", kv["threads"]), []).append(kv)
@@ -191,6 +198,18 @@ for (b, t, shape), rows in sorted(gemms.items(), key=lambda kv: int(kv[0][0])):
     one, blas, ours = (statistics.median(float(r[k]) for r in rows) for k in ("openblas1_us", "openblasN_us", "nnkitN_us"))
     print(f"one step's gemms alone, batch {b:>3}: OpenBLAS 1 thread {one:.0f} us | OpenBLAS on {t} threads {blas:.0f} us "
           f"(x{one / blas:.2f}) | nnkit's split on {t} threads {ours:.0f} us (x{one / ours:.2f})")
+if convs:
+    peak = med("peak", "peak", "0", str(max(int(t) for (w, m, b, t) in runs if w == "peak")), "gflops")
+    print(f"convolution through the host, batch 64, every core (GFLOP/s; share of the peak {peak or 0:.0f}; "
+          f"oneDNN threading itself; im2col on the OpenBLAS backend):")
+    for (who, shape, p), rows in convs.items():
+        if who != "conv":
+            continue
+        host, omp = (statistics.median(float(r[k]) for r in rows) for k in ("host_gflops", "onednnN_gflops"))
+        blas = convs.get(("blasconv", shape, p))
+        b = statistics.median(float(r["host_gflops"]) for r in blas) if blas else 0
+        print(f"  {shape:>11} {p:>16}: {host:6.1f} ({host / peak if peak else 0:.2f}) | oneDNN's threads {omp:6.1f} "
+              f"| im2col {b:6.1f}")
 rss = [med("nnkit", "train", b, t, "peak_rss_mb") for b in ("32", "256") for t in threads_of("nnkit", "train", b)]
 trss = [med("torch", "train", b, t, "peak_rss_mb") for b in ("32", "256") for t in threads_of("torch", "train", b)]
 print(f"peak RSS, training: nnkit {max(rss):.0f} MB | torch {max(trss) if trss else 0:.0f} MB")
