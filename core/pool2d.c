@@ -11,6 +11,8 @@ typedef struct pool_job {
     nnk_pool2d_shape s;
     const float *x, *dy;
     float *y, *dx;
+    float *best;  /* max pooling's gradient: a window's maximum per channel */
+    int64_t *at;  /* and where it was first seen */
     int failed;
 } pool_job;
 
@@ -32,106 +34,112 @@ static int64_t cell(const nnk_pool2d_shape *s, int64_t b, int64_t iy, int64_t ix
     return ((b * s->in_h + iy) * s->in_w + ix) * s->channels;
 }
 
-static void max_rows(void *ctx, int64_t b0, int64_t b1)
+/* One window of one sample: where its output (and output gradient)
+ * starts, in floats, and its real rows [y0, y1) and columns [x0, x1). */
+typedef struct pool_window {
+    int64_t b, out, y0, y1, x0, x1;
+} pool_window;
+
+/* Calls visit for every window of samples [b0, b1), in order, after
+ * zeroing those samples' dx when the job has one (the gradients add). */
+static void each_window(pool_job *j, int64_t b0, int64_t b1, void (*visit)(pool_job *j, const pool_window *w))
 {
-    pool_job *j = ctx;
     const nnk_pool2d_shape *s = &j->s;
-    int64_t c = s->channels;
+    int64_t per_sample = s->in_h * s->in_w * s->channels;
+    if (j->dx)
+        memset(j->dx + b0 * per_sample, 0, sizeof(float) * (size_t)((b1 - b0) * per_sample));
     for (int64_t b = b0; b < b1; b++)
         for (int64_t oy = 0; oy < s->out_h; oy++)
             for (int64_t ox = 0; ox < s->out_w; ox++) {
-                int64_t y0, y1, x0, x1;
-                window(s, oy, ox, &y0, &y1, &x0, &x1);
-                float *out = j->y + ((b * s->out_h + oy) * s->out_w + ox) * c;
-                memcpy(out, j->x + cell(s, b, y0, x0), sizeof(float) * (size_t)c);
-                for (int64_t iy = y0; iy < y1; iy++)
-                    for (int64_t ix = iy == y0 ? x0 + 1 : x0; ix < x1; ix++) {
-                        const float *in = j->x + cell(s, b, iy, ix);
-                        for (int64_t k = 0; k < c; k++)
-                            out[k] = in[k] > out[k] ? in[k] : out[k];
-                    }
+                pool_window w = {b, ((b * s->out_h + oy) * s->out_w + ox) * s->channels, 0, 0, 0, 0};
+                window(s, oy, ox, &w.y0, &w.y1, &w.x0, &w.x1);
+                visit(j, &w);
             }
 }
 
-/* Each window's gradient to its first maximal cell: the window's maximum
- * per channel and where it was first seen, in the thread's workspace. */
-static void max_backward_rows(void *ctx, int64_t b0, int64_t b1)
+static void max_window(pool_job *j, const pool_window *w)
 {
-    pool_job *j = ctx;
     const nnk_pool2d_shape *s = &j->s;
     int64_t c = s->channels;
-    float *best = nnk__thread_workspace(1, 3 * c + 2); /* c floats, then (8-byte aligned) c int64 */
-    if (!best) {
-        j->failed = 1;
-        return;
-    }
-    int64_t *at = (int64_t *)((char *)best + ((size_t)c * sizeof(float) + 7) / 8 * 8);
-    memset(j->dx + b0 * s->in_h * s->in_w * c, 0, sizeof(float) * (size_t)((b1 - b0) * s->in_h * s->in_w * c));
-    for (int64_t b = b0; b < b1; b++)
-        for (int64_t oy = 0; oy < s->out_h; oy++)
-            for (int64_t ox = 0; ox < s->out_w; ox++) {
-                int64_t y0, y1, x0, x1;
-                window(s, oy, ox, &y0, &y1, &x0, &x1);
-                int64_t first = cell(s, b, y0, x0);
-                for (int64_t k = 0; k < c; k++)
-                    best[k] = j->x[first + k], at[k] = first + k;
-                for (int64_t iy = y0; iy < y1; iy++)
-                    for (int64_t ix = iy == y0 ? x0 + 1 : x0; ix < x1; ix++) {
-                        int64_t base = cell(s, b, iy, ix);
-                        for (int64_t k = 0; k < c; k++)
-                            if (j->x[base + k] > best[k])
-                                best[k] = j->x[base + k], at[k] = base + k;
-                    }
-                const float *g = j->dy + ((b * s->out_h + oy) * s->out_w + ox) * c;
-                for (int64_t k = 0; k < c; k++)
-                    j->dx[at[k]] += g[k];
-            }
+    float *out = j->y + w->out;
+    memcpy(out, j->x + cell(s, w->b, w->y0, w->x0), sizeof(float) * (size_t)c);
+    for (int64_t iy = w->y0; iy < w->y1; iy++)
+        for (int64_t ix = iy == w->y0 ? w->x0 + 1 : w->x0; ix < w->x1; ix++) {
+            const float *in = j->x + cell(s, w->b, iy, ix);
+            for (int64_t k = 0; k < c; k++)
+                out[k] = in[k] > out[k] ? in[k] : out[k];
+        }
 }
 
-static void average_rows(void *ctx, int64_t b0, int64_t b1)
+/* The window's gradient to its first maximal cell: the maximum per
+ * channel and where it was first seen, in j->best and j->at. */
+static void max_backward_window(pool_job *j, const pool_window *w)
 {
-    pool_job *j = ctx;
+    const nnk_pool2d_shape *s = &j->s;
+    int64_t c = s->channels, first = cell(s, w->b, w->y0, w->x0);
+    for (int64_t k = 0; k < c; k++)
+        j->best[k] = j->x[first + k], j->at[k] = first + k;
+    for (int64_t iy = w->y0; iy < w->y1; iy++)
+        for (int64_t ix = iy == w->y0 ? w->x0 + 1 : w->x0; ix < w->x1; ix++) {
+            int64_t base = cell(s, w->b, iy, ix);
+            for (int64_t k = 0; k < c; k++)
+                if (j->x[base + k] > j->best[k])
+                    j->best[k] = j->x[base + k], j->at[k] = base + k;
+        }
+    for (int64_t k = 0; k < c; k++)
+        j->dx[j->at[k]] += j->dy[w->out + k];
+}
+
+static void average_window(pool_job *j, const pool_window *w)
+{
     const nnk_pool2d_shape *s = &j->s;
     int64_t c = s->channels;
-    for (int64_t b = b0; b < b1; b++)
-        for (int64_t oy = 0; oy < s->out_h; oy++)
-            for (int64_t ox = 0; ox < s->out_w; ox++) {
-                int64_t y0, y1, x0, x1;
-                window(s, oy, ox, &y0, &y1, &x0, &x1);
-                float *out = j->y + ((b * s->out_h + oy) * s->out_w + ox) * c;
-                memset(out, 0, sizeof(float) * (size_t)c);
-                for (int64_t iy = y0; iy < y1; iy++)
-                    for (int64_t ix = x0; ix < x1; ix++) {
-                        const float *in = j->x + cell(s, b, iy, ix);
-                        for (int64_t k = 0; k < c; k++)
-                            out[k] += in[k];
-                    }
-                float scale = 1.0f / (float)((y1 - y0) * (x1 - x0));
-                for (int64_t k = 0; k < c; k++)
-                    out[k] *= scale;
-            }
+    float *out = j->y + w->out, scale = 1.0f / (float)((w->y1 - w->y0) * (w->x1 - w->x0));
+    memset(out, 0, sizeof(float) * (size_t)c);
+    for (int64_t iy = w->y0; iy < w->y1; iy++)
+        for (int64_t ix = w->x0; ix < w->x1; ix++) {
+            const float *in = j->x + cell(s, w->b, iy, ix);
+            for (int64_t k = 0; k < c; k++)
+                out[k] += in[k];
+        }
+    for (int64_t k = 0; k < c; k++)
+        out[k] *= scale;
 }
 
+static void average_backward_window(pool_job *j, const pool_window *w)
+{
+    const nnk_pool2d_shape *s = &j->s;
+    const float *g = j->dy + w->out;
+    float scale = 1.0f / (float)((w->y1 - w->y0) * (w->x1 - w->x0));
+    for (int64_t iy = w->y0; iy < w->y1; iy++)
+        for (int64_t ix = w->x0; ix < w->x1; ix++) {
+            float *d = j->dx + cell(s, w->b, iy, ix);
+            for (int64_t k = 0; k < s->channels; k++)
+                d[k] += g[k] * scale;
+        }
+}
+
+static void max_rows(void *ctx, int64_t b0, int64_t b1) { each_window(ctx, b0, b1, max_window); }
+static void average_rows(void *ctx, int64_t b0, int64_t b1) { each_window(ctx, b0, b1, average_window); }
 static void average_backward_rows(void *ctx, int64_t b0, int64_t b1)
 {
-    pool_job *j = ctx;
-    const nnk_pool2d_shape *s = &j->s;
-    int64_t c = s->channels;
-    memset(j->dx + b0 * s->in_h * s->in_w * c, 0, sizeof(float) * (size_t)((b1 - b0) * s->in_h * s->in_w * c));
-    for (int64_t b = b0; b < b1; b++)
-        for (int64_t oy = 0; oy < s->out_h; oy++)
-            for (int64_t ox = 0; ox < s->out_w; ox++) {
-                int64_t y0, y1, x0, x1;
-                window(s, oy, ox, &y0, &y1, &x0, &x1);
-                const float *g = j->dy + ((b * s->out_h + oy) * s->out_w + ox) * c;
-                float scale = 1.0f / (float)((y1 - y0) * (x1 - x0));
-                for (int64_t iy = y0; iy < y1; iy++)
-                    for (int64_t ix = x0; ix < x1; ix++) {
-                        float *d = j->dx + cell(s, b, iy, ix);
-                        for (int64_t k = 0; k < c; k++)
-                            d[k] += g[k] * scale;
-                    }
-            }
+    each_window(ctx, b0, b1, average_backward_window);
+}
+
+/* Max pooling's gradient needs a maximum and its place per channel: this
+ * thread's workspace holds them, c floats and then (8-byte aligned) c
+ * int64. */
+static void max_backward_rows(void *ctx, int64_t b0, int64_t b1)
+{
+    pool_job task = *(pool_job *)ctx; /* this block's own best and at */
+    int64_t c = task.s.channels;
+    task.best = nnk__thread_workspace(1, 3 * c + 2);
+    if (!task.best) {
+        ((pool_job *)ctx)->failed = 1;
+        return;
+    }
+    task.at = (int64_t *)((char *)task.best + ((size_t)c * sizeof(float) + 7) / 8 * 8);
+    each_window(&task, b0, b1, max_backward_window);
 }
 
 /* The contract's shape rules are the convolution's, pool as kernel. */

@@ -25,13 +25,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const nnk_host_conv2d *conv(void)
+/* The host's capability of that name, at least `size` bytes long. */
+static const void *capability(const char *name, size_t size)
 {
-    const nnk_host_conv2d *c = NNK_CAPABILITY(&nnk__host_table, NNK_CAP_CONV2D);
-    ck_assert_ptr_nonnull(c);
-    ck_assert_uint_ge(c->struct_size, sizeof *c);
+    const void *c = NNK_CAPABILITY(&nnk__host_table, name);
+    ck_assert_msg(c != NULL, "the host lacks %s", name);
+    ck_assert_uint_ge(*(const size_t *)c, size); /* struct_size comes first */
     return c;
 }
+
+static const nnk_host_conv2d *conv(void) { return capability(NNK_CAP_CONV2D, sizeof(nnk_host_conv2d)); }
+static const nnk_host_pool2d *pool(void) { return capability(NNK_CAP_POOL2D, sizeof(nnk_host_pool2d)); }
+static const nnk_host_batchnorm *norm(void) { return capability(NNK_CAP_BATCHNORM, sizeof(nnk_host_batchnorm)); }
 
 /* Keras's output size and leading padding for one axis. */
 static void keras_axis(int64_t in, int64_t k, int64_t stride, int64_t dilation, int same, int64_t *out, int64_t *pad)
@@ -349,16 +354,7 @@ START_TEST(bad_shapes_are_refused)
 }
 END_TEST
 
-
 /* ---- pooling ----------------------------------------------------------- */
-
-static const nnk_host_pool2d *pool(void)
-{
-    const nnk_host_pool2d *p = NNK_CAPABILITY(&nnk__host_table, NNK_CAP_POOL2D);
-    ck_assert_ptr_nonnull(p);
-    ck_assert_uint_ge(p->struct_size, sizeof *p);
-    return p;
-}
 
 static int pool_shape(int i, nnk_pool2d_shape *s)
 {
@@ -526,14 +522,6 @@ START_TEST(max_pooling_ties_go_to_the_top_left)
 END_TEST
 
 /* ---- batch normalization's passes --------------------------------------- */
-
-static const nnk_host_batchnorm *norm(void)
-{
-    const nnk_host_batchnorm *b = NNK_CAPABILITY(&nnk__host_table, NNK_CAP_BATCHNORM);
-    ck_assert_ptr_nonnull(b);
-    ck_assert_uint_ge(b->struct_size, sizeof *b);
-    return b;
-}
 
 START_TEST(batchnorm_passes_match_direct_loops)
 {
