@@ -17,7 +17,8 @@
 #    each backend's gemm-only bound as nnkit drives it;
 #  - the host's convolution (bench_conv) at the CNN examples' shapes, batch
 #    64 on every core: each pass's GFLOP/s and share of the peak, against
-#    oneDNN threading itself and against im2col on the OpenBLAS backend.
+#    oneDNN threading itself and against im2col on the OpenBLAS backend;
+#    and the host's max pooling against oneDNN's pooling primitive.
 # Prints every run, then medians and the ratios the README quotes.
 #   usage: tools/bench.sh [--native-blas] [--mpi] [REPEATS]   (default 3 repeats)
 # --mpi measures data-parallel training instead: 2 processes x 1 thread
@@ -129,7 +130,9 @@ runs, gemms, convs = {}, {}, {}
 for line in open(sys.argv[1]):
     parts = line.split()
     who, kv = parts[0], dict(p.split("=", 1) for p in parts[1:])
-    if who in ("conv", "blasconv"):
+    if who == "pool":
+        convs.setdefault((who, kv["shape"], kv["pass"]), []).append(kv)
+    elif who in ("conv", "blasconv"):
         convs.setdefault((who, kv["shape"], kv["pass"]), []).append(kv)
     elif who == "gemm":
         gemms.setdefault((kv["batch"], kv["threads"], kv["shape"]), []).append(kv)
@@ -210,6 +213,10 @@ if convs:
         b = statistics.median(float(r["host_gflops"]) for r in blas) if blas else 0
         print(f"  {shape:>11} {p:>16}: {host:6.1f} ({host / peak if peak else 0:.2f}) | oneDNN's threads {omp:6.1f} "
               f"| im2col {b:6.1f}")
+    for (who, shape, p), rows in convs.items():
+        if who == "pool":
+            host, dnnl = (statistics.median(float(r[k]) for r in rows) for k in ("host_us", "onednn_us"))
+            print(f"  {shape:>11} {p:>16}: the host's loop {host:.0f} us | oneDNN's pooling primitive {dnnl:.0f} us")
 rss = [med("nnkit", "train", b, t, "peak_rss_mb") for b in ("32", "256") for t in threads_of("nnkit", "train", b)]
 trss = [med("torch", "train", b, t, "peak_rss_mb") for b in ("32", "256") for t in threads_of("torch", "train", b)]
 print(f"peak RSS, training: nnkit {max(rss):.0f} MB | torch {max(trss) if trss else 0:.0f} MB")

@@ -6,8 +6,10 @@
  * through the host on N threads (what a layer gets: one slice of the
  * batch per thread); and, in a oneDNN build, as one oneDNN call on the
  * whole batch threading itself with an OpenMP team of N (what the host's
- * split is measured against). Prints GFLOP/s per pass. Used by
- * tools/bench.sh.
+ * split is measured against). Prints GFLOP/s per pass. Then the host's
+ * max pooling of the small CNN's first feature maps (26x26x32, 2x2
+ * windows) against oneDNN's pooling primitive on the same threads, in
+ * microseconds. Used by tools/bench.sh.
  *   bench_conv BATCH THREADS */
 #include "../core/compute.h"
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 #ifdef NNK_BACKEND_ONEDNN
+#include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
 #endif
 
@@ -100,6 +103,72 @@ static float *filled(int64_t n)
     return p;
 }
 
+/* Microseconds per call of the host's max pooling forward (way 0), or of
+ * oneDNN's pooling primitive on an OpenMP team of the pool's size (way 1):
+ * best of 5 runs of 50 calls after one to warm up. */
+static double time_pool(int way, const nnk_pool2d_shape *s, const float *x, float *y)
+{
+#ifdef NNK_BACKEND_ONEDNN
+    dnnl_engine_t engine = NULL;
+    dnnl_stream_t stream = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_t prim = NULL;
+    dnnl_memory_t xm = NULL, ym = NULL;
+    if (way == 1) {
+        dnnl_memory_desc_t xd, yd;
+        dnnl_dims_t xs = {s->batch, s->channels, s->in_h, s->in_w}, ys = {s->batch, s->channels, s->out_h, s->out_w};
+        dnnl_dims_t window = {s->pool_h, s->pool_w}, strides = {s->stride_h, s->stride_w}, none = {0, 0};
+        dnnl_pooling_v2_desc_t op;
+        if (dnnl_engine_create(&engine, dnnl_cpu, 0) || dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) ||
+            dnnl_memory_desc_init_by_tag(&xd, 4, xs, dnnl_f32, dnnl_nhwc) ||
+            dnnl_memory_desc_init_by_tag(&yd, 4, ys, dnnl_f32, dnnl_nhwc) ||
+            dnnl_pooling_v2_forward_desc_init(&op, dnnl_forward_inference, dnnl_pooling_max, &xd, &yd, strides, window,
+                                              none, none, none) ||
+            dnnl_primitive_desc_create(&pd, &op, NULL, engine, NULL) || dnnl_primitive_create(&prim, pd) ||
+            dnnl_memory_create(&xm, &xd, engine, (void *)x) || dnnl_memory_create(&ym, &yd, engine, y))
+            return -1;
+    }
+#endif
+    double best = 1e30;
+    for (int rep = 0; rep < 6; rep++) {
+        double t = now();
+        for (int i = 0; i < 50; i++) {
+#ifdef NNK_BACKEND_ONEDNN
+            dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, xm}, {DNNL_ARG_DST, ym}};
+            if (way == 1 && (dnnl_primitive_execute(prim, stream, 2, args) || dnnl_stream_wait(stream)))
+                return -1;
+#endif
+            if (way == 0 && nnk__host_pool2d.max_forward(s, x, y, NULL))
+                return -1;
+        }
+        double us = (now() - t) / 50 * 1e6;
+        best = rep && us < best ? us : best;
+    }
+#ifdef NNK_BACKEND_ONEDNN
+    if (way == 1) {
+        dnnl_memory_destroy(xm), dnnl_memory_destroy(ym), dnnl_primitive_destroy(prim);
+        dnnl_primitive_desc_destroy(pd), dnnl_stream_destroy(stream), dnnl_engine_destroy(engine);
+    }
+#endif
+    return best;
+}
+
+static void bench_pool(int64_t batch, int threads)
+{
+    nnk_pool2d_shape s = {batch, 26, 26, 32, 13, 13, 2, 2, 2, 2, 0, 0};
+    float *x = filled(batch * 26 * 26 * 32), *y = filled(batch * 13 * 13 * 32);
+    nnk_set_threads(threads);
+    double host = time_pool(0, &s, x, y), dnnl = 0;
+#ifdef NNK_BACKEND_ONEDNN
+    omp_set_num_threads(threads);
+    dnnl = time_pool(1, &s, x, y);
+    omp_set_num_threads(1);
+#endif
+    printf("pool batch=%lld threads=%d shape=cnn_pool1 pass=max_forward host_us=%.1f onednn_us=%.1f\n",
+           (long long)batch, threads, host, dnnl);
+    free(x), free(y);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3 || atoi(argv[1]) < 1 || atoi(argv[2]) < 1) {
@@ -138,5 +207,6 @@ int main(int argc, char **argv)
         }
         free(m.x), free(m.k), free(m.b), free(m.y), free(m.dx), free(m.dk), free(m.db);
     }
+    bench_pool(batch, threads);
     return 0;
 }
