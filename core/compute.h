@@ -38,6 +38,34 @@ int nnk__im2col_conv_backward_weights(const nnk_conv2d_slice *c, const float *x,
                                       float *db);
 
 #ifdef NNK_BACKEND_ONEDNN
+#include <oneapi/dnnl/dnnl.h>
+
+/* onednn.c: primitives made once per key and kept. An entry holds a
+ * primitive (NULL: oneDNN declined the key), an auxiliary one run with it
+ * (the convolution's kernel reorder, max pooling's forward pass that
+ * records where each maximum was) and the sizes of what they need. */
+#define NNK_ONEDNN_KEY_BYTES 192
+typedef struct nnk_onednn_entry {
+    unsigned char key[NNK_ONEDNN_KEY_BYTES];
+    dnnl_primitive_t primitive, aux;
+    dnnl_memory_desc_t scratch_md, aux_md; /* the scratchpad; the auxiliary's tensor */
+    int64_t scratch_floats, aux_floats;
+} nnk_onednn_entry;
+typedef void (*nnk_onednn_fill)(nnk_onednn_entry *e, const void *key, dnnl_engine_t engine);
+/* The entry for a key (size bytes, compared byte for byte: zero a key's
+ * padding), filled by fill when new; when the cache is full, *own, made
+ * for this call (*temporary set: hand it to nnk__onednn_drop after). NULL
+ * when there is no engine. */
+const nnk_onednn_entry *nnk__onednn_entry(const void *key, size_t size, nnk_onednn_fill fill, nnk_onednn_entry *own,
+                                          int *temporary);
+void nnk__onednn_drop(nnk_onednn_entry *own, int temporary);
+/* Records a primitive descriptor's scratchpad in an entry. */
+void nnk__onednn_scratchpad(nnk_onednn_entry *e, const_dnnl_primitive_desc_t pd);
+dnnl_engine_t nnk__onednn_engine(void);
+dnnl_stream_t nnk__onednn_stream(void); /* the calling thread's; NULL on failure */
+/* Runs a primitive to completion; 0, or -1. */
+int nnk__onednn_run(dnnl_primitive_t p, dnnl_stream_t stream, int n, const dnnl_exec_arg_t *args);
+
 /* The same on oneDNN's primitives; -1 when oneDNN declines or fails (the
  * caller then runs im2col). */
 int nnk__onednn_conv_forward(const nnk_conv2d_slice *c, const float *x, const float *kernel, const float *bias,

@@ -5,19 +5,13 @@
  * channels), reordered from and to Keras's HWIO around each call (a
  * kernel is small beside the activations): with HWIO as given, oneDNN
  * falls back to its own im2col and gemm, measured 1.3-2.6x slower
- * (build/tools/bench_conv). A primitive is made once per shape and slice
- * of the batch and kept: two threads running one primitive at once ran
- * 2.4x slower than each running its own (cnn_conv1's forward pass). The
- * cache keeps the first CACHE_SIZE; a call of any other shape makes its
- * primitive and drops it after, which oneDNN's own primitive cache makes
- * cheap. A primitive's scratchpad is the calling thread's workspace. */
+ * (build/tools/bench_conv). Primitives are kept by onednn.c, one per
+ * shape and slice of the batch: two threads running one primitive at once
+ * ran 2.4x slower than each running its own (cnn_conv1's forward pass). A
+ * primitive's scratchpad is the calling thread's workspace. */
 #include "compute.h"
-#include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
-#include <pthread.h>
 #include <string.h>
-
-#define CACHE_SIZE 256
 
 enum { FORWARD, BACKWARD_DATA, BACKWARD_WEIGHTS };
 
@@ -28,26 +22,6 @@ typedef struct conv_key {
     int64_t first; /* the slice's first sample: each slice its own primitive */
     int64_t threads; /* the OpenMP team a primitive is made for (oneDNN fixes it then) */
 } conv_key;
-
-typedef struct conv_entry {
-    conv_key key;
-    dnnl_primitive_t primitive; /* NULL: oneDNN declined the shape */
-    int64_t scratch_floats;
-    dnnl_memory_desc_t scratch_md; /* as the primitive asked for it */
-    /* the kernel (or its gradient) in the primitive's layout, and the
-     * reorder to it from HWIO (from it, for the gradient); NULL: HWIO */
-    dnnl_primitive_t reorder;
-    dnnl_memory_desc_t kernel_md;
-    int64_t kernel_floats;
-} conv_entry;
-
-static struct {
-    pthread_mutex_t lock;
-    dnnl_engine_t engine;
-    int engine_failed;
-    conv_entry entries[CACHE_SIZE];
-    int used; /* entries filled; never emptied, so an entry's primitive lives as long as the process */
-} cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* The descriptors of a key's tensors: x, kernel, bias, y. */
 typedef struct conv_mds {
@@ -110,124 +84,75 @@ static dnnl_primitive_desc_t make_pd(const conv_key *k, dnnl_engine_t engine)
 }
 
 /* The reorder between HWIO and the kernel layout the primitive chose,
- * when they differ; -1 when oneDNN cannot make it. */
-static int make_reorder(conv_entry *e, const dnnl_primitive_desc_t pd)
+ * when they differ (into the entry's aux and aux_md); -1 when oneDNN
+ * cannot make it. */
+static int make_reorder(nnk_onednn_entry *e, const conv_key *k, const dnnl_primitive_desc_t pd, dnnl_engine_t engine)
 {
     conv_mds d;
-    const dnnl_memory_desc_t *chosen =
-        dnnl_primitive_desc_query_md(pd, e->key.kind == BACKWARD_WEIGHTS ? dnnl_query_diff_weights_md
-                                                                        : dnnl_query_weights_md, 0);
-    if (!chosen || describe(&e->key, &d))
+    const dnnl_memory_desc_t *chosen = dnnl_primitive_desc_query_md(
+        pd, k->kind == BACKWARD_WEIGHTS ? dnnl_query_diff_weights_md : dnnl_query_weights_md, 0);
+    if (!chosen || describe(k, &d))
         return -1;
     if (dnnl_memory_desc_equal(chosen, &d.kernel))
         return 0;
-    e->kernel_md = *chosen;
-    e->kernel_floats = (int64_t)((dnnl_memory_desc_get_size(chosen) + 3) / 4);
+    e->aux_md = *chosen;
+    e->aux_floats = (int64_t)((dnnl_memory_desc_get_size(chosen) + 3) / 4);
     dnnl_primitive_desc_t rpd = NULL;
-    int rc = e->key.kind == BACKWARD_WEIGHTS
-                 ? dnnl_reorder_primitive_desc_create(&rpd, chosen, cache.engine, &d.kernel, cache.engine, NULL)
-                 : dnnl_reorder_primitive_desc_create(&rpd, &d.kernel, cache.engine, chosen, cache.engine, NULL);
-    if (rc || dnnl_primitive_create(&e->reorder, rpd))
-        e->reorder = NULL;
+    int rc = k->kind == BACKWARD_WEIGHTS
+                 ? dnnl_reorder_primitive_desc_create(&rpd, chosen, engine, &d.kernel, engine, NULL)
+                 : dnnl_reorder_primitive_desc_create(&rpd, &d.kernel, engine, chosen, engine, NULL);
+    if (rc || dnnl_primitive_create(&e->aux, rpd))
+        e->aux = NULL;
     if (rpd)
         dnnl_primitive_desc_destroy(rpd);
-    return e->reorder ? 0 : -1;
+    return e->aux ? 0 : -1;
 }
 
-static void fill_entry(conv_entry *e, const conv_key *k)
+/* A key's entry: the convolution, and the kernel's reorder when the
+ * primitive wants another layout. */
+static void fill_entry(nnk_onednn_entry *e, const void *key, dnnl_engine_t engine)
 {
-    memset(e, 0, sizeof *e);
-    e->key = *k;
-    dnnl_primitive_desc_t pd = make_pd(k, cache.engine);
+    const conv_key *k = key;
+    dnnl_primitive_desc_t pd = make_pd(k, engine);
     if (!pd)
         return;
-    if (make_reorder(e, pd)) {
+    if (make_reorder(e, k, pd, engine)) {
         dnnl_primitive_desc_destroy(pd);
         return;
     }
-    const dnnl_memory_desc_t *scratch = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-    e->scratch_floats = scratch ? (int64_t)((dnnl_memory_desc_get_size(scratch) + 3) / 4) : 0;
-    if (scratch)
-        e->scratch_md = *scratch;
+    nnk__onednn_scratchpad(e, pd);
     if (dnnl_primitive_create(&e->primitive, pd))
         e->primitive = NULL;
     dnnl_primitive_desc_destroy(pd);
-}
-
-/* The entry for a key: the cached one, made when missing; when the cache
- * is full, *own, made for this call (*temporary set: the caller destroys
- * its primitive). NULL when there is no engine. */
-static const conv_entry *entry_for(const conv_key *k, conv_entry *own, int *temporary)
-{
-    *temporary = 0;
-    pthread_mutex_lock(&cache.lock);
-    const conv_entry *found = NULL;
-    for (int i = 0; i < cache.used && !found; i++)
-        if (!memcmp(&cache.entries[i].key, k, sizeof *k))
-            found = &cache.entries[i];
-    if (!found && !cache.engine && !cache.engine_failed)
-        cache.engine_failed = dnnl_engine_create(&cache.engine, dnnl_cpu, 0) != dnnl_success;
-    if (!found && !cache.engine_failed) {
-        conv_entry *e = cache.used < CACHE_SIZE ? &cache.entries[cache.used++] : own;
-        fill_entry(e, k);
-        *temporary = e == own;
-        found = e;
-    }
-    pthread_mutex_unlock(&cache.lock);
-    return found;
-}
-
-/* The calling thread's stream on the engine, made on its first call. */
-static pthread_key_t stream_key;
-static pthread_once_t stream_once = PTHREAD_ONCE_INIT;
-static void stream_free(void *s) { dnnl_stream_destroy(s); }
-static void make_stream_key(void) { (void)pthread_key_create(&stream_key, stream_free); }
-
-static dnnl_stream_t thread_stream(void)
-{
-    pthread_once(&stream_once, make_stream_key);
-    dnnl_stream_t s = pthread_getspecific(stream_key);
-    if (!s && (dnnl_stream_create(&s, cache.engine, dnnl_stream_default_flags) ||
-               pthread_setspecific(stream_key, s))) {
-        if (s)
-            dnnl_stream_destroy(s);
-        return NULL;
-    }
-    return s;
-}
-
-/* Runs a primitive to completion on the calling thread's stream. */
-static int run(dnnl_primitive_t p, dnnl_stream_t stream, int n, const dnnl_exec_arg_t *args)
-{
-    return dnnl_primitive_execute(p, stream, n, args) || dnnl_stream_wait(stream) ? -1 : 0;
 }
 
 /* The tensors of one call as oneDNN memory objects: args[0..n) for the
  * primitive (the kernel's in the primitive's layout when it reorders),
  * then the scratchpad; *user, the caller's HWIO kernel, when a reorder
  * needs it. 0, or -1 when one cannot be made (those made are in mem). */
-static int wrap(const conv_entry *e, int n, const int *ids, void *const *data, dnnl_memory_t *mem,
+static int wrap(const nnk_onednn_entry *e, const conv_key *k, int n, const int *ids, void *const *data, dnnl_memory_t *mem,
                 dnnl_exec_arg_t *args, dnnl_memory_t *user)
 {
     conv_mds d;
     float *scratch = e->scratch_floats ? nnk__thread_workspace(2, e->scratch_floats) : NULL;
-    float *blocked = e->reorder ? nnk__thread_workspace(3, e->kernel_floats) : NULL;
-    if (describe(&e->key, &d) || (e->scratch_floats && !scratch) || (e->reorder && !blocked))
+    float *blocked = e->aux ? nnk__thread_workspace(3, e->aux_floats) : NULL;
+    dnnl_engine_t engine = nnk__onednn_engine();
+    if (describe(k, &d) || (e->scratch_floats && !scratch) || (e->aux && !blocked))
         return -1;
     for (int i = 0; i < n; i++) {
         int kernel = ids[i] == DNNL_ARG_WEIGHTS || ids[i] == DNNL_ARG_DIFF_WEIGHTS;
         const dnnl_memory_desc_t *md = ids[i] == DNNL_ARG_SRC || ids[i] == DNNL_ARG_DIFF_SRC ? &d.x
                                        : ids[i] == DNNL_ARG_DST || ids[i] == DNNL_ARG_DIFF_DST ? &d.y
                                        : !kernel ? &d.bias
-                                       : e->reorder ? &e->kernel_md : &d.kernel;
-        if (dnnl_memory_create(&mem[i], md, cache.engine, kernel && e->reorder ? blocked : data[i]))
+                                       : e->aux ? &e->aux_md : &d.kernel;
+        if (dnnl_memory_create(&mem[i], md, engine, kernel && e->aux ? blocked : data[i]))
             return -1;
         args[i] = (dnnl_exec_arg_t){ids[i], mem[i]};
-        if (kernel && e->reorder && dnnl_memory_create(user, &d.kernel, cache.engine, data[i]))
+        if (kernel && e->aux && dnnl_memory_create(user, &d.kernel, engine, data[i]))
             return -1;
     }
     if (e->scratch_floats) {
-        if (dnnl_memory_create(&mem[n], &e->scratch_md, cache.engine, scratch))
+        if (dnnl_memory_create(&mem[n], &e->scratch_md, engine, scratch))
             return -1;
         args[n] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, mem[n]};
     }
@@ -239,35 +164,34 @@ static int wrap(const conv_entry *e, int n, const int *ids, void *const *data, d
  * 0, or -1 when oneDNN declines or fails. */
 static int execute(const conv_key *k, int n, const int *ids, void *const *data)
 {
-    conv_entry own;
+    nnk_onednn_entry own;
     int temporary, rc = -1;
-    const conv_entry *e = entry_for(k, &own, &temporary);
-    if (!e || !e->primitive)
+    const nnk_onednn_entry *e = nnk__onednn_entry(k, sizeof *k, fill_entry, &own, &temporary);
+    if (!e || !e->primitive) {
+        if (e)
+            nnk__onednn_drop(&own, temporary);
         return -1;
-    dnnl_stream_t stream = thread_stream();
+    }
+    dnnl_stream_t stream = nnk__onednn_stream();
     dnnl_memory_t mem[6] = {NULL}, user = NULL;
     dnnl_exec_arg_t args[6];
-    if (stream && !wrap(e, n, ids, data, mem, args, &user)) {
+    if (stream && !wrap(e, k, n, ids, data, mem, args, &user)) {
         int kernel = 0;
         while (ids[kernel] != DNNL_ARG_WEIGHTS && ids[kernel] != DNNL_ARG_DIFF_WEIGHTS)
             kernel++;
         dnnl_exec_arg_t into[2] = {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, mem[kernel]}};
         dnnl_exec_arg_t out_of[2] = {{DNNL_ARG_FROM, mem[kernel]}, {DNNL_ARG_TO, user}};
         int gradient = k->kind == BACKWARD_WEIGHTS;
-        rc = e->reorder && !gradient ? run(e->reorder, stream, 2, into) : 0;
-        rc = rc ? rc : run(e->primitive, stream, n + (e->scratch_floats > 0), args);
-        rc = rc ? rc : e->reorder && gradient ? run(e->reorder, stream, 2, out_of) : 0;
+        rc = e->aux && !gradient ? nnk__onednn_run(e->aux, stream, 2, into) : 0;
+        rc = rc ? rc : nnk__onednn_run(e->primitive, stream, n + (e->scratch_floats > 0), args);
+        rc = rc ? rc : e->aux && gradient ? nnk__onednn_run(e->aux, stream, 2, out_of) : 0;
     }
     for (int i = 0; i < 6; i++)
         if (mem[i])
             dnnl_memory_destroy(mem[i]);
     if (user)
         dnnl_memory_destroy(user);
-    if (temporary) {
-        dnnl_primitive_destroy(own.primitive);
-        if (own.reorder)
-            dnnl_primitive_destroy(own.reorder);
-    }
+    nnk__onednn_drop(&own, temporary);
     return rc;
 }
 
