@@ -75,6 +75,16 @@ int nnk__onednn_conv_backward_weights(const nnk_conv2d_slice *c, const float *x,
                                       float *db);
 #endif
 
+#ifdef NNK_BACKEND_ONEDNN
+/* pool2d_onednn.c: one pass of pooling (NNK_POOL_*) over the samples
+ * [first, first + s->batch) of the call's tensors, on oneDNN's pooling
+ * primitives; 0, or -1 when oneDNN declines or fails (the caller then
+ * runs its loops). */
+int nnk__onednn_pool(const nnk_pool2d_shape *s, int64_t pad_bottom, int64_t pad_right, int kind, int64_t first,
+                     const float *x, const float *dy, float *y, float *dx);
+#endif
+enum { NNK_POOL_MAX_FORWARD, NNK_POOL_AVERAGE_FORWARD, NNK_POOL_MAX_BACKWARD, NNK_POOL_AVERAGE_BACKWARD };
+
 extern const nnk_host_conv2d nnk__host_conv2d;
 extern const nnk_host_pool2d nnk__host_pool2d;         /* pool2d.c */
 extern const nnk_host_batchnorm nnk__host_batchnorm;   /* norm.c */

@@ -1,9 +1,9 @@
 /* nnkit.compute.pool2d/1: the host's 2-D max and average pooling
  * (contract in nnkit/plugin.h), in blocks of whole samples on the pool's
- * threads. The loops run over a cell's channels, which lie next to each
- * other (channels last). oneDNN's JIT pooling measured 3.4x faster than
- * these loops on one thread (docs/performance.md): it is to take over
- * where nnkit is built with oneDNN. */
+ * threads. Each block runs on oneDNN's JIT pooling where nnkit is built
+ * with it (pool2d_onednn.c, 3.5x these loops on one thread), else on the
+ * loops below, which run over a cell's channels (adjacent: channels
+ * last). */
 #include "compute.h"
 #include <string.h>
 
@@ -11,6 +11,7 @@ typedef struct pool_job {
     nnk_pool2d_shape s;
     const float *x, *dy;
     float *y, *dx;
+    int64_t pad_bottom, pad_right; /* the padding after the input, as the check worked it out */
     float *best;  /* max pooling's gradient: a window's maximum per channel */
     int64_t *at;  /* and where it was first seen */
     int failed;
@@ -119,11 +120,36 @@ static void average_backward_window(pool_job *j, const pool_window *w)
         }
 }
 
-static void max_rows(void *ctx, int64_t b0, int64_t b1) { each_window(ctx, b0, b1, max_window); }
-static void average_rows(void *ctx, int64_t b0, int64_t b1) { each_window(ctx, b0, b1, average_window); }
+/* Samples [b0, b1) on oneDNN's pooling where nnkit is built with it: 0,
+ * or -1 (the loops below then run). */
+static int onednn_block(const pool_job *j, int kind, int64_t b0, int64_t b1)
+{
+#ifdef NNK_BACKEND_ONEDNN
+    nnk_pool2d_shape block = j->s;
+    block.batch = b1 - b0;
+    return nnk__onednn_pool(&block, j->pad_bottom, j->pad_right, kind, b0, j->x, j->dy, j->y, j->dx);
+#else
+    (void)j, (void)kind, (void)b0, (void)b1;
+    return -1;
+#endif
+}
+
+static void max_rows(void *ctx, int64_t b0, int64_t b1)
+{
+    if (onednn_block(ctx, NNK_POOL_MAX_FORWARD, b0, b1))
+        each_window(ctx, b0, b1, max_window);
+}
+
+static void average_rows(void *ctx, int64_t b0, int64_t b1)
+{
+    if (onednn_block(ctx, NNK_POOL_AVERAGE_FORWARD, b0, b1))
+        each_window(ctx, b0, b1, average_window);
+}
+
 static void average_backward_rows(void *ctx, int64_t b0, int64_t b1)
 {
-    each_window(ctx, b0, b1, average_backward_window);
+    if (onednn_block(ctx, NNK_POOL_AVERAGE_BACKWARD, b0, b1))
+        each_window(ctx, b0, b1, average_backward_window);
 }
 
 /* Max pooling's gradient needs a maximum and its place per channel: this
@@ -131,6 +157,8 @@ static void average_backward_rows(void *ctx, int64_t b0, int64_t b1)
  * int64. */
 static void max_backward_rows(void *ctx, int64_t b0, int64_t b1)
 {
+    if (!onednn_block(ctx, NNK_POOL_MAX_BACKWARD, b0, b1))
+        return;
     pool_job task = *(pool_job *)ctx; /* this block's own best and at */
     int64_t c = task.s.channels;
     task.best = nnk__thread_workspace(1, 3 * c + 2);
@@ -142,19 +170,20 @@ static void max_backward_rows(void *ctx, int64_t b0, int64_t b1)
     each_window(&task, b0, b1, max_backward_window);
 }
 
-/* The contract's shape rules are the convolution's, pool as kernel. */
-static int check(const nnk_pool2d_shape *s, nnk_err *err)
+/* The contract's shape rules are the convolution's, pool as kernel; sets
+ * the job's padding after the input. */
+static int check(pool_job *j, nnk_err *err)
 {
+    const nnk_pool2d_shape *s = &j->s;
     nnk_conv2d_shape c = {s->batch,   s->in_h,     s->in_w,     s->channels, s->out_h,   s->out_w,
                           s->channels, s->pool_h,  s->pool_w,   s->stride_h, s->stride_w, 1,
                           1,           s->pad_top, s->pad_left};
-    int64_t pb, pr;
-    return nnk__window_check(&c, "pool2d", "pool", &pb, &pr, err);
+    return nnk__window_check(&c, "pool2d", "pool", &j->pad_bottom, &j->pad_right, err);
 }
 
 static int run(pool_job *j, void (*fn)(void *, int64_t, int64_t), nnk_err *err)
 {
-    int rc = check(&j->s, err);
+    int rc = check(j, err);
     if (rc)
         return rc;
     const nnk_pool2d_shape *s = &j->s;

@@ -12,7 +12,8 @@
  *    gradient and the alpha/beta update against direct sums;
  *  - the same thread count twice gives the same bits; shapes that are
  *    not a convolution are refused with nothing written.
- * Pooling: forward against direct loops over real cells; max pooling's
+ * Pooling (on oneDNN in a oneDNN build, every shape of the sweep; on the
+ * host's loops otherwise): forward against direct loops over real cells; max pooling's
  * gradient against TensorFlow's CPU order written out (input cells in
  * row-major order, a window's maximum replaced only by a larger value), on
  * inputs full of ties; average pooling's gradient through the adjoint.
@@ -495,6 +496,31 @@ START_TEST(average_pooling_gradient_is_the_adjoint)
 }
 END_TEST
 
+#ifdef NNK_BACKEND_ONEDNN
+/* oneDNN takes every pooling shape of the sweep, each pass (the sweeps
+ * above would pass on the loops alone). */
+START_TEST(onednn_runs_every_pooling_shape)
+{
+    nnk_pool2d_shape s;
+    nnk_set_threads(1);
+    for (int i = 0; i < POOL_SWEEP; i++) {
+        if (!pool_shape(i, &s))
+            continue;
+        nnk_conv2d_shape c = {s.batch, s.in_h, s.in_w, s.channels, s.out_h, s.out_w, s.channels, s.pool_h,
+                              s.pool_w, s.stride_h, s.stride_w, 1, 1, s.pad_top, s.pad_left};
+        int64_t pb, pr;
+        nnk_err err = {0, ""};
+        ck_assert_int_eq(nnk__conv2d_check(&c, &pb, &pr, &err), NNK_OK);
+        float *x = random_floats(px(&s)), *dx = random_floats(px(&s)), *y = random_floats(py(&s));
+        float *dy = random_floats(py(&s));
+        for (int kind = 0; kind < 4; kind++)
+            ck_assert_msg(nnk__onednn_pool(&s, pb, pr, kind, 0, x, dy, y, dx) == 0, "shape %d, pass %d", i, kind);
+        free(x), free(dx), free(y), free(dy);
+    }
+}
+END_TEST
+#endif
+
 /* A constant input ties every window: each window's gradient lands on
  * its top-left real cell. 5x5, pool 2, stride 2, same: windows start at
  * rows and columns 0, 2, 4 (the last one row and column wide). */
@@ -594,6 +620,9 @@ static Suite *compute_suite(void)
     tcase_add_test(tc, max_pooling_gradient_follows_tensorflow_on_ties);
     tcase_add_test(tc, average_pooling_gradient_is_the_adjoint);
     tcase_add_test(tc, max_pooling_ties_go_to_the_top_left);
+#ifdef NNK_BACKEND_ONEDNN
+    tcase_add_test(tc, onednn_runs_every_pooling_shape);
+#endif
     tcase_add_test(tc, batchnorm_passes_match_direct_loops);
     suite_add_tcase(s, tc);
     return s;
