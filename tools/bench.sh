@@ -190,8 +190,13 @@ for b, goal in (("32", 0.5), ("256", 0.7)):
 for mode in ("predict", "evaluate"):
     (n, nt), (tp, tt) = best("nnkit", mode, "256"), best("torch", mode, "256")
     bound = med("nnkit", mode, "256", nt, "bound_samples_per_s")
+    backend = med("nnkit", mode, "256", nt, "backend_bound_samples_per_s")
+    g, peak = med("nnkit", mode, "256", nt, "gflops"), med("peak", "peak", "0", nt, "gflops")
     print(f"{mode:>8}, batch 256: nnkit {n:8.0f} samples/s ({nt} thread(s), {n / bound:.2f} of its bound) | "
           f"torch {tp or 0:8.0f} (no_grad, {tt or '-'} thread(s)) | nnkit/torch {ratio(n, tp)}")
+    if peak and backend:
+        print(f"          {g:.1f} GFLOP/s = {g / peak:.2f} of the peak {peak:.0f} | {n / backend:.2f} of the backend's "
+              f"gemm-only bound {backend:.0f} (goals as training's: 0.7 of the peak, 0.95 of the bound)")
 ns, ts = med("nnkit", "small", "16", "1", "steps_per_s"), med("torch", "small", "16", "1", "steps_per_s")
 print(f"small network (10-30-30-1, batch 16, 1 thread): nnkit {ns:.0f} steps/s | torch {ts or 0:.0f} | "
       f"nnkit/torch {ratio(ns, ts)} (goal 10)")
