@@ -18,7 +18,8 @@
 #  - the host's convolution (bench_conv) at the CNN examples' shapes, batch
 #    64 on every core: each pass's GFLOP/s and share of the peak, against
 #    oneDNN threading itself and against im2col on the OpenBLAS backend;
-#    and the host's max pooling against oneDNN's pooling primitive.
+#    the host's max pooling against oneDNN's pooling primitive, and batch
+#    normalization's training pass against oneDNN's primitive.
 # Prints every run, then medians and the ratios the README quotes.
 #   usage: tools/bench.sh [--native-blas] [--mpi] [REPEATS]   (default 3 repeats)
 # --mpi measures data-parallel training instead: 2 processes x 1 thread
@@ -130,7 +131,7 @@ runs, gemms, convs = {}, {}, {}
 for line in open(sys.argv[1]):
     parts = line.split()
     who, kv = parts[0], dict(p.split("=", 1) for p in parts[1:])
-    if who == "pool":
+    if who in ("pool", "norm"):
         convs.setdefault((who, kv["shape"], kv["pass"]), []).append(kv)
     elif who in ("conv", "blasconv"):
         convs.setdefault((who, kv["shape"], kv["pass"]), []).append(kv)
@@ -222,6 +223,10 @@ if convs:
         if who == "pool":
             host, dnnl = (statistics.median(float(r[k]) for r in rows) for k in ("host_us", "onednn_us"))
             print(f"  {shape:>11} {p:>16}: the host's loop {host:.0f} us | oneDNN's pooling primitive {dnnl:.0f} us")
+        if who == "norm":
+            host, one, dnnl = (statistics.median(float(r[k]) for r in rows) for k in ("host_us", "onednn1_us", "onednn_us"))
+            print(f"  {shape:>11} {p:>16}: the host's passes {host:.0f} us | oneDNN's batch normalization {one:.0f} us "
+                  f"on 1 thread, {dnnl:.0f} us threading itself")
 rss = [med("nnkit", "train", b, t, "peak_rss_mb") for b in ("32", "256") for t in threads_of("nnkit", "train", b)]
 trss = [med("torch", "train", b, t, "peak_rss_mb") for b in ("32", "256") for t in threads_of("torch", "train", b)]
 print(f"peak RSS, training: nnkit {max(rss):.0f} MB | torch {max(trss) if trss else 0:.0f} MB")

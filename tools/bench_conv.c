@@ -8,13 +8,16 @@
  * whole batch threading itself with an OpenMP team of N (what the host's
  * split is measured against). Prints GFLOP/s per pass. Then the host's
  * max pooling of the small CNN's first feature maps (26x26x32, 2x2
- * windows) against oneDNN's pooling primitive on the same threads, in
+ * windows) against oneDNN's pooling primitive on the same threads, and
+ * batch normalization's training forward pass over the same maps (the
+ * host's passes against oneDNN's batch-normalization primitive), in
  * microseconds. Used by tools/bench.sh.
  *   bench_conv BATCH THREADS */
 #include "../core/compute.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <time.h>
 #ifdef NNK_BACKEND_ONEDNN
 #include <oneapi/dnnl/dnnl.h>
@@ -169,6 +172,90 @@ static void bench_pool(int64_t batch, int threads)
     free(x), free(y);
 }
 
+/* Microseconds of batch normalization's training forward pass over n rows
+ * of c channels (n a multiple of 26 x 26: feature maps): the host's passes (way 0: sums, centered squares,
+ * normalization) or oneDNN's primitive on an OpenMP team of the pool's
+ * size (way 1); best of 5 runs of 20 after one to warm up. */
+static double time_norm(int way, int64_t n, int64_t c, const float *x, float *y, float *xhat)
+{
+    double *mean = calloc((size_t)c, sizeof(double)), *var = calloc((size_t)c, sizeof(double));
+    float *inv = calloc((size_t)c, sizeof(float)), *gb = calloc((size_t)(4 * c), sizeof(float));
+    for (int64_t k = 0; k < c; k++)
+        gb[k] = 1.0f; /* gamma 1, beta 0 */
+#ifdef NNK_BACKEND_ONEDNN
+    dnnl_engine_t engine = NULL;
+    dnnl_stream_t stream = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_t prim = NULL;
+    dnnl_memory_t m[5] = {NULL};
+    if (way == 1) {
+        dnnl_memory_desc_t xd, sd, md;
+        dnnl_dims_t xs = {n / (26 * 26), c, 26, 26}, ss = {2, c}, ms = {c}; /* NHWC maps: oneDNN's JIT takes them */
+        dnnl_batch_normalization_desc_t op;
+        if (dnnl_engine_create(&engine, dnnl_cpu, 0) || dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) ||
+            dnnl_memory_desc_init_by_tag(&xd, 4, xs, dnnl_f32, dnnl_nhwc) ||
+            dnnl_memory_desc_init_by_tag(&sd, 2, ss, dnnl_f32, dnnl_nc) ||
+            dnnl_memory_desc_init_by_tag(&md, 1, ms, dnnl_f32, dnnl_a) ||
+            dnnl_batch_normalization_forward_desc_init(&op, dnnl_forward_training, &xd, 1e-3f, dnnl_use_scaleshift) ||
+            dnnl_primitive_desc_create(&pd, &op, NULL, engine, NULL) || dnnl_primitive_create(&prim, pd) ||
+            dnnl_memory_create(&m[0], &xd, engine, (void *)x) || dnnl_memory_create(&m[1], &xd, engine, y) ||
+            dnnl_memory_create(&m[2], &md, engine, inv) || dnnl_memory_create(&m[3], &md, engine, xhat) ||
+            dnnl_memory_create(&m[4], &sd, engine, gb))
+            return -1;
+    }
+    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, m[0]}, {DNNL_ARG_DST, m[1]}, {DNNL_ARG_MEAN, m[2]},
+                               {DNNL_ARG_VARIANCE, m[3]}, {DNNL_ARG_SCALE_SHIFT, m[4]}};
+#endif
+    double best = 1e30;
+    for (int rep = 0; rep < 6; rep++) {
+        double t = now();
+        for (int i = 0; i < 20; i++) {
+#ifdef NNK_BACKEND_ONEDNN
+            if (way == 1 && (dnnl_primitive_execute(prim, stream, 5, args) || dnnl_stream_wait(stream)))
+                return -1;
+#endif
+            if (way == 0) {
+                if (nnk__host_batchnorm.channel_sums(n, c, x, NULL, mean, NULL) ||
+                    nnk__host_batchnorm.channel_sums(n, c, x, mean, var, NULL))
+                    return -1;
+                for (int64_t k = 0; k < c; k++)
+                    inv[k] = (float)(1.0 / sqrt(var[k] / (double)n + 1e-3));
+                nnk__host_batchnorm.normalize(n, c, x, mean, inv, gb, gb + c, xhat, y);
+            }
+        }
+        double us = (now() - t) / 20 * 1e6;
+        best = rep && us < best ? us : best;
+    }
+#ifdef NNK_BACKEND_ONEDNN
+    for (int i = 0; way == 1 && i < 5; i++)
+        dnnl_memory_destroy(m[i]);
+    if (way == 1) {
+        dnnl_primitive_destroy(prim), dnnl_primitive_desc_destroy(pd);
+        dnnl_stream_destroy(stream), dnnl_engine_destroy(engine);
+    }
+#endif
+    free(mean), free(var), free(inv), free(gb);
+    return best;
+}
+
+static void bench_norm(int64_t batch, int threads)
+{
+    int64_t n = batch * 26 * 26, c = 32;
+    float *x = filled(n * c), *y = filled(n * c), *xhat = filled(n * c);
+    nnk_set_threads(threads);
+    double host = time_norm(0, n, c, x, y, xhat), dnnl1 = 0, dnnl = 0;
+#ifdef NNK_BACKEND_ONEDNN
+    dnnl1 = time_norm(1, n, c, x, y, xhat); /* the pool's threads hold OpenMP at one */
+    omp_set_num_threads(threads);
+    dnnl = time_norm(1, n, c, x, y, xhat);
+    omp_set_num_threads(1);
+#endif
+    printf("norm batch=%lld threads=%d shape=cnn_bn1 pass=forward_training host_us=%.1f onednn1_us=%.1f "
+           "onednn_us=%.1f\n",
+           (long long)batch, threads, host, dnnl1, dnnl);
+    free(x), free(y), free(xhat);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3 || atoi(argv[1]) < 1 || atoi(argv[2]) < 1) {
@@ -208,5 +295,6 @@ int main(int argc, char **argv)
         free(m.x), free(m.k), free(m.b), free(m.y), free(m.dx), free(m.dk), free(m.db);
     }
     bench_pool(batch, threads);
+    bench_norm(batch, threads);
     return 0;
 }
