@@ -141,16 +141,10 @@ static int host_model_sample(const nnk_model_view *v, nnk_split split, int64_t f
     if (!d || first < 0 || n < 0 || first + n > d->rows)
         return nnk_err_set(err, NNK_EUSAGE, "model_sample: rows [%lld, %lld) are not in the data",
                            (long long)first, (long long)(first + n));
-    int64_t *idx = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
-    if (!idx)
-        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
-    for (int64_t r = 0; r < n; r++)
-        idx[r] = first + r;
-    nnk__model_gather(m, d, idx, n, x);
-    if (y && d->y_cols)
+    int rc = nnk_model_prepare_rows(m, d, first, n, x, err);
+    if (!rc && y && d->y_cols)
         memcpy(y, d->y + first * d->y_cols, sizeof(float) * (size_t)(n * d->y_cols));
-    free(idx);
-    return NNK_OK;
+    return rc;
 }
 
 static int64_t host_model_label_cols(const nnk_model_view *v)
