@@ -22,6 +22,13 @@ static int64_t pad_after(int64_t in, int64_t out, int64_t kernel, int64_t stride
     return after;
 }
 
+/* a * b * c * d, or -1 when that overflows */
+static int64_t elements(int64_t a, int64_t b, int64_t c, int64_t d)
+{
+    int64_t n;
+    return nnk_size_mul(a, b, &n) || nnk_size_mul(n, c, &n) || nnk_size_mul(n, d, &n) ? -1 : n;
+}
+
 int nnk__conv2d_check(const nnk_conv2d_shape *s, int64_t *pad_bottom, int64_t *pad_right, nnk_err *err)
 {
     return nnk__window_check(s, "conv2d", "kernel", pad_bottom, pad_right, err);
@@ -30,7 +37,7 @@ int nnk__conv2d_check(const nnk_conv2d_shape *s, int64_t *pad_bottom, int64_t *p
 int nnk__window_check(const nnk_conv2d_shape *s, const char *op, const char *window, int64_t *pad_bottom,
                       int64_t *pad_right, nnk_err *err)
 {
-    const int64_t limit = (int64_t)1 << 31;
+    const int64_t limit = (int64_t)1 << 30; /* the padding arithmetic below stays within int64 */
     const int64_t *all = &s->batch;
     for (size_t i = 0; i < sizeof *s / sizeof(int64_t); i++)
         if (all[i] < 0 || all[i] >= limit)
@@ -52,10 +59,8 @@ int nnk__window_check(const nnk_conv2d_shape *s, const char *op, const char *win
                            (long long)s->kernel_h, (long long)s->kernel_w, (long long)s->stride_h,
                            (long long)s->stride_w, (long long)s->dilation_h, (long long)s->dilation_w,
                            (long long)s->pad_top, (long long)s->pad_left);
-    int64_t total;
-    if (nnk_size_mul(s->batch, s->in_h * s->in_w * s->in_c, &total) ||
-        nnk_size_mul(s->batch, s->out_h * s->out_w * s->out_c, &total) ||
-        nnk_size_mul(s->kernel_h * s->kernel_w, s->in_c * s->out_c, &total))
+    if (elements(s->batch, s->in_h, s->in_w, s->in_c) < 0 || elements(s->batch, s->out_h, s->out_w, s->out_c) < 0 ||
+        elements(s->kernel_h, s->kernel_w, s->in_c, s->out_c) < 0)
         return nnk_err_set(err, NNK_ESHAPE, "%s: a batch of %lld is too large for these sizes", op, (long long)s->batch);
     *pad_bottom = pb;
     *pad_right = pr;
@@ -122,14 +127,19 @@ static int slice_count(conv_job *j)
     return (int)((j->s.batch + j->per_task - 1) / j->per_task);
 }
 
-static int run_job(conv_job *j, nnk_err *err)
+/* Runs a checked job's slices. */
+static int run_slices(conv_job *j, nnk_err *err)
 {
-    if (nnk__conv2d_check(&j->s, &j->pad_bottom, &j->pad_right, err))
-        return err ? err->status : NNK_ESHAPE;
     if (j->s.batch == 0)
         return NNK_OK;
     nnk__parallel_run(slice_count(j), conv_task, j);
     return j->failed ? nnk_err_set(err, NNK_ENOMEM, "conv2d: out of memory") : NNK_OK;
+}
+
+static int run_job(conv_job *j, nnk_err *err)
+{
+    int rc = nnk__conv2d_check(&j->s, &j->pad_bottom, &j->pad_right, err);
+    return rc ? rc : run_slices(j, err);
 }
 
 static int conv_forward(const nnk_conv2d_shape *s, const float *x, const float *kernel, const float *bias, float *y,
@@ -163,9 +173,9 @@ static int conv_backward_weights(const nnk_conv2d_shape *s, const float *x, cons
                                  float *dkernel, float *dbias, nnk_err *err)
 {
     conv_job j = {.s = *s, .kind = 2, .x = x, .dy = dy, .bias = dbias};
-    int64_t pb, pr;
-    if (nnk__conv2d_check(s, &pb, &pr, err))
-        return err ? err->status : NNK_ESHAPE;
+    int rc = nnk__conv2d_check(s, &j.pad_bottom, &j.pad_right, err);
+    if (rc)
+        return rc;
     int64_t ksize = s->kernel_h * s->kernel_w * s->in_c * s->out_c;
     j.part_size = ksize + (dbias ? s->out_c : 0);
     int n_parts = s->batch ? slice_count(&j) : 0;
@@ -175,8 +185,7 @@ static int conv_backward_weights(const nnk_conv2d_shape *s, const float *x, cons
     if (!n_parts) /* no sample: the gradient is zero */
         memset(parts, 0, sizeof(float) * (size_t)j.part_size);
     j.parts = parts;
-    int rc = run_job(&j, err);
-    if (rc)
+    if ((rc = run_slices(&j, err)))
         return rc;
     n_parts = n_parts ? n_parts : 1;
     reduce_parts(parts, n_parts, j.part_size, 0, ksize, alpha, beta, dkernel);

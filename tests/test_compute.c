@@ -331,9 +331,11 @@ START_TEST(bad_shapes_are_refused)
     const nnk_conv2d_shape good = {.batch = 2, .in_h = 6, .in_w = 6, .in_c = 1, .out_c = 1, .kernel_h = 3,
                                    .kernel_w = 3, .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1,
                                    .out_h = 4, .out_w = 4};
-    nnk_conv2d_shape bad[6];
-    for (int i = 0; i < 6; i++)
+    nnk_conv2d_shape bad[8];
+    for (int i = 0; i < 8; i++)
         bad[i] = good;
+    bad[6].batch = bad[6].in_c = bad[6].out_c = (int64_t)1 << 29; /* elements beyond int64 */
+    bad[7].kernel_w = (int64_t)1 << 40;                           /* a size beyond the limit */
     bad[0].out_h = 7;     /* more than padding within the kernel allows */
     bad[1].out_w = 3;     /* smaller than valid gives */
     bad[2].stride_h = 0;  /* no stride */
@@ -341,7 +343,7 @@ START_TEST(bad_shapes_are_refused)
     bad[4].in_c = -1;     /* a negative size */
     bad[5].kernel_w = 0;  /* no kernel */
     float x[72] = {0}, k[9] = {0}, y[64];
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 8; i++) {
         for (int j = 0; j < 64; j++)
             y[j] = 7.0f;
         nnk_err err = {0, ""};

@@ -297,9 +297,11 @@ typedef struct nnk_host_allreduce {
  * valid: pads 0, out = (in - (k-1)*d - 1) / stride + 1; same: out =
  * ceil(in / stride), pad_top = max((out-1)*stride + (k-1)*d + 1 - in, 0)
  * / 2, the odd row at the bottom, as TensorFlow pads.
- * Each call returns NNK_OK; NNK_ESHAPE with err set for a shape that is
- * not a convolution (nothing written); NNK_ENOMEM. Results are the same
- * at the same thread count and backend. */
+ * Every size and padding is below 2^30 and each tensor's element count
+ * fits in int64. Each call returns NNK_OK; NNK_ESHAPE with err set for a
+ * shape that is not a convolution or breaks these bounds (nothing
+ * written); NNK_ENOMEM. Results are the same at the same thread count and
+ * backend. */
 typedef struct nnk_conv2d_shape {
     int64_t batch, in_h, in_w, in_c;
     int64_t out_h, out_w, out_c;
