@@ -19,7 +19,8 @@
 #    64 on every core: each pass's GFLOP/s and share of the peak, against
 #    oneDNN threading itself and against im2col on the OpenBLAS backend;
 #    the host's max pooling against oneDNN's pooling primitive, and batch
-#    normalization's training pass against oneDNN's primitive.
+#    normalization's training passes (forward, backward) against oneDNN's
+#    primitive.
 # Prints every run, then medians and the ratios the README quotes.
 #   usage: tools/bench.sh [--native-blas] [--mpi] [REPEATS]   (default 3 repeats)
 # --mpi measures data-parallel training instead: 2 processes x 1 thread

@@ -9,10 +9,10 @@
  * split is measured against). Prints GFLOP/s per pass. Then the host's
  * max pooling of the small CNN's first feature maps (26x26x32, 2x2
  * windows) against oneDNN's pooling primitive on the same threads, and
- * batch normalization's training forward pass over the same maps (the
- * host's passes against oneDNN's batch-normalization primitive), in
- * microseconds. Used by tools/bench.sh.
- *   bench_conv BATCH THREADS */
+ * batch normalization's training forward and backward passes over the
+ * same maps (the host's passes against oneDNN's batch-normalization
+ * primitive), in microseconds. Used by tools/bench.sh.
+ *   bench_conv BATCH THREADS [conv|pool|norm]   (the last: only those) */
 #include "../core/compute.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,100 +172,159 @@ static void bench_pool(int64_t batch, int threads)
     free(x), free(y);
 }
 
-/* Microseconds of batch normalization's training forward pass over n rows
- * of c channels (n a multiple of 26 x 26: feature maps): the host's passes (way 0: sums, centered squares,
- * normalization) or oneDNN's primitive on an OpenMP team of the pool's
- * size (way 1); best of 5 runs of 20 after one to warm up. */
-static double time_norm(int way, int64_t n, int64_t c, const float *x, float *y, float *xhat)
+/* The buffers of batch normalization's bench: n rows of c channels. */
+typedef struct norm_buffers {
+    int64_t n, c;
+    float *x, *y, *xhat, *dy, *dx, *inv, *gb, *dgb, *mean_f, *var_f;
+    double *mean, *var, *p, *q, *r;
+} norm_buffers;
+
+/* The host's passes: training forward (sums, centered squares,
+ * normalization) or backward (gradient sums, input gradient). */
+static int host_norm(norm_buffers *b, int backward)
 {
-    double *mean = calloc((size_t)c, sizeof(double)), *var = calloc((size_t)c, sizeof(double));
-    float *inv = calloc((size_t)c, sizeof(float)), *gb = calloc((size_t)(4 * c), sizeof(float));
-    for (int64_t k = 0; k < c; k++)
-        gb[k] = 1.0f; /* gamma 1, beta 0 */
-#ifdef NNK_BACKEND_ONEDNN
-    dnnl_engine_t engine = NULL;
-    dnnl_stream_t stream = NULL;
-    dnnl_primitive_desc_t pd = NULL;
-    dnnl_primitive_t prim = NULL;
-    dnnl_memory_t m[5] = {NULL};
-    if (way == 1) {
-        dnnl_memory_desc_t xd, sd, md;
-        dnnl_dims_t xs = {n / (26 * 26), c, 26, 26}, ss = {2, c}, ms = {c}; /* NHWC maps: oneDNN's JIT takes them */
-        dnnl_batch_normalization_desc_t op;
-        if (dnnl_engine_create(&engine, dnnl_cpu, 0) || dnnl_stream_create(&stream, engine, dnnl_stream_default_flags) ||
-            dnnl_memory_desc_init_by_tag(&xd, 4, xs, dnnl_f32, dnnl_nhwc) ||
-            dnnl_memory_desc_init_by_tag(&sd, 2, ss, dnnl_f32, dnnl_nc) ||
-            dnnl_memory_desc_init_by_tag(&md, 1, ms, dnnl_f32, dnnl_a) ||
-            dnnl_batch_normalization_forward_desc_init(&op, dnnl_forward_training, &xd, 1e-3f, dnnl_use_scaleshift) ||
-            dnnl_primitive_desc_create(&pd, &op, NULL, engine, NULL) || dnnl_primitive_create(&prim, pd) ||
-            dnnl_memory_create(&m[0], &xd, engine, (void *)x) || dnnl_memory_create(&m[1], &xd, engine, y) ||
-            dnnl_memory_create(&m[2], &md, engine, inv) || dnnl_memory_create(&m[3], &md, engine, xhat) ||
-            dnnl_memory_create(&m[4], &sd, engine, gb))
+    int64_t n = b->n, c = b->c;
+    if (backward) {
+        if (nnk__host_batchnorm.gradient_sums(n, c, b->dy, b->xhat, b->mean, b->var, NULL))
             return -1;
+        nnk__host_batchnorm.input_gradient(n, c, b->dy, b->xhat, b->p, b->q, b->r, b->dx);
+        return 0;
     }
-    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, m[0]}, {DNNL_ARG_DST, m[1]}, {DNNL_ARG_MEAN, m[2]},
-                               {DNNL_ARG_VARIANCE, m[3]}, {DNNL_ARG_SCALE_SHIFT, m[4]}};
+    if (nnk__host_batchnorm.channel_sums(n, c, b->x, NULL, b->mean, NULL) ||
+        nnk__host_batchnorm.channel_sums(n, c, b->x, b->mean, b->var, NULL))
+        return -1;
+    for (int64_t k = 0; k < c; k++)
+        b->inv[k] = (float)(1.0 / sqrt(b->var[k] / (double)n + 1e-3));
+    nnk__host_batchnorm.normalize(n, c, b->x, b->mean, b->inv, b->gb, b->gb + c, b->xhat, b->y);
+    return 0;
+}
+
+#ifdef NNK_BACKEND_ONEDNN
+/* oneDNN's batch-normalization primitive on NHWC maps (its JIT takes
+ * them), forward training or backward; args[7] filled for it. */
+typedef struct onednn_norm {
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+    dnnl_primitive_desc_t pd, hint;
+    dnnl_primitive_t prim;
+    dnnl_memory_t m[7];
+    dnnl_exec_arg_t args[7];
+} onednn_norm;
+
+static int onednn_norm_make(onednn_norm *o, norm_buffers *b, int backward)
+{
+    dnnl_memory_desc_t xd, sd, md;
+    dnnl_dims_t xs = {b->n / (26 * 26), b->c, 26, 26}, ss = {2, b->c}, ms = {b->c};
+    dnnl_batch_normalization_desc_t fwd, bwd;
+    memset(o, 0, sizeof *o);
+    if (dnnl_engine_create(&o->engine, dnnl_cpu, 0) ||
+        dnnl_stream_create(&o->stream, o->engine, dnnl_stream_default_flags) ||
+        dnnl_memory_desc_init_by_tag(&xd, 4, xs, dnnl_f32, dnnl_nhwc) ||
+        dnnl_memory_desc_init_by_tag(&sd, 2, ss, dnnl_f32, dnnl_nc) ||
+        dnnl_memory_desc_init_by_tag(&md, 1, ms, dnnl_f32, dnnl_a) ||
+        dnnl_batch_normalization_forward_desc_init(&fwd, dnnl_forward_training, &xd, 1e-3f, dnnl_use_scaleshift) ||
+        dnnl_primitive_desc_create(&o->hint, &fwd, NULL, o->engine, NULL))
+        return -1;
+    if (backward && (dnnl_batch_normalization_backward_desc_init(&bwd, dnnl_backward, &xd, &xd, 1e-3f,
+                                                                 dnnl_use_scaleshift) ||
+                     dnnl_primitive_desc_create(&o->pd, &bwd, NULL, o->engine, o->hint)))
+        return -1;
+    float *data[7] = {b->x, backward ? b->dx : b->y, b->mean_f, b->var_f, b->gb, b->dy, b->dgb};
+    const dnnl_memory_desc_t *descs[7] = {&xd, &xd, &md, &md, &sd, &xd, &sd};
+    int which[7] = {DNNL_ARG_SRC, backward ? DNNL_ARG_DIFF_SRC : DNNL_ARG_DST, DNNL_ARG_MEAN, DNNL_ARG_VARIANCE,
+                    DNNL_ARG_SCALE_SHIFT, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_SCALE_SHIFT};
+    for (int i = 0; i < 7; i++) {
+        if (dnnl_memory_create(&o->m[i], descs[i], o->engine, data[i]))
+            return -1;
+        o->args[i] = (dnnl_exec_arg_t){which[i], o->m[i]};
+    }
+    return dnnl_primitive_create(&o->prim, backward ? o->pd : o->hint);
+}
+
+static void onednn_norm_free(onednn_norm *o)
+{
+    for (int i = 0; i < 7; i++)
+        dnnl_memory_destroy(o->m[i]);
+    dnnl_primitive_destroy(o->prim), dnnl_primitive_desc_destroy(o->pd), dnnl_primitive_desc_destroy(o->hint);
+    dnnl_stream_destroy(o->stream), dnnl_engine_destroy(o->engine);
+}
+#endif
+
+/* Microseconds of one batch-normalization pass (training forward, or
+ * backward) by the host's passes (way 0) or oneDNN's primitive on an
+ * OpenMP team of the current size (way 1); best of 5 runs of 20 after one
+ * to warm up. */
+static double time_norm(int way, norm_buffers *b, int backward)
+{
+#ifdef NNK_BACKEND_ONEDNN
+    onednn_norm o;
+    if (way == 1 && onednn_norm_make(&o, b, backward))
+        return -1;
 #endif
     double best = 1e30;
     for (int rep = 0; rep < 6; rep++) {
         double t = now();
         for (int i = 0; i < 20; i++) {
 #ifdef NNK_BACKEND_ONEDNN
-            if (way == 1 && (dnnl_primitive_execute(prim, stream, 5, args) || dnnl_stream_wait(stream)))
+            if (way == 1 && (dnnl_primitive_execute(o.prim, o.stream, 7, o.args) || dnnl_stream_wait(o.stream)))
                 return -1;
 #endif
-            if (way == 0) {
-                if (nnk__host_batchnorm.channel_sums(n, c, x, NULL, mean, NULL) ||
-                    nnk__host_batchnorm.channel_sums(n, c, x, mean, var, NULL))
-                    return -1;
-                for (int64_t k = 0; k < c; k++)
-                    inv[k] = (float)(1.0 / sqrt(var[k] / (double)n + 1e-3));
-                nnk__host_batchnorm.normalize(n, c, x, mean, inv, gb, gb + c, xhat, y);
-            }
+            if (way == 0 && host_norm(b, backward))
+                return -1;
         }
         double us = (now() - t) / 20 * 1e6;
         best = rep && us < best ? us : best;
     }
 #ifdef NNK_BACKEND_ONEDNN
-    for (int i = 0; way == 1 && i < 5; i++)
-        dnnl_memory_destroy(m[i]);
-    if (way == 1) {
-        dnnl_primitive_destroy(prim), dnnl_primitive_desc_destroy(pd);
-        dnnl_stream_destroy(stream), dnnl_engine_destroy(engine);
-    }
+    if (way == 1)
+        onednn_norm_free(&o);
 #endif
-    free(mean), free(var), free(inv), free(gb);
     return best;
 }
 
+/* Batch normalization over the small CNN's first feature maps (26x26x32
+ * per sample), each pass by the host and by oneDNN on one thread and on
+ * an OpenMP team of the pool's size. */
 static void bench_norm(int64_t batch, int threads)
 {
     int64_t n = batch * 26 * 26, c = 32;
-    float *x = filled(n * c), *y = filled(n * c), *xhat = filled(n * c);
-    nnk_set_threads(threads);
-    double host = time_norm(0, n, c, x, y, xhat), dnnl1 = 0, dnnl = 0;
+    norm_buffers b = {.n = n, .c = c, .x = filled(n * c), .y = filled(n * c), .xhat = filled(n * c),
+                      .dy = filled(n * c), .dx = filled(n * c), .inv = filled(c), .gb = filled(2 * c),
+                      .dgb = filled(2 * c), .mean_f = filled(c), .var_f = filled(c)};
+    b.mean = calloc((size_t)c, sizeof(double)), b.var = calloc((size_t)c, sizeof(double));
+    b.p = calloc((size_t)c, sizeof(double)), b.q = calloc((size_t)c, sizeof(double));
+    b.r = calloc((size_t)c, sizeof(double));
+    for (int64_t k = 0; k < c; k++) /* gamma 1, beta 0, unit variance, a plain input gradient */
+        b.gb[k] = 1.0f, b.gb[c + k] = 0.0f, b.var_f[k] = 1.0f, b.p[k] = 1.0, b.q[k] = -0.01, b.r[k] = -0.5;
+    static const char *passes[] = {"forward_training", "backward"};
+    for (int backward = 0; backward < 2; backward++) {
+        nnk_set_threads(threads);
+        double host = time_norm(0, &b, backward), dnnl1 = 0, dnnl = 0;
 #ifdef NNK_BACKEND_ONEDNN
-    dnnl1 = time_norm(1, n, c, x, y, xhat); /* the pool's threads hold OpenMP at one */
-    omp_set_num_threads(threads);
-    dnnl = time_norm(1, n, c, x, y, xhat);
-    omp_set_num_threads(1);
+        dnnl1 = time_norm(1, &b, backward); /* the pool's threads hold OpenMP at one */
+        omp_set_num_threads(threads);
+        dnnl = time_norm(1, &b, backward);
+        omp_set_num_threads(1);
 #endif
-    printf("norm batch=%lld threads=%d shape=cnn_bn1 pass=forward_training host_us=%.1f onednn1_us=%.1f "
-           "onednn_us=%.1f\n",
-           (long long)batch, threads, host, dnnl1, dnnl);
-    free(x), free(y), free(xhat);
+        printf("norm batch=%lld threads=%d shape=cnn_bn1 pass=%s host_us=%.1f onednn1_us=%.1f onednn_us=%.1f\n",
+               (long long)batch, threads, passes[backward], host, dnnl1, dnnl);
+    }
+    free(b.x), free(b.y), free(b.xhat), free(b.dy), free(b.dx), free(b.inv), free(b.gb), free(b.dgb);
+    free(b.mean_f), free(b.var_f), free(b.mean), free(b.var), free(b.p), free(b.q), free(b.r);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc != 3 || atoi(argv[1]) < 1 || atoi(argv[2]) < 1) {
-        fprintf(stderr, "usage: bench_conv BATCH THREADS\n");
+    const char *only = argc == 4 ? argv[3] : "";
+    if (argc < 3 || argc > 4 || atoi(argv[1]) < 1 || atoi(argv[2]) < 1 ||
+        (argc == 4 && strcmp(only, "conv") && strcmp(only, "pool") && strcmp(only, "norm"))) {
+        fprintf(stderr, "usage: bench_conv BATCH THREADS [conv|pool|norm]\n");
         return 2;
     }
     int64_t batch = atoi(argv[1]);
     int threads = atoi(argv[2]);
     static const char *passes[] = {"forward", "backward_data", "backward_weights"};
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (size_t i = 0; (!*only || !strcmp(only, "conv")) && i < sizeof cases / sizeof cases[0]; i++) {
         nnk_conv2d_shape s = shape_of(&cases[i], batch);
         nnk_conv2d_slice c = {s, 0, 0, 0};
         if (nnk__conv2d_check(&s, &c.pad_bottom, &c.pad_right, NULL))
@@ -294,7 +353,9 @@ int main(int argc, char **argv)
         }
         free(m.x), free(m.k), free(m.b), free(m.y), free(m.dx), free(m.dk), free(m.db);
     }
-    bench_pool(batch, threads);
-    bench_norm(batch, threads);
+    if (!*only || !strcmp(only, "pool"))
+        bench_pool(batch, threads);
+    if (!*only || !strcmp(only, "norm"))
+        bench_norm(batch, threads);
     return 0;
 }
