@@ -6,15 +6,6 @@
 #define NNK_COMPUTE_H
 #include "internal.h"
 
-/* Loops the compiler vectorizes: built for AVX-512, for AVX2 with FMA,
- * and for the baseline, the widest the CPU runs chosen when the library
- * loads (the build itself targets baseline x86-64). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define NNK_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define NNK_VECTOR_CLONES
-#endif
-
 /* A slice of a convolution: the whole call's shape with batch set to the
  * slice's samples, the padding after the input (conv2d.c worked it out),
  * and the slice's first sample in the call's tensors. */

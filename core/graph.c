@@ -220,7 +220,7 @@ typedef struct gather_job {
     float *x;
 } gather_job;
 
-static void gather_rows(void *ctx, int64_t r0, int64_t r1)
+NNK_VECTOR_CLONES static void gather_rows(void *ctx, int64_t r0, int64_t r1)
 {
     const gather_job *j = ctx;
     const nnk_model *m = j->m;

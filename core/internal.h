@@ -9,6 +9,15 @@
 
 #define NNK_SCRATCH_SLOTS 8
 
+/* Loops the compiler vectorizes: built for AVX-512, for AVX2 with FMA,
+ * and for the baseline, the widest the CPU runs chosen when the library
+ * loads (the build itself targets baseline x86-64). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define NNK_VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define NNK_VECTOR_CLONES
+#endif
+
 /* xoshiro256** state; one stream per purpose, all derived from the seed. */
 struct nnk_rng {
     uint64_t s[4];
