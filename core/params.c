@@ -33,6 +33,7 @@ static const char *type_text(const nnk_param_spec *s)
     case NNK_PARAM_STRING: return "text";
     case NNK_PARAM_CHOICE: return "one of the listed choices";
     case NNK_PARAM_ACTIVATION: return "an activation name";
+    case NNK_PARAM_INTS: return "1 to 4 integers";
     }
     return "?";
 }
@@ -50,6 +51,34 @@ static int where_prefix(char *buf, size_t n, const char *where)
     return snprintf(buf, n, "%s%s", where ? where : "", where ? ": " : "");
 }
 
+/* "3", "3,3", "3, 3", "(3, 3)" or "[3, 3]": 1 to NNK_MAX_DIMS integers,
+ * each inside the spec's range; 0, or -1 (*out untouched). */
+static int parse_ints(const char *text, const nnk_param_spec *s, nnk_ints *out)
+{
+    nnk_ints v = {0, {0}};
+    const char *c = text + strspn(text, " \t");
+    char close = *c == '(' ? ')' : *c == '[' ? ']' : 0;
+    c += close != 0;
+    for (;;) {
+        char *end;
+        errno = 0;
+        long long x = strtoll(c, &end, 10);
+        if (end == c || errno || v.n == NNK_MAX_DIMS || ((s->min || s->max) && (x < s->min || x > s->max)))
+            return -1;
+        v.v[v.n++] = x;
+        c = end + strspn(end, " \t");
+        if (*c != ',')
+            break;
+        c++;
+    }
+    if (close && *c++ != close)
+        return -1;
+    if (c[strspn(c, " \t")])
+        return -1;
+    *out = v;
+    return 0;
+}
+
 static int parse_value(nnk_params *p, int i, const char *value,
                        const char *where, nnk_err *err)
 {
@@ -60,6 +89,10 @@ static int parse_value(nnk_params *p, int i, const char *value,
     range_text(s, range, sizeof range);
     const char *end_msg = "%s%s: parameter '%s' must be %s, got '%s'";
     switch (s->type) {
+    case NNK_PARAM_INTS:
+        if (parse_ints(value, s, (nnk_ints *)slot))
+            return nnk_err_set(err, NNK_ECONFIG, end_msg, pre, p->owner, s->name, range, value);
+        return NNK_OK;
     case NNK_PARAM_INT: {
         char *end;
         errno = 0;
@@ -250,6 +283,14 @@ void nnk_params_format(const nnk_params *p, int i, char *buf, size_t n)
     case NNK_PARAM_INT: snprintf(buf, n, "%lld", (long long)*(const int64_t *)slot); break;
     case NNK_PARAM_FLOAT: nnk_format_double(*(const double *)slot, buf, n); break;
     case NNK_PARAM_BOOL: snprintf(buf, n, "%s", *(const int *)slot ? "true" : "false"); break;
+    case NNK_PARAM_INTS: {
+        const nnk_ints *v = (const nnk_ints *)slot;
+        size_t used = 0;
+        buf[0] = 0;
+        for (int64_t k = 0; k < v->n && k < NNK_MAX_DIMS && used < n; k++)
+            used += (size_t)snprintf(buf + used, n - used, "%s%lld", k ? "," : "", (long long)v->v[k]);
+        break;
+    }
     default: snprintf(buf, n, "%s", *(const char *const *)slot); break;
     }
 }

@@ -5,8 +5,8 @@
 #include "internal.h"
 #include <string.h>
 
-/* The struct sizes of each ABI this core loads: ABI 3.0 (its own headers)
- * and, through core/abi2.c, ABI 2.0 and 2.1 (2.1 appended
+/* The struct sizes of each ABI this core loads: ABI 3.1 (its own
+ * headers) and 3.0 (the same structs, without NNK_PARAM_INTS), and, through core/abi2.c, ABI 2.0 and 2.1 (2.1 appended
  * nnk_layer.sgd_learning_rate, nnk_layer_vtable's flags and export hooks,
  * nnk_optimizer_vtable.plain_step, nnk_metric_vtable.flags, nnk_train_info's
  * rank and size and nnk_host.layer_allreduce). */
@@ -16,6 +16,7 @@ static const struct {
 } known_abis[] = {
     {2, 0, {516, 40, 48, 64, 208, 104, 120, 1016, 168, 88, 88, 64, 80, 64, 64, 88}},
     {2, 1, {516, 40, 48, 64, 216, 104, 120, 1024, 176, 88, 112, 80, 80, 72, 72, 88}},
+    {3, 0, NNK_ABI_SIZES}, /* 3.1 added a parameter type, not a field */
     {NNK_ABI_MAJOR, NNK_ABI_MINOR, NNK_ABI_SIZES},
 };
 
@@ -34,8 +35,8 @@ int nnk__check_plugin_record(const nnk_plugin_record *r, const char *path, nnk_e
     while (abi < n_abis && (known_abis[abi].major != r->abi_major || known_abis[abi].minor != r->abi_minor))
         abi++;
     if (abi == n_abis)
-        return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': built for ABI %u.%u, this nnkit has ABI %d.%d (and loads 2.0 "
-                           "and 2.1)", path, r->abi_major, r->abi_minor, NNK_ABI_MAJOR, NNK_ABI_MINOR);
+        return nnk_err_set(err, NNK_EPLUGIN, "plugin '%s': built for ABI %u.%u, this nnkit has ABI %d.%d (and loads 2.0, "
+                           "2.1 and 3.0)", path, r->abi_major, r->abi_minor, NNK_ABI_MAJOR, NNK_ABI_MINOR);
     const uint32_t *theirs = (const uint32_t *)&r->sizes, *ours = (const uint32_t *)&known_abis[abi].sizes;
     for (size_t i = 0; i < sizeof(nnk_abi_sizes) / sizeof(uint32_t); i++)
         if (theirs[i] != ours[i])
@@ -72,6 +73,7 @@ static size_t type_size(nnk_param_type t)
     case NNK_PARAM_STRING:
     case NNK_PARAM_CHOICE:
     case NNK_PARAM_ACTIVATION: return sizeof(const char *);
+    case NNK_PARAM_INTS: return sizeof(nnk_ints);
     }
     return 0;
 }

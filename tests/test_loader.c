@@ -40,9 +40,9 @@ START_TEST(loader_failures)
     expect_load_error(FIX("fixture_shortrecord.so"),
                       "plugin '%s': not an nnkit plugin (nnkit_plugin is 3 bytes, the record 88)");
     /* its init would abort: the record is checked before any plugin code runs */
-    expect_load_error(FIX("fixture_abi.so"), "plugin '%s': built for ABI 4.0, this nnkit has ABI 3.0 (and loads 2.0 and 2.1)");
+    expect_load_error(FIX("fixture_abi.so"), "plugin '%s': built for ABI 4.0, this nnkit has ABI 3.1 (and loads 2.0, 2.1 and 3.0)");
     expect_load_error(FIX("fixture_bad_sizes.so"),
-                      "plugin '%s': built for ABI 3.0, but its nnk_host is 208 bytes where ABI 3.0 has 216 (other headers "
+                      "plugin '%s': built for ABI 3.1, but its nnk_host is 208 bytes where ABI 3.1 has 216 (other headers "
                       "or compiler settings)");
     /* components are checked before anything of theirs is called */
     expect_load_error(FIX("fixture_bad_null_backward.so"), "plugin '%s': layer 'broken' has no backward function");
@@ -50,7 +50,7 @@ START_TEST(loader_failures)
                       "plugin '%s': layer 'broken': parameter 'units' lies outside the config struct (offset 64 + 8 "
                       "bytes > config_size 8)");
     expect_load_error(FIX("fixture_bad_struct_size.so"),
-                      "plugin '%s': a layer has struct_size 0, expected at least 96 for ABI 3.0 (set it to "
+                      "plugin '%s': a layer has struct_size 0, expected at least 96 for ABI 3.1 (set it to "
                       "sizeof(nnk_layer_vtable))");
     expect_load_error(FIX("fixture_bad_type.so"), "plugin '%s': layer 'broken': parameter 'units' has unknown type 42");
     expect_load_error(FIX("fixture_initfail.so"), "plugin '%s': init failed: license file '/nowhere' not found");
@@ -208,7 +208,7 @@ END_TEST
 START_TEST(abi_layout_pinned)
 {
     ck_assert_int_eq(NNK_ABI_MAJOR, 3);
-    ck_assert_int_eq(NNK_ABI_MINOR, 0);
+    ck_assert_int_eq(NNK_ABI_MINOR, 1);
     ck_assert_uint_eq(sizeof(nnk_abi_sizes), 64);
     ck_assert_uint_eq(sizeof(nnk_plugin_record), 88);
     ck_assert_uint_eq(offsetof(nnk_plugin_record, sizes), 12);
@@ -322,6 +322,7 @@ typedef struct cfg {
     double x;
     int flag;
     const char *mode;
+    nnk_ints size;
 } cfg;
 
 static const char *const modes[] = {"fast", "slow", NULL};
@@ -330,6 +331,7 @@ static const nnk_param_spec specs[] = {
     {"rate", NNK_PARAM_FLOAT, "0.5", 0, 1, NULL, "", offsetof(cfg, x)},
     {"flag", NNK_PARAM_BOOL, "false", 0, 0, NULL, "", offsetof(cfg, flag)},
     {"mode", NNK_PARAM_CHOICE, "fast", 0, 0, modes, "", offsetof(cfg, mode)},
+    {"size", NNK_PARAM_INTS, "3", -1, 64, NULL, "", offsetof(cfg, size)},
     {NULL, 0, NULL, 0, 0, NULL, NULL, 0}};
 
 START_TEST(params_parse_and_reject)
@@ -356,6 +358,26 @@ START_TEST(params_parse_and_reject)
     char buf[64];
     nnk_params_format(p, 1, buf, sizeof buf);
     ck_assert_str_eq(buf, "0.5");
+    /* a list of integers: each form reads the same, formats as a,b and
+     * parses back; a bad one names the range and changes nothing */
+    ck_assert(c->size.n == 1 && c->size.v[0] == 3);
+    static const char *const same[] = {"7,-1", " 7, -1 ", "(7, -1)", "[7,-1]"};
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(nnk_params_set(p, "size", same[i], NULL, &err), 0);
+        ck_assert(c->size.n == 2 && c->size.v[0] == 7 && c->size.v[1] == -1);
+        nnk_params_format(p, 4, buf, sizeof buf);
+        ck_assert_str_eq(buf, "7,-1");
+    }
+    ck_assert_int_eq(nnk_params_set(p, "size", "1,2,3,4", NULL, &err), 0);
+    ck_assert(c->size.n == 4 && c->size.v[3] == 4);
+    static const char *const bad[] = {"", "1,2,3,4,5", "3,", ",3", "(3, 3", "3 3", "3x3", "65", "-2", "(3))", "3.5"};
+    for (int i = 0; i < 11; i++) {
+        ck_assert_int_eq(nnk_params_set(p, "size", bad[i], NULL, &err), NNK_ECONFIG);
+        char want[160];
+        snprintf(want, sizeof want, "layer 'h1': parameter 'size' must be 1 to 4 integers in [-1, 64], got '%s'", bad[i]);
+        ck_assert_str_eq(err.msg, want);
+        ck_assert(c->size.n == 4 && c->size.v[0] == 1);
+    }
     nnk_params_free(p);
 }
 END_TEST

@@ -138,7 +138,7 @@ check "duplicate component" 2 "*" env NNKIT_PLUGIN_PATH="$work/dup" $NNKIT plugi
 grep -q "^nnkit: error: plugin '.*/nnkit-layers.so': duplicate layer 'dense', already provided by '$work/dup/fixture_dup.so'$" err \
   && pass=$((pass + 1)) || { echo "FAIL: duplicate: $(cat err)"; fail=$((fail + 1)); }
 mkdir -p abi && cp "$FIXTURES/fixture_abi.so" abi/
-check "abi mismatch" 2 "nnkit: error: plugin 'abi/fixture_abi.so': built for ABI 4.0, this nnkit has ABI 3.0 (and loads 2.0 and 2.1)" $NNKIT train good.ini --plugin-dir abi
+check "abi mismatch" 2 "nnkit: error: plugin 'abi/fixture_abi.so': built for ABI 4.0, this nnkit has ABI 3.1 (and loads 2.0, 2.1 and 3.0)" $NNKIT train good.ini --plugin-dir abi
 
 # --- tensorboard: every dashboard's records, readable by us and by protoc ---
 PROTO=$SRC/proto/tensorboard
@@ -350,7 +350,7 @@ grep -q "doubler  *gradients  *FAIL [0-9]* of [0-9]* values wrong; first input\[
 check "check-plugin bad default" 1 "" $NNKIT check-plugin "$FIXTURES/fixture_baddefault.so"
 grep -q "scaled  *parameter specs  *FAIL default out of range: (default): scaled: parameter 'slope' must be a number in \[0, 1\], got '5'" out \
   && pass=$((pass + 1)) || { echo "FAIL: check-plugin bad default: $(cat out)"; fail=$((fail + 1)); }
-check "check-plugin abi" 2 "nnkit: error: plugin '$FIXTURES/fixture_abi.so': built for ABI 4.0, this nnkit has ABI 3.0 (and loads 2.0 and 2.1)" \
+check "check-plugin abi" 2 "nnkit: error: plugin '$FIXTURES/fixture_abi.so': built for ABI 4.0, this nnkit has ABI 3.1 (and loads 2.0, 2.1 and 3.0)" \
   $NNKIT check-plugin "$FIXTURES/fixture_abi.so"
 
 # --- bad model files and plugins ---

@@ -35,7 +35,7 @@ static void check_specs(report *r, const nnk_component_info *c)
             snprintf(why, sizeof why, "parameter name '%s' is not lower-case letters, digits and _", p[i].name);
             ok = 0;
         }
-        if (ok && (unsigned)p[i].type > NNK_PARAM_ACTIVATION) {
+        if (ok && (unsigned)p[i].type > NNK_PARAM_INTS) {
             snprintf(why, sizeof why, "parameter '%s' has an unknown type %d", p[i].name, p[i].type);
             ok = 0;
         }

@@ -31,16 +31,28 @@ void random_values(nnk_rng *g, float *x, int64_t n, double scale)
 
 /* A random value for a spec: small integers and floats inside the range
  * near the default, any choice, a smooth activation. */
+/* An integer near base (from 2 below to 4 above), inside p's range. */
+static long long random_int(nnk_rng *g, const nnk_param_spec *p, double base)
+{
+    double a = fmax(p->min, base - 2), b = fmin(p->max, base + 4);
+    if (p->min == 0 && p->max == 0)
+        a = base, b = base + 3;
+    return (long long)floor(uni(g, a, b + 0.999));
+}
+
 void random_param(nnk_rng *g, const nnk_param_spec *p, char *buf, size_t n)
 {
     double lo = p->min, hi = p->max;
     switch (p->type) {
-    case NNK_PARAM_INT: {
-        double base = p->default_value ? atof(p->default_value) : (lo > 1 ? lo : 1);
-        double a = fmax(lo, base - 2), b = fmin(hi, base + 4);
-        if (lo == 0 && hi == 0)
-            a = base, b = base + 3;
-        snprintf(buf, n, "%lld", (long long)floor(uni(g, a, b + 0.999)));
+    case NNK_PARAM_INT:
+        snprintf(buf, n, "%lld", random_int(g, p, p->default_value ? atof(p->default_value) : (lo > 1 ? lo : 1)));
+        break;
+    case NNK_PARAM_INTS: { /* one value or two, near the default's first */
+        double base = p->default_value ? atof(p->default_value + strspn(p->default_value, "([ ")) : (lo > 1 ? lo : 1);
+        if (nnk__rng_next(g) & 1)
+            snprintf(buf, n, "%lld", random_int(g, p, base));
+        else
+            snprintf(buf, n, "%lld,%lld", random_int(g, p, base), random_int(g, p, base));
         break;
     }
     case NNK_PARAM_FLOAT: {

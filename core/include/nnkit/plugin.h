@@ -47,7 +47,7 @@ extern "C" {
 #endif
 
 #define NNK_ABI_MAJOR 3
-#define NNK_ABI_MINOR 0
+#define NNK_ABI_MINOR 1
 #define NNK_MAX_DIMS 4
 #define NNK_MAX_WEIGHTS 8
 
@@ -147,10 +147,21 @@ typedef enum nnk_param_type {
     NNK_PARAM_ACTIVATION, /* stored as const char *, an activation name; the
                              core applies that activation after the layer's
                              forward and before its backward */
+    NNK_PARAM_INTS,       /* (ABI 3.1) stored as nnk_ints: 1 to NNK_MAX_DIMS
+                             integers, written "3", "3,3" or "(3, 3)"; min
+                             and max bound each value, and the component
+                             checks how many it takes (Keras's kernel_size,
+                             strides, target_shape) */
 } nnk_param_type;
 
+/* The value of an NNK_PARAM_INTS parameter: n values in v[0..n). */
+typedef struct nnk_ints {
+    int64_t n;
+    int64_t v[NNK_MAX_DIMS];
+} nnk_ints;
+
 /* One parameter of a component. The core parses the user's text, checks
- * min/max (inclusive, for INT and FLOAT) and choices, and stores the typed
+ * min/max (inclusive, for INT, INTS and FLOAT) and choices, and stores the typed
  * value at `offset` inside the component's config struct (config_size
  * bytes, zeroed first). default_value is text parsed by the same rules.
  * Arrays of specs end with an entry whose name is NULL. */
