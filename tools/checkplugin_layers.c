@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define FD_TRIALS 3
+#define FD_TRIALS 6
 
 /* ---- layers --------------------------------------------------------------- */
 
@@ -18,12 +18,14 @@ typedef struct layer_case {
     nnk_shape shape;
 } layer_case;
 
-static void make_case(nnk_rng *g, const nnk_component_info *c, int trial, layer_case *lc)
+/* A case: parameters (the first trial keeps the defaults and draws only
+ * the required ones) and a sample of ndim axes: 1-D, 2-D, or an image
+ * (rows, columns, channels) at odd and even sizes. */
+static void make_case(nnk_rng *g, const nnk_component_info *c, int trial, int ndim, layer_case *lc)
 {
     const nnk_layer_vtable *vt = c->vtable;
     memset(lc, 0, sizeof *lc);
     for (const nnk_param_spec *p = c->params; p && p->name && lc->n_params < 16; p++) {
-        /* the first trial uses the defaults (and small values for required ones) */
         if (trial == 0 && p->default_value && p->type != NNK_PARAM_ACTIVATION)
             continue;
         snprintf(lc->keys[lc->n_params], 64, "%s", p->name);
@@ -33,17 +35,36 @@ static void make_case(nnk_rng *g, const nnk_component_info *c, int trial, layer_
         lc->n_params++;
     }
     lc->n_in = vt->min_inputs > 1 ? vt->min_inputs : 1;
-    lc->shape.ndim = 1;
-    lc->shape.dim[0] = 2 + (int64_t)(nnk__rng_next(g) % 5);
+    lc->shape.ndim = ndim;
+    if (ndim == 1)
+        lc->shape.dim[0] = 2 + (int64_t)(nnk__rng_next(g) % 5);
+    else if (ndim == 2)
+        lc->shape.dim[0] = 2 + (int64_t)(nnk__rng_next(g) % 2), lc->shape.dim[1] = 2 + (int64_t)(nnk__rng_next(g) % 5);
+    else
+        for (int k = 0; k < 3; k++)
+            lc->shape.dim[k] = k < 2 ? 3 + (int64_t)(nnk__rng_next(g) % 5) : 1 + (int64_t)(nnk__rng_next(g) % 3);
 }
 
-/* The last gradient trial also tries a sample of two dimensions; layers
- * that take only flat samples simply do not build there. */
-static void widen_case(nnk_rng *g, layer_case *lc)
+static nnk_model *layer_model(nnk_registry *reg, const nnk_component_info *c, const layer_case *lc,
+                              uint64_t seed, nnk_err *err);
+
+#define CASE_ATTEMPTS 300
+
+/* A case the layer builds on: drawn again (parameters and sample) until
+ * one builds, trying 1-D samples first, then 2-D, then images, from
+ * first_ndim on. 1, or 0 with the last build's error in err. */
+static int buildable_case(nnk_registry *reg, const nnk_component_info *c, nnk_rng *g, int trial, int first_ndim,
+                          layer_case *lc, nnk_err *err)
 {
-    lc->shape.ndim = 2;
-    lc->shape.dim[1] = lc->shape.dim[0];
-    lc->shape.dim[0] = 2 + (int64_t)(nnk__rng_next(g) % 2);
+    for (int attempt = 0; attempt < CASE_ATTEMPTS; attempt++) {
+        make_case(g, c, trial, 1 + (first_ndim - 1 + attempt) % 3, lc);
+        nnk_model *m = layer_model(reg, c, lc, 1, err);
+        if (m) {
+            nnk_model_free(m);
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* A model: n_in inputs of the case's shape -> the layer, as the output
@@ -196,10 +217,9 @@ static void layer_gradients(report *r, nnk_registry *reg, const nnk_component_in
     int built = 0;
     for (int trial = 0; trial < FD_TRIALS; trial++) {
         layer_case lc;
-        make_case(g, c, trial, &lc);
-        if (trial == FD_TRIALS - 1)
-            widen_case(g, &lc);
         nnk_err err = {NNK_OK, ""};
+        if (!buildable_case(reg, c, g, trial, 1 + trial % 3, &lc, &err))
+            continue;
         nnk_model *m = layer_model(reg, c, &lc, 7 + (uint64_t)trial, &err);
         if (!m)
             continue;
@@ -208,7 +228,8 @@ static void layer_gradients(report *r, nnk_registry *reg, const nnk_component_in
         nnk_model_free(m);
     }
     if (!built)
-        row(r, c->name, "gradients", 0, "%s", "no configuration could be built on 1-D inputs");
+        row(r, c->name, "gradients", 0, "no configuration built in %d draws of 1-D, 2-D and image samples",
+            CASE_ATTEMPTS);
     else if (t.bad <= t.checked / 50)
         row(r, c->name, "gradients", 1, "%d values over %d configurations", t.checked, built);
     else
@@ -229,9 +250,8 @@ static void layer_fused_sgd(report *r, nnk_registry *reg, const nnk_component_in
         return;
     }
     layer_case lc;
-    make_case(g, c, 0, &lc);
     nnk_err err = {NNK_OK, ""};
-    nnk_model *m = layer_model(reg, c, &lc, 11, &err);
+    nnk_model *m = buildable_case(reg, c, g, 0, 1, &lc, &err) ? layer_model(reg, c, &lc, 11, &err) : NULL;
     if (!m) {
         row(r, c->name, "fused sgd", 0, "does not build with its defaults: %s", err.msg);
         return;
@@ -301,8 +321,8 @@ static void layer_fused_sgd(report *r, nnk_registry *reg, const nnk_component_in
 static void layer_shapes(report *r, nnk_registry *reg, const nnk_component_info *c, nnk_rng *g)
 {
     layer_case lc;
-    make_case(g, c, 1, &lc);
     nnk_err err = {NNK_OK, ""};
+    buildable_case(reg, c, g, 1, 1, &lc, &err);
     nnk_model *a = layer_model(reg, c, &lc, 3, &err), *b = layer_model(reg, c, &lc, 3, &err);
     if (!a || !b) {
         row(r, c->name, "shape inference", 0, "build failed: %s", err.msg);
@@ -341,8 +361,8 @@ static void layer_shapes(report *r, nnk_registry *reg, const nnk_component_info 
 static void layer_persistence(report *r, nnk_registry *reg, const nnk_component_info *c, nnk_rng *g)
 {
     layer_case lc;
-    make_case(g, c, 2, &lc);
     nnk_err err = {NNK_OK, ""};
+    buildable_case(reg, c, g, 2, 3, &lc, &err);
     nnk_model *a = layer_model(reg, c, &lc, 11, &err), *b = layer_model(reg, c, &lc, 11, &err);
     if (!a || !b) {
         row(r, c->name, "save/load", 0, "build failed: %s", err.msg);

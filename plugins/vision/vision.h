@@ -1,0 +1,43 @@
+/* nnkit-vision: convolutional layers (conv2d, max_pooling2d,
+ * average_pooling2d, global_average_pooling2d, global_max_pooling2d),
+ * written as any third-party plugin is, against nnkit/plugin.h alone: the
+ * arithmetic runs on the host's compute capabilities (nnkit.compute.conv2d/1,
+ * nnkit.compute.pool2d/1). Samples are images, channels last (rows,
+ * columns, channels), as Keras's default data_format. Shared between the
+ * plugin's source files only. */
+#ifndef NNKIT_PLUGIN_VISION_H
+#define NNKIT_PLUGIN_VISION_H
+#include <nnkit/plugin.h>
+
+extern const nnk_host *vision_host;
+
+/* A window's geometry along one axis. */
+typedef struct window_axis {
+    int64_t in, size, stride, dilation; /* size: the kernel's or the pool's */
+    int64_t out, pad_before;
+} window_axis;
+
+/* Keras's padding: `valid` (windows inside the input only) or `same`
+ * (out = ceil(in / stride), padded evenly with the odd row or column
+ * after, as TensorFlow). Sets out and pad_before; 0, or -1 when no
+ * window fits (valid with a window larger than the input). */
+int window_fit(window_axis *a, int same);
+
+/* The value of a 1-or-2-integer parameter along axis k (0: rows, 1:
+ * columns): one value serves both. */
+int64_t pair_at(const nnk_ints *v, int k);
+
+/* Checks that a layer's input is an image (3 axes) and that each pair
+ * parameter has 1 or 2 values; 0, or an error naming the layer. */
+int image_input(const nnk_layer *layer, const nnk_shape *in, nnk_err *err);
+int pair_param(const nnk_layer *layer, const char *what, const nnk_ints *v, nnk_err *err);
+
+/* The host's capability by name, or an error naming the layer. */
+const void *host_capability(const nnk_layer *layer, const char *name, nnk_err *err);
+
+extern const nnk_layer_vtable conv2d_layer;
+extern const nnk_layer_vtable max_pooling2d_layer;
+extern const nnk_layer_vtable average_pooling2d_layer;
+extern const nnk_layer_vtable global_average_pooling2d_layer;
+extern const nnk_layer_vtable global_max_pooling2d_layer;
+#endif
