@@ -47,6 +47,19 @@ static const char *host_constant(nnk_exporter *x, const char *stem, const float 
     return stem && ndim >= 0 && ndim <= 8 ? builder_constant(b, b->of, stem, values, n, dims, ndim) : NULL;
 }
 
+static const char *host_int64_constant(nnk_exporter *x, const char *stem, const int64_t *values, const int64_t *dims,
+                                       int ndim)
+{
+    builder *b = (builder *)x;
+    int64_t n = 1;
+    for (int d = 0; d < ndim; d++)
+        n *= dims[d];
+    stem = stem_of(b, stem, "const");
+    return stem && ndim >= 0 && ndim <= 8 ? builder_typed_constant(b, b->of, stem, NNKIT_ONNX__TENSOR_PROTO__DATA_TYPE__INT64,
+                                                                   values, sizeof(int64_t) * (size_t)n, dims, ndim)
+                                          : NULL;
+}
+
 static const char *host_node(nnk_exporter *x, const char *op, const char *const *inputs, const char *output, int n_attrs,
                              const char *const *names, const double *values, const int *is_int)
 {
@@ -63,6 +76,7 @@ static const nnk_export_host onnx_host = {
     .onnx_value = host_value,
     .onnx_constant = host_constant,
     .onnx_node = host_node,
+    .onnx_int64_constant = host_int64_constant,
 };
 
 /* After a component's export: its own error, with the layer named, or out

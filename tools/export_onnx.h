@@ -29,6 +29,8 @@ char *builder_text(builder *b, const char *fmt, const char *a, const char *c);
 char *builder_fresh(builder *b, const char *of, const char *what);
 /* A float constant of the given dims (n values) as an initializer, named
  * like builder_fresh; a scalar (no dims). */
+const char *builder_typed_constant(builder *b, const char *of, const char *what, int type, const void *v, size_t bytes,
+                                   const int64_t *dims, int ndim);
 const char *builder_constant(builder *b, const char *of, const char *what, const float *v, int64_t n,
                              const int64_t *dims, int ndim);
 const char *builder_scalar(builder *b, const char *of, const char *what, float v);

@@ -66,19 +66,28 @@ static int push(builder *b, void ***arr, size_t *n, int *cap, void *item)
 const char *builder_constant(builder *b, const char *of, const char *what, const float *v, int64_t n, const int64_t *dims,
                             int ndim)
 {
+    return builder_typed_constant(b, of, what, NNKIT_ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT, v, sizeof(float) * (size_t)n,
+                                  dims, ndim);
+}
+
+/* A constant of data type `type` whose raw little-endian values are the
+ * `bytes` bytes at v (x86 and ARM keep floats and int64s so). */
+const char *builder_typed_constant(builder *b, const char *of, const char *what, int type, const void *v, size_t bytes,
+                                   const int64_t *dims, int ndim)
+{
     NnkitOnnx__TensorProto *t = builder_alloc(b, sizeof *t);
     if (!t)
         return NULL;
     nnkit_onnx__tensor_proto__init(t);
     t->name = builder_fresh(b, of, what);
     t->has_data_type = 1;
-    t->data_type = NNKIT_ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT;
+    t->data_type = type;
     t->n_dims = (size_t)ndim;
     t->dims = builder_alloc(b, sizeof(int64_t) * (size_t)(ndim ? ndim : 1));
     if (t->dims && ndim)
         memcpy(t->dims, dims, sizeof(int64_t) * (size_t)ndim);
     t->has_raw_data = 1;
-    t->raw_data.len = sizeof(float) * (size_t)n; /* little-endian, as x86 and ARM keep floats */
+    t->raw_data.len = bytes;
     t->raw_data.data = builder_alloc(b, t->raw_data.len);
     if (t->raw_data.data)
         memcpy(t->raw_data.data, v, t->raw_data.len);

@@ -34,6 +34,7 @@ int layers_affine_c(const nnk_export_host *h, nnk_exporter *x, const char *input
 void layers_c_copy(const nnk_export_host *h, nnk_exporter *x, const char *to, const char *from, int64_t n);
 extern const nnk_layer_vtable dense_layer;
 extern const nnk_layer_vtable flatten_layer;
+extern const nnk_layer_vtable reshape_layer;
 extern const nnk_layer_vtable concat_layer;
 extern const nnk_layer_vtable add_layer;
 extern const nnk_layer_vtable dropout_layer;

@@ -4,7 +4,7 @@
 const nnk_host *layers_host;
 
 static const nnk_layer_vtable *const layers[] = {
-    &dense_layer, &flatten_layer, &concat_layer, &add_layer,
+    &dense_layer, &flatten_layer, &reshape_layer, &concat_layer, &add_layer,
     &dropout_layer, &batch_normalization_layer, &normalization_layer, NULL};
 
 static const nnk_plugin layers_plugin = {
@@ -13,7 +13,7 @@ static const nnk_plugin layers_plugin = {
     .abi_minor = NNK_ABI_MINOR,
     .name = "nnkit-layers",
     .version = "0.1.0",
-    .doc = "Core layers: dense, flatten, concat, add, dropout, batch_normalization, normalization.",
+    .doc = "Core layers: dense, flatten, reshape, concat, add, dropout, batch_normalization, normalization.",
     .layers = layers,
 };
 

@@ -56,7 +56,8 @@ static int pool_build(nnk_layer *layer, int n_in, const nnk_shape *in, nnk_shape
     if (pool_axes(c, &in[0], ax))
         return vision_host->err_set(err, NNK_ESHAPE,
                                     "layer '%s': a %lldx%lld window does not fit in %lldx%lld cells with padding valid",
-                                    layer->name, (long long)ax[0].size, (long long)ax[1].size, (long long)in[0].dim[0],
+                                    layer->name, (long long)pair_at(&c->pool_size, 0),
+                                    (long long)pair_at(&c->pool_size, 1), (long long)in[0].dim[0],
                                     (long long)in[0].dim[1]);
     *out = (nnk_shape){3, {ax[0].out, ax[1].out, in[0].dim[2]}};
     return NNK_OK;

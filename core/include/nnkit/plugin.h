@@ -456,6 +456,10 @@ typedef struct nnk_export_host {
     /* C: v as a float literal that reads back to v exactly ("0.2f",
      * "1.0f") into buf. */
     void (*c_float)(float v, char *buf, size_t n);
+    /* (ABI 3.1) ONNX: an int64 constant, as onnx_constant (a shape for
+     * Reshape, axes); check NNK_HAS(h, onnx_int64_constant). */
+    const char *(*onnx_int64_constant)(nnk_exporter *x, const char *stem, const int64_t *values,
+                                       const int64_t *dims, int ndim);
 } nnk_export_host;
 
 typedef struct nnk_layer_vtable {
