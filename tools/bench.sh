@@ -20,7 +20,10 @@
 #    oneDNN threading itself and against im2col on the OpenBLAS backend;
 #    the host's max pooling against oneDNN's pooling primitive, and batch
 #    normalization's training passes (forward, backward) against oneDNN's
-#    primitive.
+#    primitive;
+#  - examples/fashion_cnn.ini's CNN trained by nnkit (one epoch) and by
+#    PyTorch (the same model, 100 steps), batch 64, each at 1 thread and on
+#    every core, and their peak RSS.
 # Prints every run, then medians and the ratios the README quotes.
 #   usage: tools/bench.sh [--native-blas] [--mpi] [REPEATS]   (default 3 repeats)
 # --mpi measures data-parallel training instead: 2 processes x 1 thread
@@ -113,6 +116,10 @@ for r in $(seq "$reps"); do
       torch $mode 256 "$t" | tee -a "$log"
     done
   done
+  for t in $thread_counts; do # the chapter-14 CNN example, one epoch against PyTorch's 100 steps
+    $bench examples/fashion_cnn.ini 64 --threads "$t" | sed 's/^nnkit /cnn /' | tee -a "$log"
+    torch cnn 64 "$t" 100 | sed 's/^torch /torchcnn /' | tee -a "$log"
+  done
   $bench examples/regression.ini 16 --threads 1 --epochs 200 | sed 's/mode=train/mode=small/' | tee -a "$log"
   torch small 16 1 200 | tee -a "$log"
   for b in 32 256; do
@@ -199,6 +206,12 @@ for mode in ("predict", "evaluate"):
     if peak and backend:
         print(f"          {g:.1f} GFLOP/s = {g / peak:.2f} of the peak {peak:.0f} | {n / backend:.2f} of the backend's "
               f"gemm-only bound {backend:.0f} (goals as training's: 0.7 of the peak, 0.95 of the bound)")
+(c, ct), (tc, tct) = best("cnn", "train", "64"), best("torchcnn", "cnn", "64")
+if c:
+    crss, trss = med("cnn", "train", "64", ct, "peak_rss_mb"), med("torchcnn", "cnn", "64", tct, "peak_rss_mb") if tct else None
+    print(f"CNN (examples/fashion_cnn.ini, batch 64, Adam): nnkit {c:.0f} samples/s ({ct} thread(s)) | torch {tc or 0:.0f} "
+          f"({tct or '-'} thread(s)) | nnkit/torch {ratio(c, tc)} (goal 5) | peak RSS nnkit {crss:.0f} MB, "
+          f"torch {trss or 0:.0f} MB")
 ns, ts = med("nnkit", "small", "16", "1", "steps_per_s"), med("torch", "small", "16", "1", "steps_per_s")
 print(f"small network (10-30-30-1, batch 16, 1 thread): nnkit {ns:.0f} steps/s | torch {ts or 0:.0f} | "
       f"nnkit/torch {ratio(ns, ts)} (goal 10)")
