@@ -18,11 +18,14 @@ ok() { pass=$((pass + 1)); }
 bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 CC=${CC:-cc}
 
-# a main() reading CSV rows of the model's inputs (one header line), printing its outputs
-main_c() { # prefix
-  local up
+# a main() reading CSV rows of the model's inputs (one header line), printing its outputs;
+# with ws, through PREFIX_predict_ws and a static workspace
+main_c() { # prefix [ws]
+  local up call
   up=$(echo "$1" | tr a-z A-Z)
-  cat <<EOF
+  call="$1_predict(in, out)"
+  [ "${2:-}" = ws ] && call="static float ws[${up}_WORKSPACE_FLOATS]; $1_predict_ws(in, out, ws)"
+  cat <<EOF | sed "s/PREDICT/$call/"
 #include "$1.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +42,7 @@ int main(void)
             if (*p == ',')
                 p++;
         }
-        $1_predict(in, out);
+        PREDICT;
         for (int j = 0; j < ${up}_OUTPUTS; j++)
             printf("%s%.9g", j ? "," : "", out[j]);
         printf("\n");
@@ -70,6 +73,12 @@ check_model() { # name run input.csv data [nnkit flags, e.g. --plugin-dir DIR]
     ok
   else
     bad "$name: $rows rows, worst difference $cmp against nnkit predict"
+  fi
+  # buffers past 64 KiB: the workspace form gives the very same outputs
+  if grep -q "_WORKSPACE_FLOATS" "$name.h"; then
+    main_c "$name" ws >"ws_$name.c"
+    $CC -std=c99 -Wall -Werror -O2 "ws_$name.c" "$name.o" -lm -o "ws_$name" 2>err && "./ws_$name" <"$input" >"$name.ws.out" \
+      && cmp -s "$name.ws.out" "$name.c.out" && ok || bad "$name: predict_ws differs from predict: $(head -3 err)"
   fi
   # the ONNX model: ONNX's full checker, then ONNX Runtime on the same rows
   "$NNKIT" export "runs/$run/model.nnk" "${flags[@]}" -o "$name.onnx" 2>err || { bad "$name: onnx export: $(cat err)"; return; }
@@ -134,6 +143,70 @@ for r in range(300):
     print(",".join(str(b) for b in data[r * 784:(r + 1) * 784]))
 EOF
 check_model fashion fashion fashion.csv fashion-mnist:test
+
+# the CNN example (Conv, MaxPool between NHWC/NCHW transposes), then every
+# vision layer: strided and dilated convolutions with same and valid
+# padding, average and max pooling over partial windows, batch
+# normalization on images, both global poolings, reshape
+"$NNKIT" train examples/fashion_cnn.ini --run-name cnn --set fit.epochs=1 >/dev/null 2>&1 || bad "train the CNN"
+check_model fashion_cnn cnn fashion.csv fashion-mnist:test
+cat >vision.ini <<'EOF'
+[data]
+train = fashion-mnist:train
+test = fashion-mnist:test
+scale = 0.00392156862745098
+[input]
+shape = 28,28,1
+[layer c1]
+type = conv2d
+filters = 4
+kernel_size = 5,3
+strides = 2,1
+padding = same
+activation = relu
+[layer p1]
+type = average_pooling2d
+pool_size = 3
+strides = 2
+padding = same
+[layer bn]
+type = batch_normalization
+[layer c2]
+type = conv2d
+filters = 6
+kernel_size = 3
+dilation_rate = 2
+use_bias = false
+activation = tanh
+[layer p2]
+type = max_pooling2d
+padding = same
+[layer g1]
+type = global_average_pooling2d
+keepdims = true
+[layer r1]
+type = reshape
+target_shape = -1
+[layer g2]
+type = global_max_pooling2d
+inputs = p2
+[layer cat]
+type = concat
+inputs = r1, g2
+[layer out]
+type = dense
+units = 10
+activation = softmax
+[compile]
+loss = sparse_categorical_crossentropy
+optimizer = adam
+[fit]
+epochs = 1
+batch_size = 64
+verbose = 0
+EOF
+"$NNKIT" train vision.ini --run-name vision >/dev/null 2>err || bad "train every vision layer: $(cat err)"
+check_model vision vision fashion.csv fashion-mnist:test
 
 # every activation, batch normalization, normalization, dropout, add, concat, flatten
 {

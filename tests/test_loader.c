@@ -258,7 +258,7 @@ START_TEST(abi_layout_pinned)
     ck_assert_uint_eq(sizeof(nnk_plugin), 88);
     ck_assert_uint_eq(offsetof(nnk_plugin, callbacks), 80);
     /* the exporter's services and the capabilities */
-    ck_assert_uint_eq(sizeof(nnk_export_host), 72);
+    ck_assert_uint_eq(sizeof(nnk_export_host), 80);
     ck_assert_uint_eq(offsetof(nnk_export_host, onnx_value), 8);
     ck_assert_uint_eq(offsetof(nnk_export_host, onnx_constant), 16);
     ck_assert_uint_eq(offsetof(nnk_export_host, onnx_node), 24);
@@ -267,6 +267,7 @@ START_TEST(abi_layout_pinned)
     ck_assert_uint_eq(offsetof(nnk_export_host, c_elementwise), 48);
     ck_assert_uint_eq(offsetof(nnk_export_host, c_float), 56);
     ck_assert_uint_eq(offsetof(nnk_export_host, onnx_int64_constant), 64);
+    ck_assert_uint_eq(offsetof(nnk_export_host, onnx_node_ints), 72);
     ck_assert_uint_eq(sizeof(nnk_layer_export_onnx), 16);
     ck_assert_uint_eq(offsetof(nnk_layer_export_onnx, export_onnx), 8);
     ck_assert_uint_eq(sizeof(nnk_layer_export_c), 16);

@@ -71,12 +71,25 @@ static const char *host_node(nnk_exporter *x, const char *op, const char *const 
     return builder_node_n(b, b->of, op, inputs, output, as, n);
 }
 
+static const char *host_node_ints(nnk_exporter *x, const char *op, const char *const *inputs, const char *output,
+                                  int n_attrs, const char *const *names, const int64_t *const *values, const int *counts)
+{
+    builder *b = (builder *)x;
+    NnkitOnnx__AttributeProto *as[16];
+    int n = n_attrs < 16 ? n_attrs : 16;
+    for (int k = 0; k < n; k++)
+        if (counts[k] < 0 || counts[k] > 64 || !(as[k] = builder_attr_ints(b, names[k], values[k], counts[k])))
+            return NULL;
+    return builder_node_n(b, b->of, op, inputs, output, as, n);
+}
+
 static const nnk_export_host onnx_host = {
     .struct_size = sizeof(nnk_export_host),
     .onnx_value = host_value,
     .onnx_constant = host_constant,
     .onnx_node = host_node,
     .onnx_int64_constant = host_int64_constant,
+    .onnx_node_ints = host_node_ints,
 };
 
 /* After a component's export: its own error, with the layer named, or out

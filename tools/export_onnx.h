@@ -36,6 +36,7 @@ const char *builder_constant(builder *b, const char *of, const char *what, const
 const char *builder_scalar(builder *b, const char *of, const char *what, float v);
 NnkitOnnx__AttributeProto *builder_attr_int(builder *b, const char *name, int64_t v);
 NnkitOnnx__AttributeProto *builder_attr_float(builder *b, const char *name, float v);
+NnkitOnnx__AttributeProto *builder_attr_ints(builder *b, const char *name, const int64_t *v, int n);
 /* A node of op_type over inputs (NULL-terminated) into a fresh output (or
  * `out` when given), with n_attrs attributes (up to two for node()).
  * Returns its output. */

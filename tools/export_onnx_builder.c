@@ -113,6 +113,22 @@ NnkitOnnx__AttributeProto *builder_attr_int(builder *b, const char *name, int64_
     return a;
 }
 
+NnkitOnnx__AttributeProto *builder_attr_ints(builder *b, const char *name, const int64_t *v, int n)
+{
+    NnkitOnnx__AttributeProto *a = builder_alloc(b, sizeof *a);
+    int64_t *copy = builder_alloc(b, sizeof(int64_t) * (size_t)(n > 0 ? n : 1));
+    if (a && copy) {
+        nnkit_onnx__attribute_proto__init(a);
+        a->name = builder_text(b, "%s", name, NULL);
+        a->has_type = 1;
+        a->type = NNKIT_ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS;
+        memcpy(copy, v, sizeof(int64_t) * (size_t)n);
+        a->ints = copy;
+        a->n_ints = (size_t)n;
+    }
+    return a && copy ? a : NULL;
+}
+
 NnkitOnnx__AttributeProto *builder_attr_float(builder *b, const char *name, float v)
 {
     NnkitOnnx__AttributeProto *a = builder_alloc(b, sizeof *a);

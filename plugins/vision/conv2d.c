@@ -66,6 +66,21 @@ static nnk_conv2d_shape conv_shape(const nnk_layer *layer, const nnk_tensor *x, 
     return s;
 }
 
+void conv_window(const nnk_layer *layer, const nnk_shape *in, window2d *w)
+{
+    const conv_config *c = layer->config;
+    const nnk_tensor *k = &layer->weights[0].value;
+    int same = !strcmp(c->padding, "same");
+    *w = (window2d){.in_h = in->dim[0], .in_w = in->dim[1], .channels = in->dim[2], .out_c = c->filters};
+    for (int a = 0; a < 2; a++) {
+        window_axis ax = {in->dim[a], k->shape[a], pair_at(&c->strides, a), pair_at(&c->dilation_rate, a), 0, 0};
+        window_fit(&ax, same); /* build checked it fits */
+        w->k[a] = ax.size, w->stride[a] = ax.stride, w->dilation[a] = ax.dilation;
+        w->pad[a] = ax.pad_before, w->pad[a + 2] = pad_after(&ax);
+        *(a ? &w->out_w : &w->out_h) = ax.out;
+    }
+}
+
 static int conv_build(nnk_layer *layer, int n_in, const nnk_shape *in, nnk_shape *out, nnk_err *err)
 {
     (void)n_in;
@@ -161,9 +176,15 @@ static int conv_backward_sgd(nnk_layer *layer, int n_in, const nnk_tensor *const
 
 static const nnk_layer_fused_sgd conv_fused = {sizeof(nnk_layer_fused_sgd), conv_backward_sgd};
 
+static const nnk_layer_export_onnx conv_onnx_cap = {sizeof(nnk_layer_export_onnx), conv_onnx};
+static const nnk_layer_export_c conv_c_cap = {sizeof(nnk_layer_export_c), conv_c};
+
 static const void *conv_extension(const char *name)
 {
-    return !strcmp(name, NNK_CAP_FUSED_SGD) ? &conv_fused : NULL;
+    return !strcmp(name, NNK_CAP_FUSED_SGD)     ? (const void *)&conv_fused
+           : !strcmp(name, NNK_CAP_EXPORT_ONNX) ? (const void *)&conv_onnx_cap
+           : !strcmp(name, NNK_CAP_EXPORT_C)    ? (const void *)&conv_c_cap
+                                                : NULL;
 }
 
 const nnk_layer_vtable conv2d_layer = {

@@ -111,6 +111,77 @@ static int max_backward(nnk_layer *layer, int n_in, const nnk_tensor *const *in,
     return NNK_OK;
 }
 
+/* ONNX: ReduceMean or ReduceMax over rows and columns (kept as 1 x 1),
+ * flattened to (channels) unless keepdims; C: loops. */
+static int global_export_onnx(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, const char *op,
+                              const char *input, const char **output, nnk_err *err)
+{
+    const char *reduced = NULL;
+    int rc = global_onnx(layer, h, x, op, input, &reduced, err);
+    if (rc || ((const global_config *)layer->config)->keepdims) {
+        *output = reduced;
+        return rc;
+    }
+    const char *names[] = {"axis"};
+    const double one[] = {1};
+    const int is_int[] = {1};
+    *output = h->onnx_node(x, "Flatten", (const char *const[]){reduced, NULL}, NULL, 1, names, one, is_int);
+    return *output ? NNK_OK : NNK_ENOMEM;
+}
+
+static int average_onnx(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
+                        const char *const *inputs, const nnk_shape *in_shapes, const nnk_shape *out_shape,
+                        const char **output, nnk_err *err)
+{
+    (void)n_in, (void)in_shapes, (void)out_shape;
+    return global_export_onnx(layer, h, x, "ReduceMean", inputs[0], output, err);
+}
+
+static int max_onnx(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
+                    const char *const *inputs, const nnk_shape *in_shapes, const nnk_shape *out_shape,
+                    const char **output, nnk_err *err)
+{
+    (void)n_in, (void)in_shapes, (void)out_shape;
+    return global_export_onnx(layer, h, x, "ReduceMax", inputs[0], output, err);
+}
+
+static int average_c(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
+                     const char *const *inputs, const nnk_shape *in_shapes, const char *output,
+                     const nnk_shape *out_shape, nnk_err *err)
+{
+    (void)layer, (void)n_in, (void)out_shape, (void)err;
+    global_c(h, x, &in_shapes[0], 0, inputs[0], output);
+    return NNK_OK;
+}
+
+static int max_c(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
+                 const char *const *inputs, const nnk_shape *in_shapes, const char *output,
+                 const nnk_shape *out_shape, nnk_err *err)
+{
+    (void)layer, (void)n_in, (void)out_shape, (void)err;
+    global_c(h, x, &in_shapes[0], 1, inputs[0], output);
+    return NNK_OK;
+}
+
+static const nnk_layer_export_onnx average_onnx_cap = {sizeof(nnk_layer_export_onnx), average_onnx};
+static const nnk_layer_export_c average_c_cap = {sizeof(nnk_layer_export_c), average_c};
+static const nnk_layer_export_onnx max_onnx_cap = {sizeof(nnk_layer_export_onnx), max_onnx};
+static const nnk_layer_export_c max_c_cap = {sizeof(nnk_layer_export_c), max_c};
+
+static const void *average_extension(const char *name)
+{
+    return !strcmp(name, NNK_CAP_EXPORT_ONNX) ? (const void *)&average_onnx_cap
+           : !strcmp(name, NNK_CAP_EXPORT_C)  ? (const void *)&average_c_cap
+                                              : NULL;
+}
+
+static const void *max_extension(const char *name)
+{
+    return !strcmp(name, NNK_CAP_EXPORT_ONNX) ? (const void *)&max_onnx_cap
+           : !strcmp(name, NNK_CAP_EXPORT_C)  ? (const void *)&max_c_cap
+                                              : NULL;
+}
+
 const nnk_layer_vtable global_average_pooling2d_layer = {
     .struct_size = sizeof(nnk_layer_vtable),
     .name = "global_average_pooling2d",
@@ -122,6 +193,7 @@ const nnk_layer_vtable global_average_pooling2d_layer = {
     .build = global_build,
     .forward = average_forward,
     .backward = average_backward,
+    .extension = average_extension,
 };
 
 const nnk_layer_vtable global_max_pooling2d_layer = {
@@ -135,4 +207,5 @@ const nnk_layer_vtable global_max_pooling2d_layer = {
     .build = global_build,
     .forward = max_forward,
     .backward = max_backward,
+    .extension = max_extension,
 };

@@ -63,6 +63,18 @@ static int pool_build(nnk_layer *layer, int n_in, const nnk_shape *in, nnk_shape
     return NNK_OK;
 }
 
+void pool_window(const nnk_layer *layer, const nnk_shape *in, window2d *w)
+{
+    window_axis ax[2];
+    pool_axes(layer->config, in, ax); /* build checked that they fit */
+    *w = (window2d){.in_h = in->dim[0], .in_w = in->dim[1], .channels = in->dim[2], .out_h = ax[0].out,
+                    .out_w = ax[1].out, .out_c = in->dim[2]};
+    for (int a = 0; a < 2; a++) {
+        w->k[a] = ax[a].size, w->stride[a] = ax[a].stride, w->dilation[a] = 1;
+        w->pad[a] = ax[a].pad_before, w->pad[a + 2] = pad_after(&ax[a]);
+    }
+}
+
 static nnk_pool2d_shape pool_shape(const nnk_layer *layer, const nnk_tensor *x)
 {
     const pool_config *c = layer->config;
@@ -123,6 +135,63 @@ static int average_backward(nnk_layer *layer, int n_in, const nnk_tensor *const 
     return pool_backward(layer, in[0], dout, din[0], 0, err);
 }
 
+static int max_onnx(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
+                    const char *const *inputs, const nnk_shape *in_shapes, const nnk_shape *out_shape,
+                    const char **output, nnk_err *err)
+{
+    (void)n_in, (void)out_shape;
+    return pool_onnx(layer, h, x, "MaxPool", inputs[0], &in_shapes[0], output, err);
+}
+
+static int average_onnx(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
+                        const char *const *inputs, const nnk_shape *in_shapes, const nnk_shape *out_shape,
+                        const char **output, nnk_err *err)
+{
+    (void)n_in, (void)out_shape;
+    return pool_onnx(layer, h, x, "AveragePool", inputs[0], &in_shapes[0], output, err);
+}
+
+static int max_c(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
+                 const char *const *inputs, const nnk_shape *in_shapes, const char *output,
+                 const nnk_shape *out_shape, nnk_err *err)
+{
+    (void)n_in, (void)out_shape, (void)err;
+    window2d w;
+    pool_window(layer, &in_shapes[0], &w);
+    pool_c(h, x, &w, 1, inputs[0], output);
+    return NNK_OK;
+}
+
+static int average_c(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
+                     const char *const *inputs, const nnk_shape *in_shapes, const char *output,
+                     const nnk_shape *out_shape, nnk_err *err)
+{
+    (void)n_in, (void)out_shape, (void)err;
+    window2d w;
+    pool_window(layer, &in_shapes[0], &w);
+    pool_c(h, x, &w, 0, inputs[0], output);
+    return NNK_OK;
+}
+
+static const nnk_layer_export_onnx max_onnx_cap = {sizeof(nnk_layer_export_onnx), max_onnx};
+static const nnk_layer_export_c max_c_cap = {sizeof(nnk_layer_export_c), max_c};
+static const nnk_layer_export_onnx average_onnx_cap = {sizeof(nnk_layer_export_onnx), average_onnx};
+static const nnk_layer_export_c average_c_cap = {sizeof(nnk_layer_export_c), average_c};
+
+static const void *max_extension(const char *name)
+{
+    return !strcmp(name, NNK_CAP_EXPORT_ONNX) ? (const void *)&max_onnx_cap
+           : !strcmp(name, NNK_CAP_EXPORT_C)  ? (const void *)&max_c_cap
+                                              : NULL;
+}
+
+static const void *average_extension(const char *name)
+{
+    return !strcmp(name, NNK_CAP_EXPORT_ONNX) ? (const void *)&average_onnx_cap
+           : !strcmp(name, NNK_CAP_EXPORT_C)  ? (const void *)&average_c_cap
+                                              : NULL;
+}
+
 const nnk_layer_vtable max_pooling2d_layer = {
     .struct_size = sizeof(nnk_layer_vtable),
     .name = "max_pooling2d",
@@ -134,6 +203,7 @@ const nnk_layer_vtable max_pooling2d_layer = {
     .build = pool_build,
     .forward = max_forward,
     .backward = max_backward,
+    .extension = max_extension,
 };
 
 const nnk_layer_vtable average_pooling2d_layer = {
@@ -147,4 +217,5 @@ const nnk_layer_vtable average_pooling2d_layer = {
     .build = pool_build,
     .forward = average_forward,
     .backward = average_backward,
+    .extension = average_extension,
 };

@@ -32,6 +32,32 @@ int64_t pair_at(const nnk_ints *v, int k);
 int image_input(const nnk_layer *layer, const nnk_shape *in, nnk_err *err);
 int pair_param(const nnk_layer *layer, const char *what, const nnk_ints *v, nnk_err *err);
 
+/* A layer's windows over one sample, for the exports: input and output
+ * sizes, window, strides, dilations and padding (top, left, bottom,
+ * right; after = what the last window reaches past the input). */
+typedef struct window2d {
+    int64_t in_h, in_w, channels, out_h, out_w, out_c;
+    int64_t k[2], stride[2], dilation[2], pad[4];
+} window2d;
+void conv_window(const nnk_layer *layer, const nnk_shape *in, window2d *w);
+void pool_window(const nnk_layer *layer, const nnk_shape *in, window2d *w);
+/* The padding after an axis, from its fitted geometry. */
+int64_t pad_after(const window_axis *a);
+
+/* The exports (vision_onnx.c, vision_c.c): nnkit.export.onnx/1 and
+ * nnkit.export.c/1 of each layer. */
+int conv_onnx(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in, const char *const *inputs,
+              const nnk_shape *in_shapes, const nnk_shape *out_shape, const char **output, nnk_err *err);
+int pool_onnx(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, const char *op, const char *input,
+              const nnk_shape *in_shape, const char **output, nnk_err *err);
+int global_onnx(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, const char *op, const char *input,
+                const char **output, nnk_err *err);
+int conv_c(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in, const char *const *inputs,
+           const nnk_shape *in_shapes, const char *output, const nnk_shape *out_shape, nnk_err *err);
+void pool_c(const nnk_export_host *h, nnk_exporter *x, const window2d *w, int max, const char *input, const char *output);
+void global_c(const nnk_export_host *h, nnk_exporter *x, const nnk_shape *in, int max, const char *input,
+              const char *output);
+
 /* The host's capability by name, or an error naming the layer. */
 const void *host_capability(const nnk_layer *layer, const char *name, nnk_err *err);
 

@@ -44,3 +44,9 @@ const void *host_capability(const nnk_layer *layer, const char *name, nnk_err *e
         vision_host->err_set(err, NNK_EPLUGIN, "layer '%s': the host lacks %s", layer->name, name);
     return cap;
 }
+
+int64_t pad_after(const window_axis *a)
+{
+    int64_t reach = (a->out - 1) * a->stride + (a->size - 1) * a->dilation + 1 - a->pad_before;
+    return reach > a->in ? reach - a->in : 0;
+}

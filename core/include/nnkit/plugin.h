@@ -460,6 +460,13 @@ typedef struct nnk_export_host {
      * Reshape, axes); check NNK_HAS(h, onnx_int64_constant). */
     const char *(*onnx_int64_constant)(nnk_exporter *x, const char *stem, const int64_t *values,
                                        const int64_t *dims, int ndim);
+    /* (ABI 3.1) ONNX: as onnx_node, with n_attrs integer-list attributes
+     * (attribute k: counts[k] values, at most 64, at values[k]), as
+     * Conv's kernel_shape, strides, pads and dilations or Transpose's
+     * perm; check NNK_HAS(h, onnx_node_ints). */
+    const char *(*onnx_node_ints)(nnk_exporter *x, const char *op_type, const char *const *inputs, const char *output,
+                                  int n_attrs, const char *const *attr_names, const int64_t *const *values,
+                                  const int *counts);
 } nnk_export_host;
 
 typedef struct nnk_layer_vtable {
