@@ -800,6 +800,49 @@ print(w, h, coloured)
 sys.exit(not (w == 178 and h == 70 and coloured))
 PY
 
+# --- TensorBoard's images of a convolution: its filters (checked pixel by
+# pixel against the saved kernel) and one sample's feature maps ---
+ini convtiles.ini "[data]" "train = tiles.csv" "label = kind" "validation_split = 0.2" "[input]" "shape = 4,4,1" "[layer c]" \
+  "type = conv2d" "filters = 3" "kernel_size = 2" "activation = tanh" "[layer flatten]" "[layer out]" "type = dense" "units = 3" \
+  "activation = softmax" "[compile]" "loss = sparse_categorical_crossentropy" "[fit]" "epochs = 1" "verbose = 0" \
+  "[callback tensorboard]" "histogram_freq = 1" "write_images = true" "image_samples = 4"
+check "convolution images" 0 "" $NNKIT train convtiles.ini --run-name convtiles
+$NNKIT weights runs/convtiles/model.nnk >convtiles.w
+python3 - runs/convtiles/train/events.out.tfevents.* convtiles.w <<'PY' && pass=$((pass + 1)) || { echo "FAIL: convolution images"; fail=$((fail + 1)); }
+import struct, sys, zlib
+data, pos, pngs = open(sys.argv[1], 'rb').read(), 0, {}
+while pos < len(data):
+    n = struct.unpack('<Q', data[pos:pos + 8])[0]
+    payload = data[pos + 12:pos + 12 + n]
+    pos += 16 + n
+    for tag in (b'c/filters', b'c/feature_maps'):
+        if tag in payload:
+            i = payload.find(b'\x89PNG')
+            pngs[tag] = payload[i:payload.find(b'IEND', i) + 8]
+def decode(png):  # 8-bit grey, filter type 0 on every row, as nnkit writes
+    w, h = struct.unpack('>II', png[16:24])
+    raw = zlib.decompress(b''.join(png[p + 8:p + 8 + struct.unpack('>I', png[p:p + 4])[0]]
+                                   for p in range(8, len(png)) if png[p + 4:p + 8] == b'IDAT'))
+    assert all(raw[r * (w + 1)] == 0 for r in range(h))
+    return w, h, [raw[r * (w + 1) + 1:(r + 1) * (w + 1)] for r in range(h)]
+lines = open(sys.argv[2]).read().split('\n')
+at = lines.index('c/kernel (2, 2, 1, 3)')
+k = [[float(v) for v in lines[at + 1 + r].split()] for r in range(4)]  # rows (u, v), columns: filters
+w, h, rows = decode(pngs[b'c/filters'])
+assert (w, h) == (26, 26), (w, h)  # 3 tiles of 2x2 taps scaled by 6, 2 across, 2 pixels apart
+for o in range(3):
+    vals = [k[r][o] for r in range(4)]
+    lo, hi = min(vals), max(vals)
+    ox, oy = (o % 2) * 14, (o // 2) * 14
+    for y in range(12):
+        for x in range(12):
+            want = round((k[(y // 6) * 2 + x // 6][o] - lo) / (hi - lo) * 255)
+            assert abs(rows[oy + y][ox + x] - want) <= 1, (o, y, x, rows[oy + y][ox + x], want)
+w, h, rows = decode(pngs[b'c/feature_maps'])
+assert (w, h) == (56, 56), (w, h)  # 3 maps of 3x3 scaled by 9
+assert len({rows[y][x] for y in range(27) for x in range(27)}) > 1
+PY
+
 # --- multilabel: two sigmoid units on two 0/1 label columns ---
 check "multilabel example" 0 "" $NNKIT train examples/multilabel.ini --run-name multilabel
 awk '/^(accuracy|val_accuracy) / { if ($2 < 0.95) bad = 1; n++ } END { exit bad || n != 2 }' runs/multilabel/metrics.txt \

@@ -181,5 +181,6 @@ static int sample_grid(tb_state *s, const nnk_train_info *info, nnk_err *err)
 int tb_write_images(tb_state *s, const nnk_train_info *info, nnk_err *err)
 {
     int rc = weight_grid(s, info, err);
+    rc = rc ? rc : tb_write_conv_images(s, info, err);
     return rc ? rc : sample_grid(s, info, err);
 }

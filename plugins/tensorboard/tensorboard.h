@@ -49,6 +49,8 @@ int tb_image_shape(const nnk_model_view *m, int *w, int *h);
 int tb_caption_width(const char *text);
 void tb_draw_caption(uint8_t *rgb, int stride_px, int height_px, int x0, int y0, const char *text, const uint8_t color[3]);
 int tb_write_images(tb_state *s, const nnk_train_info *info, nnk_err *err);
+/* conv_images.c: the first convolution's filters and one sample's feature maps */
+int tb_write_conv_images(tb_state *s, const nnk_train_info *info, nnk_err *err);
 /* weights.c */
 int tb_write_histograms(tb_state *s, const nnk_train_info *info, nnk_err *err);
 int tb_check_embeddings(tb_state *s, const nnk_train_info *info, nnk_err *err);
