@@ -703,7 +703,7 @@ START_TEST(shape_errors_name_both_layers)
     m = nnk_model_new(reg);
     nnk_model_add_input(m, "input", &s, &err);
     ck_assert_int_eq(nnk_model_add_layer(m, "h", "dnse", NULL, 0, NULL, NULL, NULL, 0, &err), NNK_ECONFIG);
-    ck_assert_str_eq(err.msg, "layer 'h': unknown layer 'dnse' (did you mean 'dense'?); available: dense, flatten, concat, add, dropout, batch_normalization, normalization");
+    ck_assert_str_eq(err.msg, "layer 'h': unknown layer 'dnse' (did you mean 'dense'?); available: dense, flatten, reshape, concat, add, dropout, batch_normalization, normalization, conv2d, max_pooling2d, average_pooling2d, global_average_pooling2d, global_max_pooling2d");
     ck_assert_int_eq(nnk_model_add_layer(m, "h", "dense", NULL, 0, NULL, NULL, NULL, 0, &err), NNK_ECONFIG);
     ck_assert_str_eq(err.msg, "layer 'h': missing required parameter 'units'");
     ck_assert_int_eq(nnk_model_add_layer(m, "h", "dense", NULL, 0, k, (const char *[]){"abc"},
