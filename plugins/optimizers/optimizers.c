@@ -5,6 +5,14 @@
 #include <nnkit/plugin.h>
 #include <string.h>
 
+/* The per-weight loops, built for AVX-512 and AVX2 as well as the
+ * baseline, the widest the CPU runs chosen when the plugin loads. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VECTOR_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
 typedef struct sgd_config {
     double momentum;
     int nesterov;
@@ -20,7 +28,7 @@ static const nnk_param_spec no_params[] = {{NULL, 0, NULL, 0, 0, NULL, NULL, 0}}
 
 /* Keras's SGD: v <- m v - lr g; w <- w + v, or w <- w + m v - lr g with
  * Nesterov. Without momentum, w <- w - lr g. */
-static void sgd_step(const void *cfg, double lr, int64_t iteration, float *w,
+VECTOR_CLONES static void sgd_step(const void *cfg, double lr, int64_t iteration, float *w,
                      const float *g, float *const *slots, int64_t n)
 {
     const sgd_config *c = cfg;
@@ -116,7 +124,7 @@ static const nnk_param_spec adamw_params[] = {
 /* Keras 3's Adagrad: w -= lr g / sqrt(acc + epsilon). acc (slot 0) holds
  * the sum of squared gradients minus its starting value, since slots start
  * at zero. */
-static void adagrad_step(const void *cfg, double lr, int64_t t, float *w, const float *g, float *const *s, int64_t n)
+VECTOR_CLONES static void adagrad_step(const void *cfg, double lr, int64_t t, float *w, const float *g, float *const *s, int64_t n)
 {
     const adaptive_config *c = cfg;
     (void)t;
@@ -128,7 +136,7 @@ static void adagrad_step(const void *cfg, double lr, int64_t t, float *w, const 
 }
 
 /* slots: the squared-gradient average, the momentum, the gradient average */
-static void rmsprop_step(const void *cfg, double lr, int64_t t, float *w, const float *g, float *const *s, int64_t n)
+VECTOR_CLONES static void rmsprop_step(const void *cfg, double lr, int64_t t, float *w, const float *g, float *const *s, int64_t n)
 {
     const adaptive_config *c = cfg;
     (void)t;
@@ -149,14 +157,16 @@ static void rmsprop_step(const void *cfg, double lr, int64_t t, float *w, const 
     }
 }
 
-static void adam_update(const adaptive_config *c, double lr, int64_t t, float *w, const float *g, float *const *s,
-                        int64_t n)
+VECTOR_CLONES static void adam_update(const adaptive_config *c, double lr, int64_t t, float *w, const float *g,
+                                      float *const *s, int64_t n)
 {
     double alpha = lr * sqrt(1 - pow(c->beta_2, (double)t)) / (1 - pow(c->beta_1, (double)t));
+    const double b1 = 1 - c->beta_1, b2 = 1 - c->beta_2, eps = c->epsilon;
+    float *m = s[0], *v = s[1];
     for (int64_t i = 0; i < n; i++) {
-        s[0][i] += (float)((g[i] - s[0][i]) * (1 - c->beta_1));
-        s[1][i] += (float)(((double)g[i] * g[i] - s[1][i]) * (1 - c->beta_2));
-        w[i] -= (float)(alpha * s[0][i] / (sqrt(s[1][i]) + c->epsilon));
+        float mi = m[i] + (float)((g[i] - m[i]) * b1), vi = v[i] + (float)(((double)g[i] * g[i] - v[i]) * b2);
+        m[i] = mi, v[i] = vi;
+        w[i] -= (float)(alpha * mi / (sqrt(vi) + eps));
     }
 }
 
@@ -175,7 +185,7 @@ static void adamw_step(const void *cfg, double lr, int64_t t, float *w, const fl
 }
 
 /* slots: the first moment, the exponentially weighted infinity norm */
-static void adamax_step(const void *cfg, double lr, int64_t t, float *w, const float *g, float *const *s, int64_t n)
+VECTOR_CLONES static void adamax_step(const void *cfg, double lr, int64_t t, float *w, const float *g, float *const *s, int64_t n)
 {
     const adaptive_config *c = cfg;
     double b1_power = pow(c->beta_1, (double)t);
@@ -188,7 +198,7 @@ static void adamax_step(const void *cfg, double lr, int64_t t, float *w, const f
 
 /* Nadam with Keras's (2.11+ and 3) momentum schedule u_t = beta_1 (1 - 0.5 * 0.96^t);
  * slot 2's first value carries the running product of the u_t. */
-static void nadam_step(const void *cfg, double lr, int64_t t, float *w, const float *g, float *const *s, int64_t n)
+VECTOR_CLONES static void nadam_step(const void *cfg, double lr, int64_t t, float *w, const float *g, float *const *s, int64_t n)
 {
     const adaptive_config *c = cfg;
     double u_t = c->beta_1 * (1 - 0.5 * pow(0.96, (double)t));
