@@ -60,3 +60,26 @@ nnk_dataset *test_dataset(const float *x, int64_t rows, int64_t cols, const floa
     d->source = strdup("test");
     return d;
 }
+
+FILE *test_open_reference(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "cannot open %s\n", path);
+        return NULL;
+    }
+    int c;
+    while ((c = fgetc(f)) == '#') /* the header lines */
+        while ((c = fgetc(f)) != '\n' && c != EOF)
+            ;
+    ungetc(c, f);
+    return f;
+}
+
+int test_read_doubles(FILE *f, double *v, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (fscanf(f, "%lf", &v[i]) != 1)
+            return -1;
+    return 0;
+}

@@ -3,6 +3,7 @@
 #define NNKIT_TEST_HELPERS_H
 #include <check.h>
 #include <nnkit/nnkit.h>
+#include <stdio.h>
 
 /* A registry with the built-in plugins of this build tree. */
 nnk_registry *test_registry(void);
@@ -15,4 +16,9 @@ const char *test_tmpdir(void);
 /* A small data set from arrays (copied). */
 nnk_dataset *test_dataset(const float *x, int64_t rows, int64_t cols, const float *y,
                           int64_t y_cols);
+/* A committed reference (tests/reference/) opened past its '#' header
+ * lines; NULL, with a message on stderr, when it cannot be opened. */
+FILE *test_open_reference(const char *path);
+/* n numbers of a reference into v: 0, or -1 when fewer are there. */
+int test_read_doubles(FILE *f, double *v, int64_t n);
 #endif

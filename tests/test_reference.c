@@ -70,15 +70,11 @@ static int read_case(FILE *f, ref_case *rc)
     if (fscanf(f, " steps %d %d", &rc->n_steps, &rc->n_weights) != 2 || rc->n_steps < 1 || rc->n_weights != n_w0)
         return -1;
     rc->steps = malloc(sizeof(double) * (size_t)(rc->n_steps * rc->n_weights));
-    for (int i = 0; i < rc->n_steps * rc->n_weights; i++)
-        if (fscanf(f, "%lf", &rc->steps[i]) != 1)
-            return -1;
+    if (test_read_doubles(f, rc->steps, (int64_t)rc->n_steps * rc->n_weights))
+        return -1;
     if (fscanf(f, " epoch_loss %d", &rc->n_epochs) != 1 || rc->n_epochs < 1 || rc->n_epochs > 8)
         return -1;
-    for (int i = 0; i < rc->n_epochs; i++)
-        if (fscanf(f, "%lf", &rc->epoch_loss[i]) != 1)
-            return -1;
-    return 0;
+    return test_read_doubles(f, rc->epoch_loss, rc->n_epochs);
 }
 
 /* Reads the whole reference; a message on stderr and -1 when it is not
@@ -86,17 +82,11 @@ static int read_case(FILE *f, ref_case *rc)
 static int load_reference(void)
 {
     const char *path = TEST_SOURCE_DIR "/tests/reference/trajectories.txt";
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "cannot open %s\n", path);
+    FILE *f = test_open_reference(path);
+    if (!f)
         return -1;
-    }
     char word[64];
-    int c, rc = 0;
-    while ((c = fgetc(f)) == '#') /* the header line */
-        while ((c = fgetc(f)) != '\n' && c != EOF)
-            ;
-    ungetc(c, f);
+    int rc = 0;
     while (!rc && fscanf(f, "%63s", word) == 1 && strcmp(word, "end")) {
         matrix *m = !strcmp(word, "x") ? &x : !strcmp(word, "y_reg") ? &y_reg : !strcmp(word, "y_cls") ? &y_cls
                   : !strcmp(word, "y_bin") ? &y_bin : !strcmp(word, "y_onehot") ? &y_onehot : NULL;

@@ -70,31 +70,21 @@ static int read_case(FILE *f, ref_case *rc)
         rc->n_steps < 1 || rc->n_weights != n_start)
         return -1;
     rc->steps = malloc(sizeof(double) * (size_t)(rc->n_steps * rc->n_weights));
-    for (int i = 0; i < rc->n_steps * rc->n_weights; i++)
-        if (fscanf(f, "%lf", &rc->steps[i]) != 1)
-            return -1;
+    if (test_read_doubles(f, rc->steps, (int64_t)rc->n_steps * rc->n_weights))
+        return -1;
     if (fscanf(f, " epoch_loss %d", &rc->n_epochs) != 1 || rc->n_epochs < 1 || rc->n_epochs > 4)
         return -1;
-    for (int i = 0; i < rc->n_epochs; i++)
-        if (fscanf(f, "%lf", &rc->epoch_loss[i]) != 1)
-            return -1;
-    return 0;
+    return test_read_doubles(f, rc->epoch_loss, rc->n_epochs);
 }
 
 static int load_reference(void)
 {
     const char *path = TEST_SOURCE_DIR "/tests/reference/cnn_trajectories.txt";
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "cannot open %s\n", path);
+    FILE *f = test_open_reference(path);
+    if (!f)
         return -1;
-    }
     char word[64] = "";
-    int c, rc = 0;
-    while ((c = fgetc(f)) == '#')
-        while ((c = fgetc(f)) != '\n' && c != EOF)
-            ;
-    ungetc(c, f);
+    int rc = 0;
     while (!rc && fscanf(f, "%63s", word) == 1 && strcmp(word, "end")) {
         int64_t r, k;
         if (!strcmp(word, "x") || !strcmp(word, "y")) {
