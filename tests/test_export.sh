@@ -150,6 +150,23 @@ check_model fashion fashion fashion.csv fashion-mnist:test
 # normalization on images, both global poolings, reshape
 "$NNKIT" train examples/fashion_cnn.ini --run-name cnn --set fit.epochs=1 >/dev/null 2>&1 || bad "train the CNN"
 check_model fashion_cnn cnn fashion.csv fashion-mnist:test
+# the book's chapter-14 CNN (7x7 and 3x3 same convolutions, three poolings, dropout): trained on
+# 64 labelled rows only, to keep the test short, then compared on 100 test rows
+/usr/bin/python3 - <<'EOF' >book_train.csv
+import gzip
+with gzip.open("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz") as f:
+    data = f.read()[16:]
+with gzip.open("/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz") as f:
+    labels = f.read()[8:]
+print("label," + ",".join(f"p{i}" for i in range(784)))
+for r in range(64):
+    print(str(labels[r]) + "," + ",".join(str(b) for b in data[r * 784:(r + 1) * 784]))
+EOF
+head -n 101 fashion.csv >book_rows.csv
+"$NNKIT" train examples/fashion_cnn_book.ini --run-name book --set data.train=book_train.csv --set data.label=label \
+  --set data.test= --set data.validation_split=0 --set fit.epochs=1 --set fit.verbose=0 --unset csv_logger >/dev/null 2>err \
+  || bad "train the book's CNN: $(cat err)"
+check_model book book book_rows.csv book_rows.csv
 cat >vision.ini <<'EOF'
 [data]
 train = fashion-mnist:train
