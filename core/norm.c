@@ -3,10 +3,11 @@
  * takes a tile of channels at a time over a chunk of rows, the tile's
  * sums and constants in vector registers, built for the widest vectors the
  * CPU has (NNK_VECTOR_CLONES); per-channel sums are taken per block and
- * added in block order. Measured against oneDNN's batch-normalization
- * primitive (tools/bench_conv), these passes are faster on one thread and
- * on two, and keep double sums and the data-parallel sums between passes,
- * so the host uses them on every backend. */
+ * added in block order. Against oneDNN's batch-normalization primitive
+ * (tools/bench_conv; docs/performance.md) the backward pass is even and
+ * the forward pass about 1.5 times slower once oneDNN's scratchpad is
+ * warm; these passes keep double sums in a fixed order and the
+ * data-parallel sums between passes, which the primitive cannot. */
 #include "compute.h"
 #include <string.h>
 
