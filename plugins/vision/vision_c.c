@@ -41,8 +41,9 @@ void pool_c(const nnk_export_host *h, nnk_exporter *x, const window2d *w, int ma
 {
     long long c = w->channels;
     h->c_code(x, "    for (int i = 0; i < %lld; i++)\n        for (int j = 0; j < %lld; j++)\n"
-                 "            for (int c = 0; c < %lld; c++) {\n                double acc = %s;\n                int cells = 0;\n",
-              (long long)w->out_h, (long long)w->out_w, c, max ? "-INFINITY" : "0");
+                 "            for (int c = 0; c < %lld; c++) {\n                double acc = %s;\n%s",
+              (long long)w->out_h, (long long)w->out_w, c, max ? "-INFINITY" : "0",
+              max ? "" : "                int cells = 0; /* the window's real cells */\n");
     h->c_code(x, "                for (int r = i * %lld - %lld; r < i * %lld - %lld + %lld; r++)\n"
                  "                    for (int s = j * %lld - %lld; s < j * %lld - %lld + %lld; s++) {\n"
                  "                        if (r < 0 || r >= %lld || s < 0 || s >= %lld)\n                            continue;\n",
@@ -51,10 +52,9 @@ void pool_c(const nnk_export_host *h, nnk_exporter *x, const window2d *w, int ma
               (long long)w->pad[1], (long long)w->k[1], (long long)w->in_h, (long long)w->in_w);
     h->c_code(x, "                        double v = %s[(r * %lld + s) * %lld + c];\n", input, (long long)w->in_w, c);
     if (max)
-        h->c_code(x, "                        acc = v > acc ? v : acc;\n");
+        h->c_code(x, "                        acc = v > acc ? v : acc;\n                    }\n");
     else
-        h->c_code(x, "                        acc += v;\n");
-    h->c_code(x, "                        cells++;\n                    }\n");
+        h->c_code(x, "                        acc += v;\n                        cells++;\n                    }\n");
     h->c_code(x, "                %s[(i * %lld + j) * %lld + c] = (float)%s;\n            }\n", output, (long long)w->out_w,
               c, max ? "acc" : "(acc / cells)");
 }
