@@ -48,24 +48,6 @@ static const nnk_param_spec conv_params[] = {
     {NULL, 0, NULL, 0, 0, NULL, NULL, 0},
 };
 
-/* The convolution's shape for a batch of rows, from the built layer. */
-static nnk_conv2d_shape conv_shape(const nnk_layer *layer, const nnk_tensor *x, const nnk_tensor *y)
-{
-    const conv_config *c = layer->config;
-    const nnk_tensor *k = &layer->weights[0].value;
-    nnk_conv2d_shape s = {.batch = x->shape[0], .in_h = x->shape[1], .in_w = x->shape[2], .in_c = x->shape[3],
-                          .out_h = y->shape[1], .out_w = y->shape[2], .out_c = c->filters,
-                          .kernel_h = k->shape[0], .kernel_w = k->shape[1],
-                          .stride_h = pair_at(&c->strides, 0), .stride_w = pair_at(&c->strides, 1),
-                          .dilation_h = pair_at(&c->dilation_rate, 0), .dilation_w = pair_at(&c->dilation_rate, 1)};
-    window_axis rows = {s.in_h, s.kernel_h, s.stride_h, s.dilation_h, 0, 0};
-    window_axis cols = {s.in_w, s.kernel_w, s.stride_w, s.dilation_w, 0, 0};
-    int same = !strcmp(c->padding, "same");
-    window_fit(&rows, same), window_fit(&cols, same); /* build checked they fit */
-    s.pad_top = rows.pad_before, s.pad_left = cols.pad_before;
-    return s;
-}
-
 void conv_window(const nnk_layer *layer, const nnk_shape *in, window2d *w)
 {
     const conv_config *c = layer->config;
@@ -79,6 +61,16 @@ void conv_window(const nnk_layer *layer, const nnk_shape *in, window2d *w)
         w->pad[a] = ax.pad_before, w->pad[a + 2] = pad_after(&ax);
         *(a ? &w->out_w : &w->out_h) = ax.out;
     }
+}
+
+/* The convolution's shape for a batch of rows: conv_window's geometry. */
+static nnk_conv2d_shape conv_shape(const nnk_layer *layer, const nnk_tensor *x)
+{
+    nnk_shape sample = {3, {x->shape[1], x->shape[2], x->shape[3]}};
+    window2d w;
+    conv_window(layer, &sample, &w);
+    return (nnk_conv2d_shape){x->shape[0], w.in_h, w.in_w, w.channels, w.out_h, w.out_w, w.out_c, w.k[0], w.k[1],
+                              w.stride[0], w.stride[1], w.dilation[0], w.dilation[1], w.pad[0], w.pad[1]};
 }
 
 static int conv_build(nnk_layer *layer, int n_in, const nnk_shape *in, nnk_shape *out, nnk_err *err)
@@ -125,7 +117,7 @@ static int conv_forward(nnk_layer *layer, int n_in, const nnk_tensor *const *in,
     const nnk_host_conv2d *conv = host_capability(layer, NNK_CAP_CONV2D, err);
     if (!conv)
         return err->status;
-    nnk_conv2d_shape s = conv_shape(layer, in[0], out);
+    nnk_conv2d_shape s = conv_shape(layer, in[0]);
     return conv->forward(&s, in[0]->data, layer->weights[0].value.data,
                          c->use_bias ? layer->weights[1].value.data : NULL, out->data, err);
 }
@@ -133,14 +125,14 @@ static int conv_forward(nnk_layer *layer, int n_in, const nnk_tensor *const *in,
 /* The input gradient (first: a folded update changes the kernel), then
  * the kernel's and bias's: into their grads, or with plain SGD at rate lr
  * > 0 folded in (value += -lr g). */
-static int conv_gradients(nnk_layer *layer, const nnk_tensor *x, const nnk_tensor *y, const nnk_tensor *dy,
+static int conv_gradients(nnk_layer *layer, const nnk_tensor *x, const nnk_tensor *dy,
                           nnk_tensor *dx, float lr, nnk_err *err)
 {
     const conv_config *c = layer->config;
     const nnk_host_conv2d *conv = host_capability(layer, NNK_CAP_CONV2D, err);
     if (!conv)
         return err->status;
-    nnk_conv2d_shape s = conv_shape(layer, x, y);
+    nnk_conv2d_shape s = conv_shape(layer, x);
     nnk_weight *k = &layer->weights[0], *b = c->use_bias ? &layer->weights[1] : NULL;
     if (dx && conv->backward_data(&s, dy->data, k->value.data, dx->data, err))
         return err->status;
@@ -163,15 +155,15 @@ static int conv_gradients(nnk_layer *layer, const nnk_tensor *x, const nnk_tenso
 static int conv_backward(nnk_layer *layer, int n_in, const nnk_tensor *const *in, const nnk_tensor *out,
                          const nnk_tensor *dout, nnk_tensor *const *din, nnk_err *err)
 {
-    (void)n_in;
-    return conv_gradients(layer, in[0], out, dout, din[0], 0.0f, err);
+    (void)n_in, (void)out;
+    return conv_gradients(layer, in[0], dout, din[0], 0.0f, err);
 }
 
 static int conv_backward_sgd(nnk_layer *layer, int n_in, const nnk_tensor *const *in, const nnk_tensor *out,
                              const nnk_tensor *dout, nnk_tensor *const *din, float learning_rate, nnk_err *err)
 {
-    (void)n_in;
-    return conv_gradients(layer, in[0], out, dout, din[0], learning_rate, err);
+    (void)n_in, (void)out;
+    return conv_gradients(layer, in[0], dout, din[0], learning_rate, err);
 }
 
 static const nnk_layer_fused_sgd conv_fused = {sizeof(nnk_layer_fused_sgd), conv_backward_sgd};

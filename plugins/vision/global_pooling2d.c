@@ -163,24 +163,8 @@ static int max_c(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter 
     return NNK_OK;
 }
 
-static const nnk_layer_export_onnx average_onnx_cap = {sizeof(nnk_layer_export_onnx), average_onnx};
-static const nnk_layer_export_c average_c_cap = {sizeof(nnk_layer_export_c), average_c};
-static const nnk_layer_export_onnx max_onnx_cap = {sizeof(nnk_layer_export_onnx), max_onnx};
-static const nnk_layer_export_c max_c_cap = {sizeof(nnk_layer_export_c), max_c};
-
-static const void *average_extension(const char *name)
-{
-    return !strcmp(name, NNK_CAP_EXPORT_ONNX) ? (const void *)&average_onnx_cap
-           : !strcmp(name, NNK_CAP_EXPORT_C)  ? (const void *)&average_c_cap
-                                              : NULL;
-}
-
-static const void *max_extension(const char *name)
-{
-    return !strcmp(name, NNK_CAP_EXPORT_ONNX) ? (const void *)&max_onnx_cap
-           : !strcmp(name, NNK_CAP_EXPORT_C)  ? (const void *)&max_c_cap
-                                              : NULL;
-}
+EXPORT_EXTENSION(max)
+EXPORT_EXTENSION(average)
 
 const nnk_layer_vtable global_average_pooling2d_layer = {
     .struct_size = sizeof(nnk_layer_vtable),

@@ -8,6 +8,7 @@
 #ifndef NNKIT_PLUGIN_VISION_H
 #define NNKIT_PLUGIN_VISION_H
 #include <nnkit/plugin.h>
+#include <string.h>
 
 extern const nnk_host *vision_host;
 
@@ -57,6 +58,18 @@ int conv_c(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, in
 void pool_c(const nnk_export_host *h, nnk_exporter *x, const window2d *w, int max, const char *input, const char *output);
 void global_c(const nnk_export_host *h, nnk_exporter *x, const nnk_shape *in, int max, const char *input,
               const char *output);
+
+/* A layer's extension(): its ONNX and C exports (the functions NAME_onnx
+ * and NAME_c) as nnkit.export.onnx/1 and nnkit.export.c/1. */
+#define EXPORT_EXTENSION(NAME)                                                                                        \
+    static const nnk_layer_export_onnx NAME##_onnx_cap = {sizeof(nnk_layer_export_onnx), NAME##_onnx};               \
+    static const nnk_layer_export_c NAME##_c_cap = {sizeof(nnk_layer_export_c), NAME##_c};                           \
+    static const void *NAME##_extension(const char *name)                                                             \
+    {                                                                                                                 \
+        return !strcmp(name, NNK_CAP_EXPORT_ONNX) ? (const void *)&NAME##_onnx_cap                                    \
+               : !strcmp(name, NNK_CAP_EXPORT_C)  ? (const void *)&NAME##_c_cap                                       \
+                                                  : NULL;                                                             \
+    }
 
 /* The host's capability by name, or an error naming the layer. */
 const void *host_capability(const nnk_layer *layer, const char *name, nnk_err *err);
