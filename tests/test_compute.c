@@ -565,24 +565,33 @@ START_TEST(batchnorm_passes_match_direct_loops)
             double *sum = malloc(sizeof(double) * (size_t)c), *sq = malloc(sizeof(double) * (size_t)c);
             double *center = malloc(sizeof(double) * (size_t)c), *p = malloc(sizeof(double) * (size_t)c);
             double *q = malloc(sizeof(double) * (size_t)c), *r = malloc(sizeof(double) * (size_t)c);
+            double *m1 = malloc(sizeof(double) * (size_t)c), *m2 = malloc(sizeof(double) * (size_t)c);
+            float *y2 = malloc(sizeof(float) * (size_t)(n * c + 1));
             for (int64_t k = 0; k < c; k++)
                 center[k] = 0.1 * (double)k, p[k] = 1.5 + k, q[k] = -0.25 * (double)k, r[k] = 0.5 - 0.1 * (double)k;
             ck_assert_int_eq(norm()->channel_sums(n, c, x, NULL, sum, &err), NNK_OK);
             ck_assert_int_eq(norm()->channel_sums(n, c, x, center, sq, &err), NNK_OK);
+            ck_assert_int_eq(norm()->moment_sums(n, c, x, center, m1, m2, &err), NNK_OK);
             norm()->normalize(n, c, x, center, inv, gamma, beta, h, y);
+            norm()->normalize(n, c, x, center, inv, gamma, beta, NULL, y2);
             for (int64_t k = 0; k < c; k++) {
-                double s = 0, d2 = 0;
+                double s = 0, d1 = 0, d2 = 0;
                 for (int64_t row = 0; row < n; row++) {
                     double v = x[row * c + k];
                     s += v;
+                    d1 += v - center[k];
                     d2 += (v - center[k]) * (v - center[k]);
-                    float want = (float)(v - center[k]) * inv[k];
-                    ck_assert(h[row * c + k] == want);
-                    float affine = gamma[k] * want + beta[k]; /* to rounding: a compiler may fuse it */
+                    double want = (v - center[k]) * inv[k]; /* the difference in float, against two floats */
+                    ck_assert_msg(fabs(h[row * c + k] - want) <= 4e-7 * fabs(want) + 1e-12, "xhat %.9g, want %.9g",
+                                  (double)h[row * c + k], want);
+                    float affine = gamma[k] * h[row * c + k] + beta[k]; /* to rounding: a compiler may fuse it */
                     ck_assert(fabsf(y[row * c + k] - affine) <= 1e-6f * (1 + fabsf(affine)));
+                    ck_assert(y2[row * c + k] == y[row * c + k]);
                 }
                 ck_assert_msg(fabs(sum[k] - s) <= 1e-9 * (1 + fabs(s)), "n %lld: sum %g, want %g", (long long)n, sum[k], s);
                 ck_assert_msg(fabs(sq[k] - d2) <= 1e-9 * (1 + d2), "n %lld: squares %g, want %g", (long long)n, sq[k], d2);
+                ck_assert_msg(fabs(m1[k] - d1) <= 1e-9 * (1 + fabs(d1)), "moment 1 %g, want %g", m1[k], d1);
+                ck_assert_msg(fabs(m2[k] - d2) <= 1e-9 * (1 + d2), "moment 2 %g, want %g", m2[k], d2);
             }
             ck_assert_int_eq(norm()->gradient_sums(n, c, dy, h, sum, sq, &err), NNK_OK);
             norm()->input_gradient(n, c, dy, h, p, q, r, y);
@@ -598,7 +607,7 @@ START_TEST(batchnorm_passes_match_direct_loops)
                 ck_assert(fabs(sq[k] - sh) <= 1e-9 * (1 + fabs(sh)));
             }
             free(x), free(dy), free(h), free(y), free(inv), free(gamma), free(beta), free(sum), free(sq), free(center);
-            free(p), free(q), free(r);
+            free(p), free(q), free(r), free(m1), free(m2), free(y2);
         }
 }
 END_TEST

@@ -296,7 +296,8 @@ START_TEST(abi_layout_pinned)
     ck_assert_uint_eq(offsetof(nnk_host_pool2d, average_backward), 32);
     ck_assert_uint_eq(sizeof(nnk_pool2d_shape), 12 * 8);
     ck_assert_uint_eq(offsetof(nnk_pool2d_shape, pool_h), 6 * 8);
-    ck_assert_uint_eq(sizeof(nnk_host_batchnorm), 40);
+    ck_assert_uint_eq(sizeof(nnk_host_batchnorm), 48);
+    ck_assert_uint_eq(offsetof(nnk_host_batchnorm, moment_sums), 40);
     ck_assert_uint_eq(offsetof(nnk_host_batchnorm, gradient_sums), 16);
     ck_assert_uint_eq(offsetof(nnk_host_batchnorm, input_gradient), 32);
     /* the names, each a versioned string */

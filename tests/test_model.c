@@ -411,6 +411,41 @@ START_TEST(batch_normalization_behaviour)
 }
 END_TEST
 
+/* batch_normalization's one-pass moments, taken around the moving mean
+ * (0 at first), are summed again around the mean when the shift is too
+ * far for double: 4096 rows near 1e6 with a spread of a tenth, whose sum
+ * of squares in one pass loses 4% of the variance, still normalize to
+ * variance 1 and move the moving variance by the exact batch variance. */
+START_TEST(batch_normalization_far_from_its_moving_mean)
+{
+    enum { ROWS = 4096 };
+    layer_def layers[] = {{"bn", "batch_normalization", {"momentum", "epsilon"}, {"0.9", "1e-12"}, 2}};
+    nnk_model *m = make_model(2, layers, 1, "mse", NULL, "sgd", 0.1, 5);
+    nnk_err err = {0, ""};
+    float *x = malloc(sizeof(float) * 2 * ROWS);
+    double mean = 0, var = 0;
+    for (int i = 0; i < ROWS; i++) {
+        x[2 * i] = 1e6f + 0.0625f * (float)((i * 37) % 17 - 8); /* exact floats */
+        x[2 * i + 1] = (float)(i % 5);
+        mean += x[2 * i] / (double)ROWS;
+    }
+    for (int i = 0; i < ROWS; i++)
+        var += (x[2 * i] - mean) * (x[2 * i] - mean) / ROWS;
+    ck_assert_int_eq(nnk__model_ensure_rows(m, ROWS, &err), 0);
+    nnk__model_set_inputs(m, x, ROWS);
+    ck_assert_int_eq(nnk__model_forward(m, ROWS, 1, &err), 0);
+    double squares = 0;
+    for (int i = 0; i < ROWS; i++)
+        squares += pow(m->nodes[0].a.data[2 * i], 2) / ROWS;
+    ck_assert_msg(fabs(squares - 1) < 1e-4, "normalized variance %.7g, want 1", squares);
+    const nnk_weight *mv = &m->nodes[0].layer.weights[3];
+    ck_assert_msg(fabs(mv->value.data[0] - (0.9 + 0.1 * var)) < 1e-6, "moving variance %.7g, want %.7g",
+                  (double)mv->value.data[0], 0.9 + 0.1 * var);
+    free(x);
+    nnk_model_free(m);
+}
+END_TEST
+
 /* normalization adapts to the training data before the first epoch. */
 START_TEST(normalization_adapts)
 {
@@ -885,6 +920,7 @@ Suite *model_suite(void)
     tcase_add_test(tc, callback_errors_stop_training);
     tcase_add_test(tc, dropout_behaviour);
     tcase_add_test(tc, batch_normalization_behaviour);
+    tcase_add_test(tc, batch_normalization_far_from_its_moving_mean);
     tcase_add_test(tc, normalization_adapts);
     tcase_add_test(tc, regularization_and_clipping);
     tcase_add_test(tc, save_load_predict_identical);

@@ -17,7 +17,8 @@
 #    each backend's gemm-only bound as nnkit drives it;
 #  - the host's convolution (bench_conv) at the CNN examples' shapes, batch
 #    64 on every core: each pass's GFLOP/s and share of the peak, against
-#    oneDNN threading itself and against im2col on the OpenBLAS backend;
+#    oneDNN threading itself and against im2col on the OpenBLAS backend,
+#    and each example's convolutions together as a training step runs them;
 #    the host's max pooling against oneDNN's pooling primitive, and batch
 #    normalization's training passes (forward, backward) against oneDNN's
 #    primitive;
@@ -233,6 +234,20 @@ if convs:
         b = statistics.median(float(r["host_gflops"]) for r in blas) if blas else 0
         print(f"  {shape:>11} {p:>16}: {host:6.1f} ({host / peak if peak else 0:.2f}) | oneDNN's threads {omp:6.1f} "
               f"| im2col {b:6.1f}")
+    # a training step's convolutions together: every pass of every layer, but the first layer's input
+    # gradient, which no step computes (its input is the data)
+    for model, name in (("cnn", "examples/fashion_cnn.ini"), ("book", "examples/fashion_cnn_book.ini")):
+        flop = seconds = 0.0
+        for (who, shape, p), rows in convs.items():
+            if who != "conv" or not shape.startswith(model + "_") or (shape.endswith("conv1") and p == "backward_data"):
+                continue
+            g = float(rows[0]["gflop"])
+            flop += g
+            seconds += g / statistics.median(float(r["host_gflops"]) for r in rows)
+        if seconds and peak:
+            share = flop / seconds / peak
+            print(f"  {name}'s convolutions in a training step: {flop / seconds:6.1f} GFLOP/s = {share:.2f} of the peak "
+                  f"(goal 0.5: {'met' if share >= 0.5 else f'missed by {0.5 - share:.2f}'})")
     for (who, shape, p), rows in convs.items():
         if who == "pool":
             host, dnnl = (statistics.median(float(r[k]) for r in rows) for k in ("host_us", "onednn_us"))

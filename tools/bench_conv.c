@@ -175,40 +175,48 @@ static void bench_pool(int64_t batch, int threads)
 /* The buffers of batch normalization's bench: n rows of c channels. */
 typedef struct norm_buffers {
     int64_t n, c;
-    float *x, *y, *xhat, *dy, *dx, *inv, *gb, *dgb, *mean_f, *var_f;
+    float *x, *y, *dy, *dx, *inv, *gb, *dgb, *mean_f, *var_f;
     double *mean, *var, *p, *q, *r;
 } norm_buffers;
 
-/* The host's passes: training forward (sums, centered squares,
- * normalization) or backward (gradient sums, input gradient). */
+/* The host's passes as batch_normalization runs them: training forward
+ * (both moments in one pass around a shift, normalization without a kept
+ * xhat) or backward (gradient sums and input gradient, both reading x). */
 static int host_norm(norm_buffers *b, int backward)
 {
     int64_t n = b->n, c = b->c;
     if (backward) {
-        if (nnk__host_batchnorm.gradient_sums(n, c, b->dy, b->xhat, b->mean, b->var, NULL))
+        if (nnk__host_batchnorm.gradient_sums(n, c, b->dy, b->x, b->mean, b->var, NULL))
             return -1;
-        nnk__host_batchnorm.input_gradient(n, c, b->dy, b->xhat, b->p, b->q, b->r, b->dx);
+        nnk__host_batchnorm.input_gradient(n, c, b->dy, b->x, b->p, b->q, b->r, b->dx);
         return 0;
     }
-    if (nnk__host_batchnorm.channel_sums(n, c, b->x, NULL, b->mean, NULL) ||
-        nnk__host_batchnorm.channel_sums(n, c, b->x, b->mean, b->var, NULL))
+    if (nnk__host_batchnorm.moment_sums(n, c, b->x, b->p, b->mean, b->var, NULL))
         return -1;
-    for (int64_t k = 0; k < c; k++)
-        b->inv[k] = (float)(1.0 / sqrt(b->var[k] / (double)n + 1e-3));
-    nnk__host_batchnorm.normalize(n, c, b->x, b->mean, b->inv, b->gb, b->gb + c, b->xhat, b->y);
+    for (int64_t k = 0; k < c; k++) {
+        double offset = b->mean[k] / (double)n;
+        b->inv[k] = (float)(1.0 / sqrt(b->var[k] / (double)n - offset * offset + 1e-3));
+        b->mean[k] = b->p[k] + offset;
+    }
+    nnk__host_batchnorm.normalize(n, c, b->x, b->mean, b->inv, b->gb, b->gb + c, NULL, b->y);
     return 0;
 }
 
 #ifdef NNK_BACKEND_ONEDNN
 /* oneDNN's batch-normalization primitive on NHWC maps (its JIT takes
- * them), forward training or backward; args[7] filled for it. */
+ * them), forward training or backward; args[8] filled for it. Its
+ * scratchpad is made once and kept (user mode), as a layer would keep
+ * it: oneDNN's own mode allocates one per call, and the fresh pages
+ * would be timed with the pass. */
 typedef struct onednn_norm {
     dnnl_engine_t engine;
     dnnl_stream_t stream;
     dnnl_primitive_desc_t pd, hint;
+    dnnl_primitive_attr_t attr;
     dnnl_primitive_t prim;
-    dnnl_memory_t m[7];
-    dnnl_exec_arg_t args[7];
+    dnnl_memory_t m[8];
+    dnnl_exec_arg_t args[8];
+    void *scratch;
 } onednn_norm;
 
 static int onednn_norm_make(onednn_norm *o, norm_buffers *b, int backward)
@@ -222,13 +230,21 @@ static int onednn_norm_make(onednn_norm *o, norm_buffers *b, int backward)
         dnnl_memory_desc_init_by_tag(&xd, 4, xs, dnnl_f32, dnnl_nhwc) ||
         dnnl_memory_desc_init_by_tag(&sd, 2, ss, dnnl_f32, dnnl_nc) ||
         dnnl_memory_desc_init_by_tag(&md, 1, ms, dnnl_f32, dnnl_a) ||
+        dnnl_primitive_attr_create(&o->attr) || dnnl_primitive_attr_set_scratchpad_mode(o->attr, dnnl_scratchpad_mode_user) ||
         dnnl_batch_normalization_forward_desc_init(&fwd, dnnl_forward_training, &xd, 1e-3f, dnnl_use_scaleshift) ||
-        dnnl_primitive_desc_create(&o->hint, &fwd, NULL, o->engine, NULL))
+        dnnl_primitive_desc_create(&o->hint, &fwd, o->attr, o->engine, NULL))
         return -1;
     if (backward && (dnnl_batch_normalization_backward_desc_init(&bwd, dnnl_backward, &xd, &xd, 1e-3f,
                                                                  dnnl_use_scaleshift) ||
-                     dnnl_primitive_desc_create(&o->pd, &bwd, NULL, o->engine, o->hint)))
+                     dnnl_primitive_desc_create(&o->pd, &bwd, o->attr, o->engine, o->hint)))
         return -1;
+    const dnnl_memory_desc_t *scratch = dnnl_primitive_desc_query_md(backward ? o->pd : o->hint,
+                                                                      dnnl_query_scratchpad_md, 0);
+    size_t bytes = scratch ? dnnl_memory_desc_get_size(scratch) : 0;
+    o->scratch = calloc(1, bytes + 64);
+    if (!o->scratch || dnnl_memory_create(&o->m[7], scratch, o->engine, o->scratch))
+        return -1;
+    o->args[7] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, o->m[7]};
     float *data[7] = {b->x, backward ? b->dx : b->y, b->mean_f, b->var_f, b->gb, b->dy, b->dgb};
     const dnnl_memory_desc_t *descs[7] = {&xd, &xd, &md, &md, &sd, &xd, &sd};
     int which[7] = {DNNL_ARG_SRC, backward ? DNNL_ARG_DIFF_SRC : DNNL_ARG_DST, DNNL_ARG_MEAN, DNNL_ARG_VARIANCE,
@@ -243,9 +259,10 @@ static int onednn_norm_make(onednn_norm *o, norm_buffers *b, int backward)
 
 static void onednn_norm_free(onednn_norm *o)
 {
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; i < 8; i++)
         dnnl_memory_destroy(o->m[i]);
     dnnl_primitive_destroy(o->prim), dnnl_primitive_desc_destroy(o->pd), dnnl_primitive_desc_destroy(o->hint);
+    dnnl_primitive_attr_destroy(o->attr), free(o->scratch);
     dnnl_stream_destroy(o->stream), dnnl_engine_destroy(o->engine);
 }
 #endif
@@ -266,7 +283,7 @@ static double time_norm(int way, norm_buffers *b, int backward)
         double t = now();
         for (int i = 0; i < 20; i++) {
 #ifdef NNK_BACKEND_ONEDNN
-            if (way == 1 && (dnnl_primitive_execute(o.prim, o.stream, 7, o.args) || dnnl_stream_wait(o.stream)))
+            if (way == 1 && (dnnl_primitive_execute(o.prim, o.stream, 8, o.args) || dnnl_stream_wait(o.stream)))
                 return -1;
 #endif
             if (way == 0 && host_norm(b, backward))
@@ -288,7 +305,7 @@ static double time_norm(int way, norm_buffers *b, int backward)
 static void bench_norm(int64_t batch, int threads)
 {
     int64_t n = batch * 26 * 26, c = 32;
-    norm_buffers b = {.n = n, .c = c, .x = filled(n * c), .y = filled(n * c), .xhat = filled(n * c),
+    norm_buffers b = {.n = n, .c = c, .x = filled(n * c), .y = filled(n * c),
                       .dy = filled(n * c), .dx = filled(n * c), .inv = filled(c), .gb = filled(2 * c),
                       .dgb = filled(2 * c), .mean_f = filled(c), .var_f = filled(c)};
     b.mean = calloc((size_t)c, sizeof(double)), b.var = calloc((size_t)c, sizeof(double));
@@ -309,7 +326,7 @@ static void bench_norm(int64_t batch, int threads)
         printf("norm batch=%lld threads=%d shape=cnn_bn1 pass=%s host_us=%.1f onednn1_us=%.1f onednn_us=%.1f\n",
                (long long)batch, threads, passes[backward], host, dnnl1, dnnl);
     }
-    free(b.x), free(b.y), free(b.xhat), free(b.dy), free(b.dx), free(b.inv), free(b.gb), free(b.dgb);
+    free(b.x), free(b.y), free(b.dy), free(b.dx), free(b.inv), free(b.gb), free(b.dgb);
     free(b.mean_f), free(b.var_f), free(b.mean), free(b.var), free(b.p), free(b.q), free(b.r);
 }
 

@@ -70,56 +70,78 @@ static int allreduce(nnk_layer *layer, double *v, int64_t n, nnk_err *err)
 static const nnk_host_batchnorm *passes(void)
 {
     const nnk_host_batchnorm *bn = NNK_CAPABILITY(layers_host, NNK_CAP_BATCHNORM);
-    return bn && NNK_HAS(bn, input_gradient) ? bn : NULL;
+    return bn && NNK_HAS(bn, moment_sums) ? bn : NULL;
 }
 
-/* slot 2 of the layer's scratch, as doubles: mean (c + 1), variance (c),
- * the row counts (2), the gradient sums (2 c) and one more c for backward */
-#define STATE_DOUBLES(c) (5 * (c) + 4)
+/* Slot 2 of the layer's scratch, as doubles: the batch's mean (c), the
+ * global and local row counts (2), the sums (2 c + 1: moments and the row
+ * count, then the gradient sums) and p, q, r for the input gradient (3 c;
+ * p holds the shift while the forward pass runs). Slot 1: inv (c floats).
+ * Backward reads x again instead of a kept xhat. */
+typedef struct bn_scratch {
+    double *mean, *counts, *sums, *p, *q, *r;
+    float *inv;
+} bn_scratch;
 
-/* Training statistics: the sums of x per channel into mean[0..c) and the
- * row count into mean[c], summed over the processes when synchronized
- * (then also the mean, and the squared deviations from it into var, over
- * every process's rows; counts[0..1] keep the global and local row counts
- * for backward). Returns how many processes took part (1: the sums are
- * this process's alone, not yet divided), negative on failure. */
-static int global_statistics(nnk_layer *layer, const nnk_host_batchnorm *bn, const float *x, int64_t n, int64_t c,
-                             double *mean, double *var, double *counts, nnk_err *err)
+static int scratch(nnk_layer *layer, int64_t c, bn_scratch *s)
 {
-    if (bn->channel_sums(n, c, x, NULL, mean, err))
+    double *g = (double *)layers_host->layer_scratch(layer, 2, 2 * (6 * c + 3));
+    s->inv = layers_host->layer_scratch(layer, 1, c);
+    if (!g || !s->inv)
         return -1;
-    mean[c] = (double)n;
-    int k = allreduce(layer, mean, c + 1, err);
-    if (k <= 1)
-        return k;
-    double total = mean[c];
-    for (int64_t j = 0; j < c; j++)
-        mean[j] /= total;
-    if (bn->channel_sums(n, c, x, mean, var, err) || allreduce(layer, var, c, err) < 0)
-        return -1;
-    for (int64_t j = 0; j < c; j++)
-        var[j] /= total;
-    counts[0] = total;
-    counts[1] = (double)n;
-    return k;
+    s->mean = g, s->counts = g + c, s->sums = g + c + 2;
+    s->p = g + 3 * c + 3, s->q = s->p + c, s->r = s->q + c;
+    return 0;
 }
 
-/* This process's mean and variance from its sums (global_statistics
- * with one process). */
-static int local_statistics(const nnk_host_batchnorm *bn, const float *x, int64_t n, int64_t c, double *mean,
-                            double *var, nnk_err *err)
+/* A shifted mean past 2^10 standard deviations loses more than float's
+ * precision to the one-pass variance: the batch is summed again around
+ * its mean. Shifts agree on every process, so the choice does too. */
+static int shift_too_far(double offset, double var, double epsilon)
 {
+    return offset * offset > 0x1p20 * (var + epsilon);
+}
+
+/* Training statistics into s->mean and var: both moments in one pass
+ * around the moving mean (the same on every process), summed over the
+ * processes with the row count when synchronized (counts[0..1] then keep
+ * the global and local counts for backward; counts[0] stays 0 when not).
+ * The centered second pass runs only when the shift is too far from the
+ * mean. NNK_OK, or the failing status with err set. */
+static int statistics(nnk_layer *layer, const nnk_host_batchnorm *bn, const float *x, int64_t n, int64_t c,
+                      const bn_scratch *s, double *var, nnk_err *err)
+{
+    const bn_config *cfg = layer->config;
+    const float *mm = layer->weights[MOVING_MEAN].value.data;
+    double *shift = s->p, *s1 = s->sums, *s2 = s->sums + c;
     for (int64_t j = 0; j < c; j++)
-        mean[j] /= (double)n;
-    if (bn->channel_sums(n, c, x, mean, var, err))
+        shift[j] = mm[j];
+    if (bn->moment_sums(n, c, x, shift, s1, s2, err))
+        return err->status;
+    s->sums[2 * c] = (double)n;
+    int procs = allreduce(layer, s->sums, 2 * c + 1, err), again = 0;
+    if (procs < 0)
+        return err->status;
+    double total = s->sums[2 * c];
+    s->counts[0] = procs > 1 ? total : 0;
+    s->counts[1] = (double)n;
+    for (int64_t j = 0; j < c && total > 0; j++) {
+        double offset = s1[j] / total, v = s2[j] / total - offset * offset;
+        s->mean[j] = shift[j] + offset;
+        var[j] = v > 0 ? v : 0;
+        again |= shift_too_far(offset, var[j], cfg->epsilon);
+    }
+    if (!again)
+        return NNK_OK;
+    if (bn->channel_sums(n, c, x, s->mean, var, err) || (procs > 1 && allreduce(layer, var, c, err) < 0))
         return err->status;
     for (int64_t j = 0; j < c; j++)
-        var[j] /= (double)n;
+        var[j] /= total;
     return NNK_OK;
 }
 
-static int bn_forward(nnk_layer *layer, int n_in, const nnk_tensor *const *in, nnk_tensor *out,
-                      int training, nnk_err *err)
+static int bn_forward(nnk_layer *layer, int n_in, const nnk_tensor *const *in, nnk_tensor *out, int training,
+                      nnk_err *err)
 {
     (void)n_in;
     const bn_config *cfg = layer->config;
@@ -128,31 +150,26 @@ static int bn_forward(nnk_layer *layer, int n_in, const nnk_tensor *const *in, n
     dims(in[0], &n, &c);
     const float *x = in[0]->data, *gamma = layer->weights[GAMMA].value.data, *beta = layer->weights[BETA].value.data;
     float *mm = layer->weights[MOVING_MEAN].value.data, *mv = layer->weights[MOVING_VARIANCE].value.data;
-    float *xhat = layers_host->layer_scratch(layer, 0, n * c), *inv = layers_host->layer_scratch(layer, 1, c);
-    double *g = (double *)layers_host->layer_scratch(layer, 2, 2 * STATE_DOUBLES(c));
+    bn_scratch s;
     if (!bn)
         return layers_host->err_set(err, NNK_EPLUGIN, "batch_normalization: the host lacks %s", NNK_CAP_BATCHNORM);
-    if (!xhat || !inv || !g)
+    if (scratch(layer, c, &s))
         return layers_host->err_set(err, NNK_ENOMEM, "out of memory");
-    double *gmean = g, *gvar = g + c + 1, *counts = g + 2 * c + 1;
-    counts[0] = 0; /* not synchronized, unless the sums below say so */
-    int procs = training ? global_statistics(layer, bn, x, n, c, gmean, gvar, counts, err) : 1;
-    if (procs < 0)
+    double *var = s.q;
+    if (training && statistics(layer, bn, x, n, c, &s, var, err))
         return err->status;
-    if (training && procs == 1 && n == 0) /* no row to learn statistics from */
+    if (training && s.sums[2 * c] == 0) /* no row anywhere to learn statistics from */
         return NNK_OK;
-    if (training && procs == 1 && local_statistics(bn, x, n, c, gmean, gvar, err))
-        return err->status;
     for (int64_t j = 0; j < c; j++) {
-        double mean = training ? gmean[j] : mm[j], var = training ? gvar[j] : mv[j];
+        double mean = training ? s.mean[j] : mm[j], v = training ? var[j] : mv[j];
         if (training) {
             mm[j] = (float)(cfg->momentum * mm[j] + (1 - cfg->momentum) * mean);
-            mv[j] = (float)(cfg->momentum * mv[j] + (1 - cfg->momentum) * var);
+            mv[j] = (float)(cfg->momentum * mv[j] + (1 - cfg->momentum) * v);
         }
-        inv[j] = (float)(1.0 / sqrt(var + cfg->epsilon));
-        gmean[j] = mean;
+        s.inv[j] = (float)(1.0 / sqrt(v + cfg->epsilon));
+        s.mean[j] = mean;
     }
-    bn->normalize(n, c, x, gmean, inv, gamma, beta, xhat, out->data);
+    bn->normalize(n, c, x, s.mean, s.inv, gamma, beta, NULL, out->data);
     return NNK_OK;
 }
 
@@ -160,16 +177,17 @@ static int bn_forward(nnk_layer *layer, int n_in, const nnk_tensor *const *in, n
  * its own rows' mean loss; the global one is dy times n / N (its rows over
  * the global batch's), and the result goes back to the local scale:
  *   dx = g inv / N (N dy - N/n (sum dy' + xhat sum dy' xhat)), dy' global.
- * Through one process's statistics, N = n and dy' = dy. */
+ * Through one process's statistics, N = n and dy' = dy. With
+ * xhat = (x - mean) inv, the pass reads x: dx = p dy + (q - r inv mean)
+ * + r inv x. */
 static int input_gradient(nnk_layer *layer, const nnk_host_batchnorm *bn, int64_t n, int64_t c, const float *dy,
-                          const float *xhat, const float *inv, const float *gamma, double *g, nnk_tensor *dx,
-                          nnk_err *err)
+                          const float *x, const float *gamma, const bn_scratch *s, nnk_tensor *dx, nnk_err *err)
 {
-    double *counts = g + 2 * c + 1, *sums = g + 2 * c + 3, *p = g, *q = g + c + 1, *r = g + 4 * c + 3;
-    int synced = counts[0] > 0;
-    double total = synced ? counts[0] : (double)n, back = !synced ? 1 : counts[1] > 0 ? total / counts[1] : 0;
+    double *sums = s->sums;
+    int synced = s->counts[0] > 0;
+    double total = synced ? s->counts[0] : (double)n, back = !synced ? 1 : s->counts[1] > 0 ? total / s->counts[1] : 0;
     if (synced) {
-        double share = counts[1] / total;
+        double share = s->counts[1] / total;
         for (int64_t j = 0; j < 2 * c; j++)
             sums[j] *= share;
         if (allreduce(layer, sums, 2 * c, err) < 0)
@@ -178,12 +196,12 @@ static int input_gradient(nnk_layer *layer, const nnk_host_batchnorm *bn, int64_
     if (!dx)
         return NNK_OK;
     for (int64_t j = 0; j < c; j++) {
-        double k = gamma[j] * inv[j] / total;
-        p[j] = k * total;
-        q[j] = -k * back * sums[j];
-        r[j] = -k * back * sums[c + j];
+        double k = gamma[j] * s->inv[j] / total, r = -k * back * sums[c + j];
+        s->p[j] = k * total;
+        s->q[j] = -k * back * sums[j] - r * s->inv[j] * s->mean[j];
+        s->r[j] = r * s->inv[j];
     }
-    bn->input_gradient(n, c, dy, xhat, p, q, r, dx->data);
+    bn->input_gradient(n, c, dy, x, s->p, s->q, s->r, dx->data);
     return NNK_OK;
 }
 
@@ -194,22 +212,21 @@ static int bn_backward(nnk_layer *layer, int n_in, const nnk_tensor *const *in, 
     const nnk_host_batchnorm *bn = passes();
     int64_t n, c;
     dims(in[0], &n, &c);
-    const float *gamma = layer->weights[GAMMA].value.data, *dy = dout->data;
+    const float *gamma = layer->weights[GAMMA].value.data, *dy = dout->data, *x = in[0]->data;
     float *dg = layer->weights[GAMMA].grad.data, *db = layer->weights[BETA].grad.data;
-    float *xhat = layers_host->layer_scratch(layer, 0, n * c), *inv = layers_host->layer_scratch(layer, 1, c);
-    double *g = (double *)layers_host->layer_scratch(layer, 2, 2 * STATE_DOUBLES(c));
+    bn_scratch s;
     if (!bn)
         return layers_host->err_set(err, NNK_EPLUGIN, "batch_normalization: the host lacks %s", NNK_CAP_BATCHNORM);
-    if (!xhat || !inv || !g)
+    if (scratch(layer, c, &s))
         return layers_host->err_set(err, NNK_ENOMEM, "out of memory");
-    double *sums = g + 2 * c + 3;
-    if (bn->gradient_sums(n, c, dy, xhat, sums, sums + c, err))
+    if (bn->gradient_sums(n, c, dy, x, s.sums, s.sums + c, err))
         return err->status;
-    for (int64_t j = 0; j < c; j++) { /* the core weights these by rows' share and sums them */
-        dg[j] = (float)sums[c + j];
-        db[j] = (float)sums[j];
+    for (int64_t j = 0; j < c; j++) { /* sum dy xhat from sum dy x; the core weights these by rows' share */
+        s.sums[c + j] = s.inv[j] * (s.sums[c + j] - s.mean[j] * s.sums[j]);
+        dg[j] = (float)s.sums[c + j];
+        db[j] = (float)s.sums[j];
     }
-    return input_gradient(layer, bn, n, c, dy, xhat, inv, gamma, g, din[0], err);
+    return input_gradient(layer, bn, n, c, dy, x, gamma, &s, din[0], err);
 }
 
 static float *inference_affine(const nnk_layer *layer, int64_t c)
@@ -249,9 +266,8 @@ static int bn_onnx(const nnk_layer *layer, const nnk_export_host *h, nnk_exporte
                               inference_affine(layer, c), 1, output);
 }
 
-static int bn_c(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in,
-                const char *const *inputs, const nnk_shape *in_shapes, const char *output,
-                const nnk_shape *out_shape, nnk_err *err)
+static int bn_c(const nnk_layer *layer, const nnk_export_host *h, nnk_exporter *x, int n_in, const char *const *inputs,
+                const nnk_shape *in_shapes, const char *output, const nnk_shape *out_shape, nnk_err *err)
 {
     (void)n_in, (void)in_shapes, (void)err;
     return layers_affine_c(h, x, inputs[0], output, out_shape, layer->weights[MOVING_MEAN].value.data,
@@ -263,7 +279,8 @@ LAYER_EXTENSION(bn, NULL)
 const nnk_layer_vtable batch_normalization_layer = {
     .struct_size = sizeof(nnk_layer_vtable),
     .name = "batch_normalization",
-    .doc = "Normalizes each feature by batch statistics in training and moving averages at inference, like Keras's BatchNormalization.",
+    .doc = "Normalizes each feature by batch statistics in training and moving averages at inference, like Keras's "
+           "BatchNormalization.",
     .params = bn_params,
     .config_size = sizeof(bn_config),
     .min_inputs = 1,

@@ -381,12 +381,21 @@ typedef struct nnk_host_batchnorm {
      * xhat[i][j]. NNK_OK, or NNK_ENOMEM with err set. */
     int (*gradient_sums)(int64_t n, int64_t c, const float *dy, const float *xhat, double *sum_dy,
                          double *sum_dy_xhat, nnk_err *err);
-    /* xhat = (float)(x - mean) * inv, y = gamma xhat + beta (per channel). */
+    /* xhat = (x - mean) inv, y = gamma xhat + beta (per channel); the
+     * difference is taken in float against mean as two floats, within an
+     * ulp of (float)(x - mean). From ABI 3.1 xhat may be NULL: only y is
+     * written. */
     void (*normalize)(int64_t n, int64_t c, const float *x, const double *mean, const float *inv,
                       const float *gamma, const float *beta, float *xhat, float *y);
     /* dx = (float)(p dy + q + r xhat), in double (per channel). */
     void (*input_gradient)(int64_t n, int64_t c, const float *dy, const float *xhat, const double *p,
                            const double *q, const double *r, float *dx);
+    /* ABI 3.1: both moments in one pass over x: sum[j] = the sum over rows
+     * of d = x[i][j] - shift[j] and sum_sq[j] = of d^2. A shift near the
+     * mean (any row of x) keeps sum_sq / n - (sum / n)^2 exact to double
+     * rounding. NNK_OK, or NNK_ENOMEM with err set. */
+    int (*moment_sums)(int64_t n, int64_t c, const float *x, const double *shift, double *sum, double *sum_sq,
+                       nnk_err *err);
 } nnk_host_batchnorm;
 
 /* ---- layers ---------------------------------------------------------- */
