@@ -86,7 +86,7 @@ static void pack_progress(nnk_model *m, const nnk_fit_state *s, pieces *p, Nnkit
     for (int k = 0; k < m->n_outputs; k++)
         for (int i = 0; i < m->outs[k].n_metrics; i++) {
             const nnk_metric_inst *mi = &m->outs[k].metrics[i];
-            p->metric_states[st->n_metric_states++] = (ProtobufCBinaryData){mi->vt->state_size, mi->state};
+            p->metric_states[st->n_metric_states++] = (ProtobufCBinaryData){mi->state_size, mi->state};
         }
     st->metric_states = p->metric_states;
     nnk_history *h = s->history;
@@ -195,9 +195,9 @@ static int restore(nnk_model *m, nnk_fit_state *s, const Nnkit__TrainingState *s
     for (int o = 0; o < m->n_outputs; o++)
         for (int i = 0; i < m->outs[o].n_metrics; i++, k++) {
             const nnk_metric_inst *mi = &m->outs[o].metrics[i];
-            if (k >= st->n_metric_states || st->metric_states[k].len != mi->vt->state_size)
+            if (k >= st->n_metric_states || st->metric_states[k].len != mi->state_size)
                 return nnk_err_set(err, NNK_ECONFIG, "backup '%s': metric states do not fit this model", path);
-            memcpy(mi->state, st->metric_states[k].data, mi->vt->state_size);
+            memcpy(mi->state, st->metric_states[k].data, mi->state_size);
         }
     nnk_history *h = s->history;
     if (h && st->n_history_keys) {

@@ -216,6 +216,8 @@ static int resolve_outputs(nnk_model *m, nnk_err *err)
         o->fused = o->loss->fused_activation && o->loss->compute_from_logits && n->act &&
                    !strcmp(n->act->name, o->loss->fused_activation) && n->n_consumers == 0;
         int rc = nnk__model_resolve_accuracy(m, o, err);
+        if (!rc)
+            rc = nnk__model_bind_metrics(o, err);
         if (rc)
             return rc;
     }

@@ -57,7 +57,8 @@ static int add_metric(nnk_model *m, nnk_output *o, const char *name, nnk_err *er
     snprintf(owner, sizeof owner, "metric '%s'", name);
     mi->params = nnk_params_new(mi->vt->params, mi->vt->config_size, owner, err);
     mi->name = strdup(name);
-    mi->state = calloc(1, mi->vt->state_size ? mi->vt->state_size : 1);
+    mi->state_size = mi->vt->state_size;
+    mi->state = calloc(1, mi->state_size ? mi->state_size : 1);
     if (!mi->params || !mi->name || !mi->state) {
         nnk_params_free(mi->params);
         free(mi->name);
@@ -106,10 +107,35 @@ int nnk__model_resolve_accuracy(nnk_model *m, nnk_output *o, nnk_err *err)
         free(mi->state);
         mi->params = np;
         mi->state = st;
+        mi->state_size = vt->state_size;
         mi->comp = c;
         mi->vt = vt;
         if (t && !strcmp(want, "binary_accuracy") && nnk_params_set(np, "threshold", threshold, NULL, err))
             return err ? err->status : NNK_ECONFIG;
+    }
+    return NNK_OK;
+}
+
+/* Metrics that size their state by the output's shape (nnkit.metric.bind/1)
+ * get it now, with a fresh state of their size. */
+int nnk__model_bind_metrics(nnk_output *o, nnk_err *err)
+{
+    for (int i = 0; i < o->n_metrics; i++) {
+        nnk_metric_inst *mi = &o->metrics[i];
+        const nnk_metric_bind *b = NNK_CAPABILITY(mi->vt, NNK_CAP_METRIC_BIND);
+        if (!b || !NNK_HAS(b, bind) || !b->bind)
+            continue;
+        size_t size = 0;
+        nnk_err inner = {0, ""};
+        if (b->bind((void *)nnk_params_config(mi->params), o->cols, o->label_cols, &size, &inner))
+            return nnk_err_set(err, NNK_ECONFIG, "compile: metric '%s': %s", mi->name,
+                               inner.status ? inner.msg : "its bind failed");
+        void *st = calloc(1, size ? size : 1);
+        if (!st)
+            return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+        free(mi->state);
+        mi->state = st;
+        mi->state_size = size;
     }
     return NNK_OK;
 }
@@ -143,11 +169,35 @@ static int setup_output(nnk_model *m, nnk_output *o, const char *name, const cha
     return rc;
 }
 
+/* METRIC.key: the parameter of every compiled metric of that name. */
+static int apply_metric_param(nnk_model *m, const char *key, const char *dot, const char *value, const char *where,
+                              nnk_err *err)
+{
+    int found = 0;
+    for (int k = 0; k < m->n_outputs; k++)
+        for (int i = 0; i < m->outs[k].n_metrics; i++) {
+            nnk_metric_inst *mi = &m->outs[k].metrics[i];
+            if (strlen(mi->name) != (size_t)(dot - key) || strncmp(mi->name, key, (size_t)(dot - key)))
+                continue;
+            found = 1;
+            int rc = nnk_params_set(mi->params, dot + 1, value, where, err);
+            if (rc)
+                return rc;
+        }
+    return found ? NNK_OK
+                 : nnk_err_set(err, NNK_ECONFIG, "%s%scompile: '%s' names no compiled metric ('%.*s')", where ? where : "",
+                               where ? ": " : "", key, (int)(dot - key), key);
+}
+
 /* A key goes to the optimizer when it has it, else to every loss that has
- * it; a key nobody has is an error with a did-you-mean. */
+ * it (METRIC.key to that metric); a key nobody has is an error with a
+ * did-you-mean. */
 static int apply_param(nnk_model *m, const char *key, const char *value, const char *where,
                        nnk_err *err)
 {
+    const char *dot = strchr(key, '.');
+    if (dot)
+        return apply_metric_param(m, key, dot, value, where, err);
     if (nnk_params_has(m->opt_params, key))
         return nnk_params_set(m->opt_params, key, value, where, err);
     int found = 0;

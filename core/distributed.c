@@ -13,9 +13,9 @@ void nnk__dp_slice(const nnk_reducer *r, int64_t rows, int64_t *lo, int64_t *n)
     *n = base + (r->rank < rem);
 }
 
-static int metric_sums(const nnk_metric_vtable *vt)
+static int metric_sums(const nnk_metric_inst *mi)
 {
-    return NNK_CAPABILITY(vt, NNK_CAP_DP_SUMS) && vt->state_size % sizeof(double) == 0;
+    return NNK_CAPABILITY(mi->vt, NNK_CAP_DP_SUMS) && mi->state_size % sizeof(double) == 0;
 }
 
 int nnk__dp_check(const nnk_model *m, const nnk_reducer *r, nnk_err *err)
@@ -27,7 +27,7 @@ int nnk__dp_check(const nnk_model *m, const nnk_reducer *r, nnk_err *err)
                            r->size);
     for (int k = 0; k < m->n_outputs; k++)
         for (int i = 0; i < m->outs[k].n_metrics; i++)
-            if (!metric_sums(m->outs[k].metrics[i].vt))
+            if (!metric_sums(&m->outs[k].metrics[i]))
                 return nnk_err_set(err, NNK_ECONFIG,
                                    "metric '%s' keeps a state that cannot be summed over processes (no nnkit.dp.sums/1): "
                                    "it cannot be used in data-parallel training",
@@ -92,7 +92,7 @@ int64_t nnk__dp_log_count(const nnk_model *m)
     int64_t n = 2 + m->n_outputs; /* loss sum, rows, each output's loss sum */
     for (int k = 0; k < m->n_outputs; k++)
         for (int i = 0; i < m->outs[k].n_metrics; i++)
-            n += (int64_t)(m->outs[k].metrics[i].vt->state_size / sizeof(double));
+            n += (int64_t)(m->outs[k].metrics[i].state_size / sizeof(double));
     return n;
 }
 
@@ -105,7 +105,7 @@ void nnk__dp_pack_logs(const nnk_model *m, double loss_sum, const double *out_su
         buf[n++] = out_sums[k];
     for (int k = 0; k < m->n_outputs; k++)
         for (int i = 0; i < m->outs[k].n_metrics; i++) {
-            size_t bytes = m->outs[k].metrics[i].vt->state_size;
+            size_t bytes = m->outs[k].metrics[i].state_size;
             memcpy(buf + n, m->outs[k].metrics[i].state, bytes);
             n += (int64_t)(bytes / sizeof(double));
         }
@@ -120,7 +120,7 @@ void nnk__dp_unpack_logs(nnk_model *m, const double *buf, double *loss_sum, doub
         out_sums[k] = buf[2 + k];
     for (int k = 0; k < m->n_outputs; k++)
         for (int i = 0; i < m->outs[k].n_metrics; i++) {
-            size_t bytes = m->outs[k].metrics[i].vt->state_size;
+            size_t bytes = m->outs[k].metrics[i].state_size;
             memcpy(m->outs[k].metrics[i].state, buf + n, bytes);
             n += (int64_t)(bytes / sizeof(double));
         }
@@ -133,7 +133,7 @@ const void *nnk__dp_metric_state(const nnk_model *m, const double *buf, int k, i
         for (int ii = 0; ii < m->outs[kk].n_metrics; ii++) {
             if (kk == k && ii == i)
                 return buf + n;
-            n += (int64_t)(m->outs[kk].metrics[ii].vt->state_size / sizeof(double));
+            n += (int64_t)(m->outs[kk].metrics[ii].state_size / sizeof(double));
         }
     return NULL;
 }

@@ -93,6 +93,7 @@ typedef struct nnk_metric_inst {
     const nnk_metric_vtable *vt;
     nnk_params *params;
     void *state;
+    size_t state_size; /* the vtable's, or what nnkit.metric.bind/1 set */
 } nnk_metric_inst;
 
 #define NNK_MAX_METRICS 8
@@ -317,6 +318,7 @@ int nnk__envelope_write(const char *path, const char magic[4], const uint8_t *pa
 uint8_t *nnk__envelope_read(const char *path, const char magic[4], const char *what, size_t *len,
                            nnk_err *err);
 void nnk__shape_text(const nnk_shape *s, char *buf, size_t n);
+int nnk__model_bind_metrics(nnk_output *o, nnk_err *err);
 int nnk__model_resolve_accuracy(nnk_model *m, nnk_output *o, nnk_err *err);
 int nnk__unknown_component(const nnk_registry *reg, nnk_kind kind, const char *name,
                           const char *owner, nnk_err *err);

@@ -470,6 +470,11 @@ const char *nnk_model_output_metric(const nnk_model *m, int k, int i)
     return m->outs[k].metrics[i].name;
 }
 
+const nnk_params *nnk_model_output_metric_params(const nnk_model *m, int k, int i)
+{
+    return nnk_model_output_metric(m, k, i) ? m->outs[k].metrics[i].params : NULL;
+}
+
 const char *nnk_model_optimizer(const nnk_model *m, const nnk_params **params)
 {
     if (params)

@@ -499,6 +499,15 @@ static int recompile(nnk_model *m, const Nnkit__Model *msg, nnk_err *err)
     }
     int n = params_arrays(msg->optimizer->component, keys, values, 128);
     n += params_arrays(o0->loss, keys + n, values + n, 128 - n);
+    char scoped[64][160]; /* a metric's parameters as METRIC.key, which compile gives to that metric */
+    int n_scoped = 0;
+    for (size_t i = 0; i < o0->n_metrics; i++)
+        for (size_t k = 0; k < o0->metrics[i]->n_params && n < 128 && n_scoped < 64; k++, n_scoped++) {
+            snprintf(scoped[n_scoped], sizeof scoped[n_scoped], "%.64s.%.64s", o0->metrics[i]->name,
+                     o0->metrics[i]->params[k]->key);
+            keys[n] = scoped[n_scoped];
+            values[n++] = o0->metrics[i]->params[k]->value;
+        }
     nnk_compile_options co;
     nnk_compile_options_init(&co);
     co.optimizer = msg->optimizer->component->type;

@@ -117,7 +117,7 @@ static void metrics_reset(nnk_model *m)
 {
     for (int k = 0; k < m->n_outputs; k++)
         for (int i = 0; i < m->outs[k].n_metrics; i++)
-            memset(m->outs[k].metrics[i].state, 0, m->outs[k].metrics[i].vt->state_size);
+            memset(m->outs[k].metrics[i].state, 0, m->outs[k].metrics[i].state_size);
 }
 
 static void metrics_update(nnk_model *m, int64_t rows)

@@ -985,9 +985,10 @@ static int read_compile(const nnk_experiment *e, compile_section *ck, nnk_err *e
     return NNK_OK;
 }
 
-/* OPTIMIZER.key and LOSS.key apply only when that optimizer or loss is the
- * one compiled, so a sweep can switch them (sgd.momentum = 0.9 with adam,
- * huber.delta = 1 with mse): the others are dropped, the scope cut off. */
+/* OPTIMIZER.key, LOSS.key and METRIC.key apply only when that optimizer,
+ * loss or metric is compiled, so a sweep can switch them (sgd.momentum =
+ * 0.9 with adam, huber.delta = 1 with mse): the others are dropped, the
+ * scope cut off (but a metric's, which compile reads). */
 static int scope_keys(const nnk_model *m, compile_section *ck, nnk_err *err)
 {
     const char *opt = ck->co.optimizer ? ck->co.optimizer : "sgd";
@@ -997,13 +998,16 @@ static int scope_keys(const nnk_model *m, compile_section *ck, nnk_err *err)
         if (dot) {
             char scope[128];
             snprintf(scope, sizeof scope, "%.*s", (int)(dot - ck->keys[i]), ck->keys[i]);
-            int is_opt = nnk_registry_find(nnk_model_registry(m), NNK_KIND_OPTIMIZER, scope) != NULL;
-            if (!is_opt && !nnk_registry_find(nnk_model_registry(m), NNK_KIND_LOSS, scope))
-                return nnk_err_set(err, NNK_ECONFIG, "%s: compile: '%s' names no optimizer or loss ('%s')", ck->where[i],
-                                   ck->keys[i], scope);
-            if (is_opt ? strcmp(scope, opt) : !list_has(ck->loss, scope))
-                continue; /* for another optimizer or loss */
-            ck->keys[i] = dot + 1;
+            const nnk_registry *reg = nnk_model_registry(m);
+            int is_opt = nnk_registry_find(reg, NNK_KIND_OPTIMIZER, scope) != NULL;
+            int is_metric = !is_opt && (nnk_registry_find(reg, NNK_KIND_METRIC, scope) || !strcmp(scope, "accuracy"));
+            if (!is_opt && !is_metric && !nnk_registry_find(reg, NNK_KIND_LOSS, scope))
+                return nnk_err_set(err, NNK_ECONFIG, "%s: compile: '%s' names no optimizer, loss or metric ('%s')",
+                                   ck->where[i], ck->keys[i], scope);
+            if (is_opt ? strcmp(scope, opt) : !list_has(is_metric ? ck->co.metrics : ck->loss, scope))
+                continue; /* for another optimizer, loss or metric */
+            if (!is_metric) /* a metric's key keeps its scope: compile gives it to that metric */
+                ck->keys[i] = dot + 1;
         }
         ck->keys[kept] = ck->keys[i];
         ck->values[kept] = ck->values[i];
@@ -1165,6 +1169,17 @@ static void write_params(FILE *f, const nnk_params *p)
     }
 }
 
+static void write_changed_params(FILE *f, const char *scope, const nnk_params *p)
+{
+    for (int i = 0; p && i < nnk_params_count(p); i++) {
+        char buf[1024];
+        nnk_params_format(p, i, buf, sizeof buf);
+        const nnk_param_spec *spec = nnk_params_spec(p, i);
+        if (strcmp(buf, spec->default_value ? spec->default_value : ""))
+            fprintf(f, "%s.%s = %s\n", scope, spec->name, buf);
+    }
+}
+
 /* Input i's name and shape. */
 static void input_at(const nnk_model *m, int i, const char **name, nnk_shape *shape)
 {
@@ -1301,6 +1316,8 @@ static void write_compile(FILE *f, const nnk_model *m)
     write_params(f, opt_params);
     if (n_out)
         write_params(f, oi[0].loss_params);
+    for (int i = 0; n_out && i < oi[0].n_metrics; i++) /* METRIC.key where it is not the default */
+        write_changed_params(f, nnk_model_output_metric(m, 0, i), nnk_model_output_metric_params(m, 0, i));
 }
 
 char *nnk_experiment_resolved_text(const nnk_experiment *e, const nnk_model *m,

@@ -470,7 +470,7 @@ check "repeat 0" 2 "nnkit: error: --set: layer 'hidden': parameter 'repeat' must
 check "scoped key of another optimizer" 0 "" $NNKIT train deep.ini --run-name scoped --set compile.optimizer=adam --set fit.epochs=1
 grep -q "^optimizer = adam$" runs/scoped/config.ini && ! grep -q "^momentum" runs/scoped/config.ini && grep -q "^\[layer hidden_3\]$" runs/scoped/config.ini \
   && pass=$((pass + 1)) || { echo "FAIL: scoped keys: $(grep -A3 "^optimizer" runs/scoped/config.ini)"; fail=$((fail + 1)); }
-check "scope of no optimizer" 2 "nnkit: error: --set: compile: 'sgdd.momentum' names no optimizer or loss ('sgdd')" \
+check "scope of no optimizer" 2 "nnkit: error: --set: compile: 'sgdd.momentum' names no optimizer, loss or metric ('sgdd')" \
   $NNKIT train deep.ini --set compile.sgdd.momentum=0.5
 check "sweep depth and optimizer" 0 "" $NNKIT sweep deep.ini --grid hidden.repeat=1,2 --choice compile.optimizer=sgd,adam --name depth \
   --set fit.epochs=2 --jobs 2
@@ -856,8 +856,28 @@ check "a fit key in compile" 2 "nnkit: error: --set: unknown key 'epochs' for se
 check "integer labels for categorical_crossentropy" 1 \
   "nnkit: error: data 'examples/data/iris.csv': 1 label columns, but the model's outputs need 3 for 'output' (class indices in one column want loss 'sparse_categorical_crossentropy')" \
   $NNKIT train examples/iris.ini --set compile.loss=categorical_crossentropy
-check "a mistyped metric" 2 "nnkit: error: compile: unknown metric 'acuracy' (did you mean 'accuracy'?); available: accuracy (the one the loss implies), binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, mse, mae" \
+check "a mistyped metric" 2 "nnkit: error: compile: unknown metric 'acuracy' (did you mean 'accuracy'?); available: accuracy (the one the loss implies), binary_accuracy, categorical_accuracy, sparse_categorical_accuracy, mse, mae, precision, recall, true_positives, false_positives, true_negatives, false_negatives, auc, f1_score, fbeta_score, top_k_categorical_accuracy, sparse_top_k_categorical_accuracy" \
   $NNKIT train examples/regression.ini --set compile.metrics=acuracy
+# --- classification metrics with their own parameters (METRIC.key), kept in the model and config.ini ---
+check "classification metrics" 0 "" $NNKIT train examples/iris.ini --run-name judged \
+  --set "compile.metrics=accuracy, precision, auc, f1_score, sparse_top_k_categorical_accuracy" \
+  --set compile.precision.class_id=2 --set compile.auc.curve=PR --set compile.f1_score.average=macro \
+  --set compile.sparse_top_k_categorical_accuracy.k=2
+grep -q "^precision.class_id = 2$" runs/judged/config.ini && grep -q "^auc.curve = PR$" runs/judged/config.ini \
+  && grep -q "^f1_score.average = macro$" runs/judged/config.ini \
+  && pass=$((pass + 1)) || { echo "FAIL: config.ini lacks the metrics' parameters"; fail=$((fail + 1)); }
+check "evaluate the model" 0 "" $NNKIT evaluate runs/judged/model.nnk --data examples/data/iris.csv
+cp out judged-1.txt
+check "evaluate its config.ini's model" 0 "" $NNKIT train runs/judged/config.ini --run-name judged2
+check "evaluate it" 0 "" $NNKIT evaluate runs/judged2/model.nnk --data examples/data/iris.csv
+cmp -s out judged-1.txt && grep -q "precision .* auc .* f1_score .* sparse_top_k_categorical_accuracy" out \
+  && pass=$((pass + 1)) || { echo "FAIL: the metrics differ through config.ini: $(cat judged-1.txt out)"; fail=$((fail + 1)); }
+check "a class_id past the output" 2 "nnkit: error: compile: metric 'precision': class_id 3 is outside the output's 3 columns" \
+  $NNKIT train examples/iris.ini --set compile.metrics=precision --set compile.precision.class_id=3
+check "a metric's parameter it lacks" 2 "*" \
+  $NNKIT train examples/iris.ini --set compile.metrics=auc --set compile.auc.thresholds=0.5
+grep -q "auc" err && grep -q "thresholds" err && pass=$((pass + 1)) || { echo "FAIL: $(cat err)"; fail=$((fail + 1)); }
+check "a metric not compiled" 0 "" $NNKIT train examples/iris.ini --set compile.auc.curve=PR --set fit.epochs=1 --run-name notauc
 check "sign output on 0/1 labels" 0 "nnkit: note: output 'tlu': its accuracy compares signs (-1 or +1 against a threshold of 0), but its labels are 0 and 1; give -1 for the negative class" \
   $NNKIT train examples/iris_perceptron.ini --set tlu.activation=sign --set fit.epochs=1 --set fit.verbose=0 --run-name signs
 $NNKIT --help | grep -q "hyper-parameter search (grid, random, hyperband, bayes)" && pass=$((pass + 1)) || { echo "FAIL: nnkit --help lacks bayes"; fail=$((fail + 1)); }

@@ -185,9 +185,17 @@ static void metric_checks(report *r, const nnk_component_info *c, nnk_rng *g)
         y[i] = (float)(nnk__rng_next(g) % 2);
     for (int rr = 0; rr < ROWS; rr++) /* also valid as class indices */
         y[rr] = (float)(rr % COLS);
-    void *s1 = calloc(1, mv->state_size + 1), *s2 = calloc(1, mv->state_size + 1);
-    mv->update(cfg, s1, pred, y, ROWS, COLS);
     int sparse = strstr(c->name, "sparse") != NULL;
+    size_t size = mv->state_size;
+    const nnk_metric_bind *bind = NNK_CAPABILITY(mv, NNK_CAP_METRIC_BIND);
+    nnk_err err = {0, ""};
+    if (bind && NNK_HAS(bind, bind) && bind->bind && bind->bind((void *)cfg, COLS, sparse ? 1 : COLS, &size, &err)) {
+        row(r, c->name, "streaming", 0, "its defaults do not bind to %d columns: %s", COLS, err.msg);
+        nnk_params_free(p);
+        return;
+    }
+    void *s1 = calloc(1, size + 1), *s2 = calloc(1, size + 1);
+    mv->update(cfg, s1, pred, y, ROWS, COLS);
     mv->update(cfg, s2, pred, y, 2, COLS);
     mv->update(cfg, s2, pred + 2 * COLS, y + 2 * (sparse ? 1 : COLS), ROWS - 2, COLS);
     double a = mv->result(cfg, s1), b = mv->result(cfg, s2);

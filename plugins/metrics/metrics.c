@@ -1,21 +1,22 @@
-/* Built-in metrics, streamed over batches: a running sum and a count. */
+/* Built-in metrics, streamed over batches: the accuracies and errors (a
+ * running sum and a count) here; the classification metrics in
+ * confusion.c, auc.c, fscore.c and topk.c. */
+#include "metrics.h"
 #include <math.h>
-#include <nnkit/plugin.h>
+#include <stdlib.h>
 #include <string.h>
 
-typedef struct mean_state {
-    double sum, count;
-} mean_state;
+const nnk_host *metrics_host;
 
 typedef struct threshold_config {
     double threshold;
 } threshold_config;
 
 static const nnk_param_spec no_params[] = {{NULL, 0, NULL, 0, 0, NULL, NULL, 0}};
-static const nnk_param_spec binary_params[] = {
-    {"threshold", NNK_PARAM_FLOAT, "0.5", -1e30, 1e30, NULL,
-     "a prediction above it counts as 1", offsetof(threshold_config, threshold)},
-    {NULL, 0, NULL, 0, 0, NULL, NULL, 0}};
+static const nnk_param_spec binary_params[] = {{"threshold", NNK_PARAM_FLOAT, "0.5", -1e30, 1e30, NULL,
+                                                "a prediction above it counts as 1",
+                                                offsetof(threshold_config, threshold)},
+                                               {NULL, 0, NULL, 0, 0, NULL, NULL, 0}};
 
 static int64_t argmax(const float *v, int64_t n)
 {
@@ -26,8 +27,7 @@ static int64_t argmax(const float *v, int64_t n)
     return k;
 }
 
-static void binary_update(const void *cfg, void *state, const float *p, const float *y,
-                          int64_t rows, int64_t cols)
+static void binary_update(const void *cfg, void *state, const float *p, const float *y, int64_t rows, int64_t cols)
 {
     mean_state *s = state;
     double t = ((const threshold_config *)cfg)->threshold;
@@ -36,8 +36,7 @@ static void binary_update(const void *cfg, void *state, const float *p, const fl
     s->count += (double)(rows * cols);
 }
 
-static void categorical_update(const void *cfg, void *state, const float *p, const float *y,
-                               int64_t rows, int64_t cols)
+static void categorical_update(const void *cfg, void *state, const float *p, const float *y, int64_t rows, int64_t cols)
 {
     (void)cfg;
     mean_state *s = state;
@@ -46,8 +45,7 @@ static void categorical_update(const void *cfg, void *state, const float *p, con
     s->count += (double)rows;
 }
 
-static void sparse_update(const void *cfg, void *state, const float *p, const float *y,
-                          int64_t rows, int64_t cols)
+static void sparse_update(const void *cfg, void *state, const float *p, const float *y, int64_t rows, int64_t cols)
 {
     (void)cfg;
     mean_state *s = state;
@@ -56,8 +54,7 @@ static void sparse_update(const void *cfg, void *state, const float *p, const fl
     s->count += (double)rows;
 }
 
-static void mse_update(const void *cfg, void *state, const float *p, const float *y,
-                       int64_t rows, int64_t cols)
+static void mse_update(const void *cfg, void *state, const float *p, const float *y, int64_t rows, int64_t cols)
 {
     (void)cfg;
     mean_state *s = state;
@@ -66,8 +63,7 @@ static void mse_update(const void *cfg, void *state, const float *p, const float
     s->count += (double)(rows * cols);
 }
 
-static void mae_update(const void *cfg, void *state, const float *p, const float *y,
-                       int64_t rows, int64_t cols)
+static void mae_update(const void *cfg, void *state, const float *p, const float *y, int64_t rows, int64_t cols)
 {
     (void)cfg;
     mean_state *s = state;
@@ -76,7 +72,7 @@ static void mae_update(const void *cfg, void *state, const float *p, const float
     s->count += (double)(rows * cols);
 }
 
-static double mean_result(const void *cfg, const void *state)
+double metrics_mean_result(const void *cfg, const void *state)
 {
     (void)cfg;
     const mean_state *s = state;
@@ -87,46 +83,92 @@ static double mean_result(const void *cfg, const void *state)
  * data-parallel training. */
 static const nnk_metric_sums sums = {sizeof(nnk_metric_sums)};
 
-static const void *sums_extension(const char *name)
+const void *metrics_sums_extension(const char *name) { return !strcmp(name, NNK_CAP_DP_SUMS) ? &sums : NULL; }
+
+const void *metrics_bound_extension(const char *name, const nnk_metric_bind *bind)
 {
-    return !strcmp(name, NNK_CAP_DP_SUMS) ? &sums : NULL;
+    return !strcmp(name, NNK_CAP_METRIC_BIND) ? (const void *)bind : metrics_sums_extension(name);
 }
 
-#define METRIC(var, nm, doc_text, prm, fn)            \
-    static const nnk_metric_vtable var = {           \
-        .struct_size = sizeof(nnk_metric_vtable),    \
-        .name = nm,                                  \
-        .doc = doc_text,                             \
-        .params = prm,                               \
-        .config_size = sizeof(threshold_config),     \
-        .state_size = sizeof(mean_state),            \
-        .update = fn,                                \
-        .result = mean_result,                       \
-        .extension = sums_extension,                 \
+int64_t metric_label_class(const metric_shape *s, const float *y, int64_t r)
+{
+    if (s->label_cols != s->cols)
+        return y[r] >= 0 && y[r] < (float)s->cols && y[r] == floorf(y[r]) ? (int64_t)y[r] : -1;
+    return argmax(y + r * s->cols, s->cols);
+}
+
+int metric_threshold(const char *text, const char *param, double fallback, double lo, int lo_open, double hi,
+                     double *out, nnk_err *err)
+{
+    if (!text || !*text) {
+        *out = fallback;
+        return NNK_OK;
+    }
+    char *end;
+    double v = strtod(text, &end);
+    while (*end == ' ')
+        end++;
+    if (end == text || *end || !(lo_open ? v > lo : v >= lo) || !(v <= hi))
+        return metrics_host->err_set(err, NNK_ECONFIG, "%s must be one number in %s%g, %g], got '%.40s'", param,
+                                     lo_open ? "(" : "[", lo, hi, text);
+    *out = v;
+    return NNK_OK;
+}
+
+#define METRIC(var, nm, doc_text, prm, fn)                                                                             \
+    static const nnk_metric_vtable var = {                                                                             \
+        .struct_size = sizeof(nnk_metric_vtable),                                                                      \
+        .name = nm,                                                                                                    \
+        .doc = doc_text,                                                                                               \
+        .params = prm,                                                                                                 \
+        .config_size = sizeof(threshold_config),                                                                       \
+        .state_size = sizeof(mean_state),                                                                              \
+        .update = fn,                                                                                                  \
+        .result = metrics_mean_result,                                                                                 \
+        .extension = metrics_sums_extension,                                                                           \
     };
 
-METRIC(binary_acc, "binary_accuracy", "share of outputs on the right side of the threshold", binary_params, binary_update)
-METRIC(categorical_acc, "categorical_accuracy", "share of rows whose argmax matches the one-hot label", no_params, categorical_update)
-METRIC(sparse_acc, "sparse_categorical_accuracy", "share of rows whose argmax equals the class index", no_params, sparse_update)
+METRIC(binary_acc, "binary_accuracy", "share of outputs on the right side of the threshold", binary_params,
+       binary_update)
+METRIC(categorical_acc, "categorical_accuracy", "share of rows whose argmax matches the one-hot label", no_params,
+       categorical_update)
+METRIC(sparse_acc, "sparse_categorical_accuracy", "share of rows whose argmax equals the class index", no_params,
+       sparse_update)
 METRIC(mse_metric, "mse", "mean squared error", no_params, mse_update)
 METRIC(mae_metric, "mae", "mean absolute error", no_params, mae_update)
 
-static const nnk_metric_vtable *const metrics[] = {&binary_acc, &categorical_acc, &sparse_acc,
-                                                   &mse_metric, &mae_metric, NULL};
+static const nnk_metric_vtable *const metrics[] = {&binary_acc,
+                                                   &categorical_acc,
+                                                   &sparse_acc,
+                                                   &mse_metric,
+                                                   &mae_metric,
+                                                   &metric_precision,
+                                                   &metric_recall,
+                                                   &metric_true_positives,
+                                                   &metric_false_positives,
+                                                   &metric_true_negatives,
+                                                   &metric_false_negatives,
+                                                   &metric_auc,
+                                                   &metric_f1_score,
+                                                   &metric_fbeta_score,
+                                                   &metric_top_k_categorical_accuracy,
+                                                   &metric_sparse_top_k_categorical_accuracy,
+                                                   NULL};
 
 static const nnk_plugin metrics_plugin = {
     .struct_size = sizeof(nnk_plugin),
     .abi_major = NNK_ABI_MAJOR,
     .abi_minor = NNK_ABI_MINOR,
     .name = "nnkit-metrics",
-    .version = "0.1.0",
+    .version = "0.2.0",
     .doc = "Built-in metrics. 'accuracy' picks binary, categorical or sparse from the loss.",
     .metrics = metrics,
 };
 
 static const nnk_plugin *plugin_init(const nnk_host *host, nnk_err *err)
 {
-    (void)host, (void)err;
+    (void)err;
+    metrics_host = host;
     return &metrics_plugin;
 }
 

@@ -486,6 +486,8 @@ typedef struct nnk_output_info {
 } nnk_output_info;
 NNK_API int nnk_model_output_info(const nnk_model *m, int k, nnk_output_info *out);
 NNK_API const char *nnk_model_output_metric(const nnk_model *m, int k, int i);
+/* That metric's parameters (NULL when there is no such metric). */
+NNK_API const nnk_params *nnk_model_output_metric_params(const nnk_model *m, int k, int i);
 /* The optimizer's name (NULL before compile) and its parameters. */
 NNK_API const char *nnk_model_optimizer(const nnk_model *m, const nnk_params **params);
 /* Gradient clipping as compiled (0: off). */

@@ -89,6 +89,7 @@ typedef struct nnk_tensor {
 #define NNK_CAP_FUSED_SGD "nnkit.train.fused_sgd/1" /* layers, optimizers: nnk_*_fused_sgd */
 #define NNK_CAP_DP_ALLREDUCE "nnkit.dp.allreduce/1" /* the host: nnk_host_allreduce */
 #define NNK_CAP_DP_SUMS "nnkit.dp.sums/1"           /* metrics: nnk_metric_sums */
+#define NNK_CAP_METRIC_BIND "nnkit.metric.bind/1"   /* metrics: nnk_metric_bind */
 #define NNK_CAP_CLASS_THRESHOLD "nnkit.metric.class_threshold/1" /* activations: nnk_activation_threshold */
 #define NNK_CAP_CONV2D "nnkit.compute.conv2d/1"   /* the host: nnk_host_conv2d */
 #define NNK_CAP_POOL2D "nnkit.compute.pool2d/1"   /* the host: nnk_host_pool2d */
@@ -646,6 +647,18 @@ typedef struct nnk_metric_vtable {
 typedef struct nnk_metric_sums {
     size_t struct_size;
 } nnk_metric_sums;
+
+/* nnkit.metric.bind/1, a metric's: bind runs once the output's shape is
+ * known (when the model is built or loaded), before any update. It checks
+ * the config against cols output columns whose labels have label_cols
+ * columns (cols, or 1 for class indices under a sparse loss), may note
+ * both in its config (fields no parameter names), and sets *state_size,
+ * which then replaces the vtable's state_size. NNK_OK, or NNK_ECONFIG
+ * with err set to a message naming the parameter. */
+typedef struct nnk_metric_bind {
+    size_t struct_size;
+    int (*bind)(void *config, int64_t cols, int64_t label_cols, size_t *state_size, nnk_err *err);
+} nnk_metric_bind;
 
 /* ---- optimizers ---------------------------------------------------------- */
 

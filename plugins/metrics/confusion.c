@@ -1,0 +1,143 @@
+/* Keras's confusion-matrix metrics: precision, recall, the four counts
+ * (true_positives, ...) at one threshold, and auc over num_thresholds.
+ * Labels count as positive where they are non-zero (Keras casts them to
+ * bool; class indices count as one-hot); a prediction is positive above
+ * the threshold. With top_k, only each row's k largest predictions stay
+ * (ties to the lower column, as top_k sorts), the others become -1e10;
+ * with class_id, only that column counts; else every entry does. */
+#include "metrics.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NEG_INF -1e10 /* Keras's metrics_utils.NEG_INF */
+
+typedef struct confusion_config {
+    const char *thresholds; /* "": 0.5, or NEG_INF with top_k */
+    int64_t class_id;       /* -1: every column */
+    int64_t top_k;          /* 0: every prediction */
+    metric_shape shape;     /* bound */
+    double threshold;       /* bound */
+} confusion_config;
+
+typedef struct confusion_state {
+    double tp, fp, tn, fn;
+} confusion_state;
+
+static const nnk_param_spec confusion_params[] = {
+    {"thresholds", NNK_PARAM_STRING, "", 0, 0, NULL,
+     "a prediction above it is positive (empty: 0.5, or any of the top k with top_k)",
+     offsetof(confusion_config, thresholds)},
+    {"class_id", NNK_PARAM_INT, "-1", -1, 1048576, NULL, "the one column that counts (-1: every column)",
+     offsetof(confusion_config, class_id)},
+    {"top_k", NNK_PARAM_INT, "0", 0, 1048576, NULL, "only each row's k largest predictions can be positive (0: all)",
+     offsetof(confusion_config, top_k)},
+    {NULL, 0, NULL, 0, 0, NULL, NULL, 0}};
+
+static int confusion_bind(void *config, int64_t cols, int64_t label_cols, size_t *state_size, nnk_err *err)
+{
+    confusion_config *c = config;
+    c->shape = (metric_shape){cols, label_cols};
+    *state_size = sizeof(confusion_state);
+    if (c->class_id >= cols)
+        return metrics_host->err_set(err, NNK_ECONFIG, "class_id %lld is outside the output's %lld columns",
+                                     (long long)c->class_id, (long long)cols);
+    return metric_threshold(c->thresholds, "thresholds", c->top_k ? NEG_INF : 0.5, 0, 0, 1, &c->threshold, err);
+}
+
+/* Row r's predictions with all but the top k set to NEG_INF, into out. */
+static void keep_top_k(const float *p, int64_t cols, int64_t k, double *out)
+{
+    for (int64_t j = 0; j < cols; j++) {
+        int64_t above = 0; /* entries that top_k would place before j */
+        for (int64_t i = 0; i < cols && above < k; i++)
+            above += p[i] > p[j] || (p[i] == p[j] && i < j);
+        out[j] = above < k ? p[j] : NEG_INF;
+    }
+}
+
+static void confusion_update(const void *config, void *state, const float *pred, const float *y, int64_t rows,
+                             int64_t cols)
+{
+    const confusion_config *c = config;
+    confusion_state *s = state;
+    double kept[64], *row = cols <= 64 ? kept : malloc(sizeof(double) * (size_t)cols);
+    if (!row)
+        return; /* no memory: the batch is not counted */
+    int64_t j0 = c->class_id >= 0 ? c->class_id : 0, j1 = c->class_id >= 0 ? c->class_id + 1 : cols;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *p = pred + r * cols;
+        if (c->top_k > 0)
+            keep_top_k(p, cols, c->top_k, row);
+        else
+            for (int64_t j = j0; j < j1; j++)
+                row[j] = p[j];
+        for (int64_t j = j0; j < j1; j++) {
+            int positive = row[j] > c->threshold, label = metric_label_is(&c->shape, y, r, j);
+            *(positive ? (label ? &s->tp : &s->fp) : (label ? &s->fn : &s->tn)) += 1;
+        }
+    }
+    if (row != kept)
+        free(row);
+}
+
+static double ratio(double a, double b) { return b != 0 ? a / b : 0; } /* Keras's divide_no_nan */
+
+static double precision_result(const void *config, const void *state)
+{
+    (void)config;
+    const confusion_state *s = state;
+    return ratio(s->tp, s->tp + s->fp);
+}
+
+static double recall_result(const void *config, const void *state)
+{
+    (void)config;
+    const confusion_state *s = state;
+    return ratio(s->tp, s->tp + s->fn);
+}
+
+static double tp_result(const void *config, const void *state)
+{
+    return (void)config, ((const confusion_state *)state)->tp;
+}
+static double fp_result(const void *config, const void *state)
+{
+    return (void)config, ((const confusion_state *)state)->fp;
+}
+static double tn_result(const void *config, const void *state)
+{
+    return (void)config, ((const confusion_state *)state)->tn;
+}
+static double fn_result(const void *config, const void *state)
+{
+    return (void)config, ((const confusion_state *)state)->fn;
+}
+
+static const nnk_metric_bind confusion_binding = {sizeof(nnk_metric_bind), confusion_bind};
+static const void *confusion_extension(const char *name) { return metrics_bound_extension(name, &confusion_binding); }
+
+#define CONFUSION_METRIC(var, nm, doc_text, fn)                                                                        \
+    const nnk_metric_vtable var = {                                                                                    \
+        .struct_size = sizeof(nnk_metric_vtable),                                                                      \
+        .name = nm,                                                                                                    \
+        .doc = doc_text,                                                                                               \
+        .params = confusion_params,                                                                                    \
+        .config_size = sizeof(confusion_config),                                                                       \
+        .state_size = sizeof(confusion_state),                                                                         \
+        .update = confusion_update,                                                                                    \
+        .result = fn,                                                                                                  \
+        .extension = confusion_extension,                                                                              \
+    };
+
+CONFUSION_METRIC(metric_precision, "precision", "true positives / predicted positives, as Keras's Precision",
+                 precision_result)
+CONFUSION_METRIC(metric_recall, "recall", "true positives / actual positives, as Keras's Recall", recall_result)
+CONFUSION_METRIC(metric_true_positives, "true_positives", "the count of positive predictions of positive labels",
+                 tp_result)
+CONFUSION_METRIC(metric_false_positives, "false_positives", "the count of positive predictions of negative labels",
+                 fp_result)
+CONFUSION_METRIC(metric_true_negatives, "true_negatives", "the count of negative predictions of negative labels",
+                 tn_result)
+CONFUSION_METRIC(metric_false_negatives, "false_negatives", "the count of negative predictions of positive labels",
+                 fn_result)
