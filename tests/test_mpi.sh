@@ -45,7 +45,10 @@ activation = softmax
 loss = sparse_categorical_crossentropy
 optimizer = adam
 learning_rate = 0.02
-metrics = accuracy
+metrics = accuracy, precision, auc, f1_score, sparse_top_k_categorical_accuracy
+auc.curve = PR
+f1_score.average = macro
+sparse_top_k_categorical_accuracy.k = 2
 [fit]
 epochs = 12
 batch_size = 16

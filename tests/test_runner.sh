@@ -800,6 +800,58 @@ print(w, h, coloured)
 sys.exit(not (w == 178 and h == 70 and coloured))
 PY
 
+# --- judging the classifier: the PR curves and the confusion image of the validation rows in TensorBoard,
+# and evaluate --report on the same rows (the last 12 of tiles.csv, as validation_split takes them) ---
+ini judgetiles.ini "[data]" "train = tiles.csv" "label = kind" "validation_split = 0.2" "[input]" "shape = 16" \
+  "[layer out]" "type = dense" "units = 3" "activation = softmax" "[compile]" "loss = sparse_categorical_crossentropy" \
+  "[fit]" "epochs = 1" "verbose = 0" "[callback tensorboard]" "pr_curve_freq = 1" "confusion_freq = 1"
+check "PR curves and confusion image" 0 "" $NNKIT train judgetiles.ini --run-name judgetiles
+{ head -1 tiles.csv; tail -12 tiles.csv; } >tiles-valid.csv
+check "evaluate --report json" 0 "" $NNKIT evaluate runs/judgetiles/model.nnk --data tiles-valid.csv --report --report-format json
+cp out judgetiles.json
+check "evaluate --report csv to a file" 0 "" $NNKIT evaluate runs/judgetiles/model.nnk --data tiles-valid.csv --report \
+  --report-format csv -o judgetiles.csv
+check "evaluate --report" 0 "" $NNKIT evaluate runs/judgetiles/model.nnk --data tiles-valid.csv --report
+grep -q "^ T-shirt/top " out && grep -q "^confusion matrix (rows: true class, columns: predicted)$" out \
+  && head -1 judgetiles.csv | grep -q "^class,precision,recall,f1-score,support,predicted Ankle boot,predicted Sneaker" \
+  && pass=$((pass + 1)) || { echo "FAIL: evaluate --report: $(cat out judgetiles.csv)"; fail=$((fail + 1)); }
+check "a report format it lacks" 2 "nnkit: error: evaluate: --report-format 'xml': expected text, csv or json" \
+  $NNKIT evaluate runs/judgetiles/model.nnk --data tiles-valid.csv --report --report-format xml
+python3 - runs/judgetiles/validation/events.out.tfevents.* judgetiles.json <<'PY' && pass=$((pass + 1)) || { echo "FAIL: PR curves and confusion image"; fail=$((fail + 1)); }
+import json, struct, sys, zlib
+data, pos, curves, png = open(sys.argv[1], 'rb').read(), 0, {}, None
+report = json.load(open(sys.argv[2]))
+names, counts = report["confusion_matrix"]["labels"], report["confusion_matrix"]["counts"]
+while pos < len(data):
+    n = struct.unpack('<Q', data[pos:pos + 8])[0]
+    payload = data[pos + 12:pos + 12 + n]
+    pos += 16 + n
+    for k, name in enumerate(names):
+        if ("pr_curves/%s/pr_curves" % name).encode() in payload:
+            i = payload.find(bytes([0x22, 0xd8, 0x25]))  # tensor_content, 4824 bytes: 6 x 201 floats
+            rows = struct.unpack('<1206f', payload[i + 3:i + 3 + 4824])
+            curves[k] = [rows[r * 201:(r + 1) * 201] for r in range(6)]
+    if b'confusion_matrix' in payload:
+        i = payload.find(b'\x89PNG')
+        png = payload[i:payload.find(b'IEND', i) + 8]
+assert sorted(curves) == [0, 1, 2], sorted(curves)
+for k in range(3):  # at threshold 0 every row is predicted positive: TP + FN is the class's rows
+    tp, fp, tn, fn = (curves[k][r][0] for r in range(4))
+    assert tp + fn == sum(counts[k]) and tp + fp == 12 and tn == 0, (k, tp, fp, tn, fn)
+w, h = struct.unpack('>II', png[16:24])
+raw = zlib.decompress(b''.join(png[p + 8:p + 8 + struct.unpack('>I', png[p:p + 4])[0]]
+                               for p in range(8, len(png)) if png[p + 4:p + 8] == b'IDAT'))
+# "T-shirt/top" is the widest text, 86 pixels: cells 94 wide and 18 high after a 94-pixel
+# label column and a 32-pixel head
+assert (w, h) == (94 + 3 * 94, 32 + 3 * 18), (w, h)
+pixel = lambda x, y: raw[y * (3 * w + 1) + 1 + 3 * x:y * (3 * w + 1) + 4 + 3 * x]
+for k in range(3):
+    for j in range(3):
+        share = counts[k][j] / max(1, sum(counts[k]))
+        want = bytes([int(255 - 225 * share), int(255 - 175 * share), int(255 - 75 * share)])
+        assert pixel(94 + j * 94 + 2, 32 + k * 18 + 2) == want, (k, j, pixel(94 + j * 94 + 2, 32 + k * 18 + 2), want)
+PY
+
 # --- TensorBoard's images of a convolution: its filters (checked pixel by
 # pixel against the saved kernel) and one sample's feature maps ---
 ini convtiles.ini "[data]" "train = tiles.csv" "label = kind" "validation_split = 0.2" "[input]" "shape = 4,4,1" "[layer c]" \

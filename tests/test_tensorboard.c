@@ -125,6 +125,29 @@ START_TEST(golden_histograms)
 }
 END_TEST
 
+/* PR curves as TensorBoard's pr_curve pb() wrote them: its README's ten
+ * labels and predictions at 11 thresholds, then reversed at 201 with a
+ * description. */
+START_TEST(golden_pr_curve)
+{
+    char path[512];
+    nnk_err err = {0, ""};
+    const uint8_t labels[10] = {1, 0, 1, 1, 0, 0, 1, 0, 1, 0};
+    const float preds[10] = {0.9f, 0.8f, 0.7f, 0.55f, 0.5f, 0.4f, 0.35f, 0.2f, 0.1f, 0.0f};
+    float reversed[10];
+    for (int i = 0; i < 10; i++)
+        reversed[i] = preds[9 - i];
+    nnk_tb_writer *w = golden_writer("i", path, sizeof path);
+    ck_assert_int_eq(nnk_tb_pr_curve(w, "pr/class_0", labels, preds, 10, 11, NULL, 0, T0, &err), 0);
+    ck_assert_int_eq(nnk_tb_pr_curve(w, "pr/class_0", labels, reversed, 10, 201, "default thresholds", 1, T0 + 1, &err), 0);
+    finish(w, path, "i_pr_curve");
+    ck_assert_int_eq(nnk_tb_pr_curve(w = golden_writer("i2", path, sizeof path), "x", labels, preds, 10, 1, NULL, 0, T0, &err),
+                     NNK_EUSAGE);
+    ck_assert_str_eq(err.msg, "pr curve 'x': num_thresholds must be 2 to 1000000, got 1");
+    nnk_tb_close(w, &err);
+}
+END_TEST
+
 START_TEST(golden_text_image_graph)
 {
     char path[512];
@@ -412,6 +435,7 @@ int main(void)
     tcase_add_test(tc, golden_scalars);
     tcase_add_test(tc, golden_histograms);
     tcase_add_test(tc, golden_text_image_graph);
+    tcase_add_test(tc, golden_pr_curve);
     tcase_add_test(tc, golden_hparams);
     tcase_add_test(tc, golden_projector);
     tcase_add_test(tc, png_round_trip);

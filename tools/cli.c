@@ -53,10 +53,15 @@ static const char *const help_texts[][2] = {
               "  --threads N      threads to compute with: nnkit's pool, OpenBLAS on one thread inside each\n"
               "                   (as [fit] threads; default: OPENBLAS_NUM_THREADS or\n"
               "                   every core); results are bit-identical for the same count\n"},
-    {"evaluate", "usage: nnkit evaluate MODEL.nnk --data SPEC [--label COLS] [--features COLS] [--batch-size N] [--threads N]\n"
-                 "                     [--plugin-dir DIR]\n\n"
+    {"evaluate", "usage: nnkit evaluate MODEL.nnk --data SPEC [--report [--report-format text|csv|json] [-o OUT]]\n"
+                 "                     [--label COLS] [--features COLS] [--batch-size N] [--threads N] [--plugin-dir DIR]\n\n"
                  "Prints the loss and metrics of a saved model on labelled data (fashion-mnist:test,\n"
-                 "a .csv file, or IDX files). CSV columns default to those the model was trained on.\n"},
+                 "a .csv file, or IDX files). CSV columns default to those the model was trained on.\n"
+                 "--report: a one-output classifier's report as scikit-learn prints it (precision,\n"
+                 "recall, F1 and support per class with the class names, accuracy, macro and weighted\n"
+                 "averages), then its confusion matrix (rows: true class). --report-format csv or json\n"
+                 "writes the report alone (CSV: one row per class with its confusion-matrix row; JSON:\n"
+                 "scikit-learn's output_dict with the matrix), to stdout or, atomically, to OUT.\n"},
     {"predict", "usage: nnkit predict MODEL.nnk --input FILE [-o OUT.csv] [--rows N] [--classes] [--top K]\n"
                 "                     [--features COLS] [--batch-size N] [--threads N] [--plugin-dir DIR]\n\n"
                 "Writes the model's outputs for every row of FILE (the first N with --rows) as CSV\n"
@@ -180,6 +185,8 @@ static int switch_flag(const char *cmd, const char *a, options *o)
         return o->help = 1;
     if (!strcmp(a, "--classes") && !strcmp(cmd, "predict"))
         return o->classes = 1;
+    if (!strcmp(a, "--report") && !strcmp(cmd, "evaluate"))
+        return o->report = 1;
     if (!strcmp(a, "--overwrite") && !strcmp(cmd, "train"))
         return o->overwrite = 1;
     if (!strcmp(a, "--repair") && !strcmp(cmd, "events"))
@@ -269,6 +276,7 @@ static int text_flag(const char *cmd, const char *a, const char *next, options *
         {"--plugin-dir", offsetof(options, plugin_dir)}, {"--run-name", offsetof(options, run_name)},
         {"--data", offsetof(options, data)}, {"--input", offsetof(options, input)}, {"-o", offsetof(options, output)},
         {"--output", offsetof(options, output)}, {"--format", offsetof(options, format)},
+        {"--report-format", offsetof(options, report_format)},
         {"--from", offsetof(options, from)}, {"--activations", offsetof(options, activations)},
         {"--label", offsetof(options, label)}, {"--features", offsetof(options, features)},
         {"--strategy", offsetof(options, sweep.strategy)}, {"--objective", offsetof(options, sweep.objective)},

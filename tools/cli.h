@@ -18,6 +18,8 @@ typedef struct options {
     long long batch_size;
     int threads; /* --threads N: 0 when not given */
     int help, repair, overwrite, classes;
+    int report;                /* evaluate --report */
+    const char *report_format; /* text (default), csv or json */
     long long top, rows;
     double min_lr, max_lr;
     long long steps;

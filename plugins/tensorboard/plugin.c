@@ -40,6 +40,13 @@ static const nnk_param_spec tb_params[] = {
      "points in the projector (0: up to 1000, as many as the data has)", C(embeddings_samples)},
     {"embeddings_data", NNK_PARAM_CHOICE, "test", 0, 0, splits,
      "data to project (falls back to validation, then train, when absent)", C(embeddings_data)},
+    {"pr_curve_freq", NNK_PARAM_INT, "0", 0, 1000000, NULL,
+     "a PR curve per class on the validation data every N epochs, for the PR Curves dashboard (0: never)",
+     C(pr_curve_freq)},
+    {"pr_curve_thresholds", NNK_PARAM_INT, "201", 2, 10001, NULL, "thresholds of each PR curve, evenly over [0, 1]",
+     C(pr_curve_thresholds)},
+    {"confusion_freq", NNK_PARAM_INT, "0", 0, 1000000, NULL,
+     "the validation confusion matrix as an image every N epochs (0: never)", C(confusion_freq)},
     {NULL, 0, NULL, 0, 0, NULL, NULL, 0}};
 
 static int tb_create(const void *config, void **state, nnk_err *err)
@@ -192,6 +199,8 @@ static int epoch_end(tb_state *s, const nnk_train_info *info, nnk_err *err)
         if (!rc && s->c->write_images)
             rc = tb_write_images(s, info, err);
     }
+    if (!rc)
+        rc = tb_write_class_views(s, info, err);
     int64_t ef = s->c->embeddings_freq;
     if (!rc && ef > 0 && (info->epoch + 1) % ef == 0)
         rc = tb_write_embeddings(s, info, err);

@@ -23,6 +23,7 @@ typedef struct tb_config {
     const char *embeddings_layer;
     int64_t embeddings_samples;
     const char *embeddings_data;
+    int64_t pr_curve_freq, pr_curve_thresholds, confusion_freq;
 } tb_config;
 
 typedef struct tb_state {
@@ -51,6 +52,8 @@ void tb_draw_caption(uint8_t *rgb, int stride_px, int height_px, int x0, int y0,
 int tb_write_images(tb_state *s, const nnk_train_info *info, nnk_err *err);
 /* conv_images.c: the first convolution's filters and one sample's feature maps */
 int tb_write_conv_images(tb_state *s, const nnk_train_info *info, nnk_err *err);
+/* classes.c: PR curves and the confusion image on the validation data */
+int tb_write_class_views(tb_state *s, const nnk_train_info *info, nnk_err *err);
 /* weights.c */
 int tb_write_histograms(tb_state *s, const nnk_train_info *info, nnk_err *err);
 int tb_check_embeddings(tb_state *s, const nnk_train_info *info, nnk_err *err);

@@ -91,6 +91,14 @@ NNK_API int nnk_tb_histogram_legacy(nnk_tb_writer *w, const char *tag,
 NNK_API int nnk_tb_text(nnk_tb_writer *w, const char *tag, const char *markdown,
                 int64_t step, double wall_time, nnk_err *err);
 
+/* A PR curve for the PR Curves dashboard, as TensorBoard's pr_curve
+ * summary pb() writes it: n predictions (in [0, 1]) against their labels
+ * (non-zero: positive) at num_thresholds thresholds evenly spaced over
+ * [0, 1]; tag NAME/pr_curves. description (may be NULL) is markdown. */
+NNK_API int nnk_tb_pr_curve(nnk_tb_writer *w, const char *name, const uint8_t *labels, const float *predictions,
+                            int64_t n, int num_thresholds, const char *description, int64_t step, double wall_time,
+                            nnk_err *err);
+
 /* Images. From pixels: 8-bit, row-major, channels 1 (grey), 3 (RGB) or 4
  * (RGBA), encoded as PNG with zlib. From encoded images: n complete
  * images of one size. description (may be NULL) is markdown shown beside
