@@ -44,7 +44,7 @@ for page in "$SRC/README.md" "$SRC/examples/README.md" "$SRC"/docs/*.md; do
     tools/fuzz.sh*) why="fuzzing runs in tools/test.sh" ;;
     tensorboard\ *) why="TensorBoard is not a Debian package (event files are checked against its own writer's)" ;;
     */make_*trajectories.py*) why="regenerates the committed reference with PyTorch" ;;
-    */make_metric_references.py*) why="regenerates the committed reference with scikit-learn (not a runtime dependency)" ;;
+    */make_*references.py*) why="regenerates a committed reference with scikit-learn (not a runtime dependency)" ;;
     mpirun*) command -v mpirun >/dev/null || why="Open MPI is not installed" ;;
     esac
     if [ -n "$why" ]; then
