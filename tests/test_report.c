@@ -4,6 +4,7 @@
  * byte for byte; and names from the data escaped in CSV and JSON. */
 #include "../tools/report.h"
 #include "helpers.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,7 +43,7 @@ START_TEST(report_matches_scikit_learn)
     ck_assert(f != NULL);
     char line[4096], name[64];
     int cases = 0;
-    while (read_line(f, line, sizeof line)) {
+    while (read_line(f, line, sizeof line) && strncmp(line, "curves ", 7)) {
         long long n, rows;
         ck_assert_int_eq(sscanf(line, "case %63s %lld %lld", name, &n, &rows), 3);
         ck_assert(read_line(f, line, sizeof line) && !strncmp(line, "names ", 6));
@@ -86,6 +87,30 @@ START_TEST(report_matches_scikit_learn)
         report_free(&r);
         cases++;
     }
+    long long rows, classes;
+    ck_assert_int_eq(sscanf(line, "curves %lld %lld", &rows, &classes), 2);
+    double *scores = malloc(sizeof(double) * (size_t)(rows * classes));
+    int64_t *truth = malloc(sizeof(int64_t) * (size_t)rows);
+    ck_assert_int_eq(fscanf(f, " scores"), 0);
+    ck_assert_int_eq(test_read_doubles(f, scores, rows * classes), 0);
+    ck_assert_int_eq(fscanf(f, "\n"), 0);
+    read_ints(f, "true", truth, rows);
+    for (long long k = 0; k < classes; k++) {
+        float *s = malloc(sizeof(float) * (size_t)rows);
+        uint8_t *labels = malloc((size_t)rows);
+        double *x = malloc(sizeof(double) * (size_t)(rows + 1)), *y = malloc(sizeof(double) * (size_t)(rows + 1));
+        for (long long i = 0; i < rows; i++)
+            s[i] = (float)scores[i * classes + k], labels[i] = truth[i] == k;
+        long long kk;
+        double roc, pr, area;
+        ck_assert_int_eq(fscanf(f, " class %lld %lf %lf", &kk, &roc, &pr), 3);
+        ck_assert(class_curve(CURVE_ROC, s, labels, rows, x, y, &area) > 1);
+        ck_assert_msg(fabs(area - roc) < 1e-12, "class %lld: ROC AUC %.15g, scikit-learn %.15g", k, area, roc);
+        ck_assert(class_curve(CURVE_PR, s, labels, rows, x, y, &area) > 1);
+        ck_assert_msg(fabs(area - pr) < 1e-12, "class %lld: PR AUC %.15g, scikit-learn %.15g", k, area, pr);
+        free(s), free(labels), free(x), free(y);
+    }
+    free(scores), free(truth);
     fclose(f);
     ck_assert_int_eq(cases, 3);
 }

@@ -852,6 +852,33 @@ for k in range(3):
         assert pixel(94 + j * 94 + 2, 32 + k * 18 + 2) == want, (k, j, pixel(94 + j * 94 + 2, 32 + k * 18 + 2), want)
 PY
 
+# --- plot --confusion (its cells' shades against evaluate --report's counts), --normalize, --roc and --pr ---
+check "plot --confusion" 0 "" $NNKIT plot --confusion runs/judgetiles/model.nnk --data tiles-valid.csv -o cm.png
+python3 - cm.png judgetiles.json "$SRC/tests" <<'PY' && pass=$((pass + 1)) || { echo "FAIL: confusion picture"; fail=$((fail + 1)); }
+import json, sys
+sys.path.insert(0, sys.argv[3])
+from png_curve import decode
+width, height, bpp, rows = decode(sys.argv[1])
+counts = json.load(open(sys.argv[2]))["confusion_matrix"]["counts"]
+n = len(counts)
+assert (width, height) == (300 + 100 * n, 140 + 60 * n), (width, height)
+x0, x1, y0, y1 = 0.22 * width, 0.96 * width, (1 - 0.90) * height, (1 - 0.14) * height  # CM_VP_* in tools/plot.h
+for k in range(n):
+    for j in range(n):  # a point in the cell's upper left, clear of its centred text
+        px, py = int(x0 + (j + 0.15) * (x1 - x0) / n), int(y0 + (k + 0.2) * (y1 - y0) / n)
+        share = counts[k][j] / max(1, sum(counts[k]))
+        want = [255 + (c - 255) * share for c in (31, 119, 180)]
+        got = rows[py][px * bpp:px * bpp + 3]
+        assert all(abs(g - w) <= 3 for g, w in zip(got, want)), (k, j, list(got), want)
+PY
+check "plot --confusion --normalize" 0 "" $NNKIT plot --confusion --normalize runs/judgetiles/model.nnk \
+  --data tiles-valid.csv -o cmn.png
+check "plot --roc --pr" 0 "" $NNKIT plot --roc --pr runs/judgetiles/model.nnk --data tiles-valid.csv -o roc.png
+[ "$(grep -c "^plot: .* ROC AUC 0\.[0-9]*$\|^plot: .* ROC AUC 1\.0000$" out)" = 3 ] && [ "$(grep -c " PR AUC " out)" = 3 ] \
+  && grep -q "^plot: T-shirt/top ROC AUC " out && pass=$((pass + 1)) || { echo "FAIL: plot --roc --pr: $(cat out)"; fail=$((fail + 1)); }
+check "plot --confusion without data" 2 "*" $NNKIT plot --confusion runs/judgetiles/model.nnk -o cm2.png
+check "plot --normalize alone" 2 "*" $NNKIT plot --normalize handrun
+
 # --- TensorBoard's images of a convolution: its filters (checked pixel by
 # pixel against the saved kernel) and one sample's feature maps ---
 ini convtiles.ini "[data]" "train = tiles.csv" "label = kind" "validation_split = 0.2" "[input]" "shape = 4,4,1" "[layer c]" \

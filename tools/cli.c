@@ -127,7 +127,12 @@ static const char *const help_texts[][2] = {
              "Draws the book's learning curves from each run's training.csv: loss and val_loss, and\n"
              "each metric with its val_ twin (dashed), against epochs; several runs overlay with a\n"
              "legend, accuracy's axis is [0, 1]. --activations draws the named activation functions\n"
-             "and their derivatives, computed by the plugins. Without -o it draws in the terminal.\n"},
+             "and their derivatives, computed by the plugins. Without -o it draws in the terminal.\n\n"
+             "       nnkit plot --confusion [--normalize] | --roc [--pr] | --pr MODEL.nnk --data SPEC [-o FILE]\n\n"
+             "A classifier on labelled data: --confusion draws its confusion matrix (rows: the true\n"
+             "class, counts or, with --normalize, shares of the row; in the terminal: the report of\n"
+             "evaluate --report), --roc and --pr each class's ROC and precision-recall curve\n"
+             "against the rest, with the area under each in the legend, also printed.\n"},
     {"plugins", "usage: nnkit plugins [--plugin-dir DIR]\n\n"
                 "Lists every component the loaded plugins provide, with its kind, plugin,\n"
                 "parameters (type, default, range) and documentation.\n"},
@@ -187,6 +192,12 @@ static int switch_flag(const char *cmd, const char *a, options *o)
         return o->classes = 1;
     if (!strcmp(a, "--report") && !strcmp(cmd, "evaluate"))
         return o->report = 1;
+    if (!strcmp(cmd, "plot") && (!strcmp(a, "--confusion") || !strcmp(a, "--roc") || !strcmp(a, "--pr") ||
+                                 !strcmp(a, "--normalize")))
+        return *(!strcmp(a, "--confusion") ? &o->confusion
+                 : !strcmp(a, "--roc")     ? &o->roc
+                 : !strcmp(a, "--pr")      ? &o->pr
+                                           : &o->normalize) = 1;
     if (!strcmp(a, "--overwrite") && !strcmp(cmd, "train"))
         return o->overwrite = 1;
     if (!strcmp(a, "--repair") && !strcmp(cmd, "events"))

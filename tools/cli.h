@@ -19,6 +19,7 @@ typedef struct options {
     int threads; /* --threads N: 0 when not given */
     int help, repair, overwrite, classes;
     int report;                /* evaluate --report */
+    int confusion, roc, pr, normalize; /* plot --confusion, --roc, --pr, --normalize */
     const char *report_format; /* text (default), csv or json */
     long long top, rows;
     double min_lr, max_lr;

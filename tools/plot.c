@@ -229,6 +229,10 @@ int cmd_plot_run(const char *const *runs, int n_runs, const char *activations, c
 
 int cmd_plot(const options *o)
 {
+    if (o->confusion || o->roc || o->pr)
+        return cmd_plot_classes(o);
+    if (o->normalize)
+        return usage_error("plot", "%s", "--normalize goes with --confusion");
     if (!o->n_files && !o->activations)
         return usage_error("plot", "%s", "missing RUN_DIR (or --activations NAMES)");
     nnk_err err = {NNK_OK, ""};

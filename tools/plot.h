@@ -43,8 +43,25 @@ typedef struct figure {
 } figure;
 
 
+/* The confusion matrix picture's data area inside its page (normalised),
+ * for the tests: cell (true k, predicted j) of n spans x from j / n to
+ * (j + 1) / n of it, y from k / n to (k + 1) / n down from its top. */
+#define CM_VP_X0 0.22
+#define CM_VP_X1 0.96
+#define CM_VP_Y0 0.14
+#define CM_VP_Y1 0.90
+#define CM_CELL_W 100 /* page pixels per class */
+#define CM_CELL_H 60
+
 /* The figure as a PNG or SVG file (by out's extension), written whole or
  * not at all, or as text in the terminal. */
 int draw_file(const figure *f, const char *out, nnk_err *err);
 void draw_terminal(const figure *f);
+/* A confusion matrix (report.h) as a PNG or SVG picture: cells shaded
+ * from white to blue by their share of the true class's rows, each with
+ * its count (or, with normalize, that share), class names on both axes. */
+struct class_report;
+int draw_confusion_file(const struct class_report *r, int normalize, const char *out, nnk_err *err);
+/* plot_classes.c: --confusion, --roc and --pr on a model and data */
+int cmd_plot_classes(const options *o);
 #endif

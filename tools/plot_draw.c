@@ -1,5 +1,6 @@
 /* nnkit plot's drawing: PLplot's cairo drivers (PNG or SVG), or text. */
 #include "plot.h"
+#include "report.h"
 #include <errno.h>
 #include <math.h>
 #include <plplot.h>
@@ -105,13 +106,15 @@ static void draw_panel(const panel *p)
              widths, NULL, NULL, NULL, NULL);
 }
 
-int draw_file(const figure *f, const char *out, nnk_err *err)
+/* Renders one page of w x h pixels with paint(ctx) into out (PNG or SVG
+ * by its extension), through a temporary file renamed over it once whole. */
+static int render(const char *out, int w, int h, int subpages, void (*paint)(const void *), const void *ctx,
+                  nnk_err *err)
 {
     const char *ext = strrchr(out, '.');
     int svg = ext && !strcmp(ext, ".svg");
     if (!ext || (!svg && strcmp(ext, ".png")))
         return nnk_err_set(err, NNK_EUSAGE, "plot: -o '%s' must end in .png or .svg", out);
-    int cols = f->n > 1 ? 2 : 1, rows = (f->n + cols - 1) / cols;
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", out, (long)getpid());
     /* the temporary is created here first: PLplot exits the process on a
@@ -122,17 +125,17 @@ int draw_file(const figure *f, const char *out, nnk_err *err)
     fclose(probe);
     plsdev(svg ? "svgcairo" : "pngcairo");
     plsfnam(tmp);
-    plspage(0, 0, PANEL_W * cols, PANEL_H * rows, 0, 0);
+    plspage(0, 0, w, h, 0, 0);
     plscolbg(255, 255, 255);
     plscol0(1, 0, 0, 0);       /* axes and text */
     plscol0(2, 220, 220, 220); /* the grid */
     for (int k = 0; k < 10; k++)
         plscol0(3 + k, palette[k][0], palette[k][1], palette[k][2]);
-    plssub(cols, rows);
+    plscol0(13, 255, 255, 255);
+    plssub(subpages % 100, subpages / 100);
     plinit();
     plschr(0, 0.75); /* characters three quarters of the default size */
-    for (int i = 0; i < f->n; i++)
-        draw_panel(&f->p[i]);
+    paint(ctx);
     plend();
     if (!written_whole(tmp, svg)) { /* a full disk or a file-size limit cut it: the old picture stays */
         unlink(tmp);
@@ -143,6 +146,85 @@ int draw_file(const figure *f, const char *out, nnk_err *err)
         return nnk_err_set(err, NNK_EIO, "plot: cannot write '%s'", out);
     }
     return NNK_OK;
+}
+
+static void paint_figure(const void *ctx)
+{
+    const figure *f = ctx;
+    for (int i = 0; i < f->n; i++)
+        draw_panel(&f->p[i]);
+}
+
+int draw_file(const figure *f, const char *out, nnk_err *err)
+{
+    int cols = f->n > 1 ? 2 : 1, rows = (f->n + cols - 1) / cols;
+    return render(out, PANEL_W * cols, PANEL_H * rows, rows * 100 + cols, paint_figure, f, err);
+}
+
+typedef struct confusion_picture {
+    const class_report *r;
+    int normalize;
+} confusion_picture;
+
+/* A name for PLplot's text: its escape character '#' doubled, control
+ * characters as '?', at most 40 bytes. */
+static void plot_text(const char *s, char *out, size_t n)
+{
+    size_t o = 0;
+    for (; *s && o + 3 < n && o < 40; s++) {
+        out[o++] = (unsigned char)*s < 32 || *s == 127 ? '?' : *s;
+        if (*s == '#')
+            out[o++] = '#';
+    }
+    out[o] = 0;
+}
+
+static void paint_confusion(const void *ctx)
+{
+    const confusion_picture *c = ctx;
+    const class_report *r = c->r;
+    double n = (double)r->n;
+    PLFLT pos[2] = {0, 1}, red[2] = {1, 31 / 255.0}, green[2] = {1, 119 / 255.0}, blue[2] = {1, 180 / 255.0};
+    plscmap1n(256);
+    plscmap1l(1, 2, pos, red, green, blue, NULL);
+    pladv(0);
+    plvpor(CM_VP_X0, CM_VP_X1, CM_VP_Y0, CM_VP_Y1);
+    plwind(0, n, 0, n);
+    char text[96];
+    for (int64_t k = 0; k < r->n; k++) {
+        int64_t row = 0;
+        for (int64_t j = 0; j < r->n; j++)
+            row += r->counts[k * r->n + j];
+        for (int64_t j = 0; j < r->n; j++) {
+            double share = row ? (double)r->counts[k * r->n + j] / (double)row : 0, top = n - (double)k;
+            PLFLT xs[4] = {(double)j, (double)j + 1, (double)j + 1, (double)j}, ys[4] = {top - 1, top - 1, top, top};
+            plcol1(share);
+            plfill(4, xs, ys);
+            if (c->normalize)
+                snprintf(text, sizeof text, "%.2f", share);
+            else
+                snprintf(text, sizeof text, "%lld", (long long)r->counts[k * r->n + j]);
+            plcol0(share > 0.5 ? 13 : 1);
+            plptex((double)j + 0.5, top - 0.5, 1, 0, 0.5, text);
+        }
+        plcol0(1);
+        plot_text(r->names[k], text, sizeof text);
+        plmtex("b", 1.2, ((double)k + 0.5) / n, 0.5, text);
+        plmtex("lv", 0.8, 1 - ((double)k + 0.5) / n, 1, text);
+    }
+    plcol0(1);
+    plbox("bc", 0, 0, "bc", 0, 0);
+    plmtex("b", 3.0, 0.5, 0.5, "predicted class");
+    plmtex("t", 1.5, 0.5, 0.5,
+           c->normalize ? "confusion matrix: share of each true class (rows) predicted as each class (columns)"
+                        : "confusion matrix: rows of each true class (rows) predicted as each class (columns)");
+}
+
+int draw_confusion_file(const class_report *r, int normalize, const char *out, nnk_err *err)
+{
+    confusion_picture c = {r, normalize};
+    int cells = (int)(r->n < 2 ? 2 : r->n);
+    return render(out, 300 + CM_CELL_W * cells, 140 + CM_CELL_H * cells, 101, paint_confusion, &c, err);
 }
 
 /* Text drawing: one 64 x 16 grid per panel, a letter per curve. */

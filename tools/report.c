@@ -275,3 +275,47 @@ void report_write_json(const class_report *r, FILE *f)
     }
     fputs("]}\n}\n", f);
 }
+
+typedef struct scored {
+    float score;
+    uint8_t label;
+} scored;
+
+static int by_score_down(const void *a, const void *b)
+{
+    float x = ((const scored *)a)->score, y = ((const scored *)b)->score;
+    return x > y ? -1 : x < y;
+}
+
+int64_t class_curve(int kind, const float *scores, const uint8_t *labels, int64_t n, double *x, double *y, double *area)
+{
+    scored *s = malloc(sizeof(scored) * (size_t)(n ? n : 1));
+    if (!s)
+        return -1;
+    double positives = 0;
+    for (int64_t i = 0; i < n; i++) {
+        s[i] = (scored){scores[i], labels[i] != 0};
+        positives += s[i].label;
+    }
+    qsort(s, (size_t)n, sizeof *s, by_score_down);
+    double tp = 0, fp = 0;
+    int64_t m = 0;
+    x[m] = 0, y[m++] = kind == CURVE_PR; /* ROC from (0, 0); PR from (0, 1) */
+    for (int64_t i = 0; i < n; i++) {
+        tp += s[i].label, fp += !s[i].label;
+        if (i + 1 < n && s[i + 1].score == s[i].score)
+            continue; /* one point per distinct score */
+        if (kind == CURVE_ROC) {
+            x[m] = no_nan(fp, (double)n - positives), y[m++] = no_nan(tp, positives);
+        } else {
+            x[m] = no_nan(tp, positives), y[m++] = no_nan(tp, tp + fp);
+            if (tp == positives) /* full recall: scikit-learn stops there */
+                break;
+        }
+    }
+    *area = 0;
+    for (int64_t i = 1; i < m; i++)
+        *area += fabs(x[i] - x[i - 1]) * (y[i] + y[i - 1]) / 2;
+    free(s);
+    return m;
+}

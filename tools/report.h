@@ -44,4 +44,16 @@ void report_write_csv(const class_report *r, FILE *f);
  * ...}, ..., "accuracy": ..., "macro avg": {...}, "weighted avg": {...},
  * "confusion_matrix": {"labels": [...], "counts": [[...], ...]}}. */
 void report_write_json(const class_report *r, FILE *f);
+/* A class's ROC or precision-recall curve over n scores and labels
+ * (non-zero: the class), a point per distinct score from the highest
+ * down, as scikit-learn's roc_curve and precision_recall_curve take them:
+ * ROC from (0, 0) through (false positive rate, true positive rate); PR
+ * from (0, 1) through (recall, precision) at each threshold until recall
+ * is 1. x and y
+ * hold up to n + 1 points (the caller's arrays); returns the count, -1
+ * when out of memory. *area: the trapezoids under the points (ROC: the
+ * ROC AUC; PR: scikit-learn's auc(recall, precision)). */
+enum { CURVE_ROC, CURVE_PR };
+int64_t class_curve(int kind, const float *scores, const uint8_t *labels, int64_t n, double *x, double *y,
+                    double *area);
 #endif

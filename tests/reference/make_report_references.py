@@ -50,3 +50,16 @@ for name, names, true, pred in (fashion(), utf8(), binary()):
         print(line)
     cm = confusion_matrix(true, pred, labels=list(range(n)))
     print("confusion " + " ".join(str(v) for v in cm.ravel()))
+
+# ROC and precision-recall curves per class from scores with ties:
+# scikit-learn's roc_auc_score and the trapezoid under precision_recall_curve
+from sklearn.metrics import auc, precision_recall_curve, roc_auc_score  # noqa: E402
+truth = rng.integers(0, 3, size=60)
+scores = np.round(0.7 * rng.random((60, 3)) + 0.3 * (truth[:, None] == np.arange(3)), 2).astype(np.float32)  # ties
+print("curves 60 3")
+print("scores " + " ".join(repr(float(v)) for v in scores.ravel()))
+print("true " + " ".join(str(v) for v in truth))
+for k in range(3):
+    pos = truth == k
+    precision, recall, _ = precision_recall_curve(pos, scores[:, k])
+    print(f"class {k} {roc_auc_score(pos, scores[:, k])!r} {auc(recall, precision)!r}")
