@@ -19,6 +19,16 @@ int tb_write_tensor(nnk_tb_writer *w, const char *tag, struct Tensorboard__Tenso
                     Tensorboard__SummaryMetadata *md, int64_t step, double wall_time, nnk_err *err);
 #define tb_write_file_atomic nnk_write_file_atomic
 
+/* A rank-2 tensor (rows x cols, dtype) whose tensor_content is bytes of
+ * data, in one struct so its shape's parts live as long as it does. */
+#include "tensor.pb-c.h"
+typedef struct tb_matrix {
+    Tensorboard__TensorShapeProto__Dim d0, d1, *dims[2];
+    Tensorboard__TensorShapeProto shape;
+    Tensorboard__TensorProto t;
+} tb_matrix;
+void tb_matrix_init(tb_matrix *m, int64_t rows, int64_t cols, int dtype, const void *data, size_t bytes);
+
 #define DT_FLOAT 1
 #define DT_DOUBLE 2
 #define DT_STRING 7

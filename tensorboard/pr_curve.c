@@ -57,19 +57,8 @@ int nnk_tb_pr_curve(nnk_tb_writer *w, const char *name, const uint8_t *labels, c
     Tensorboard__PrCurvePluginData data = TENSORBOARD__PR_CURVE_PLUGIN_DATA__INIT;
     data.num_thresholds = (uint32_t)num_thresholds;
     size_t content_len = tensorboard__pr_curve_plugin_data__pack(&data, content);
-    Tensorboard__TensorShapeProto__Dim d0 = TENSORBOARD__TENSOR_SHAPE_PROTO__DIM__INIT;
-    Tensorboard__TensorShapeProto__Dim d1 = TENSORBOARD__TENSOR_SHAPE_PROTO__DIM__INIT;
-    Tensorboard__TensorShapeProto__Dim *dims[2] = {&d0, &d1};
-    d0.size = 6;
-    d1.size = num_thresholds;
-    Tensorboard__TensorShapeProto shape = TENSORBOARD__TENSOR_SHAPE_PROTO__INIT;
-    shape.n_dim = 2;
-    shape.dim = dims;
-    Tensorboard__TensorProto t = TENSORBOARD__TENSOR_PROTO__INIT;
-    t.dtype = DT_FLOAT;
-    t.tensor_shape = &shape;
-    t.tensor_content.data = (uint8_t *)rows; /* little-endian hosts only */
-    t.tensor_content.len = sizeof(float) * 6 * (size_t)num_thresholds;
+    tb_matrix m;
+    tb_matrix_init(&m, 6, num_thresholds, DT_FLOAT, rows, sizeof(float) * 6 * (size_t)num_thresholds);
     Tensorboard__SummaryMetadata md = TENSORBOARD__SUMMARY_METADATA__INIT;
     Tensorboard__SummaryMetadata__PluginData pd = TENSORBOARD__SUMMARY_METADATA__PLUGIN_DATA__INIT;
     pd.plugin_name = "pr_curves";
@@ -78,7 +67,7 @@ int nnk_tb_pr_curve(nnk_tb_writer *w, const char *name, const uint8_t *labels, c
     md.plugin_data = &pd;
     md.display_name = (char *)name;
     md.summary_description = (char *)(description ? description : "");
-    int rc = tb_write_tensor(w, tag, &t, &md, step, wall_time, err);
+    int rc = tb_write_tensor(w, tag, &m.t, &md, step, wall_time, err);
     free(rows), free(tag);
     return rc;
 }

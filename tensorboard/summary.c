@@ -42,6 +42,23 @@ int nnk_tb_scalar_legacy(nnk_tb_writer *w, const char *tag, double value, int64_
     return tb_write_value(w, &v, step, wall_time, err);
 }
 
+void tb_matrix_init(tb_matrix *m, int64_t rows, int64_t cols, int dtype, const void *data, size_t bytes)
+{
+    tensorboard__tensor_shape_proto__dim__init(&m->d0);
+    tensorboard__tensor_shape_proto__dim__init(&m->d1);
+    m->d0.size = rows;
+    m->d1.size = cols;
+    m->dims[0] = &m->d0, m->dims[1] = &m->d1;
+    tensorboard__tensor_shape_proto__init(&m->shape);
+    m->shape.n_dim = 2;
+    m->shape.dim = m->dims;
+    tensorboard__tensor_proto__init(&m->t);
+    m->t.dtype = dtype;
+    m->t.tensor_shape = &m->shape;
+    m->t.tensor_content.data = (uint8_t *)data; /* little-endian hosts only */
+    m->t.tensor_content.len = bytes;
+}
+
 int nnk_tb_histogram_buckets(nnk_tb_writer *w, const char *tag, const double *left,
                              const double *right, const double *count, int k, int64_t step,
                              double wall_time, nnk_err *err)
@@ -56,23 +73,12 @@ int nnk_tb_histogram_buckets(nnk_tb_writer *w, const char *tag, const double *le
         rows[3 * i + 1] = right[i];
         rows[3 * i + 2] = count[i];
     }
-    Tensorboard__TensorShapeProto__Dim d0 = TENSORBOARD__TENSOR_SHAPE_PROTO__DIM__INIT;
-    Tensorboard__TensorShapeProto__Dim d1 = TENSORBOARD__TENSOR_SHAPE_PROTO__DIM__INIT;
-    Tensorboard__TensorShapeProto__Dim *dims[2] = {&d0, &d1};
-    d0.size = k;
-    d1.size = 3;
-    Tensorboard__TensorShapeProto shape = TENSORBOARD__TENSOR_SHAPE_PROTO__INIT;
-    shape.n_dim = 2;
-    shape.dim = dims;
-    Tensorboard__TensorProto t = TENSORBOARD__TENSOR_PROTO__INIT;
-    t.dtype = DT_DOUBLE;
-    t.tensor_shape = &shape;
-    t.tensor_content.data = (uint8_t *)rows; /* little-endian hosts only */
-    t.tensor_content.len = sizeof(double) * 3 * (size_t)k;
+    tb_matrix m;
+    tb_matrix_init(&m, k, 3, DT_DOUBLE, rows, sizeof(double) * 3 * (size_t)k);
     Tensorboard__SummaryMetadata md;
     Tensorboard__SummaryMetadata__PluginData pd;
     plugin_metadata(&md, &pd, "histograms");
-    int rc = tb_write_tensor(w, tag, &t, &md, step, wall_time, err);
+    int rc = tb_write_tensor(w, tag, &m.t, &md, step, wall_time, err);
     free(rows);
     return rc;
 }

@@ -27,12 +27,12 @@ static void read_ints(FILE *f, const char *word, int64_t *v, int64_t n)
         v[i] = strtoll(p, &p, 10);
 }
 
-static char *report_text(const class_report *r)
+static char *written(const class_report *r, void (*write)(const class_report *, FILE *))
 {
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    report_write_text(r, f);
+    write(r, f);
     fclose(f);
     return buf;
 }
@@ -67,7 +67,7 @@ START_TEST(report_matches_scikit_learn)
             y[i] = (float)truth[i];
         }
         ck_assert_int_eq(report_count(&r, pred, y, rows, n, 1, &err), NNK_OK);
-        char *text = report_text(&r), *at = text;
+        char *text = written(&r, report_write_text), *at = text;
         long long lines;
         ck_assert(read_line(f, line, sizeof line) && sscanf(line, "report %lld", &lines) == 1);
         for (long long k = 0; k < lines; k++) {
@@ -115,16 +115,6 @@ START_TEST(report_matches_scikit_learn)
     ck_assert_int_eq(cases, 3);
 }
 END_TEST
-
-static char *written(const class_report *r, void (*write)(const class_report *, FILE *))
-{
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&buf, &len);
-    write(r, f);
-    fclose(f);
-    return buf;
-}
 
 /* Names are outside text: CSV quotes them (and defuses formulas), JSON
  * escapes them, the terminal sees no control characters. */

@@ -47,26 +47,20 @@ static void topk_update(const void *config, void *state, const float *pred, cons
 static const nnk_metric_bind topk_binding = {sizeof(nnk_metric_bind), topk_bind};
 static const void *topk_extension(const char *name) { return metrics_bound_extension(name, &topk_binding); }
 
-const nnk_metric_vtable metric_top_k_categorical_accuracy = {
-    .struct_size = sizeof(nnk_metric_vtable),
-    .name = "top_k_categorical_accuracy",
-    .doc = "share of rows whose one-hot label is among the k largest predictions",
-    .params = topk_params,
-    .config_size = sizeof(topk_config),
-    .state_size = sizeof(mean_state),
-    .update = topk_update,
-    .result = metrics_mean_result,
-    .extension = topk_extension,
-};
+#define TOPK_METRIC(var, nm, doc_text)                                                                                 \
+    const nnk_metric_vtable var = {                                                                                    \
+        .struct_size = sizeof(nnk_metric_vtable),                                                                      \
+        .name = nm,                                                                                                    \
+        .doc = doc_text,                                                                                               \
+        .params = topk_params,                                                                                         \
+        .config_size = sizeof(topk_config),                                                                            \
+        .state_size = sizeof(mean_state),                                                                              \
+        .update = topk_update,                                                                                         \
+        .result = metrics_mean_result,                                                                                 \
+        .extension = topk_extension,                                                                                   \
+    };
 
-const nnk_metric_vtable metric_sparse_top_k_categorical_accuracy = {
-    .struct_size = sizeof(nnk_metric_vtable),
-    .name = "sparse_top_k_categorical_accuracy",
-    .doc = "share of rows whose class index is among the k largest predictions",
-    .params = topk_params,
-    .config_size = sizeof(topk_config),
-    .state_size = sizeof(mean_state),
-    .update = topk_update,
-    .result = metrics_mean_result,
-    .extension = topk_extension,
-};
+TOPK_METRIC(metric_top_k_categorical_accuracy, "top_k_categorical_accuracy",
+            "share of rows whose one-hot label is among the k largest predictions")
+TOPK_METRIC(metric_sparse_top_k_categorical_accuracy, "sparse_top_k_categorical_accuracy",
+            "share of rows whose class index is among the k largest predictions")

@@ -70,7 +70,7 @@ static int64_t predicted_class(const predictions *p, int64_t i)
 
 /* Class k's name, for tags and captions: the data's, else its index;
  * control characters as '?'. */
-static const char *class_name(const nnk_train_info *info, int64_t k, char *buf, size_t n)
+const char *tb_class_name(const nnk_train_info *info, int64_t k, char *buf, size_t n)
 {
     const char *name = tb_host->model_class_name(info->model, k);
     if (name)
@@ -94,7 +94,7 @@ static int write_pr_curves(tb_state *s, const nnk_train_info *info, const predic
             scores[i] = p->p[i * p->cols + (p->cols > 1 ? k : 0)];
         }
         char name[80], tag[96];
-        snprintf(tag, sizeof tag, "pr_curves/%s", class_name(info, k, name, sizeof name));
+        snprintf(tag, sizeof tag, "pr_curves/%s", tb_class_name(info, k, name, sizeof name));
         rc = nnk_tb_pr_curve(s->validation, tag, labels, scores, p->rows, (int)s->c->pr_curve_thresholds,
                              "Precision against recall on the validation data, the class against the rest.",
                              info->epoch, -1, err);
@@ -112,7 +112,7 @@ static int draw_confusion(const nnk_train_info *info, const int64_t *counts, int
     char text[80];
     int label_w = tb_caption_width("TRUE"), cell = tb_caption_width("0");
     for (int64_t k = 0; k < n; k++) {
-        int nw = tb_caption_width(class_name(info, k, text, sizeof text));
+        int nw = tb_caption_width(tb_class_name(info, k, text, sizeof text));
         label_w = nw > label_w ? nw : label_w;
         cell = nw > cell ? nw : cell;
     }
@@ -131,7 +131,7 @@ static int draw_confusion(const nnk_train_info *info, const int64_t *counts, int
     tb_draw_caption(*rgb, *w, *h, left, PAD, "PREDICTED", grey);
     tb_draw_caption(*rgb, *w, *h, PAD, PAD, "TRUE", grey);
     for (int64_t k = 0; k < n; k++) {
-        class_name(info, k, text, sizeof text);
+        tb_class_name(info, k, text, sizeof text);
         tb_draw_caption(*rgb, *w, *h, left + (int)k * cell + PAD, LINE + 2 * PAD, text, black);
         tb_draw_caption(*rgb, *w, *h, PAD, top + (int)k * cell_h + PAD, text, black);
         int64_t row = 0;

@@ -98,17 +98,6 @@ static int weight_grid(tb_state *s, const nnk_train_info *info, nnk_err *err)
     return rc;
 }
 
-/* Class k's name for a caption: the model's class name, else its index. */
-static const char *class_text(const nnk_train_info *info, int64_t k, char *buf, size_t n)
-{
-    const char *name = tb_host->model_class_name(info->model, k);
-    if (name)
-        snprintf(buf, n, "%.40s", name);
-    else
-        snprintf(buf, n, "%lld", (long long)k);
-    return buf;
-}
-
 /* Sample inputs in a grid, each captioned with the predicted class (green
  * when right, red when wrong) and, under it, the true one, by name. */
 static int sample_grid(tb_state *s, const nnk_train_info *info, nnk_err *err)
@@ -129,7 +118,7 @@ static int sample_grid(tb_state *s, const nnk_train_info *info, nnk_err *err)
     char name[48];
     int cell_w = iw; /* as wide as the longest class name */
     for (int64_t k = 0; captions && k < out_cols; k++) {
-        int w = tb_caption_width(class_text(info, k, name, sizeof name));
+        int w = tb_caption_width(tb_class_name(info, k, name, sizeof name));
         cell_w = w > cell_w ? w : cell_w;
     }
     float *x = malloc(sizeof(float) * (size_t)(n * in_cols));
@@ -159,9 +148,9 @@ static int sample_grid(tb_state *s, const nnk_train_info *info, nnk_err *err)
             continue;
         int64_t pred = argmax(p + i * out_cols, out_cols);
         int64_t truth = y_cols == 1 ? (int64_t)y[i] : argmax(y + i * y_cols, y_cols);
-        class_text(info, pred, name, sizeof name);
+        tb_class_name(info, pred, name, sizeof name);
         tb_draw_caption(rgb, W, H, ox + (cell_w - tb_caption_width(name)) / 2, oy + ih + 2, name, pred == truth ? green : red);
-        class_text(info, truth, name, sizeof name);
+        tb_class_name(info, truth, name, sizeof name);
         tb_draw_caption(rgb, W, H, ox + (cell_w - tb_caption_width(name)) / 2, oy + ih + 2 + LINE_H, name, grey);
     }
     if (!rc) {

@@ -52,8 +52,11 @@ void tb_draw_caption(uint8_t *rgb, int stride_px, int height_px, int x0, int y0,
 int tb_write_images(tb_state *s, const nnk_train_info *info, nnk_err *err);
 /* conv_images.c: the first convolution's filters and one sample's feature maps */
 int tb_write_conv_images(tb_state *s, const nnk_train_info *info, nnk_err *err);
-/* classes.c: PR curves and the confusion image on the validation data */
+/* classes.c: PR curves and the confusion image on the validation data;
+ * class k's name for a tag or caption (the data's, else its index;
+ * control characters as '?') into buf */
 int tb_write_class_views(tb_state *s, const nnk_train_info *info, nnk_err *err);
+const char *tb_class_name(const nnk_train_info *info, int64_t k, char *buf, size_t n);
 /* weights.c */
 int tb_write_histograms(tb_state *s, const nnk_train_info *info, nnk_err *err);
 int tb_check_embeddings(tb_state *s, const nnk_train_info *info, nnk_err *err);
