@@ -40,10 +40,6 @@ static char *classification_report(nnk_model *m, const nnk_dataset *d, const opt
 {
     const char *format = o->report_format ? o->report_format : "text";
     nnk_output_info info;
-    if (strcmp(format, "text") && strcmp(format, "csv") && strcmp(format, "json")) {
-        nnk_err_set(err, NNK_EUSAGE, "evaluate: --report-format '%.40s': expected text, csv or json", format);
-        return NULL;
-    }
     int outputs = 0;
     while (nnk_model_output_info(m, outputs, &info) == 0)
         outputs++;
@@ -51,29 +47,23 @@ static char *classification_report(nnk_model *m, const nnk_dataset *d, const opt
         nnk_err_set(err, NNK_EUSAGE, "evaluate --report: the model has %d outputs; the report covers one", outputs);
         return NULL;
     }
-    int64_t cols = 0, n_names = nnk_model_class_count(m);
-    float *pred = nnk_model_predict(m, d, o->batch_size ? o->batch_size : 256, &cols, err);
-    const char **names = n_names ? calloc((size_t)n_names, sizeof(char *)) : NULL;
-    for (int64_t k = 0; names && k < n_names; k++)
-        names[k] = nnk_model_class_name(m, k);
+    int64_t cols = 0;
+    float *pred = NULL;
     class_report r;
     char *buf = NULL;
-    if (pred && !report_init(&r, cols > 1 ? cols : 2, names, n_names, err)) {
-        if (!report_count(&r, pred, d->y, d->rows, cols, d->y_cols, err)) {
-            FILE *f = open_memstream(&buf, len);
-            if (f) {
-                !strcmp(format, "csv")    ? report_write_csv(&r, f)
-                : !strcmp(format, "json") ? report_write_json(&r, f)
-                                          : report_write_text(&r, f);
-                fclose(f);
-            }
-            if (!buf)
-                nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    if (!report_for_model(m, d, o->batch_size ? o->batch_size : 256, &r, &pred, &cols, err)) {
+        FILE *f = open_memstream(&buf, len);
+        if (f) {
+            !strcmp(format, "csv")    ? report_write_csv(&r, f)
+            : !strcmp(format, "json") ? report_write_json(&r, f)
+                                      : report_write_text(&r, f);
+            fclose(f);
         }
+        if (!buf)
+            nnk_err_set(err, NNK_ENOMEM, "out of memory");
         report_free(&r);
+        free(pred);
     }
-    free(names);
-    free(pred);
     return buf;
 }
 
@@ -86,6 +76,12 @@ int cmd_evaluate(const options *o)
         return usage_error("evaluate", "%s", "missing --data SPEC");
     if ((o->report_format || o->output) && !o->report)
         return usage_error("evaluate", "%s", "--report-format and -o go with --report");
+    if (o->report_format && strcmp(o->report_format, "text") && strcmp(o->report_format, "csv") &&
+        strcmp(o->report_format, "json")) { /* before the model loads */
+        nnk_err_set(&err, NNK_EUSAGE, "evaluate: --report-format '%.40s': expected text, csv or json",
+                    o->report_format);
+        return fail(&err);
+    }
     nnk_set_threads(o->threads);
     nnk_registry *reg = load_registry(o, &err);
     nnk_model *m = reg ? nnk_model_load(reg, o->positional, &err) : NULL;

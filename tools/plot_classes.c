@@ -69,7 +69,7 @@ static int curves(const options *o, const class_report *r, const float *pred, in
         curve_panel(p, kinds[q]);
         for (int64_t k = cols > 1 ? 0 : 1; !rc && k < r->n; k++) {
             for (int64_t i = 0; i < d->rows; i++) /* the label's class, as the report counts it */
-                labels[i] = (d->y_cols == cols && cols > 1 ? d->y[i * cols + k] != 0 : d->y[i * d->y_cols] == (float)k);
+                labels[i] = report_label_class(r, d->y, i, cols, d->y_cols) == k;
             rc = add_curve(p, kinds[q], r, k, pred, cols, labels, scores, d->rows, x, y, err);
         }
     }
@@ -86,24 +86,20 @@ static int curves(const options *o, const class_report *r, const float *pred, in
 
 static int plot_model(const options *o, nnk_model *m, const nnk_dataset *d, nnk_err *err)
 {
-    int64_t cols = 0, n_names = nnk_model_class_count(m);
-    float *pred = nnk_model_predict(m, d, o->batch_size ? o->batch_size : 256, &cols, err);
-    const char **names = n_names ? calloc((size_t)n_names, sizeof(char *)) : NULL;
-    for (int64_t k = 0; names && k < n_names; k++)
-        names[k] = nnk_model_class_name(m, k);
+    int64_t cols = 0;
+    float *pred = NULL;
     class_report r;
-    int rc = pred ? report_init(&r, cols > 1 ? cols : 2, names, n_names, err) : (int)err->status;
-    if (!rc) {
-        rc = report_count(&r, pred, d->y, d->rows, cols, d->y_cols, err);
-        if (!rc && o->confusion && o->output)
-            rc = draw_confusion_file(&r, o->normalize, o->output, err);
-        else if (!rc && o->confusion)
-            report_write_text(&r, stdout);
-        else if (!rc)
-            rc = curves(o, &r, pred, cols, d, err);
-        report_free(&r);
-    }
-    free(names), free(pred);
+    int rc = report_for_model(m, d, o->batch_size ? o->batch_size : 256, &r, &pred, &cols, err);
+    if (rc)
+        return rc;
+    if (o->confusion && o->output)
+        rc = draw_confusion_file(&r, o->normalize, o->output, err);
+    else if (o->confusion)
+        report_write_text(&r, stdout);
+    else
+        rc = curves(o, &r, pred, cols, d, err);
+    report_free(&r);
+    free(pred);
     return rc;
 }
 

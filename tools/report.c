@@ -44,26 +44,50 @@ static int64_t first_largest(const float *v, int64_t n)
     return k;
 }
 
+int64_t report_label_class(const class_report *r, const float *y, int64_t i, int64_t cols, int64_t label_cols)
+{
+    if (label_cols == cols && cols > 1)
+        return first_largest(y + i * cols, cols);
+    float v = y[i * label_cols];
+    return v >= 0 && v < (float)r->n && v == floorf(v) ? (int64_t)v : -1;
+}
+
 int report_count(class_report *r, const float *pred, const float *y, int64_t rows, int64_t cols, int64_t label_cols,
                  nnk_err *err)
 {
     for (int64_t i = 0; i < rows; i++) {
-        int64_t p = cols == 1 ? pred[i] > 0.5f : first_largest(pred + i * cols, cols), t;
-        if (label_cols == cols && cols > 1) {
-            t = first_largest(y + i * cols, cols);
-        } else {
-            float v = y[i * label_cols];
-            if (!(v >= 0 && v < (float)r->n && v == floorf(v)))
-                return nnk_err_set(err, NNK_EDATA, "report: row %lld: label %g names none of the %lld classes",
-                                   (long long)i + 1, (double)v, (long long)r->n);
-            t = (int64_t)v;
-        }
+        int64_t p = cols == 1 ? pred[i] > 0.5f : first_largest(pred + i * cols, cols);
+        int64_t t = report_label_class(r, y, i, cols, label_cols);
+        if (t < 0)
+            return nnk_err_set(err, NNK_EDATA, "report: row %lld: label %g names none of the %lld classes",
+                               (long long)i + 1, (double)y[i * label_cols], (long long)r->n);
         if (p >= r->n || t >= r->n)
             return nnk_err_set(err, NNK_EDATA, "report: row %lld: class %lld past the %lld classes", (long long)i + 1,
                                (long long)(p > t ? p : t), (long long)r->n);
         r->counts[t * r->n + p]++;
     }
     return NNK_OK;
+}
+
+int report_for_model(nnk_model *m, const nnk_dataset *d, int64_t batch_size, class_report *r, float **pred,
+                     int64_t *cols, nnk_err *err)
+{
+    int64_t n_names = nnk_model_class_count(m);
+    *pred = nnk_model_predict(m, d, batch_size, cols, err);
+    const char **names = n_names ? calloc((size_t)n_names, sizeof(char *)) : NULL;
+    for (int64_t k = 0; names && k < n_names; k++)
+        names[k] = nnk_model_class_name(m, k);
+    int rc = !*pred              ? (int)err->status
+             : n_names && !names ? nnk_err_set(err, NNK_ENOMEM, "out of memory")
+                                 : report_init(r, *cols > 1 ? *cols : 2, names, n_names, err);
+    free(names);
+    if (!rc && (rc = report_count(r, *pred, d->y, d->rows, *cols, d->y_cols, err)))
+        report_free(r);
+    if (rc) {
+        free(*pred);
+        *pred = NULL;
+    }
+    return rc;
 }
 
 static double no_nan(double a, double b) { return b != 0 ? a / b : 0; }

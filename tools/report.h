@@ -27,6 +27,17 @@ void report_free(class_report *r);
 int report_count(class_report *r, const float *pred, const float *y, int64_t rows, int64_t cols, int64_t label_cols,
                  nnk_err *err);
 
+/* Row i's true class as report_count takes it (an index, or a one-hot
+ * row's first largest entry), -1 when the label names none of r's. */
+int64_t report_label_class(const class_report *r, const float *y, int64_t i, int64_t cols, int64_t label_cols);
+
+/* A saved one-output classifier's report on d: predicts every row (into
+ * *pred, rows x *cols, which the caller frees), names the classes as the
+ * model does, and counts. NNK_OK (then report_free r), or the status with
+ * err set and nothing to free. */
+int report_for_model(nnk_model *m, const nnk_dataset *d, int64_t batch_size, class_report *r, float **pred,
+                     int64_t *cols, nnk_err *err);
+
 /* Per class k: precision, recall, F1 (0 where a denominator is 0, as
  * scikit-learn's zero_division=0) and support. */
 void report_class(const class_report *r, int64_t k, double *precision, double *recall, double *f1, int64_t *support);
