@@ -7,7 +7,6 @@
  * with class_id, only that column counts; else every entry does. */
 #include "metrics.h"
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define NEG_INF -1e10 /* Keras's metrics_utils.NEG_INF */
@@ -45,15 +44,14 @@ static int confusion_bind(void *config, int64_t cols, int64_t label_cols, size_t
     return metric_threshold(c->thresholds, "thresholds", c->top_k ? NEG_INF : 0.5, 0, 0, 1, &c->threshold, err);
 }
 
-/* Row r's predictions with all but the top k set to NEG_INF, into out. */
-static void keep_top_k(const float *p, int64_t cols, int64_t k, double *out)
+/* Whether column j is among the row's k largest predictions (ties to the
+ * lower column, as top_k sorts them). */
+static int in_top_k(const float *p, int64_t cols, int64_t k, int64_t j)
 {
-    for (int64_t j = 0; j < cols; j++) {
-        int64_t above = 0; /* entries that top_k would place before j */
-        for (int64_t i = 0; i < cols && above < k; i++)
-            above += p[i] > p[j] || (p[i] == p[j] && i < j);
-        out[j] = above < k ? p[j] : NEG_INF;
-    }
+    int64_t above = 0; /* entries that top_k would place before j */
+    for (int64_t i = 0; i < cols && above < k; i++)
+        above += p[i] > p[j] || (p[i] == p[j] && i < j);
+    return above < k;
 }
 
 static void confusion_update(const void *config, void *state, const float *pred, const float *y, int64_t rows,
@@ -61,24 +59,15 @@ static void confusion_update(const void *config, void *state, const float *pred,
 {
     const confusion_config *c = config;
     confusion_state *s = state;
-    double kept[64], *row = cols <= 64 ? kept : malloc(sizeof(double) * (size_t)cols);
-    if (!row)
-        return; /* no memory: the batch is not counted */
     int64_t j0 = c->class_id >= 0 ? c->class_id : 0, j1 = c->class_id >= 0 ? c->class_id + 1 : cols;
     for (int64_t r = 0; r < rows; r++) {
         const float *p = pred + r * cols;
-        if (c->top_k > 0)
-            keep_top_k(p, cols, c->top_k, row);
-        else
-            for (int64_t j = j0; j < j1; j++)
-                row[j] = p[j];
         for (int64_t j = j0; j < j1; j++) {
-            int positive = row[j] > c->threshold, label = metric_label_is(&c->shape, y, r, j);
+            double v = c->top_k > 0 && !in_top_k(p, cols, c->top_k, j) ? NEG_INF : p[j];
+            int positive = v > c->threshold, label = metric_label_is(&c->shape, y, r, j);
             *(positive ? (label ? &s->tp : &s->fp) : (label ? &s->fn : &s->tn)) += 1;
         }
     }
-    if (row != kept)
-        free(row);
 }
 
 static double ratio(double a, double b) { return b != 0 ? a / b : 0; } /* Keras's divide_no_nan */
