@@ -2,6 +2,7 @@
  * metrics (Keras's model.compile). Outputs and "accuracy" are resolved at
  * build time, once shapes are known. */
 #include "internal.h"
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,7 @@ static int add_metric(nnk_model *m, nnk_output *o, const char *name, nnk_err *er
     mi->params = nnk_params_new(mi->vt->params, mi->vt->config_size, owner, err);
     mi->name = strdup(name);
     mi->state_size = mi->vt->state_size;
+    mi->n_values = 1;
     mi->state = calloc(1, mi->state_size ? mi->state_size : 1);
     if (!mi->params || !mi->name || !mi->state) {
         nnk_params_free(mi->params);
@@ -116,26 +118,82 @@ int nnk__model_resolve_accuracy(nnk_model *m, nnk_output *o, nnk_err *err)
     return NNK_OK;
 }
 
+/* Whether a value's suffix is 1 to 24 of A-Z a-z 0-9 . - */
+static int suffix_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 24)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '-')
+            return 0;
+    return 1;
+}
+
+/* How many logs metric mi gives (nnkit.metric.values/1), its suffixes
+ * checked: legal and all different. */
+static int count_metric_values(nnk_metric_inst *mi, nnk_err *err)
+{
+    const nnk_metric_values *v = NNK_CAPABILITY(mi->vt, NNK_CAP_METRIC_VALUES);
+    mi->values = NULL;
+    mi->n_values = 1;
+    if (!v || !NNK_HAS(v, results) || !v->count || !v->suffix || !v->results)
+        return NNK_OK;
+    const void *cfg = nnk_params_config(mi->params);
+    int count = v->count(cfg);
+    if (count < 1 || count > NNK_MAX_METRIC_VALUES)
+        return nnk_err_set(err, NNK_ECONFIG, "compile: metric '%s' gives %d values (1 to %d allowed)", mi->name, count,
+                           NNK_MAX_METRIC_VALUES);
+    if (count == 1)
+        return NNK_OK;
+    char(*names)[32] = calloc((size_t)count, sizeof *names);
+    if (!names)
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    int rc = NNK_OK;
+    for (int i = 0; i < count && !rc; i++) {
+        v->suffix(cfg, i, names[i], sizeof names[i]);
+        names[i][sizeof names[i] - 1] = 0;
+        if (!suffix_ok(names[i]))
+            rc = nnk_err_set(err, NNK_ECONFIG,
+                             "compile: metric '%s' names its value %d '%.24s': a suffix is 1 to 24 of A-Z a-z 0-9 . -",
+                             mi->name, i, names[i]);
+        for (int j = 0; j < i && !rc; j++)
+            if (!strcmp(names[i], names[j]))
+                rc = nnk_err_set(err, NNK_ECONFIG, "compile: metric '%s' names its values %d and %d both '%s'",
+                                 mi->name, j, i, names[i]);
+    }
+    free(names);
+    if (!rc) {
+        mi->values = v;
+        mi->n_values = count;
+    }
+    return rc;
+}
+
 /* Metrics that size their state by the output's shape (nnkit.metric.bind/1)
- * get it now, with a fresh state of their size. */
+ * get it now, with a fresh state of their size; then each says how many
+ * values it logs (nnkit.metric.values/1). */
 int nnk__model_bind_metrics(nnk_output *o, nnk_err *err)
 {
     for (int i = 0; i < o->n_metrics; i++) {
         nnk_metric_inst *mi = &o->metrics[i];
         const nnk_metric_bind *b = NNK_CAPABILITY(mi->vt, NNK_CAP_METRIC_BIND);
-        if (!b || !NNK_HAS(b, bind) || !b->bind)
-            continue;
-        size_t size = 0;
-        nnk_err inner = {0, ""};
-        if (b->bind((void *)nnk_params_config(mi->params), o->cols, o->label_cols, &size, &inner))
-            return nnk_err_set(err, NNK_ECONFIG, "compile: metric '%s': %s", mi->name,
-                               inner.status ? inner.msg : "its bind failed");
-        void *st = calloc(1, size ? size : 1);
-        if (!st)
-            return nnk_err_set(err, NNK_ENOMEM, "out of memory");
-        free(mi->state);
-        mi->state = st;
-        mi->state_size = size;
+        if (b && NNK_HAS(b, bind) && b->bind) {
+            size_t size = 0;
+            nnk_err inner = {0, ""};
+            if (b->bind((void *)nnk_params_config(mi->params), o->cols, o->label_cols, &size, &inner))
+                return nnk_err_set(err, NNK_ECONFIG, "compile: metric '%s': %s", mi->name,
+                                   inner.status ? inner.msg : "its bind failed");
+            void *st = calloc(1, size ? size : 1);
+            if (!st)
+                return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+            free(mi->state);
+            mi->state = st;
+            mi->state_size = size;
+        }
+        int rc = count_metric_values(mi, err);
+        if (rc)
+            return rc;
     }
     return NNK_OK;
 }

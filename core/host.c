@@ -237,13 +237,21 @@ static int host_layer_allreduce(nnk_layer *layer, double *values, int64_t n, nnk
 
 static const nnk_host_allreduce host_allreduce = {sizeof(nnk_host_allreduce), host_layer_allreduce};
 
+static int host_log_higher_is_better(const nnk_model_view *v, const char *name)
+{
+    return nnk_model_log_higher_is_better(v ? model_of(v) : NULL, name);
+}
+
+static const nnk_host_log_direction host_log_direction = {sizeof(nnk_host_log_direction), host_log_higher_is_better};
+
 static const void *host_extension(const char *name)
 {
-    return !strcmp(name, NNK_CAP_DP_ALLREDUCE) ? (const void *)&host_allreduce
-           : !strcmp(name, NNK_CAP_CONV2D)     ? (const void *)&nnk__host_conv2d
-           : !strcmp(name, NNK_CAP_POOL2D)     ? (const void *)&nnk__host_pool2d
-           : !strcmp(name, NNK_CAP_BATCHNORM)  ? (const void *)&nnk__host_batchnorm
-                                                : NULL;
+    return !strcmp(name, NNK_CAP_DP_ALLREDUCE)    ? (const void *)&host_allreduce
+           : !strcmp(name, NNK_CAP_LOG_DIRECTION) ? (const void *)&host_log_direction
+           : !strcmp(name, NNK_CAP_CONV2D)        ? (const void *)&nnk__host_conv2d
+           : !strcmp(name, NNK_CAP_POOL2D)        ? (const void *)&nnk__host_pool2d
+           : !strcmp(name, NNK_CAP_BATCHNORM)     ? (const void *)&nnk__host_batchnorm
+                                                   : NULL;
 }
 
 const nnk_host nnk__host_table = {

@@ -94,6 +94,8 @@ typedef struct nnk_metric_inst {
     nnk_params *params;
     void *state;
     size_t state_size; /* the vtable's, or what nnkit.metric.bind/1 set */
+    const nnk_metric_values *values; /* nnkit.metric.values/1 when n_values > 1, else NULL */
+    int n_values;                    /* the logs it gives: 1, or the capability's count */
 } nnk_metric_inst;
 
 #define NNK_MAX_METRICS 8
@@ -116,7 +118,7 @@ typedef struct nnk_output {
     int64_t cap;
 } nnk_output;
 
-#define MAX_LOGS 40
+#define MAX_LOGS NNK_MAX_LOGS
 
 /* A fit in progress: everything backup_and_restore must keep. */
 typedef struct nnk_fit_state {
@@ -299,6 +301,12 @@ int64_t nnk__model_input_cols(const nnk_model *m);
 void nnk__output_free(nnk_output *o);
 /* history.c: appends one epoch's logs (the names fix the keys the first
  * time); -1 when out of memory. h may be NULL. */
+/* The logs' names in order (loss, per output its loss and metrics, a
+ * metric with several values one log each), and when higher is not NULL
+ * whether each is better higher (1), lower (0) or unsaid (-1): how many,
+ * or -1 with err set when more than cap or one too long to take "val_"
+ * (logs.c). */
+int nnk__log_names(const nnk_model *m, char names[][NNK_LOG_NAME_MAX], signed char *higher, int cap, nnk_err *err);
 int nnk__history_append(nnk_history *h, int n_logs, char names[][64], const double *values);
 
 /* backup.c: the whole state of a fit, for backup_and_restore. request

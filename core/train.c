@@ -131,27 +131,6 @@ static void metrics_update(nnk_model *m, int64_t rows)
     }
 }
 
-/* The names of the logs in order: loss, then per output its loss (when
- * there are several) and metrics. */
-static int log_names(const nnk_model *m, char names[][64], int cap)
-{
-    int n = 0;
-    snprintf(names[n++], 64, "loss");
-    int multi = m->n_outputs > 1;
-    for (int k = 0; k < m->n_outputs && n < cap; k++) {
-        const nnk_output *o = &m->outs[k];
-        if (multi)
-            snprintf(names[n++], 64, "%.40s_loss", o->name);
-        for (int i = 0; i < o->n_metrics && n < cap; i++) {
-            if (multi)
-                snprintf(names[n++], 64, "%.40s_%.20s", o->name, o->metrics[i].name);
-            else
-                snprintf(names[n++], 64, "%s", o->metrics[i].name);
-        }
-    }
-    return n;
-}
-
 /* Values in log_names' order, from summed losses over `seen` rows; the
  * metrics' states are the model's, or those packed in summed (every
  * process's, see nnk__dp_pack_logs) when it is not NULL. */
@@ -164,9 +143,16 @@ static int log_values_of(const nnk_model *m, double total, const double *out_los
         const nnk_output *o = &m->outs[k];
         if (m->n_outputs > 1)
             values[n++] = seen > 0 ? out_losses[k] / seen : 0;
-        for (int i = 0; i < o->n_metrics; i++)
-            values[n++] = o->metrics[i].vt->result(nnk_params_config(o->metrics[i].params),
-                                                   summed ? nnk__dp_metric_state(m, summed, k, i) : o->metrics[i].state);
+        for (int i = 0; i < o->n_metrics; i++) {
+            const nnk_metric_inst *mi = &o->metrics[i];
+            const void *cfg = nnk_params_config(mi->params);
+            const void *state = summed ? nnk__dp_metric_state(m, summed, k, i) : mi->state;
+            if (mi->values)
+                mi->values->results(cfg, state, values + n);
+            else
+                values[n] = mi->vt->result(cfg, state);
+            n += mi->n_values;
+        }
     }
     return n;
 }
@@ -291,19 +277,26 @@ int nnk_model_evaluate(nnk_model *m, const nnk_dataset *d, int64_t batch_size,
     int rc = check_ready(m, d, 1, err);
     if (rc)
         return rc;
-    char tmp[MAX_LOGS][64];
-    int count = log_names(m, tmp, MAX_LOGS);
-    if (cap < count)
-        return nnk_err_set(err, NNK_EUSAGE, "evaluate: room for %d values, need %d", cap, count);
+    char(*tmp)[NNK_LOG_NAME_MAX] = malloc(sizeof *tmp * (MAX_LOGS / 2));
+    if (!tmp)
+        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
+    int count = nnk__log_names(m, tmp, NULL, MAX_LOGS / 2, err);
+    if (count < 0)
+        rc = NNK_ECONFIG;
+    else if (cap < count)
+        rc = nnk_err_set(err, NNK_EUSAGE, "evaluate: room for %d values, need %d", cap, count);
     if (batch_size < 1)
         batch_size = 32;
     if (batch_size > d->rows) /* a batch never holds more than the data */
         batch_size = d->rows > 0 ? d->rows : 1;
-    if ((rc = evaluate_pass(m, d, batch_size, NULL, values, err)))
-        return rc;
-    memcpy(names, tmp, sizeof(tmp[0]) * (size_t)count);
-    *n = count;
-    return NNK_OK;
+    if (!rc)
+        rc = evaluate_pass(m, d, batch_size, NULL, values, err);
+    if (!rc) {
+        memcpy(names, tmp, sizeof(tmp[0]) * (size_t)count);
+        *n = count;
+    }
+    free(tmp);
+    return rc;
 }
 
 int nnk_model_outputs(const nnk_model *m, const char **names, int64_t *cols, int cap)
@@ -750,9 +743,9 @@ static int fit_state_init(nnk_fit_state *s, nnk_model *m, const nnk_dataset *tra
                           nnk_err *err)
 {
     memset(s, 0, sizeof *s);
-    s->n_train_logs = log_names(m, s->names, MAX_LOGS / 2);
-    if (s->n_train_logs > MAX_LOGS / 2 - 1)
-        return nnk_err_set(err, NNK_ECONFIG, "fit: too many outputs and metrics to log");
+    s->n_train_logs = nnk__log_names(m, s->names, NULL, MAX_LOGS / 2, err);
+    if (s->n_train_logs < 0)
+        return NNK_ECONFIG;
     s->m = m;
     s->d = train;
     s->o = o;
@@ -779,7 +772,7 @@ static int fit_state_init(nnk_fit_state *s, nnk_model *m, const nnk_dataset *tra
     for (int64_t i = 0; i < train->rows; i++)
         s->perm[i] = i;
     for (int k = 0; k < s->n_train_logs; k++)
-        snprintf(s->names[s->n_train_logs + k], 64, "val_%.59s", s->names[k]);
+        snprintf(s->names[s->n_train_logs + k], NNK_LOG_NAME_MAX, "val_%s", s->names[k]);
     for (int k = 0; k < MAX_LOGS; k++)
         s->name_ptrs[k] = s->names[k];
     nnk__rng_seed(&s->data_rng, o->seed, 1);

@@ -35,6 +35,8 @@ static int metric_open(metric *m, const char *name, const char *params, int64_t 
         char *eq = strchr(kv, '=');
         ck_assert(eq != NULL);
         *eq = 0;
+        for (char *c = eq + 1; *c; c++) /* a list's values are ':'-separated in the references */
+            *c = *c == ':' ? ',' : *c;
         int rc = nnk_params_set(m->params, kv, eq + 1, NULL, err);
         if (rc)
             return rc;
@@ -53,17 +55,29 @@ static void metric_close(metric *m)
     free(m->state);
 }
 
-/* The result after feeding rows in batches of the given sizes (repeated). */
+/* Value `index` after feeding rows in batches of the given sizes
+ * (repeated): result's when index is -1, else that of the metric's
+ * several values (nnkit.metric.values/1), which must number more than
+ * index. */
 static double streamed(metric *m, const float *pred, const float *y, int64_t rows, int64_t cols, int64_t label_cols,
-                       const int *sizes, int n_sizes)
+                       const int *sizes, int n_sizes, int index)
 {
+    const void *cfg = nnk_params_config(m->params);
     memset(m->state, 0, m->size);
     for (int64_t r = 0, k = 0; r < rows; k++) {
         int64_t n = sizes[k % n_sizes] < rows - r ? sizes[k % n_sizes] : rows - r;
-        m->vt->update(nnk_params_config(m->params), m->state, pred + r * cols, y + r * label_cols, n, cols);
+        m->vt->update(cfg, m->state, pred + r * cols, y + r * label_cols, n, cols);
         r += n;
     }
-    return m->vt->result(nnk_params_config(m->params), m->state);
+    if (index < 0)
+        return m->vt->result(cfg, m->state);
+    const nnk_metric_values *v = m->vt->extension ? m->vt->extension(NNK_CAP_METRIC_VALUES) : NULL;
+    ck_assert_msg(v != NULL, "%s has no nnkit.metric.values/1", m->vt->name);
+    int count = v->count(cfg);
+    ck_assert_msg(count > index, "%s gives %d values, the reference has value %d", m->vt->name, count, index);
+    double values[NNK_MAX_METRIC_VALUES];
+    v->results(cfg, m->state, values);
+    return values[index];
 }
 
 START_TEST(metrics_match_their_references)
@@ -92,15 +106,21 @@ START_TEST(metrics_match_their_references)
         for (int e = 0; e < n_expect; e++) {
             double want;
             ck_assert_int_eq(fscanf(f, "%63s %255s %lf", metric_name, params, &want), 3);
+            int index = -1; /* metric[i]: value i of several */
+            char *bracket = strchr(metric_name, '[');
+            if (bracket) {
+                index = atoi(bracket + 1);
+                *bracket = 0;
+            }
             metric m;
             nnk_err err = {0, ""};
             ck_assert_msg(metric_open(&m, metric_name, params, cols, label_cols, &err) == NNK_OK, "%s %s: %s",
                           metric_name, params, err.msg);
             const int uneven[] = {1, 3, 7, 2}, whole[] = {1 << 30};
-            double a = streamed(&m, pred, y, rows, cols, label_cols, uneven, 4);
-            double b = streamed(&m, pred, y, rows, cols, label_cols, whole, 1);
-            ck_assert_msg(fabs(a - want) <= 1e-6 * fmax(1, fabs(want)), "%s: %s %s gives %.12g, reference %.12g", name,
-                          metric_name, params, a, want);
+            double a = streamed(&m, pred, y, rows, cols, label_cols, uneven, 4, index);
+            double b = streamed(&m, pred, y, rows, cols, label_cols, whole, 1, index);
+            ck_assert_msg(fabs(a - want) <= 1e-6 * fmax(1, fabs(want)), "%s: %s[%d] %s gives %.12g, reference %.12g",
+                          name, metric_name, index, params, a, want);
             ck_assert_msg(a == b, "%s: %s %s streamed %.17g, whole %.17g", name, metric_name, params, a, b);
             metric_close(&m);
             checks++;
@@ -125,6 +145,10 @@ START_TEST(bad_configurations_are_refused)
         {"precision", "class_id=10", "class_id 10 is outside the output's 10 columns", 10},
         {"recall", "thresholds=1.5", "thresholds must be one number in [0, 1], got '1.5'", 10},
         {"true_positives", "thresholds=0.5 0.7", "thresholds must be one number in [0, 1], got '0.5 0.7'", 3},
+        {"precision", "thresholds=0.5:0.2:0.5", "thresholds holds 0.5 twice", 3},
+        {"recall", "thresholds=0.5::0.7", "thresholds has an empty value in '0.5,,0.7'", 3},
+        {"false_negatives", "thresholds=0.1:1.2", "thresholds must be one number in [0, 1], got '1.2'", 3},
+        {"f1_score", "average=none", "average = none logs one value per class, at most 128, not 129", 129},
         {"f1_score", "threshold=0", "threshold must be one number in (0, 1], got '0'", 3},
         {"fbeta_score", "threshold=abc", "threshold must be one number in (0, 1], got 'abc'", 3},
     };

@@ -192,6 +192,54 @@ START_TEST(iris_perceptron_separates)
 }
 END_TEST
 
+/* A metric with several values logs one per value (nnkit.metric.values/1),
+ * named by its suffixes; and mode = auto's direction of every log: losses
+ * lower, each metric as it says (nnkit.metric.direction/1, several values
+ * as their metric), other names by Keras's rule; the host's capability
+ * answers the same. */
+START_TEST(logs_of_several_values_and_their_directions)
+{
+    nnk_model *m = nnk_model_new(reg);
+    nnk_err err = {0, ""};
+    nnk_shape s = {1, {2}};
+    ck_assert_int_eq(nnk_model_add_input(m, "input", &s, &err), 0);
+    const char *lk[] = {"units", "activation"}, *lv[] = {"3", "softmax"};
+    ck_assert_int_eq(nnk_model_add_layer(m, "out", "dense", NULL, 0, lk, lv, NULL, 2, &err), 0);
+    const char *keys[] = {"f1_score.average", "precision.thresholds"}, *values[] = {"none", "0.2, 0.7"};
+    ck_assert_msg(nnk_model_compile(m, "sparse_categorical_crossentropy", "accuracy, precision, false_negatives, f1_score, mae",
+                                    "sgd", 0.1, keys, values, NULL, 2, &err) == 0,
+                  "%s", err.msg);
+    ck_assert_msg(nnk_model_build(m, 1, &err) == 0, "%s", err.msg);
+    nnk_dataset *d = iris_setosa();
+    char names[16][64];
+    double v[16];
+    int n = 0;
+    ck_assert_msg(nnk_model_evaluate(m, d, 32, names, v, 16, &n, &err) == 0, "%s", err.msg);
+    const char *want[] = {"loss", "accuracy", "precision_0.2", "precision_0.7", "false_negatives",
+                          "f1_score_0", "f1_score_1", "f1_score_2", "mae"};
+    ck_assert_int_eq(n, 9);
+    for (int i = 0; i < n; i++)
+        ck_assert_str_eq(names[i], want[i]);
+    ck_assert_int_eq(nnk_model_evaluate(m, d, 32, names, v, 8, &n, &err), NNK_EUSAGE); /* no room: refused */
+    const struct {
+        const char *log;
+        int higher;
+    } dirs[] = {{"loss", 0}, {"val_loss", 0}, {"accuracy", 1}, {"val_precision_0.2", 1}, {"precision_0.7", 1},
+                {"val_false_negatives", 0}, {"f1_score_2", 1}, {"val_f1_score_0", 1}, {"val_mae", 0},
+                {"val_my_acc", 1}, {"val_auc_of_mine", 1}, {"val_something", 0}};
+    const nnk_host_log_direction *host = NNK_CAPABILITY(&nnk__host_table, NNK_CAP_LOG_DIRECTION);
+    ck_assert(host != NULL);
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        ck_assert_msg(nnk_model_log_higher_is_better(m, dirs[i].log) == dirs[i].higher, "%s", dirs[i].log);
+        ck_assert_int_eq(host->higher_is_better((const nnk_model_view *)m, dirs[i].log), dirs[i].higher);
+    }
+    ck_assert_int_eq(nnk_model_log_higher_is_better(NULL, "val_precision"), 0); /* no model: the name rule */
+    ck_assert_int_eq(nnk_model_log_higher_is_better(NULL, "val_auc"), 1);
+    nnk_dataset_free(d);
+    nnk_model_free(m);
+}
+END_TEST
+
 START_TEST(xor_converges)
 {
     layer_def layers[] = {
@@ -932,6 +980,7 @@ Suite *model_suite(void)
     tcase_add_test(tc, split_gemm_matches_plain_loops);
     tcase_add_test(tc, row_blocks_match_one_thread);
     tcase_add_test(tc, preprocessing_setters_refuse_bad_values);
+    tcase_add_test(tc, logs_of_several_values_and_their_directions);
     suite_add_tcase(s, tc);
     return s;
 }

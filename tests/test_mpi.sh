@@ -45,9 +45,11 @@ activation = softmax
 loss = sparse_categorical_crossentropy
 optimizer = adam
 learning_rate = 0.02
-metrics = accuracy, precision, auc, f1_score, sparse_top_k_categorical_accuracy
+metrics = accuracy, precision, recall, auc, f1_score, fbeta_score, sparse_top_k_categorical_accuracy
+recall.thresholds = 0.3, 0.6
 auc.curve = PR
 f1_score.average = macro
+fbeta_score.average = none
 sparse_top_k_categorical_accuracy.k = 2
 [fit]
 epochs = 12
@@ -75,6 +77,9 @@ same_run() { # run, reference run[, how many weight values: the dense model's by
 }
 
 "$NNKIT" train exp.ini --run-name one >/dev/null 2>err || bad "one process: $(cat err)"
+# metrics with several values (two recall thresholds, F-beta per class) are summed as the others
+grep -q "^val_recall_0.6 " runs/one/metrics.txt && grep -q "^val_fbeta_score_2 " runs/one/metrics.txt && ok \
+  || bad "one process: several values not logged: $(tr '\n' ' ' <runs/one/metrics.txt)"
 for n in 2 3; do
   "${MPIRUN[@]}" "$n" "$NNKIT" train exp.ini --run-name "ranks$n" >out 2>err || bad "$n ranks: $(cat err)"
   same_run "ranks$n" one

@@ -310,6 +310,10 @@ grep -q "^nnkit: error: backup 'runs/br-.*/backup/training.nnkstate' belongs to 
 check "sweep" 0 "" $NNKIT sweep good.ini --grid hidden.units=4,16 --choice compile.learning_rate=0.05,0.2 --jobs 2 --objective val_accuracy
 [ "$(grep -c "^trial-[0-9a-f]\{12\}  " out)" = 4 ] && grep -q "objective val_accuracy (max)" out && [ -f runs/good-sweep/best.ini ] \
   && grep -q "^\[layer hidden\]" runs/good-sweep/best.ini && pass=$((pass + 1)) || { echo "FAIL: sweep table: $(cat out)"; fail=$((fail + 1)); }
+# mode auto asks the model: precision is better higher though its name has no "acc" (Keras's old rule said min)
+check "sweep on precision" 0 "" $NNKIT sweep good.ini --grid hidden.units=4,8 --set "compile.metrics=accuracy, precision" \
+  --objective val_precision --name by-precision
+grep -q "objective val_precision (max)" out && pass=$((pass + 1)) || { echo "FAIL: sweep on precision: $(head -2 out)"; fail=$((fail + 1)); }
 check "sweep search space text" 0 "" $NNKIT events runs/good-sweep/events.out.tfevents.*
 grep -q "search_space  *text" out && pass=$((pass + 1)) || { echo "FAIL: sweep record: $(cat out)"; fail=$((fail + 1)); }
 trial=$(ls -d runs/good-sweep/trial-*/ | head -1)
@@ -957,6 +961,37 @@ check "a metric's parameter it lacks" 2 "*" \
   $NNKIT train examples/iris.ini --set compile.metrics=auc --set compile.auc.thresholds=0.5
 grep -q "auc" err && grep -q "thresholds" err && pass=$((pass + 1)) || { echo "FAIL: $(cat err)"; fail=$((fail + 1)); }
 check "a metric not compiled" 0 "" $NNKIT train examples/iris.ini --set compile.auc.curve=PR --set fit.epochs=1 --run-name notauc
+# --- metrics with several values (average = none, a list of thresholds): a log each, everywhere logs go ---
+check "metrics with several values" 0 "" $NNKIT train examples/iris.ini --run-name vectors --set fit.epochs=6 \
+  --set "compile.metrics=accuracy, f1_score, precision" --set compile.f1_score.average=none \
+  --set "compile.precision.thresholds=0.3, 0.5, 0.9" --set compile.precision.class_id=1 \
+  --set csv.type=csv_logger --set tb.type=tensorboard --set stop.type=early_stopping --set stop.monitor=val_f1_score_1 \
+  --set stop.mode=max --set stop.patience=50 --set ck.type=model_checkpoint "--set" "ck.filepath=m-{epoch}-{val_precision_0.5:.3f}.nnk"
+[ "$(head -1 runs/vectors/training.csv)" = "epoch,accuracy,f1_score_0,f1_score_1,f1_score_2,loss,precision_0.3,precision_0.5,precision_0.9,val_accuracy,val_f1_score_0,val_f1_score_1,val_f1_score_2,val_loss,val_precision_0.3,val_precision_0.5,val_precision_0.9" ] \
+  && [ "$(grep -c "^val_\(f1_score_[012]\|precision_0\.[359]\) " runs/vectors/metrics.txt)" = 6 ] \
+  && [ "$(ls runs/vectors | grep -c "^m-[1-6]-[01]\.[0-9][0-9][0-9]\.nnk$")" = 6 ] \
+  && pass=$((pass + 1)) || { echo "FAIL: several values' logs: $(head -1 runs/vectors/training.csv; ls runs/vectors)"; fail=$((fail + 1)); }
+check "their events" 0 "" $NNKIT events runs/vectors/validation/events.out.tfevents.*
+for log in f1_score_0 f1_score_1 f1_score_2 precision_0.3 precision_0.5 precision_0.9; do # the last epoch's, as metrics.txt has it
+  tb=$(awk -v t="epoch_$log" '$3 == t && $4 == "scalar" { v = $5 } END { printf "%.4f", v }' out)
+  txt=$(awk -v t="val_$log" '$1 == t { printf "%.4f", $2 }' runs/vectors/metrics.txt)
+  [ -n "$txt" ] && [ "$tb" = "$txt" ] && pass=$((pass + 1)) || { echo "FAIL: TensorBoard's epoch_$log $tb, metrics.txt's $txt"; fail=$((fail + 1)); }
+done
+# each class's F1 as evaluate logs it against the classification report's (scikit-learn-checked) on the same rows
+check "evaluate them" 0 "" $NNKIT evaluate runs/vectors/model.nnk --data examples/data/iris.csv
+tr -s ' ' '\n' <out | awk '/^f1_score_[012]$/ { getline v; print v }' >f1-logged.txt
+check "their report" 0 "" $NNKIT evaluate runs/vectors/model.nnk --data examples/data/iris.csv --report --report-format csv
+awk -F, 'NR > 1 && NR <= 4 { printf "%.4f\n", $4 }' out >f1-report.txt
+[ "$(wc -l <f1-logged.txt)" = 3 ] && cmp -s f1-logged.txt f1-report.txt && pass=$((pass + 1)) \
+  || { echo "FAIL: per-class F1 $(cat f1-logged.txt | tr '\n' ' ') against the report's $(cat f1-report.txt | tr '\n' ' ')"; fail=$((fail + 1)); }
+check "a threshold given twice" 2 "nnkit: error: compile: metric 'precision': thresholds holds 0.5 twice" \
+  $NNKIT train examples/iris.ini --set compile.metrics=precision --set "compile.precision.thresholds=0.5, 0.50"
+long_name=output_with_a_name_long_enough_to_pass_the_limit_of_log_names # its loss's log would not take "val_"
+ini longlog.ini "[data]" "train = examples/data/diabetes.csv" "label = progression" "[input]" "columns = bmi, bp" \
+  "[layer h]" "type = dense" "units = 4" "[layer $long_name]" "inputs = h" "type = dense" "units = 1" \
+  "[layer short]" "inputs = h" "type = dense" "units = 1" "[compile]" "outputs = $long_name, short" "loss = mse"
+check "a log name too long" 2 "nnkit: error: compile: the log '${long_name}_loss' is named in more than 59 bytes" \
+  $NNKIT train longlog.ini --run-name longlog
 check "sign output on 0/1 labels" 0 "nnkit: note: output 'tlu': its accuracy compares signs (-1 or +1 against a threshold of 0), but its labels are 0 and 1; give -1 for the negative class" \
   $NNKIT train examples/iris_perceptron.ini --set tlu.activation=sign --set fit.epochs=1 --set fit.verbose=0 --run-name signs
 $NNKIT --help | grep -q "hyper-parameter search (grid, random, hyperband, bayes)" && pass=$((pass + 1)) || { echo "FAIL: nnkit --help lacks bayes"; fail=$((fail + 1)); }

@@ -274,11 +274,11 @@ static double timed_run(const bench_args *a, nnk_model *m, const nnk_dataset *tr
     double t = now();
     int64_t cols = 0;
     float *out = NULL;
-    char names[40][64];
-    double values[40];
+    char names[NNK_MAX_LOGS / 2][NNK_LOG_NAME_MAX];
+    double values[NNK_MAX_LOGS / 2];
     int n_logs;
     if (a->predict ? !(out = nnk_model_predict(m, train, o->batch_size, &cols, &err))
-        : a->evaluate ? nnk_model_evaluate(m, train, o->batch_size, names, values, 40, &n_logs, &err) != 0
+        : a->evaluate ? nnk_model_evaluate(m, train, o->batch_size, names, values, NNK_MAX_LOGS / 2, &n_logs, &err) != 0
                       : nnk_model_fit(m, train, o, NULL, &err) != 0) {
         fprintf(stderr, "bench_train: %s\n", err.msg);
         return -1;

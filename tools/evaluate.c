@@ -88,10 +88,10 @@ int cmd_evaluate(const options *o)
     nnk_dataset *d = m ? load_for_model(m, o->data, o, 1, &err) : NULL;
     int text = !o->report_format || !strcmp(o->report_format, "text");
     if (d && (!o->report || (text && !o->output))) { /* csv and json: the report alone, for scripts */
-        char names[40][64];
-        double values[40];
+        char names[NNK_MAX_LOGS / 2][NNK_LOG_NAME_MAX];
+        double values[NNK_MAX_LOGS / 2];
         int n;
-        if (!nnk_model_evaluate(m, d, o->batch_size ? o->batch_size : 32, names, values, 40, &n, &err))
+        if (!nnk_model_evaluate(m, d, o->batch_size ? o->batch_size : 32, names, values, NNK_MAX_LOGS / 2, &n, &err))
             print_logs("evaluate", names, values, n);
     }
     if (d && o->report && !err.status) {

@@ -277,7 +277,8 @@ int cmd_sweep_run(const sweep_options *so, nnk_err *err)
         rc = open_directory(&w, err);
     if (rc)
         return rc;
-    w.minimize = !strcmp(so->mode, "min") || (!strcmp(so->mode, "auto") && !strstr(so->objective, "acc"));
+    /* auto: as the first trial's model says the objective is better */
+    w.minimize = !strcmp(so->mode, "min") || (!strcmp(so->mode, "auto") && !trials[0].objective_higher);
     printf("sweep %s: %d trials (%s), objective %s (%s), %d at a time%s\n", w.root, w.bayes ? so->trials : w.n,
            strategy_name(&w), so->objective, w.minimize ? "min" : "max", so->jobs * (so->reducer ? so->reducer->size : 1),
            so->reducer ? " over the job's processes" : "");

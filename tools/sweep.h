@@ -25,6 +25,7 @@ typedef struct trial {
     char name[64];       /* trial-<id>: the id is a digest of its whole
                             resolved configuration */
     double objective;
+    int objective_higher; /* its model says the objective is better higher (validate) */
     int ok, active;
     int rung;          /* hyperband: the last rung it reached */
     int same_as;       /* 1 + the trial with the same configuration, or 0 */

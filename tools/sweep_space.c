@@ -158,6 +158,8 @@ int validate(const sweep_options *so, const dim *dims, int nd, trial *t, nnk_err
         rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
     if (!rc) {
         char id[32];
+        const char *log = strncmp(so->objective, "test_", 5) ? so->objective : so->objective + 5;
+        t->objective_higher = nnk_model_log_higher_is_better(x.m, log);
         config_id(resolved, id, sizeof id);
         snprintf(t->name, sizeof t->name, "trial-%s", id);
     }

@@ -216,11 +216,11 @@ static int save_results(train_run *t, nnk_err *err)
     snprintf(t->path, sizeof t->path, "%s/model.nnk", t->run_dir);
     if (nnk_model_save(t->x.m, t->path, err))
         return err->status;
-    char tnames[40][64];
-    double tvalues[40];
+    char tnames[NNK_MAX_LOGS / 2][NNK_LOG_NAME_MAX];
+    double tvalues[NNK_MAX_LOGS / 2];
     int tn = 0;
     if (t->data.test) {
-        if (nnk_model_evaluate(t->x.m, t->data.test, t->x.parts.cfg.batch_size, tnames, tvalues, 40, &tn, err))
+        if (nnk_model_evaluate(t->x.m, t->data.test, t->x.parts.cfg.batch_size, tnames, tvalues, NNK_MAX_LOGS / 2, &tn, err))
             return err->status;
         print_logs("test", tnames, tvalues, tn);
     }

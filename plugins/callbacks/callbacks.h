@@ -23,7 +23,10 @@ static inline int cb_writes_files(const nnk_train_info *info)
 /* monitor.c */
 int cb_find_log(const nnk_train_info *info, const char *name, int all_names);
 int cb_check_monitor(const char *callback, const nnk_train_info *info, const char *monitor, nnk_err *err);
-int cb_maximize(const char *mode, const char *monitor);
+/* mode min or max as said; auto as the model says the log is better
+ * (nnkit.model.log_direction/1: every loss lower, a metric by its
+ * direction, else Keras's name rule). */
+int cb_maximize(const char *mode, const char *monitor, const nnk_train_info *info);
 int cb_improved(int maximize, double current, double best, double min_delta);
 /* "epoch" gives 0, "N" gives N batches */
 int cb_parse_save_freq(const char *text, int64_t *every, nnk_err *err);

@@ -22,7 +22,7 @@ static const nnk_param_spec csv_params[] = {
 typedef struct csv_state {
     const csv_config *config;
     FILE *f;
-    int order[64];
+    int order[NNK_MAX_LOGS];
     int n;
     char path[4096];
 } csv_state;
@@ -82,7 +82,7 @@ static int csv_event(void *state, nnk_event ev, const nnk_train_info *info, nnk_
     if (ev != NNK_EPOCH_END || !s->f)
         return NNK_OK;
     const char *sep = s->config->separator;
-    int n = info->n_logs < 64 ? info->n_logs : 64;
+    int n = info->n_logs < NNK_MAX_LOGS ? info->n_logs : NNK_MAX_LOGS;
     if (s->n <= 0) {
         int write_header = s->n == 0;
         for (int i = 0; i < n; i++)

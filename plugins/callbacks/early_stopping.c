@@ -59,7 +59,7 @@ static int es_event(void *state, nnk_event ev, const nnk_train_info *info, nnk_e
     es_state *s = state;
     const es_config *c = s->c;
     if (ev == NNK_TRAIN_BEGIN) {
-        s->maximize = cb_maximize(c->mode, c->monitor);
+        s->maximize = cb_maximize(c->mode, c->monitor, info);
         s->best = NAN;
         s->wait = 0;
         s->best_epoch = -1;

@@ -129,7 +129,7 @@ static int ckpt_event(void *state, nnk_event ev, const nnk_train_info *info, nnk
             snprintf(s->pattern, sizeof s->pattern, "%s/%s", info->run_dir, fp);
         else
             snprintf(s->pattern, sizeof s->pattern, "%s", fp);
-        s->maximize = cb_maximize(s->c->mode, s->c->monitor);
+        s->maximize = cb_maximize(s->c->mode, s->c->monitor, info);
         s->best = NAN;
         char probe[PATH_MAX];
         int rc = s->c->save_best_only ? cb_check_monitor("model_checkpoint", info, s->c->monitor, err) : NNK_OK;

@@ -31,14 +31,16 @@ int cb_check_monitor(const char *callback, const nnk_train_info *info, const cha
                                    callback, monitor, names);
 }
 
-/* auto: accuracy-like names are maximised, everything else minimised */
-int cb_maximize(const char *mode, const char *monitor)
+int cb_maximize(const char *mode, const char *monitor, const nnk_train_info *info)
 {
     if (!strcmp(mode, "max"))
         return 1;
     if (!strcmp(mode, "min"))
         return 0;
-    return strstr(monitor, "acc") != NULL || strstr(monitor, "auc") != NULL;
+    const nnk_host_log_direction *d = NNK_CAPABILITY(callbacks_host, NNK_CAP_LOG_DIRECTION);
+    if (d && NNK_HAS(d, higher_is_better) && d->higher_is_better)
+        return d->higher_is_better(info && NNK_HAS(info, model) ? info->model : NULL, monitor);
+    return strstr(monitor, "acc") != NULL || strstr(monitor, "auc") != NULL; /* an older host: Keras's name rule */
 }
 
 int cb_improved(int maximize, double current, double best, double min_delta)

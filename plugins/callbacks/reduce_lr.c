@@ -45,7 +45,7 @@ static int rlr_event(void *state, nnk_event ev, const nnk_train_info *info, nnk_
     rlr_state *s = state;
     const rlr_config *c = s->c;
     if (ev == NNK_TRAIN_BEGIN) {
-        s->maximize = cb_maximize(c->mode, c->monitor);
+        s->maximize = cb_maximize(c->mode, c->monitor, info);
         s->best = NAN;
         s->wait = s->cooldown_left = 0;
         return cb_check_monitor("reduce_lr_on_plateau", info, c->monitor, err);

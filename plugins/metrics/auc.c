@@ -109,7 +109,7 @@ static double auc_result(const void *config, const void *state)
 }
 
 static const nnk_metric_bind auc_binding = {sizeof(nnk_metric_bind), auc_bind};
-static const void *auc_extension(const char *name) { return metrics_bound_extension(name, &auc_binding); }
+METRIC_CAPS(auc, &auc_binding, NULL, 1)
 
 const nnk_metric_vtable metric_auc = {
     .struct_size = sizeof(nnk_metric_vtable),

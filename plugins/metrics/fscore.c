@@ -4,13 +4,16 @@
  * with Keras's divide_no_nan (0 where a denominator is 0). A prediction
  * is 1 above threshold, or, with none given, where it equals its row's
  * largest (ties make several). average: micro (the counts of every class
- * added first), macro (the mean over classes) or weighted (by support). */
+ * added first), macro (the mean over classes), weighted (by support), or
+ * none: one value per class, each logged as <metric>_<class index>
+ * (nnkit.metric.values/1). */
 #include "metrics.h"
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const averages[] = {"micro", "macro", "weighted", NULL};
+static const char *const averages[] = {"micro", "macro", "weighted", "none", NULL};
 
 typedef struct fscore_config {
     const char *average;
@@ -22,8 +25,8 @@ typedef struct fscore_config {
 
 #define AVERAGE_PARAM                                                                                                  \
     {                                                                                                                  \
-        "average", NNK_PARAM_CHOICE, "micro", 0, 0, averages, "micro, macro or weighted (by support)",                 \
-            offsetof(fscore_config, average)                                                                           \
+        "average", NNK_PARAM_CHOICE, "micro", 0, 0, averages,                                                          \
+            "micro, macro, weighted (by support) or none (per class)", offsetof(fscore_config, average)                \
     }
 #define THRESHOLD_PARAM                                                                                                \
     {                                                                                                                  \
@@ -43,6 +46,9 @@ static int fscore_bind(void *config, int64_t cols, int64_t label_cols, size_t *s
 {
     fscore_config *c = config;
     c->shape = (metric_shape){cols, label_cols};
+    if (!strcmp(c->average, "none") && cols > NNK_MAX_METRIC_VALUES)
+        return metrics_host->err_set(err, NNK_ECONFIG, "average = none logs one value per class, at most %d, not %lld",
+                                     NNK_MAX_METRIC_VALUES, (long long)cols);
     *state_size = sizeof(double) * 4 * (size_t)cols;
     return metric_threshold(c->threshold, "threshold", NAN, 0, 1, 1, &c->cut, err);
 }
@@ -90,13 +96,36 @@ static double fscore_result(const void *config, const void *state)
     }
     if (!strcmp(c->average, "micro"))
         return f_of(sums[0], sums[1], sums[2], beta);
-    if (!strcmp(c->average, "macro"))
+    if (!strcmp(c->average, "macro") || !strcmp(c->average, "none")) /* none: one class, its F */
         return n > 0 ? macro / (double)n : 0;
     return no_nan(weighted, sums[3]);
 }
 
+/* average = none: a value per class, suffixed with its index. */
+static int fscore_count(const void *config)
+{
+    const fscore_config *c = config;
+    return strcmp(c->average, "none") ? 1 : (int)c->shape.cols;
+}
+
+static void fscore_suffix(const void *config, int i, char *buf, size_t n)
+{
+    (void)config;
+    snprintf(buf, n, "%d", i);
+}
+
+static void fscore_results(const void *config, const void *state, double *values)
+{
+    const fscore_config *c = config;
+    int64_t n = c->shape.cols;
+    const double *tp = state, *fp = tp + n, *fn = fp + n;
+    for (int64_t j = 0; j < n; j++)
+        values[j] = f_of(tp[j], fp[j], fn[j], c->beta > 0 ? c->beta : 1);
+}
+
 static const nnk_metric_bind fscore_binding = {sizeof(nnk_metric_bind), fscore_bind};
-static const void *fscore_extension(const char *name) { return metrics_bound_extension(name, &fscore_binding); }
+static const nnk_metric_values fscore_values = {sizeof(nnk_metric_values), fscore_count, fscore_suffix, fscore_results};
+METRIC_CAPS(fscore, &fscore_binding, &fscore_values, 1)
 
 const nnk_metric_vtable metric_f1_score = {
     .struct_size = sizeof(nnk_metric_vtable),

@@ -3,6 +3,7 @@
  * confusion.c, auc.c, fscore.c and topk.c. */
 #include "metrics.h"
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,11 +84,15 @@ double metrics_mean_result(const void *cfg, const void *state)
  * data-parallel training. */
 static const nnk_metric_sums sums = {sizeof(nnk_metric_sums)};
 
-const void *metrics_sums_extension(const char *name) { return !strcmp(name, NNK_CAP_DP_SUMS) ? &sums : NULL; }
-
-const void *metrics_bound_extension(const char *name, const nnk_metric_bind *bind)
+const void *metrics_extension(const char *name, const metric_caps *caps)
 {
-    return !strcmp(name, NNK_CAP_METRIC_BIND) ? (const void *)bind : metrics_sums_extension(name);
+    if (!strcmp(name, NNK_CAP_DP_SUMS))
+        return &sums;
+    if (!strcmp(name, NNK_CAP_METRIC_DIRECTION))
+        return &caps->direction;
+    if (!strcmp(name, NNK_CAP_METRIC_BIND))
+        return caps->bind;
+    return !strcmp(name, NNK_CAP_METRIC_VALUES) ? caps->values : NULL;
 }
 
 int64_t metric_label_class(const metric_shape *s, const float *y, int64_t r)
@@ -115,7 +120,55 @@ int metric_threshold(const char *text, const char *param, double fallback, doubl
     return NNK_OK;
 }
 
-#define METRIC(var, nm, doc_text, prm, fn)                                                                             \
+int metric_threshold_list(const char *text, const char *param, double fallback, double *out, int max, int *n,
+                          nnk_err *err)
+{
+    *n = 0;
+    if (!text || !*text) {
+        out[(*n)++] = fallback;
+        return NNK_OK;
+    }
+    for (const char *p = text;; p++) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        char one[64];
+        while (len && *p == ' ')
+            p++, len--;
+        if (*n >= max)
+            return metrics_host->err_set(err, NNK_ECONFIG, "%s holds more than %d values", param, max);
+        if (len >= sizeof one)
+            return metrics_host->err_set(err, NNK_ECONFIG, "%s: '%.40s...' is not a number", param, p);
+        memcpy(one, p, len);
+        one[len] = 0;
+        while (len && one[len - 1] == ' ')
+            one[--len] = 0;
+        if (!*one)
+            return metrics_host->err_set(err, NNK_ECONFIG, "%s has an empty value in '%.60s'", param, text);
+        double v = 0;
+        int rc = metric_threshold(one, param, NAN, 0, 0, 1, &v, err);
+        if (rc)
+            return rc;
+        for (int i = 0; i < *n; i++)
+            if (out[i] == v)
+                return metrics_host->err_set(err, NNK_ECONFIG, "%s holds %g twice", param, v);
+        out[(*n)++] = v;
+        if (!end)
+            return NNK_OK;
+        p = end;
+    }
+}
+
+void metric_number_suffix(double v, char *buf, size_t n)
+{
+    for (int digits = 1; digits <= 17; digits++) {
+        snprintf(buf, n, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+#define METRIC(var, nm, doc_text, prm, fn, higher)                                                                     \
+    METRIC_CAPS(var, NULL, NULL, higher)                                                                               \
     static const nnk_metric_vtable var = {                                                                             \
         .struct_size = sizeof(nnk_metric_vtable),                                                                      \
         .name = nm,                                                                                                    \
@@ -125,17 +178,17 @@ int metric_threshold(const char *text, const char *param, double fallback, doubl
         .state_size = sizeof(mean_state),                                                                              \
         .update = fn,                                                                                                  \
         .result = metrics_mean_result,                                                                                 \
-        .extension = metrics_sums_extension,                                                                           \
+        .extension = var##_extension,                                                                                  \
     };
 
 METRIC(binary_acc, "binary_accuracy", "share of outputs on the right side of the threshold", binary_params,
-       binary_update)
+       binary_update, 1)
 METRIC(categorical_acc, "categorical_accuracy", "share of rows whose argmax matches the one-hot label", no_params,
-       categorical_update)
+       categorical_update, 1)
 METRIC(sparse_acc, "sparse_categorical_accuracy", "share of rows whose argmax equals the class index", no_params,
-       sparse_update)
-METRIC(mse_metric, "mse", "mean squared error", no_params, mse_update)
-METRIC(mae_metric, "mae", "mean absolute error", no_params, mae_update)
+       sparse_update, 1)
+METRIC(mse_metric, "mse", "mean squared error", no_params, mse_update, 0)
+METRIC(mae_metric, "mae", "mean absolute error", no_params, mae_update, 0)
 
 static const nnk_metric_vtable *const metrics[] = {&binary_acc,
                                                    &categorical_acc,

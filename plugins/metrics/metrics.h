@@ -15,10 +15,20 @@ typedef struct mean_state {
 } mean_state;
 double metrics_mean_result(const void *config, const void *state);
 
-/* The extension of every built-in metric (dp.sums), and of those that also
- * bind to the output's shape. */
-const void *metrics_sums_extension(const char *name);
-const void *metrics_bound_extension(const char *name, const nnk_metric_bind *bind);
+/* What a built-in metric offers besides dp.sums (which all offer): bind
+ * and values, either may be NULL, and its direction. */
+typedef struct metric_caps {
+    const nnk_metric_bind *bind;
+    const nnk_metric_values *values;
+    nnk_metric_direction direction;
+} metric_caps;
+const void *metrics_extension(const char *name, const metric_caps *caps);
+
+/* A metric's caps, named prefix_caps, and its extension function,
+ * prefix_extension. */
+#define METRIC_CAPS(prefix, bind, values, higher)                                                                      \
+    static const metric_caps prefix##_caps = {bind, values, {sizeof(nnk_metric_direction), higher}};                   \
+    static const void *prefix##_extension(const char *name) { return metrics_extension(name, &prefix##_caps); }
 
 /* An output's shape as bind saw it: cols columns, labels label_cols wide
  * (cols, or 1: class indices). */
@@ -44,6 +54,17 @@ int64_t metric_label_class(const metric_shape *s, const float *y, int64_t r);
  * NNK_ECONFIG with err naming the parameter. */
 int metric_threshold(const char *text, const char *param, double fallback, double lo, int lo_open, double hi,
                      double *out, nnk_err *err);
+
+/* A list of thresholds (thresholds = 0.3, 0.5, 0.7): an empty text gives
+ * the one fallback; else 1 to max numbers in [0, 1], all different, as
+ * Keras's metrics take them. *n gets how many. NNK_OK, or NNK_ECONFIG
+ * with err naming the parameter. */
+int metric_threshold_list(const char *text, const char *param, double fallback, double *out, int max, int *n,
+                          nnk_err *err);
+
+/* The shortest text of v that reads back as v (0.3, not 0.299999...):
+ * the log suffix of a threshold's value. */
+void metric_number_suffix(double v, char *buf, size_t n);
 
 extern const nnk_metric_vtable metric_precision, metric_recall, metric_true_positives, metric_false_positives,
     metric_true_negatives, metric_false_negatives, metric_auc, metric_f1_score, metric_fbeta_score,

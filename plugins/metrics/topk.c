@@ -45,7 +45,7 @@ static void topk_update(const void *config, void *state, const float *pred, cons
 }
 
 static const nnk_metric_bind topk_binding = {sizeof(nnk_metric_bind), topk_bind};
-static const void *topk_extension(const char *name) { return metrics_bound_extension(name, &topk_binding); }
+METRIC_CAPS(topk, &topk_binding, NULL, 1)
 
 #define TOPK_METRIC(var, nm, doc_text)                                                                                 \
     const nnk_metric_vtable var = {                                                                                    \

@@ -5,7 +5,9 @@ scikit-learn where it computes the same quantity (precision, recall, the
 confusion counts, F1 and F-beta) and from Keras's formulas written out
 here in NumPy where it does not (AUC's thresholds, buckets and
 interpolation; top-k with TensorFlow's tie rule). The data has ties, an
-empty class, and a batch whose labels are all one class.
+empty class, and a batch whose labels are all one class. Metrics that
+give several values (a list of thresholds, average=none) are written
+metric[i], one line per value, with the list ':'-separated.
 
     /usr/bin/python3 tests/reference/make_metric_references.py > tests/reference/metric_references.txt
 """
@@ -157,6 +159,29 @@ def references(name, p, y, hot):
         for average in ("micro", "macro", "weighted"):
             out.append(("f1_score", f"average={average}{ptxt}", sk_f(hot, binar, average)))
             out.append(("fbeta_score", f"average={average} beta=2{ptxt}", sk_f(hot, binar, average, 2.0)))
+    # several thresholds at once (Keras's list): one value each, written metric[i], the list ':'-separated
+    for params, kw in (("thresholds=0.2:0.5:0.7", {}), ("thresholds=0:0.35:1", {}),
+                       ("thresholds=0.1:0.3 class_id=1", {"class_id": 1}), ("thresholds=0.1:0.3 top_k=2", {"top_k": 2})):
+        if "class_id" in kw and kw["class_id"] >= cols or "top_k" in kw and cols == 1:
+            continue
+        for i, thr in enumerate(float(v) for v in params.split()[0].split("=")[1].split(":")):
+            pos, t = confusion(p, hot, threshold=thr, **kw)
+            tp, fp, tn, fn = sk_counts(pos, t)
+            out.append((f"precision[{i}]", params, precision_score(t, pos, zero_division=0)))
+            out.append((f"recall[{i}]", params, recall_score(t, pos, zero_division=0)))
+            for metric, v in zip(("true_positives", "false_positives", "true_negatives", "false_negatives"),
+                                 (tp, fp, tn, fn)):
+                out.append((f"{metric}[{i}]", params, float(v)))
+    # average=none: one F per class, scikit-learn's average=None
+    for thr, ptxt in ((None, ""), (0.5, " threshold=0.5")):
+        binar = keras_f_binarized(p, thr)
+        for beta in (None, 2.0):
+            h = hot.astype(int)
+            per_class = ([fbeta_score(h.ravel(), binar.ravel(), beta=beta or 1.0, zero_division=0)] if cols == 1 else
+                         fbeta_score(h, binar, beta=beta or 1.0, average=None, zero_division=0))
+            for j, v in enumerate(per_class):
+                metric = "f1_score" if beta is None else "fbeta_score"
+                out.append((f"{metric}[{j}]", f"average=none{' beta=2' if beta else ''}{ptxt}", float(v)))
     if cols > 1 and name.startswith("multiclass"):
         target = hot.argmax(axis=1)
         for k in (1, 2, 3):

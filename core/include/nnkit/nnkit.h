@@ -428,10 +428,15 @@ NNK_API int nnk_model_fit(nnk_model *m, const nnk_dataset *train,
                   const nnk_fit_options *o, nnk_history *history,
                   nnk_err *err);
 NNK_API void nnk_history_clear(nnk_history *h);
-/* Loss and metrics on d: names[i]/values[i], n written to *n (<= cap). */
+/* Loss and metrics on d: names[i]/values[i], n written to *n (<= cap;
+ * NNK_MAX_LOGS / 2 is always enough). */
 NNK_API int nnk_model_evaluate(nnk_model *m, const nnk_dataset *d, int64_t batch_size,
                        char names[][64], double *values, int cap, int *n,
                        nnk_err *err);
+/* Whether log `name` (as fit and evaluate name it, val_ or not) is better
+ * higher (1) or lower (0) on the built model m, as mode = auto takes it:
+ * see nnkit.model.log_direction/1. m may be NULL: Keras's name rule. */
+NNK_API int nnk_model_log_higher_is_better(const nnk_model *m, const char *name);
 /* The model's outputs (after build): their layer names and units, in
  * order; returns how many there are (at most cap are written). */
 NNK_API int nnk_model_outputs(const nnk_model *m, const char **names, int64_t *cols, int cap);

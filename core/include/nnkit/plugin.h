@@ -90,6 +90,9 @@ typedef struct nnk_tensor {
 #define NNK_CAP_DP_ALLREDUCE "nnkit.dp.allreduce/1" /* the host: nnk_host_allreduce */
 #define NNK_CAP_DP_SUMS "nnkit.dp.sums/1"           /* metrics: nnk_metric_sums */
 #define NNK_CAP_METRIC_BIND "nnkit.metric.bind/1"   /* metrics: nnk_metric_bind */
+#define NNK_CAP_METRIC_VALUES "nnkit.metric.values/1" /* metrics: nnk_metric_values */
+#define NNK_CAP_METRIC_DIRECTION "nnkit.metric.direction/1" /* metrics: nnk_metric_direction */
+#define NNK_CAP_LOG_DIRECTION "nnkit.model.log_direction/1" /* the host: nnk_host_log_direction */
 #define NNK_CAP_CLASS_THRESHOLD "nnkit.metric.class_threshold/1" /* activations: nnk_activation_threshold */
 #define NNK_CAP_CONV2D "nnkit.compute.conv2d/1"   /* the host: nnk_host_conv2d */
 #define NNK_CAP_POOL2D "nnkit.compute.pool2d/1"   /* the host: nnk_host_pool2d */
@@ -293,6 +296,16 @@ typedef struct nnk_host_allreduce {
     size_t struct_size;
     int (*layer_allreduce)(nnk_layer *layer, double *values, int64_t n, nnk_err *err);
 } nnk_host_allreduce;
+
+/* nnkit.model.log_direction/1, the host's: whether log `name` (as
+ * nnk_train_info names it, val_ or not) is better higher on model m (1) or
+ * lower (0): every loss lower, a metric by its nnkit.metric.direction/1,
+ * anything else by Keras's name rule (higher for names with "acc" or
+ * "auc"). What mode = auto asks. */
+typedef struct nnk_host_log_direction {
+    size_t struct_size;
+    int (*higher_is_better)(const nnk_model_view *m, const char *name);
+} nnk_host_log_direction;
 
 /* nnkit.compute.conv2d/1, the host's: 2-D convolution on the compute
  * backend (oneDNN's convolution primitives, or im2col and the backend's
@@ -660,6 +673,35 @@ typedef struct nnk_metric_bind {
     int (*bind)(void *config, int64_t cols, int64_t label_cols, size_t *state_size, nnk_err *err);
 } nnk_metric_bind;
 
+/* nnkit.metric.values/1, a metric's: with some configs it gives several
+ * numbers in place of result's one (Keras's vector results: one per class,
+ * one per threshold). Each becomes a log of its own, named
+ * "<metric>_<suffix>", in the history, the CSV, TensorBoard and wherever
+ * a log can be monitored.
+ *   count: how many values this config gives, asked after bind; 1 means
+ *     result alone is used, as for a metric without the capability; at
+ *     most NNK_MAX_METRIC_VALUES.
+ *   suffix: writes value i's suffix into buf (n bytes): 1 to 24 of
+ *     A-Z a-z 0-9 . -, different for each i (the core refuses others).
+ *   results: writes the count values of state into values. */
+#define NNK_MAX_METRIC_VALUES 128
+typedef struct nnk_metric_values {
+    size_t struct_size;
+    int (*count)(const void *config);
+    void (*suffix)(const void *config, int i, char *buf, size_t n);
+    void (*results)(const void *config, const void *state, double *values);
+} nnk_metric_values;
+
+/* nnkit.metric.direction/1, a metric's: which way is better, for mode =
+ * auto wherever a log is monitored (callbacks, sweeps): higher_is_better
+ * is 1 (accuracy, precision) or 0 (an error, false positives), for every
+ * value the metric logs. Nothing to call: its value says. Without it, auto
+ * falls back to Keras's name rule (maximise names with "acc" or "auc"). */
+typedef struct nnk_metric_direction {
+    size_t struct_size;
+    int higher_is_better;
+} nnk_metric_direction;
+
 /* ---- optimizers ---------------------------------------------------------- */
 
 /* The perceptron rule: training goes sample by sample, and the error
@@ -706,6 +748,12 @@ typedef enum nnk_event {
      * ignore events they do not know. */
     NNK_RUN_SAVED,
 } nnk_event;
+
+/* A fit logs at most NNK_MAX_LOGS values (its logs and their val_ twins),
+ * each named in at most NNK_LOG_NAME_MAX - 1 bytes; a model whose logs
+ * would not fit is refused when it is built. */
+#define NNK_MAX_LOGS 512
+#define NNK_LOG_NAME_MAX 64
 
 /* What the training loop tells callbacks. logs holds loss, metrics and, at
  * epoch end with validation data, val_loss and val_<metric>; during an
