@@ -986,6 +986,21 @@ awk -F, 'NR > 1 && NR <= 4 { printf "%.4f\n", $4 }' out >f1-report.txt
   || { echo "FAIL: per-class F1 $(cat f1-logged.txt | tr '\n' ' ') against the report's $(cat f1-report.txt | tr '\n' ' ')"; fail=$((fail + 1)); }
 check "a threshold given twice" 2 "nnkit: error: compile: metric 'precision': thresholds holds 0.5 twice" \
   $NNKIT train examples/iris.ini --set compile.metrics=precision --set "compile.precision.thresholds=0.5, 0.50"
+# a plugin's metric with several values: check-plugin and the core hold its suffixes to the contract
+check "check-plugin bad suffix" 1 "" $NNKIT check-plugin "$FIXTURES/fixture_metricvalues.so"
+grep -q "labelled  *values  *FAIL value 1's suffix 'bad name' is not 1 to 24 of A-Z a-z 0-9 . -" out \
+  && pass=$((pass + 1)) || { echo "FAIL: check-plugin bad suffix: $(cat out)"; fail=$((fail + 1)); }
+mkdir -p mv && cp "$FIXTURES/fixture_metricvalues.so" mv/
+check "a plugin's suffix illegal" 2 "nnkit: error: compile: metric 'labelled' names its value 1 'bad name': a suffix is 1 to 24 of A-Z a-z 0-9 . -" \
+  $NNKIT train examples/iris.ini --plugin-dir mv --set compile.metrics=labelled
+check "a plugin's suffix twice" 2 "nnkit: error: compile: metric 'labelled' names its values 0 and 2 both 'x'" \
+  $NNKIT train examples/iris.ini --plugin-dir mv --set compile.metrics=labelled --set "compile.labelled.suffixes=x, y, x"
+check "a plugin's several values" 0 "" $NNKIT train examples/iris.ini --plugin-dir mv --set compile.metrics=labelled \
+  --set "compile.labelled.suffixes=setosa, versicolor, virginica, again" --set fit.epochs=2 --run-name labelled
+# value i is the mean of output column i mod 3: softmax columns add up to 1, and the fourth repeats the first
+awk '$1 ~ /^val_labelled_/ { v[$1] = $2 } END { s = v["val_labelled_setosa"] + v["val_labelled_versicolor"] + v["val_labelled_virginica"];
+  exit !(s > 0.9999 && s < 1.0001 && v["val_labelled_again"] == v["val_labelled_setosa"]) }' runs/labelled/metrics.txt \
+  && pass=$((pass + 1)) || { echo "FAIL: a plugin's several values: $(cat runs/labelled/metrics.txt)"; fail=$((fail + 1)); }
 long_name=output_with_a_name_long_enough_to_pass_the_limit_of_log_names # its loss's log would not take "val_"
 ini longlog.ini "[data]" "train = examples/data/diabetes.csv" "label = progression" "[input]" "columns = bmi, bp" \
   "[layer h]" "type = dense" "units = 4" "[layer $long_name]" "inputs = h" "type = dense" "units = 1" \

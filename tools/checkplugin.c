@@ -171,6 +171,54 @@ static void loss_checks(report *r, const nnk_component_info *c, nnk_rng *g)
     nnk_params_free(p);
 }
 
+/* nnkit.metric.values/1 with the defaults: a count in range, suffixes the
+ * core accepts (1 to 24 of A-Z a-z 0-9 . -, all different), the same
+ * values from one batch (s1) or two (s2), and result's value when there is
+ * one. */
+static void metric_values_check(report *r, const char *name, const nnk_metric_values *v, const void *cfg,
+                                const void *s1, const void *s2, double result)
+{
+    if (!NNK_HAS(v, results) || !v->count || !v->suffix || !v->results) {
+        row(r, name, "values", 0, "nnkit.metric.values/1 lacks count, suffix or results");
+        return;
+    }
+    int n = v->count(cfg);
+    if (n < 1 || n > NNK_MAX_METRIC_VALUES) {
+        row(r, name, "values", 0, "count gives %d (1 to %d allowed)", n, NNK_MAX_METRIC_VALUES);
+        return;
+    }
+    char(*suffix)[32] = calloc((size_t)n, sizeof *suffix);
+    double *a = calloc((size_t)n, sizeof *a), *b = calloc((size_t)n, sizeof *b);
+    char why[160] = "";
+    for (int i = 0; suffix && i < n && !why[0]; i++) {
+        v->suffix(cfg, i, suffix[i], sizeof suffix[i]);
+        suffix[i][sizeof suffix[i] - 1] = 0;
+        size_t len = strlen(suffix[i]), legal = strspn(suffix[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                                   "0123456789.-");
+        if (len < 1 || len > 24 || legal != len)
+            snprintf(why, sizeof why, "value %d's suffix '%.24s' is not 1 to 24 of A-Z a-z 0-9 . -", i, suffix[i]);
+        for (int j = 0; j < i && !why[0]; j++)
+            if (!strcmp(suffix[i], suffix[j]))
+                snprintf(why, sizeof why, "values %d and %d are both '%s'", j, i, suffix[i]);
+    }
+    if (a && b && !why[0]) {
+        v->results(cfg, s1, a);
+        v->results(cfg, s2, b);
+        for (int i = 0; i < n && !why[0]; i++)
+            if (!isfinite(a[i]) || fabs(a[i] - b[i]) > 1e-9 * fmax(1, fabs(a[i])))
+                snprintf(why, sizeof why, "value %d: one batch gives %.6g, two give %.6g", i, a[i], b[i]);
+        if (n == 1 && !why[0] && a[0] != result)
+            snprintf(why, sizeof why, "its one value %.6g is not result's %.6g", a[0], result);
+    }
+    if (!suffix || !a || !b)
+        snprintf(why, sizeof why, "out of memory");
+    if (why[0])
+        row(r, name, "values", 0, "%s", why);
+    else
+        row(r, name, "values", 1, "%d with the defaults, streamed alike", n);
+    free(suffix), free(a), free(b);
+}
+
 static void metric_checks(report *r, const nnk_component_info *c, nnk_rng *g)
 {
     const nnk_metric_vtable *mv = c->vtable;
@@ -201,6 +249,15 @@ static void metric_checks(report *r, const nnk_component_info *c, nnk_rng *g)
     double a = mv->result(cfg, s1), b = mv->result(cfg, s2);
     int ok = isfinite(a) && fabs(a - b) <= 1e-9 * fmax(1, fabs(a));
     row(r, c->name, "streaming", ok, ok ? "one batch or two give %.6g" : "one batch gives %.6g, two give %.6g", a, b);
+    const nnk_metric_values *values = NNK_CAPABILITY(mv, NNK_CAP_METRIC_VALUES);
+    if (values)
+        metric_values_check(r, c->name, values, cfg, s1, s2, a);
+    const nnk_metric_direction *dir = NNK_CAPABILITY(mv, NNK_CAP_METRIC_DIRECTION);
+    if (dir) {
+        int known = NNK_HAS(dir, higher_is_better) && (dir->higher_is_better == 0 || dir->higher_is_better == 1);
+        row(r, c->name, "direction", known, known ? "better %s" : "higher_is_better is neither 0 nor 1",
+            known && dir->higher_is_better ? "higher" : "lower");
+    }
     free(s1), free(s2);
     nnk_params_free(p);
 }

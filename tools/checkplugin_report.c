@@ -16,7 +16,7 @@ void row(report *r, const char *component, const char *check, int ok, const char
     }
     r->checks++;
     r->failures += !ok;
-    fprintf(r->out, "  %-28s %-22s %-4s %s\n", component, check, ok ? "pass" : "FAIL", detail);
+    fprintf(r->out, "  %-34s %-22s %-4s %s\n", component, check, ok ? "pass" : "FAIL", detail);
 }
 
 /* ---- random values ------------------------------------------------------- */
