@@ -82,6 +82,21 @@ const char *tb_class_name(const nnk_train_info *info, int64_t k, char *buf, size
     return buf;
 }
 
+const char *tb_class_name_markdown(const nnk_train_info *info, int64_t k, char *buf, size_t n)
+{
+    char name[64];
+    tb_class_name(info, k, name, sizeof name);
+    size_t o = 0;
+    for (const char *c = name; *c && o + 3 <= n; c++) {
+        if (strchr("\\`*_{}[]()#+-.!|<>~&", *c))
+            buf[o++] = '\\';
+        buf[o++] = *c;
+    }
+    if (n)
+        buf[o < n ? o : n - 1] = 0;
+    return buf;
+}
+
 static int write_pr_curves(tb_state *s, const nnk_train_info *info, const predictions *p, nnk_err *err)
 {
     int64_t classes = p->cols > 1 ? p->cols : 2;

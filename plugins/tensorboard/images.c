@@ -156,11 +156,11 @@ static int sample_grid(tb_state *s, const nnk_train_info *info, nnk_err *err)
     if (!rc) {
         char desc[1024];
         int o = snprintf(desc, sizeof desc, captions ? "Under each input: the predicted class (green: right, red: wrong), then the true one." : "Sample inputs.");
-        for (int64_t k = 0; captions && k < out_cols && o < (int)sizeof desc - 40; k++) {
-            const char *cname = tb_host->model_class_name(info->model, k);
-            if (cname)
-                o += snprintf(desc + o, sizeof desc - (size_t)o, "%s %lld = %s", k ? "," : " Classes:", (long long)k, cname);
-        }
+        char shown[128];
+        for (int64_t k = 0; captions && k < out_cols && o < (int)sizeof desc - 40; k++)
+            if (tb_host->model_class_name(info->model, k)) /* names from the data: escaped for Markdown */
+                o += snprintf(desc + o, sizeof desc - (size_t)o, "%s %lld = %s", k ? "," : " Classes:", (long long)k,
+                              tb_class_name_markdown(info, k, shown, sizeof shown));
         rc = nnk_tb_image(s->train, "sample_predictions", rgb, W, H, 3, desc, info->epoch, -1, err);
     }
     free(x), free(y), free(p), free(rgb);

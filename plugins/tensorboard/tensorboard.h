@@ -57,6 +57,9 @@ int tb_write_conv_images(tb_state *s, const nnk_train_info *info, nnk_err *err);
  * control characters as '?') into buf */
 int tb_write_class_views(tb_state *s, const nnk_train_info *info, nnk_err *err);
 const char *tb_class_name(const nnk_train_info *info, int64_t k, char *buf, size_t n);
+/* The same with Markdown's punctuation backslash-escaped, for text that
+ * TensorBoard renders as Markdown (descriptions); buf holds 2 * 60 + 1. */
+const char *tb_class_name_markdown(const nnk_train_info *info, int64_t k, char *buf, size_t n);
 /* weights.c */
 int tb_write_histograms(tb_state *s, const nnk_train_info *info, nnk_err *err);
 int tb_check_embeddings(tb_state *s, const nnk_train_info *info, nnk_err *err);
