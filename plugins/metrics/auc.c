@@ -6,8 +6,11 @@
  * shortcut: bucket ceil(p (T - 1)) - 1, at least 0, in float; beyond 1,
  * where Keras's shortcut has no bucket, p counts as a plain comparison
  * with the thresholds would count it); the counts at each threshold are sums over the
- * buckets at or above it. ROC sums trapezoids of TPR over FPR; PR uses
- * Keras's interpolation between thresholds (Davis and Goadrich). Without
+ * buckets at or above it. summation_method = interpolation (the default):
+ * ROC sums trapezoids of TPR over FPR, PR uses Keras's interpolation
+ * between thresholds (Davis and Goadrich); minoring and majoring sum
+ * rectangles as high as the lower or the higher of each step's two ends
+ * (TPR over FPR, or precision over recall). Without
  * multi_label every entry of every column joins one curve; with it, each
  * column has its own curve and the result is their mean. */
 #include "metrics.h"
@@ -15,9 +18,11 @@
 #include <string.h>
 
 static const char *const curves[] = {"ROC", "PR", NULL};
+static const char *const summations[] = {"interpolation", "minoring", "majoring", NULL};
 
 typedef struct auc_config {
     const char *curve;
+    const char *summation_method;
     int64_t num_thresholds;
     int multi_label, from_logits;
     metric_shape shape; /* bound */
@@ -26,6 +31,9 @@ typedef struct auc_config {
 static const nnk_param_spec auc_params[] = {
     {"curve", NNK_PARAM_CHOICE, "ROC", 0, 0, curves, "ROC, or PR (precision against recall)",
      offsetof(auc_config, curve)},
+    {"summation_method", NNK_PARAM_CHOICE, "interpolation", 0, 0, summations,
+     "interpolation (trapezoids; PR: Davis and Goadrich's), minoring or majoring (the lower or higher end)",
+     offsetof(auc_config, summation_method)},
     {"num_thresholds", NNK_PARAM_INT, "200", 2, 100000, NULL, "thresholds the curve is taken at",
      offsetof(auc_config, num_thresholds)},
     {"multi_label", NNK_PARAM_BOOL, "false", 0, 0, NULL, "a curve per column, averaged (false: one over all entries)",
@@ -80,18 +88,23 @@ static double curve_area(const auc_config *c, const double *buckets)
     for (int64_t i = 0; i < t; i++)
         total_pos += pos[i], total_neg += neg[i];
     double tp = total_pos, fp = total_neg, area = 0; /* at threshold 0: every bucket */
-    int roc = !strcmp(c->curve, "ROC");
+    int roc = !strcmp(c->curve, "ROC"), interpolation = !strcmp(c->summation_method, "interpolation"),
+        minoring = !strcmp(c->summation_method, "minoring");
     for (int64_t i = 0; i + 1 < t; i++) {
         double tp1 = tp - pos[i], fp1 = fp - neg[i]; /* at threshold i + 1 */
-        if (roc) {
-            double x0 = no_nan(fp, total_neg), x1 = no_nan(fp1, total_neg);
-            area += (x0 - x1) * (no_nan(tp, total_pos) + no_nan(tp1, total_pos)) / 2;
-        } else {
+        if (!roc && interpolation) {
             double dtp = tp - tp1, p0 = tp + fp, p1 = tp1 + fp1, dp = p0 - p1;
             double slope = no_nan(dtp, dp > 0 ? dp : 0), intercept = tp1 - slope * p1;
             double ratio = p0 > 0 && p1 > 0 ? no_nan(p0, p1) : 1;
             double fn1 = total_pos - tp1;
             area += no_nan(slope * (dtp + intercept * log(ratio)), tp1 + fn1 > 0 ? tp1 + fn1 : 0);
+        } else { /* x: FPR or recall; y: TPR (recall) or precision */
+            double x0 = roc ? no_nan(fp, total_neg) : no_nan(tp, total_pos);
+            double x1 = roc ? no_nan(fp1, total_neg) : no_nan(tp1, total_pos);
+            double y0 = roc ? no_nan(tp, total_pos) : no_nan(tp, tp + fp);
+            double y1 = roc ? no_nan(tp1, total_pos) : no_nan(tp1, tp1 + fp1);
+            double height = interpolation ? (y0 + y1) / 2 : minoring ? fmin(y0, y1) : fmax(y0, y1);
+            area += (x0 - x1) * height;
         }
         tp = tp1, fp = fp1;
     }

@@ -87,7 +87,7 @@ def sk_counts(pos, t):
     return tp, fp, tn, fn
 
 
-def keras_auc(p, hot, curve="ROC", num_thresholds=200, multi_label=False):
+def keras_auc(p, hot, curve="ROC", num_thresholds=200, multi_label=False, summation="interpolation"):
     t = num_thresholds
     curves = [(p[:, j], hot[:, j]) for j in range(p.shape[1])] if multi_label else [(p.ravel(), hot.ravel())]
     areas = []
@@ -98,9 +98,12 @@ def keras_auc(p, hot, curve="ROC", num_thresholds=200, multi_label=False):
         neg = np.bincount(bucket, weights=(~lab.astype(bool)).astype(float), minlength=t)
         tp, fp = pos[::-1].cumsum()[::-1], neg[::-1].cumsum()[::-1]  # at each threshold: buckets at or above it
         fn, tn = pos.sum() - tp, neg.sum() - fp
-        if curve == "ROC":
-            x, y = no_nan(fp, fp + tn), no_nan(tp, tp + fn)
-            areas.append(np.sum((x[:-1] - x[1:]) * (y[:-1] + y[1:]) / 2))
+        if curve == "ROC" or summation != "interpolation":
+            x, y = (no_nan(fp, fp + tn), no_nan(tp, tp + fn)) if curve == "ROC" else (no_nan(tp, tp + fn),
+                                                                                     no_nan(tp, tp + fp))
+            heights = {"interpolation": (y[:-1] + y[1:]) / 2, "minoring": np.minimum(y[:-1], y[1:]),
+                       "majoring": np.maximum(y[:-1], y[1:])}[summation]
+            areas.append(np.sum((x[:-1] - x[1:]) * heights))
         else:  # Keras's interpolate_pr_auc
             dtp = tp[:-1] - tp[1:]
             pp = tp + fp
@@ -159,6 +162,16 @@ def references(name, p, y, hot):
         for average in ("micro", "macro", "weighted"):
             out.append(("f1_score", f"average={average}{ptxt}", sk_f(hot, binar, average)))
             out.append(("fbeta_score", f"average={average} beta=2{ptxt}", sk_f(hot, binar, average, 2.0)))
+    for curve in ("ROC", "PR"):  # Keras's other summation methods
+        for summation in ("minoring", "majoring"):
+            out.append(("auc", f"curve={curve} summation_method={summation} num_thresholds=11",
+                        keras_auc(p, hot, curve, 11, summation=summation)))
+            if curve == "ROC":  # rectangles under and over the trapezoids
+                area, trapezoids = keras_auc(p, hot, curve, 11, summation=summation), keras_auc(p, hot, curve, 11)
+                assert area <= trapezoids + 1e-12 if summation == "minoring" else area >= trapezoids - 1e-12
+            if cols > 1:
+                out.append(("auc", f"curve={curve} summation_method={summation} multi_label=true",
+                            keras_auc(p, hot, curve, 200, True, summation)))
     # several thresholds at once (Keras's list): one value each, written metric[i], the list ':'-separated
     for params, kw in (("thresholds=0.2:0.5:0.7", {}), ("thresholds=0:0.35:1", {}),
                        ("thresholds=0.1:0.3 class_id=1", {"class_id": 1}), ("thresholds=0.1:0.3 top_k=2", {"top_k": 2})):
