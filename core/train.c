@@ -772,7 +772,7 @@ static int fit_state_init(nnk_fit_state *s, nnk_model *m, const nnk_dataset *tra
     for (int64_t i = 0; i < train->rows; i++)
         s->perm[i] = i;
     for (int k = 0; k < s->n_train_logs; k++)
-        snprintf(s->names[s->n_train_logs + k], NNK_LOG_NAME_MAX, "val_%s", s->names[k]);
+        snprintf(s->names[s->n_train_logs + k], NNK_LOG_NAME_MAX, "val_%.59s", s->names[k]);
     for (int k = 0; k < MAX_LOGS; k++)
         s->name_ptrs[k] = s->names[k];
     nnk__rng_seed(&s->data_rng, o->seed, 1);

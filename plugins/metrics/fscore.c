@@ -117,6 +117,10 @@ static void fscore_suffix(const void *config, int i, char *buf, size_t n)
 static void fscore_results(const void *config, const void *state, double *values)
 {
     const fscore_config *c = config;
+    if (fscore_count(config) == 1) { /* an average, or the one class's F */
+        values[0] = fscore_result(config, state);
+        return;
+    }
     int64_t n = c->shape.cols;
     const double *tp = state, *fp = tp + n, *fn = fp + n;
     for (int64_t j = 0; j < n; j++)
