@@ -3,10 +3,12 @@
 # training (SIGKILL, as kill -9 does) at each batch's start and end, at each
 # epoch's end and at the end of training; the same `nnkit train` run again
 # must finish with model.nnk, both csv_logger files and metrics.txt
-# byte-identical to an uninterrupted run's, every TensorBoard record once,
-# no backup and no temporary file left. For backups every epoch and every
-# 3 batches. Then: a finished run whose results could not be saved keeps
-# its backup; temporaries of a killed process are removed.
+# byte-identical to an uninterrupted run's (the streamed metrics' states
+# too: AUC's buckets, per-class F1, precision at two thresholds), every
+# TensorBoard record once, no backup and no temporary file left. For
+# backups every epoch and every 3 batches. Then: a finished run whose
+# results could not be saved keeps its backup; temporaries of a killed
+# process are removed.
 set -u
 NNKIT=$(realpath "$1")
 SRC=$(realpath "$2")
@@ -46,7 +48,9 @@ activation = softmax
 loss = sparse_categorical_crossentropy
 optimizer = adam
 learning_rate = 0.01
-metrics = accuracy
+metrics = accuracy, auc, f1_score, precision
+f1_score.average = none
+precision.thresholds = 0.3, 0.6
 [fit]
 epochs = 3
 batch_size = 16
