@@ -978,6 +978,15 @@ for log in f1_score_0 f1_score_1 f1_score_2 precision_0.3 precision_0.5 precisio
   txt=$(awk -v t="val_$log" '$1 == t { printf "%.4f", $2 }' runs/vectors/metrics.txt)
   [ -n "$txt" ] && [ "$tb" = "$txt" ] && pass=$((pass + 1)) || { echo "FAIL: TensorBoard's epoch_$log $tb, metrics.txt's $txt"; fail=$((fail + 1)); }
 done
+# nnkit plot: a metric's values share its panel, a colour each (train solid, validation dashed)
+check "plot them" 0 "" $NNKIT plot runs/vectors
+grep -qx "f1_score" out && grep -qx "precision" out && grep -q "^ *[A-Za-z] vectors 2 validation$" out \
+  && grep -q "^ *[A-Za-z] vectors 0.9 train$" out && ! grep -q "^f1_score_\|^precision_" out \
+  && pass=$((pass + 1)) || { echo "FAIL: plot of several values: $(grep -v '|' out | head -30)"; fail=$((fail + 1)); }
+mkdir -p wide && awk 'BEGIN { printf "epoch"; for (j = 0; j < 600; j++) printf ",c%d", j; print ""; printf "0";
+  for (j = 0; j < 600; j++) printf ",1"; print "" }' >wide/training.csv
+check "plot a history too wide" 1 "nnkit: error: history 'wide/training.csv': its header has more than 513 columns" \
+  $NNKIT plot wide -o wide.png
 # each class's F1 as evaluate logs it against the classification report's (scikit-learn-checked) on the same rows
 check "evaluate them" 0 "" $NNKIT evaluate runs/vectors/model.nnk --data examples/data/iris.csv
 tr -s ' ' '\n' <out | awk '/^f1_score_[012]$/ { getline v; print v }' >f1-logged.txt

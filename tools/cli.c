@@ -125,8 +125,9 @@ static const char *const help_texts[][2] = {
                "The header gives the input and output sizes and the stack the function uses.\n"},
     {"plot", "usage: nnkit plot RUN_DIR... [-o curves.png|curves.svg] [--activations relu,sigmoid,...] [--plugin-dir DIR]\n\n"
              "Draws the book's learning curves from each run's training.csv: loss and val_loss, and\n"
-             "each metric with its val_ twin (dashed), against epochs; several runs overlay with a\n"
-             "legend, accuracy's axis is [0, 1]. --activations draws the named activation functions\n"
+             "each metric with its val_ twin (dashed), against epochs (a metric's several values,\n"
+             "f1_score_0, f1_score_1, ..., in one panel); several runs overlay with a legend,\n"
+             "accuracy's axis is [0, 1]. --activations draws the named activation functions\n"
              "and their derivatives, computed by the plugins. Without -o it draws in the terminal.\n\n"
              "       nnkit plot --confusion [--normalize] | --roc [--pr] | --pr MODEL.nnk --data SPEC [-o FILE]\n\n"
              "A classifier on labelled data: --confusion draws its confusion matrix (rows: the true\n"

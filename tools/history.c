@@ -47,9 +47,11 @@ int num_table_read(const char *path, const char *what, const char *first, num_ta
     text[len] = 0;
     char *next = text, *line = next_line(&next);
     int rc = NNK_OK;
-    for (char *save = NULL, *c = line ? strtok_r(line, ",", &save) : NULL; !rc && c && t->n_cols < NUM_TABLE_MAX_COLS;
-         c = strtok_r(NULL, ",", &save))
-        if (!(t->names[t->n_cols++] = strdup(c)))
+    for (char *save = NULL, *c = line ? strtok_r(line, ",", &save) : NULL; !rc && c; c = strtok_r(NULL, ",", &save))
+        if (t->n_cols == NUM_TABLE_MAX_COLS)
+            rc = nnk_err_set(err, NNK_EDATA, "%s '%s': its header has more than %d columns", what, path,
+                             NUM_TABLE_MAX_COLS);
+        else if (!(t->names[t->n_cols++] = strdup(c)))
             rc = nnk_err_set(err, NNK_ENOMEM, "out of memory");
     if (!rc && (t->n_cols < 2 || strcmp(t->names[0], first)))
         rc = nnk_err_set(err, NNK_EDATA, "%s '%s': not a %s (its header must start with '%s')", what, path,

@@ -1,7 +1,8 @@
 /* nnkit plot: the book's learning-curve figure from runs' training.csv
- * (loss and val_loss, each metric with its val_ twin, against epochs,
- * several runs overlaid), and activation functions with their derivatives
- * computed by the plugins themselves. Drawn (plot_draw.c) with PLplot's
+ * (loss and val_loss, each metric with its val_ twin, against epochs, a
+ * metric's several values in one panel, several runs overlaid), and
+ * activation functions with their derivatives computed by the plugins
+ * themselves. Drawn (plot_draw.c) with PLplot's
  * cairo drivers (PNG or SVG), or as text in the terminal when no -o is
  * given. */
 #include "plot.h"
@@ -48,8 +49,40 @@ static series *add_series(panel *p, const char *label, int run, int dashed, nnk_
     return s;
 }
 
+/* Where a log's value suffix starts (the '_' before a trailing number, as
+ * nnkit.metric.values/1 names a metric's values: f1_score_3, precision_0.5),
+ * or NULL. */
+static const char *value_suffix(const char *name)
+{
+    const char *u = strrchr(name, '_');
+    char *end;
+    if (!u || u == name || !u[1])
+        return NULL;
+    strtod(u + 1, &end);
+    return *end ? NULL : u;
+}
+
+/* Whether log k (val_ or not) is one of several values of one metric:
+ * another train log shares its name up to a numeric suffix. Returns 0 when
+ * not, else 1 + its place among them (by name), which picks its colour. */
+static int metric_value_place(const num_table *t, int k)
+{
+    const char *name = t->names[k] + (strncmp(t->names[k], "val_", 4) ? 0 : 4), *u = value_suffix(name);
+    int siblings = 0, before = 0;
+    for (int j = 1; u && j < t->n_cols; j++) {
+        const char *other = t->names[j], *v = value_suffix(other);
+        if (strcmp(other, name) && v && v - other == u - name && !strncmp(other, name, (size_t)(u - name))) {
+            siblings++;
+            before += strcmp(other, name) < 0;
+        }
+    }
+    return siblings ? 1 + before : 0;
+}
+
 /* A run's history (RUN/training.csv: epoch, then the logs by name) into
- * the panels: one per log without val_, its val_ twin dashed. */
+ * the panels: one per log without val_, its val_ twin dashed; a metric's
+ * several values (f1_score_0, f1_score_1, ...) share one panel, a colour
+ * each. */
 static int read_history(figure *f, const char *run, const char *name, int index, nnk_err *err)
 {
     char path[4200];
@@ -58,11 +91,14 @@ static int read_history(figure *f, const char *run, const char *name, int index,
     int rc = num_table_read(path, "history", "epoch", &t, err);
     series *s[NUM_TABLE_MAX_COLS] = {0};
     for (int k = 1; !rc && k < t.n_cols; k++) {
-        int val = !strncmp(t.names[k], "val_", 4);
-        panel *p = panel_for(f, val ? t.names[k] + 4 : t.names[k], err);
-        char label[200];
-        snprintf(label, sizeof label, "%.120s %s", name, val ? "validation" : "train");
-        if (!p || !(s[k] = add_series(p, label, index, val, err)))
+        int val = !strncmp(t.names[k], "val_", 4), place = metric_value_place(&t, k);
+        char title[64], label[200];
+        const char *log = t.names[k] + (val ? 4 : 0), *suffix = place ? value_suffix(log) : NULL;
+        snprintf(title, sizeof title, "%.*s", suffix ? (int)(suffix - log) : 63, log);
+        snprintf(label, sizeof label, "%.120s%s%.30s %s", name, suffix ? " " : "", suffix ? suffix + 1 : "",
+                 val ? "validation" : "train");
+        panel *p = panel_for(f, title, err);
+        if (!p || !(s[k] = add_series(p, label, index + (place ? place - 1 : 0), val, err)))
             rc = err->status;
     }
     for (int64_t r = 0; !rc && r < t.rows; r++)

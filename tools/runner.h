@@ -95,8 +95,9 @@ int write_class_predictions(FILE *f, const nnk_model *m, const float *out, int64
  * column "epoch", then one per log) or RUN/lr_find.csv. Read strictly: a
  * header whose first name is `first`, then rows of exactly as many numbers
  * (nan and inf allowed but in the first column); a short or long row or
- * text where a number goes is EDATA naming `what`, the file and the line. */
-#define NUM_TABLE_MAX_COLS 64
+ * text where a number goes is EDATA naming `what`, the file and the line;
+ * so is a header of more than NUM_TABLE_MAX_COLS names. */
+#define NUM_TABLE_MAX_COLS (1 + NNK_MAX_LOGS) /* epoch, then every log a fit can give */
 typedef struct num_table {
     int n_cols;
     char *names[NUM_TABLE_MAX_COLS];
