@@ -222,12 +222,7 @@ static int resolve_outputs(nnk_model *m, nnk_err *err)
             return rc;
     }
     /* the logs must fit before anything trains */
-    char(*names)[NNK_LOG_NAME_MAX] = malloc(sizeof *names * (MAX_LOGS / 2));
-    if (!names)
-        return nnk_err_set(err, NNK_ENOMEM, "out of memory");
-    int n = nnk__log_names(m, names, NULL, MAX_LOGS / 2, err);
-    free(names);
-    return n < 0 ? NNK_ECONFIG : NNK_OK;
+    return nnk__log_names(m, NULL, NULL, MAX_LOGS / 2, err) < 0 ? NNK_ECONFIG : NNK_OK;
 }
 
 static int check_perceptron(nnk_model *m, nnk_err *err)

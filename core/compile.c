@@ -2,7 +2,6 @@
  * metrics (Keras's model.compile). Outputs and "accuracy" are resolved at
  * build time, once shapes are known. */
 #include "internal.h"
-#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,18 +117,6 @@ int nnk__model_resolve_accuracy(nnk_model *m, nnk_output *o, nnk_err *err)
     return NNK_OK;
 }
 
-/* Whether a value's suffix is 1 to 24 of A-Z a-z 0-9 . - */
-static int suffix_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n < 1 || n > 24)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '-')
-            return 0;
-    return 1;
-}
-
 /* How many logs metric mi gives (nnkit.metric.values/1), its suffixes
  * checked: legal and all different. */
 static int count_metric_values(nnk_metric_inst *mi, nnk_err *err)
@@ -149,19 +136,15 @@ static int count_metric_values(nnk_metric_inst *mi, nnk_err *err)
     char(*names)[32] = calloc((size_t)count, sizeof *names);
     if (!names)
         return nnk_err_set(err, NNK_ENOMEM, "out of memory");
-    int rc = NNK_OK;
-    for (int i = 0; i < count && !rc; i++) {
-        v->suffix(cfg, i, names[i], sizeof names[i]);
-        names[i][sizeof names[i] - 1] = 0;
-        if (!suffix_ok(names[i]))
-            rc = nnk_err_set(err, NNK_ECONFIG,
-                             "compile: metric '%s' names its value %d '%.24s': a suffix is 1 to 24 of A-Z a-z 0-9 . -",
-                             mi->name, i, names[i]);
-        for (int j = 0; j < i && !rc; j++)
-            if (!strcmp(names[i], names[j]))
-                rc = nnk_err_set(err, NNK_ECONFIG, "compile: metric '%s' names its values %d and %d both '%s'",
-                                 mi->name, j, i, names[i]);
-    }
+    int bad, twin, rc = NNK_OK;
+    int fault = nnk__metric_suffix_fault(v, cfg, count, names, &bad, &twin);
+    if (fault == 1)
+        rc = nnk_err_set(err, NNK_ECONFIG,
+                         "compile: metric '%s' names its value %d '%.24s': a suffix is 1 to 24 of A-Z a-z 0-9 . -",
+                         mi->name, bad, names[bad]);
+    else if (fault == 2)
+        rc = nnk_err_set(err, NNK_ECONFIG, "compile: metric '%s' names its values %d and %d both '%s'", mi->name, twin,
+                         bad, names[bad]);
     free(names);
     if (!rc) {
         mi->values = v;

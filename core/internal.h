@@ -305,8 +305,14 @@ void nnk__output_free(nnk_output *o);
  * metric with several values one log each), and when higher is not NULL
  * whether each is better higher (1), lower (0) or unsaid (-1): how many,
  * or -1 with err set when more than cap or one too long to take "val_"
- * (logs.c). */
+ * (logs.c). names may be NULL: the count and checks alone. */
 int nnk__log_names(const nnk_model *m, char names[][NNK_LOG_NAME_MAX], signed char *higher, int cap, nnk_err *err);
+/* A metric's count value suffixes (nnkit.metric.values/1) into names, and
+ * the first fault among them (logs.c), for the core and check-plugin: 0
+ * none; 1 suffix *bad is not 1 to 24 of A-Z a-z 0-9 . -; 2 suffix *bad
+ * repeats suffix *twin. */
+int nnk__metric_suffix_fault(const nnk_metric_values *v, const void *config, int count, char (*names)[32], int *bad,
+                             int *twin);
 int nnk__history_append(nnk_history *h, int n_logs, char names[][64], const double *values);
 
 /* backup.c: the whole state of a fit, for backup_and_restore. request

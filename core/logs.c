@@ -2,6 +2,7 @@
  * values, nnkit.metric.values/1, one log each), checked to fit, and which
  * way each is better (nnkit.metric.direction/1), as mode = auto takes it. */
 #include "internal.h"
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@ static int metric_higher_is_better(const nnk_metric_inst *mi)
  * there are several) and metrics, a metric with several values
  * (nnkit.metric.values/1) as one log per value. Returns how many, or -1
  * with err set when there are more than cap or one is too long to take
- * "val_" before it. */
+ * "val_" before it. names may be NULL: the count and the checks alone. */
 int nnk__log_names(const nnk_model *m, char names[][NNK_LOG_NAME_MAX], signed char *higher, int cap, nnk_err *err)
 {
     enum { LONGEST = NNK_LOG_NAME_MAX - 1 - 4 }; /* room for "val_" */
@@ -25,7 +26,9 @@ int nnk__log_names(const nnk_model *m, char names[][NNK_LOG_NAME_MAX], signed ch
     char name[2 * NNK_LOG_NAME_MAX + 64];
     if (higher)
         higher[n] = 0;
-    snprintf(names[n++], NNK_LOG_NAME_MAX, "loss");
+    if (names)
+        snprintf(names[n], NNK_LOG_NAME_MAX, "loss");
+    n++;
     int multi = m->n_outputs > 1;
     for (int k = 0; k < m->n_outputs; k++) {
         const nnk_output *o = &m->outs[k];
@@ -41,15 +44,18 @@ int nnk__log_names(const nnk_model *m, char names[][NNK_LOG_NAME_MAX], signed ch
                 snprintf(name, sizeof name, "%s%s%s%s", multi ? o->name : "", multi ? "_" : "", mi ? mi->name : "loss",
                          suffix);
                 if (strlen(name) > LONGEST)
-                    return nnk_err_set(err, NNK_ECONFIG, "compile: the log '%.80s' is named in more than %d bytes", name,
-                                       (int)LONGEST),
+                    return nnk_err_set(err, NNK_ECONFIG, "compile: the log '%.80s' is named in more than %d bytes",
+                                       name, (int)LONGEST),
                            -1;
                 if (n >= cap)
-                    return nnk_err_set(err, NNK_ECONFIG, "compile: the outputs and metrics give more than %d logs", cap),
+                    return nnk_err_set(err, NNK_ECONFIG, "compile: the outputs and metrics give more than %d logs",
+                                       cap),
                            -1;
                 if (higher)
                     higher[n] = mi ? (signed char)metric_higher_is_better(mi) : 0;
-                memcpy(names[n++], name, strlen(name) + 1);
+                if (names)
+                    memcpy(names[n], name, strlen(name) + 1);
+                n++;
             }
         }
     }
@@ -70,4 +76,23 @@ int nnk_model_log_higher_is_better(const nnk_model *m, const char *name)
     if (said >= 0)
         return said;
     return strstr(name, "acc") != NULL || strstr(name, "auc") != NULL; /* Keras's name rule */
+}
+
+int nnk__metric_suffix_fault(const nnk_metric_values *v, const void *config, int count, char (*names)[32], int *bad,
+                             int *twin)
+{
+    for (int i = 0; i < count; i++) {
+        v->suffix(config, i, names[i], sizeof names[i]);
+        names[i][sizeof names[i] - 1] = 0;
+        size_t len = strlen(names[i]), legal = 0;
+        while (legal < len && (isalnum((unsigned char)names[i][legal]) || strchr(".-", names[i][legal])))
+            legal++;
+        *bad = i;
+        if (len < 1 || len > 24 || legal != len)
+            return 1;
+        for (*twin = 0; *twin < i; ++*twin)
+            if (!strcmp(names[i], names[*twin]))
+                return 2;
+    }
+    return 0;
 }

@@ -190,17 +190,11 @@ static void metric_values_check(report *r, const char *name, const nnk_metric_va
     char(*suffix)[32] = calloc((size_t)n, sizeof *suffix);
     double *a = calloc((size_t)n, sizeof *a), *b = calloc((size_t)n, sizeof *b);
     char why[160] = "";
-    for (int i = 0; suffix && i < n && !why[0]; i++) {
-        v->suffix(cfg, i, suffix[i], sizeof suffix[i]);
-        suffix[i][sizeof suffix[i] - 1] = 0;
-        size_t len = strlen(suffix[i]), legal = strspn(suffix[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                                                   "0123456789.-");
-        if (len < 1 || len > 24 || legal != len)
-            snprintf(why, sizeof why, "value %d's suffix '%.24s' is not 1 to 24 of A-Z a-z 0-9 . -", i, suffix[i]);
-        for (int j = 0; j < i && !why[0]; j++)
-            if (!strcmp(suffix[i], suffix[j]))
-                snprintf(why, sizeof why, "values %d and %d are both '%s'", j, i, suffix[i]);
-    }
+    int bad, twin, fault = suffix ? nnk__metric_suffix_fault(v, cfg, n, suffix, &bad, &twin) : 0;
+    if (fault == 1)
+        snprintf(why, sizeof why, "value %d's suffix '%.24s' is not 1 to 24 of A-Z a-z 0-9 . -", bad, suffix[bad]);
+    else if (fault == 2)
+        snprintf(why, sizeof why, "values %d and %d are both '%s'", twin, bad, suffix[bad]);
     if (a && b && !why[0]) {
         v->results(cfg, s1, a);
         v->results(cfg, s2, b);
